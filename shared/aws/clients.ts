@@ -1,0 +1,43 @@
+// SDK clients built from typed configuration: the endpoint comes from `AWS_ENDPOINT_URL` (or the
+// per-service variable), so the same code talks to moto, LocalStack or AWS.
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AwsConfig, AwsService } from '../config.ts';
+
+function baseOptions(config: AwsConfig, service: AwsService) {
+  const endpoint = config.endpoints[service];
+  return { region: config.region, ...(endpoint ? { endpoint } : {}) };
+}
+
+export function createDynamoClient(config: AwsConfig): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(baseOptions(config, 'dynamodb')), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+export function createSqsClient(config: AwsConfig): SQSClient {
+  // Queue URLs from CloudFormation name the real AWS host; never let a URL pick the endpoint.
+  return new SQSClient({ ...baseOptions(config, 'sqs'), useQueueUrlAsEndpoint: false });
+}
+
+export function createKmsClient(config: AwsConfig): KMSClient {
+  return new KMSClient(baseOptions(config, 'kms'));
+}
+
+export function createEventBridgeClient(config: AwsConfig): EventBridgeClient {
+  return new EventBridgeClient(baseOptions(config, 'eventbridge'));
+}
+
+export function createS3Client(config: AwsConfig): S3Client {
+  // Emulators serve buckets by path, not by virtual host.
+  return new S3Client({ ...baseOptions(config, 's3'), forcePathStyle: config.endpoints.s3 !== undefined });
+}
+
+export function createCloudWatchClient(config: AwsConfig): CloudWatchClient {
+  return new CloudWatchClient(baseOptions(config, 'cloudwatch'));
+}

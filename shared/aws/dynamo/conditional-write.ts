@@ -1,0 +1,26 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Item } from './query-page.ts';
+
+/**
+ * Runs a conditional write and, when its condition fails, hands the item as it was (asked for with
+ * `ReturnValuesOnConditionCheckFailure: ALL_OLD`) to `onConflict`, which says what went wrong.
+ */
+export async function conditionally<T>(
+  write: () => Promise<T>,
+  onConflict: (current: Item | undefined) => Error,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException)
+      throw onConflict(error.Item ? (unmarshall(error.Item) as Item) : undefined);
+    throw error;
+  }
+}
+
+/** For a cancelled transaction, the codes of its items in order (`None` where an item passed). */
+export function cancellationCodes(error: unknown): string[] | null {
+  if (!(error instanceof TransactionCanceledException)) return null;
+  return (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
+}

@@ -1,0 +1,22 @@
+// Key layout of the platform table. Every item of a tenant lives in the tenant's partition, so a
+// query can only ever see one tenant's data. The one index (gsi1) serves two cross-tenant views that
+// never reach a tenant: the operator's tenant list and a runner's channels of a shard.
+
+export const tenantPartition = (tenantId: string): string => `TENANT#${tenantId}`;
+
+export const tenantKey = (tenantId: string) => ({ pk: tenantPartition(tenantId), sk: 'TENANT' });
+export const apiKeyKey = (tenantId: string, keyId: string) => ({
+  pk: tenantPartition(tenantId),
+  sk: `APIKEY#${keyId}`,
+});
+export const channelKey = (tenantId: string, channelId: string) => ({
+  pk: tenantPartition(tenantId),
+  sk: `CHANNEL#${channelId}`,
+});
+
+export const SK_PREFIX = { apiKey: 'APIKEY#', channel: 'CHANNEL#' } as const;
+
+export const ALL_TENANTS_PARTITION = 'TENANTS';
+export const shardPartition = (shard: number): string => `SHARD#${shard}`;
+
+export const GSI1 = 'gsi1';

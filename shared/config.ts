@@ -1,0 +1,111 @@
+// Typed configuration, read once at start-up from the environment. A missing or malformed variable
+// fails at once with its name, instead of surfacing as `undefined` deep in a request.
+import { z } from 'zod';
+
+export class ConfigurationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export function readConfig<Schema extends z.ZodType>(
+  schema: Schema,
+  env: Environment = process.env,
+): z.output<Schema> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigurationError(
+    result.error.issues.map((issue) => {
+      const variable = issue.path.join('.') || '(environment)';
+      return env[variable] === undefined && issue.path.length > 0
+        ? `${variable} is required`
+        : `${variable}: ${issue.message}`;
+    }),
+  );
+}
+
+const name = z.string().trim().min(1);
+const optionalUrl = z.url().optional();
+
+/** The AWS services we call; each can be pointed at its own endpoint (e.g. a faster SQS emulator). */
+export const AWS_SERVICES = ['dynamodb', 'sqs', 'kms', 'eventbridge', 's3', 'cloudwatch'] as const;
+export type AwsService = (typeof AWS_SERVICES)[number];
+
+export const awsConfigSchema = z
+  .object({
+    AWS_REGION: name.default('us-east-1'),
+    AWS_ENDPOINT_URL: optionalUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: optionalUrl,
+    AWS_ENDPOINT_URL_SQS: optionalUrl,
+    AWS_ENDPOINT_URL_KMS: optionalUrl,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: optionalUrl,
+    AWS_ENDPOINT_URL_S3: optionalUrl,
+    AWS_ENDPOINT_URL_CLOUDWATCH: optionalUrl,
+  })
+  .transform((env) => ({
+    region: env.AWS_REGION,
+    /** Per-service endpoint, else the shared one, else undefined (the SDK's default: real AWS). */
+    endpoints: Object.fromEntries(
+      AWS_SERVICES.map((service) => [
+        service,
+        env[`AWS_ENDPOINT_URL_${service.toUpperCase()}` as keyof typeof env] ?? env.AWS_ENDPOINT_URL,
+      ]),
+    ) as Record<AwsService, string | undefined>,
+  }));
+export type AwsConfig = z.output<typeof awsConfigSchema>;
+
+const commaList = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()))
+  .pipe(z.array(z.url()).min(1));
+
+/** The resources of the stateful stack; the keys are the stack's `RuntimeEnvironment` output. */
+export const resourceConfigSchema = z
+  .object({
+    PLATFORM_TABLE_NAME: name,
+    SESSIONS_TABLE_NAME: name,
+    IDEMPOTENCY_TABLE_NAME: name,
+    COMMAND_QUEUE_URLS: commaList,
+    SHARD_COUNT: z.coerce.number().int().min(1).max(1024),
+    EVENT_BUS_NAME: name,
+    RECORDER_QUEUE_URL: z.url(),
+    WEBHOOK_QUEUE_URL: z.url(),
+    SESSION_KEY_ARN: name,
+    MEDIA_BUCKET_NAME: name,
+  })
+  .refine((env) => env.COMMAND_QUEUE_URLS.length === env.SHARD_COUNT, {
+    path: ['COMMAND_QUEUE_URLS'],
+    message: 'must list exactly SHARD_COUNT queue URLs (one per shard)',
+  })
+  .transform((env) => ({
+    platformTable: env.PLATFORM_TABLE_NAME,
+    sessionsTable: env.SESSIONS_TABLE_NAME,
+    idempotencyTable: env.IDEMPOTENCY_TABLE_NAME,
+    commandQueueUrls: env.COMMAND_QUEUE_URLS,
+    shardCount: env.SHARD_COUNT,
+    eventBusName: env.EVENT_BUS_NAME,
+    recorderQueueUrl: env.RECORDER_QUEUE_URL,
+    webhookQueueUrl: env.WEBHOOK_QUEUE_URL,
+    sessionKeyArn: env.SESSION_KEY_ARN,
+    mediaBucket: env.MEDIA_BUCKET_NAME,
+  }));
+export type ResourceConfig = z.output<typeof resourceConfigSchema>;
+
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
+
+export const observabilityConfigSchema = z
+  .object({
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('INFO'),
+    STAGE: z.enum(['local', 'test', 'dev', 'prod']).default('local'),
+  })
+  .transform((env) => ({ logLevel: env.LOG_LEVEL, stage: env.STAGE }));
+export type ObservabilityConfig = z.output<typeof observabilityConfigSchema>;
+
+export const loadAwsConfig = (env?: Environment): AwsConfig => readConfig(awsConfigSchema, env);
+export const loadResourceConfig = (env?: Environment): ResourceConfig =>
+  readConfig(resourceConfigSchema, env);
+export const loadObservabilityConfig = (env?: Environment): ObservabilityConfig =>
+  readConfig(observabilityConfigSchema, env);

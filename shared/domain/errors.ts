@@ -1,0 +1,68 @@
+// Domain errors carry a stable machine-readable code and the HTTP status the API maps them to, so
+// one mapper at the edge turns any of them into `{ error: { code, message, requestId } }`.
+
+export interface FieldIssue {
+  readonly field: string;
+  readonly message: string;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly httpStatus: number;
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** 400: the request is malformed; `fields` names what failed. */
+export class ValidationError extends DomainError {
+  readonly httpStatus = 400;
+  constructor(
+    message: string,
+    readonly fields: readonly FieldIssue[] = [],
+    code = 'validation_failed',
+  ) {
+    super(code, message);
+  }
+}
+
+/** 401: no key, or a key that does not authenticate. */
+export class UnauthenticatedError extends DomainError {
+  readonly httpStatus = 401;
+  constructor(message = 'A valid API key is required') {
+    super('unauthenticated', message);
+  }
+}
+
+/** 403: the key is valid but lacks the scope. */
+export class ForbiddenError extends DomainError {
+  readonly httpStatus = 403;
+  constructor(message: string, code = 'insufficient_scope') {
+    super(code, message);
+  }
+}
+
+/** 404: absent, or owned by another tenant (the two are indistinguishable on purpose). */
+export class NotFoundError extends DomainError {
+  readonly httpStatus = 404;
+  constructor(resource: string, id: string) {
+    super(`${resource}_not_found`, `${capitalize(resource)} ${id} was not found`);
+  }
+}
+
+/** 409: the request conflicts with the current state (stale version, forbidden transition…). */
+export class ConflictError extends DomainError {
+  readonly httpStatus = 409;
+}
+
+/** 422: valid JSON, impossible request. */
+export class UnprocessableError extends DomainError {
+  readonly httpStatus = 422;
+}
+
+function capitalize(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1).replaceAll('_', ' ');
+}

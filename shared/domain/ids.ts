@@ -1,0 +1,27 @@
+import { ulid } from 'ulid';
+
+// Public ids are opaque strings: a short type prefix (so a misplaced id is obvious in a log or a
+// support ticket) and a ULID (so ids sort by creation time, which list pages rely on).
+
+export const ID_PREFIXES = {
+  tenant: 'ten',
+  apiKey: 'key',
+  channel: 'chn',
+} as const;
+
+export type IdKind = keyof typeof ID_PREFIXES;
+
+const ULID_PATTERN = '[0-9A-HJKMNP-TV-Z]{26}';
+
+export function newId(kind: IdKind, now: number = Date.now()): string {
+  return `${ID_PREFIXES[kind]}_${ulid(now)}`;
+}
+
+export function isId(kind: IdKind, value: string): boolean {
+  return new RegExp(`^${ID_PREFIXES[kind]}_${ULID_PATTERN}$`).test(value);
+}
+
+/** The ULID part of an id, used where a fixed-width form is needed (API key layout). */
+export function idBody(id: string): string {
+  return id.slice(id.indexOf('_') + 1);
+}

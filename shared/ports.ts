@@ -1,0 +1,43 @@
+// The interfaces use cases depend on. Adapters (shared/aws/…) implement them against AWS; tests and
+// the local platform point those adapters at the emulator.
+import type { ApiKey } from './domain/api-key.ts';
+import type { Channel, ChannelStatus, ChannelStatusDetails } from './domain/channel.ts';
+import type { Page, PageRequest } from './domain/pagination.ts';
+import type { Tenant, TenantStatus } from './domain/tenant.ts';
+
+export interface TenantRepository {
+  create(tenant: Tenant): Promise<void>;
+  /** null when absent. */
+  get(tenantId: string): Promise<Tenant | null>;
+  /** All tenants, oldest first (operator view). */
+  list(request: PageRequest): Promise<Page<Tenant>>;
+  setStatus(tenantId: string, status: TenantStatus): Promise<Tenant>;
+}
+
+export interface ApiKeyRepository {
+  create(key: ApiKey): Promise<void>;
+  get(tenantId: string, keyId: string): Promise<ApiKey | null>;
+  list(tenantId: string, request: PageRequest): Promise<Page<ApiKey>>;
+  /** Marks the key revoked; revoking twice or an absent key is a not-found. */
+  revoke(tenantId: string, keyId: string, revokedAt: string): Promise<ApiKey>;
+}
+
+export interface StatusTransition {
+  readonly from: ChannelStatus;
+  /** The version read with `from`; a write made since then makes the transition stale. */
+  readonly expectedVersion: number;
+  readonly to: ChannelStatus;
+  readonly details?: ChannelStatusDetails;
+  readonly at: string;
+}
+
+export interface ChannelRepository {
+  create(channel: Channel): Promise<void>;
+  get(tenantId: string, channelId: string): Promise<Channel | null>;
+  /** The tenant's channels, oldest first. */
+  list(tenantId: string, request: PageRequest): Promise<Page<Channel>>;
+  /** Channels of one command shard across tenants: what a runner owning the shard serves. */
+  listByShard(shard: number, request: PageRequest): Promise<Page<Channel>>;
+  /** Conditional on the status and version read; a stale or forbidden transition is a conflict. */
+  transition(tenantId: string, channelId: string, transition: StatusTransition): Promise<Channel>;
+}

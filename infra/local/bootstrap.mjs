@@ -51,7 +51,13 @@ function ensureMotoVirtualenv() {
     process.exit(1);
   }
   run(python, ['-m', 'venv', venv]);
-  run(join(venv, 'bin/pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', 'infra/local/requirements.txt']);
+  run(join(venv, 'bin/pip'), [
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '-r',
+    'infra/local/requirements.txt',
+  ]);
   run('sh', ['-c', `cp infra/local/requirements.txt ${JSON.stringify(stamp)}`]);
 }
 
@@ -64,6 +70,9 @@ ensureNodeModules();
 if (selected.needsMoto) ensureMotoVirtualenv();
 
 const [bin, ...binArgs] = selected.run;
-const child = spawn(bin, binArgs, { cwd: root, stdio: 'inherit' });
+// The SDK warns once per process that it will want Node 22 from 2027; Lambda runs 22 already and
+// this machine runs 20, so the warning only buries test output.
+const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env };
+const child = spawn(bin, binArgs, { cwd: root, stdio: 'inherit', env });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,0 +1,36 @@
+// Builds the real adapters against the emulator the global setup provisioned, the way a handler or
+// the runner builds them from its environment.
+import { inject } from 'vitest';
+import { createDynamoClient } from '#shared/aws/clients.ts';
+import { DynamoApiKeyRepository } from '#shared/aws/dynamo/api-key-repository.ts';
+import { DynamoChannelRepository } from '#shared/aws/dynamo/channel-repository.ts';
+import { DynamoTenantRepository } from '#shared/aws/dynamo/tenant-repository.ts';
+import { loadAwsConfig, loadResourceConfig } from '#shared/config.ts';
+
+export function emulatorEnvironment(): Record<string, string> {
+  const { endpoint, region, env } = inject('localAws');
+  return {
+    ...env,
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  };
+}
+
+export function platformRepositories() {
+  const env = emulatorEnvironment();
+  // The SDK's default credential chain reads these; the emulator accepts any.
+  process.env.AWS_ACCESS_KEY_ID = env.AWS_ACCESS_KEY_ID;
+  process.env.AWS_SECRET_ACCESS_KEY = env.AWS_SECRET_ACCESS_KEY;
+  const aws = loadAwsConfig(env);
+  const resources = loadResourceConfig(env);
+  const client = createDynamoClient(aws);
+  return {
+    client,
+    resources,
+    tenants: new DynamoTenantRepository(client, resources.platformTable),
+    apiKeys: new DynamoApiKeyRepository(client, resources.platformTable),
+    channels: new DynamoChannelRepository(client, resources.platformTable),
+  };
+}

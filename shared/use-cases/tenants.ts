@@ -57,6 +57,6 @@ export async function authenticateTenantKey(deps: TenantDependencies, presented:
     throw new UnauthenticatedError();
   }
   const tenant = await deps.tenants.get(apiKey.tenantId);
-  if (!tenant || tenant.status !== 'active') throw new UnauthenticatedError();
+  if (tenant?.status !== 'active') throw new UnauthenticatedError();
   return apiKey;
 }

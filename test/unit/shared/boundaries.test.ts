@@ -14,7 +14,9 @@ function sourceFiles(dir: string): string[] {
 
 function importsOf(file: string): string[] {
   const source = readFileSync(join(root, file), 'utf8');
-  return [...source.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((match) => match[1] ?? '');
+  return [...source.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map(
+    (match) => match[1] ?? '',
+  );
 }
 
 describe('module boundaries', () => {

@@ -1,0 +1,44 @@
+import type { ChannelStatus } from './channel.ts';
+
+// Platform events: at-least-once, each with a stable id receivers deduplicate on. The envelope is
+// the public webhook payload of API.md; EventBridge carries it as the detail, its type as the
+// detail-type.
+
+export const EVENT_SOURCES = { runner: 'clinic-wa.runner', api: 'clinic-wa.api' } as const;
+
+export const MESSAGE_STATUSES = ['queued', 'sent', 'delivered', 'read', 'failed'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+export interface EventDataByType {
+  'channel.qr': { qr: string; expiresAt: string };
+  'channel.pairing_code': { pairingCode: string; phoneNumber: string; expiresAt: string };
+  'channel.status': { status: ChannelStatus; previousStatus: ChannelStatus; reason?: string };
+  'channel.logged_out': { reason: string };
+  'message.received': {
+    messageId: string;
+    from: { phoneNumber: string | null; lid: string | null };
+    timestamp: string;
+    type: string;
+    content: Record<string, unknown>;
+    context?: { messageId: string };
+  };
+  'message.status': {
+    messageId: string;
+    status: MessageStatus;
+    timestamp: string;
+    recipient: { phoneNumber: string | null; lid: string | null };
+    error?: { code: string; message: string };
+  };
+  'webhook.test': { message: string };
+}
+
+export type EventType = keyof EventDataByType;
+
+export interface PlatformEvent<T extends EventType = EventType> {
+  readonly id: string;
+  readonly type: T;
+  readonly createdAt: string;
+  readonly tenantId: string;
+  readonly channelId: string | null;
+  readonly data: EventDataByType[T];
+}

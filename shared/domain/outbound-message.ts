@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+// What a clinic asks to send (`POST /v1/channels/{id}/messages`), shaped like Meta's WhatsApp Cloud
+// API where it has the same concept, so existing integrations port easily.
+
+const e164 = z.string().regex(/^\+[1-9]\d{7,14}$/, 'must be an E.164 phone number such as +5511987654321');
+
+/** Media by our own upload id or by an HTTPS link the platform downloads. */
+const media = z
+  .object({
+    link: z.url({ protocol: /^https?$/ }).optional(),
+    mediaId: z.string().min(1).max(100).optional(),
+    caption: z.string().max(1024).optional(),
+    filename: z.string().min(1).max(255).optional(),
+    mimeType: z
+      .string()
+      .regex(/^[\w.+-]+\/[\w.+-]+$/)
+      .optional(),
+  })
+  .refine((value) => (value.link === undefined) !== (value.mediaId === undefined), {
+    message: 'give exactly one of link or mediaId',
+  });
+
+const contact = z.object({
+  name: z.object({ formattedName: z.string().min(1).max(200) }),
+  phones: z
+    .array(z.object({ phone: z.string().min(3).max(32), type: z.string().max(20).optional() }))
+    .min(1)
+    .max(10),
+});
+
+export const outboundContentSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text'), text: z.object({ body: z.string().min(1).max(4096) }) }),
+  z.object({ type: z.literal('image'), image: media }),
+  z.object({ type: z.literal('document'), document: media }),
+  z.object({ type: z.literal('audio'), audio: media }),
+  z.object({ type: z.literal('video'), video: media }),
+  z.object({
+    type: z.literal('location'),
+    location: z.object({
+      latitude: z.number().min(-90).max(90),
+      longitude: z.number().min(-180).max(180),
+      name: z.string().max(200).optional(),
+      address: z.string().max(500).optional(),
+    }),
+  }),
+  z.object({ type: z.literal('contacts'), contacts: z.array(contact).min(1).max(10) }),
+  z.object({
+    type: z.literal('reaction'),
+    reaction: z.object({ messageId: z.string().min(1), emoji: z.string().max(16) }),
+  }),
+]);
+
+export const outboundMessageSchema = z.intersection(
+  z.object({
+    to: e164,
+    /** Reply to one of the channel's messages. */
+    context: z.object({ messageId: z.string().min(1) }).optional(),
+  }),
+  outboundContentSchema,
+);
+
+export type OutboundContent = z.output<typeof outboundContentSchema>;
+export type OutboundMessage = z.output<typeof outboundMessageSchema>;
+export const OUTBOUND_MESSAGE_TYPES = outboundContentSchema.options.map((option) => option.shape.type.value);

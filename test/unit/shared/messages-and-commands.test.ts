@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { channelCommandSchema } from '#shared/domain/commands.ts';
+import { OUTBOUND_MESSAGE_TYPES, outboundMessageSchema } from '#shared/domain/outbound-message.ts';
+
+describe('outbound messages', () => {
+  it('accepts every message type of the API contract', () => {
+    expect(OUTBOUND_MESSAGE_TYPES).toEqual([
+      'text',
+      'image',
+      'document',
+      'audio',
+      'video',
+      'location',
+      'contacts',
+      'reaction',
+    ]);
+    const to = '+5511987654321';
+    const valid = [
+      { to, type: 'text', text: { body: 'Sua consulta é amanhã às 9h.' }, context: { messageId: 'msg_1' } },
+      { to, type: 'image', image: { mediaId: 'med_1', caption: 'Raio-X' } },
+      {
+        to,
+        type: 'document',
+        document: { link: 'https://example.org/receita.pdf', filename: 'receita.pdf' },
+      },
+      { to, type: 'audio', audio: { mediaId: 'med_2' } },
+      { to, type: 'video', video: { mediaId: 'med_3' } },
+      { to, type: 'location', location: { latitude: -23.56, longitude: -46.65, name: 'Clínica' } },
+      {
+        to,
+        type: 'contacts',
+        contacts: [{ name: { formattedName: 'Dra. Ana' }, phones: [{ phone: '+5511912345678' }] }],
+      },
+      { to, type: 'reaction', reaction: { messageId: 'msg_1', emoji: '👍' } },
+    ];
+    for (const message of valid) expect(outboundMessageSchema.safeParse(message).success).toBe(true);
+  });
+
+  it('names the failing field of a bad message', () => {
+    const cases: [unknown, string][] = [
+      [{ to: '11987654321', type: 'text', text: { body: 'x' } }, 'to'],
+      [{ to: '+5511987654321', type: 'text', text: { body: '' } }, 'text.body'],
+      [{ to: '+5511987654321', type: 'image', image: { caption: 'no source' } }, 'image'],
+      [
+        { to: '+5511987654321', type: 'image', image: { mediaId: 'a', link: 'https://x.org/a.png' } },
+        'image',
+      ],
+      [
+        { to: '+5511987654321', type: 'location', location: { latitude: 91, longitude: 0 } },
+        'location.latitude',
+      ],
+    ];
+    for (const [message, field] of cases) {
+      const result = outboundMessageSchema.safeParse(message);
+      expect(result.success).toBe(false);
+      expect(result.error?.issues.map((issue) => issue.path.join('.'))).toContain(field);
+    }
+    expect(outboundMessageSchema.safeParse({ to: '+5511987654321', type: 'sticker' }).success).toBe(false);
+  });
+});
+
+describe('channel commands', () => {
+  const base = {
+    commandId: 'cmd_1',
+    tenantId: 'ten_1',
+    channelId: 'chn_1',
+    issuedAt: '2026-11-29T10:00:00.000Z',
+  };
+
+  it('parses a send carrying its message', () => {
+    const command = channelCommandSchema.parse({
+      ...base,
+      type: 'send',
+      messageId: 'msg_1',
+      message: { to: '+5511987654321', type: 'text', text: { body: 'Olá' } },
+    });
+    expect(command.type).toBe('send');
+  });
+
+  it('rejects an unknown command type and a pairing number that is not E.164', () => {
+    expect(channelCommandSchema.safeParse({ ...base, type: 'reboot' }).success).toBe(false);
+    expect(
+      channelCommandSchema.safeParse({
+        ...base,
+        type: 'connect',
+        method: 'pairing_code',
+        phoneNumber: '5511',
+      }).success,
+    ).toBe(false);
+  });
+});

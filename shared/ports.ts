@@ -2,6 +2,8 @@
 // the local platform point those adapters at the emulator.
 import type { ApiKey } from './domain/api-key.ts';
 import type { Channel, ChannelStatus, ChannelStatusDetails } from './domain/channel.ts';
+import type { ChannelCommand } from './domain/commands.ts';
+import type { PlatformEvent } from './domain/events.ts';
 import type { Page, PageRequest } from './domain/pagination.ts';
 import type { Tenant, TenantStatus } from './domain/tenant.ts';
 
@@ -40,4 +42,14 @@ export interface ChannelRepository {
   listByShard(shard: number, request: PageRequest): Promise<Page<Channel>>;
   /** Conditional on the status and version read; a stale or forbidden transition is a conflict. */
   transition(tenantId: string, channelId: string, transition: StatusTransition): Promise<Channel>;
+}
+
+export interface EventPublisher {
+  /** Publishes every event or throws; events are at-least-once, receivers dedupe by id. */
+  publish(events: readonly PlatformEvent[]): Promise<void>;
+}
+
+export interface CommandBus {
+  /** Durable once resolved: the command is in its shard's queue, in its channel's order. */
+  send(command: ChannelCommand, shard: number): Promise<void>;
 }

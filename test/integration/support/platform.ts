@@ -13,16 +13,11 @@ export function emulatorEnvironment(): Record<string, string> {
     ...env,
     AWS_ENDPOINT_URL: endpoint,
     AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
   };
 }
 
 export function platformRepositories() {
   const env = emulatorEnvironment();
-  // The SDK's default credential chain reads these; the emulator accepts any.
-  process.env.AWS_ACCESS_KEY_ID = env.AWS_ACCESS_KEY_ID;
-  process.env.AWS_SECRET_ACCESS_KEY = env.AWS_SECRET_ACCESS_KEY;
   const aws = loadAwsConfig(env);
   const resources = loadResourceConfig(env);
   const client = createDynamoClient(aws);

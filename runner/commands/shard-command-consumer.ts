@@ -1,0 +1,134 @@
+import {
+  ChangeMessageVisibilityCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { type ChannelCommand, channelCommandSchema } from '#shared/domain/commands.ts';
+import { DeleteBatcher } from './delete-batcher.ts';
+
+export type CommandHandler = (command: ChannelCommand) => Promise<void>;
+
+export interface ShardCommandConsumerOptions {
+  readonly client: SQSClient;
+  readonly queueUrl: string;
+  /** Resolves when the command is done (for a send: acked by WhatsApp and recorded); throws to retry. */
+  readonly handle: CommandHandler;
+  readonly waitTimeSeconds?: number;
+  /** Messages handled at once, across channels; one channel's commands always run one at a time. */
+  readonly maxInFlight?: number;
+  /** Seconds before a failed command is seen again (doubling with each receive, capped). */
+  readonly retryDelaySeconds?: number;
+  readonly onError?: (error: unknown, context: { messageId?: string; receiveCount: number }) => void;
+}
+
+/**
+ * Polls one shard's FIFO queue. SQS hands out a message group only when none of its messages is in
+ * flight, so commands of one channel arrive in order and never concurrently; different channels run
+ * side by side up to `maxInFlight`. A message is deleted only after its handler resolved. A failed
+ * or malformed command becomes visible again after a backoff and, after the queue's
+ * maxReceiveCount, moves to the dead-letter queue, which keeps the channel's later commands waiting
+ * behind it as FIFO order demands.
+ */
+export class ShardCommandConsumer {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private readonly deletes: DeleteBatcher;
+
+  constructor(private readonly options: ShardCommandConsumerOptions) {
+    this.deletes = new DeleteBatcher(options.client, options.queueUrl);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.poll();
+  }
+
+  /** Stops receiving at once, lets the commands in hand finish, and deletes the finished ones. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort.abort();
+    await this.loop;
+    await Promise.allSettled(this.inFlight);
+    await this.deletes.flush();
+  }
+
+  private async poll(): Promise<void> {
+    const maxInFlight = this.options.maxInFlight ?? 50;
+    while (this.running) {
+      if (this.inFlight.size >= maxInFlight) {
+        await Promise.race(this.inFlight);
+        continue;
+      }
+      let messages: Message[];
+      try {
+        const result = await this.options.client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.options.queueUrl,
+            MaxNumberOfMessages: Math.min(10, maxInFlight - this.inFlight.size),
+            WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
+          }),
+          { abortSignal: this.abort.signal },
+        );
+        messages = result.Messages ?? [];
+      } catch (error) {
+        if (!this.running) return;
+        this.options.onError?.(error, { receiveCount: 0 });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      for (const group of groupInOrder(messages)) this.track(this.handleGroup(group));
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  /** A group's messages run in order; after a failure the rest wait for their redelivery. */
+  private async handleGroup(group: Message[]): Promise<void> {
+    for (const [index, message] of group.entries()) {
+      const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? '1');
+      try {
+        const command = channelCommandSchema.parse(JSON.parse(message.Body ?? ''));
+        await this.options.handle(command);
+        await this.deletes.delete(message.ReceiptHandle ?? '');
+      } catch (error) {
+        this.options.onError?.(error, {
+          ...(message.MessageId ? { messageId: message.MessageId } : {}),
+          receiveCount,
+        });
+        await Promise.all(group.slice(index).map((waiting) => this.retryLater(waiting, receiveCount)));
+        return;
+      }
+    }
+  }
+
+  private async retryLater(message: Message, receiveCount: number): Promise<void> {
+    const base = this.options.retryDelaySeconds ?? 2;
+    const delay = Math.min(base * 2 ** (receiveCount - 1), 300);
+    await this.options.client
+      .send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.options.queueUrl,
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: delay,
+        }),
+      )
+      .catch((error) => this.options.onError?.(error, { receiveCount }));
+  }
+}
+
+function groupInOrder(messages: Message[]): Message[][] {
+  const groups = new Map<string, Message[]>();
+  for (const message of messages) {
+    const group = message.Attributes?.MessageGroupId ?? message.MessageId ?? '';
+    groups.set(group, [...(groups.get(group) ?? []), message]);
+  }
+  return [...groups.values()];
+}

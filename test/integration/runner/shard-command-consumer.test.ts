@@ -1,0 +1,201 @@
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ShardCommandConsumer } from '#runner/commands/shard-command-consumer.ts';
+import { createSqsClient } from '#shared/aws/clients.ts';
+import { SqsCommandBus } from '#shared/aws/sqs-command-bus.ts';
+import { loadAwsConfig } from '#shared/config.ts';
+import type { ChannelCommand } from '#shared/domain/commands.ts';
+import { emulatorEnvironment } from '../support/platform.ts';
+
+const sqs = createSqsClient(loadAwsConfig(emulatorEnvironment()));
+const consumers: ShardCommandConsumer[] = [];
+afterEach(async () => {
+  await Promise.all(consumers.splice(0).map((consumer) => consumer.stop()));
+});
+
+/** A shard queue of this test's own, shaped like the stack's: FIFO with a FIFO DLQ after 3 receives. */
+async function shardQueue(): Promise<{ queueUrl: string; dlqUrl: string }> {
+  const name = `test-${crypto.randomUUID().slice(0, 8)}`;
+  const dlq = await sqs.send(
+    new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: 'true' } }),
+  );
+  const dlqArn = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${name}.fifo`,
+      Attributes: {
+        FifoQueue: 'true',
+        VisibilityTimeout: '30',
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqArn.Attributes?.QueueArn,
+          maxReceiveCount: 3,
+        }),
+      },
+    }),
+  );
+  return { queueUrl: queue.QueueUrl as string, dlqUrl: dlq.QueueUrl as string };
+}
+
+function textCommand(channelId: string, n: number): ChannelCommand {
+  return {
+    commandId: `cmd-${channelId}-${n}`,
+    tenantId: 'ten_test',
+    channelId,
+    issuedAt: new Date().toISOString(),
+    type: 'send',
+    messageId: `msg-${channelId}-${n}`,
+    message: { to: '+5511987654321', type: 'text', text: { body: `message ${n}` } },
+  };
+}
+
+async function until(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function visibleAndInFlight(queueUrl: string): Promise<number> {
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(attributes.Attributes?.ApproximateNumberOfMessages) +
+    Number(attributes.Attributes?.ApproximateNumberOfMessagesNotVisible)
+  );
+}
+
+describe('shard command consumer', () => {
+  it('runs each channel’s commands in order, channels side by side, and deletes them once done', async () => {
+    const { queueUrl } = await shardQueue();
+    const bus = new SqsCommandBus(sqs, [queueUrl]);
+    for (let n = 0; n < 6; n++) {
+      await bus.send(textCommand('chn_a', n), 0);
+      await bus.send(textCommand('chn_b', n), 0);
+    }
+    await bus.send(textCommand('chn_a', 0), 0); // a client retry: deduplicated by command id
+
+    const handled: string[] = [];
+    let concurrentPerChannel = 0;
+    const running = new Set<string>();
+    const consumer = new ShardCommandConsumer({
+      client: sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      handle: async (command) => {
+        if (running.has(command.channelId)) concurrentPerChannel++;
+        running.add(command.channelId);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        running.delete(command.channelId);
+        handled.push(command.commandId);
+      },
+    });
+    consumers.push(consumer);
+    consumer.start();
+    await until(() => handled.length >= 12, 'all twelve commands');
+    await until(async () => (await visibleAndInFlight(queueUrl)) === 0, 'the queue to empty');
+
+    expect(concurrentPerChannel).toBe(0);
+    for (const channel of ['chn_a', 'chn_b']) {
+      expect(handled.filter((id) => id.includes(channel))).toEqual(
+        [0, 1, 2, 3, 4, 5].map((n) => `cmd-${channel}-${n}`),
+      );
+    }
+    expect(handled).toHaveLength(12);
+  });
+
+  it('retries a failed command before the channel’s next one, and never loses either', async () => {
+    const { queueUrl } = await shardQueue();
+    const bus = new SqsCommandBus(sqs, [queueUrl]);
+    await bus.send(textCommand('chn_a', 0), 0);
+    await bus.send(textCommand('chn_a', 1), 0);
+
+    const attempts: string[] = [];
+    let failuresLeft = 2;
+    const consumer = new ShardCommandConsumer({
+      client: sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      retryDelaySeconds: 0,
+      handle: async (command) => {
+        attempts.push(command.commandId);
+        if (command.commandId.endsWith('-0') && failuresLeft-- > 0) throw new Error('WhatsApp did not ack');
+      },
+    });
+    consumers.push(consumer);
+    consumer.start();
+    await until(() => attempts.includes('cmd-chn_a-1'), 'the second command');
+    expect(attempts).toEqual(['cmd-chn_a-0', 'cmd-chn_a-0', 'cmd-chn_a-0', 'cmd-chn_a-1']);
+    await until(async () => (await visibleAndInFlight(queueUrl)) === 0, 'the queue to empty');
+  });
+
+  it('sends a malformed command to the dead-letter queue without blocking other channels for good', async () => {
+    const { queueUrl, dlqUrl } = await shardQueue();
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: [
+          {
+            Id: 'bad',
+            MessageBody: '{"type":"reboot"}',
+            MessageGroupId: 'chn_bad',
+            MessageDeduplicationId: 'bad',
+          },
+          {
+            Id: 'good',
+            MessageBody: JSON.stringify(textCommand('chn_ok', 0)),
+            MessageGroupId: 'chn_ok',
+            MessageDeduplicationId: 'good',
+          },
+        ],
+      }),
+    );
+    const handled: string[] = [];
+    const errors: number[] = [];
+    const consumer = new ShardCommandConsumer({
+      client: sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      retryDelaySeconds: 0,
+      handle: async (command) => void handled.push(command.commandId),
+      onError: (_error, { receiveCount }) => void errors.push(receiveCount),
+    });
+    consumers.push(consumer);
+    consumer.start();
+
+    await until(() => handled.includes('cmd-chn_ok-0'), 'the good command');
+    await until(async () => {
+      const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 1 }));
+      return dead.Messages?.[0]?.Body === '{"type":"reboot"}';
+    }, 'the malformed command in the DLQ');
+    expect(errors).toEqual([1, 2, 3]);
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(textCommand('chn_bad', 1)),
+        MessageGroupId: 'chn_bad',
+        MessageDeduplicationId: 'after',
+      }),
+    );
+    await until(
+      () => handled.includes('cmd-chn_bad-1'),
+      'the channel’s next command after the poison one left',
+    );
+  });
+});

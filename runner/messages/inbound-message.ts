@@ -1,0 +1,155 @@
+import {
+  extractMessageContent,
+  getContentType,
+  isJidGroup,
+  isJidStatusBroadcast,
+  isLidUser,
+  jidDecode,
+  type proto,
+  type WAMessage,
+} from '@whiskeysockets/baileys';
+import type { EventDataByType } from '#shared/domain/events.ts';
+
+export type ReceivedMessage = EventDataByType['message.received'];
+
+/** Media of a received message, kept by reference: the bytes go to the media store. */
+export interface InboundMedia {
+  readonly kind: 'image' | 'video' | 'audio' | 'document' | 'sticker';
+  readonly mimeType: string;
+  readonly fileName?: string;
+}
+
+/**
+ * A patient's one-to-one message as the platform's `message.received` data, with both the phone
+ * number and the LID when WhatsApp gave them. Group, broadcast, own and protocol messages are not
+ * patient messages and give null.
+ */
+export function toReceivedMessage(message: WAMessage, mediaId?: string): ReceivedMessage | null {
+  const key = message.key;
+  if (!key.remoteJid || key.fromMe || isJidGroup(key.remoteJid) || isJidStatusBroadcast(key.remoteJid))
+    return null;
+  const content = extractMessageContent(message.message);
+  const type = getContentType(content);
+  if (!content || !type) return null;
+  const mapped = mapContent(content, type, mediaId);
+  if (!mapped) return null;
+  const contextId = contextInfoOf(content, type)?.stanzaId;
+  return {
+    messageId: key.id ?? '',
+    from: addressOf(key.remoteJid, key.remoteJidAlt),
+    timestamp: new Date(Number(message.messageTimestamp ?? 0) * 1000).toISOString(),
+    type: mapped.type,
+    content: mapped.content,
+    ...(contextId ? { context: { messageId: contextId } } : {}),
+  };
+}
+
+export function mediaOf(message: WAMessage): InboundMedia | null {
+  const content = extractMessageContent(message.message);
+  const type = getContentType(content);
+  if (!content || !type) return null;
+  const kind = MEDIA_KINDS[type as keyof typeof MEDIA_KINDS];
+  const media = kind ? (content[type] as proto.Message.IDocumentMessage | null | undefined) : undefined;
+  if (!kind || !media) return null;
+  return {
+    kind,
+    mimeType: media.mimetype ?? 'application/octet-stream',
+    ...(media.fileName ? { fileName: media.fileName } : {}),
+  };
+}
+
+/** Phone number (E.164) and LID of a chat, from its JID and WhatsApp's alternate addressing. */
+export function addressOf(
+  jid: string,
+  alternate?: string | null,
+): { phoneNumber: string | null; lid: string | null } {
+  const lidJid = [jid, alternate].find((candidate) => candidate && isLidUser(candidate));
+  const phoneJid = [jid, alternate].find((candidate) => candidate?.endsWith('@s.whatsapp.net'));
+  const user = phoneJid ? jidDecode(phoneJid)?.user : undefined;
+  return {
+    phoneNumber: user ? `+${user}` : null,
+    lid: lidJid ? `${jidDecode(lidJid)?.user}@lid` : null,
+  };
+}
+
+const MEDIA_KINDS = {
+  imageMessage: 'image',
+  videoMessage: 'video',
+  audioMessage: 'audio',
+  documentMessage: 'document',
+  stickerMessage: 'sticker',
+} as const;
+
+function mapContent(
+  content: proto.IMessage,
+  type: keyof proto.IMessage,
+  mediaId: string | undefined,
+): { type: string; content: Record<string, unknown> } | null {
+  switch (type) {
+    case 'conversation':
+      return { type: 'text', content: { body: content.conversation ?? '' } };
+    case 'extendedTextMessage':
+      return { type: 'text', content: { body: content.extendedTextMessage?.text ?? '' } };
+    case 'imageMessage':
+    case 'videoMessage':
+    case 'audioMessage':
+    case 'documentMessage':
+    case 'stickerMessage': {
+      const kind = MEDIA_KINDS[type];
+      const media = content[type] as proto.Message.IDocumentMessage;
+      return {
+        type: kind,
+        content: {
+          mediaId: mediaId ?? null,
+          mimeType: media.mimetype ?? null,
+          ...(media.caption ? { caption: media.caption } : {}),
+          ...(media.fileName ? { filename: media.fileName } : {}),
+        },
+      };
+    }
+    case 'locationMessage': {
+      const location = content.locationMessage;
+      return {
+        type: 'location',
+        content: {
+          latitude: location?.degreesLatitude ?? null,
+          longitude: location?.degreesLongitude ?? null,
+          ...(location?.name ? { name: location.name } : {}),
+          ...(location?.address ? { address: location.address } : {}),
+        },
+      };
+    }
+    case 'contactMessage':
+      return { type: 'contacts', content: { contacts: [contactOf(content.contactMessage)] } };
+    case 'contactsArrayMessage':
+      return {
+        type: 'contacts',
+        content: { contacts: (content.contactsArrayMessage?.contacts ?? []).map(contactOf) },
+      };
+    case 'reactionMessage':
+      return {
+        type: 'reaction',
+        content: {
+          messageId: content.reactionMessage?.key?.id ?? null,
+          emoji: content.reactionMessage?.text ?? '',
+        },
+      };
+    default:
+      return null;
+  }
+}
+
+function contactOf(card: proto.Message.IContactMessage | null | undefined) {
+  const phones = [...(card?.vcard ?? '').matchAll(/^TEL[^:]*:(.+)$/gm)].map((match) => ({
+    phone: (match[1] ?? '').trim(),
+  }));
+  return { name: { formattedName: card?.displayName ?? '' }, phones };
+}
+
+function contextInfoOf(
+  content: proto.IMessage,
+  type: keyof proto.IMessage,
+): proto.IContextInfo | null | undefined {
+  const inner = content[type] as { contextInfo?: proto.IContextInfo | null } | null | undefined;
+  return typeof inner === 'object' ? inner?.contextInfo : undefined;
+}

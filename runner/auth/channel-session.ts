@@ -1,0 +1,306 @@
+// One channel's stored session as its runner sees it while holding the shard's fence: Signal keys
+// read and written in batches, creds saved, everything erased. Writes of one channel are applied one
+// at a time (pre-key buckets are read-modify-write), each in fenced transactions. After a stale
+// fence, every later write fails at once: the runner has lost the channel and must drop the socket.
+import type {
+  AuthenticationCreds,
+  KeyPair,
+  SignalDataSet,
+  SignalDataTypeMap,
+  SignalKeyStore,
+} from '@whiskeysockets/baileys';
+import { proto } from '@whiskeysockets/baileys';
+import { type Fence, StaleFenceError } from '#runner/leases/fence.ts';
+import type { ChannelCipher, ChannelRef } from './channel-cipher.ts';
+import {
+  CREDS_SK,
+  groupByBucket,
+  META_SK,
+  preKeyBucketOf,
+  preKeyBucketSk,
+  sessionPk,
+  signalKeySk,
+} from './key-layout.ts';
+import { deleteWrites, readSealed, sealedWrites } from './sealed-items.ts';
+import { SessionTable, type SessionWrite } from './session-table.ts';
+import { decodeValue, encodeValue } from './value-codec.ts';
+
+type KeyType = keyof SignalDataTypeMap;
+type PreKeyBucket = Map<string, KeyPair>;
+
+export interface ChannelSessionOptions {
+  /** True for a session created by this runner just now: nothing but META and CREDS exists yet. */
+  readonly isNew?: boolean;
+  /** Told once, on the first write refused for a stale fence. */
+  readonly onStaleFence?: (error: StaleFenceError) => void;
+}
+
+export class ChannelSession {
+  readonly pk: string;
+  /** Parts of the sealed values this runner has read or written, by sort key (absent: unknown). */
+  private readonly knownParts = new Map<string, number>();
+  /** Pre-key buckets as last written by this runner; the fence makes it the only writer. */
+  private readonly preKeyBuckets = new Map<number, PreKeyBucket>();
+  private onlyKnownItemsExist: boolean;
+  private writes: Promise<unknown> = Promise.resolve();
+  private pendingCredsSave: Promise<void> | undefined;
+  private staleFence: StaleFenceError | undefined;
+  private erased = false;
+
+  constructor(
+    private readonly table: SessionTable,
+    readonly cipher: ChannelCipher,
+    readonly fence: Fence,
+    private readonly options: ChannelSessionOptions = {},
+  ) {
+    this.pk = sessionPk(cipher.channel);
+    this.onlyKnownItemsExist = options.isNew ?? false;
+    this.knownParts.set(CREDS_SK, 1);
+  }
+
+  get channel(): ChannelRef {
+    return this.cipher.channel;
+  }
+
+  /** True once a write was refused: the lease is gone. */
+  get isFencedOut(): boolean {
+    return this.staleFence !== undefined;
+  }
+
+  /** A Baileys key store over this session (wrap it in `makeCacheableSignalKeyStore`). */
+  keyStore(): SignalKeyStore {
+    return {
+      get: (type, ids) => this.getKeys(type, ids),
+      set: (data) => this.setKeys(data),
+      clear: () => this.clearKeys(),
+    };
+  }
+
+  async getKeys<T extends KeyType>(
+    type: T,
+    ids: readonly string[],
+  ): Promise<{ [id: string]: SignalDataTypeMap[T] }> {
+    if (ids.length === 0) return {};
+    if (type === 'pre-key') return (await this.getPreKeys(ids)) as { [id: string]: SignalDataTypeMap[T] };
+    const skOf = new Map(ids.map((id) => [id, signalKeySk(type, this.cipher.itemId(type, id))]));
+    const toRead = [...skOf.values()].filter((sk) => !this.onlyKnownItemsExist || this.knownParts.has(sk));
+    const sealed =
+      toRead.length > 0
+        ? await readSealed(
+            this.table,
+            toRead.map((sk) => ({ pk: this.pk, sk })),
+          )
+        : new Map();
+    const found: { [id: string]: SignalDataTypeMap[T] } = {};
+    for (const [id, sk] of skOf) {
+      const read = sealed.get(SessionTable.keyOf({ pk: this.pk, sk }));
+      if (!read) continue;
+      this.knownParts.set(sk, read.parts);
+      const value = decodeValue(this.cipher.open(sk, read.sealed));
+      found[id] = (
+        type === 'app-state-sync-key' ? proto.Message.AppStateSyncKeyData.fromObject(value as object) : value
+      ) as SignalDataTypeMap[T];
+    }
+    return found;
+  }
+
+  /** Applies every change of `data` (null deletes), in as few fenced transactions as the limits allow. */
+  setKeys(data: SignalDataSet): Promise<void> {
+    return this.serialized(async () => {
+      const writes: SessionWrite[] = [];
+      const partsAfter = new Map<string, number>();
+      const bucketsAfter = new Map<number, PreKeyBucket>();
+      for (const [type, values] of Object.entries(data) as [KeyType, Record<string, unknown> | undefined][]) {
+        if (!values) continue;
+        if (type === 'pre-key') {
+          await this.preKeyWrites(values as Record<string, KeyPair | null>, writes, partsAfter, bucketsAfter);
+          continue;
+        }
+        for (const [id, value] of Object.entries(values)) {
+          const sk = signalKeySk(type, this.cipher.itemId(type, id));
+          this.addValueWrite(sk, value, writes, partsAfter);
+        }
+      }
+      await this.commit(writes, partsAfter);
+      for (const [bucket, keys] of bucketsAfter) this.preKeyBuckets.set(bucket, keys);
+    });
+  }
+
+  /** Saves the creds as they are when the save runs; saves requested meanwhile share it. */
+  saveCreds(creds: AuthenticationCreds): Promise<void> {
+    if (this.pendingCredsSave) return this.pendingCredsSave;
+    const save = this.serialized(async () => {
+      this.pendingCredsSave = undefined;
+      const writes: SessionWrite[] = [];
+      const partsAfter = new Map<string, number>();
+      this.addValueWrite(CREDS_SK, creds, writes, partsAfter);
+      await this.commit(writes, partsAfter);
+    });
+    this.pendingCredsSave = save;
+    return save;
+  }
+
+  /** Deletes every Signal key, keeping the data key and creds (Baileys' `keys.clear()`). */
+  clearKeys(): Promise<void> {
+    return this.serialized(async () => {
+      const sortKeys = await this.table.listSortKeys(this.pk);
+      const keep = new Set([META_SK, CREDS_SK]);
+      await this.fenced(
+        sortKeys.filter((sk) => !keep.has(sk)).map((sk) => ({ delete: { pk: this.pk, sk } })),
+      );
+      this.forgetCaches();
+      this.onlyKnownItemsExist = true;
+      this.knownParts.set(CREDS_SK, 1);
+    });
+  }
+
+  /** Deletes everything of the channel, META (the encrypted data key) first: crypto-shredding. Later writes fail. */
+  erase(): Promise<void> {
+    return this.serialized(async () => {
+      this.erased = true;
+      this.forgetCaches();
+      await eraseSession(this.table, this.channel, this.fence);
+    });
+  }
+
+  private async getPreKeys(ids: readonly string[]): Promise<{ [id: string]: KeyPair }> {
+    const buckets = await this.loadBuckets(new Set(ids.map(preKeyBucketOf)), false);
+    const found: { [id: string]: KeyPair } = {};
+    for (const id of ids) {
+      const keyPair = buckets.get(preKeyBucketOf(id))?.get(id);
+      if (keyPair) found[id] = keyPair;
+    }
+    return found;
+  }
+
+  /** Cached buckets, else read (and cached only when `remember`: only writes, which are serialized, may fill the cache). */
+  private async loadBuckets(
+    buckets: ReadonlySet<number>,
+    remember: boolean,
+  ): Promise<Map<number, PreKeyBucket>> {
+    const loaded = new Map<number, PreKeyBucket>();
+    const missing: number[] = [];
+    for (const bucket of buckets) {
+      const cached = this.preKeyBuckets.get(bucket);
+      if (cached) loaded.set(bucket, cached);
+      else if (this.onlyKnownItemsExist) loaded.set(bucket, new Map());
+      else missing.push(bucket);
+    }
+    if (missing.length > 0) {
+      const sealed = await readSealed(
+        this.table,
+        missing.map((bucket) => ({ pk: this.pk, sk: preKeyBucketSk(bucket) })),
+      );
+      for (const bucket of missing) {
+        const sk = preKeyBucketSk(bucket);
+        const read = sealed.get(SessionTable.keyOf({ pk: this.pk, sk }));
+        const keys: PreKeyBucket = read
+          ? new Map(Object.entries(decodeValue<Record<string, KeyPair>>(this.cipher.open(sk, read.sealed))))
+          : new Map();
+        if (read) this.knownParts.set(sk, read.parts);
+        loaded.set(bucket, keys);
+        if (remember) this.preKeyBuckets.set(bucket, keys);
+      }
+    }
+    return loaded;
+  }
+
+  private async preKeyWrites(
+    changes: Record<string, KeyPair | null>,
+    writes: SessionWrite[],
+    partsAfter: Map<string, number>,
+    bucketsAfter: Map<number, PreKeyBucket>,
+  ): Promise<void> {
+    const changesByBucket = groupByBucket(Object.entries(changes));
+    const current = await this.loadBuckets(new Set(changesByBucket.keys()), true);
+    for (const [bucket, bucketChanges] of changesByBucket) {
+      const keys = new Map(current.get(bucket));
+      for (const [id, keyPair] of bucketChanges) {
+        if (keyPair) keys.set(id, keyPair);
+        else keys.delete(id);
+      }
+      bucketsAfter.set(bucket, keys);
+      this.addValueWrite(
+        preKeyBucketSk(bucket),
+        keys.size > 0 ? Object.fromEntries(keys) : null,
+        writes,
+        partsAfter,
+      );
+    }
+  }
+
+  private addValueWrite(
+    sk: string,
+    value: unknown,
+    writes: SessionWrite[],
+    partsAfter: Map<string, number>,
+  ): void {
+    const previousParts = this.knownParts.get(sk) ?? 1;
+    if (value === null || value === undefined) {
+      writes.push(...deleteWrites(this.pk, sk, previousParts));
+      partsAfter.set(sk, 0);
+      return;
+    }
+    const { writes: valueWrites, parts } = sealedWrites(
+      this.pk,
+      sk,
+      this.cipher.seal(sk, encodeValue(value)),
+      previousParts,
+    );
+    writes.push(...valueWrites);
+    partsAfter.set(sk, parts);
+  }
+
+  private async commit(writes: SessionWrite[], partsAfter: ReadonlyMap<string, number>): Promise<void> {
+    if (writes.length === 0) return;
+    try {
+      await this.fenced(writes);
+    } catch (error) {
+      // A write cut into several transactions may have landed in part: trust nothing cached.
+      this.forgetCaches();
+      throw error;
+    }
+    for (const [sk, parts] of partsAfter) {
+      if (parts === 0) this.knownParts.delete(sk);
+      else this.knownParts.set(sk, parts);
+    }
+  }
+
+  private async fenced(writes: SessionWrite[]): Promise<void> {
+    if (this.staleFence) throw this.staleFence;
+    // A late write would leave items under a shredded key; nothing may come back after erasure.
+    if (this.erased) throw new Error(`The session of ${this.channel.channelId} was erased`);
+    try {
+      await this.table.write(this.fence, writes);
+    } catch (error) {
+      if (error instanceof StaleFenceError && !this.staleFence) {
+        this.staleFence = error;
+        this.options.onStaleFence?.(error);
+      }
+      throw error;
+    }
+  }
+
+  private forgetCaches(): void {
+    this.preKeyBuckets.clear();
+    this.knownParts.clear();
+    this.onlyKnownItemsExist = false;
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(work, work);
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Deletes every item under the channel's partition, META first, in fenced transactions. */
+export async function eraseSession(table: SessionTable, channel: ChannelRef, fence: Fence): Promise<void> {
+  const pk = sessionPk(channel);
+  const sortKeys = await table.listSortKeys(pk);
+  const ordered = [...sortKeys.filter((sk) => sk === META_SK), ...sortKeys.filter((sk) => sk !== META_SK)];
+  await table.write(
+    fence,
+    ordered.map((sk) => ({ delete: { pk, sk } })),
+  );
+}

@@ -1,0 +1,113 @@
+// Baileys' AuthenticationState backed by the sessions table. `state.keys` is the channel's stored
+// key store behind Baileys' in-memory cache. Baileys' socket adds its transaction capability to
+// whatever `auth.keys` it is given (makeWASocket → addTransactionCapability): the key changes made
+// while encrypting or decrypting a message are held until the work succeeds and then committed by
+// one `keys.set` call, which the store writes as one fenced transaction (more only beyond 99 items).
+// So `state.keys` must not be wrapped a second time: the inner wrapper would split that commit
+// by key type into separate writes.
+import {
+  type AuthenticationCreds,
+  type AuthenticationState,
+  type CacheStore,
+  makeCacheableSignalKeyStore,
+  type TransactionCapabilityOptions,
+} from '@whiskeysockets/baileys';
+import type { Fence, StaleFenceError } from '#runner/leases/fence.ts';
+import type { ChannelRef } from './channel-cipher.ts';
+import type { ChannelSession } from './channel-session.ts';
+import type { SessionStore } from './session-store.ts';
+
+export type BaileysLogger = NonNullable<Parameters<typeof makeCacheableSignalKeyStore>[1]>;
+
+/**
+ * For the socket's `transactionOpts`. Baileys' defaults retry a failed commit 10 times 3 s apart;
+ * our writes already retry transient conflicts, and a stale fence fails at once, so fail fast.
+ */
+export const SOCKET_TRANSACTION_OPTIONS: TransactionCapabilityOptions = {
+  maxCommitRetries: 2,
+  delayBetweenTriesMs: 200,
+};
+
+export interface AuthStateOptions {
+  readonly logger?: BaileysLogger;
+  /** Replaces Baileys' default key cache (a 5-minute TTL NodeCache per channel). */
+  readonly cache?: CacheStore;
+  /** Told once when a write is refused because the shard lease moved on: close the socket. */
+  readonly onStaleFence?: (error: StaleFenceError) => void;
+}
+
+export interface LoadAuthStateOptions extends AuthStateOptions, ChannelRef {
+  readonly store: SessionStore;
+  readonly fence: Fence;
+}
+
+export interface ChannelAuthState {
+  /** Pass as `auth` to makeWASocket. */
+  readonly state: AuthenticationState;
+  /** Persist `state.creds`; subscribe it to the socket's `creds.update` event. */
+  saveCreds(): Promise<void>;
+  /** Delete the channel's whole session and its data key (logout, channel deletion). */
+  erase(): Promise<void>;
+  /** True when the channel had no session: new creds, the channel must pair. */
+  readonly isNew: boolean;
+  readonly session: ChannelSession;
+}
+
+export async function loadAuthState(options: LoadAuthStateOptions): Promise<ChannelAuthState> {
+  const channel = { tenantId: options.tenantId, channelId: options.channelId };
+  const opened = await options.store.open(channel, options.fence, sessionOptions(options));
+  return authStateOf(opened.session, opened.creds, opened.isNew, options);
+}
+
+export type RestoredAuthState =
+  | { readonly channel: ChannelRef; readonly status: 'restored'; readonly auth: ChannelAuthState }
+  | { readonly channel: ChannelRef; readonly status: 'absent' }
+  | { readonly channel: ChannelRef; readonly status: 'failed'; readonly error: Error };
+
+export interface RestoreAuthStatesOptions extends AuthStateOptions {
+  readonly store: SessionStore;
+  readonly channels: readonly (ChannelRef & { readonly fence: Fence })[];
+}
+
+/**
+ * The stored sessions of many channels at once, for a runner taking over a shard: a few
+ * BatchGetItem calls for all META and CREDS items, then one KMS Decrypt per channel. Channels
+ * without a session come back `absent` (use `loadAuthState` to create one when they must pair).
+ */
+export async function restoreAuthStates(options: RestoreAuthStatesOptions): Promise<RestoredAuthState[]> {
+  const results = await options.store.restore(
+    options.channels.map(({ tenantId, channelId, fence }) => ({ channel: { tenantId, channelId }, fence })),
+    sessionOptions(options),
+  );
+  return results.map((result) => {
+    if (result.status !== 'restored') return result;
+    return {
+      channel: result.channel,
+      status: 'restored',
+      auth: authStateOf(result.session, result.creds, false, options),
+    };
+  });
+}
+
+function authStateOf(
+  session: ChannelSession,
+  creds: AuthenticationCreds,
+  isNew: boolean,
+  options: AuthStateOptions,
+): ChannelAuthState {
+  const state: AuthenticationState = {
+    creds,
+    keys: makeCacheableSignalKeyStore(session.keyStore(), options.logger, options.cache),
+  };
+  return {
+    state,
+    isNew,
+    session,
+    saveCreds: () => session.saveCreds(state.creds),
+    erase: () => session.erase(),
+  };
+}
+
+function sessionOptions(options: AuthStateOptions) {
+  return options.onStaleFence ? { onStaleFence: options.onStaleFence } : {};
+}

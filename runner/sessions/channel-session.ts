@@ -1,0 +1,439 @@
+import { createHash } from 'node:crypto';
+import {
+  type AnyMessageContent,
+  type AuthenticationState,
+  type BinaryNode,
+  DisconnectReason,
+  jidNormalizedUser,
+  proto,
+  type WAMessage,
+  type WAMessageKey,
+  type WASocket,
+} from '@whiskeysockets/baileys';
+import type { ChannelStatus } from '#shared/domain/channel.ts';
+import type { MessageStatus } from '#shared/domain/events.ts';
+import { type BackoffPolicy, backoffDelay, DEFAULT_RECONNECT_BACKOFF } from './backoff.ts';
+import { CircuitBreaker, type CircuitBreakerPolicy, DEFAULT_CIRCUIT_BREAKER } from './circuit-breaker.ts';
+import type { ConnectLimiter } from './connect-limiter.ts';
+import { ServerAcks } from './server-acks.ts';
+
+/** The auth state of one channel as the session needs it (runner/auth provides it). */
+export interface SessionAuth {
+  readonly state: AuthenticationState;
+  saveCreds(): Promise<void>;
+  /** Erases the channel's creds and keys (after a logout). */
+  erase(): Promise<void>;
+}
+
+export type SocketFactory = (auth: AuthenticationState) => WASocket;
+
+export interface MessageStatusUpdate {
+  readonly waMessageId: string;
+  readonly remoteJid: string;
+  readonly remoteJidAlt?: string | undefined;
+  readonly status: MessageStatus;
+}
+
+/** What the session tells the rest of the runner; each call is awaited before the next of its kind. */
+export interface SessionObserver {
+  onStatus(change: {
+    from: ChannelStatus;
+    to: ChannelStatus;
+    reason?: string;
+    me?: OwnAccount;
+  }): Promise<void>;
+  onQr(qr: string, expiresAt: Date): Promise<void>;
+  onPairingCode(code: string, phoneNumber: string, expiresAt: Date): Promise<void>;
+  onMessages(messages: WAMessage[], kind: 'notify' | 'append'): Promise<void>;
+  onMessageStatus(updates: MessageStatusUpdate[]): Promise<void>;
+}
+
+export interface OwnAccount {
+  readonly phoneNumber: string | null;
+  readonly lid: string | null;
+}
+
+export interface ChannelSessionOptions {
+  readonly channelId: string;
+  readonly loadAuth: () => Promise<SessionAuth>;
+  readonly createSocket: SocketFactory;
+  readonly observer: SessionObserver;
+  readonly limiter: ConnectLimiter;
+  readonly backoff?: BackoffPolicy;
+  readonly breaker?: CircuitBreakerPolicy;
+  /** How long a send waits for the server's ack. */
+  readonly ackTimeoutMs?: number;
+  /** How often an open socket is pinged; two missed answers recycle it. */
+  readonly watchdogIntervalMs?: number;
+  readonly onError?: (error: unknown, during: string) => void;
+  readonly now?: () => number;
+}
+
+export type ConnectIntent =
+  | { method: 'qr' }
+  | { method: 'pairing_code'; phoneNumber: string }
+  | { method: 'resume' };
+
+export class SessionNotOpenError extends Error {
+  constructor(channelId: string, status: ChannelStatus) {
+    super(`Channel ${channelId} is ${status}, not open`);
+    this.name = 'SessionNotOpenError';
+  }
+}
+
+const QR_FIRST_TTL_MS = 60_000;
+const QR_NEXT_TTL_MS = 20_000;
+const PAIRING_CODE_TTL_MS = 180_000;
+
+/**
+ * One channel's WhatsApp session: owns its Baileys socket and walks the status machine
+ * disconnected → connecting → qr | pairing_code → open → reconnecting → logged_out | failed.
+ * Transient closes reconnect with jittered backoff behind a circuit breaker; `loggedOut` erases the
+ * creds and ends the session; `stop()` closes without logging out, for a hand-over to another runner.
+ */
+export class ChannelSession {
+  private currentStatus: ChannelStatus = 'disconnected';
+  private socket: WASocket | undefined;
+  private auth: SessionAuth | undefined;
+  private intent: ConnectIntent = { method: 'resume' };
+  private attempt = 0;
+  private stopped = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private qrCount = 0;
+  private pairingRequested = false;
+  private readonly acks = new ServerAcks();
+  private readonly breaker: CircuitBreaker;
+  private readonly now: () => number;
+  private transitions: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: ChannelSessionOptions) {
+    this.now = options.now ?? Date.now;
+    this.breaker = new CircuitBreaker(options.breaker ?? DEFAULT_CIRCUIT_BREAKER, this.now);
+  }
+
+  get status(): ChannelStatus {
+    return this.currentStatus;
+  }
+
+  get channelId(): string {
+    return this.options.channelId;
+  }
+
+  /** Starts (or restarts) the session; `resume` logs in with stored creds. */
+  async connect(intent: ConnectIntent = { method: 'resume' }): Promise<void> {
+    this.stopped = false;
+    this.intent = intent;
+    this.attempt = 0;
+    this.breaker.recordSuccess();
+    clearTimeout(this.reconnectTimer);
+    if (this.socket) this.closeSocket(new Error('reconnect requested'));
+    await this.setStatus('connecting');
+    await this.openSocket();
+  }
+
+  /** Closes the socket and logs in again from the stored creds. */
+  async restart(): Promise<void> {
+    await this.connect({ method: 'resume' });
+  }
+
+  /** Unlinks the device from the phone; the close that follows erases the creds. */
+  async logout(): Promise<void> {
+    if (!this.socket || this.currentStatus !== 'open') {
+      await this.endLoggedOut('logout requested');
+      return;
+    }
+    await this.socket.logout('logout requested');
+  }
+
+  /** Hand-over or shutdown: close without logging out, report nothing, keep the creds. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    this.closeSocket(new Error('session stopped'));
+    await this.transitions;
+  }
+
+  /**
+   * Sends and resolves once WhatsApp acknowledged the message. The WhatsApp id is derived from our
+   * message id, so a retried send after a crash reuses the same id and recipients see one message.
+   */
+  async send(
+    to: string,
+    content: AnyMessageContent,
+    messageId: string,
+  ): Promise<{ waMessageId: string; jid: string }> {
+    const socket = this.openSocketOrThrow();
+    const waMessageId = whatsappMessageId(this.options.channelId, messageId);
+    const jid = jidNormalizedUser(`${to.replace(/^\+/, '')}@s.whatsapp.net`);
+    const acked = this.acks.expect(waMessageId, this.options.ackTimeoutMs ?? 30_000);
+    try {
+      await socket.sendMessage(jid, content, { messageId: waMessageId });
+    } catch (error) {
+      acked.catch(() => undefined);
+      throw error;
+    }
+    await acked;
+    return { waMessageId, jid };
+  }
+
+  async markRead(keys: WAMessageKey[]): Promise<void> {
+    await this.openSocketOrThrow().readMessages(keys);
+  }
+
+  async checkNumbers(
+    phoneNumbers: string[],
+  ): Promise<{ phoneNumber: string; exists: boolean; lid: string | null }[]> {
+    const results =
+      (await this.openSocketOrThrow().onWhatsApp(...phoneNumbers.map((n) => n.replace(/^\+/, '')))) ?? [];
+    return phoneNumbers.map((phoneNumber) => {
+      const found = results.find((result) => result.jid.startsWith(`${phoneNumber.replace(/^\+/, '')}@`));
+      const lid = (found as { lid?: unknown } | undefined)?.lid;
+      return { phoneNumber, exists: Boolean(found?.exists), lid: typeof lid === 'string' ? lid : null };
+    });
+  }
+
+  private openSocketOrThrow(): WASocket {
+    if (!this.socket || this.currentStatus !== 'open')
+      throw new SessionNotOpenError(this.options.channelId, this.currentStatus);
+    return this.socket;
+  }
+
+  private async openSocket(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      this.auth ??= await this.options.loadAuth();
+      const auth = this.auth;
+      await this.options.limiter.run(async () => {
+        if (this.stopped) return;
+        const socket = this.options.createSocket(auth.state);
+        this.socket = socket;
+        this.qrCount = 0;
+        this.pairingRequested = false;
+        await new Promise<void>((settled) => this.wire(socket, auth, settled));
+      });
+    } catch (error) {
+      this.options.onError?.(error, 'connect');
+      this.scheduleReconnect('connect failed');
+    }
+  }
+
+  /** Subscribes to the socket; `settled` fires at the first QR, open or close (the end of the connect). */
+  private wire(socket: WASocket, auth: SessionAuth, settled: () => void): void {
+    socket.ws.on('CB:ack,class:message', (node: BinaryNode) => this.acks.onAck(node));
+    socket.ev.on('creds.update', () => {
+      auth.saveCreds().catch((error) => this.options.onError?.(error, 'saving creds'));
+    });
+    socket.ev.on('connection.update', (update) => {
+      if (socket !== this.socket) return;
+      if (update.qr) {
+        settled();
+        this.handleQr(socket, update.qr);
+      }
+      if (update.connection === 'open') {
+        settled();
+        this.serialize(() => this.handleOpen(auth));
+      }
+      if (update.connection === 'close') {
+        settled();
+        this.serialize(() => this.handleClose(socket, update.lastDisconnect?.error));
+      }
+    });
+    socket.ev.on('messages.upsert', ({ messages, type }) => {
+      this.guard('receiving messages', async () => {
+        await this.options.observer.onMessages(messages, type);
+        const statuses = messages.flatMap((message) => ownStatus(message));
+        if (statuses.length > 0) await this.options.observer.onMessageStatus(statuses);
+      });
+    });
+    socket.ev.on('messages.update', (updates) => {
+      const statuses = updates.flatMap(({ key, update }) =>
+        key.fromMe && key.id && key.remoteJid && update.status !== undefined && update.status !== null
+          ? statusUpdate(key, update.status)
+          : [],
+      );
+      if (statuses.length > 0)
+        this.guard('recording statuses', () => this.options.observer.onMessageStatus(statuses));
+    });
+  }
+
+  private handleQr(socket: WASocket, qr: string): void {
+    const intent = this.intent;
+    if (intent.method === 'pairing_code') {
+      if (this.pairingRequested) return;
+      this.pairingRequested = true;
+      this.serialize(async () => {
+        const code = await socket.requestPairingCode(intent.phoneNumber.replace(/^\+/, ''));
+        await this.setStatus('pairing_code');
+        await this.options.observer.onPairingCode(
+          code,
+          intent.phoneNumber,
+          new Date(this.now() + PAIRING_CODE_TTL_MS),
+        );
+      });
+      return;
+    }
+    const ttl = this.qrCount++ === 0 ? QR_FIRST_TTL_MS : QR_NEXT_TTL_MS;
+    this.serialize(async () => {
+      await this.setStatus('qr');
+      await this.options.observer.onQr(qr, new Date(this.now() + ttl));
+    });
+  }
+
+  private async handleOpen(auth: SessionAuth): Promise<void> {
+    this.attempt = 0;
+    this.breaker.recordSuccess();
+    this.intent = { method: 'resume' };
+    const me = auth.state.creds.me;
+    const phoneUser = me?.id ? jidNormalizedUser(me.id).split('@')[0] : undefined;
+    await this.setStatus('open', undefined, {
+      phoneNumber: phoneUser ? `+${phoneUser}` : null,
+      lid: me?.lid ? jidNormalizedUser(me.lid) : null,
+    });
+    this.startWatchdog();
+  }
+
+  private async handleClose(socket: WASocket, error: Error | undefined): Promise<void> {
+    this.stopWatchdog();
+    this.socket = socket === this.socket ? undefined : this.socket;
+    this.acks.failAll(new Error('connection closed before the server acknowledged'));
+    if (this.stopped) return;
+    const code = (error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode;
+    if (code === DisconnectReason.loggedOut) {
+      await this.endLoggedOut('logged out from the phone or by WhatsApp');
+      return;
+    }
+    if (code === DisconnectReason.restartRequired) {
+      // Normal right after pairing: WhatsApp asks the new companion to log in again at once.
+      await this.openSocket();
+      return;
+    }
+    if (!this.auth?.state.creds.registered && this.intent.method !== 'resume') {
+      // An unpaired session whose QR or code expired: the clinic must ask for a new one.
+      await this.setStatus(
+        'disconnected',
+        code === DisconnectReason.timedOut ? 'pairing expired' : describe(code),
+      );
+      return;
+    }
+    this.scheduleReconnect(describe(code));
+  }
+
+  private scheduleReconnect(reason: string): void {
+    if (this.stopped) return;
+    this.breaker.recordFailure();
+    const breakerWait = this.breaker.waitMs();
+    const delay =
+      breakerWait > 0
+        ? breakerWait
+        : backoffDelay(this.attempt++, this.options.backoff ?? DEFAULT_RECONNECT_BACKOFF);
+    this.serialize(() => this.setStatus(breakerWait > 0 ? 'failed' : 'reconnecting', reason));
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.serialize(async () => {
+        if (this.currentStatus === 'failed')
+          await this.setStatus('reconnecting', 'retrying after circuit breaker');
+      });
+      void this.openSocket();
+    }, delay);
+  }
+
+  private async endLoggedOut(reason: string): Promise<void> {
+    this.stopWatchdog();
+    clearTimeout(this.reconnectTimer);
+    const auth = this.auth;
+    this.auth = undefined;
+    this.socket = undefined;
+    await (auth ?? (await this.options.loadAuth())).erase();
+    await this.setStatus('logged_out', reason);
+  }
+
+  /** Pings the server through the socket; a socket that stops answering is closed and reconnected. */
+  private startWatchdog(): void {
+    this.stopWatchdog();
+    const interval = this.options.watchdogIntervalMs ?? 60_000;
+    let missed = 0;
+    this.watchdog = setInterval(() => {
+      const socket = this.socket;
+      if (!socket) return;
+      socket
+        .query(
+          {
+            tag: 'iq',
+            attrs: { to: 's.whatsapp.net', type: 'get', xmlns: 'w:p' },
+            content: [{ tag: 'ping', attrs: {} }],
+          },
+          interval / 2,
+        )
+        .then(() => {
+          missed = 0;
+        })
+        .catch(() => {
+          if (++missed >= 2) this.closeSocket(new Error('zombie socket: pings unanswered'));
+        });
+    }, interval);
+    this.watchdog.unref();
+  }
+
+  private stopWatchdog(): void {
+    clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  private closeSocket(reason: Error): void {
+    this.stopWatchdog();
+    const socket = this.socket;
+    if (!socket) return;
+    if (this.stopped) this.socket = undefined;
+    socket.end(reason);
+  }
+
+  private async setStatus(to: ChannelStatus, reason?: string, me?: OwnAccount): Promise<void> {
+    const from = this.currentStatus;
+    if (from === to && to !== 'qr') return;
+    this.currentStatus = to;
+    await this.options.observer.onStatus({ from, to, ...(reason ? { reason } : {}), ...(me ? { me } : {}) });
+  }
+
+  /** Status changes and their reports happen one at a time, in the order the socket raised them. */
+  private serialize(work: () => Promise<void>): void {
+    this.transitions = this.transitions
+      .then(work)
+      .catch((error) => this.options.onError?.(error, 'status change'));
+  }
+
+  private guard(during: string, work: () => Promise<void>): void {
+    work().catch((error) => this.options.onError?.(error, during));
+  }
+}
+
+/** Our message id → a WhatsApp-style id (uppercase hex, `3EB0` prefix like WhatsApp Web's). */
+export function whatsappMessageId(channelId: string, messageId: string): string {
+  return `3EB0${createHash('sha256').update(`${channelId}:${messageId}`).digest('hex').slice(0, 28).toUpperCase()}`;
+}
+
+const WA_STATUS: Partial<Record<number, MessageStatus>> = {
+  [proto.WebMessageInfo.Status.ERROR]: 'failed',
+  [proto.WebMessageInfo.Status.SERVER_ACK]: 'sent',
+  [proto.WebMessageInfo.Status.DELIVERY_ACK]: 'delivered',
+  [proto.WebMessageInfo.Status.READ]: 'read',
+  [proto.WebMessageInfo.Status.PLAYED]: 'read',
+};
+
+function statusUpdate(key: WAMessageKey, waStatus: number): MessageStatusUpdate[] {
+  const status = WA_STATUS[waStatus];
+  if (!status || !key.id || !key.remoteJid) return [];
+  return [{ waMessageId: key.id, remoteJid: key.remoteJid, remoteJidAlt: key.remoteJidAlt, status }];
+}
+
+/** On loopback a receipt can land before our own upsert is flushed; Baileys then puts it here. */
+function ownStatus(message: WAMessage): MessageStatusUpdate[] {
+  if (!message.key.fromMe || message.status === undefined || message.status === null) return [];
+  if (message.status < proto.WebMessageInfo.Status.DELIVERY_ACK) return [];
+  return statusUpdate(message.key, message.status);
+}
+
+function describe(code: number | undefined): string {
+  const name = Object.entries(DisconnectReason).find(([, value]) => value === code)?.[0];
+  return name ? `connection closed: ${name} (${code})` : `connection closed${code ? ` (${code})` : ''}`;
+}

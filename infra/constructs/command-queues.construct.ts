@@ -1,0 +1,56 @@
+// One FIFO command queue per shard: the API sends a channel's commands to its shard's queue with the
+// channel as message group, and the runner that leases the shard consumes it in per-channel order.
+import { Duration, Fn } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import type { RuntimeConsumer } from '../runtime-environment.ts';
+import { SecureQueue } from './secure-queue.construct.ts';
+
+export interface CommandQueuesProps {
+  readonly shardCount: number;
+}
+
+/** A send waits for WhatsApp's server ack (seconds, more when reconnecting) before the delete. */
+export const COMMAND_VISIBILITY_TIMEOUT = Duration.seconds(60);
+
+export class CommandQueues extends Construct {
+  readonly shards: readonly SecureQueue[];
+
+  constructor(scope: Construct, id: string, props: CommandQueuesProps) {
+    super(scope, id);
+    if (!Number.isInteger(props.shardCount) || props.shardCount < 1 || props.shardCount > 1024) {
+      throw new Error(`shardCount must be an integer from 1 to 1024, got ${props.shardCount}`);
+    }
+    this.shards = Array.from(
+      { length: props.shardCount },
+      (_, shard) =>
+        new SecureQueue(this, `Shard${shard}`, { fifo: true, visibilityTimeout: COMMAND_VISIBILITY_TIMEOUT }),
+    );
+  }
+
+  get shardCount(): number {
+    return this.shards.length;
+  }
+
+  /** Comma-separated, index = shard: the form of `COMMAND_QUEUE_URLS`. */
+  get queueUrls(): string {
+    return Fn.join(
+      ',',
+      this.shards.map((shard) => shard.queueUrl),
+    );
+  }
+
+  bindSend(consumer: RuntimeConsumer): void {
+    for (const shard of this.shards) shard.queue.grantSendMessages(consumer);
+    this.setEnvironment(consumer);
+  }
+
+  bindConsume(consumer: RuntimeConsumer): void {
+    for (const shard of this.shards) shard.grantConsume(consumer);
+    this.setEnvironment(consumer);
+  }
+
+  private setEnvironment(consumer: RuntimeConsumer): void {
+    consumer.addEnvironment('COMMAND_QUEUE_URLS', this.queueUrls);
+    consumer.addEnvironment('SHARD_COUNT', String(this.shardCount));
+  }
+}

@@ -1,0 +1,62 @@
+// Media of WhatsApp messages (patients' images, audio, documents): private, TLS-only, encrypted,
+// expired after a retention period, with server access logs in a bucket of their own.
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { RuntimeConsumer } from '../runtime-environment.ts';
+
+export interface MediaBucketProps {
+  /** Days a media object is kept; health data should not outlive its use. */
+  readonly retentionDays?: number;
+}
+
+export class MediaBucket extends Construct {
+  readonly bucket: Bucket;
+  readonly accessLogs: Bucket;
+
+  constructor(scope: Construct, id: string, props: MediaBucketProps = {}) {
+    super(scope, id);
+    const secure = {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Server access logging only delivers to SSE-S3 buckets; use it for both.
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    } as const;
+    this.accessLogs = new Bucket(this, 'AccessLogs', {
+      ...secure,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
+    });
+    Validations.of(this.accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the access-log bucket; logging it into itself would loop.',
+    });
+    this.bucket = new Bucket(this, 'Bucket', {
+      ...secure,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'media/',
+      lifecycleRules: [
+        {
+          id: 'expire-media',
+          expiration: Duration.days(props.retentionDays ?? 90),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+  }
+
+  get bucketName(): string {
+    return this.bucket.bucketName;
+  }
+
+  bindReadWrite(consumer: RuntimeConsumer): void {
+    this.bucket.grantReadWrite(consumer);
+    consumer.addEnvironment('MEDIA_BUCKET_NAME', this.bucketName);
+  }
+
+  bindRead(consumer: RuntimeConsumer): void {
+    this.bucket.grantRead(consumer);
+    consumer.addEnvironment('MEDIA_BUCKET_NAME', this.bucketName);
+  }
+}

@@ -1,0 +1,63 @@
+// A DynamoDB table with the platform's defaults: on-demand, point-in-time recovery, encryption at
+// rest, deletion protection and RETAIN (a stack update must never drop data), TTL for expiring items.
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import type { RuntimeConsumer, RuntimeEnvironmentKey } from '../runtime-environment.ts';
+
+export interface SecureTableProps {
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+  /** Epoch-seconds attribute DynamoDB deletes expired items by. */
+  readonly timeToLiveAttribute: string;
+  /** String-keyed GSIs, projecting all attributes. */
+  readonly globalSecondaryIndexes?: readonly { name: string; partitionKey: string; sortKey: string }[];
+  /** A customer-managed key; without one, the AWS-managed `aws/dynamodb` key. */
+  readonly encryptionKey?: IKey;
+  /** The variable that carries the table's name to its consumers. */
+  readonly environmentKey: RuntimeEnvironmentKey;
+}
+
+export class SecureTable extends Construct {
+  readonly table: Table;
+  readonly environmentKey: RuntimeEnvironmentKey;
+
+  constructor(scope: Construct, id: string, props: SecureTableProps) {
+    super(scope, id);
+    this.environmentKey = props.environmentKey;
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: props.partitionKey, type: AttributeType.STRING },
+      ...(props.sortKey ? { sortKey: { name: props.sortKey, type: AttributeType.STRING } } : {}),
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      ...(props.encryptionKey
+        ? { encryption: TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.encryptionKey }
+        : { encryption: TableEncryption.AWS_MANAGED }),
+      timeToLiveAttribute: props.timeToLiveAttribute,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const index of props.globalSecondaryIndexes ?? []) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+      });
+    }
+  }
+
+  get tableName(): string {
+    return this.table.tableName;
+  }
+
+  bindReadWrite(consumer: RuntimeConsumer): void {
+    this.table.grantReadWriteData(consumer);
+    consumer.addEnvironment(this.environmentKey, this.tableName);
+  }
+
+  bindRead(consumer: RuntimeConsumer): void {
+    this.table.grantReadData(consumer);
+    consumer.addEnvironment(this.environmentKey, this.tableName);
+  }
+}

@@ -4,6 +4,7 @@ import type { ApiKey } from './domain/api-key.ts';
 import type { Channel, ChannelStatus, ChannelStatusDetails } from './domain/channel.ts';
 import type { ChannelCommand } from './domain/commands.ts';
 import type { PlatformEvent } from './domain/events.ts';
+import type { Message, StatusChange } from './domain/message.ts';
 import type { Page, PageRequest } from './domain/pagination.ts';
 import type { Tenant, TenantStatus } from './domain/tenant.ts';
 
@@ -52,4 +53,20 @@ export interface EventPublisher {
 export interface CommandBus {
   /** Durable once resolved: the command is in its shard's queue, in its channel's order. */
   send(command: ChannelCommand, shard: number): Promise<void>;
+}
+
+export interface MessageRepository {
+  /** Stores a new message; false when it already exists (a redelivered message). */
+  put(message: Message, options?: { expiresAt?: number }): Promise<boolean>;
+  get(tenantId: string, channelId: string, messageId: string): Promise<Message | null>;
+  findByWaMessageId(tenantId: string, channelId: string, waMessageId: string): Promise<Message | null>;
+  /** Moves the status forward and appends it to the history; null when it would not move forward. */
+  advanceStatus(
+    tenantId: string,
+    channelId: string,
+    messageId: string,
+    change: StatusChange,
+  ): Promise<Message | null>;
+  /** A channel's messages, newest first. */
+  list(tenantId: string, channelId: string, request: PageRequest): Promise<Page<Message>>;
 }

@@ -22,7 +22,7 @@ const ALLOWED_TRANSITIONS: Record<ChannelStatus, readonly ChannelStatus[]> = {
   connecting: ['qr', 'pairing_code', 'open', 'reconnecting', 'failed', 'disconnected', 'logged_out'],
   qr: ['qr', 'open', 'connecting', 'reconnecting', 'failed', 'disconnected'],
   pairing_code: ['open', 'connecting', 'reconnecting', 'failed', 'disconnected'],
-  open: ['reconnecting', 'logged_out', 'disconnected', 'failed'],
+  open: ['connecting', 'reconnecting', 'logged_out', 'disconnected', 'failed'],
   reconnecting: ['open', 'connecting', 'logged_out', 'failed', 'disconnected'],
   logged_out: ['connecting', 'disconnected'],
   failed: ['connecting', 'reconnecting', 'disconnected'],

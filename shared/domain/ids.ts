@@ -1,4 +1,4 @@
-import { ulid } from 'ulid';
+import { monotonicFactory } from 'ulid';
 
 // Public ids are opaque strings: a short type prefix (so a misplaced id is obvious in a log or a
 // support ticket) and a ULID (so ids sort by creation time, which list pages rely on).
@@ -7,11 +7,18 @@ export const ID_PREFIXES = {
   tenant: 'ten',
   apiKey: 'key',
   channel: 'chn',
+  event: 'evt',
+  message: 'msg',
+  command: 'cmd',
+  media: 'med',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
 
 const ULID_PATTERN = '[0-9A-HJKMNP-TV-Z]{26}';
+
+/** Monotonic: ids made in the same millisecond still sort in the order they were made. */
+const ulid = monotonicFactory();
 
 export function newId(kind: IdKind, now: number = Date.now()): string {
   return `${ID_PREFIXES[kind]}_${ulid(now)}`;

@@ -16,7 +16,7 @@ export class DynamoApiKeyRepository implements ApiKeyRepository {
 
   create(key: ApiKey): Promise<void> {
     // revokedAt is written only on revocation, so `attribute_not_exists(revokedAt)` means active.
-    const item = { ...apiKeyKey(key.tenantId, key.id), type: 'apiKey', ...key, revokedAt: undefined };
+    const item = { ...apiKeyKey(key.tenantId, key.id), entity: 'apiKey', ...key, revokedAt: undefined };
     return putTenantChild(
       this.client,
       this.tableName,

@@ -25,7 +25,7 @@ export class DynamoChannelRepository implements ChannelRepository {
       ...channelKey(channel.tenantId, channel.id),
       gsi1pk: shardPartition(channel.shard),
       gsi1sk: `${SK_PREFIX.channel}${channel.id}`,
-      type: 'channel',
+      entity: 'channel',
       ...channel,
     };
     return putTenantChild(

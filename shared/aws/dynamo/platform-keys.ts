@@ -14,7 +14,21 @@ export const channelKey = (tenantId: string, channelId: string) => ({
   sk: `CHANNEL#${channelId}`,
 });
 
-export const SK_PREFIX = { apiKey: 'APIKEY#', channel: 'CHANNEL#' } as const;
+export const messageKey = (tenantId: string, channelId: string, messageId: string) => ({
+  pk: tenantPartition(tenantId),
+  sk: `MSG#${channelId}#${messageId}`,
+});
+/** Maps WhatsApp's message id to ours, for receipts and reactions that only carry WhatsApp's. */
+export const waMessageKey = (tenantId: string, channelId: string, waMessageId: string) => ({
+  pk: tenantPartition(tenantId),
+  sk: `WAMSG#${channelId}#${waMessageId}`,
+});
+
+export const SK_PREFIX = {
+  apiKey: 'APIKEY#',
+  channel: 'CHANNEL#',
+  messagesOf: (channelId: string) => `MSG#${channelId}#`,
+} as const;
 
 export const ALL_TENANTS_PARTITION = 'TENANTS';
 export const shardPartition = (shard: number): string => `SHARD#${shard}`;

@@ -23,7 +23,7 @@ export class DynamoTenantRepository implements TenantRepository {
               ...tenantKey(tenant.id),
               gsi1pk: ALL_TENANTS_PARTITION,
               gsi1sk: tenant.id,
-              type: 'tenant',
+              entity: 'tenant',
               ...tenant,
             },
             ConditionExpression: 'attribute_not_exists(pk)',

@@ -4,6 +4,7 @@ import { inject } from 'vitest';
 import { createDynamoClient } from '#shared/aws/clients.ts';
 import { DynamoApiKeyRepository } from '#shared/aws/dynamo/api-key-repository.ts';
 import { DynamoChannelRepository } from '#shared/aws/dynamo/channel-repository.ts';
+import { DynamoMessageRepository } from '#shared/aws/dynamo/message-repository.ts';
 import { DynamoTenantRepository } from '#shared/aws/dynamo/tenant-repository.ts';
 import { loadAwsConfig, loadResourceConfig } from '#shared/config.ts';
 
@@ -27,5 +28,6 @@ export function platformRepositories() {
     tenants: new DynamoTenantRepository(client, resources.platformTable),
     apiKeys: new DynamoApiKeyRepository(client, resources.platformTable),
     channels: new DynamoChannelRepository(client, resources.platformTable),
+    messages: new DynamoMessageRepository(client, resources.platformTable),
   };
 }

@@ -1,0 +1,154 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { MESSAGE_STATUSES, type MessageStatus } from '../../domain/events.ts';
+import { isStatusAdvance, type Message, type StatusChange } from '../../domain/message.ts';
+import type { Page, PageRequest } from '../../domain/pagination.ts';
+import type { MessageRepository } from '../../ports.ts';
+import { cancellationCodes, conditionally } from './conditional-write.ts';
+import { messageKey, SK_PREFIX, tenantPartition, waMessageKey } from './platform-keys.ts';
+import { type Item, queryPage } from './query-page.ts';
+
+export class DynamoMessageRepository implements MessageRepository {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async put(message: Message, options: { expiresAt?: number } = {}): Promise<boolean> {
+    const { tenantId, channelId } = message;
+    const ttl = options.expiresAt ? { expiresAt: options.expiresAt } : {};
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...messageKey(tenantId, channelId, message.id),
+                  entity: 'message',
+                  ...message,
+                  ...ttl,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...waMessageKey(tenantId, channelId, message.waMessageId),
+                  messageId: message.id,
+                  ...ttl,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (cancellationCodes(error)?.includes('ConditionalCheckFailed')) return false;
+      throw error;
+    }
+  }
+
+  async get(tenantId: string, channelId: string, messageId: string): Promise<Message | null> {
+    const result = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: messageKey(tenantId, channelId, messageId),
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item ? toMessage(result.Item) : null;
+  }
+
+  async findByWaMessageId(tenantId: string, channelId: string, waMessageId: string): Promise<Message | null> {
+    const index = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: waMessageKey(tenantId, channelId, waMessageId),
+        ConsistentRead: true,
+      }),
+    );
+    const messageId = index.Item?.messageId as string | undefined;
+    return messageId ? this.get(tenantId, channelId, messageId) : null;
+  }
+
+  async advanceStatus(
+    tenantId: string,
+    channelId: string,
+    messageId: string,
+    change: StatusChange,
+  ): Promise<Message | null> {
+    const from = [...MESSAGE_STATUSES, 'received' as const].filter((status) =>
+      isStatusAdvance(status, change.status),
+    );
+    const placeholders = from.map((_, i) => `:from${i}`);
+    const result = await conditionally(
+      () =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: messageKey(tenantId, channelId, messageId),
+            UpdateExpression: 'SET #status = :status, statusHistory = list_append(statusHistory, :change)',
+            ConditionExpression: `attribute_exists(pk) AND #status IN (${placeholders.join(', ')})`,
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':status': change.status,
+              ':change': [change],
+              ...Object.fromEntries(from.map((status, i) => [`:from${i}`, status])),
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      () => new StatusNotAdvanced(),
+    ).catch((error) => {
+      if (error instanceof StatusNotAdvanced) return null;
+      throw error;
+    });
+    return result ? toMessage(result.Attributes as Item) : null;
+  }
+
+  list(tenantId: string, channelId: string, request: PageRequest): Promise<Page<Message>> {
+    const pk = tenantPartition(tenantId);
+    return queryPage(
+      this.client,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': SK_PREFIX.messagesOf(channelId) },
+        ScanIndexForward: false,
+      },
+      request,
+      { pk },
+      ['pk', 'sk'],
+      toMessage,
+    );
+  }
+}
+
+class StatusNotAdvanced extends Error {}
+
+function toMessage(item: Item): Message {
+  return {
+    id: item.id as string,
+    tenantId: item.tenantId as string,
+    channelId: item.channelId as string,
+    direction: item.direction as Message['direction'],
+    waMessageId: item.waMessageId as string,
+    remoteJid: item.remoteJid as string,
+    contact: item.contact as Message['contact'],
+    type: item.type as string,
+    content: (item.content as Record<string, unknown> | undefined) ?? {},
+    status: item.status as MessageStatus | 'received',
+    statusHistory: (item.statusHistory as StatusChange[] | undefined) ?? [],
+    createdAt: item.createdAt as string,
+  };
+}

@@ -1,0 +1,48 @@
+import type { MessageStatus } from './events.ts';
+
+export type MessageDirection = 'outbound' | 'inbound';
+
+export interface MessageParty {
+  readonly phoneNumber: string | null;
+  readonly lid: string | null;
+}
+
+export interface StatusChange {
+  readonly status: MessageStatus;
+  readonly at: string;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** A message of a channel, in either direction, with how its status went. */
+export interface Message {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly channelId: string;
+  readonly direction: MessageDirection;
+  /** The WhatsApp message id; for outbound messages derived from `id`, so retries reuse it. */
+  readonly waMessageId: string;
+  /** The chat's JID as WhatsApp addressed it, needed to react, reply or mark read. */
+  readonly remoteJid: string;
+  readonly contact: MessageParty;
+  readonly type: string;
+  readonly content: Record<string, unknown>;
+  readonly status: MessageStatus | 'received';
+  readonly statusHistory: readonly StatusChange[];
+  readonly createdAt: string;
+}
+
+/** Statuses only move forward; a late `delivered` after `read` changes nothing. */
+const STATUS_RANK: Record<MessageStatus | 'received', number> = {
+  queued: 0,
+  sent: 1,
+  delivered: 2,
+  read: 3,
+  failed: 4,
+  received: 0,
+};
+
+export function isStatusAdvance(current: MessageStatus | 'received', next: MessageStatus): boolean {
+  if (current === 'failed') return false;
+  if (next === 'failed') return current === 'queued';
+  return STATUS_RANK[next] > STATUS_RANK[current];
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { newId } from '#shared/domain/ids.ts';
+import type { Message } from '#shared/domain/message.ts';
+import { platformRepositories } from './support/platform.ts';
+
+const { messages } = platformRepositories();
+
+function outbound(tenantId: string, channelId: string, n = 0): Message {
+  const id = newId('message');
+  return {
+    id,
+    tenantId,
+    channelId,
+    direction: 'outbound',
+    waMessageId: `3EB0${id.slice(-20)}${n}`,
+    remoteJid: '5511987654321@s.whatsapp.net',
+    contact: { phoneNumber: '+5511987654321', lid: null },
+    type: 'text',
+    content: { body: 'Sua consulta é amanhã às 9h.' },
+    status: 'queued',
+    statusHistory: [{ status: 'queued', at: '2026-11-29T10:00:00.000Z' }],
+    createdAt: '2026-11-29T10:00:00.000Z',
+  };
+}
+
+describe('messages', () => {
+  it('stores a message once and finds it by WhatsApp’s id', async () => {
+    const tenantId = newId('tenant');
+    const message = outbound(tenantId, newId('channel'));
+    expect(await messages.put(message)).toBe(true);
+    expect(await messages.put(message)).toBe(false);
+    expect(await messages.get(tenantId, message.channelId, message.id)).toEqual(message);
+    expect(await messages.findByWaMessageId(tenantId, message.channelId, message.waMessageId)).toEqual(
+      message,
+    );
+    expect(
+      await messages.findByWaMessageId(newId('tenant'), message.channelId, message.waMessageId),
+    ).toBeNull();
+  });
+
+  it('moves the status only forward and keeps its history', async () => {
+    const message = outbound(newId('tenant'), newId('channel'));
+    await messages.put(message);
+    const at = (second: number) => `2026-11-29T10:00:0${second}.000Z`;
+    const step = (status: 'sent' | 'delivered' | 'read' | 'failed', second: number) =>
+      messages.advanceStatus(message.tenantId, message.channelId, message.id, { status, at: at(second) });
+
+    expect((await step('sent', 1))?.status).toBe('sent');
+    expect(await step('failed', 2)).toBeNull();
+    expect((await step('read', 3))?.status).toBe('read');
+    expect(await step('delivered', 4)).toBeNull();
+    const stored = await messages.get(message.tenantId, message.channelId, message.id);
+    expect(stored?.statusHistory).toEqual([
+      { status: 'queued', at: '2026-11-29T10:00:00.000Z' },
+      { status: 'sent', at: at(1) },
+      { status: 'read', at: at(3) },
+    ]);
+    expect(
+      await messages.advanceStatus(message.tenantId, message.channelId, 'msg_absent', {
+        status: 'sent',
+        at: at(5),
+      }),
+    ).toBeNull();
+  });
+
+  it('lists a channel’s messages newest first, in pages', async () => {
+    const tenantId = newId('tenant');
+    const channelId = newId('channel');
+    const stored = [];
+    for (let n = 0; n < 3; n++) {
+      const message = outbound(tenantId, channelId, n);
+      stored.push(message);
+      await messages.put(message);
+    }
+    await messages.put(outbound(tenantId, newId('channel')));
+    const first = await messages.list(tenantId, channelId, { limit: 2 });
+    const second = await messages.list(tenantId, channelId, { limit: 2, cursor: first.nextCursor ?? '' });
+    expect([...first.items, ...second.items].map((m) => m.id)).toEqual(stored.map((m) => m.id).reverse());
+    expect(second.nextCursor).toBeNull();
+  });
+});

@@ -3,6 +3,8 @@ import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type AuthenticationCreds,
   addTransactionCapability,
+  getNextPreKeysNode,
+  INITIAL_PREKEY_COUNT,
   proto,
   type SignalDataSet,
 } from '@whiskeysockets/baileys';
@@ -214,6 +216,41 @@ describe('session auth state on DynamoDB + KMS', () => {
     expect(Object.fromEntries(harness.calls)).toEqual({ BatchGetItem: 1, TransactWriteItems: 1 });
     const { session: third } = await restoredSession(channel, fence);
     expect(Object.keys(await third.getKeys('pre-key', ['56', '57', '58']))).toEqual(['56', '58']);
+  });
+
+  it('costs a handful of requests for a first login and two for a restore', async () => {
+    const channel = harness.newChannel();
+    const fence = await harness.newFence();
+    harness.resetCalls();
+    const auth = await loadAuthState({ store: harness.newStore(), ...channel, fence, logger: silentLogger });
+    const keys = addTransactionCapability(auth.state.keys, silentLogger, SOCKET_TRANSACTION_OPTIONS);
+    // What the socket does at first login: generate and store the pre-keys, then save the creds.
+    const { update } = await keys.transaction(
+      () => getNextPreKeysNode({ creds: auth.state.creds, keys }, INITIAL_PREKEY_COUNT),
+      'upload-pre-keys',
+    );
+    Object.assign(auth.state.creds, update);
+    await auth.saveCreds();
+    // Pairing succeeds: Baileys updates the creds several times in a row; queued saves coalesce.
+    Object.assign(auth.state.creds, registeredCreds(auth.state.creds));
+    await Promise.all([auth.saveCreds(), auth.saveCreds(), auth.saveCreds()]);
+    expect(Object.fromEntries(harness.calls)).toEqual({
+      BatchGetItem: 1, // META + CREDS: absent
+      GenerateDataKey: 1,
+      TransactWriteItems: 1 + 1 + 1 + 1, // create, 812 pre-keys, creds, one for the three saves in a row
+    });
+
+    harness.resetCalls();
+    const restored = await loadAuthState({
+      store: harness.newStore(),
+      ...channel,
+      fence,
+      logger: silentLogger,
+    });
+    expect(Object.fromEntries(harness.calls)).toEqual({ BatchGetItem: 1, Decrypt: 1 });
+    expect(restored.state.creds.nextPreKeyId).toBe(INITIAL_PREKEY_COUNT + 1);
+    expect(restored.state.creds.me?.id).toBe(ME);
+    expect(Object.keys(await restored.state.keys.get('pre-key', ['1', '812', '813']))).toEqual(['1', '812']);
   });
 
   it('commits the key changes of one Baileys transaction as one fenced TransactWriteItems', async () => {

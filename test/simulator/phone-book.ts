@@ -1,0 +1,48 @@
+// The virtual phones of one simulator, by number, and the work they do unprompted: a phone sends
+// the history-sync notification to each companion that finished its first key upload.
+import type { SimulatorServer } from './server.ts';
+import { VirtualPhone } from './virtual-phone.ts';
+
+export class PhoneBook {
+  private readonly phones = new Map<string, VirtualPhone>();
+  private readonly creating = new Map<string, Promise<VirtualPhone>>();
+
+  constructor(
+    private readonly server: SimulatorServer,
+    private readonly wsUrl: () => string,
+  ) {
+    server.accounts.on('keys-uploaded', ({ account, deviceId }, firstUpload) => {
+      const phone = this.phones.get(account.phoneNumber);
+      if (firstUpload && deviceId !== 0 && phone) {
+        phone.sendHistorySync().catch(() => undefined);
+      }
+    });
+  }
+
+  /** Creates the number (or returns the existing phone). */
+  async create(phoneNumber: string, lid?: string): Promise<VirtualPhone> {
+    const existing = this.phones.get(phoneNumber) ?? (await this.creating.get(phoneNumber));
+    if (existing) return existing;
+    const creating = VirtualPhone.create(this.server, this.wsUrl(), phoneNumber, lid);
+    this.creating.set(phoneNumber, creating);
+    try {
+      const phone = await creating;
+      this.phones.set(phoneNumber, phone);
+      return phone;
+    } finally {
+      this.creating.delete(phoneNumber);
+    }
+  }
+
+  get(phoneNumber: string): VirtualPhone | undefined {
+    return this.phones.get(phoneNumber);
+  }
+
+  list(): VirtualPhone[] {
+    return [...this.phones.values()];
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.list().map((phone) => phone.stop()));
+  }
+}

@@ -1,0 +1,53 @@
+// Local AWS for tests and `npm start`: moto on a free port (or an emulator already running, such as
+// LocalStack), with the stateful stack synthesized and provisioned into it.
+import type { RuntimeEnvironment } from '../runtime-environment.ts';
+import { EMULATOR_REGION } from './aws-clients.ts';
+import { startMotoServer } from './moto-server.ts';
+import { type ProvisionedStack, provisionStack } from './provision.ts';
+import { synthesizeStatefulStack } from './synthesize.ts';
+
+export interface LocalAwsOptions {
+  /** Use this emulator instead of starting moto (it is left running on stop). */
+  readonly externalEndpoint?: string;
+  /** CDK context overrides, e.g. `{ shardCount: 4 }`. */
+  readonly context?: Record<string, unknown>;
+}
+
+export interface LocalAws {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly env: RuntimeEnvironment;
+  readonly stack: ProvisionedStack;
+  readonly timings: { readonly emulatorMs: number; readonly synthMs: number; readonly provisionMs: number };
+  stop(): Promise<void>;
+}
+
+export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
+  const region = EMULATOR_REGION;
+  const began = Date.now();
+  // moto boots while the stack synthesizes: synthesis is synchronous, so start moto first.
+  const motoStarting = options.externalEndpoint ? undefined : startMotoServer();
+  motoStarting?.catch(() => {}); // awaited below; keeps an early failure from being "unhandled"
+  const synthBegan = Date.now();
+  const { stackName, template } = synthesizeStatefulStack(options.context);
+  const synthMs = Date.now() - synthBegan;
+  const moto = await motoStarting;
+  const endpoint = options.externalEndpoint ?? moto?.endpoint;
+  if (!endpoint) throw new Error('No emulator endpoint');
+  const emulatorMs = Date.now() - began - synthMs;
+  try {
+    const provisionBegan = Date.now();
+    const stack = await provisionStack(template, { endpoint, region, stackName });
+    return {
+      endpoint,
+      region,
+      env: stack.environment,
+      stack,
+      timings: { emulatorMs, synthMs, provisionMs: Date.now() - provisionBegan },
+      stop: async () => moto?.stop(),
+    };
+  } catch (error) {
+    await moto?.stop();
+    throw error;
+  }
+}

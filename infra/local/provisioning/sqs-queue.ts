@@ -1,0 +1,54 @@
+import { CreateQueueCommand, type QueueAttributeName } from '@aws-sdk/client-sqs';
+import { NAME_RULES, physicalName } from './physical-names.ts';
+import { optionalString, type ResourceHandler } from './resource-handler.ts';
+
+/** Template properties that are queue attributes of the same name. */
+const ATTRIBUTES = [
+  'FifoQueue',
+  'ContentBasedDeduplication',
+  'DeduplicationScope',
+  'FifoThroughputLimit',
+  'VisibilityTimeout',
+  'MessageRetentionPeriod',
+  'DelaySeconds',
+  'MaximumMessageSize',
+  'ReceiveMessageWaitTimeSeconds',
+  'RedrivePolicy',
+  'RedriveAllowPolicy',
+  'SqsManagedSseEnabled',
+  'KmsMasterKeyId',
+  'KmsDataKeyReusePeriodSeconds',
+] as const;
+
+export const sqsQueue: ResourceHandler = {
+  properties: ['QueueName', 'Tags', ...ATTRIBUTES],
+  async create({ logicalId, properties, context }) {
+    const fifo = properties.FifoQueue === true || properties.FifoQueue === 'true';
+    const queueName =
+      optionalString(properties, 'QueueName') ??
+      physicalName(context.stackName, logicalId, {
+        ...NAME_RULES.queue,
+        ...(fifo ? { suffix: '.fifo' } : {}),
+      });
+    const attributes: Partial<Record<QueueAttributeName, string>> = {};
+    for (const name of ATTRIBUTES) {
+      const value = properties[name];
+      if (value === undefined) continue;
+      attributes[name] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    }
+    // Idempotent for equal attributes, so a re-run on a persistent emulator finds its queue.
+    const { QueueUrl } = await context.clients.sqs.send(
+      new CreateQueueCommand({ QueueName: queueName, Attributes: attributes }),
+    );
+    if (!QueueUrl) throw new Error(`CreateQueue ${queueName} returned no URL`);
+    return {
+      physicalId: queueName,
+      ref: QueueUrl,
+      attributes: {
+        Arn: `arn:aws:sqs:${context.region}:${context.accountId}:${queueName}`,
+        QueueName: queueName,
+        QueueUrl,
+      },
+    };
+  },
+};

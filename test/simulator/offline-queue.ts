@@ -6,8 +6,9 @@ export function deviceKey(phoneNumber: string, deviceId: number): string {
   return `${phoneNumber}:${deviceId}`;
 }
 
-function stanzaKey(tag: string, id: string | undefined, from: string | undefined): string {
-  return `${tag}|${id ?? ''}|${from ?? ''}`;
+// Receipts for one message id differ by type (delivery, read); other stanzas are unique by id.
+function stanzaKey(tag: string, id: string | undefined, type: string | undefined): string {
+  return tag === 'receipt' ? `${tag}|${id ?? ''}|${type ?? ''}` : `${tag}|${id ?? ''}`;
 }
 
 export class OfflineQueue {
@@ -19,14 +20,14 @@ export class OfflineQueue {
       stanzas = new Map();
       this.owed.set(device, stanzas);
     }
-    stanzas.set(stanzaKey(stanza.tag, stanza.attrs.id, stanza.attrs.from), stanza);
+    stanzas.set(stanzaKey(stanza.tag, stanza.attrs.id, stanza.attrs.type), stanza);
   }
 
-  /** A client `<ack class id to>` settles the stanza it names. */
-  settle(device: string, ack: BinaryNode): void {
+  /** A client `<ack class id type>` settles the stanza it names. */
+  settle(device: string, tag: string, id: string, type?: string): void {
     const stanzas = this.owed.get(device);
     if (!stanzas) return;
-    stanzas.delete(stanzaKey(ack.attrs.class ?? '', ack.attrs.id, ack.attrs.to));
+    stanzas.delete(stanzaKey(tag, id, type));
     if (stanzas.size === 0) this.owed.delete(device);
   }
 

@@ -77,6 +77,10 @@ export function routeReceipt(
   const to = receipt.attrs.to;
   if (!sender || !id || !to) return;
   const type = receipt.attrs.type;
+  // Clients answer a message with a receipt instead of an ack: that settles it.
+  const settledIds = [id, ...childrenOf(childOf(receipt, 'list')).map((item) => item.attrs.id ?? '')];
+  const device = deviceKey(sender.account.phoneNumber, sender.deviceId);
+  for (const settledId of settledIds) context.queue.settle(device, 'message', settledId);
   connection.send(node('ack', { class: 'receipt', id, from: to, ...(type ? { type } : {}) }));
   if (type && RECEIPTS_NOT_FORWARDED.has(type)) return;
   const original = context.accounts.resolve(to);
@@ -100,7 +104,9 @@ export function routeReceipt(
 
 export function settleAck(context: SimulatorContext, connection: ClientConnection, ack: BinaryNode): void {
   const sender = senderOf(connection);
-  if (sender) context.queue.settle(deviceKey(sender.account.phoneNumber, sender.deviceId), ack);
+  const { class: tag, id, type } = ack.attrs;
+  if (sender && tag && id)
+    context.queue.settle(deviceKey(sender.account.phoneNumber, sender.deviceId), tag, id, type);
 }
 
 function senderOf(connection: ClientConnection): DeviceAddress | undefined {

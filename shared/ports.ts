@@ -70,3 +70,16 @@ export interface MessageRepository {
   /** A channel's messages, newest first. */
   list(tenantId: string, channelId: string, request: PageRequest): Promise<Page<Message>>;
 }
+
+export interface StoredMedia {
+  readonly data: Buffer;
+  readonly mimeType: string;
+  readonly fileName: string | null;
+}
+
+export interface MediaStore {
+  /** Stores bytes under a new media id of the tenant. */
+  put(tenantId: string, media: StoredMedia): Promise<string>;
+  /** null when absent, or when the id belongs to another tenant. */
+  get(tenantId: string, mediaId: string): Promise<StoredMedia | null>;
+}

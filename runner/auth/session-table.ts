@@ -12,6 +12,7 @@ import {
 import { type Fence, fenceCheck, StaleFenceError } from '#runner/leases/fence.ts';
 import { inParallel } from './in-parallel.ts';
 import { chunk } from './key-layout.ts';
+import { Semaphore } from './semaphore.ts';
 
 export interface ItemKey {
   readonly pk: string;
@@ -36,6 +37,12 @@ export interface SessionTableOptions {
   /** Attempts per chunk when UnprocessedKeys remain or a transaction meets a conflict. */
   readonly maxAttempts?: number;
   readonly baseDelayMs?: number;
+  /**
+   * Transactions in flight at once, across every channel of this table (default: no limit). Set
+   * 1 against moto: its TransactWriteItems deep-copies the tables and fails (HTTP 500) when
+   * another request changes them meanwhile.
+   */
+  readonly transactionConcurrency?: number;
 }
 
 export class WriteConditionError extends Error {
@@ -51,6 +58,7 @@ export class SessionTable {
   private readonly readConcurrency: number;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
+  private readonly transactions: Semaphore | undefined;
 
   constructor(
     readonly client: DynamoDBDocumentClient,
@@ -60,6 +68,8 @@ export class SessionTable {
     this.readConcurrency = options.readConcurrency ?? 4;
     this.maxAttempts = options.maxAttempts ?? 6;
     this.baseDelayMs = options.baseDelayMs ?? 25;
+    const { transactionConcurrency } = options;
+    this.transactions = transactionConcurrency ? new Semaphore(transactionConcurrency) : undefined;
   }
 
   /** Strongly consistent (a runner taking over must see its predecessor's last write); absent items are absent from the map. */
@@ -127,7 +137,8 @@ export class SessionTable {
     ];
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.send(new TransactWriteCommand({ TransactItems: transactItems }));
+        const send = () => this.client.send(new TransactWriteCommand({ TransactItems: transactItems }));
+        await (this.transactions ? this.transactions.run(send) : send());
         return;
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;

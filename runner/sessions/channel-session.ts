@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import {
   type AnyMessageContent,
   type AuthenticationState,
   type BinaryNode,
   DisconnectReason,
+  downloadMediaMessage,
   jidNormalizedUser,
   proto,
   type WAMessage,
@@ -12,6 +12,7 @@ import {
 } from '@whiskeysockets/baileys';
 import type { ChannelStatus } from '#shared/domain/channel.ts';
 import type { MessageStatus } from '#shared/domain/events.ts';
+import { whatsappMessageId } from '#shared/domain/message.ts';
 import { type BackoffPolicy, backoffDelay, DEFAULT_RECONNECT_BACKOFF } from './backoff.ts';
 import { CircuitBreaker, type CircuitBreakerPolicy, DEFAULT_CIRCUIT_BREAKER } from './circuit-breaker.ts';
 import type { ConnectLimiter } from './connect-limiter.ts';
@@ -175,6 +176,18 @@ export class ChannelSession {
     }
     await acked;
     return { waMessageId, jid };
+  }
+
+  /** The bytes of a received media message (Baileys fetches and decrypts them). */
+  async downloadMedia(message: WAMessage): Promise<Buffer> {
+    // Offline messages can arrive while the connection is still settling: any live socket will do.
+    const socket = this.socket ?? this.openSocketOrThrow();
+    return downloadMediaMessage(
+      message,
+      'buffer',
+      {},
+      { logger: socket.logger, reuploadRequest: socket.updateMediaMessage },
+    );
   }
 
   async markRead(keys: WAMessageKey[]): Promise<void> {
@@ -405,11 +418,6 @@ export class ChannelSession {
   private guard(during: string, work: () => Promise<void>): void {
     work().catch((error) => this.options.onError?.(error, during));
   }
-}
-
-/** Our message id → a WhatsApp-style id (uppercase hex, `3EB0` prefix like WhatsApp Web's). */
-export function whatsappMessageId(channelId: string, messageId: string): string {
-  return `3EB0${createHash('sha256').update(`${channelId}:${messageId}`).digest('hex').slice(0, 28).toUpperCase()}`;
 }
 
 const WA_STATUS: Partial<Record<number, MessageStatus>> = {

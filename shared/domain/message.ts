@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { MessageStatus } from './events.ts';
 
 export type MessageDirection = 'outbound' | 'inbound';
@@ -45,4 +46,13 @@ export function isStatusAdvance(current: MessageStatus | 'received', next: Messa
   if (current === 'failed') return false;
   if (next === 'failed') return current === 'queued';
   return STATUS_RANK[next] > STATUS_RANK[current];
+}
+
+/**
+ * The WhatsApp id of an outbound message, derived from ours (uppercase hex with WhatsApp Web's `3EB0`
+ * prefix): a send retried after a crash reuses it, so recipients see one message, and receipts map
+ * back to our message.
+ */
+export function whatsappMessageId(channelId: string, messageId: string): string {
+  return `3EB0${createHash('sha256').update(`${channelId}:${messageId}`).digest('hex').slice(0, 28).toUpperCase()}`;
 }

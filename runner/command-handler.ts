@@ -1,0 +1,195 @@
+import type { WAMessageKey } from '@whiskeysockets/baileys';
+import type { ChannelCommand } from '#shared/domain/commands.ts';
+import type { MessageStatus } from '#shared/domain/events.ts';
+import { type Message, whatsappMessageId } from '#shared/domain/message.ts';
+import type { EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
+import { platformEvent } from './events/platform-events.ts';
+import {
+  type MediaResolver,
+  toBaileysContent,
+  UnknownReferencedMessageError,
+} from './messages/outbound-content.ts';
+import type { ChannelSession } from './sessions/channel-session.ts';
+import { SendRejectedError } from './sessions/server-acks.ts';
+
+export interface CommandHandlerDeps {
+  /** The channel's session, created when a connect needs one; null when the channel has none. */
+  session(command: ChannelCommand, create: boolean): Promise<ChannelSession | null>;
+  /** Erases the channel's stored session (after logout, or for deletion). */
+  eraseSession(command: ChannelCommand): Promise<void>;
+  readonly messages: MessageRepository;
+  readonly media: MediaStore;
+  readonly events: EventPublisher;
+  readonly fetchLink?: (url: string) => Promise<{ data: Buffer; mimeType: string }>;
+  readonly now?: () => Date;
+}
+
+/** A command that cannot succeed however often it is retried. */
+export class PermanentCommandError extends Error {}
+
+/**
+ * Carries out one command for the runner that owns the channel's shard. It resolves when the
+ * command is done and throws when it should be retried (the queue redelivers it). A send resolves
+ * only after WhatsApp acknowledged it and its status is recorded, and a send whose message is
+ * already past `queued` is not sent again.
+ */
+export async function handleCommand(command: ChannelCommand, deps: CommandHandlerDeps): Promise<void> {
+  switch (command.type) {
+    case 'connect': {
+      const session = await deps.session(command, true);
+      const intent =
+        command.method === 'pairing_code' && command.phoneNumber
+          ? { method: 'pairing_code' as const, phoneNumber: command.phoneNumber }
+          : { method: 'qr' as const };
+      await session?.connect(intent);
+      return;
+    }
+    case 'restart':
+      await (await deps.session(command, false))?.restart();
+      return;
+    case 'logout':
+      await (await deps.session(command, false))?.logout();
+      return;
+    case 'delete': {
+      const session = await deps.session(command, false);
+      if (session?.status === 'open') await session.logout();
+      await session?.stop();
+      await deps.eraseSession(command);
+      return;
+    }
+    case 'send':
+      await send(command, deps);
+      return;
+    case 'mark_read': {
+      const message = await deps.messages.get(command.tenantId, command.channelId, command.messageId);
+      if (message?.direction !== 'inbound') return;
+      const session = await requireSession(command, deps);
+      await session.markRead([keyOf(message)]);
+      return;
+    }
+    case 'check_numbers':
+      // Answered synchronously by the API through the runner's query path; nothing to do from the queue.
+      return;
+  }
+}
+
+async function send(
+  command: Extract<ChannelCommand, { type: 'send' }>,
+  deps: CommandHandlerDeps,
+): Promise<void> {
+  const { tenantId, channelId, messageId, message } = command;
+  const existing = await deps.messages.get(tenantId, channelId, messageId);
+  if (existing && existing.status !== 'queued') return;
+  if (!existing) await deps.messages.put(queuedMessage(command, deps.now?.() ?? new Date()));
+
+  const session = await deps.session(command, false);
+  if (!session || session.status === 'logged_out') {
+    await fail(command, deps, 'channel_not_connected', 'The channel is not connected to WhatsApp');
+    return;
+  }
+  let content: Awaited<ReturnType<typeof toBaileysContent>>;
+  try {
+    content = await toBaileysContent(message, {
+      resolveMedia: mediaResolver(tenantId, deps),
+      lookupKey: async (id) => {
+        const referenced = await deps.messages.get(tenantId, channelId, id);
+        return referenced ? keyOf(referenced) : null;
+      },
+    });
+  } catch (error) {
+    if (error instanceof UnknownReferencedMessageError || error instanceof PermanentCommandError) {
+      await fail(command, deps, 'invalid_reference', error.message);
+      return;
+    }
+    throw error;
+  }
+  try {
+    await session.send(message.to, content, messageId);
+  } catch (error) {
+    if (error instanceof SendRejectedError) {
+      await fail(command, deps, `whatsapp_${error.errorCode}`, 'WhatsApp refused the message');
+      return;
+    }
+    throw error;
+  }
+  await advance(command, deps, 'sent');
+}
+
+function mediaResolver(tenantId: string, deps: CommandHandlerDeps): MediaResolver {
+  return async ({ mediaId, link }) => {
+    if (mediaId) {
+      const media = await deps.media.get(tenantId, mediaId);
+      if (!media) throw new PermanentCommandError(`Media ${mediaId} was not found`);
+      return { data: media.data, mimeType: media.mimeType };
+    }
+    if (link && deps.fetchLink) return deps.fetchLink(link);
+    throw new PermanentCommandError('The media link cannot be fetched by this runner');
+  };
+}
+
+async function advance(
+  command: Extract<ChannelCommand, { type: 'send' }>,
+  deps: CommandHandlerDeps,
+  status: MessageStatus,
+  error?: { code: string; message: string },
+): Promise<void> {
+  const at = (deps.now?.() ?? new Date()).toISOString();
+  const updated = await deps.messages.advanceStatus(command.tenantId, command.channelId, command.messageId, {
+    status,
+    at,
+    ...(error ? { error } : {}),
+  });
+  if (!updated) return;
+  await deps.events.publish([
+    platformEvent(
+      'message.status',
+      { tenantId: command.tenantId, channelId: command.channelId },
+      {
+        messageId: command.messageId,
+        status,
+        timestamp: at,
+        recipient: updated.contact,
+        ...(error ? { error } : {}),
+      },
+      new Date(at),
+    ),
+  ]);
+}
+
+function fail(
+  command: Extract<ChannelCommand, { type: 'send' }>,
+  deps: CommandHandlerDeps,
+  code: string,
+  message: string,
+) {
+  return advance(command, deps, 'failed', { code, message });
+}
+
+async function requireSession(command: ChannelCommand, deps: CommandHandlerDeps): Promise<ChannelSession> {
+  const session = await deps.session(command, false);
+  if (!session) throw new PermanentCommandError(`Channel ${command.channelId} has no session`);
+  return session;
+}
+
+function queuedMessage(command: Extract<ChannelCommand, { type: 'send' }>, now: Date): Message {
+  const { message } = command;
+  const { to, context: _context, type, ...content } = message;
+  return {
+    id: command.messageId,
+    tenantId: command.tenantId,
+    channelId: command.channelId,
+    direction: 'outbound',
+    waMessageId: whatsappMessageId(command.channelId, command.messageId),
+    remoteJid: `${to.replace(/^\+/, '')}@s.whatsapp.net`,
+    contact: { phoneNumber: to, lid: null },
+    type,
+    content: content as Record<string, unknown>,
+    status: 'queued',
+    statusHistory: [{ status: 'queued', at: now.toISOString() }],
+    createdAt: now.toISOString(),
+  };
+}
+
+function keyOf(message: Message): WAMessageKey {
+  return { remoteJid: message.remoteJid, id: message.waMessageId, fromMe: message.direction === 'outbound' };
+}

@@ -1,0 +1,99 @@
+// The runner process (ECS task): configuration from the environment, AWS clients, the runner, its
+// health endpoint and metrics; SIGTERM drains and hands the shards over.
+import {
+  createDynamoClient,
+  createEventBridgeClient,
+  createKmsClient,
+  createS3Client,
+  createSqsClient,
+} from '#shared/aws/clients.ts';
+import { DynamoChannelRepository } from '#shared/aws/dynamo/channel-repository.ts';
+import { DynamoMessageRepository } from '#shared/aws/dynamo/message-repository.ts';
+import { EventBridgePublisher } from '#shared/aws/eventbridge-publisher.ts';
+import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
+import { loadAwsConfig, loadResourceConfig } from '#shared/config.ts';
+import { EVENT_SOURCES } from '#shared/domain/events.ts';
+import { createLogger, metrics } from '#shared/observability.ts';
+import { SessionStore } from './auth/session-store.ts';
+import { loadRunnerConfig } from './config.ts';
+import { startHealthServer } from './health.ts';
+import { LeaseTable } from './leases/lease-table.ts';
+import { Runner } from './runner.ts';
+import { RunnerMetrics } from './runner-metrics.ts';
+import { createSocketFactory } from './sessions/socket-factory.ts';
+
+const METRICS_INTERVAL_MS = 60_000;
+
+export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
+  const aws = loadAwsConfig(env);
+  const resources = loadResourceConfig(env);
+  const config = loadRunnerConfig(env);
+  const logger = createLogger({ component: 'runner' });
+  logger.appendKeys({ runnerId: config.runnerId });
+
+  const dynamo = createDynamoClient(aws);
+  const runnerMetrics = new RunnerMetrics(metrics);
+  const runner = new Runner({
+    runnerId: config.runnerId,
+    leaseTable: new LeaseTable(dynamo, resources.sessionsTable, config.cluster),
+    leaseTtlMs: config.leaseTtlMs,
+    commandQueueUrls: resources.commandQueueUrls,
+    maxConcurrentConnects: config.maxConcurrentConnects,
+    channels: new DynamoChannelRepository(dynamo, resources.platformTable),
+    messages: new DynamoMessageRepository(dynamo, resources.platformTable),
+    media: new S3MediaStore(createS3Client(aws), resources.mediaBucket),
+    events: new EventBridgePublisher(
+      createEventBridgeClient(aws),
+      resources.eventBusName,
+      EVENT_SOURCES.runner,
+    ),
+    sessionStore: new SessionStore({
+      dynamo,
+      kms: createKmsClient(aws),
+      tableName: resources.sessionsTable,
+      keyArn: resources.sessionKeyArn,
+    }),
+    sqs: createSqsClient(aws),
+    createSocket: createSocketFactory(config.whatsapp, logger),
+    logger,
+    metrics: runnerMetrics,
+  });
+  const health = await startHealthServer(config.healthPort, () => runner.health());
+  const flushMetrics = setInterval(() => runnerMetrics.flush(runner.sessionsByState()), METRICS_INTERVAL_MS);
+  flushMetrics.unref();
+  runner.start();
+  logger.info('runner started', {
+    cluster: config.cluster,
+    health: health.url,
+    whatsapp: config.whatsapp.mode,
+  });
+
+  return {
+    runner,
+    health,
+    async stop() {
+      clearInterval(flushMetrics);
+      await runner.stop();
+      await health.close();
+      logger.info('runner stopped');
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const started = await startRunnerProcess();
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      started.stop().then(
+        () => process.exit(0),
+        (error) => {
+          console.error(error);
+          process.exit(1);
+        },
+      );
+    });
+  }
+}

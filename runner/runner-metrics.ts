@@ -1,0 +1,37 @@
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ChannelStatus } from '#shared/domain/channel.ts';
+
+export type RunnerCounter =
+  | 'Sends'
+  | 'SendFailures'
+  | 'Reconnects'
+  | 'LeasesAcquired'
+  | 'LeasesReleased'
+  | 'LeasesLost';
+
+/**
+ * The runner's CloudWatch metrics in Embedded Metric Format: counters accumulate between flushes,
+ * and each flush also reports the sessions held in each state (the scaling signal: sessions per task).
+ */
+export class RunnerMetrics {
+  private counts = new Map<RunnerCounter, number>();
+
+  constructor(private readonly metrics: Metrics) {}
+
+  count(counter: RunnerCounter, by = 1): void {
+    this.counts.set(counter, (this.counts.get(counter) ?? 0) + by);
+  }
+
+  flush(sessionsByState: Partial<Record<ChannelStatus, number>>): void {
+    for (const [counter, value] of this.counts) this.metrics.addMetric(counter, MetricUnit.Count, value);
+    this.counts = new Map();
+    const total = Object.values(sessionsByState).reduce((sum, n) => sum + (n ?? 0), 0);
+    this.metrics.addMetric('Sessions', MetricUnit.Count, total);
+    this.metrics.publishStoredMetrics();
+    for (const [state, value] of Object.entries(sessionsByState)) {
+      const single = this.metrics.singleMetric();
+      single.addDimension('state', state);
+      single.addMetric('SessionsByState', MetricUnit.Count, value ?? 0);
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { ChannelStatus } from '#shared/domain/channel.ts';
+import type { ChannelRepository, EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
+import type { SessionStore } from './auth/session-store.ts';
+import type { Fence } from './leases/fence.ts';
+import type { LeaseTable } from './leases/lease-table.ts';
+import { type ReleaseReason, ShardLeaseManager } from './leases/shard-lease-manager.ts';
+import type { RunnerMetrics } from './runner-metrics.ts';
+import type { SocketFactory } from './sessions/channel-session.ts';
+import { ConnectLimiter } from './sessions/connect-limiter.ts';
+import { ShardWorker } from './shard-worker.ts';
+
+export interface RunnerDeps {
+  readonly runnerId: string;
+  readonly leaseTable: LeaseTable;
+  readonly leaseTtlMs: number;
+  readonly commandQueueUrls: readonly string[];
+  readonly maxConcurrentConnects: number;
+  readonly channels: ChannelRepository;
+  readonly messages: MessageRepository;
+  readonly media: MediaStore;
+  readonly events: EventPublisher;
+  readonly sessionStore: SessionStore;
+  readonly sqs: SQSClient;
+  readonly createSocket: SocketFactory;
+  readonly logger: Logger;
+  readonly metrics?: RunnerMetrics;
+  readonly commandWaitSeconds?: number;
+}
+
+/**
+ * One runner process: holds its fair share of shard leases and, for each shard held, a worker with
+ * the shard's sessions and command consumer. `stop()` is the SIGTERM path: stop taking commands,
+ * close the sockets without logging out, release the leases at once.
+ */
+export class Runner {
+  private readonly workers = new Map<number, ShardWorker>();
+  private readonly leases: ShardLeaseManager;
+  private readonly limiter: ConnectLimiter;
+  private stopping = false;
+
+  constructor(private readonly deps: RunnerDeps) {
+    this.limiter = new ConnectLimiter(deps.maxConcurrentConnects);
+    this.leases = new ShardLeaseManager({
+      table: deps.leaseTable,
+      runnerId: deps.runnerId,
+      shardCount: deps.commandQueueUrls.length,
+      leaseTtlMs: deps.leaseTtlMs,
+      listener: {
+        onAcquired: (fence) => this.onAcquired(fence),
+        onReleased: (fence, reason) => this.onReleased(fence, reason),
+      },
+      onError: (error) => deps.logger.error('lease round failed', { error: String(error) }),
+    });
+  }
+
+  get heldShards(): number[] {
+    return this.leases.heldShards;
+  }
+
+  sessionsByState(): Partial<Record<ChannelStatus, number>> {
+    const counts: Partial<Record<ChannelStatus, number>> = {};
+    for (const worker of this.workers.values()) {
+      for (const session of worker.sessions) counts[session.status] = (counts[session.status] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  health() {
+    return {
+      healthy: !this.stopping,
+      runnerId: this.deps.runnerId,
+      shards: this.heldShards,
+      sessions: this.sessionsByState(),
+      connectsRunning: this.limiter.running,
+      connectsQueued: this.limiter.queued,
+    };
+  }
+
+  start(): void {
+    this.leases.start();
+  }
+
+  /** Runs one lease round now (tests and start-up use it to converge without waiting a beat). */
+  tick(): Promise<void> {
+    return this.leases.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.leases.stop();
+  }
+
+  private async onAcquired(fence: Fence): Promise<void> {
+    this.deps.metrics?.count('LeasesAcquired');
+    const queueUrl = this.deps.commandQueueUrls[fence.shard];
+    if (!queueUrl) throw new RangeError(`no command queue for shard ${fence.shard}`);
+    const worker = new ShardWorker(fence, { ...this.deps, queueUrl, limiter: this.limiter });
+    this.workers.set(fence.shard, worker);
+    // Restoring a shard's sessions can take a while; the lease round must not wait for it.
+    worker
+      .start()
+      .catch((error) =>
+        this.deps.logger.error('shard start failed', { shard: fence.shard, error: String(error) }),
+      );
+  }
+
+  private async onReleased(fence: Fence, reason: ReleaseReason): Promise<void> {
+    this.deps.metrics?.count(reason === 'lost' ? 'LeasesLost' : 'LeasesReleased');
+    const worker = this.workers.get(fence.shard);
+    this.workers.delete(fence.shard);
+    await worker?.stop();
+  }
+}

@@ -1,0 +1,31 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import makeWASocket, { WA_CERT_DETAILS } from '@whiskeysockets/baileys';
+import { SOCKET_TRANSACTION_OPTIONS } from '#runner/auth/dynamo-auth-state.ts';
+import type { WhatsAppConnection } from '../config.ts';
+import { baileysLogger } from './baileys-logger.ts';
+import type { SocketFactory } from './channel-session.ts';
+
+/**
+ * Builds Baileys sockets for the runner's WhatsApp: the simulator (its URL, and its certificate root
+ * pinned in place of WhatsApp's) or WhatsApp itself. The pin is process-wide in Baileys, which suits
+ * a runner: every socket of a process talks to the same WhatsApp.
+ */
+export function createSocketFactory(connection: WhatsAppConnection, logger: Logger): SocketFactory {
+  if (connection.mode === 'simulator') {
+    WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(connection.trustRoot, 'base64');
+  }
+  const socketLogger = baileysLogger(logger);
+  return (auth) =>
+    makeWASocket({
+      auth,
+      logger: socketLogger,
+      ...(connection.mode === 'simulator' ? { waWebSocketUrl: connection.webSocketUrl } : {}),
+      transactionOpts: SOCKET_TRANSACTION_OPTIONS,
+      markOnlineOnConnect: false,
+      syncFullHistory: false,
+      // A clinic's channel starts from the day it is linked: past chats are not imported.
+      shouldSyncHistoryMessage: () => false,
+      fireInitQueries: true,
+      getMessage: async () => undefined,
+    });
+}

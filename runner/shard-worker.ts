@@ -1,0 +1,173 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Channel } from '#shared/domain/channel.ts';
+import type { ChannelCommand } from '#shared/domain/commands.ts';
+import type { ChannelRepository, EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
+import { type ChannelAuthState, loadAuthState, restoreAuthStates } from './auth/dynamo-auth-state.ts';
+import type { SessionStore } from './auth/session-store.ts';
+import { handleCommand } from './command-handler.ts';
+import { ShardCommandConsumer } from './commands/shard-command-consumer.ts';
+import { ChannelStatusRecorder } from './events/channel-status-recorder.ts';
+import type { Fence } from './leases/fence.ts';
+import { PlatformSessionObserver } from './session-observer.ts';
+import { ChannelSession, type SocketFactory } from './sessions/channel-session.ts';
+import type { ConnectLimiter } from './sessions/connect-limiter.ts';
+
+export interface ShardWorkerDeps {
+  readonly channels: ChannelRepository;
+  readonly messages: MessageRepository;
+  readonly media: MediaStore;
+  readonly events: EventPublisher;
+  readonly sessionStore: SessionStore;
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly createSocket: SocketFactory;
+  readonly limiter: ConnectLimiter;
+  readonly logger: Logger;
+  readonly commandWaitSeconds?: number;
+}
+
+/** Channel statuses that mean the channel had paired and should be logged in again on takeover. */
+const RESUMABLE = new Set<Channel['status']>(['open', 'reconnecting', 'connecting', 'failed']);
+
+interface LiveChannel {
+  readonly tenantId: string;
+  readonly session: ChannelSession;
+}
+
+/**
+ * Everything a runner does for one shard it holds: the sessions of the shard's channels (restored
+ * from their stored creds when the shard is taken over) and the consumer of the shard's command
+ * queue. Every session write carries the shard's fence.
+ */
+export class ShardWorker {
+  private readonly live = new Map<string, LiveChannel>();
+  private readonly consumer: ShardCommandConsumer;
+  private readonly statusRecorder: ChannelStatusRecorder;
+
+  constructor(
+    readonly fence: Fence,
+    private readonly deps: ShardWorkerDeps,
+  ) {
+    this.statusRecorder = new ChannelStatusRecorder(deps.channels, deps.events);
+    this.consumer = new ShardCommandConsumer({
+      client: deps.sqs,
+      queueUrl: deps.queueUrl,
+      waitTimeSeconds: deps.commandWaitSeconds ?? 20,
+      handle: (command) => this.handle(command),
+      onError: (error, context) =>
+        deps.logger.warn('command failed; it will be retried', {
+          shard: fence.shard,
+          ...context,
+          error: String(error),
+        }),
+    });
+  }
+
+  get sessions(): ChannelSession[] {
+    return [...this.live.values()].map((channel) => channel.session);
+  }
+
+  /** Logs the shard's paired channels back in from their stored creds, then takes its commands. */
+  async start(): Promise<void> {
+    const channels = await this.resumableChannels();
+    const restored = await restoreAuthStates({
+      store: this.deps.sessionStore,
+      channels: channels.map((channel) => ({
+        tenantId: channel.tenantId,
+        channelId: channel.id,
+        fence: this.fence,
+      })),
+      onStaleFence: () => void this.stop(),
+    });
+    for (const result of restored) {
+      if (result.status === 'failed') {
+        this.deps.logger.error('could not restore a session', {
+          channelId: result.channel.channelId,
+          error: String(result.error),
+        });
+      }
+      if (result.status !== 'restored') continue;
+      const session = this.createSession(result.channel.tenantId, result.channel.channelId, result.auth);
+      void session.connect({ method: 'resume' });
+    }
+    this.consumer.start();
+  }
+
+  /** Hand-over or shutdown: no more commands, then every socket closed without logging out. */
+  async stop(): Promise<void> {
+    await this.consumer.stop();
+    await Promise.all(this.sessions.map((session) => session.stop()));
+    this.live.clear();
+  }
+
+  private async resumableChannels(): Promise<Channel[]> {
+    const channels: Channel[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.channels.listByShard(this.fence.shard, {
+        limit: 100,
+        ...(cursor ? { cursor } : {}),
+      });
+      channels.push(...page.items.filter((channel) => RESUMABLE.has(channel.status)));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return channels;
+  }
+
+  private handle(command: ChannelCommand): Promise<void> {
+    return handleCommand(command, {
+      session: async (cmd, create) =>
+        this.live.get(cmd.channelId)?.session ??
+        (create ? this.createSession(cmd.tenantId, cmd.channelId) : null),
+      eraseSession: async (cmd) => {
+        this.live.delete(cmd.channelId);
+        await this.deps.sessionStore.erase({ tenantId: cmd.tenantId, channelId: cmd.channelId }, this.fence);
+      },
+      messages: this.deps.messages,
+      media: this.deps.media,
+      events: this.deps.events,
+    });
+  }
+
+  private createSession(tenantId: string, channelId: string, restored?: ChannelAuthState): ChannelSession {
+    let session: ChannelSession | undefined;
+    // A restored state serves the first login only; after a logout erased it, a new one is made.
+    let preloaded = restored;
+    const observer = new PlatformSessionObserver(
+      tenantId,
+      channelId,
+      {
+        statusRecorder: this.statusRecorder,
+        events: this.deps.events,
+        messages: this.deps.messages,
+        media: this.deps.media,
+      },
+      (message) => (session as ChannelSession).downloadMedia(message),
+    );
+    session = new ChannelSession({
+      channelId,
+      createSocket: this.deps.createSocket,
+      limiter: this.deps.limiter,
+      observer,
+      loadAuth: async () => {
+        const auth = preloaded;
+        preloaded = undefined;
+        return (
+          auth ??
+          loadAuthState({
+            store: this.deps.sessionStore,
+            tenantId,
+            channelId,
+            fence: this.fence,
+            onStaleFence: () => void session?.stop(),
+          })
+        );
+      },
+      onError: (error, during) =>
+        this.deps.logger.warn(`session error while ${during}`, { channelId, error: String(error) }),
+    });
+    this.live.set(channelId, { tenantId, session });
+    return session;
+  }
+}

@@ -1,6 +1,7 @@
 // Companions waiting to be linked, by QR ref or by pairing code, and the pair-success exchange that
 // turns one into a device of an account.
 import { randomBytes } from 'node:crypto';
+import { EventEmitter, once } from 'node:events';
 import type { proto } from '@whiskeysockets/baileys';
 import { type Account, type AccountRegistry, lidDeviceJid, phoneDeviceJid } from './accounts.ts';
 import { childOf, node, SERVER_JID, unixSeconds } from './binary.ts';
@@ -35,6 +36,7 @@ export class PairingDesk {
   private readonly byRef = new Map<string, PendingCompanion>();
   private readonly byConnection = new Map<number, PendingCompanion>();
   private readonly codeRequests = new Map<string, PendingCompanion>();
+  private readonly codeRequested = new EventEmitter();
 
   constructor(private readonly accounts: AccountRegistry) {}
 
@@ -96,12 +98,25 @@ export class PairingDesk {
     const ref = randomBytes(20);
     pending.codeRequest = { phoneNumber, wrappedCompanionEphemeral, ref };
     this.codeRequests.set(phoneNumber, pending);
+    this.codeRequested.emit(phoneNumber);
     return ref;
   }
 
   codeRequestFor(phoneNumber: string): PendingCompanion | undefined {
     const pending = this.codeRequests.get(phoneNumber);
     return pending && !pending.connection.closed ? pending : undefined;
+  }
+
+  /** The code request for the number, waiting briefly: the code may be typed as it is being sent. */
+  async awaitCodeRequest(phoneNumber: string, timeoutMs: number): Promise<PendingCompanion | undefined> {
+    const current = this.codeRequestFor(phoneNumber);
+    if (current) return current;
+    try {
+      await once(this.codeRequested, phoneNumber, { signal: AbortSignal.timeout(timeoutMs) });
+    } catch {
+      return undefined;
+    }
+    return this.codeRequestFor(phoneNumber);
   }
 
   /** Sends the primary's half of the code exchange and waits for the companion's key bundle. */

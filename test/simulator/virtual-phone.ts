@@ -198,7 +198,7 @@ export class VirtualPhone {
 
   /** Types the 8-character code a companion got from requestPairingCode: links it. */
   async enterPairingCode(code: string): Promise<number> {
-    const pending = this.server.pairing.codeRequestFor(this.phoneNumber);
+    const pending = await this.server.pairing.awaitCodeRequest(this.phoneNumber, 5_000);
     const request = pending?.codeRequest;
     if (!pending || !request) {
       throw new PhoneError('pairing_code_not_requested', 'no companion asked to link to this number by code');

@@ -1,0 +1,298 @@
+// The stateful stack, as provisioned into the emulator by the global setup, does what the platform
+// needs from it: tables keyed as the code expects, per-shard FIFO queues with redrive, events routed
+// to both consumers, an envelope key bound to its encryption context, a private media bucket.
+import { randomUUID } from 'node:crypto';
+import { DescribeContinuousBackupsCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { ListRulesCommand, ListTargetsByRuleCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  DecryptCommand,
+  DescribeKeyCommand,
+  GenerateDataKeyCommand,
+  GetKeyRotationStatusCommand,
+} from '@aws-sdk/client-kms';
+import { GetObjectCommand, GetPublicAccessBlockCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { emulatorClients } from '#infra/local/aws-clients.ts';
+
+const { endpoint, region, env } = inject('localAws');
+const aws = emulatorClients({ endpoint, region });
+const documents = DynamoDBDocumentClient.from(aws.dynamodb);
+const commandQueues = env.COMMAND_QUEUE_URLS.split(',');
+
+afterAll(() => aws.destroy());
+
+function queueUrlOfShard(shard: number): string {
+  const url = commandQueues[shard];
+  if (!url) throw new Error(`no queue for shard ${shard}`);
+  return url;
+}
+
+/** Receives until `wanted` messages satisfy `match`, or fails at the deadline. */
+async function receiveMatching(
+  queueUrl: string,
+  match: (message: Message) => boolean,
+  wanted = 1,
+  options: { visibilityTimeout?: number; deadlineMs?: number } = {},
+): Promise<Message[]> {
+  const found: Message[] = [];
+  const deadline = Date.now() + (options.deadlineMs ?? 15_000);
+  while (found.length < wanted) {
+    if (Date.now() > deadline)
+      throw new Error(`only ${found.length} of ${wanted} messages arrived in ${queueUrl}`);
+    const { Messages = [] } = await aws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        ...(options.visibilityTimeout === undefined ? {} : { VisibilityTimeout: options.visibilityTimeout }),
+      }),
+    );
+    found.push(...Messages.filter(match));
+  }
+  return found;
+}
+
+describe('tables', () => {
+  it('stores and reads platform items by pk/sk and by the gsi1 index', async () => {
+    const tenant = `TENANT#${randomUUID()}`;
+    await documents.send(
+      new PutCommand({
+        TableName: env.PLATFORM_TABLE_NAME,
+        Item: {
+          pk: tenant,
+          sk: 'CHANNEL#1',
+          gsi1pk: `SHARD#${tenant}`,
+          gsi1sk: 'CHANNEL#1',
+          name: 'Recepção',
+        },
+      }),
+    );
+    const item = await documents.send(
+      new GetCommand({ TableName: env.PLATFORM_TABLE_NAME, Key: { pk: tenant, sk: 'CHANNEL#1' } }),
+    );
+    expect(item.Item?.name).toBe('Recepção');
+    const byIndex = await documents.send(
+      new QueryCommand({
+        TableName: env.PLATFORM_TABLE_NAME,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': `SHARD#${tenant}` },
+      }),
+    );
+    expect(byIndex.Items?.map((found) => found.sk)).toEqual(['CHANNEL#1']);
+  });
+
+  it('stores and reads sessions by pk/sk and idempotency records by id', async () => {
+    const id = randomUUID();
+    await documents.send(
+      new PutCommand({ TableName: env.SESSIONS_TABLE_NAME, Item: { pk: `SESSION#${id}`, sk: 'META', v: 1 } }),
+    );
+    await documents.send(
+      new PutCommand({
+        TableName: env.IDEMPOTENCY_TABLE_NAME,
+        Item: { id, status: 'COMPLETED', expiration: 1 },
+      }),
+    );
+    const session = await documents.send(
+      new GetCommand({ TableName: env.SESSIONS_TABLE_NAME, Key: { pk: `SESSION#${id}`, sk: 'META' } }),
+    );
+    const record = await documents.send(
+      new GetCommand({ TableName: env.IDEMPOTENCY_TABLE_NAME, Key: { id } }),
+    );
+    expect(session.Item).toEqual({ pk: `SESSION#${id}`, sk: 'META', v: 1 });
+    expect(record.Item).toEqual({ id, status: 'COMPLETED', expiration: 1 });
+  });
+
+  it('has TTL on the template’s attribute and point-in-time recovery on every table', async () => {
+    const tables = [
+      [env.PLATFORM_TABLE_NAME, 'expiresAt'],
+      [env.SESSIONS_TABLE_NAME, 'expiresAt'],
+      [env.IDEMPOTENCY_TABLE_NAME, 'expiration'],
+    ] as const;
+    for (const [TableName, attribute] of tables) {
+      const ttl = await aws.dynamodb.send(new DescribeTimeToLiveCommand({ TableName }));
+      expect(ttl.TimeToLiveDescription).toMatchObject({
+        AttributeName: attribute,
+        TimeToLiveStatus: 'ENABLED',
+      });
+      const backups = await aws.dynamodb.send(new DescribeContinuousBackupsCommand({ TableName }));
+      expect(
+        backups.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus,
+      ).toBe('ENABLED');
+    }
+  });
+});
+
+describe('command queues', () => {
+  it('has one FIFO queue per shard', async () => {
+    expect(commandQueues).toHaveLength(Number(env.SHARD_COUNT));
+    const { Attributes } = await aws.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrlOfShard(0), AttributeNames: ['All'] }),
+    );
+    expect(Attributes).toMatchObject({ FifoQueue: 'true', VisibilityTimeout: '60' });
+  });
+
+  it('delivers a channel’s commands in the order they were sent', async () => {
+    const queueUrl = queueUrlOfShard(1);
+    const channel = `chn_${randomUUID()}`;
+    await aws.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: [1, 2, 3].map((n) => ({
+          Id: `m${n}`,
+          MessageBody: JSON.stringify({ channel, n }),
+          MessageGroupId: channel,
+          MessageDeduplicationId: `${channel}-${n}`,
+        })),
+      }),
+    );
+    const received = await receiveMatching(
+      queueUrl,
+      (m) => JSON.parse(m.Body ?? '{}').channel === channel,
+      3,
+    );
+    expect(received.map((m) => JSON.parse(m.Body ?? '{}').n)).toEqual([1, 2, 3]);
+  });
+
+  it('moves a command that keeps failing to the shard’s dead-letter queue after 5 receives', async () => {
+    const queueUrl = queueUrlOfShard(2);
+    const { Attributes } = await aws.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }),
+    );
+    const redrive = JSON.parse(Attributes?.RedrivePolicy ?? '{}');
+    expect(Number(redrive.maxReceiveCount)).toBe(5);
+    const dlqName = String(redrive.deadLetterTargetArn).split(':').pop();
+    const { QueueUrl: dlqUrl = '' } = await aws.sqs.send(new GetQueueUrlCommand({ QueueName: dlqName }));
+
+    const channel = `chn_${randomUUID()}`;
+    const isOurs = (m: Message) => m.Body === channel;
+    await aws.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: channel,
+        MessageGroupId: channel,
+        MessageDeduplicationId: channel,
+      }),
+    );
+    // Five failed attempts: received and, instead of waiting 60 s each, made visible again at once.
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      await receiveMatching(queueUrl, isOurs, 1, { visibilityTimeout: 0 });
+    }
+    await expect(receiveMatching(queueUrl, isOurs, 1, { deadlineMs: 2_000 })).rejects.toThrow(/only 0 of 1/);
+    expect(await receiveMatching(dlqUrl, isOurs)).toHaveLength(1);
+  });
+});
+
+describe('event bus', () => {
+  it('routes every platform event to both the recorder and the webhook queue', async () => {
+    const eventId = randomUUID();
+    const entries = [
+      {
+        Source: 'clinic-wa.runner',
+        DetailType: 'message.received',
+        Detail: JSON.stringify({ eventId, n: 1 }),
+      },
+      { Source: 'clinic-wa.api', DetailType: 'channel.status', Detail: JSON.stringify({ eventId, n: 2 }) },
+    ];
+    const put = await aws.eventBridge.send(
+      new PutEventsCommand({
+        Entries: entries.map((entry) => ({ ...entry, EventBusName: env.EVENT_BUS_NAME })),
+      }),
+    );
+    expect(put.FailedEntryCount).toBe(0);
+    const ours = (m: Message) => JSON.parse(m.Body ?? '{}').detail?.eventId === eventId;
+    for (const queueUrl of [env.RECORDER_QUEUE_URL, env.WEBHOOK_QUEUE_URL]) {
+      const events = (await receiveMatching(queueUrl, ours, 2)).map((m) => JSON.parse(m.Body ?? '{}'));
+      expect(events.map((event) => [event.source, event['detail-type']]).sort()).toEqual([
+        ['clinic-wa.api', 'channel.status'],
+        ['clinic-wa.runner', 'message.received'],
+      ]);
+    }
+  });
+
+  it('gives each rule target its own dead-letter queue for undeliverable events', async () => {
+    const { Rules = [] } = await aws.eventBridge.send(
+      new ListRulesCommand({ EventBusName: env.EVENT_BUS_NAME }),
+    );
+    const targets = await Promise.all(
+      Rules.map(async (rule) => {
+        const listed = await aws.eventBridge.send(
+          new ListTargetsByRuleCommand({ EventBusName: env.EVENT_BUS_NAME, Rule: rule.Name }),
+        );
+        return listed.Targets ?? [];
+      }),
+    );
+    const queueNames = targets.flat().map((target) => target.Arn?.split(':').pop());
+    const deadLetterArns = targets.flat().map((target) => target.DeadLetterConfig?.Arn);
+    expect(queueNames.sort()).toEqual(
+      [env.RECORDER_QUEUE_URL, env.WEBHOOK_QUEUE_URL].map((url) => url.split('/').pop()).sort(),
+    );
+    expect(new Set(deadLetterArns).size).toBe(2);
+    for (const arn of deadLetterArns) expect(arn).toMatch(/^arn:aws:sqs:/);
+  });
+});
+
+describe('session key', () => {
+  const context = { tenantId: 'ten_1', channelId: 'chn_1' };
+
+  it('issues data keys bound to their encryption context', async () => {
+    const dataKey = await aws.kms.send(
+      new GenerateDataKeyCommand({
+        KeyId: env.SESSION_KEY_ARN,
+        KeySpec: 'AES_256',
+        EncryptionContext: context,
+      }),
+    );
+    const decrypted = await aws.kms.send(
+      new DecryptCommand({ CiphertextBlob: dataKey.CiphertextBlob, EncryptionContext: context }),
+    );
+    expect(Buffer.from(decrypted.Plaintext ?? []).equals(Buffer.from(dataKey.Plaintext ?? [1]))).toBe(true);
+    await expect(
+      aws.kms.send(
+        new DecryptCommand({
+          CiphertextBlob: dataKey.CiphertextBlob,
+          EncryptionContext: { ...context, channelId: 'chn_other' },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
+  });
+
+  it('rotates and is reachable by its alias', async () => {
+    const rotation = await aws.kms.send(new GetKeyRotationStatusCommand({ KeyId: env.SESSION_KEY_ARN }));
+    expect(rotation.KeyRotationEnabled).toBe(true);
+    const byAlias = await aws.kms.send(new DescribeKeyCommand({ KeyId: 'alias/ClinicWa-Stateful/sessions' }));
+    expect(byAlias.KeyMetadata?.Arn).toBe(env.SESSION_KEY_ARN);
+  });
+});
+
+describe('media bucket', () => {
+  it('stores and returns media, with public access blocked', async () => {
+    const key = `media/${randomUUID()}.ogg`;
+    await aws.s3.send(
+      new PutObjectCommand({
+        Bucket: env.MEDIA_BUCKET_NAME,
+        Key: key,
+        Body: 'voice note',
+        ContentType: 'audio/ogg',
+      }),
+    );
+    const object = await aws.s3.send(new GetObjectCommand({ Bucket: env.MEDIA_BUCKET_NAME, Key: key }));
+    expect(await object.Body?.transformToString()).toBe('voice note');
+    const block = await aws.s3.send(new GetPublicAccessBlockCommand({ Bucket: env.MEDIA_BUCKET_NAME }));
+    expect(block.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: true,
+      RestrictPublicBuckets: true,
+    });
+  });
+});

@@ -43,7 +43,9 @@ export function authHarness() {
     COUNT_STEP,
   );
   const tableName = resources.sessionsTable;
-  const newStore = () => new SessionStore({ dynamo, kms, tableName, keyArn: resources.sessionKeyArn });
+  // One transaction at a time: moto's TransactWriteItems is not safe against concurrent writes.
+  const newStore = () =>
+    new SessionStore({ dynamo, kms, tableName, keyArn: resources.sessionKeyArn, transactionConcurrency: 1 });
 
   return {
     dynamo,

@@ -83,3 +83,21 @@ describe('fenced session writes', () => {
     expect(exhausted.sent).toHaveLength(3);
   });
 });
+
+describe('transaction concurrency limit', () => {
+  it('keeps at most the limit of transactions in flight', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const client = {
+      send: async () => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        inFlight--;
+        return {};
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const table = new SessionTable(client, 'sessions', { transactionConcurrency: 2 });
+    await Promise.all(Array.from({ length: 8 }, () => table.write(fence, puts(1))));
+    expect(most).toBe(2);
+  });
+});

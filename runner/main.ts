@@ -16,6 +16,7 @@ import { EVENT_SOURCES } from '#shared/domain/events.ts';
 import { createLogger, metrics } from '#shared/observability.ts';
 import { SessionStore } from './auth/session-store.ts';
 import { loadRunnerConfig } from './config.ts';
+import { routeConsoleThroughLogger } from './console-guard.ts';
 import { startHealthServer } from './health.ts';
 import { LeaseTable } from './leases/lease-table.ts';
 import { Runner } from './runner.ts';
@@ -30,6 +31,7 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
   const config = loadRunnerConfig(env);
   const logger = createLogger({ component: 'runner' });
   logger.appendKeys({ runnerId: config.runnerId });
+  const restoreConsole = routeConsoleThroughLogger(logger);
 
   const dynamo = createDynamoClient(aws);
   const runnerMetrics = new RunnerMetrics(metrics);
@@ -76,6 +78,7 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
       await runner.stop();
       await health.close();
       logger.info('runner stopped');
+      restoreConsole();
     },
   };
 }

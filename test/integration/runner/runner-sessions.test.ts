@@ -1,0 +1,102 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Channel } from '#shared/domain/channel.ts';
+import { newId } from '#shared/domain/ids.ts';
+import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
+import { runnerPlatform, until } from './support/runner-harness.ts';
+
+describe('runner sessions against the WhatsApp simulator', () => {
+  let simulator: Simulator;
+  let world: Awaited<ReturnType<typeof runnerPlatform>>;
+
+  beforeEach(async () => {
+    simulator = await startSimulator();
+    world = await runnerPlatform(simulator);
+  });
+  afterEach(async () => {
+    await world.stopAll();
+    await simulator.stop();
+  });
+
+  function command(channel: Channel) {
+    return {
+      commandId: newId('command'),
+      tenantId: channel.tenantId,
+      channelId: channel.id,
+      issuedAt: new Date().toISOString(),
+    };
+  }
+
+  const opens = (channelId: string) =>
+    world.events.of('channel.status', channelId).filter((event) => event.data.status === 'open').length;
+
+  const channelStatus = async (channel: Channel) =>
+    (await world.platform.channels.get(channel.tenantId, channel.id))?.status;
+
+  it('pairs by QR, sends and receives with statuses, and resumes after a restart without pairing again', async () => {
+    const clinicPhone = await simulator.phones.create('5511911110001');
+    const patient = await simulator.phones.create('5511922220001');
+    const channel = await world.newChannel('Recepção');
+    await world.startRunner('runner-a');
+
+    await world.bus.send({ ...command(channel), type: 'connect', method: 'qr' }, channel.shard);
+    const qr = await until(() => world.events.of('channel.qr', channel.id)[0], 'a channel.qr event');
+    await clinicPhone.scanQr(qr.data.qr);
+    await until(async () => (await channelStatus(channel)) === 'open', 'the channel to open');
+    const opened = await world.platform.channels.get(channel.tenantId, channel.id);
+    expect(opened?.phoneNumber).toBe('+5511911110001');
+    expect(opened?.lid).toMatch(/@lid$/);
+
+    const messageId = newId('message');
+    await world.bus.send(
+      {
+        ...command(channel),
+        type: 'send',
+        messageId,
+        message: { to: '+5511922220001', type: 'text', text: { body: 'Sua consulta é amanhã às 9h.' } },
+      },
+      channel.shard,
+    );
+    const delivered = await until(
+      () => patient.received.find((message) => message.text === 'Sua consulta é amanhã às 9h.'),
+      'the patient to receive the text',
+    );
+    await until(
+      async () =>
+        (await world.platform.messages.get(channel.tenantId, channel.id, messageId))?.status ===
+          'delivered' || undefined,
+      'the delivered status',
+    );
+    await patient.markRead(delivered.id);
+    await until(
+      async () =>
+        (await world.platform.messages.get(channel.tenantId, channel.id, messageId))?.status === 'read' ||
+        undefined,
+      'the read status',
+    );
+    expect(world.events.of('message.status', channel.id).map((event) => event.data.status)).toEqual([
+      'sent',
+      'delivered',
+      'read',
+    ]);
+
+    await patient.sendText('5511911110001', 'Confirmo, obrigado!');
+    const received = await until(
+      () => world.events.of('message.received', channel.id)[0],
+      'a message.received event',
+    );
+    expect(received.data).toMatchObject({
+      type: 'text',
+      content: { body: 'Confirmo, obrigado!' },
+      from: { phoneNumber: '+5511922220001' },
+    });
+
+    await world.stopAll();
+    const qrsBefore = world.events.of('channel.qr', channel.id).length;
+    const opensBefore = opens(channel.id);
+    await world.startRunner('runner-b');
+    await until(() => opens(channel.id) > opensBefore, 'the channel to open again on the new runner');
+    expect(await channelStatus(channel)).toBe('open');
+    expect(world.events.of('channel.qr', channel.id)).toHaveLength(qrsBefore);
+    expect(simulator.server.isConnected({ account: clinicPhone.account, deviceId: 1 })).toBe(true);
+  });
+});

@@ -1,0 +1,143 @@
+// A runner wired to the emulator and a simulator the way main.ts wires it, but with per-test
+// command queues and lease cluster (tests run in parallel and share the provisioned tables), and an
+// event publisher that keeps what the runner published so tests can wait for it.
+import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { SessionStore } from '#runner/auth/session-store.ts';
+import { routeConsoleThroughLogger } from '#runner/console-guard.ts';
+import { LeaseTable } from '#runner/leases/lease-table.ts';
+import { Runner } from '#runner/runner.ts';
+import { createSocketFactory } from '#runner/sessions/socket-factory.ts';
+import { createKmsClient, createS3Client, createSqsClient } from '#shared/aws/clients.ts';
+import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
+import { SqsCommandBus } from '#shared/aws/sqs-command-bus.ts';
+import { loadAwsConfig } from '#shared/config.ts';
+import type { EventType, PlatformEvent } from '#shared/domain/events.ts';
+import { createLogger } from '#shared/observability.ts';
+import type { EventPublisher } from '#shared/ports.ts';
+import { createChannel } from '#shared/use-cases/channels.ts';
+import { createTenant } from '#shared/use-cases/tenants.ts';
+import type { Simulator } from '#test/simulator/simulator.ts';
+import { emulatorEnvironment, platformRepositories } from '../../support/platform.ts';
+
+export class CapturedEvents implements EventPublisher {
+  readonly events: PlatformEvent[] = [];
+
+  async publish(events: readonly PlatformEvent[]): Promise<void> {
+    this.events.push(...events);
+  }
+
+  of<T extends EventType>(type: T, channelId?: string): PlatformEvent<T>[] {
+    return this.events.filter(
+      (event): event is PlatformEvent<T> =>
+        event.type === type && (!channelId || event.channelId === channelId),
+    );
+  }
+}
+
+export async function until<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false && value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const SHARDS = 2;
+const aws = loadAwsConfig(emulatorEnvironment());
+const sqs = createSqsClient(aws);
+
+async function testQueues(): Promise<string[]> {
+  const prefix = `runner-${crypto.randomUUID().slice(0, 8)}`;
+  return Promise.all(
+    Array.from({ length: SHARDS }, async (_, shard) => {
+      const dlq = await sqs.send(
+        new CreateQueueCommand({
+          QueueName: `${prefix}-${shard}-dlq.fifo`,
+          Attributes: { FifoQueue: 'true' },
+        }),
+      );
+      const dlqArn = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
+      );
+      const queue = await sqs.send(
+        new CreateQueueCommand({
+          QueueName: `${prefix}-${shard}.fifo`,
+          Attributes: {
+            FifoQueue: 'true',
+            VisibilityTimeout: '60',
+            RedrivePolicy: JSON.stringify({
+              deadLetterTargetArn: dlqArn.Attributes?.QueueArn,
+              maxReceiveCount: 5,
+            }),
+          },
+        }),
+      );
+      return queue.QueueUrl as string;
+    }),
+  );
+}
+
+/** One test's platform: a tenant, its command queues, a lease cluster, captured events. */
+export async function runnerPlatform(simulator: Simulator) {
+  const platform = platformRepositories();
+  const queueUrls = await testQueues();
+  const cluster = crypto.randomUUID();
+  const events = new CapturedEvents();
+  const tenant = await createTenant(platform, { name: 'Clínica Teste' });
+  const bus = new SqsCommandBus(sqs, queueUrls);
+  const logger = createLogger({ logLevel: 'ERROR', component: 'runner-test' });
+  routeConsoleThroughLogger(logger);
+  const sessionStore = new SessionStore({
+    dynamo: platform.client,
+    kms: createKmsClient(aws),
+    tableName: platform.resources.sessionsTable,
+    keyArn: platform.resources.sessionKeyArn,
+  });
+  const runners: Runner[] = [];
+
+  return {
+    platform,
+    tenant,
+    events,
+    bus,
+    newChannel: (name: string) =>
+      createChannel({ channels: platform.channels, shardCount: SHARDS }, tenant.id, { name }),
+    async startRunner(runnerId: string): Promise<Runner> {
+      const runner = new Runner({
+        runnerId,
+        leaseTable: new LeaseTable(platform.client, platform.resources.sessionsTable, cluster),
+        leaseTtlMs: 10_000,
+        commandQueueUrls: queueUrls,
+        maxConcurrentConnects: 8,
+        channels: platform.channels,
+        messages: platform.messages,
+        media: new S3MediaStore(createS3Client(aws), platform.resources.mediaBucket),
+        events,
+        sessionStore,
+        sqs,
+        createSocket: createSocketFactory(
+          {
+            mode: 'simulator',
+            webSocketUrl: simulator.wsUrl,
+            trustRoot: simulator.rootPublicKey.toString('base64'),
+          },
+          logger,
+        ),
+        logger,
+        commandWaitSeconds: 1,
+      });
+      runners.push(runner);
+      await runner.tick();
+      return runner;
+    },
+    async stopAll(): Promise<void> {
+      await Promise.all(runners.map((runner) => runner.stop()));
+    },
+  };
+}

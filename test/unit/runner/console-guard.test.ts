@@ -3,7 +3,7 @@ import { routeConsoleThroughLogger } from '#runner/console-guard.ts';
 import { createLogger } from '#shared/observability.ts';
 
 describe('console guard', () => {
-  let restore = () => undefined as void;
+  let restore: () => void = () => {};
   afterEach(() => {
     restore();
     vi.restoreAllMocks();

@@ -1,0 +1,69 @@
+// cdk-nag v3 reports through CDK's policy-validation plugins, not through annotations: a check of
+// `Annotations` alone would pass whatever the stack. So the pack is run on the stack directly, the
+// control below proves it does find problems, and synthesis with the plugin must report nothing.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createApp, definePlatform } from '#infra/platform-app.ts';
+import { statefulStack } from './support.ts';
+
+function findings(scope: IConstruct) {
+  return new AwsSolutionsChecks(undefined, { verbose: true })
+    .validateScope(scope)
+    .violations.flatMap((violation) =>
+      violation.violatingResources.map(
+        (resource) => `${violation.severity} ${violation.ruleName} at ${resource.constructPath}`,
+      ),
+    );
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'clinic-wa-nag-'));
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('finds no unacknowledged error or warning in the stateful stack', () => {
+    const { stack } = statefulStack({ shardCount: 2 });
+    expect(findings(stack)).toEqual([]);
+    const annotations = Annotations.fromStack(stack);
+    expect(annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
+    expect(annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
+  });
+
+  it('does find problems: an unprotected queue is reported', () => {
+    const stack = new Stack(new App(), 'Control');
+    new Queue(stack, 'Unprotected');
+    expect(findings(stack)).toEqual(
+      expect.arrayContaining([
+        'error AwsSolutions-SQS3 at Control/Unprotected/Resource',
+        'error AwsSolutions-SQS4 at Control/Unprotected/Resource',
+      ]),
+    );
+  });
+
+  it('reports nothing when the app synthesizes with the plugin, as `cdk synth` does', () => {
+    const app = createApp({ outdir, context: { shardCount: 2 }, builtinCloudFormationValidation: false });
+    definePlatform(app);
+    app.synth();
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
+    expect(report.pluginReports).toEqual([]);
+  });
+
+  it('acknowledges rules only on the resources they excuse, never on a stack or the app', () => {
+    const { app } = statefulStack({ shardCount: 2 });
+    const acknowledgedAt = app.node
+      .findAll()
+      .filter((construct) =>
+        construct.node.metadata.some((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY),
+      );
+    expect(acknowledgedAt.length).toBeGreaterThan(0);
+    for (const construct of acknowledgedAt) {
+      expect(Stack.isStack(construct) || construct === app).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,311 @@
+import type { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveString } from '#infra/local/provisioning/template-values.ts';
+import {
+  parseRuntimeEnvironment,
+  RUNTIME_ENVIRONMENT_KEYS,
+  type RuntimeConsumer,
+  type RuntimeEnvironmentKey,
+} from '#infra/runtime-environment.ts';
+import { statefulStack } from './support.ts';
+
+type Resources = Record<
+  string,
+  { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string }
+>;
+
+function logicalIdsOf(template: Template, type: string, properties: Record<string, unknown> = {}): string[] {
+  return Object.keys(template.findResources(type, { Properties: properties }));
+}
+
+/** The RuntimeEnvironment output with every Ref/GetAtt replaced by a readable placeholder. */
+function runtimeEnvironmentOf(template: Template) {
+  const json = template.toJSON() as { Resources: Resources; Outputs: Record<string, { Value: unknown }> };
+  const resources = new Map(
+    Object.keys(json.Resources).map((id) => [id, { ref: `ref:${id}`, attributes: { Arn: `arn:${id}` } }]),
+  );
+  const value = json.Outputs.RuntimeEnvironment?.Value;
+  return parseRuntimeEnvironment(
+    resolveString(value, { pseudoParameters: {}, parameters: {}, resources }, 'RuntimeEnvironment'),
+  );
+}
+
+describe('stateful stack with 4 shards', () => {
+  let template: Template;
+  beforeAll(() => {
+    template = Template.fromStack(statefulStack({ shardCount: 4 }).stack);
+  });
+
+  it('keeps the platform table: pk/sk, gsi1, TTL expiresAt, PITR, AWS-managed encryption, protected', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'gsi1',
+            KeySchema: [
+              { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+              { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true, KMSMasterKeyId: Match.absent() },
+        DeletionProtectionEnabled: true,
+      },
+    });
+  });
+
+  it('encrypts the sessions table with the session key', () => {
+    const [keyId] = logicalIdsOf(template, 'AWS::KMS::Key');
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: Match.absent(),
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: {
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      },
+      DeletionProtectionEnabled: true,
+    });
+  });
+
+  it('lays out the idempotency table as Powertools expects: id, TTL on expiration', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+    template.resourceCountIs('AWS::DynamoDB::Table', 3);
+  });
+
+  it('has one high-throughput FIFO command queue per shard, each with its own FIFO DLQ after 5 receives', () => {
+    const highThroughputFifo = {
+      FifoQueue: true,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+      SqsManagedSseEnabled: true,
+    };
+    const commandQueues = template.findResources('AWS::SQS::Queue', {
+      Properties: { ...highThroughputFifo, VisibilityTimeout: 60, RedrivePolicy: Match.anyValue() },
+    });
+    const deadLetterQueues = logicalIdsOf(template, 'AWS::SQS::Queue', {
+      ...highThroughputFifo,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      RedrivePolicy: Match.absent(),
+    });
+    expect(Object.keys(commandQueues)).toHaveLength(4);
+    expect(deadLetterQueues).toHaveLength(4);
+    const targets = Object.values(commandQueues).map((queue) => {
+      const redrive = queue.Properties.RedrivePolicy as {
+        deadLetterTargetArn: unknown;
+        maxReceiveCount: number;
+      };
+      expect(redrive.maxReceiveCount).toBe(5);
+      return (redrive.deadLetterTargetArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    });
+    expect(targets.sort()).toEqual([...deadLetterQueues].sort());
+  });
+
+  it('denies every queue access without TLS and keeps queues on stack deletion', () => {
+    const queues = logicalIdsOf(template, 'AWS::SQS::Queue');
+    expect(queues).toHaveLength(4 * 2 + 2 * 3);
+    const resources = template.toJSON().Resources as Resources;
+    for (const queueId of queues) {
+      expect(resources[queueId]?.DeletionPolicy).toBe('Retain');
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('routes platform events from a custom bus to the recorder and webhook queues, each target with its own DLQ', () => {
+    const [busId] = logicalIdsOf(template, 'AWS::Events::EventBus');
+    const rules = template.findResources('AWS::Events::Rule', {
+      Properties: {
+        EventBusName: { Ref: busId },
+        EventPattern: { source: ['clinic-wa.runner', 'clinic-wa.api'] },
+        State: 'ENABLED',
+      },
+    });
+    const targets = Object.values(rules).flatMap(
+      (rule) =>
+        rule.Properties.Targets as {
+          Arn: { 'Fn::GetAtt': [string] };
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [string] } };
+        }[],
+    );
+    expect(targets).toHaveLength(2);
+    const environment = runtimeEnvironmentOf(template);
+    expect(targets.map((target) => `ref:${target.Arn['Fn::GetAtt'][0]}`).sort()).toEqual(
+      [environment.RECORDER_QUEUE_URL, environment.WEBHOOK_QUEUE_URL].sort(),
+    );
+    const deadLetterIds = targets.map((target) => target.DeadLetterConfig.Arn['Fn::GetAtt'][0]);
+    expect(new Set(deadLetterIds).size).toBe(2);
+    for (const id of [...deadLetterIds, ...targets.map((target) => target.Arn['Fn::GetAtt'][0])]) {
+      // Standard queues: EventBridge DLQs must be, and consumers deduplicate by event id.
+      expect(template.toJSON().Resources[id].Properties.FifoQueue).toBeUndefined();
+    }
+  });
+
+  it('keeps a rotating session key with an alias', () => {
+    template.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      Properties: { EnableKeyRotation: true, PendingWindowInDays: 30 },
+    });
+    const [keyId] = logicalIdsOf(template, 'AWS::KMS::Key');
+    template.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/ClinicWa-Stateful/sessions',
+      TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+    });
+  });
+
+  it('keeps media private, TLS-only, encrypted, logged and expiring', () => {
+    const [mediaId] = logicalIdsOf(template, 'AWS::S3::Bucket', { LoggingConfiguration: Match.anyValue() });
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        LifecycleConfiguration: {
+          Rules: [Match.objectLike({ ExpirationInDays: 90, Status: 'Enabled' })],
+        },
+        LoggingConfiguration: Match.objectLike({ DestinationBucketName: Match.anyValue() }),
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: mediaId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('has no custom resources or functions (the local provisioner cannot run them)', () => {
+    const types = Object.values(template.toJSON().Resources as Resources).map((resource) => resource.Type);
+    expect(types.filter((type) => type.startsWith('Custom::') || type.includes('Lambda'))).toEqual([]);
+    expect(types.filter((type) => type === 'AWS::CloudFormation::CustomResource')).toEqual([]);
+  });
+
+  it('publishes exactly the RuntimeEnvironment contract, command queues in shard order', () => {
+    const environment = runtimeEnvironmentOf(template);
+    expect(Object.keys(environment)).toEqual([...RUNTIME_ENVIRONMENT_KEYS]);
+    const shardQueueIds = environment.COMMAND_QUEUE_URLS.split(',').map((ref) => ref.replace('ref:', ''));
+    expect(shardQueueIds.map((id) => id.match(/CommandQueuesShard(\d+)Queue/)?.[1])).toEqual([
+      '0',
+      '1',
+      '2',
+      '3',
+    ]);
+    expect(environment).toMatchObject({
+      SHARD_COUNT: '4',
+      PLATFORM_TABLE_NAME: expect.stringMatching(/^ref:PlatformTable/),
+      SESSIONS_TABLE_NAME: expect.stringMatching(/^ref:SessionsTable/),
+      IDEMPOTENCY_TABLE_NAME: expect.stringMatching(/^ref:IdempotencyTable/),
+      EVENT_BUS_NAME: expect.stringMatching(/^ref:EventsBus/),
+      RECORDER_QUEUE_URL: expect.stringMatching(/^ref:EventsRecorderEventsQueue/),
+      WEBHOOK_QUEUE_URL: expect.stringMatching(/^ref:EventsWebhooksEventsQueue/),
+      SESSION_KEY_ARN: expect.stringMatching(/^arn:SessionKey/),
+      MEDIA_BUCKET_NAME: expect.stringMatching(/^ref:MediaBucket/),
+    });
+    expect(Object.keys(template.toJSON().Outputs)).toEqual(['RuntimeEnvironment']);
+  });
+});
+
+describe('shard count', () => {
+  it('defaults to 16 command queues (cdk.json)', () => {
+    const template = Template.fromStack(statefulStack().stack);
+    const environment = runtimeEnvironmentOf(template);
+    expect(environment.SHARD_COUNT).toBe('16');
+    expect(environment.COMMAND_QUEUE_URLS.split(',')).toHaveLength(16);
+    expect(logicalIdsOf(template, 'AWS::SQS::Queue', { FifoQueue: true })).toHaveLength(32);
+  });
+
+  it('takes the count as a string from `cdk -c shardCount=2` and refuses nonsense', () => {
+    expect(statefulStack({ shardCount: '2' }).stack.commandQueues.shardCount).toBe(2);
+    expect(() => statefulStack({ shardCount: '0' })).toThrow(/shardCount/);
+    expect(() => statefulStack({ shardCount: 'many' })).toThrow(/shardCount/);
+  });
+});
+
+describe('bind methods', () => {
+  /** A function-like consumer: a role plus the environment it was given. */
+  function consumer(stack: Stack, id: string) {
+    const role = new Role(stack, id, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    const environment: Partial<Record<RuntimeEnvironmentKey, string>> = {};
+    const bound: RuntimeConsumer & { environment: typeof environment } = {
+      grantPrincipal: role,
+      environment,
+      addEnvironment: (key, value) => {
+        environment[key] = stack.resolve(value);
+      },
+    };
+    return bound;
+  }
+
+  it('give access and set the matching variables together', () => {
+    const { stack } = statefulStack({ shardCount: 2 });
+    const runner = consumer(stack, 'Runner');
+    stack.sessionsTable.bindReadWrite(runner);
+    stack.sessionKey.bindEnvelopeEncryption(runner);
+    stack.commandQueues.bindConsume(runner);
+    stack.events.bindPublish(runner);
+    expect(Object.keys(runner.environment).sort()).toEqual(
+      [
+        'COMMAND_QUEUE_URLS',
+        'EVENT_BUS_NAME',
+        'SESSIONS_TABLE_NAME',
+        'SESSION_KEY_ARN',
+        'SHARD_COUNT',
+      ].sort(),
+    );
+    expect(runner.environment.SHARD_COUNT).toBe('2');
+
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Condition: {
+              'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId', 'channelId'] },
+              Null: { 'kms:EncryptionContext:tenantId': 'false', 'kms:EncryptionContext:channelId': 'false' },
+            },
+          }),
+          Match.objectLike({ Action: 'events:PutEvents' }),
+        ]),
+      },
+    });
+  });
+});

@@ -15,6 +15,7 @@ import {
 import type { Fence, StaleFenceError } from '#runner/leases/fence.ts';
 import type { ChannelRef } from './channel-cipher.ts';
 import type { ChannelSession } from './channel-session.ts';
+import { ExpiringKeyCache } from './key-cache.ts';
 import type { SessionStore } from './session-store.ts';
 
 export type BaileysLogger = NonNullable<Parameters<typeof makeCacheableSignalKeyStore>[1]>;
@@ -30,7 +31,7 @@ export const SOCKET_TRANSACTION_OPTIONS: TransactionCapabilityOptions = {
 
 export interface AuthStateOptions {
   readonly logger?: BaileysLogger;
-  /** Replaces Baileys' default key cache (a 5-minute TTL NodeCache per channel). */
+  /** The channel's key cache (default: 5-minute TTL in memory); flushed when a write fails. */
   readonly cache?: CacheStore;
   /** Told once when a write is refused because the shard lease moved on: close the socket. */
   readonly onStaleFence?: (error: StaleFenceError) => void;
@@ -95,10 +96,24 @@ function authStateOf(
   isNew: boolean,
   options: AuthStateOptions,
 ): ChannelAuthState {
-  const state: AuthenticationState = {
-    creds,
-    keys: makeCacheableSignalKeyStore(session.keyStore(), options.logger, options.cache),
-  };
+  const cache = options.cache ?? new ExpiringKeyCache();
+  const stored = session.keyStore();
+  const keys = makeCacheableSignalKeyStore(
+    {
+      ...stored,
+      set: async (data) => {
+        try {
+          await stored.set(data);
+        } catch (error) {
+          await cache.flushAll();
+          throw error;
+        }
+      },
+    },
+    options.logger,
+    cache,
+  );
+  const state: AuthenticationState = { creds, keys };
   return {
     state,
     isNew,

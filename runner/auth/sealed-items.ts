@@ -53,31 +53,40 @@ export async function readSealed(
   table: SessionTable,
   keys: readonly ItemKey[],
 ): Promise<Map<string, SealedRead>> {
-  return assembleSealed(table, await table.getMany(keys));
+  const values = new Map<string, SealedRead>();
+  for (const [key, read] of await assembleSealed(table, await table.getMany(keys))) {
+    if (read instanceof Error) throw read;
+    values.set(key, read);
+  }
+  return values;
 }
 
+/** Like readSealed, for items already read; a value missing a part is an error in the map, not thrown. */
 export async function assembleSealed(
   table: SessionTable,
   items: ReadonlyMap<string, ItemKey & Record<string, unknown>>,
-): Promise<Map<string, SealedRead>> {
+): Promise<Map<string, SealedRead | CorruptSessionError>> {
   const partKeys: ItemKey[] = [];
   for (const item of items.values()) {
     const parts = typeof item.parts === 'number' ? item.parts : 1;
     for (let part = 1; part < parts; part++) partKeys.push({ pk: item.pk, sk: partSk(item.sk, part) });
   }
   const partItems = partKeys.length > 0 ? await table.getMany(partKeys) : new Map();
-  const values = new Map<string, SealedRead>();
+  const values = new Map<string, SealedRead | CorruptSessionError>();
   for (const [key, item] of items) {
     if (!(item.v instanceof Uint8Array)) continue; // not a sealed item (META)
     const parts = typeof item.parts === 'number' ? item.parts : 1;
     const chunks: Uint8Array[] = [item.v];
     for (let part = 1; part < parts; part++) {
       const bytes = partItems.get(Table.keyOf({ pk: item.pk, sk: partSk(item.sk, part) }))?.v;
-      if (!(bytes instanceof Uint8Array))
-        throw new CorruptSessionError(`Part ${part} of ${item.sk} is missing`);
-      chunks.push(bytes);
+      if (bytes instanceof Uint8Array) chunks.push(bytes);
     }
-    values.set(key, { sealed: Buffer.concat(chunks), parts });
+    values.set(
+      key,
+      chunks.length === parts
+        ? { sealed: Buffer.concat(chunks), parts }
+        : new CorruptSessionError(`${item.sk} lacks ${parts - chunks.length} of its ${parts} parts`),
+    );
   }
   return values;
 }

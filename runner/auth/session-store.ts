@@ -99,6 +99,7 @@ export class SessionStore {
         const sealed = sealedCreds.get(SessionTable.keyOf({ pk, sk: CREDS_SK }));
         if (!sealed)
           throw new CorruptSessionError(`Session of ${channel.channelId} has a data key but no creds`);
+        if (sealed instanceof Error) throw sealed;
         const creds = decodeValue<AuthenticationCreds>(cipher.open(CREDS_SK, sealed.sealed));
         results[index] = { channel, status: 'restored', session, creds };
       } catch (error) {

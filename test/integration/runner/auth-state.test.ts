@@ -388,10 +388,19 @@ describe('session auth state on DynamoDB + KMS', () => {
       onStaleFence: (error) => staleFences.push(error),
     });
     await auth.session.setKeys(everyKeyType());
+    const committed = new Uint8Array([1, 2, 3]);
+    await auth.state.keys.set({ session: { [`${PHONE}.0`]: committed } });
     const before = await itemsOf(channel);
 
     await harness.takeOver(fence);
     harness.resetCalls();
+    // Through Baileys' cache: the refused value must not linger in it.
+    await expect(auth.state.keys.set({ session: { [`${PHONE}.0`]: new Uint8Array([9]) } })).rejects.toThrow(
+      StaleFenceError,
+    );
+    expect(normalized(await auth.state.keys.get('session', [`${PHONE}.0`]))).toEqual(
+      normalized({ [`${PHONE}.0`]: committed }),
+    );
     await expect(auth.session.setKeys({ session: { [`${PHONE}.0`]: new Uint8Array(10) } })).rejects.toThrow(
       StaleFenceError,
     );
@@ -402,7 +411,8 @@ describe('session auth state on DynamoDB + KMS', () => {
 
     expect(staleFences).toHaveLength(1);
     expect(auth.session.isFencedOut).toBe(true);
-    // One refused transaction reached DynamoDB; later writes failed without a call (erase lists first).
+    // The first refused transaction reached DynamoDB; later writes failed without a call, except
+    // erase, which does not depend on the session's state.
     expect(harness.callsOf('TransactWriteItems')).toBe(2);
     expect(await itemsOf(channel)).toEqual(before);
   });

@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { createAdminApi } from './admin-api.ts';
 import { node } from './binary.ts';
 import { createServerIdentity, generateRootKeyPair, type KeyPairBytes } from './cert-chain.ts';
 import { PhoneBook } from './phone-book.ts';
@@ -47,10 +48,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     mediaConnNode: () =>
       node('media_conn', { auth: 'sim', ttl: '3600' }, [node('host', { hostname: new URL(baseUrl).host })]),
   });
-  const phones = new PhoneBook(server, () => `${baseUrl.replace(/^http/, 'ws')}${WS_PATH}`);
-  const http: Server = createServer((_request, response) => {
-    response.writeHead(404).end();
+  const phones = new PhoneBook(server, () => wsUrl());
+  const wsUrl = () => `${baseUrl.replace(/^http/, 'ws')}${WS_PATH}`;
+  const adminApi = createAdminApi({
+    server,
+    phones,
+    trust: () => ({
+      rootPublicKey: Buffer.from(identity.rootKeyPair.public).toString('base64'),
+      wsUrl: wsUrl(),
+    }),
   });
+  const http: Server = createServer((request, response) => void adminApi(request, response));
   const sockets = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   http.on('upgrade', (request, socket, head) => {
     if (!request.url?.startsWith(WS_PATH)) {
@@ -70,7 +78,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     reset: () => server.faults.reset(),
   };
   return {
-    wsUrl: `ws://127.0.0.1:${port}${WS_PATH}`,
+    wsUrl: wsUrl(),
     adminUrl: baseUrl,
     rootPublicKey: Buffer.from(identity.rootKeyPair.public),
     phones,

@@ -1,0 +1,118 @@
+import { proto } from '@whiskeysockets/baileys';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from './simulator.ts';
+import { eventually, TestCompanion } from './test-client.ts';
+
+describe('admin HTTP API', () => {
+  let simulator: Simulator;
+  const companions: TestCompanion[] = [];
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${simulator.adminUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  };
+
+  beforeEach(async () => {
+    simulator = await startSimulator();
+  });
+  afterEach(async () => {
+    for (const companion of companions.splice(0)) companion.stop();
+    await simulator.stop();
+  });
+
+  it('serves the trust anchor and validates requests with precise errors', async () => {
+    expect(await call('GET', '/trust')).toEqual({
+      status: 200,
+      body: { rootPublicKey: simulator.rootPublicKey.toString('base64'), wsUrl: simulator.wsUrl },
+    });
+    expect(await call('POST', '/phones', { phoneNumber: '12' })).toEqual({
+      status: 400,
+      body: {
+        error: { code: 'invalid_request', message: 'phoneNumber: digits only, 7–15, country code first' },
+      },
+    });
+    expect(await call('POST', '/phones', '{not json')).toEqual({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: 'the body is not valid JSON' } },
+    });
+    expect(await call('GET', '/phones/5511999999999/messages')).toEqual({
+      status: 404,
+      body: { error: { code: 'phone_not_found', message: 'no virtual phone 5511999999999' } },
+    });
+    expect((await call('GET', '/nope')).body.error.code).toBe('not_found');
+
+    const created = await call('POST', '/phones', { phoneNumber: '5511944440001' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ phoneNumber: '5511944440001', connected: true, linkedDevices: [] });
+    expect((await call('POST', '/phones', { phoneNumber: '5511944440001' })).status).toBe(200);
+    expect((await call('POST', '/phones/5511944440001/pairing-code', { code: 'x' })).body.error.code).toBe(
+      'invalid_request',
+    );
+    expect(await call('POST', '/phones/5511944440001/read', { messageId: 'NOPE' })).toEqual({
+      status: 404,
+      body: { error: { code: 'message_not_found', message: 'no received message NOPE' } },
+    });
+  });
+
+  it('pairs, chats, marks read and logs out through HTTP', async () => {
+    await call('POST', '/phones', { phoneNumber: '5511944440002' });
+    await call('POST', '/phones', { phoneNumber: '5511955550002' });
+    const clinic = new TestCompanion(simulator);
+    companions.push(clinic);
+    const qr = await eventually(() => clinic.log.qrs[0], 'a QR code');
+
+    const scanned = await call('POST', '/phones/5511944440002/scan', { qr });
+    expect(scanned).toEqual({
+      status: 200,
+      body: {
+        deviceId: 1,
+        jid: '5511944440002:1@s.whatsapp.net',
+        lid: `${simulator.phones.get('5511944440002')?.account.lid}:1@lid`,
+      },
+    });
+    await eventually(() => clinic.log.historySyncs.length > 0, 'companion ready');
+
+    const sent = await call('POST', '/phones/5511955550002/messages', {
+      to: '5511944440002',
+      text: 'Olá clínica',
+    });
+    expect(sent.status).toBe(201);
+    expect(sent.body).toMatchObject({ to: '5511944440002', status: 'server_ack' });
+    const upsert = await eventually(
+      () => clinic.log.upserts.find(({ message }) => message.key.id === sent.body.id),
+      'clinic receives',
+    );
+    await clinic.socket.readMessages([upsert.message.key]);
+    const statusOf = async (): Promise<string | undefined> =>
+      (await call('GET', '/phones/5511955550002/messages')).body.sent.find(
+        (message: { id: string }) => message.id === sent.body.id,
+      )?.status;
+    await eventually(async () => (await statusOf()) === 'read', 'read status over HTTP');
+
+    const reply = await clinic.socket.sendMessage('5511955550002@s.whatsapp.net', { text: 'Bom dia!' });
+    const received: Array<{ id: string; text?: string; from: string }> = await eventually(async () => {
+      const { body } = await call('GET', '/phones/5511955550002/messages');
+      return body.received.some((message: { id: string }) => message.id === reply?.key.id) && body.received;
+    }, 'phone receives over HTTP');
+    expect(received.find((message) => message.id === reply?.key.id)).toMatchObject({
+      from: '5511944440002',
+      text: 'Bom dia!',
+      type: 'text',
+    });
+    expect(await call('POST', '/phones/5511955550002/read', { messageId: reply?.key.id })).toEqual({
+      status: 204,
+      body: undefined,
+    });
+    await eventually(() => clinic.statusOf(reply?.key.id ?? '') === proto.WebMessageInfo.Status.READ, 'read');
+
+    expect((await call('POST', '/phones/5511944440002/devices/1/logout')).status).toBe(204);
+    await eventually(() => clinic.log.closes.includes(401), 'companion logged out');
+    expect((await call('POST', '/phones/5511944440002/devices/1/logout')).body.error.code).toBe(
+      'device_not_found',
+    );
+  });
+});

@@ -39,8 +39,6 @@ export class ChannelSession {
   readonly pk: string;
   /** Parts of the sealed values this runner has read or written, by sort key (absent: unknown). */
   private readonly knownParts = new Map<string, number>();
-  /** Pre-key buckets as last written by this runner; the fence makes it the only writer. */
-  private readonly preKeyBuckets = new Map<number, PreKeyBucket>();
   private onlyKnownItemsExist: boolean;
   private writes: Promise<unknown> = Promise.resolve();
   private pendingCredsSave: Promise<void> | undefined;
@@ -109,11 +107,10 @@ export class ChannelSession {
     return this.serialized(async () => {
       const writes: SessionWrite[] = [];
       const partsAfter = new Map<string, number>();
-      const bucketsAfter = new Map<number, PreKeyBucket>();
       for (const [type, values] of Object.entries(data) as [KeyType, Record<string, unknown> | undefined][]) {
         if (!values) continue;
         if (type === 'pre-key') {
-          await this.preKeyWrites(values as Record<string, KeyPair | null>, writes, partsAfter, bucketsAfter);
+          await this.preKeyWrites(values as Record<string, KeyPair | null>, writes, partsAfter);
           continue;
         }
         for (const [id, value] of Object.entries(values)) {
@@ -122,7 +119,6 @@ export class ChannelSession {
         }
       }
       await this.commit(writes, partsAfter);
-      for (const [bucket, keys] of bucketsAfter) this.preKeyBuckets.set(bucket, keys);
     });
   }
 
@@ -164,7 +160,7 @@ export class ChannelSession {
   }
 
   private async getPreKeys(ids: readonly string[]): Promise<{ [id: string]: KeyPair }> {
-    const buckets = await this.loadBuckets(new Set(ids.map(preKeyBucketOf)), false);
+    const buckets = await this.loadBuckets(new Set(ids.map(preKeyBucketOf)));
     const found: { [id: string]: KeyPair } = {};
     for (const id of ids) {
       const keyPair = buckets.get(preKeyBucketOf(id))?.get(id);
@@ -173,34 +169,29 @@ export class ChannelSession {
     return found;
   }
 
-  /** Cached buckets, else read (and cached only when `remember`: only writes, which are serialized, may fill the cache). */
-  private async loadBuckets(
-    buckets: ReadonlySet<number>,
-    remember: boolean,
-  ): Promise<Map<number, PreKeyBucket>> {
+  /**
+   * Buckets are read each time rather than kept: a channel's 812+ pre-keys would hold ~300 KB of
+   * runner memory, while reads are rare (a pre-key is used once, by a new contact's first message).
+   */
+  private async loadBuckets(buckets: ReadonlySet<number>): Promise<Map<number, PreKeyBucket>> {
     const loaded = new Map<number, PreKeyBucket>();
-    const missing: number[] = [];
+    const toRead: number[] = [];
     for (const bucket of buckets) {
-      const cached = this.preKeyBuckets.get(bucket);
-      if (cached) loaded.set(bucket, cached);
-      else if (this.onlyKnownItemsExist) loaded.set(bucket, new Map());
-      else missing.push(bucket);
+      if (this.onlyKnownItemsExist && !this.knownParts.has(preKeyBucketSk(bucket)))
+        loaded.set(bucket, new Map());
+      else toRead.push(bucket);
     }
-    if (missing.length > 0) {
-      const sealed = await readSealed(
-        this.table,
-        missing.map((bucket) => ({ pk: this.pk, sk: preKeyBucketSk(bucket) })),
-      );
-      for (const bucket of missing) {
-        const sk = preKeyBucketSk(bucket);
-        const read = sealed.get(SessionTable.keyOf({ pk: this.pk, sk }));
-        const keys: PreKeyBucket = read
-          ? new Map(Object.entries(decodeValue<Record<string, KeyPair>>(this.cipher.open(sk, read.sealed))))
-          : new Map();
-        if (read) this.knownParts.set(sk, read.parts);
-        loaded.set(bucket, keys);
-        if (remember) this.preKeyBuckets.set(bucket, keys);
-      }
+    if (toRead.length === 0) return loaded;
+    const sealed = await readSealed(
+      this.table,
+      toRead.map((bucket) => ({ pk: this.pk, sk: preKeyBucketSk(bucket) })),
+    );
+    for (const bucket of toRead) {
+      const sk = preKeyBucketSk(bucket);
+      const read = sealed.get(SessionTable.keyOf({ pk: this.pk, sk }));
+      if (read) this.knownParts.set(sk, read.parts);
+      const keys = read ? decodeValue<Record<string, KeyPair>>(this.cipher.open(sk, read.sealed)) : {};
+      loaded.set(bucket, new Map(Object.entries(keys)));
     }
     return loaded;
   }
@@ -209,17 +200,15 @@ export class ChannelSession {
     changes: Record<string, KeyPair | null>,
     writes: SessionWrite[],
     partsAfter: Map<string, number>,
-    bucketsAfter: Map<number, PreKeyBucket>,
   ): Promise<void> {
     const changesByBucket = groupByBucket(Object.entries(changes));
-    const current = await this.loadBuckets(new Set(changesByBucket.keys()), true);
+    const current = await this.loadBuckets(new Set(changesByBucket.keys()));
     for (const [bucket, bucketChanges] of changesByBucket) {
       const keys = new Map(current.get(bucket));
       for (const [id, keyPair] of bucketChanges) {
         if (keyPair) keys.set(id, keyPair);
         else keys.delete(id);
       }
-      bucketsAfter.set(bucket, keys);
       this.addValueWrite(
         preKeyBucketSk(bucket),
         keys.size > 0 ? Object.fromEntries(keys) : null,
@@ -282,7 +271,6 @@ export class ChannelSession {
   }
 
   private forgetCaches(): void {
-    this.preKeyBuckets.clear();
     this.knownParts.clear();
     this.onlyKnownItemsExist = false;
   }

@@ -218,6 +218,22 @@ describe('session auth state on DynamoDB + KMS', () => {
     expect(Object.keys(await third.getKeys('pre-key', ['56', '57', '58']))).toEqual(['56', '58']);
   });
 
+  it('keeps earlier pre-keys of a bucket when more are uploaded later in the same session', async () => {
+    const channel = harness.newChannel();
+    const fence = await harness.newFence();
+    const { session } = await harness.newStore().open(channel, fence);
+    const keyPair = () => ({ public: randomBytes(32), private: randomBytes(32) });
+    await session.setKeys({ 'pre-key': { '810': keyPair(), '811': keyPair() } });
+    await session.setKeys({ 'pre-key': { '812': keyPair(), '813': keyPair() } });
+    await session.setKeys({ 'pre-key': { '811': null } });
+    const { session: reader } = await restoredSession(channel, fence);
+    expect(Object.keys(await reader.getKeys('pre-key', ['810', '811', '812', '813']))).toEqual([
+      '810',
+      '812',
+      '813',
+    ]);
+  });
+
   it('costs a handful of requests for a first login and two for a restore', async () => {
     const channel = harness.newChannel();
     const fence = await harness.newFence();

@@ -3,7 +3,7 @@ import type { ChannelCommand } from '#shared/domain/commands.ts';
 import type { MessageStatus } from '#shared/domain/events.ts';
 import { type Message, whatsappMessageId } from '#shared/domain/message.ts';
 import type { EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
-import { platformEvent } from './events/platform-events.ts';
+import { MessageStatusRecorder } from './events/message-status-recorder.ts';
 import {
   type MediaResolver,
   toBaileysContent,
@@ -127,33 +127,19 @@ function mediaResolver(tenantId: string, deps: CommandHandlerDeps): MediaResolve
   };
 }
 
-async function advance(
+function advance(
   command: Extract<ChannelCommand, { type: 'send' }>,
   deps: CommandHandlerDeps,
   status: MessageStatus,
   error?: { code: string; message: string },
 ): Promise<void> {
-  const at = (deps.now?.() ?? new Date()).toISOString();
-  const updated = await deps.messages.advanceStatus(command.tenantId, command.channelId, command.messageId, {
+  const recorder = new MessageStatusRecorder(deps.messages, deps.events, deps.now);
+  return recorder.record(
+    { tenantId: command.tenantId, channelId: command.channelId },
+    command.messageId,
     status,
-    at,
-    ...(error ? { error } : {}),
-  });
-  if (!updated) return;
-  await deps.events.publish([
-    platformEvent(
-      'message.status',
-      { tenantId: command.tenantId, channelId: command.channelId },
-      {
-        messageId: command.messageId,
-        status,
-        timestamp: at,
-        recipient: updated.contact,
-        ...(error ? { error } : {}),
-      },
-      new Date(at),
-    ),
-  ]);
+    error,
+  );
 }
 
 function fail(

@@ -4,6 +4,7 @@ import { newId } from '#shared/domain/ids.ts';
 import type { Message } from '#shared/domain/message.ts';
 import type { EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
 import type { ChannelStatusRecorder } from './events/channel-status-recorder.ts';
+import { MessageStatusRecorder } from './events/message-status-recorder.ts';
 import { platformEvent } from './events/platform-events.ts';
 import { addressOf, mediaOf, toReceivedMessage } from './messages/inbound-message.ts';
 import type { MessageStatusUpdate, OwnAccount, SessionObserver } from './sessions/channel-session.ts';
@@ -74,7 +75,7 @@ export class PlatformSessionObserver implements SessionObserver {
   }
 
   async onMessageStatus(updates: MessageStatusUpdate[]): Promise<void> {
-    const events = [];
+    const recorder = new MessageStatusRecorder(this.deps.messages, this.deps.events, this.deps.now);
     for (const update of updates) {
       const message = await this.deps.messages.findByWaMessageId(
         this.tenantId,
@@ -82,22 +83,8 @@ export class PlatformSessionObserver implements SessionObserver {
         update.waMessageId,
       );
       if (message?.direction !== 'outbound') continue;
-      const at = this.now().toISOString();
-      const advanced = await this.deps.messages.advanceStatus(this.tenantId, this.channelId, message.id, {
-        status: update.status,
-        at,
-      });
-      if (!advanced) continue;
-      events.push(
-        platformEvent(
-          'message.status',
-          this.scope,
-          { messageId: message.id, status: update.status, timestamp: at, recipient: message.contact },
-          new Date(at),
-        ),
-      );
+      await recorder.record(this.scope, message.id, update.status);
     }
-    if (events.length > 0) await this.deps.events.publish(events);
   }
 
   /** Stores a received message once (WhatsApp may deliver it again) and returns its event. */

@@ -12,7 +12,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const [command = 'test', ...args] = process.argv.slice(2);
 
 const commands = {
-  test: { needsMoto: true, run: [join(root, 'node_modules/.bin/vitest'), 'run', ...args] },
+  test: {
+    needsMoto: true,
+    // Lint errors (a focused or skipped test among them) fail the run before any test starts.
+    before: [join(root, 'node_modules/.bin/biome'), 'lint', '--diagnostic-level=error', '.'],
+    run: [join(root, 'node_modules/.bin/vitest'), 'run', ...args],
+  },
   start: { needsMoto: true, run: tsx('infra/local/start.ts') },
   bench: { needsMoto: true, run: tsx('bench/run.ts') },
   sim: { needsMoto: false, run: tsx('test/simulator/cli.ts') },
@@ -68,6 +73,10 @@ if (!selected) {
 }
 ensureNodeModules();
 if (selected.needsMoto) ensureMotoVirtualenv();
+if (selected.before) {
+  const [beforeBin, ...beforeArgs] = selected.before;
+  run(beforeBin, beforeArgs);
+}
 
 const [bin, ...binArgs] = selected.run;
 // The SDK warns once per process that it will want Node 22 from 2027; Lambda runs 22 already and

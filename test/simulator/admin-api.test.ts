@@ -27,7 +27,11 @@ describe('admin HTTP API', () => {
   it('serves the trust anchor and validates requests with precise errors', async () => {
     expect(await call('GET', '/trust')).toEqual({
       status: 200,
-      body: { rootPublicKey: simulator.rootPublicKey.toString('base64'), wsUrl: simulator.wsUrl },
+      body: {
+        rootPublicKey: simulator.rootPublicKey.toString('base64'),
+        wsUrl: simulator.wsUrl,
+        mediaCaPem: simulator.mediaCaPem,
+      },
     });
     expect(await call('POST', '/phones', { phoneNumber: '12' })).toEqual({
       status: 400,

@@ -1,5 +1,6 @@
 // The virtual phones of one simulator, by number, and the work they do unprompted: a phone sends
 // the history-sync notification to each companion that finished its first key upload.
+import type { Agent } from 'node:https';
 import type { SimulatorServer } from './server.ts';
 import { VirtualPhone } from './virtual-phone.ts';
 
@@ -10,6 +11,7 @@ export class PhoneBook {
   constructor(
     private readonly server: SimulatorServer,
     private readonly wsUrl: () => string,
+    private readonly mediaAgent: Agent,
   ) {
     server.accounts.on('keys-uploaded', ({ account, deviceId }, firstUpload) => {
       const phone = this.phones.get(account.phoneNumber);
@@ -23,7 +25,12 @@ export class PhoneBook {
   async create(phoneNumber: string, lid?: string): Promise<VirtualPhone> {
     const existing = this.phones.get(phoneNumber) ?? (await this.creating.get(phoneNumber));
     if (existing) return existing;
-    const creating = VirtualPhone.create(this.server, this.wsUrl(), phoneNumber, lid);
+    const creating = VirtualPhone.create(
+      this.server,
+      { wsUrl: this.wsUrl(), mediaAgent: this.mediaAgent },
+      phoneNumber,
+      lid,
+    );
     this.creating.set(phoneNumber, creating);
     try {
       const phone = await creating;

@@ -1,10 +1,11 @@
 // Library entry: one HTTP server carries the WebSocket endpoint, the admin API and the media host.
 import { createServer, type Server } from 'node:http';
+import { Agent } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { createAdminApi } from './admin-api.ts';
-import { node } from './binary.ts';
 import { createServerIdentity, generateRootKeyPair, type KeyPairBytes } from './cert-chain.ts';
+import { MediaServer, MediaStore } from './media-server.ts';
 import { PhoneBook } from './phone-book.ts';
 import { type DeviceSelector, SimulatorServer } from './server.ts';
 
@@ -30,9 +31,14 @@ export interface Simulator {
   readonly adminUrl: string;
   /** The root public key of the certificate chain, for WA_CERT_DETAILS.PUBLIC_KEY. */
   readonly rootPublicKey: Buffer<ArrayBuffer>;
+  /** PEM of the media host's self-signed certificate; trust it with `mediaAgent()`. */
+  readonly mediaCaPem: string;
+  /** An https.Agent trusting the media host, for Baileys' `fetchAgent` option (media upload). */
+  mediaAgent(): Agent;
   readonly phones: PhoneBook;
   readonly faults: SimulatorFaults;
   readonly server: SimulatorServer;
+  readonly media: MediaServer;
   stop(): Promise<void>;
 }
 
@@ -43,12 +49,13 @@ let processRootKeyPair: KeyPairBytes | undefined;
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   processRootKeyPair ??= generateRootKeyPair();
   const identity = createServerIdentity(options.rootKeyPair ?? processRootKeyPair);
+  const host = options.host ?? '127.0.0.1';
   let baseUrl = '';
-  const server = new SimulatorServer(identity, {
-    mediaConnNode: () =>
-      node('media_conn', { auth: 'sim', ttl: '3600' }, [node('host', { hostname: new URL(baseUrl).host })]),
-  });
-  const phones = new PhoneBook(server, () => wsUrl());
+  const media = new MediaServer(new MediaStore(), () => baseUrl);
+  await media.listen(host);
+  const mediaAgent = new Agent({ ca: media.certificate.certPem, keepAlive: true });
+  const server = new SimulatorServer(identity, media);
+  const phones = new PhoneBook(server, () => wsUrl(), mediaAgent);
   const wsUrl = () => `${baseUrl.replace(/^http/, 'ws')}${WS_PATH}`;
   const adminApi = createAdminApi({
     server,
@@ -56,9 +63,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     trust: () => ({
       rootPublicKey: Buffer.from(identity.rootKeyPair.public).toString('base64'),
       wsUrl: wsUrl(),
+      mediaCaPem: media.certificate.certPem,
     }),
   });
-  const http: Server = createServer((request, response) => void adminApi(request, response));
+  const http: Server = createServer((request, response) => {
+    if (!media.serveDownload(request, response)) void adminApi(request, response);
+  });
   const sockets = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   http.on('upgrade', (request, socket, head) => {
     if (!request.url?.startsWith(WS_PATH)) {
@@ -67,9 +77,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
     sockets.handleUpgrade(request, socket, head, (ws) => server.accept(ws));
   });
-  await new Promise<void>((resolve) => http.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => http.listen(options.port ?? 0, host, resolve));
   const { port } = http.address() as AddressInfo;
-  baseUrl = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  baseUrl = `http://${host}:${port}`;
   const faults: SimulatorFaults = {
     dropConnections: (selector) => server.dropConnections(selector),
     delayFrames: (delayMs, jitterMs) => server.faults.delayFrames(delayMs, jitterMs),
@@ -81,15 +91,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     wsUrl: wsUrl(),
     adminUrl: baseUrl,
     rootPublicKey: Buffer.from(identity.rootKeyPair.public),
+    mediaCaPem: media.certificate.certPem,
+    mediaAgent: () => mediaAgent,
     phones,
     faults,
     server,
+    media,
     async stop() {
       await phones.stopAll();
       server.closeAll();
       sockets.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
+      await media.close();
+      mediaAgent.destroy();
     },
   };
 }

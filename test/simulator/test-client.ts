@@ -41,6 +41,7 @@ export class TestCompanion {
     const socket = makeWASocket({
       auth: this.auth,
       waWebSocketUrl: this.simulator.wsUrl,
+      fetchAgent: this.simulator.mediaAgent(),
       logger: pino({ level: 'silent' }),
       markOnlineOnConnect: false,
     });

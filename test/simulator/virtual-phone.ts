@@ -1,6 +1,7 @@
 // A virtual phone: the primary device (0) of an account, driven by its own Baileys client. It
 // links companions (QR or pairing code), chats, and keeps what it received, decrypted by itself.
 import { randomBytes, randomInt } from 'node:crypto';
+import type { Agent } from 'node:https';
 import { deflateSync } from 'node:zlib';
 import {
   type AuthenticationState,
@@ -103,6 +104,12 @@ class DeviceListCache {
   }
 }
 
+export interface PhoneConnection {
+  readonly wsUrl: string;
+  /** Trusts the simulator's media host for uploads. */
+  readonly mediaAgent: Agent;
+}
+
 export class VirtualPhone {
   readonly received: ReceivedMessage[] = [];
   readonly sent = new Map<string, SentMessage>();
@@ -116,14 +123,14 @@ export class VirtualPhone {
   private constructor(
     readonly account: Account,
     private readonly server: SimulatorServer,
-    private readonly wsUrl: string,
+    private readonly connection: PhoneConnection,
     private readonly auth: AuthenticationState,
   ) {}
 
   /** Registers the number (device 0 with its keys) and connects its Baileys client. */
   static async create(
     server: SimulatorServer,
-    wsUrl: string,
+    connection: PhoneConnection,
     phoneNumber: string,
     lid?: string,
   ): Promise<VirtualPhone> {
@@ -143,7 +150,7 @@ export class VirtualPhone {
         signature: Buffer.from(creds.signedPreKey.signature),
       },
     });
-    const phone = new VirtualPhone(account, server, wsUrl, memoryAuthState(creds));
+    const phone = new VirtualPhone(account, server, connection, memoryAuthState(creds));
     phone.connect();
     await phone.waitUntilOpen();
     return phone;
@@ -363,7 +370,8 @@ export class VirtualPhone {
   private connect(): void {
     const socket = makeWASocket({
       auth: this.auth,
-      waWebSocketUrl: this.wsUrl,
+      waWebSocketUrl: this.connection.wsUrl,
+      fetchAgent: this.connection.mediaAgent,
       logger: silentLogger,
       markOnlineOnConnect: false,
       userDevicesCache: this.deviceLists,

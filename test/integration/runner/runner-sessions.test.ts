@@ -99,4 +99,29 @@ describe('runner sessions against the WhatsApp simulator', () => {
     expect(world.events.of('channel.qr', channel.id)).toHaveLength(qrsBefore);
     expect(simulator.server.isConnected({ account: clinicPhone.account, deviceId: 1 })).toBe(true);
   });
+
+  it('pairs by code and ends the session when the phone logs the device out', async () => {
+    const clinicPhone = await simulator.phones.create('5511911110002');
+    const channel = await world.newChannel('Pairing code');
+    await world.startRunner('runner-a');
+
+    await world.bus.send(
+      { ...command(channel), type: 'connect', method: 'pairing_code', phoneNumber: '+5511911110002' },
+      channel.shard,
+    );
+    const code = await until(
+      () => world.events.of('channel.pairing_code', channel.id)[0],
+      'a channel.pairing_code event',
+    );
+    expect(code.data.phoneNumber).toBe('+5511911110002');
+    expect(code.data.pairingCode).toMatch(/^[A-Z0-9]{8}$/);
+    expect(await channelStatus(channel)).toBe('pairing_code');
+    const deviceId = await clinicPhone.enterPairingCode(code.data.pairingCode);
+    await until(async () => (await channelStatus(channel)) === 'open', 'the channel to open');
+
+    clinicPhone.logoutDevice(deviceId);
+    await until(async () => (await channelStatus(channel)) === 'logged_out', 'the channel to be logged out');
+    expect(world.events.of('channel.logged_out', channel.id)).toHaveLength(1);
+    expect(await world.storedSessionItems(channel)).toBe(0);
+  });
 });

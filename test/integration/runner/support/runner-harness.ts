@@ -2,6 +2,8 @@
 // command queues and lease cluster (tests run in parallel and share the provisioned tables), and an
 // event publisher that keeps what the runner published so tests can wait for it.
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { sessionPk } from '#runner/auth/key-layout.ts';
 import { SessionStore } from '#runner/auth/session-store.ts';
 import { routeConsoleThroughLogger } from '#runner/console-guard.ts';
 import { LeaseTable } from '#runner/leases/lease-table.ts';
@@ -135,6 +137,20 @@ export async function runnerPlatform(simulator: Simulator) {
       runners.push(runner);
       await runner.tick();
       return runner;
+    },
+    /** How many items of the channel's session remain in the sessions table. */
+    async storedSessionItems(channel: { tenantId: string; id: string }): Promise<number> {
+      const result = await platform.client.send(
+        new QueryCommand({
+          TableName: platform.resources.sessionsTable,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: {
+            ':pk': sessionPk({ tenantId: channel.tenantId, channelId: channel.id }),
+          },
+          Select: 'COUNT',
+        }),
+      );
+      return result.Count ?? 0;
     },
     async stopAll(): Promise<void> {
       await Promise.all(runners.map((runner) => runner.stop()));

@@ -14,9 +14,9 @@ import {
 } from '@whiskeysockets/baileys';
 import type { Fence, StaleFenceError } from '#runner/leases/fence.ts';
 import type { ChannelRef } from './channel-cipher.ts';
-import type { ChannelSession } from './channel-session.ts';
 import { ExpiringKeyCache } from './key-cache.ts';
 import type { SessionStore } from './session-store.ts';
+import type { StoredSession } from './stored-session.ts';
 
 export type BaileysLogger = NonNullable<Parameters<typeof makeCacheableSignalKeyStore>[1]>;
 
@@ -51,7 +51,7 @@ export interface ChannelAuthState {
   erase(): Promise<void>;
   /** True when the channel had no session: new creds, the channel must pair. */
   readonly isNew: boolean;
-  readonly session: ChannelSession;
+  readonly session: StoredSession;
 }
 
 export async function loadAuthState(options: LoadAuthStateOptions): Promise<ChannelAuthState> {
@@ -91,7 +91,7 @@ export async function restoreAuthStates(options: RestoreAuthStatesOptions): Prom
 }
 
 function authStateOf(
-  session: ChannelSession,
+  session: StoredSession,
   creds: AuthenticationCreds,
   isNew: boolean,
   options: AuthStateOptions,

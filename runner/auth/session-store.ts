@@ -5,12 +5,12 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AuthenticationCreds, initAuthCreds } from '@whiskeysockets/baileys';
 import type { Fence } from '#runner/leases/fence.ts';
 import type { ChannelRef } from './channel-cipher.ts';
-import { ChannelSession, type ChannelSessionOptions, eraseSession } from './channel-session.ts';
 import { generateChannelKey, openChannelKey } from './envelope.ts';
 import { inParallel } from './in-parallel.ts';
 import { CREDS_SK, FORMAT_VERSION, META_SK, sessionPk } from './key-layout.ts';
 import { assembleSealed, CorruptSessionError, sealedWrites } from './sealed-items.ts';
 import { type ItemKey, SessionTable, type SessionTableOptions, type StoredItem } from './session-table.ts';
+import { eraseSession, StoredSession, type StoredSessionOptions } from './stored-session.ts';
 import { decodeValue, encodeValue } from './value-codec.ts';
 
 export interface SessionStoreConfig extends SessionTableOptions {
@@ -24,7 +24,7 @@ export interface SessionStoreConfig extends SessionTableOptions {
 }
 
 export interface OpenedSession {
-  readonly session: ChannelSession;
+  readonly session: StoredSession;
   readonly creds: AuthenticationCreds;
   /** True when this call created the session (fresh creds: the channel has to pair). */
   readonly isNew: boolean;
@@ -59,7 +59,7 @@ export class SessionStore {
   }
 
   /** The channel's stored session, or a new one (fresh data key and creds) when it has none. */
-  async open(channel: ChannelRef, fence: Fence, options: ChannelSessionOptions = {}): Promise<OpenedSession> {
+  async open(channel: ChannelRef, fence: Fence, options: StoredSessionOptions = {}): Promise<OpenedSession> {
     const [result] = await this.restore([{ channel, fence }], options);
     if (result?.status === 'restored') return { ...result, isNew: false };
     if (result?.status === 'failed') throw result.error;
@@ -73,7 +73,7 @@ export class SessionStore {
    */
   async restore(
     channels: readonly ChannelToRestore[],
-    options: ChannelSessionOptions = {},
+    options: StoredSessionOptions = {},
   ): Promise<RestoreResult[]> {
     const keys = channels.flatMap(({ channel }): ItemKey[] => {
       const pk = sessionPk(channel);
@@ -95,7 +95,7 @@ export class SessionStore {
       }
       try {
         const cipher = await openChannelKey(this.kms, meta, channel);
-        const session = new ChannelSession(this.table, cipher, fence, options);
+        const session = new StoredSession(this.table, cipher, fence, options);
         const sealed = sealedCreds.get(SessionTable.keyOf({ pk, sk: CREDS_SK }));
         if (!sealed)
           throw new CorruptSessionError(`Session of ${channel.channelId} has a data key but no creds`);
@@ -121,7 +121,7 @@ export class SessionStore {
   private async create(
     channel: ChannelRef,
     fence: Fence,
-    options: ChannelSessionOptions,
+    options: StoredSessionOptions,
   ): Promise<OpenedSession> {
     const { cipher, encryptedDataKey, keyArn } = await generateChannelKey(this.kms, this.keyArn, channel);
     const creds = initAuthCreds();
@@ -140,7 +140,7 @@ export class SessionStore {
     // Absent-only: two runners can never both create (the fence), and this never overwrites a key.
     await this.table.write(fence, [{ put: meta, onlyIfAbsent: true }, ...writes]);
     return {
-      session: new ChannelSession(this.table, cipher, fence, { ...options, isNew: true }),
+      session: new StoredSession(this.table, cipher, fence, { ...options, isNew: true }),
       creds,
       isNew: true,
     };

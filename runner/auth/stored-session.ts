@@ -28,14 +28,14 @@ import { decodeValue, encodeValue } from './value-codec.ts';
 type KeyType = keyof SignalDataTypeMap;
 type PreKeyBucket = Map<string, KeyPair>;
 
-export interface ChannelSessionOptions {
+export interface StoredSessionOptions {
   /** True for a session created by this runner just now: nothing but META and CREDS exists yet. */
   readonly isNew?: boolean;
   /** Told once, on the first write refused for a stale fence. */
   readonly onStaleFence?: (error: StaleFenceError) => void;
 }
 
-export class ChannelSession {
+export class StoredSession {
   readonly pk: string;
   /** Parts of the sealed values this runner has read or written, by sort key (absent: unknown). */
   private readonly knownParts = new Map<string, number>();
@@ -49,7 +49,7 @@ export class ChannelSession {
     private readonly table: SessionTable,
     readonly cipher: ChannelCipher,
     readonly fence: Fence,
-    private readonly options: ChannelSessionOptions = {},
+    private readonly options: StoredSessionOptions = {},
   ) {
     this.pk = sessionPk(cipher.channel);
     this.onlyKnownItemsExist = options.isNew ?? false;

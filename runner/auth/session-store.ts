@@ -4,6 +4,8 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AuthenticationCreds, initAuthCreds } from '@whiskeysockets/baileys';
 import type { Fence } from '#runner/leases/fence.ts';
+import { createDynamoClient, createKmsClient } from '#shared/aws/clients.ts';
+import type { AwsConfig, ResourceConfig } from '#shared/config.ts';
 import type { ChannelRef } from './channel-cipher.ts';
 import { generateChannelKey, openChannelKey } from './envelope.ts';
 import { inParallel } from './in-parallel.ts';
@@ -43,6 +45,21 @@ export interface ChannelToRestore {
 interface MetaItem extends StoredItem {
   readonly encryptedDataKey: Uint8Array;
   readonly keyArn: string;
+}
+
+/** The store as a runner builds it from its typed configuration. */
+export function createSessionStore(
+  aws: AwsConfig,
+  resources: Pick<ResourceConfig, 'sessionsTable' | 'sessionKeyArn'>,
+  options: Omit<SessionStoreConfig, 'dynamo' | 'kms' | 'tableName' | 'keyArn'> = {},
+): SessionStore {
+  return new SessionStore({
+    ...options,
+    dynamo: createDynamoClient(aws),
+    kms: createKmsClient(aws),
+    tableName: resources.sessionsTable,
+    keyArn: resources.sessionKeyArn,
+  });
 }
 
 export class SessionStore {

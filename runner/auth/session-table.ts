@@ -55,6 +55,9 @@ export class WriteConditionError extends Error {
 const keyOf = ({ pk, sk }: ItemKey): string => `${pk}\u0000${sk}`;
 
 export class SessionTable {
+  /** The key of an item in the maps `getMany` returns. */
+  static readonly keyOf = keyOf;
+
   private readonly readConcurrency: number;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
@@ -95,8 +98,6 @@ export class SessionTable {
     });
     return found;
   }
-
-  static keyOf = keyOf;
 
   /** Sort keys of every item in the partition (keys only). */
   async listSortKeys(pk: string): Promise<string[]> {

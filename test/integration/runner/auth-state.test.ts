@@ -234,6 +234,32 @@ describe('session auth state on DynamoDB + KMS', () => {
     ]);
   });
 
+  it('loses no update when many writes of one channel touch the same pre-key bucket at once', async () => {
+    const channel = harness.newChannel();
+    const fence = await harness.newFence();
+    const auth = await loadAuthState({ store: harness.newStore(), ...channel, fence, logger: silentLogger });
+    const ids = Array.from({ length: 40 }, (_, index) => String(100 + index)); // buckets 2 and 3
+    await auth.session.setKeys({
+      'pre-key': Object.fromEntries(
+        ids.map((id) => [id, { public: randomBytes(32), private: randomBytes(32) }]),
+      ),
+    });
+    const consumed = ids.filter((_, index) => index % 2 === 0);
+    await Promise.all(
+      consumed.map((id, index) =>
+        // Straight to the store: Baileys' cache layer happens to serialize its sets, the store must not rely on it.
+        auth.session.setKeys({
+          'pre-key': { [id]: null },
+          session: { [`55119000000${index}.0`]: new Uint8Array(randomBytes(16)) },
+        }),
+      ),
+    );
+    const { session: reader } = await restoredSession(channel, fence);
+    expect(Object.keys(await reader.getKeys('pre-key', ids)).sort()).toEqual(
+      ids.filter((id) => !consumed.includes(id)),
+    );
+  });
+
   it('costs a handful of requests for a first login and two for a restore', async () => {
     const channel = harness.newChannel();
     const fence = await harness.newFence();

@@ -2,7 +2,7 @@
 // the history-sync notification to each companion that finished its first key upload.
 import type { Agent } from 'node:https';
 import type { SimulatorServer } from './server.ts';
-import { VirtualPhone } from './virtual-phone.ts';
+import { type PhoneSnapshot, VirtualPhone } from './virtual-phone.ts';
 
 export class PhoneBook {
   private readonly phones = new Map<string, VirtualPhone>();
@@ -39,6 +39,19 @@ export class PhoneBook {
     } finally {
       this.creating.delete(phoneNumber);
     }
+  }
+
+  async restore(saved: PhoneSnapshot): Promise<VirtualPhone> {
+    const account = this.server.accounts.get(saved.phoneNumber);
+    if (!account) throw new Error(`snapshot has phone ${saved.phoneNumber} without its account`);
+    const phone = await VirtualPhone.restore(
+      this.server,
+      { wsUrl: this.wsUrl(), mediaAgent: this.mediaAgent },
+      account,
+      saved,
+    );
+    this.phones.set(saved.phoneNumber, phone);
+    return phone;
   }
 
   get(phoneNumber: string): VirtualPhone | undefined {

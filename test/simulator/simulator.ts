@@ -8,6 +8,7 @@ import { createServerIdentity, generateRootKeyPair, type KeyPairBytes } from './
 import { MediaServer, MediaStore } from './media-server.ts';
 import { PhoneBook } from './phone-book.ts';
 import { type DeviceSelector, SimulatorServer } from './server.ts';
+import { readSnapshot, restoreState, rootKeyPairOf, takeSnapshot, writeSnapshot } from './snapshot.ts';
 
 export const WS_PATH = '/ws/chat';
 
@@ -16,6 +17,8 @@ export interface SimulatorOptions {
   readonly host?: string;
   readonly snapshotFile?: string;
   readonly rootKeyPair?: KeyPairBytes;
+  /** How often to write the snapshot file while running; it is also written on stop. */
+  readonly snapshotIntervalMs?: number;
 }
 
 export interface SimulatorFaults {
@@ -39,6 +42,8 @@ export interface Simulator {
   readonly faults: SimulatorFaults;
   readonly server: SimulatorServer;
   readonly media: MediaServer;
+  /** Writes the snapshot file now (no-op without `snapshotFile`). */
+  saveSnapshot(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -47,8 +52,11 @@ export interface Simulator {
 let processRootKeyPair: KeyPairBytes | undefined;
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const snapshot = options.snapshotFile ? await readSnapshot(options.snapshotFile) : undefined;
   processRootKeyPair ??= generateRootKeyPair();
-  const identity = createServerIdentity(options.rootKeyPair ?? processRootKeyPair);
+  const identity = createServerIdentity(
+    snapshot ? rootKeyPairOf(snapshot) : (options.rootKeyPair ?? processRootKeyPair),
+  );
   const host = options.host ?? '127.0.0.1';
   let baseUrl = '';
   const media = new MediaServer(new MediaStore(), () => baseUrl);
@@ -56,6 +64,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const mediaAgent = new Agent({ ca: media.certificate.certPem, keepAlive: true });
   const server = new SimulatorServer(identity, media);
   const phones = new PhoneBook(server, () => wsUrl(), mediaAgent);
+  if (snapshot)
+    await restoreState(snapshot, { accounts: server.accounts, queue: server.queue, media: media.store });
   const wsUrl = () => `${baseUrl.replace(/^http/, 'ws')}${WS_PATH}`;
   const adminApi = createAdminApi({
     server,
@@ -80,6 +90,27 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   await new Promise<void>((resolve) => http.listen(options.port ?? 0, host, resolve));
   const { port } = http.address() as AddressInfo;
   baseUrl = `http://${host}:${port}`;
+  if (snapshot) await Promise.all(snapshot.phones.map((saved) => phones.restore(saved)));
+  const snapshotFile = options.snapshotFile;
+  const saveSnapshot = async () => {
+    if (!snapshotFile) return;
+    await writeSnapshot(
+      snapshotFile,
+      takeSnapshot({
+        rootKeyPair: identity.rootKeyPair,
+        accounts: server.accounts,
+        queue: server.queue,
+        media: media.store,
+        phones: () => phones.list().map((phone) => phone.toSnapshot()),
+      }),
+    );
+  };
+  let saving: Promise<void> = Promise.resolve();
+  const snapshotTimer = snapshotFile
+    ? setInterval(() => {
+        saving = saving.then(saveSnapshot).catch(() => undefined);
+      }, options.snapshotIntervalMs ?? 5_000).unref()
+    : undefined;
   const faults: SimulatorFaults = {
     dropConnections: (selector) => server.dropConnections(selector),
     delayFrames: (delayMs, jitterMs) => server.faults.delayFrames(delayMs, jitterMs),
@@ -97,7 +128,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     faults,
     server,
     media,
+    saveSnapshot: () => (saving = saving.then(saveSnapshot)),
     async stop() {
+      clearInterval(snapshotTimer);
+      await saving.catch(() => undefined);
+      await saveSnapshot();
       await phones.stopAll();
       server.closeAll();
       sockets.close();

@@ -4,7 +4,6 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { Agent } from 'node:https';
 import { deflateSync } from 'node:zlib';
 import {
-  type AuthenticationState,
   aesDecryptCTR,
   aesDecryptGCM,
   aesEncryptCTR,
@@ -24,7 +23,7 @@ import {
 } from '@whiskeysockets/baileys';
 import pino from 'pino';
 import type { Account } from './accounts.ts';
-import { memoryAuthState } from './memory-auth-state.ts';
+import { type MemoryAuthState, memoryAuthState, memoryAuthStateFromJSON } from './memory-auth-state.ts';
 import type { PendingCompanion } from './pairing.ts';
 import type { SimulatorServer } from './server.ts';
 
@@ -104,6 +103,14 @@ class DeviceListCache {
   }
 }
 
+export interface PhoneSnapshot {
+  readonly phoneNumber: string;
+  /** The phone's Baileys creds and Signal keys (BufferJSON). */
+  readonly auth: string;
+  readonly received: ReceivedMessage[];
+  readonly sent: SentMessage[];
+}
+
 export interface PhoneConnection {
   readonly wsUrl: string;
   /** Trusts the simulator's media host for uploads. */
@@ -124,7 +131,7 @@ export class VirtualPhone {
     readonly account: Account,
     private readonly server: SimulatorServer,
     private readonly connection: PhoneConnection,
-    private readonly auth: AuthenticationState,
+    private readonly auth: MemoryAuthState,
   ) {}
 
   /** Registers the number (device 0 with its keys) and connects its Baileys client. */
@@ -154,6 +161,30 @@ export class VirtualPhone {
     phone.connect();
     await phone.waitUntilOpen();
     return phone;
+  }
+
+  /** Brings back a phone from a snapshot: same keys and sessions, no new registration. */
+  static async restore(
+    server: SimulatorServer,
+    connection: PhoneConnection,
+    account: Account,
+    saved: PhoneSnapshot,
+  ): Promise<VirtualPhone> {
+    const phone = new VirtualPhone(account, server, connection, memoryAuthStateFromJSON(saved.auth));
+    phone.received.push(...saved.received);
+    for (const sent of saved.sent) phone.sent.set(sent.id, { ...sent });
+    phone.connect();
+    await phone.waitUntilOpen();
+    return phone;
+  }
+
+  toSnapshot(): PhoneSnapshot {
+    return {
+      phoneNumber: this.phoneNumber,
+      auth: this.auth.toJSON(),
+      received: [...this.received],
+      sent: [...this.sent.values()],
+    };
   }
 
   get phoneNumber(): string {

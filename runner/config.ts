@@ -2,6 +2,16 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { type Environment, readConfig } from '#shared/config.ts';
 
+/** Where the runner's sockets go: our simulator (trusting its root key and media CA) or WhatsApp. */
+export type WhatsAppConnection =
+  | {
+      readonly mode: 'simulator';
+      readonly webSocketUrl: string;
+      readonly trustRoot: string;
+      readonly mediaCaPem?: string;
+    }
+  | { readonly mode: 'live' };
+
 const runnerConfigSchema = z
   .object({
     RUNNER_ID: z.string().min(1).optional(),
@@ -17,6 +27,8 @@ const runnerConfigSchema = z
     WA_WEBSOCKET_URL: z.url().optional(),
     /** Base64 Curve25519 public key of the simulator's certificate root (its `GET /trust`). */
     WA_TRUST_ROOT: z.string().min(1).optional(),
+    /** PEM of the CA the simulator's media upload host uses (its `GET /trust` `mediaCaPem`). */
+    WA_MEDIA_CA_PEM: z.string().includes('BEGIN CERTIFICATE').optional(),
   })
   .superRefine((env, context) => {
     if (env.WA_MODE === 'simulator') {
@@ -32,17 +44,24 @@ const runnerConfigSchema = z
     leaseTtlMs: env.LEASE_TTL_SECONDS * 1000,
     maxConcurrentConnects: env.MAX_CONCURRENT_CONNECTS,
     healthPort: env.HEALTH_PORT,
-    whatsapp:
-      env.WA_MODE === 'simulator'
-        ? {
-            mode: 'simulator' as const,
-            webSocketUrl: env.WA_WEBSOCKET_URL as string,
-            trustRoot: env.WA_TRUST_ROOT as string,
-          }
-        : { mode: 'live' as const },
+    whatsapp: whatsAppConnection(env),
   }));
 
 export type RunnerConfig = z.output<typeof runnerConfigSchema>;
-export type WhatsAppConnection = RunnerConfig['whatsapp'];
+
+function whatsAppConnection(env: {
+  WA_MODE: 'simulator' | 'live';
+  WA_WEBSOCKET_URL?: string | undefined;
+  WA_TRUST_ROOT?: string | undefined;
+  WA_MEDIA_CA_PEM?: string | undefined;
+}): WhatsAppConnection {
+  if (env.WA_MODE === 'live') return { mode: 'live' };
+  return {
+    mode: 'simulator',
+    webSocketUrl: env.WA_WEBSOCKET_URL ?? '',
+    trustRoot: env.WA_TRUST_ROOT ?? '',
+    ...(env.WA_MEDIA_CA_PEM ? { mediaCaPem: env.WA_MEDIA_CA_PEM } : {}),
+  };
+}
 
 export const loadRunnerConfig = (env?: Environment): RunnerConfig => readConfig(runnerConfigSchema, env);

@@ -1,3 +1,4 @@
+import { Agent } from 'node:https';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import makeWASocket, { WA_CERT_DETAILS } from '@whiskeysockets/baileys';
 import { SOCKET_TRANSACTION_OPTIONS } from '#runner/auth/dynamo-auth-state.ts';
@@ -15,16 +16,19 @@ export function createSocketFactory(connection: WhatsAppConnection, logger: Logg
     WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(connection.trustRoot, 'base64');
   }
   const socketLogger = baileysLogger(logger);
+  const mediaAgent =
+    connection.mode === 'simulator' && connection.mediaCaPem
+      ? new Agent({ ca: connection.mediaCaPem })
+      : undefined;
   return (auth) =>
     makeWASocket({
       auth,
       logger: socketLogger,
       ...(connection.mode === 'simulator' ? { waWebSocketUrl: connection.webSocketUrl } : {}),
+      ...(mediaAgent ? { fetchAgent: mediaAgent } : {}),
       transactionOpts: SOCKET_TRANSACTION_OPTIONS,
       markOnlineOnConnect: false,
       syncFullHistory: false,
-      // A clinic's channel starts from the day it is linked: past chats are not imported.
-      shouldSyncHistoryMessage: () => false,
       fireInitQueries: true,
       getMessage: async () => undefined,
     });

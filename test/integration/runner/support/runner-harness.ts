@@ -93,7 +93,10 @@ export async function runnerPlatform(simulator: Simulator) {
   const events = new CapturedEvents();
   const tenant = await createTenant(platform, { name: 'Clínica Teste' });
   const bus = new SqsCommandBus(sqs, queueUrls);
-  const logger = createLogger({ logLevel: 'ERROR', component: 'runner-test' });
+  const logger = createLogger({
+    logLevel: (process.env.TEST_LOG_LEVEL as 'WARN' | undefined) ?? 'ERROR',
+    component: 'runner-test',
+  });
   routeConsoleThroughLogger(logger);
   const sessionStore = new SessionStore({
     dynamo: platform.client,
@@ -103,9 +106,12 @@ export async function runnerPlatform(simulator: Simulator) {
   });
   const runners: Runner[] = [];
 
+  const media = new S3MediaStore(createS3Client(aws), platform.resources.mediaBucket);
+
   return {
     platform,
     tenant,
+    media,
     events,
     bus,
     newChannel: (name: string) =>
@@ -119,7 +125,7 @@ export async function runnerPlatform(simulator: Simulator) {
         maxConcurrentConnects: 8,
         channels: platform.channels,
         messages: platform.messages,
-        media: new S3MediaStore(createS3Client(aws), platform.resources.mediaBucket),
+        media,
         events,
         sessionStore,
         sqs,
@@ -128,6 +134,7 @@ export async function runnerPlatform(simulator: Simulator) {
             mode: 'simulator',
             webSocketUrl: simulator.wsUrl,
             trustRoot: simulator.rootPublicKey.toString('base64'),
+            mediaCaPem: simulator.mediaCaPem,
           },
           logger,
         ),

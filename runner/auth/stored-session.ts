@@ -26,6 +26,14 @@ import { SessionTable, type SessionWrite } from './session-table.ts';
 import { decodeValue, encodeValue } from './value-codec.ts';
 
 type KeyType = keyof SignalDataTypeMap;
+
+/** A write after `erase()`: the socket outlived its session (e.g. still draining after a logout). */
+export class SessionErasedError extends Error {
+  constructor(readonly channel: ChannelRef) {
+    super(`The session of ${channel.channelId} was erased`);
+    this.name = 'SessionErasedError';
+  }
+}
 type PreKeyBucket = Map<string, KeyPair>;
 
 export interface StoredSessionOptions {
@@ -258,7 +266,7 @@ export class StoredSession {
   private async fenced(writes: SessionWrite[]): Promise<void> {
     if (this.staleFence) throw this.staleFence;
     // A late write would leave items under a shredded key; nothing may come back after erasure.
-    if (this.erased) throw new Error(`The session of ${this.channel.channelId} was erased`);
+    if (this.erased) throw new SessionErasedError(this.channel);
     try {
       await this.table.write(this.fence, writes);
     } catch (error) {

@@ -18,6 +18,7 @@ import {
 } from '#runner/auth/dynamo-auth-state.ts';
 import { generateChannelKey, openChannelKey } from '#runner/auth/envelope.ts';
 import { PRE_KEYS_PER_BUCKET, sessionPk } from '#runner/auth/key-layout.ts';
+import { SessionErasedError } from '#runner/auth/stored-session.ts';
 import { StaleFenceError } from '#runner/leases/fence.ts';
 import { authHarness } from './auth-state-support.ts';
 
@@ -473,7 +474,9 @@ describe('session auth state on DynamoDB + KMS', () => {
     await auth.erase();
     expect(await itemsOf(channel)).toEqual([]);
     expect((await itemsOf(neighbour)).map((item) => item.sk).sort()).toEqual(['CREDS', 'META']);
-    await expect(auth.session.setKeys({ session: { x: new Uint8Array(1) } })).rejects.toThrow('erased');
+    await expect(auth.session.setKeys({ session: { x: new Uint8Array(1) } })).rejects.toThrow(
+      SessionErasedError,
+    );
     expect(await itemsOf(channel)).toEqual([]);
 
     const [restored] = await harness.newStore().restore([{ channel, fence }]);

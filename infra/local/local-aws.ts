@@ -9,8 +9,30 @@ import { synthesizeStatefulStack } from './synthesize.ts';
 export interface LocalAwsOptions {
   /** Use this emulator instead of starting moto (it is left running on stop). */
   readonly externalEndpoint?: string;
+  /** moto's port; by default a free one. */
+  readonly port?: number;
   /** CDK context overrides, e.g. `{ shardCount: 4 }`. */
   readonly context?: Record<string, unknown>;
+}
+
+/**
+ * `CLINIC_WA_EXTERNAL_AWS=1` with `AWS_ENDPOINT_URL` provisions into that emulator (LocalStack, say)
+ * instead of starting moto; `LOCAL_AWS_PORT` pins moto's port.
+ */
+export function localAwsOptionsFromEnvironment(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): LocalAwsOptions {
+  if (env.CLINIC_WA_EXTERNAL_AWS === '1') {
+    if (!env.AWS_ENDPOINT_URL) {
+      throw new Error('CLINIC_WA_EXTERNAL_AWS=1 needs AWS_ENDPOINT_URL (the emulator to provision into)');
+    }
+    return { externalEndpoint: env.AWS_ENDPOINT_URL };
+  }
+  const port = env.LOCAL_AWS_PORT ? Number(env.LOCAL_AWS_PORT) : undefined;
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65_536)) {
+    throw new Error(`LOCAL_AWS_PORT must be a port number, got ${env.LOCAL_AWS_PORT}`);
+  }
+  return port === undefined ? {} : { port };
 }
 
 export interface LocalAws {
@@ -26,7 +48,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   const region = EMULATOR_REGION;
   const began = Date.now();
   // moto boots while the stack synthesizes: synthesis is synchronous, so start moto first.
-  const motoStarting = options.externalEndpoint ? undefined : startMotoServer();
+  const motoStarting = options.externalEndpoint ? undefined : startMotoServer({ port: options.port });
   motoStarting?.catch(() => {}); // awaited below; keeps an early failure from being "unhandled"
   const synthBegan = Date.now();
   const { stackName, template } = synthesizeStatefulStack(options.context);

@@ -2,17 +2,15 @@
 // provisioned in it, or, with CLINIC_WA_EXTERNAL_AWS=1, the emulator at AWS_ENDPOINT_URL
 // (LocalStack, say), provisioned the same way and left running afterwards.
 import type { TestProject } from 'vitest/node';
-import { startLocalAws } from '../../infra/local/local-aws.ts';
+import { localAwsOptionsFromEnvironment, startLocalAws } from '../../infra/local/local-aws.ts';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const external = process.env.CLINIC_WA_EXTERNAL_AWS === '1' ? process.env.AWS_ENDPOINT_URL : undefined;
-  if (process.env.CLINIC_WA_EXTERNAL_AWS === '1' && !external) {
-    throw new Error('CLINIC_WA_EXTERNAL_AWS=1 needs AWS_ENDPOINT_URL (the emulator to provision into)');
-  }
-  const localAws = await startLocalAws({ externalEndpoint: external });
+  // Only the external-emulator switch applies: a pinned port is for `npm start`, which may be running.
+  const { externalEndpoint } = localAwsOptionsFromEnvironment();
+  const localAws = await startLocalAws({ externalEndpoint });
   const { emulatorMs, synthMs, provisionMs } = localAws.timings;
   console.log(
-    `local AWS at ${localAws.endpoint}${external ? ' (external)' : ''}: emulator ${emulatorMs} ms, ` +
+    `local AWS at ${localAws.endpoint}${externalEndpoint ? ' (external)' : ''}: emulator ${emulatorMs} ms, ` +
       `synth ${synthMs} ms, provisioning ${localAws.stack.resources.length} resources ${provisionMs} ms`,
   );
   project.provide('localAws', { endpoint: localAws.endpoint, region: localAws.region, env: localAws.env });

@@ -1,0 +1,124 @@
+// `npm start`: the platform on this machine. Each part starts in order, prints what it runs, and
+// stops in reverse order on Ctrl-C or SIGTERM. Today: local AWS. The API, the runners and the
+// WhatsApp simulator join as further parts.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RUNTIME_ENVIRONMENT_KEYS } from '../runtime-environment.ts';
+import { EMULATOR_CREDENTIAL_ENV } from './aws-clients.ts';
+import { type LocalAws, localAwsOptionsFromEnvironment, startLocalAws } from './local-aws.ts';
+
+interface RunningPart {
+  readonly name: string;
+  stop(): Promise<void>;
+}
+
+/** What later parts build on: the emulator and the environment of the provisioned stack. */
+interface Platform {
+  aws?: LocalAws;
+}
+
+type Part = (platform: Platform) => Promise<RunningPart>;
+
+const envFile = join(fileURLToPath(new URL('../../', import.meta.url)), '.local', 'local-aws.env');
+
+const localAwsPart: Part = async (platform) => {
+  const options = localAwsOptionsFromEnvironment();
+  const aws = await startLocalAws(options);
+  platform.aws = aws;
+  const { emulatorMs, synthMs, provisionMs } = aws.timings;
+  console.log(
+    `\nLocal AWS: ${options.externalEndpoint ? 'external emulator' : 'moto'} at ${aws.endpoint} (${aws.region}, account ${aws.stack.accountId})`,
+  );
+  console.log(
+    `  ready in ${emulatorMs} ms, stack synthesized in ${synthMs} ms, provisioned in ${provisionMs} ms`,
+  );
+  console.log('\nResources of the stateful stack:');
+  const typeWidth = Math.max(...aws.stack.resources.map((resource) => resource.type.length));
+  for (const resource of aws.stack.resources) {
+    console.log(`  ${resource.type.padEnd(typeWidth)}  ${resource.physicalId}`);
+  }
+  console.log(
+    `  (${aws.stack.skipped.length} access policies and metadata have no local meaning and were skipped)`,
+  );
+
+  const environment = {
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_REGION: aws.region,
+    ...EMULATOR_CREDENTIAL_ENV,
+    ...Object.fromEntries(RUNTIME_ENVIRONMENT_KEYS.map((key) => [key, aws.env[key]])),
+  };
+  const exports = Object.entries(environment).map(([key, value]) => `export ${key}='${value}'`);
+  mkdirSync(join(envFile, '..'), { recursive: true });
+  writeFileSync(envFile, `${exports.join('\n')}\n`);
+  console.log(`\nEnvironment (also in ${envFile}: \`source .local/local-aws.env\`):\n`);
+  console.log(exports.join('\n'));
+  return {
+    name: 'local AWS',
+    stop: async () => {
+      await aws.stop();
+    },
+  };
+};
+
+const PARTS: readonly Part[] = [localAwsPart];
+
+async function main(): Promise<void> {
+  const running: RunningPart[] = [];
+  let stopping = false;
+  // The emulator runs in its own unref'd process; this keeps us alive until a signal arrives.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+
+  const shutdown = async (reason: string, exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(
+      `\n${reason}: stopping ${
+        running
+          .map((part) => part.name)
+          .reverse()
+          .join(', ') || 'nothing'
+      }…`,
+    );
+    for (const part of [...running].reverse()) {
+      try {
+        await part.stop();
+      } catch (error) {
+        console.error(`  ${part.name} did not stop cleanly:`, error);
+        exitCode = 1;
+      }
+    }
+    clearInterval(keepAlive);
+    console.log('Stopped.');
+    process.exit(exitCode);
+  };
+  // A Ctrl-C reaches every process of the terminal's group (npm, the bootstrap, tsx, us) and each
+  // relays it too, so one keypress arrives several times: only a later one forces the exit.
+  let firstSignalAt = 0;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (!stopping) {
+        firstSignalAt = Date.now();
+        void shutdown(signal, 0);
+      } else if (Date.now() - firstSignalAt > 1_000) {
+        console.error(`\n${signal} again: exiting without waiting`);
+        process.exit(1);
+      }
+    });
+  }
+
+  const platform: Platform = {};
+  try {
+    for (const part of PARTS) {
+      if (stopping) return;
+      running.push(await part(platform));
+    }
+  } catch (error) {
+    console.error('\nStart-up failed:', error instanceof Error ? error.message : error);
+    await shutdown('start-up failed', 1);
+    return;
+  }
+  console.log('\nRunning. Ctrl-C to stop.');
+}
+
+await main();

@@ -113,12 +113,16 @@ async function killGroup(child: ChildProcess, exited: Promise<string>): Promise<
       // Already gone.
     }
   };
+  const within = (ms: number) =>
+    Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout'))]);
+  // Closing its stdin ends it at once through the watchdog; moto's own SIGTERM handling waits
+  // for open keep-alive connections, so it is only the fallback.
+  child.stdin?.end();
+  if ((await within(1_000)) !== 'timeout') return;
   signalGroup('SIGTERM');
-  const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, 3_000, 'timeout').unref());
-  if ((await Promise.race([exited, timeout])) === 'timeout') {
-    signalGroup('SIGKILL');
-    await exited;
-  }
+  if ((await within(3_000)) !== 'timeout') return;
+  signalGroup('SIGKILL');
+  await exited;
 }
 
 function tail(file: string, bytes = 2_000): string {

@@ -1,7 +1,8 @@
 // A DynamoDB table with the platform's defaults: on-demand, point-in-time recovery, encryption at
 // rest, deletion protection and RETAIN (a stack update must never drop data), TTL for expiring items.
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { RuntimeConsumer, RuntimeEnvironmentKey } from '../runtime-environment.ts';
@@ -19,13 +20,32 @@ export interface SecureTableProps {
   readonly environmentKey: RuntimeEnvironmentKey;
 }
 
+const READ_ACTIONS = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+];
+const WRITE_ACTIONS = [
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+];
+const KEY_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
+const KEY_WRITE_ACTIONS = ['kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
+
 export class SecureTable extends Construct {
   readonly table: Table;
   readonly environmentKey: RuntimeEnvironmentKey;
+  private readonly encryptionKey: IKey | undefined;
 
   constructor(scope: Construct, id: string, props: SecureTableProps) {
     super(scope, id);
     this.environmentKey = props.environmentKey;
+    this.encryptionKey = props.encryptionKey;
     this.table = new Table(this, 'Table', {
       partitionKey: { name: props.partitionKey, type: AttributeType.STRING },
       ...(props.sortKey ? { sortKey: { name: props.sortKey, type: AttributeType.STRING } } : {}),
@@ -52,12 +72,27 @@ export class SecureTable extends Construct {
   }
 
   bindReadWrite(consumer: RuntimeConsumer): void {
-    this.table.grantReadWriteData(consumer);
+    this.grant(consumer, [...READ_ACTIONS, ...WRITE_ACTIONS], [...KEY_READ_ACTIONS, ...KEY_WRITE_ACTIONS]);
     consumer.addEnvironment(this.environmentKey, this.tableName);
   }
 
   bindRead(consumer: RuntimeConsumer): void {
-    this.table.grantReadData(consumer);
+    this.grant(consumer, READ_ACTIONS, KEY_READ_ACTIONS);
     consumer.addEnvironment(this.environmentKey, this.tableName);
+  }
+
+  /**
+   * Unlike `grantReadWriteData`, the customer-managed key is usable only through DynamoDB: the
+   * consumer cannot call KMS with it directly, e.g. to decrypt without an encryption context.
+   */
+  private grant(consumer: RuntimeConsumer, tableActions: string[], keyActions: string[]): void {
+    this.table.grant(consumer, ...tableActions);
+    if (!this.encryptionKey) return;
+    Grant.addToPrincipal({
+      grantee: consumer,
+      actions: keyActions,
+      resourceArns: [this.encryptionKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
+    });
   }
 }

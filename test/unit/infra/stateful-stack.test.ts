@@ -307,5 +307,18 @@ describe('bind methods', () => {
         ]),
       },
     });
+    // The sessions table's key is usable only through DynamoDB or with a channel's context.
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) =>
+        policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: unknown }[],
+    );
+    const kmsStatements = statements.filter((statement) =>
+      [statement.Action].flat().some((a) => a.startsWith('kms:')),
+    );
+    expect(kmsStatements).toHaveLength(2);
+    for (const statement of kmsStatements) expect(statement.Condition).toBeDefined();
+    expect(kmsStatements.flatMap((statement) => Object.keys(statement.Condition as object))).toContain(
+      'StringEquals',
+    );
   });
 });

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BinaryNode } from '@whiskeysockets/baileys';
 import { node } from './binary.ts';
+import { closeServer, trackSockets } from './socket-tracker.ts';
 
 const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
 
@@ -81,6 +82,7 @@ export class MediaStore {
 
 export class MediaServer {
   private https?: Server;
+  private sockets?: { destroyAll(): void };
   private uploadHost = '';
 
   constructor(
@@ -94,6 +96,7 @@ export class MediaServer {
       { key: this.certificate.keyPem, cert: this.certificate.certPem },
       (request, response) => void this.handleUpload(request, response),
     );
+    this.sockets = trackSockets(this.https);
     await new Promise<void>((resolve) => this.https?.listen(port, host, resolve));
     const address = this.https.address() as AddressInfo;
     this.uploadHost = `${host}:${address.port}`;
@@ -120,10 +123,7 @@ export class MediaServer {
   }
 
   async close(): Promise<void> {
-    const server = this.https;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (this.https && this.sockets) await closeServer(this.https, this.sockets);
   }
 
   private async handleUpload(request: IncomingMessage, response: ServerResponse): Promise<void> {

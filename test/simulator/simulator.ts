@@ -8,6 +8,7 @@ import { createServerIdentity, generateRootKeyPair, type KeyPairBytes } from './
 import { MediaServer, MediaStore } from './media-server.ts';
 import { PhoneBook } from './phone-book.ts';
 import { type DeviceSelector, SimulatorServer } from './server.ts';
+import { closeServer, trackSockets } from './socket-tracker.ts';
 import { readSnapshot, restoreState, rootKeyPairOf, takeSnapshot, writeSnapshot } from './snapshot.ts';
 
 export const WS_PATH = '/ws/chat';
@@ -79,6 +80,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const http: Server = createServer((request, response) => {
     if (!media.serveDownload(request, response)) void adminApi(request, response);
   });
+  const httpSockets = trackSockets(http);
   const sockets = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   http.on('upgrade', (request, socket, head) => {
     if (!request.url?.startsWith(WS_PATH)) {
@@ -136,8 +138,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       await phones.stopAll();
       server.closeAll();
       sockets.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await closeServer(http, httpSockets);
       await media.close();
       mediaAgent.destroy();
     },

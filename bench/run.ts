@@ -1,0 +1,58 @@
+// `npm run bench [-- --only baseline --memoryClients 200 ...]`: runs the benchmarks, prints a table
+// and writes bench/results/<name>.json. Add a benchmark by adding its module to `benchmarks`.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { baseline, DEFAULT_BASELINE_OPTIONS } from './baseline.ts';
+import type { Benchmark, BenchmarkResult } from './benchmark.ts';
+
+const benchmarks: Benchmark[] = [baseline];
+const numericOptions = Object.keys(DEFAULT_BASELINE_OPTIONS);
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    ...Object.fromEntries(numericOptions.map((name) => [name, { type: 'string' as const }])),
+  },
+});
+
+const overrides: Record<string, number> = {};
+for (const name of numericOptions) {
+  const raw = (values as Record<string, string | undefined>)[name];
+  if (raw === undefined) continue;
+  const parsed = Number(raw);
+  if (!Number.isInteger(parsed) || parsed <= 0) {
+    console.error(`bench: --${name} must be a positive integer, got '${raw}'`);
+    process.exit(2);
+  }
+  overrides[name] = parsed;
+}
+
+const resultsDirectory = join(dirname(fileURLToPath(import.meta.url)), 'results');
+const environment = {
+  node: process.version,
+  cpus: availableParallelism(),
+  memoryGiB: Math.round(totalmem() / 1024 ** 3),
+  platform: process.platform,
+};
+
+function printTable(result: BenchmarkResult): void {
+  const width = Math.max(...result.metrics.map((metric) => metric.name.length));
+  console.log(`\n${result.name} (${result.startedAt})`);
+  for (const metric of result.metrics) {
+    console.log(`  ${metric.name.padEnd(width)}  ${String(metric.value).padStart(10)} ${metric.unit}`);
+  }
+}
+
+await mkdir(resultsDirectory, { recursive: true });
+for (const benchmark of benchmarks.filter((candidate) => !values.only || candidate.name === values.only)) {
+  console.log(`bench: running ${benchmark.name}…`);
+  const result = await benchmark.run(overrides);
+  printTable(result);
+  const file = join(resultsDirectory, `${result.name}.json`);
+  await writeFile(file, `${JSON.stringify({ ...result, environment }, null, 2)}\n`);
+  console.log(`  → ${file}`);
+}
+process.exit(0);

@@ -424,8 +424,8 @@ export class VirtualPhone {
         }
       }
     });
-    socket.ev.on('messages.upsert', ({ messages }) => {
-      for (const message of messages) void this.record(message);
+    socket.ev.on('messages.upsert', ({ messages, type }) => {
+      for (const message of messages) void this.record(message, type === 'append');
     });
     socket.ev.on('messages.update', (updates) => {
       for (const { key, update } of updates) {
@@ -441,7 +441,7 @@ export class VirtualPhone {
     if (status && order.indexOf(status) > order.indexOf(sent.status)) sent.status = status;
   }
 
-  private async record(message: WAMessage): Promise<void> {
+  private async record(message: WAMessage, offline: boolean): Promise<void> {
     const { key } = message;
     if (!key.id || !key.remoteJid) return;
     if (key.fromMe) {
@@ -467,7 +467,7 @@ export class VirtualPhone {
       from: (key.remoteJid.split('@')[0] ?? '').split(':')[0] ?? '',
       chatJid: key.remoteJid,
       timestamp: Number(message.messageTimestamp ?? 0),
-      offline: false,
+      offline,
     };
     const media = content.imageMessage ?? content.documentMessage ?? content.audioMessage;
     if (!media) {

@@ -35,7 +35,11 @@ const localAwsPart: Part = async (platform) => {
   );
   console.log('\nResources of the stateful stack:');
   const typeWidth = Math.max(...aws.stack.resources.map((resource) => resource.type.length));
-  for (const resource of aws.stack.resources) {
+  const byType = [...aws.stack.resources].sort(
+    (a, b) =>
+      a.type.localeCompare(b.type) || a.physicalId.localeCompare(b.physicalId, 'en', { numeric: true }),
+  );
+  for (const resource of byType) {
     console.log(`  ${resource.type.padEnd(typeWidth)}  ${resource.physicalId}`);
   }
   console.log(

@@ -2,6 +2,7 @@ import { Agent } from 'node:https';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import makeWASocket, { WA_CERT_DETAILS } from '@whiskeysockets/baileys';
 import { SOCKET_TRANSACTION_OPTIONS } from '#runner/auth/dynamo-auth-state.ts';
+import { installNativeCurve } from '#runner/crypto/install-native-curve.ts';
 import type { WhatsAppConnection } from '../config.ts';
 import { baileysLogger } from './baileys-logger.ts';
 import type { SocketFactory } from './channel-session.ts';
@@ -12,6 +13,7 @@ import type { SocketFactory } from './channel-session.ts';
  * a runner: every socket of a process talks to the same WhatsApp.
  */
 export function createSocketFactory(connection: WhatsAppConnection, logger: Logger): SocketFactory {
+  installNativeCurve();
   if (connection.mode === 'simulator') {
     WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(connection.trustRoot, 'base64');
   }

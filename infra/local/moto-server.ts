@@ -3,7 +3,16 @@
 // moto's own entry point behind a watchdog thread that exits as soon as our end of its stdin pipe
 // closes, which the OS does for us however we die.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +54,7 @@ export async function startMotoServer(options: MotoServerOptions = {}): Promise<
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
   mkdirSync(logDirectory, { recursive: true });
+  pruneOldLogs();
   const logFile = join(logDirectory, `moto-${port}.log`);
   const log = openSync(logFile, 'w');
   const child = spawn(venvPython, ['-c', LAUNCHER, '-H', '127.0.0.1', '-p', String(port)], {
@@ -123,6 +133,19 @@ async function killGroup(child: ChildProcess, exited: Promise<string>): Promise<
   if ((await within(3_000)) !== 'timeout') return;
   signalGroup('SIGKILL');
   await exited;
+}
+
+/** One log per server start; keep a day's worth for post-mortems, not forever. */
+function pruneOldLogs(maxAgeMs = 24 * 3600_000): void {
+  for (const name of readdirSync(logDirectory)) {
+    if (!/^moto-\d+\.log$/.test(name)) continue;
+    const file = join(logDirectory, name);
+    try {
+      if (Date.now() - statSync(file).mtimeMs > maxAgeMs) rmSync(file);
+    } catch {
+      // Another run pruned it first.
+    }
+  }
 }
 
 function tail(file: string, bytes = 2_000): string {

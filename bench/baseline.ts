@@ -24,7 +24,10 @@ type Options = typeof DEFAULT_BASELINE_OPTIONS;
 let numberSequence = 0;
 const nextNumber = () => `55119${String(++numberSequence).padStart(8, '0')}`;
 
-function connected(simulator: Simulator, auth = provisionCompanion(simulator.server, nextNumber())): TestCompanion {
+function connected(
+  simulator: Simulator,
+  auth = provisionCompanion(simulator.server, nextNumber()),
+): TestCompanion {
   return new TestCompanion(simulator, auth, false);
 }
 
@@ -51,19 +54,27 @@ async function measurePairing(simulator: Simulator, options: Options): Promise<M
   }
   return [
     { name: 'pairing: connect → QR, p50', value: round(percentile(toQr, 0.5)), unit: 'ms' },
-    { name: 'pairing: scan → open (first login, prekey upload), p50', value: round(percentile(scanToOpen, 0.5)), unit: 'ms' },
+    {
+      name: 'pairing: scan → open (first login, prekey upload), p50',
+      value: round(percentile(scanToOpen, 0.5)),
+      unit: 'ms',
+    },
   ];
 }
 
 async function measureReturningLogin(simulator: Simulator, options: Options): Promise<Metric[]> {
-  const auths = Array.from({ length: options.loginClients }, () => provisionCompanion(simulator.server, nextNumber()));
+  const auths = Array.from({ length: options.loginClients }, () =>
+    provisionCompanion(simulator.server, nextNumber()),
+  );
   const samples: number[] = [];
   for (let round = 0; round < options.loginRounds; round++) {
     for (const auth of auths) {
       const { ms, value: companion } = await timed(() => open(connected(simulator, auth)));
       samples.push(ms);
       companion.stop();
-      await eventually(() => simulator.server.connectedCount === 0 || undefined, 'disconnect', 10_000).catch(() => undefined);
+      await eventually(() => simulator.server.connectedCount === 0 || undefined, 'disconnect', 10_000).catch(
+        () => undefined,
+      );
     }
   }
   return [
@@ -135,7 +146,9 @@ async function measureThroughput(simulator: Simulator, options: Options): Promis
   );
   for (const { sender } of pairs) sender.stop();
   const delivered = options.pairs * options.messagesPerPair;
-  return [{ name: `throughput, ${options.pairs} pairs`, value: round((delivered / ms) * 1000), unit: 'messages/s' }];
+  return [
+    { name: `throughput, ${options.pairs} pairs`, value: round((delivered / ms) * 1000), unit: 'messages/s' },
+  ];
 }
 
 async function measureMemory(simulator: Simulator, options: Options): Promise<Metric[]> {
@@ -155,7 +168,11 @@ async function measureMemory(simulator: Simulator, options: Options): Promise<Me
       value: round(perClient / 1024 / 1024, 2),
       unit: 'MB RSS',
     },
-    { name: `connect ${options.memoryClients} clients (${options.connectConcurrency} at a time)`, value: round(connectMs / 1000, 1), unit: 's' },
+    {
+      name: `connect ${options.memoryClients} clients (${options.connectConcurrency} at a time)`,
+      value: round(connectMs / 1000, 1),
+      unit: 's',
+    },
     { name: `provision ${options.memoryClients} clients`, value: round(provisionMs / 1000, 1), unit: 's' },
   ];
 }
@@ -167,9 +184,15 @@ export const baseline: Benchmark = {
     const startedAt = new Date().toISOString();
     const metrics: Metric[] = [];
     // Separate simulators so each phase starts from an empty server.
-    for (const phase of [measurePairing, measureReturningLogin, measureLatency, measureThroughput, measureMemory]) {
+    for (const phase of [
+      measurePairing,
+      measureReturningLogin,
+      measureLatency,
+      measureThroughput,
+      measureMemory,
+    ]) {
       const simulator = await startSimulator();
-      console.log(`  ${phase.name}…`);
+      console.log(`  ${phase.name.replace(/^measure/, '')}…`);
       try {
         metrics.push(...(await phase(simulator, options)));
       } finally {

@@ -1,7 +1,7 @@
 // `npm run bench [-- --only baseline --memoryClients 200 ...]`: runs the benchmarks, prints a table
 // and writes bench/results/<name>.json. Add a benchmark by adding its module to `benchmarks`.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, totalmem } from 'node:os';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -9,6 +9,20 @@ import { baseline, DEFAULT_BASELINE_OPTIONS } from './baseline.ts';
 import type { Benchmark, BenchmarkResult } from './benchmark.ts';
 
 const benchmarks: Benchmark[] = [baseline];
+
+// libsignal prints whole session records to the console on routine session turnover; they would
+// bury the table.
+for (const level of ['log', 'info', 'warn'] as const) {
+  const original = console[level].bind(console);
+  console[level] = (...args: unknown[]) => {
+    if (
+      typeof args[0] === 'string' &&
+      /^(Closing (open )?session|Session already closed|Decrypted message with closed)/.test(args[0])
+    )
+      return;
+    original(...args);
+  };
+}
 const numericOptions = Object.keys(DEFAULT_BASELINE_OPTIONS);
 
 const { values } = parseArgs({
@@ -37,6 +51,8 @@ const environment = {
   memoryGiB: Math.round(totalmem() / 1024 ** 3),
   platform: process.platform,
 };
+// Timings are only comparable on a quiet machine: keep the load seen around the run with them.
+const loadAverage = () => loadavg().map((value) => Math.round(value * 100) / 100);
 
 function printTable(result: BenchmarkResult): void {
   const width = Math.max(...result.metrics.map((metric) => metric.name.length));
@@ -49,10 +65,12 @@ function printTable(result: BenchmarkResult): void {
 await mkdir(resultsDirectory, { recursive: true });
 for (const benchmark of benchmarks.filter((candidate) => !values.only || candidate.name === values.only)) {
   console.log(`bench: running ${benchmark.name}…`);
+  const loadBefore = loadAverage();
   const result = await benchmark.run(overrides);
   printTable(result);
   const file = join(resultsDirectory, `${result.name}.json`);
-  await writeFile(file, `${JSON.stringify({ ...result, environment }, null, 2)}\n`);
+  const context = { ...environment, loadAverageBefore: loadBefore, loadAverageAfter: loadAverage() };
+  await writeFile(file, `${JSON.stringify({ ...result, environment: context }, null, 2)}\n`);
   console.log(`  → ${file}`);
 }
 process.exit(0);

@@ -8,8 +8,8 @@ import { createServerIdentity, generateRootKeyPair, type KeyPairBytes } from './
 import { MediaServer, MediaStore } from './media-server.ts';
 import { PhoneBook } from './phone-book.ts';
 import { type DeviceSelector, SimulatorServer } from './server.ts';
-import { closeServer, trackSockets } from './socket-tracker.ts';
 import { readSnapshot, restoreState, rootKeyPairOf, takeSnapshot, writeSnapshot } from './snapshot.ts';
+import { closeServer, trackSockets } from './socket-tracker.ts';
 
 export const WS_PATH = '/ws/chat';
 

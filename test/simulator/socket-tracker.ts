@@ -1,7 +1,6 @@
 // Remembers a server's raw sockets so stop() can end them all: upgraded WebSockets and keep-alive
 // connections would otherwise hold server.close() open.
-import type { Server } from 'node:net';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 
 export function trackSockets(server: Server): { destroyAll(): void } {
   const sockets = new Set<Socket>();
@@ -21,9 +20,19 @@ export function trackSockets(server: Server): { destroyAll(): void } {
   };
 }
 
-/** Closes `server` after destroying its sockets. */
+const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * Closes `server` after destroying its sockets. Waits for the close at most a short grace period:
+ * a stop must never hang its caller, and every socket is already destroyed by then.
+ */
 export async function closeServer(server: Server, tracker: { destroyAll(): void }): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const grace = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, CLOSE_GRACE_MS);
+  });
   tracker.destroyAll();
-  await closed;
+  await Promise.race([closed, grace]);
+  clearTimeout(timer);
 }

@@ -56,6 +56,17 @@ describe('admin HTTP API', () => {
     expect((await call('POST', '/phones/5511944440001/pairing-code', { code: 'x' })).body.error.code).toBe(
       'invalid_request',
     );
+    expect(await call('POST', '/phones/5511944440001/messages', { to: '5511900000000', text: 'oi' })).toEqual(
+      {
+        status: 422,
+        body: {
+          error: {
+            code: 'recipient_not_on_whatsapp',
+            message: '5511900000000 is not a WhatsApp number in this simulator',
+          },
+        },
+      },
+    );
     expect(await call('POST', '/phones/5511944440001/read', { messageId: 'NOPE' })).toEqual({
       status: 404,
       body: { error: { code: 'message_not_found', message: 'no received message NOPE' } },

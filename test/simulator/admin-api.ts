@@ -61,6 +61,7 @@ const schemas = {
 };
 
 const PHONE_ERROR_STATUS: Record<PhoneError['code'], number> = {
+  recipient_not_on_whatsapp: 422,
   qr_invalid: 422,
   pairing_code_not_requested: 409,
   pairing_code_invalid: 422,

@@ -64,6 +64,7 @@ export interface SentMessage {
 export class PhoneError extends Error {
   constructor(
     readonly code:
+      | 'recipient_not_on_whatsapp'
       | 'qr_invalid'
       | 'pairing_code_not_requested'
       | 'pairing_code_invalid'
@@ -380,6 +381,12 @@ export class VirtualPhone {
   private async send(to: string, content: Parameters<WASocket['sendMessage']>[1]): Promise<SentMessage> {
     const socket = this.requireSocket();
     const number = to.replace(/[^0-9]/g, '');
+    if (!this.server.accounts.get(number)) {
+      throw new PhoneError(
+        'recipient_not_on_whatsapp',
+        `${number} is not a WhatsApp number in this simulator`,
+      );
+    }
     // Device lists change when the peer links a companion; ask the server every time.
     this.deviceLists.del(number);
     const message = await socket.sendMessage(`${number}@s.whatsapp.net`, content);

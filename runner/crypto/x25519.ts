@@ -1,8 +1,13 @@
 // Native X25519 (node:crypto) on raw 32-byte keys, in the shapes Baileys' `Curve` uses.
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { rawCurveKey } from './xeddsa.ts';
 
-const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
 export interface CurveKeyPair {
@@ -22,29 +27,38 @@ export function x25519SharedKey(privateKey: Uint8Array, publicKey: Uint8Array): 
   if (!(privateKey instanceof Uint8Array) || privateKey.length !== 32) {
     throw new Error('x25519: private key must be 32 bytes');
   }
-  return diffieHellman({
-    privateKey: createPrivateKey({
+  return diffieHellman({ privateKey: importPrivateKey(privateKey), publicKey: importPublicKey(peer) });
+}
+
+/**
+ * Raw keys go in as JWK: OpenSSL 3 parses DER through its decoder framework, ~0.5 ms for a PKCS8
+ * key and ~0.13 ms for an SPKI one, against ~0.02–0.06 ms for JWK (measured on Node 20). Node builds
+ * a private OKP key from `d` alone and only checks that `x` is a string, so `x` is left empty rather
+ * than paid for with a scalar multiplication; DER remains the fallback should a Node version insist.
+ */
+function importPrivateKey(privateKey: Uint8Array): KeyObject {
+  const d = Buffer.from(privateKey).toString('base64url');
+  try {
+    return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: '' }, format: 'jwk' });
+  } catch {
+    return createPrivateKey({
       key: Buffer.concat([X25519_PKCS8_PREFIX, privateKey]),
       format: 'der',
       type: 'pkcs8',
-    }),
-    publicKey: createPublicKey({
-      key: Buffer.concat([X25519_SPKI_PREFIX, peer]),
-      format: 'der',
-      type: 'spki',
-    }),
+    });
+  }
+}
+
+function importPublicKey(publicKey: Uint8Array): KeyObject {
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(publicKey).toString('base64url') },
+    format: 'jwk',
   });
 }
 
 export function generateX25519KeyPair(): CurveKeyPair {
-  const { publicKey, privateKey } = generateKeyPairSync('x25519', {
-    publicKeyEncoding: { format: 'der', type: 'spki' },
-    privateKeyEncoding: { format: 'der', type: 'pkcs8' },
-  });
-  return {
-    private: Buffer.from(privateKey.subarray(X25519_PKCS8_PREFIX.length)),
-    public: Buffer.from(publicKey.subarray(X25519_SPKI_PREFIX.length)),
-  };
+  const jwk = generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });
+  return { private: fromBase64Url(jwk.d), public: fromBase64Url(jwk.x) };
 }
 
 /** The X25519 public key of a private scalar. */
@@ -52,11 +66,10 @@ export function x25519PublicKey(privateKey: Uint8Array): Buffer {
   if (!(privateKey instanceof Uint8Array) || privateKey.length !== 32) {
     throw new Error('x25519: private key must be 32 bytes');
   }
-  const key = createPrivateKey({
-    key: Buffer.concat([X25519_PKCS8_PREFIX, privateKey]),
-    format: 'der',
-    type: 'pkcs8',
-  });
-  const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
-  return Buffer.from(spki.subarray(X25519_SPKI_PREFIX.length));
+  return fromBase64Url(createPublicKey(importPrivateKey(privateKey)).export({ format: 'jwk' }).x);
+}
+
+function fromBase64Url(text: string | undefined): Buffer {
+  if (text === undefined) throw new Error('x25519: exported key lacks a component');
+  return Buffer.from(text, 'base64url');
 }

@@ -10,11 +10,25 @@ import {
   WA_ADV_DEVICE_SIG_PREFIX,
 } from '@whiskeysockets/baileys';
 import { lidDeviceJid, phoneDeviceJid } from './accounts.ts';
-import { generateX25519KeyPair } from './curve.ts';
+import { generateRawX25519KeyPair } from './curve.ts';
 import { type MemoryAuthState, memoryAuthState } from './memory-auth-state.ts';
 import type { SimulatorServer } from './server.ts';
 
 const PREKEY_COUNT = 812;
+
+// Generating 812 key pairs per client dominates provisioning a thousand clients, so provisioned
+// companions get copies of one per-process set. Fine for load tests; each device still has its own
+// identity, signed prekey and Signal sessions.
+let sharedPreKeys: Array<{ public: Buffer; private: Buffer }> | undefined;
+
+function preKeyPairs() {
+  sharedPreKeys ??= Array.from({ length: PREKEY_COUNT }, () => {
+    const pair = generateRawX25519KeyPair();
+    clamp(pair.private);
+    return pair;
+  });
+  return sharedPreKeys;
+}
 
 /**
  * Creates (or reuses) the account of `phoneNumber` and a companion device of it, already logged
@@ -25,10 +39,11 @@ export function provisionCompanion(server: SimulatorServer, phoneNumber: string)
   const account = server.accounts.create(phoneNumber);
   const creds = initAuthCreds();
   const keys = new Map<string, unknown>();
-  const preKeys = Array.from({ length: PREKEY_COUNT }, (_, index) => {
-    const pair = generateX25519KeyPair();
-    clamp(pair.private);
-    keys.set(`pre-key/${index + 1}`, { public: pair.public, private: pair.private });
+  const preKeys = preKeyPairs().map((pair, index) => {
+    keys.set(`pre-key/${index + 1}`, {
+      public: Buffer.from(pair.public),
+      private: Buffer.from(pair.private),
+    });
     return { id: index + 1, publicKey: pair.public };
   });
   creds.nextPreKeyId = PREKEY_COUNT + 1;

@@ -13,6 +13,7 @@
 // Every patch is a property of an object Baileys and libsignal read at call time (`Curve.verify`,
 // `proto.CertChain.decode`, `curveJs.verify`), checked against the compiled rc14 sources; signing
 // stays in curve25519-js (node:crypto cannot sign with a raw XEdDSA scalar).
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Curve, proto, WA_CERT_DETAILS } from '@whiskeysockets/baileys';
 import {
@@ -42,7 +43,8 @@ export interface NativeCurveStatus {
 }
 
 interface Agreement {
-  readonly privateKey: Uint8Array;
+  /** A digest of our private key: enough to tell two agreements share it, without keeping it. */
+  readonly privateKeyTag: string;
   readonly publicKey: Uint8Array;
 }
 
@@ -80,10 +82,12 @@ export function installNativeCurve(options: NativeCurveOptions = {}): NativeCurv
 
   Curve.verify = (publicKey, message, signature) => verifyXEdDSA(publicKey, message, signature);
   Curve.sharedKey = (privateKey, publicKey) => {
-    state.agreements = [state.agreements.at(-1), { privateKey, publicKey }].filter(
-      (agreement): agreement is Agreement => agreement !== undefined,
+    const shared = x25519SharedKey(privateKey, publicKey) as Buffer<ArrayBuffer>;
+    const agreement = { privateKeyTag: keyTag(privateKey), publicKey: Buffer.from(publicKey) };
+    state.agreements = [state.agreements.at(-1), agreement].filter(
+      (recorded): recorded is Agreement => recorded !== undefined,
     );
-    return x25519SharedKey(privateKey, publicKey) as Buffer<ArrayBuffer>;
+    return shared;
   };
 
   const curveJs = libsignalCurve25519();
@@ -142,9 +146,13 @@ function takeServerStatic(state: InstalledState): Uint8Array | undefined {
   const [ephemeral, withStatic] = state.agreements;
   state.agreements = [];
   if (!ephemeral || !withStatic) return undefined;
-  if (!Buffer.from(ephemeral.privateKey).equals(Buffer.from(withStatic.privateKey))) return undefined;
+  if (ephemeral.privateKeyTag !== withStatic.privateKeyTag) return undefined;
   if (Buffer.from(ephemeral.publicKey).equals(Buffer.from(withStatic.publicKey))) return undefined;
   return withStatic.publicKey;
+}
+
+function keyTag(privateKey: Uint8Array): string {
+  return createHash('sha256').update('clinic-wa agreement').update(privateKey).digest('base64');
 }
 
 interface Curve25519Js {

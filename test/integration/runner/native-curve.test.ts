@@ -70,6 +70,28 @@ describe('native curve under Baileys against the simulator', () => {
     });
   });
 
+  it('makes Baileys’ own chain check work: a foreign root is refused even with our check only observing', async () => {
+    const stranger = await startSimulator({ rootKeyPair: Curve.generateKeyPair() });
+    others.push(stranger);
+    installNativeCurve({ certificateChain: 'observe' });
+    try {
+      const client = companion(stranger, simulator, undefined, false);
+      const errors: string[] = [];
+      client.socket.ev.on('connection.update', ({ lastDisconnect }) => {
+        if (lastDisconnect?.error) errors.push(lastDisconnect.error.message);
+      });
+      await eventually(() => client.log.closes.length > 0, 'the connection to close');
+
+      expect(errors).toEqual(['noise intermediate certificate signature invalid']);
+      // Thrown by Baileys' noise handler ('noise intermediate certificate signature invalid'), whose
+      // Curve.verify is now the native one: rc14's would have let this server through.
+      expect(client.log.closes).toEqual([400]);
+      expect(client.log.qrs).toEqual([]);
+    } finally {
+      installNativeCurve({ certificateChain: 'enforce' });
+    }
+  });
+
   it('refuses a server replaying a genuine chain for another static key, which Baileys alone accepts', async () => {
     // Same root (simulators of one process share it), its own static key, the first one's chain.
     const impostor = await startSimulator();

@@ -116,7 +116,7 @@ export function installNativeCurve(options: NativeCurveOptions = {}): NativeCurv
   return nativeCurveStatus();
 }
 
-/** Counters of the certificate-chain check; undefined before `installNativeCurve`. */
+/** Counters of the certificate-chain check; throws before `installNativeCurve()` has run. */
 export function nativeCurveStatus(): NativeCurveStatus {
   const state = installedState();
   if (!state) throw new Error('installNativeCurve() has not been called in this process');

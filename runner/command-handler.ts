@@ -2,7 +2,7 @@ import type { WAMessageKey } from '@whiskeysockets/baileys';
 import type { ChannelCommand } from '#shared/domain/commands.ts';
 import type { MessageStatus } from '#shared/domain/events.ts';
 import { type Message, whatsappMessageId } from '#shared/domain/message.ts';
-import type { EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
+import type { ContactCheckRepository, EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
 import { MessageStatusRecorder } from './events/message-status-recorder.ts';
 import {
   type MediaResolver,
@@ -18,6 +18,7 @@ export interface CommandHandlerDeps {
   /** Erases the channel's stored session (after logout, or for deletion). */
   eraseSession(command: ChannelCommand): Promise<void>;
   readonly messages: MessageRepository;
+  readonly contactChecks: ContactCheckRepository;
   readonly media: MediaStore;
   readonly events: EventPublisher;
   readonly fetchLink?: (url: string) => Promise<{ data: Buffer; mimeType: string }>;
@@ -67,9 +68,16 @@ export async function handleCommand(command: ChannelCommand, deps: CommandHandle
       await session.markRead([keyOf(message)]);
       return;
     }
-    case 'check_numbers':
-      // Answered synchronously by the API through the runner's query path; nothing to do from the queue.
+    case 'check_numbers': {
+      const session = await requireSession(command, deps);
+      const results = await session.checkNumbers(command.phoneNumbers);
+      await deps.contactChecks.put(
+        command.tenantId,
+        command.commandId,
+        results.map(({ phoneNumber, exists, lid }) => ({ phoneNumber, onWhatsApp: exists, lid })),
+      );
       return;
+    }
   }
 }
 

@@ -22,6 +22,11 @@ const runnerConfigSchema = z
     LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(300).default(30),
     MAX_CONCURRENT_CONNECTS: z.coerce.number().int().min(1).max(500).default(20),
     HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    /**
+     * Session-state transactions in flight at once; unset on AWS. moto answers concurrent
+     * TransactWriteItems with HTTP 500s, so local runs set it to 1.
+     */
+    SESSION_TRANSACTION_CONCURRENCY: z.coerce.number().int().min(1).optional(),
     /** `simulator`: our WhatsApp simulator, trusting its root key; `live`: WhatsApp itself. */
     WA_MODE: z.enum(['simulator', 'live']).default('simulator'),
     WA_WEBSOCKET_URL: z.url().optional(),
@@ -44,6 +49,7 @@ const runnerConfigSchema = z
     leaseTtlMs: env.LEASE_TTL_SECONDS * 1000,
     maxConcurrentConnects: env.MAX_CONCURRENT_CONNECTS,
     healthPort: env.HEALTH_PORT,
+    sessionTransactionConcurrency: env.SESSION_TRANSACTION_CONCURRENCY,
     whatsapp: whatsAppConnection(env),
   }));
 

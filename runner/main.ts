@@ -8,6 +8,7 @@ import {
   createSqsClient,
 } from '#shared/aws/clients.ts';
 import { DynamoChannelRepository } from '#shared/aws/dynamo/channel-repository.ts';
+import { DynamoContactCheckRepository } from '#shared/aws/dynamo/contact-check-repository.ts';
 import { DynamoMessageRepository } from '#shared/aws/dynamo/message-repository.ts';
 import { EventBridgePublisher } from '#shared/aws/eventbridge-publisher.ts';
 import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
@@ -43,6 +44,7 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
     maxConcurrentConnects: config.maxConcurrentConnects,
     channels: new DynamoChannelRepository(dynamo, resources.platformTable),
     messages: new DynamoMessageRepository(dynamo, resources.platformTable),
+    contactChecks: new DynamoContactCheckRepository(dynamo, resources.platformTable),
     media: new S3MediaStore(createS3Client(aws), resources.mediaBucket),
     events: new EventBridgePublisher(
       createEventBridgeClient(aws),
@@ -54,6 +56,9 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
       kms: createKmsClient(aws),
       tableName: resources.sessionsTable,
       keyArn: resources.sessionKeyArn,
+      ...(config.sessionTransactionConcurrency
+        ? { transactionConcurrency: config.sessionTransactionConcurrency }
+        : {}),
     }),
     sqs: createSqsClient(aws),
     createSocket: createSocketFactory(config.whatsapp, logger),

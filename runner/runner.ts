@@ -1,7 +1,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ChannelStatus } from '#shared/domain/channel.ts';
-import type { ChannelRepository, EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
+import type {
+  ChannelRepository,
+  ContactCheckRepository,
+  EventPublisher,
+  MediaStore,
+  MessageRepository,
+} from '#shared/ports.ts';
 import type { SessionStore } from './auth/session-store.ts';
 import type { Fence } from './leases/fence.ts';
 import type { LeaseTable } from './leases/lease-table.ts';
@@ -19,6 +25,7 @@ export interface RunnerDeps {
   readonly maxConcurrentConnects: number;
   readonly channels: ChannelRepository;
   readonly messages: MessageRepository;
+  readonly contactChecks: ContactCheckRepository;
   readonly media: MediaStore;
   readonly events: EventPublisher;
   readonly sessionStore: SessionStore;

@@ -2,7 +2,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Channel } from '#shared/domain/channel.ts';
 import type { ChannelCommand } from '#shared/domain/commands.ts';
-import type { ChannelRepository, EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
+import type {
+  ChannelRepository,
+  ContactCheckRepository,
+  EventPublisher,
+  MediaStore,
+  MessageRepository,
+} from '#shared/ports.ts';
 import { type ChannelAuthState, loadAuthState, restoreAuthStates } from './auth/dynamo-auth-state.ts';
 import type { SessionStore } from './auth/session-store.ts';
 import { handleCommand } from './command-handler.ts';
@@ -16,6 +22,7 @@ import type { ConnectLimiter } from './sessions/connect-limiter.ts';
 export interface ShardWorkerDeps {
   readonly channels: ChannelRepository;
   readonly messages: MessageRepository;
+  readonly contactChecks: ContactCheckRepository;
   readonly media: MediaStore;
   readonly events: EventPublisher;
   readonly sessionStore: SessionStore;
@@ -125,6 +132,7 @@ export class ShardWorker {
         await this.deps.sessionStore.erase({ tenantId: cmd.tenantId, channelId: cmd.channelId }, this.fence);
       },
       messages: this.deps.messages,
+      contactChecks: this.deps.contactChecks,
       media: this.deps.media,
       events: this.deps.events,
     });

@@ -83,3 +83,18 @@ export interface MediaStore {
   /** null when absent, or when the id belongs to another tenant. */
   get(tenantId: string, mediaId: string): Promise<StoredMedia | null>;
 }
+
+export interface ContactCheckResult {
+  readonly phoneNumber: string;
+  readonly onWhatsApp: boolean;
+  readonly lid: string | null;
+}
+
+/**
+ * Answers of `check_numbers` commands: the runner that owns the channel asks WhatsApp and stores the
+ * answer under the command id; the API, which sent the command, reads it back.
+ */
+export interface ContactCheckRepository {
+  put(tenantId: string, checkId: string, results: readonly ContactCheckResult[]): Promise<void>;
+  get(tenantId: string, checkId: string): Promise<ContactCheckResult[] | null>;
+}

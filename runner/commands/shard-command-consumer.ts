@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   type Message,
   ReceiveMessageCommand,
@@ -34,7 +35,6 @@ export class ShardCommandConsumer {
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly abort = new AbortController();
   private readonly deletes: DeleteBatcher;
 
   constructor(private readonly options: ShardCommandConsumerOptions) {
@@ -47,10 +47,14 @@ export class ShardCommandConsumer {
     this.loop = this.poll();
   }
 
-  /** Stops receiving at once, lets the commands in hand finish, and deletes the finished ones. */
+  /**
+   * Stops receiving, lets the commands in hand finish and deletes the finished ones. The long poll in
+   * progress is not aborted: SQS would still hand its messages to the abandoned request, hiding them
+   * from the next owner for a whole visibility timeout. It ends within `waitTimeSeconds`, and what it
+   * brings is made visible again at once.
+   */
   async stop(): Promise<void> {
     this.running = false;
-    this.abort.abort();
     await this.loop;
     await Promise.allSettled(this.inFlight);
     await this.deletes.flush();
@@ -72,9 +76,12 @@ export class ShardCommandConsumer {
             WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
             MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
           }),
-          { abortSignal: this.abort.signal },
         );
         messages = result.Messages ?? [];
+        if (!this.running) {
+          await this.releaseUnhandled(messages);
+          return;
+        }
       } catch (error) {
         if (!this.running) return;
         this.options.onError?.(error, { receiveCount: 0 });
@@ -83,6 +90,22 @@ export class ShardCommandConsumer {
       }
       for (const group of groupInOrder(messages)) this.track(this.handleGroup(group));
     }
+  }
+
+  private async releaseUnhandled(messages: Message[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.options.client
+      .send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.options.queueUrl,
+          Entries: messages.map((message, i) => ({
+            Id: String(i),
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: 0,
+          })),
+        }),
+      )
+      .catch((error) => this.options.onError?.(error, { receiveCount: 0 }));
   }
 
   private track(work: Promise<void>): void {

@@ -24,14 +24,15 @@ export interface ShardLeaseManagerOptions {
 }
 
 /**
- * Keeps this runner's fair share of shards: each tick it heartbeats its membership, renews what it
- * holds (a failed renewal means the lease was taken: stop at once), hands back shards that now belong
- * to another runner, and takes the free or expired ones that belong to it.
+ * Keeps this runner's fair share of shards: it heartbeats its membership and renews what it holds (a
+ * failed renewal means the lease was taken: stop at once), hands back shards that now belong to
+ * another runner, and takes the free or expired ones that belong to it.
  */
 export class ShardLeaseManager {
   private readonly held = new Map<number, Fence>();
-  private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private renewing: Promise<void> | undefined;
+  private balancingRound: Promise<void> | undefined;
   private stopped = false;
   private readonly now: () => number;
 
@@ -47,32 +48,44 @@ export class ShardLeaseManager {
     return this.held.get(shard);
   }
 
+  /**
+   * Two loops: renewal (heartbeat and lease renewals) never waits for a shard's sessions, so a slow
+   * hand-over cannot let this runner's other leases expire; balancing (hand back, take over) may wait
+   * for sessions to close before it releases a lease.
+   */
   start(): void {
     const interval = this.options.heartbeatMs ?? Math.max(1000, Math.floor(this.options.leaseTtlMs / 3));
-    const run = () => {
-      if (this.stopped) return;
-      this.tick()
-        .catch((error) => this.options.onError?.(error))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(run, interval);
-        });
+    const loop = (round: () => Promise<void>) => {
+      const run = () => {
+        if (this.stopped) return;
+        round()
+          .catch((error) => this.options.onError?.(error))
+          .finally(() => {
+            if (this.stopped) return;
+            const timer = setTimeout(() => {
+              this.timers.delete(timer);
+              run();
+            }, interval);
+            this.timers.add(timer);
+          });
+      };
+      run();
     };
-    run();
+    loop(() => this.renewal());
+    loop(() => this.balancing());
   }
 
-  /** One round of heartbeat, renewal, release and acquisition; ticks never overlap. */
-  tick(): Promise<void> {
-    this.ticking ??= this.runTick().finally(() => {
-      this.ticking = undefined;
-    });
-    return this.ticking;
+  /** One renewal round then one balancing round (what the loops do, on demand). */
+  async tick(): Promise<void> {
+    await this.renewal();
+    await this.balancing();
   }
 
   /** SIGTERM: stop taking shards, close what is held, release every lease at once, leave. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
-    await this.ticking?.catch(() => undefined);
+    for (const timer of this.timers) clearTimeout(timer);
+    await Promise.all([this.renewing, this.balancingRound].map((round) => round?.catch(() => undefined)));
     const { table, listener, runnerId } = this.options;
     await Promise.all(
       [...this.held.values()].map(async (fence) => {
@@ -84,19 +97,38 @@ export class ShardLeaseManager {
     await table.leave(runnerId);
   }
 
-  private async runTick(): Promise<void> {
-    if (this.stopped) return;
-    const { table, runnerId, leaseTtlMs, listener, shardCount } = this.options;
-    await table.heartbeat(runnerId, this.now(), leaseTtlMs);
+  private renewal(): Promise<void> {
+    this.renewing ??= this.renewHeld().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
 
+  private balancing(): Promise<void> {
+    this.balancingRound ??= this.rebalance().finally(() => {
+      this.balancingRound = undefined;
+    });
+    return this.balancingRound;
+  }
+
+  /** A lease that cannot be renewed was taken: its sessions stop at once, without holding up the round. */
+  private async renewHeld(): Promise<void> {
+    if (this.stopped) return;
+    const { table, runnerId, leaseTtlMs, listener } = this.options;
+    await table.heartbeat(runnerId, this.now(), leaseTtlMs);
     await Promise.all(
       [...this.held.values()].map(async (fence) => {
         if (await table.renew(fence, this.now(), leaseTtlMs)) return;
+        if (this.held.get(fence.shard) !== fence) return;
         this.held.delete(fence.shard);
-        await listener.onReleased(fence, 'lost');
+        listener.onReleased(fence, 'lost').catch((error) => this.options.onError?.(error));
       }),
     );
+  }
 
+  private async rebalance(): Promise<void> {
+    if (this.stopped) return;
+    const { table, runnerId, leaseTtlMs, listener, shardCount } = this.options;
     const runners = await table.liveRunners(this.now());
     const mine = new Set(assignShards(shardCount, [...runners, runnerId]).get(runnerId));
 

@@ -68,6 +68,8 @@ export interface ChannelSessionOptions {
   readonly watchdogIntervalMs?: number;
   readonly onError?: (error: unknown, during: string) => void;
   readonly now?: () => number;
+  /** How long `stop()` lets in-flight stanzas finish before the caller may release the lease. */
+  readonly stopGraceMs?: number;
 }
 
 export type ConnectIntent =
@@ -151,8 +153,12 @@ export class ChannelSession {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    const hadSocket = this.socket !== undefined;
     this.closeSocket(new Error('session stopped'));
     await this.transitions;
+    // Stanzas already read from the socket are still being decrypted and their key updates written;
+    // the lease (and with it the right to write) must outlive them, or those messages are lost.
+    if (hadSocket) await new Promise((resolve) => setTimeout(resolve, this.options.stopGraceMs ?? 1500));
   }
 
   /**
@@ -194,16 +200,24 @@ export class ChannelSession {
     await this.openSocketOrThrow().readMessages(keys);
   }
 
+  /** Which numbers are on WhatsApp, with their LID (fetched from WhatsApp when not yet known). */
   async checkNumbers(
     phoneNumbers: string[],
   ): Promise<{ phoneNumber: string; exists: boolean; lid: string | null }[]> {
-    const results =
-      (await this.openSocketOrThrow().onWhatsApp(...phoneNumbers.map((n) => n.replace(/^\+/, '')))) ?? [];
-    return phoneNumbers.map((phoneNumber) => {
-      const found = results.find((result) => result.jid.startsWith(`${phoneNumber.replace(/^\+/, '')}@`));
-      const lid = (found as { lid?: unknown } | undefined)?.lid;
-      return { phoneNumber, exists: Boolean(found?.exists), lid: typeof lid === 'string' ? lid : null };
-    });
+    const socket = this.openSocketOrThrow();
+    const digits = (phoneNumber: string) => phoneNumber.replace(/^\+/, '');
+    const found = (await socket.onWhatsApp(...phoneNumbers.map(digits))) ?? [];
+    const existing = new Set(
+      found.filter((result) => result.exists).map((result) => jidNormalizedUser(result.jid)),
+    );
+    return Promise.all(
+      phoneNumbers.map(async (phoneNumber) => {
+        const jid = jidNormalizedUser(`${digits(phoneNumber)}@s.whatsapp.net`);
+        if (!existing.has(jid)) return { phoneNumber, exists: false, lid: null };
+        const lid = await socket.signalRepository.lidMapping.getLIDForPN(jid);
+        return { phoneNumber, exists: true, lid: lid ? jidNormalizedUser(lid) : null };
+      }),
+    );
   }
 
   private openSocketOrThrow(): WASocket {

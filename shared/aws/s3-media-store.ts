@@ -25,7 +25,9 @@ export class S3MediaStore implements MediaStore {
 
   async get(tenantId: string, mediaId: string): Promise<StoredMedia | null> {
     try {
-      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: objectKey(tenantId, mediaId) }));
+      const object = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: objectKey(tenantId, mediaId) }),
+      );
       const fileName = object.Metadata?.filename;
       return {
         data: Buffer.from((await object.Body?.transformToByteArray()) ?? []),
@@ -40,6 +42,7 @@ export class S3MediaStore implements MediaStore {
 }
 
 function objectKey(tenantId: string, mediaId: string): string {
-  if (!/^[\w-]+$/.test(tenantId) || !/^[\w-]+$/.test(mediaId)) throw new RangeError('invalid media reference');
+  if (!/^[\w-]+$/.test(tenantId) || !/^[\w-]+$/.test(mediaId))
+    throw new RangeError('invalid media reference');
   return `media/${tenantId}/${mediaId}`;
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { apiKeyKey } from '#shared/aws/dynamo/platform-keys.ts';
 import { NotFoundError, UnauthenticatedError } from '#shared/domain/errors.ts';
 import type { Page, PageRequest } from '#shared/domain/pagination.ts';
+import type { Tenant } from '#shared/domain/tenant.ts';
 import { authenticateTenantKey, createTenant, getTenant, issueApiKey } from '#shared/use-cases/tenants.ts';
 import { platformRepositories } from './support/platform.ts';
 
@@ -31,7 +32,7 @@ describe('tenants', () => {
   });
 
   it('lists tenants oldest first across pages, each exactly once', async () => {
-    const created = [];
+    const created: Tenant[] = [];
     for (let i = 0; i < 5; i++)
       created.push(await createTenant(platform, { name: `Paged ${i}`, retentionDays: 30 }));
     const pages = await allPages((request) => platform.tenants.list(request), 2);

@@ -24,6 +24,11 @@ export const waMessageKey = (tenantId: string, channelId: string, waMessageId: s
   sk: `WAMSG#${channelId}#${waMessageId}`,
 });
 
+export const contactCheckKey = (tenantId: string, checkId: string) => ({
+  pk: tenantPartition(tenantId),
+  sk: `CHECK#${checkId}`,
+});
+
 export const SK_PREFIX = {
   apiKey: 'APIKEY#',
   channel: 'CHANNEL#',

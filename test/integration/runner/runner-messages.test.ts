@@ -170,4 +170,21 @@ describe('runner messages of every kind', () => {
     });
     await until(() => (patient.received.length >= 2 ? true : undefined), 'both messages at the patient');
   });
+
+  it('checks which numbers are on WhatsApp and stores the answer under the command id', async () => {
+    const check = {
+      ...command(),
+      type: 'check_numbers' as const,
+      phoneNumbers: ['+5511922230001', '+5511900009999'],
+    };
+    await world.bus.send(check, channel.shard);
+    const results = await until(
+      () => world.contactChecks.get(channel.tenantId, check.commandId),
+      'the check results',
+    );
+    expect(results).toEqual([
+      { phoneNumber: '+5511922230001', onWhatsApp: true, lid: expect.stringMatching(/@lid$/) },
+      { phoneNumber: '+5511900009999', onWhatsApp: false, lid: null },
+    ]);
+  });
 });

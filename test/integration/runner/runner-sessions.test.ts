@@ -121,6 +121,7 @@ describe('runner sessions against the WhatsApp simulator', () => {
 
     clinicPhone.logoutDevice(deviceId);
     await until(async () => (await channelStatus(channel)) === 'logged_out', 'the channel to be logged out');
+    await until(() => world.events.of('channel.logged_out', channel.id)[0], 'a channel.logged_out event');
     expect(world.events.of('channel.logged_out', channel.id)).toHaveLength(1);
     expect(await world.storedSessionItems(channel)).toBe(0);
   });

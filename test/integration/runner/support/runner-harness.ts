@@ -1,15 +1,26 @@
 // A runner wired to the emulator and a simulator the way main.ts wires it, but with per-test
 // command queues and lease cluster (tests run in parallel and share the provisioned tables), and an
 // event publisher that keeps what the runner published so tests can wait for it.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { sessionPk } from '#runner/auth/key-layout.ts';
 import { SessionStore } from '#runner/auth/session-store.ts';
 import { routeConsoleThroughLogger } from '#runner/console-guard.ts';
+import { leaseKey } from '#runner/leases/fence.ts';
 import { LeaseTable } from '#runner/leases/lease-table.ts';
 import { Runner } from '#runner/runner.ts';
 import { createSocketFactory } from '#runner/sessions/socket-factory.ts';
-import { createKmsClient, createS3Client, createSqsClient } from '#shared/aws/clients.ts';
+import {
+  createEventBridgeClient,
+  createKmsClient,
+  createS3Client,
+  createSqsClient,
+} from '#shared/aws/clients.ts';
+import { DynamoContactCheckRepository } from '#shared/aws/dynamo/contact-check-repository.ts';
 import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
 import { SqsCommandBus } from '#shared/aws/sqs-command-bus.ts';
 import { loadAwsConfig } from '#shared/config.ts';
@@ -85,6 +96,14 @@ async function testQueues(): Promise<string[]> {
   );
 }
 
+export interface RunnerProcess {
+  readonly runnerId: string;
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+}
+
+const ROOT = join(import.meta.dirname, '../../../..');
+
 /** One test's platform: a tenant, its command queues, a lease cluster, captured events. */
 export async function runnerPlatform(simulator: Simulator) {
   const platform = platformRepositories();
@@ -103,15 +122,20 @@ export async function runnerPlatform(simulator: Simulator) {
     kms: createKmsClient(aws),
     tableName: platform.resources.sessionsTable,
     keyArn: platform.resources.sessionKeyArn,
+    transactionConcurrency: 1,
   });
   const runners: Runner[] = [];
+  const processes: RunnerProcess[] = [];
 
   const media = new S3MediaStore(createS3Client(aws), platform.resources.mediaBucket);
+  const contactChecks = new DynamoContactCheckRepository(platform.client, platform.resources.platformTable);
 
   return {
     platform,
     tenant,
     media,
+    contactChecks,
+    queueUrls,
     events,
     bus,
     newChannel: (name: string) =>
@@ -125,6 +149,7 @@ export async function runnerPlatform(simulator: Simulator) {
         maxConcurrentConnects: 8,
         channels: platform.channels,
         messages: platform.messages,
+        contactChecks,
         media,
         events,
         sessionStore,
@@ -159,8 +184,60 @@ export async function runnerPlatform(simulator: Simulator) {
       );
       return result.Count ?? 0;
     },
+    /**
+     * A runner as its own process (`runner/main.ts`), configured only through its environment like an
+     * ECS task, to be killed for real. Its events go to a bus of this test's own.
+     */
+    async spawnRunner(runnerId: string, options: { leaseTtlSeconds: number }): Promise<RunnerProcess> {
+      const bus = `test-bus-${crypto.randomUUID().slice(0, 8)}`;
+      await createEventBridgeClient(aws).send(new CreateEventBusCommand({ Name: bus }));
+      const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'runner/main.ts')], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          ...emulatorEnvironment(),
+          COMMAND_QUEUE_URLS: queueUrls.join(','),
+          SHARD_COUNT: String(queueUrls.length),
+          EVENT_BUS_NAME: bus,
+          RUNNER_ID: runnerId,
+          RUNNER_CLUSTER: cluster,
+          LEASE_TTL_SECONDS: String(options.leaseTtlSeconds),
+          HEALTH_PORT: '0',
+          SESSION_TRANSACTION_CONCURRENCY: '1',
+          LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'ERROR',
+          WA_MODE: 'simulator',
+          WA_WEBSOCKET_URL: simulator.wsUrl,
+          WA_TRUST_ROOT: simulator.rootPublicKey.toString('base64'),
+          WA_MEDIA_CA_PEM: simulator.mediaCaPem,
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const process_ = { runnerId, child, exited };
+      processes.push(process_);
+      return process_;
+    },
+    /** The runner holding each shard's lease now (null when free). */
+    async shardOwners(): Promise<(string | null)[]> {
+      return Promise.all(
+        queueUrls.map(async (_, shard) => {
+          const lease = await platform.client.send(
+            new GetCommand({
+              TableName: platform.resources.sessionsTable,
+              Key: leaseKey(shard, cluster),
+              ConsistentRead: true,
+            }),
+          );
+          return (lease.Item?.owner as string | undefined) ?? null;
+        }),
+      );
+    },
     async stopAll(): Promise<void> {
       await Promise.all(runners.map((runner) => runner.stop()));
+      for (const { child, exited } of processes.splice(0)) {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
+      }
     },
   };
 }

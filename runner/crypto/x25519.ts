@@ -9,6 +9,7 @@ import {
 import { rawCurveKey } from './xeddsa.ts';
 
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const X25519_SPKI_PREFIX_LENGTH = 12;
 
 export interface CurveKeyPair {
   /** 32-byte private scalar (clamped by X25519 itself when used). */
@@ -56,9 +57,20 @@ function importPublicKey(publicKey: Uint8Array): KeyObject {
   });
 }
 
+/**
+ * Encoded inside the generation job (DER), as libsignal does, never exported afterwards: on Node 20
+ * a JWK export of a freshly generated key can deadlock with the garbage collector finalizing the
+ * generation job (both take the key's mutex; seen in the simulator).
+ */
 export function generateX25519KeyPair(): CurveKeyPair {
-  const jwk = generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });
-  return { private: fromBase64Url(jwk.d), public: fromBase64Url(jwk.x) };
+  const { publicKey, privateKey } = generateKeyPairSync('x25519', {
+    publicKeyEncoding: { format: 'der', type: 'spki' },
+    privateKeyEncoding: { format: 'der', type: 'pkcs8' },
+  });
+  return {
+    private: Buffer.from(privateKey.subarray(X25519_PKCS8_PREFIX.length)),
+    public: Buffer.from(publicKey.subarray(X25519_SPKI_PREFIX_LENGTH)),
+  };
 }
 
 /** The X25519 public key of a private scalar. */
@@ -66,10 +78,6 @@ export function x25519PublicKey(privateKey: Uint8Array): Buffer {
   if (!(privateKey instanceof Uint8Array) || privateKey.length !== 32) {
     throw new Error('x25519: private key must be 32 bytes');
   }
-  return fromBase64Url(createPublicKey(importPrivateKey(privateKey)).export({ format: 'jwk' }).x);
-}
-
-function fromBase64Url(text: string | undefined): Buffer {
-  if (text === undefined) throw new Error('x25519: exported key lacks a component');
-  return Buffer.from(text, 'base64url');
+  const spki = createPublicKey(importPrivateKey(privateKey)).export({ format: 'der', type: 'spki' });
+  return Buffer.from(spki.subarray(X25519_SPKI_PREFIX_LENGTH));
 }

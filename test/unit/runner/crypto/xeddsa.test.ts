@@ -111,11 +111,15 @@ describe('verifyXEdDSA', () => {
     // XEdDSA signatures of the Montgomery u. For a "negative" x, libsignal's format puts the bit in s.
     const results: Array<{ negative: boolean; verified: boolean }> = [];
     for (let i = 0; i < 40; i += 1) {
-      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-      const edwards = Buffer.from(publicKey.export({ format: 'der', type: 'spki' }).subarray(12));
+      // Encoded by the generation job itself: exporting a fresh key later can deadlock on Node 20.
+      const { publicKey, privateKey } = generateKeyPairSync('ed25519', {
+        publicKeyEncoding: { format: 'der', type: 'spki' },
+        privateKeyEncoding: { format: 'der', type: 'pkcs8' },
+      });
+      const edwards = Buffer.from(publicKey.subarray(12));
       const negative = ((edwards[31] ?? 0) & 0x80) !== 0;
       const message = randomBytes(64);
-      const signature = sign(null, message, privateKey);
+      const signature = sign(null, message, { key: privateKey, format: 'der', type: 'pkcs8' });
       if (negative) signature[63] = (signature[63] ?? 0) | 0x80;
       results.push({ negative, verified: verifyXEdDSA(edwardsToMontgomery(edwards), message, signature) });
     }

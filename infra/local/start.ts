@@ -1,9 +1,11 @@
 // `npm start`: the platform on this machine. Each part starts in order, prints what it runs, and
-// stops in reverse order on Ctrl-C or SIGTERM. Today: local AWS. The API, the runners and the
-// WhatsApp simulator join as further parts.
+// stops in reverse order on Ctrl-C or SIGTERM: local AWS (moto, provisioned from the CDK template),
+// the WhatsApp simulator, a runner. The API joins as a further part.
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Simulator, startSimulator } from '../../test/simulator/simulator.ts';
 import { RUNTIME_ENVIRONMENT_KEYS } from '../runtime-environment.ts';
 import { EMULATOR_CREDENTIAL_ENV } from './aws-clients.ts';
 import { type LocalAws, localAwsOptionsFromEnvironment, startLocalAws } from './local-aws.ts';
@@ -16,6 +18,7 @@ interface RunningPart {
 /** What later parts build on: the emulator and the environment of the provisioned stack. */
 interface Platform {
   aws?: LocalAws;
+  simulator?: Simulator;
 }
 
 type Part = (platform: Platform) => Promise<RunningPart>;
@@ -65,7 +68,58 @@ const localAwsPart: Part = async (platform) => {
   };
 };
 
-const PARTS: readonly Part[] = [localAwsPart];
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The WhatsApp simulator, its state kept in `.local/` so paired channels survive a restart. */
+const simulatorPart: Part = async (platform) => {
+  const port = Number(process.env.LOCAL_SIM_PORT ?? 7000);
+  const simulator = await startSimulator({
+    port,
+    snapshotFile: join(root, '.local', 'simulator-state.json'),
+  });
+  platform.simulator = simulator;
+  console.log(`\nWhatsApp simulator: ${simulator.wsUrl}`);
+  console.log(`  admin API ${simulator.adminUrl} (GET /trust, POST /phones, …: test/simulator/README.md)`);
+  return { name: 'WhatsApp simulator', stop: () => simulator.stop() };
+};
+
+/** One runner, as its own process configured through its environment, like an ECS task. */
+const runnerPart: Part = async (platform) => {
+  const { aws, simulator } = platform;
+  if (!aws || !simulator) throw new Error('the runner needs local AWS and the simulator');
+  const child = spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'runner/main.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_REGION: aws.region,
+      ...EMULATOR_CREDENTIAL_ENV,
+      ...aws.env,
+      RUNNER_ID: 'local-runner-1',
+      HEALTH_PORT: process.env.LOCAL_RUNNER_HEALTH_PORT ?? '8081',
+      SESSION_TRANSACTION_CONCURRENCY: '1',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
+      WA_MODE: 'simulator',
+      WA_WEBSOCKET_URL: simulator.wsUrl,
+      WA_TRUST_ROOT: simulator.rootPublicKey.toString('base64'),
+      WA_MEDIA_CA_PEM: simulator.mediaCaPem,
+    },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  console.log(
+    `\nRunner local-runner-1 (pid ${child.pid}): health at http://127.0.0.1:${process.env.LOCAL_RUNNER_HEALTH_PORT ?? '8081'}/healthz`,
+  );
+  return {
+    name: 'runner',
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+};
+
+const PARTS: readonly Part[] = [localAwsPart, simulatorPart, runnerPart];
 
 async function main(): Promise<void> {
   const running: RunningPart[] = [];

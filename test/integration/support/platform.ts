@@ -8,8 +8,15 @@ import { DynamoMessageRepository } from '#shared/aws/dynamo/message-repository.t
 import { DynamoTenantRepository } from '#shared/aws/dynamo/tenant-repository.ts';
 import { loadAwsConfig, loadResourceConfig } from '#shared/config.ts';
 
-export function emulatorEnvironment(): Record<string, string> {
-  const { endpoint, region, env } = inject('localAws');
+export interface EmulatorContext {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** The suite's shared emulator, or one a test started for itself (heavy tests want small tables). */
+export function emulatorEnvironment(context: EmulatorContext = inject('localAws')): Record<string, string> {
+  const { endpoint, region, env } = context;
   return {
     ...env,
     AWS_ENDPOINT_URL: endpoint,
@@ -17,8 +24,8 @@ export function emulatorEnvironment(): Record<string, string> {
   };
 }
 
-export function platformRepositories() {
-  const env = emulatorEnvironment();
+export function platformRepositories(context?: EmulatorContext) {
+  const env = emulatorEnvironment(context);
   const aws = loadAwsConfig(env);
   const resources = loadResourceConfig(env);
   const client = createDynamoClient(aws);

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
-import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { sessionPk } from '#runner/auth/key-layout.ts';
 import { SessionStore } from '#runner/auth/session-store.ts';
@@ -30,7 +30,7 @@ import type { EventPublisher } from '#shared/ports.ts';
 import { createChannel } from '#shared/use-cases/channels.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
 import type { Simulator } from '#test/simulator/simulator.ts';
-import { emulatorEnvironment, platformRepositories } from '../../support/platform.ts';
+import { type EmulatorContext, emulatorEnvironment, platformRepositories } from '../../support/platform.ts';
 
 export class CapturedEvents implements EventPublisher {
   readonly events: PlatformEvent[] = [];
@@ -62,10 +62,8 @@ export async function until<T>(
 }
 
 const SHARDS = 2;
-const aws = loadAwsConfig(emulatorEnvironment());
-const sqs = createSqsClient(aws);
 
-async function testQueues(): Promise<string[]> {
+async function testQueues(sqs: SQSClient): Promise<string[]> {
   const prefix = `runner-${crypto.randomUUID().slice(0, 8)}`;
   return Promise.all(
     Array.from({ length: SHARDS }, async (_, shard) => {
@@ -105,9 +103,12 @@ export interface RunnerProcess {
 const ROOT = join(import.meta.dirname, '../../../..');
 
 /** One test's platform: a tenant, its command queues, a lease cluster, captured events. */
-export async function runnerPlatform(simulator: Simulator) {
-  const platform = platformRepositories();
-  const queueUrls = await testQueues();
+export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorContext) {
+  const environment = emulatorEnvironment(emulator);
+  const aws = loadAwsConfig(environment);
+  const sqs = createSqsClient(aws);
+  const platform = platformRepositories(emulator);
+  const queueUrls = await testQueues(sqs);
   const cluster = crypto.randomUUID();
   const events = new CapturedEvents();
   const tenant = await createTenant(platform, { name: 'Clínica Teste' });
@@ -136,6 +137,7 @@ export async function runnerPlatform(simulator: Simulator) {
     media,
     contactChecks,
     queueUrls,
+    sqs,
     events,
     bus,
     newChannel: (name: string) =>
@@ -195,7 +197,7 @@ export async function runnerPlatform(simulator: Simulator) {
         cwd: ROOT,
         env: {
           ...process.env,
-          ...emulatorEnvironment(),
+          ...environment,
           COMMAND_QUEUE_URLS: queueUrls.join(','),
           SHARD_COUNT: String(queueUrls.length),
           EVENT_BUS_NAME: bus,

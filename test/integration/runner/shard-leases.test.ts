@@ -134,7 +134,10 @@ describe('shard leases', () => {
     await b.tick();
     await b.stop();
     expect(
-      events.filter((e) => e.runner === 'runner-b' && e.kind === 'shutdown').map((e) => e.shard),
+      events
+        .filter((e) => e.runner === 'runner-b' && e.kind === 'shutdown')
+        .map((e) => e.shard)
+        .sort((x, y) => x - y),
     ).toEqual([1, 3]);
     await a.tick();
     expect(a.heldShards).toEqual([0, 1, 2, 3]);

@@ -13,8 +13,8 @@ import type { Fence } from './leases/fence.ts';
 import type { LeaseTable } from './leases/lease-table.ts';
 import { type ReleaseReason, ShardLeaseManager } from './leases/shard-lease-manager.ts';
 import type { RunnerMetrics } from './runner-metrics.ts';
+import { Semaphore } from './semaphore.ts';
 import type { SocketFactory } from './sessions/channel-session.ts';
-import { ConnectLimiter } from './sessions/connect-limiter.ts';
 import { ShardWorker } from './shard-worker.ts';
 
 export interface RunnerDeps {
@@ -44,11 +44,11 @@ export interface RunnerDeps {
 export class Runner {
   private readonly workers = new Map<number, ShardWorker>();
   private readonly leases: ShardLeaseManager;
-  private readonly limiter: ConnectLimiter;
+  private readonly limiter: Semaphore;
   private stopping = false;
 
   constructor(private readonly deps: RunnerDeps) {
-    this.limiter = new ConnectLimiter(deps.maxConcurrentConnects);
+    this.limiter = new Semaphore(deps.maxConcurrentConnects);
     this.leases = new ShardLeaseManager({
       table: deps.leaseTable,
       runnerId: deps.runnerId,

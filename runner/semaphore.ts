@@ -1,8 +1,9 @@
 /**
- * Bounds the connects (handshake, login, key upload) a runner runs at once, so a takeover of many
- * channels or a mass reconnect spreads over time instead of starving every socket of CPU.
+ * At most `limit` holders at a time; the others wait in arrival order. The runner bounds its connects
+ * with one (a takeover of many channels spreads over time instead of starving every socket of CPU),
+ * and the session table its transactions.
  */
-export class ConnectLimiter {
+export class Semaphore {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 

@@ -15,9 +15,9 @@ import { handleCommand } from './command-handler.ts';
 import { ShardCommandConsumer } from './commands/shard-command-consumer.ts';
 import { ChannelStatusRecorder } from './events/channel-status-recorder.ts';
 import type { Fence } from './leases/fence.ts';
+import type { Semaphore } from './semaphore.ts';
 import { PlatformSessionObserver } from './session-observer.ts';
 import { ChannelSession, type SocketFactory } from './sessions/channel-session.ts';
-import type { ConnectLimiter } from './sessions/connect-limiter.ts';
 
 export interface ShardWorkerDeps {
   readonly channels: ChannelRepository;
@@ -29,7 +29,7 @@ export interface ShardWorkerDeps {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
   readonly createSocket: SocketFactory;
-  readonly limiter: ConnectLimiter;
+  readonly limiter: Semaphore;
   readonly logger: Logger;
   readonly commandWaitSeconds?: number;
 }

@@ -10,9 +10,9 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { type Fence, fenceCheck, StaleFenceError } from '#runner/leases/fence.ts';
+import { Semaphore } from '../semaphore.ts';
 import { inParallel } from './in-parallel.ts';
 import { chunk } from './key-layout.ts';
-import { Semaphore } from './semaphore.ts';
 
 export interface ItemKey {
   readonly pk: string;

@@ -13,9 +13,9 @@ import {
 import type { ChannelStatus } from '#shared/domain/channel.ts';
 import type { MessageStatus } from '#shared/domain/events.ts';
 import { whatsappMessageId } from '#shared/domain/message.ts';
+import type { Semaphore } from '../semaphore.ts';
 import { type BackoffPolicy, backoffDelay, DEFAULT_RECONNECT_BACKOFF } from './backoff.ts';
 import { CircuitBreaker, type CircuitBreakerPolicy, DEFAULT_CIRCUIT_BREAKER } from './circuit-breaker.ts';
-import type { ConnectLimiter } from './connect-limiter.ts';
 import { ServerAcks } from './server-acks.ts';
 
 /** The auth state of one channel as the session needs it (runner/auth provides it). */
@@ -59,7 +59,7 @@ export interface ChannelSessionOptions {
   readonly loadAuth: () => Promise<SessionAuth>;
   readonly createSocket: SocketFactory;
   readonly observer: SessionObserver;
-  readonly limiter: ConnectLimiter;
+  readonly limiter: Semaphore;
   readonly backoff?: BackoffPolicy;
   readonly breaker?: CircuitBreakerPolicy;
   /** How long a send waits for the server's ack. */

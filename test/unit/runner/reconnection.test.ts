@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { Semaphore } from '#runner/semaphore.ts';
 import { backoffDelay } from '#runner/sessions/backoff.ts';
 import { CircuitBreaker } from '#runner/sessions/circuit-breaker.ts';
-import { ConnectLimiter } from '#runner/sessions/connect-limiter.ts';
 
 describe('reconnect backoff', () => {
   const policy = { baseMs: 1000, maxMs: 60_000 };
@@ -46,9 +46,9 @@ describe('circuit breaker', () => {
   });
 });
 
-describe('connect limiter', () => {
+describe('semaphore (connect limiter)', () => {
   it('never runs more than its limit at once and runs everything queued', async () => {
-    const limiter = new ConnectLimiter(3);
+    const limiter = new Semaphore(3);
     let running = 0;
     let peak = 0;
     const results = await Promise.all(
@@ -69,7 +69,7 @@ describe('connect limiter', () => {
   });
 
   it('frees its slot when the work fails', async () => {
-    const limiter = new ConnectLimiter(1);
+    const limiter = new Semaphore(1);
     await expect(limiter.run(() => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
     await expect(limiter.run(async () => 'next')).resolves.toBe('next');
   });

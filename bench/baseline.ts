@@ -27,13 +27,15 @@ const nextNumber = () => `55119${String(++numberSequence).padStart(8, '0')}`;
 function connected(
   simulator: Simulator,
   auth = provisionCompanion(simulator.server, nextNumber()),
-  reconnect = false,
+  reconnect: boolean | 'always' = false,
 ): TestCompanion {
   return new TestCompanion(simulator, auth, reconnect);
 }
 
 async function open(companion: TestCompanion): Promise<TestCompanion> {
-  await eventually(() => companion.log.opens > 0, 'connection open', 120_000);
+  await eventually(() => companion.log.opens > 0, 'connection open', 120_000).catch((error: Error) => {
+    throw new Error(`${error.message} (closes so far: ${companion.log.closes.join(', ') || 'none'})`);
+  });
   return companion;
 }
 
@@ -160,7 +162,7 @@ async function measureMemory(simulator: Simulator, options: Options): Promise<Me
   const { ms: connectMs, value: companions } = await timed(() =>
     // Under load a client may lose its first connection (handshake time-out); like any client it
     // reconnects, and the phase counts it once open.
-    mapWithConcurrency(auths, options.connectConcurrency, (auth) => open(connected(simulator, auth, true))),
+    mapWithConcurrency(auths, options.connectConcurrency, (auth) => open(connected(simulator, auth, 'always'))),
   );
   const after = settledRss();
   const perClient = (after - before) / options.memoryClients;

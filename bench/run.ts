@@ -1,12 +1,28 @@
 // `npm run bench [-- --only baseline --memoryClients 200 ...]`: runs the benchmarks, prints a table
 // and writes bench/results/<name>.json. Add a benchmark by adding its module to `benchmarks`.
+import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { baseline, DEFAULT_BASELINE_OPTIONS } from './baseline.ts';
 import type { Benchmark, BenchmarkResult } from './benchmark.ts';
+
+// A thousand in-process Baileys clients need more heap than V8's default: near the limit the
+// collector thrashes, the event loop stalls and clients time out. Re-run with a larger heap.
+const REQUIRED_HEAP_BYTES = 8 * 1024 ** 3;
+if (getHeapStatistics().heap_size_limit < REQUIRED_HEAP_BYTES * 0.9) {
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=8192`.trim(),
+    },
+  });
+  process.exit(child.status ?? 1);
+}
 
 const benchmarks: Benchmark[] = [baseline];
 

@@ -31,7 +31,8 @@ export class TestCompanion {
   constructor(
     private readonly simulator: Simulator,
     readonly auth: AuthenticationState = memoryAuthState(),
-    private readonly reconnect = true,
+    /** true: reconnect unless logged out or replaced; 'always': unless logged out. */
+    private readonly reconnect: boolean | 'always' = true,
   ) {
     WA_CERT_DETAILS.PUBLIC_KEY = simulator.rootPublicKey;
     this.connect();
@@ -55,7 +56,8 @@ export class TestCompanion {
           (update.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output
             ?.statusCode ?? 0;
         this.log.closes.push(code);
-        if (this.reconnect && !this.stopped && code !== 401 && code !== 440 && this.socket === socket) {
+        const replaced = code === 440 && this.reconnect !== 'always';
+        if (this.reconnect && !this.stopped && code !== 401 && !replaced && this.socket === socket) {
           setTimeout(() => this.connect(), 50);
         }
       }

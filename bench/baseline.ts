@@ -162,7 +162,9 @@ async function measureMemory(simulator: Simulator, options: Options): Promise<Me
   const { ms: connectMs, value: companions } = await timed(() =>
     // Under load a client may lose its first connection (handshake time-out); like any client it
     // reconnects, and the phase counts it once open.
-    mapWithConcurrency(auths, options.connectConcurrency, (auth) => open(connected(simulator, auth, 'always'))),
+    mapWithConcurrency(auths, options.connectConcurrency, (auth) =>
+      open(connected(simulator, auth, 'always')),
+    ),
   );
   const after = settledRss();
   const perClient = (after - before) / options.memoryClients;

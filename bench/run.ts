@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { baseline, DEFAULT_BASELINE_OPTIONS } from './baseline.ts';
+import { curveBenchmark } from './curve.ts';
 import type { Benchmark, BenchmarkResult } from './benchmark.ts';
 
 // A thousand in-process Baileys clients need more heap than V8's default: near the limit the
@@ -24,7 +25,7 @@ if (getHeapStatistics().heap_size_limit < REQUIRED_HEAP_BYTES * 0.9) {
   process.exit(child.status ?? 1);
 }
 
-const benchmarks: Benchmark[] = [baseline];
+const benchmarks: Benchmark[] = [baseline, curveBenchmark];
 
 // libsignal prints whole session records to the console on routine session turnover; they would
 // bury the table.

@@ -3,13 +3,9 @@
 // TransactWriteItems whose first entry is the shard lease's fence check, so a runner that lost its
 // lease cannot write. A write larger than one transaction is cut into chunks, each fenced.
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  QueryCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type Fence, fenceCheck, StaleFenceError } from '#runner/leases/fence.ts';
+import { queryAll } from '#shared/aws/dynamo/query-all.ts';
 import { Semaphore } from '../semaphore.ts';
 import { inParallel } from './in-parallel.ts';
 import { chunk } from './key-layout.ts';
@@ -101,23 +97,14 @@ export class SessionTable {
 
   /** Sort keys of every item in the partition (keys only). */
   async listSortKeys(pk: string): Promise<string[]> {
-    const sortKeys: string[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ProjectionExpression: 'sk',
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      sortKeys.push(...(page.Items ?? []).map((item) => item.sk as string));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return sortKeys;
+    const items = await queryAll(this.client, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': pk },
+      ProjectionExpression: 'sk',
+      ConsistentRead: true,
+    });
+    return items.map((item) => item.sk as string);
   }
 
   /**

@@ -1,11 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { queryAll } from '#shared/aws/dynamo/query-all.ts';
 import { DEFAULT_CLUSTER, type Fence, leaseKey } from './fence.ts';
 
 // The DynamoDB side of shard ownership, in the sessions table (runner-only). Lease items are never
@@ -108,23 +103,14 @@ export class LeaseTable {
   }
 
   async liveRunners(now: number): Promise<string[]> {
-    const runners: string[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          FilterExpression: 'expiresAtMs >= :now',
-          ExpressionAttributeValues: { ':pk': this.membersPartition, ':now': now },
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      runners.push(...(page.Items ?? []).map((item) => item.sk as string));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return runners;
+    const members = await queryAll(this.client, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      FilterExpression: 'expiresAtMs >= :now',
+      ExpressionAttributeValues: { ':pk': this.membersPartition, ':now': now },
+      ConsistentRead: true,
+    });
+    return members.map((member) => member.sk as string);
   }
 }
 

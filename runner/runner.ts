@@ -1,39 +1,19 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ChannelStatus } from '#shared/domain/channel.ts';
-import type {
-  ChannelRepository,
-  ContactCheckRepository,
-  EventPublisher,
-  MediaStore,
-  MessageRepository,
-} from '#shared/ports.ts';
-import type { SessionStore } from './auth/session-store.ts';
 import type { Fence } from './leases/fence.ts';
 import type { LeaseTable } from './leases/lease-table.ts';
 import { type ReleaseReason, ShardLeaseManager } from './leases/shard-lease-manager.ts';
 import type { RunnerMetrics } from './runner-metrics.ts';
 import { Semaphore } from './semaphore.ts';
-import type { SocketFactory } from './sessions/channel-session.ts';
-import { ShardWorker } from './shard-worker.ts';
+import { ShardWorker, type ShardWorkerDeps } from './shard-worker.ts';
 
-export interface RunnerDeps {
+/** What every shard worker shares, plus what the runner itself needs for its leases. */
+export interface RunnerDeps extends Omit<ShardWorkerDeps, 'queueUrl' | 'limiter'> {
   readonly runnerId: string;
   readonly leaseTable: LeaseTable;
   readonly leaseTtlMs: number;
   readonly commandQueueUrls: readonly string[];
   readonly maxConcurrentConnects: number;
-  readonly channels: ChannelRepository;
-  readonly messages: MessageRepository;
-  readonly contactChecks: ContactCheckRepository;
-  readonly media: MediaStore;
-  readonly events: EventPublisher;
-  readonly sessionStore: SessionStore;
-  readonly sqs: SQSClient;
-  readonly createSocket: SocketFactory;
-  readonly logger: Logger;
   readonly metrics?: RunnerMetrics;
-  readonly commandWaitSeconds?: number;
 }
 
 /**

@@ -44,6 +44,7 @@ export class CommandQueues extends Construct {
     this.setEnvironment(consumer);
   }
 
+  /** The shard queues only: a runner never needs the DLQs (SQS moves poison commands there itself). */
   bindConsume(consumer: RuntimeConsumer): void {
     for (const shard of this.shards) shard.grantConsume(consumer);
     this.setEnvironment(consumer);

@@ -53,8 +53,10 @@ export class EventSubscription extends Construct {
     return this.queue.queueUrl;
   }
 
+  /** The queue and its DLQ: the consumer is also what inspects and replays its failures. */
   bindConsume(consumer: RuntimeConsumer): void {
     this.queue.grantConsume(consumer);
+    this.queue.grantConsumeDeadLetters(consumer);
     consumer.addEnvironment(this.environmentKey, this.queueUrl);
   }
 }

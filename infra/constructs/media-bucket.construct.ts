@@ -1,6 +1,7 @@
 // Media of WhatsApp messages (patients' images, audio, documents): private, TLS-only, encrypted,
 // expired after a retention period, with server access logs in a bucket of their own.
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Grant } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { RuntimeConsumer } from '../runtime-environment.ts';
@@ -52,6 +53,16 @@ export class MediaBucket extends Construct {
 
   bindReadWrite(consumer: RuntimeConsumer): void {
     this.bucket.grantReadWrite(consumer);
+    consumer.addEnvironment('MEDIA_BUCKET_NAME', this.bucketName);
+  }
+
+  /** Put and get objects, nothing else (no list, no delete): what a runner does with media. */
+  bindPutAndGetObjects(consumer: RuntimeConsumer): void {
+    Grant.addToPrincipal({
+      grantee: consumer,
+      actions: ['s3:PutObject', 's3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects('*')],
+    });
     consumer.addEnvironment('MEDIA_BUCKET_NAME', this.bucketName);
   }
 

@@ -51,9 +51,13 @@ export class SecureQueue extends Construct {
     return this.queue.queueUrl;
   }
 
-  /** Receive, delete, change visibility; and the DLQ, for inspection and replay tools. */
+  /** Receive, delete, change visibility: what the queue's consumer needs. */
   grantConsume(grantee: IGrantable): void {
     this.queue.grantConsumeMessages(grantee);
+  }
+
+  /** The same on the DLQ, for inspection and replay tools. */
+  grantConsumeDeadLetters(grantee: IGrantable): void {
     this.deadLetterQueue.grantConsumeMessages(grantee);
   }
 }

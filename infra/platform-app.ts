@@ -3,9 +3,19 @@
 import { readFileSync } from 'node:fs';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { RunnerScaling } from './constructs/runner-service.construct.ts';
+import { RunnerStack } from './runner-stack.ts';
 import { DEFAULT_SHARD_COUNT, StatefulStack } from './stateful-stack.ts';
 
 export const STATEFUL_STACK_NAME = 'ClinicWa-Stateful';
+export const RUNNER_STACK_NAME = 'ClinicWa-Runner';
+
+/** The runner's scaling when cdk.json and `-c` say nothing (docs/infra.md: why these). */
+export const DEFAULT_RUNNER_SCALING: RunnerScaling = {
+  minTasks: 2,
+  maxTasks: 8,
+  targetSessionsPerTask: 500,
+};
 
 /** The `context` of cdk.json (feature flags, shardCount), for apps created without the CLI. */
 export function cdkJsonContext(): Record<string, unknown> {
@@ -20,18 +30,46 @@ export function createApp(props: AppProps = {}): App {
   return new App({ ...props, context: { ...cdkJsonContext(), ...props.context } });
 }
 
-/** The context arrives as a string from `cdk -c shardCount=4`, as a number from cdk.json. */
-export function shardCountOf(app: App): number {
-  const raw: unknown = app.node.tryGetContext('shardCount') ?? DEFAULT_SHARD_COUNT;
-  const shardCount = typeof raw === 'string' ? Number(raw) : raw;
-  if (typeof shardCount !== 'number' || !Number.isInteger(shardCount) || shardCount < 1) {
-    throw new Error(`context shardCount must be a positive integer, got ${JSON.stringify(raw)}`);
+/** A context value arrives as a string from `cdk -c name=4`, as a number from cdk.json. */
+function positiveIntegerContext(app: App, name: string, fallback: number): number {
+  const raw: unknown = app.node.tryGetContext(name) ?? fallback;
+  const value = typeof raw === 'string' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new Error(`context ${name} must be a positive integer, got ${JSON.stringify(raw)}`);
   }
-  return shardCount;
+  return value;
+}
+
+export function shardCountOf(app: App): number {
+  return positiveIntegerContext(app, 'shardCount', DEFAULT_SHARD_COUNT);
+}
+
+/**
+ * `runnerMinTasks`, `runnerMaxTasks`, `runnerTargetSessionsPerTask`. Shards are the unit of
+ * ownership, so a task beyond the shard count would hold nothing: the maximum is capped at it.
+ */
+export function runnerScalingOf(app: App, shardCount: number): RunnerScaling {
+  const minTasks = positiveIntegerContext(app, 'runnerMinTasks', DEFAULT_RUNNER_SCALING.minTasks);
+  const maxTasks = Math.min(
+    shardCount,
+    positiveIntegerContext(app, 'runnerMaxTasks', DEFAULT_RUNNER_SCALING.maxTasks),
+  );
+  if (minTasks > maxTasks) {
+    throw new Error(
+      `context runnerMinTasks (${minTasks}) exceeds the maximum (runnerMaxTasks capped at shardCount: ${maxTasks})`,
+    );
+  }
+  const targetSessionsPerTask = positiveIntegerContext(
+    app,
+    'runnerTargetSessionsPerTask',
+    DEFAULT_RUNNER_SCALING.targetSessionsPerTask,
+  );
+  return { minTasks, maxTasks, targetSessionsPerTask };
 }
 
 export interface Platform {
   readonly stateful: StatefulStack;
+  readonly runner: RunnerStack;
 }
 
 export interface PlatformOptions {
@@ -41,12 +79,19 @@ export interface PlatformOptions {
 
 export function definePlatform(app: App, options: PlatformOptions = {}): Platform {
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+  const shardCount = shardCountOf(app);
   const stateful = new StatefulStack(app, STATEFUL_STACK_NAME, {
     env,
     description: 'clinic-wa stateful resources: tables, session key, queues, event bus, media',
-    shardCount: shardCountOf(app),
+    shardCount,
+  });
+  const runner = new RunnerStack(app, RUNNER_STACK_NAME, {
+    env,
+    description: 'clinic-wa runner: the Fargate service holding the WhatsApp sessions',
+    stateful,
+    scaling: runnerScalingOf(app, shardCount),
   });
   // Synthesis fails on any unacknowledged finding; acknowledgements sit on the resource they excuse.
   if (options.checks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { stateful };
+  return { stateful, runner };
 }

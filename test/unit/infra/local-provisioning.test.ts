@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { provisionFromTemplate } from '#infra/local/provision.ts';
 import { NAME_RULES, physicalName } from '#infra/local/provisioning/physical-names.ts';
 import { referencedIds, resolveValue } from '#infra/local/provisioning/template-values.ts';
+import { synthesizeStatefulStack } from '#infra/local/synthesize.ts';
 
 const nowhere = { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', stackName: 'Test' };
 
@@ -112,5 +113,15 @@ describe('physical names', () => {
     expect(physicalName('ClinicWa-Stateful', 'MediaBucket4022EBBF', NAME_RULES.bucket)).toBe(
       'clinicwa-stateful-mediabucket4022ebbf',
     );
+  });
+});
+
+describe('local synthesis', () => {
+  it('hands over the stateful stack alone: the runner stack is synthesized beside it but never provisioned', () => {
+    const { stackName, template } = synthesizeStatefulStack({ shardCount: 2 });
+    expect(stackName).toBe('ClinicWa-Stateful');
+    const types = new Set(Object.values(template.Resources).map((resource) => resource.Type));
+    expect([...types].filter((type) => /^AWS::(ECS|EC2|ApplicationAutoScaling)::/.test(type))).toEqual([]);
+    expect(template.Outputs?.RuntimeEnvironment).toBeDefined();
   });
 });

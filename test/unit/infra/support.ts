@@ -1,12 +1,98 @@
 import type { App } from 'aws-cdk-lib';
-import { createApp, definePlatform } from '#infra/platform-app.ts';
+import { createApp, definePlatform, type Platform } from '#infra/platform-app.ts';
 import type { StatefulStack } from '#infra/stateful-stack.ts';
 
 /**
  * A platform app as `cdk synth` builds it, minus the checks that only cost time here (the cdk-nag
  * test runs them itself; CloudFormation's schema validation runs in `cdk synth`).
  */
-export function statefulStack(context: Record<string, unknown> = {}): { app: App; stack: StatefulStack } {
+export function platform(context: Record<string, unknown> = {}): Platform & { app: App } {
   const app = createApp({ context, builtinCloudFormationValidation: false, treeMetadata: false });
-  return { app, stack: definePlatform(app, { checks: false }).stateful };
+  return { app, ...definePlatform(app, { checks: false }) };
+}
+
+export function statefulStack(context: Record<string, unknown> = {}): { app: App; stack: StatefulStack } {
+  const { app, stateful } = platform(context);
+  return { app, stack: stateful };
+}
+
+type CfnValue = unknown;
+
+export const PSEUDO_PARAMETERS: Record<string, string> = {
+  'AWS::Region': 'us-east-1',
+  'AWS::AccountId': '123456789012',
+  'AWS::Partition': 'aws',
+  'AWS::URLSuffix': 'amazonaws.com',
+};
+interface CfnTemplate {
+  Resources: Record<string, { Type: string; Properties?: Record<string, CfnValue> }>;
+  Outputs?: Record<string, { Value: CfnValue; Export?: { Name: string } }>;
+}
+
+/** The synthesized templates of every stack of an app, with references followed across stacks. */
+export class SynthesizedPlatform {
+  readonly directory: string;
+  readonly templates: ReadonlyMap<string, CfnTemplate>;
+  private readonly exports = new Map<string, { stack: string; value: CfnValue }>();
+
+  constructor(app: App) {
+    const assembly = app.synth();
+    this.directory = assembly.directory;
+    this.templates = new Map(
+      assembly.stacks.map((stack) => [stack.stackName, stack.template as CfnTemplate]),
+    );
+    for (const [stack, template] of this.templates) {
+      for (const output of Object.values(template.Outputs ?? {})) {
+        if (output.Export) this.exports.set(output.Export.Name, { stack, value: output.Value });
+      }
+    }
+  }
+
+  template(stack: string): CfnTemplate {
+    const template = this.templates.get(stack);
+    if (!template) throw new Error(`no stack ${stack}`);
+    return template;
+  }
+
+  /**
+   * A value of `stack`'s template as a string: `Ref`s and `Fn::GetAtt`s become `name(stack, id,
+   * attribute)`, imports are followed to the exporting stack, joins are joined, pseudo parameters
+   * are the given ones.
+   */
+  resolve(
+    value: CfnValue,
+    stack: string,
+    name: (stack: string, logicalId: string, attribute?: string) => string,
+    pseudo: Record<string, string> = PSEUDO_PARAMETERS,
+  ): string {
+    const recurse = (inner: CfnValue, inStack: string): string => {
+      if (typeof inner === 'string') return inner;
+      if (typeof inner === 'number') return String(inner);
+      if (typeof inner !== 'object' || inner === null)
+        throw new Error(`cannot resolve ${JSON.stringify(inner)}`);
+      const [[fn, args]] = Object.entries(inner) as [[string, unknown]];
+      if (fn === 'Ref') {
+        const id = args as string;
+        return pseudo[id] ?? name(inStack, id);
+      }
+      if (fn === 'Fn::GetAtt') {
+        const [id, attribute] = args as [string, string];
+        return name(inStack, id, attribute);
+      }
+      if (fn === 'Fn::ImportValue') {
+        const exported = this.exports.get(args as string);
+        if (!exported) throw new Error(`no export ${String(args)}`);
+        return recurse(exported.value, exported.stack);
+      }
+      if (fn === 'Fn::Join') {
+        const [separator, parts] = args as [string, CfnValue[]];
+        return parts.map((part) => recurse(part, inStack)).join(separator);
+      }
+      if (fn === 'Fn::Sub' && typeof args === 'string') {
+        return args.replace(/\$\{([\w:]+)\}/g, (_, id: string) => pseudo[id] ?? name(inStack, id));
+      }
+      throw new Error(`cannot resolve ${fn}`);
+    };
+    return recurse(value, stack);
+  }
 }

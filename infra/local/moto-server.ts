@@ -21,9 +21,11 @@ const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 const venvPython = join(projectRoot, '.venv/bin/python');
 const motoServer = join(projectRoot, '.venv/bin/moto_server');
 const logDirectory = join(projectRoot, '.local');
+const patchesDirectory = fileURLToPath(new URL('.', import.meta.url));
 
 const LAUNCHER = [
   'import os, sys, threading',
+  'import moto_patches',
   'from moto.server import main',
   'def exit_when_parent_goes():',
   '    sys.stdin.buffer.read()',
@@ -62,7 +64,8 @@ export async function startMotoServer(options: MotoServerOptions = {}): Promise<
     stdio: ['pipe', log, log],
     // Its own process group: a Ctrl-C meant for us does not kill it before we shut down in order.
     detached: true,
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    // moto_patches.py (beside this file) fixes two of moto's emulation traps; docs/infra.md.
+    env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONPATH: patchesDirectory },
   });
   closeSync(log);
   const exited = new Promise<string>((resolve) =>

@@ -1,0 +1,138 @@
+"""Fixes to moto's emulation, applied by infra/local/moto-server.ts before the server starts.
+
+Both make moto behave more like AWS under the runner's load; neither changes what a request means.
+docs/infra.md explains them; test/integration/moto-patches.test.ts holds them to AWS's semantics.
+
+1. TransactWriteItems deep-copied every table it touched before writing (to roll back on failure),
+   so a transaction cost O(table size), and ran unlocked, so two at once could corrupt that copy
+   (HTTP 500). Here a transaction checks every condition first, writes only when all hold, backs up
+   only the items it touches, and runs under a lock: all-or-nothing, isolated, O(items).
+2. A long poll on a FIFO queue whose visible messages all belong to message groups in flight
+   re-scanned the queue in a tight loop, holding the GIL and slowing every other request tenfold,
+   and never noticed a group freed during the poll (it kept its first list of groups in flight), so
+   the group's next message waited for the poll to end. Here a long poll is a series of short
+   polls, each seeing the groups in flight at that moment, woken by arrivals or every 50 ms.
+"""
+
+import copy
+import threading
+
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+from moto.core.utils import unix_time
+from moto.sqs.models import SQSBackend
+
+_TRANSACTIONS = threading.Lock()
+_LONG_POLL_RESCAN_SECONDS = 0.05
+
+
+def _item_key(table, op_type, op):
+    if op_type != "Put":
+        return op["Key"]
+    attrs = op["Item"]
+    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = attrs[table.range_key_attr]
+    return key
+
+
+def _check(backend, transact_items):
+    """Every operation's condition against the current items: (op_type, op, key, current) and errors."""
+    checked, errors, seen = [], [], set()
+    for entry in transact_items:
+        if len(entry) > 1:
+            raise TransactWriteSingleOpException
+        op_type, op = next(iter(entry.items()))
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+            raise ValueError("Unsupported transaction operation")
+        table_name = op["TableName"]
+        key = _item_key(backend.get_table(table_name), op_type, op)
+        identity = (str(table_name), str(dict(sorted(key.items()))))
+        if identity in seen:
+            raise MultipleTransactionsException()
+        seen.add(identity)
+        current = backend.get_item(table_name, key)
+        error = (None, None, None)
+        condition = op.get("ConditionExpression")
+        if condition is not None:
+            holds = get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            ).expr(current)
+            if not holds:
+                old = (
+                    current.to_json()["Attributes"]
+                    if current and op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+                    else None
+                )
+                error = ("ConditionalCheckFailed", "The conditional request failed", old)
+        errors.append(error)
+        checked.append((op_type, op, key, current))
+    return checked, errors
+
+
+def _apply(backend, op_type, op, key):
+    table_name = op["TableName"]
+    names = op.get("ExpressionAttributeNames")
+    values = op.get("ExpressionAttributeValues")
+    if op_type == "Put":
+        backend.put_item(table_name, op["Item"], expression_attribute_names=names,
+                         expression_attribute_values=values)
+    elif op_type == "Delete":
+        backend.delete_item(table_name, key, expression_attribute_names=names,
+                            expression_attribute_values=values)
+    elif op_type == "Update":
+        backend.update_item(table_name, key, update_expression=op["UpdateExpression"],
+                            expression_attribute_names=names, expression_attribute_values=values)
+
+
+def _restore(backend, table_name, key, before):
+    if before is None:
+        backend.delete_item(table_name, key)
+    else:
+        backend.put_item(table_name, before.to_json()["Attributes"])
+
+
+def transact_write_items(self, transact_items):
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    with _TRANSACTIONS:
+        checked, errors = _check(self, transact_items)
+        if any(code is not None for code, _, _ in errors):
+            raise TransactionCanceledException(errors)
+        applied = []
+        try:
+            for op_type, op, key, current in checked:
+                if op_type == "ConditionCheck":
+                    continue
+                applied.append((op["TableName"], key, copy.deepcopy(current)))
+                _apply(self, op_type, op, key)
+        except Exception:
+            for table_name, key, before in reversed(applied):
+                _restore(self, table_name, key, before)
+            raise
+
+
+_short_poll = SQSBackend.receive_message
+
+
+def receive_message(self, queue_name, count, wait_seconds_timeout, visibility_timeout,
+                    message_attribute_names=None):
+    deadline = unix_time() + wait_seconds_timeout
+    queue = self.get_queue(queue_name)
+    while True:
+        result = _short_poll(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+        remaining = deadline - unix_time()
+        if result or remaining <= 0:
+            return result
+        with queue._messages_lock:
+            queue._messages_lock.wait(timeout=min(remaining, _LONG_POLL_RESCAN_SECONDS))
+
+
+DynamoDBBackend.transact_write_items = transact_write_items
+SQSBackend.receive_message = receive_message

@@ -174,12 +174,9 @@ export class ChannelSession {
     const waMessageId = whatsappMessageId(this.options.channelId, messageId);
     const jid = jidNormalizedUser(`${to.replace(/^\+/, '')}@s.whatsapp.net`);
     const acked = this.acks.expect(waMessageId, this.options.ackTimeoutMs ?? 30_000);
-    try {
-      await socket.sendMessage(jid, content, { messageId: waMessageId });
-    } catch (error) {
-      acked.catch(() => undefined);
-      throw error;
-    }
+    // The socket may close (and reject `acked`) while sendMessage is still writing key updates.
+    acked.catch(() => undefined);
+    await socket.sendMessage(jid, content, { messageId: waMessageId });
     await acked;
     return { waMessageId, jid };
   }

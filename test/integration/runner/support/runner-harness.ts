@@ -193,7 +193,9 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
     async spawnRunner(runnerId: string, options: { leaseTtlSeconds: number }): Promise<RunnerProcess> {
       const bus = `test-bus-${crypto.randomUUID().slice(0, 8)}`;
       await createEventBridgeClient(aws).send(new CreateEventBusCommand({ Name: bus }));
-      const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'runner/main.ts')], {
+      // Node itself with tsx as a loader: the tsx CLI would run the runner in a grandchild, which a
+      // SIGKILL of its parent leaves running.
+      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'runner/main.ts')], {
         cwd: ROOT,
         env: {
           ...process.env,

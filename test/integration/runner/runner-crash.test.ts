@@ -1,0 +1,188 @@
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type LocalAws, startLocalAws } from '#infra/local/local-aws.ts';
+import type { Channel } from '#shared/domain/channel.ts';
+import type { ChannelCommand } from '#shared/domain/commands.ts';
+import { newId } from '#shared/domain/ids.ts';
+import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
+import { runnerPlatform, until } from './support/runner-harness.ts';
+
+const MESSAGES = Number(process.env.CRASH_TEST_MESSAGES ?? 500);
+const CHANNELS = 4;
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+/** The harness routes console output through the runner's logger; test diagnostics go around it. */
+const report = (...parts: unknown[]) =>
+  process.stdout.write(
+    `${parts.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ')}\n`,
+  );
+
+describe('a runner killed while sending', () => {
+  let simulator: Simulator;
+  let world: Awaited<ReturnType<typeof runnerPlatform>>;
+
+  let ownAws: LocalAws;
+
+  // Two runner processes load the emulator hard: this test brings its own so the suite's other
+  // files do not wait behind it.
+  beforeEach(async () => {
+    ownAws = await startLocalAws();
+    simulator = await startSimulator();
+    world = await runnerPlatform(simulator, ownAws);
+  });
+  afterEach(async () => {
+    await world.stopAll();
+    await simulator.stop();
+    await ownAws.stop();
+  });
+
+  /** Channels on both shards, paired through an in-process runner that then shuts down. */
+  async function pairedChannels(): Promise<Channel[]> {
+    const pairing = await world.startRunner('pairing-runner');
+    const channels: Channel[] = [];
+    while (channels.length < CHANNELS || new Set(channels.map((channel) => channel.shard)).size < 2) {
+      channels.push(await world.newChannel(`Line ${channels.length}`));
+    }
+    for (const [i, channel] of channels.entries()) {
+      const phone = await simulator.phones.create(`55119444400${String(i).padStart(2, '0')}`);
+      await world.bus.send(
+        {
+          commandId: newId('command'),
+          tenantId: channel.tenantId,
+          channelId: channel.id,
+          issuedAt: new Date().toISOString(),
+          type: 'connect',
+          method: 'qr',
+        },
+        channel.shard,
+      );
+      const qr = await until(() => world.events.of('channel.qr', channel.id)[0], `a QR for ${channel.name}`);
+      await phone.scanQr(qr.data.qr);
+      await until(
+        async () => (await world.platform.channels.get(channel.tenantId, channel.id))?.status === 'open',
+        `${channel.name} open`,
+      );
+    }
+    await pairing.stop();
+    return channels;
+  }
+
+  const connected = (channels: Channel[], phones: string[]) =>
+    channels.every((_, i) => {
+      const phone = simulator.phones.get(phones[i] as string);
+      return phone && simulator.server.isConnected({ account: phone.account, deviceId: 1 });
+    });
+
+  it('delivers every message exactly once and reopens every channel on the survivor', async () => {
+    const channels = await pairedChannels();
+    const clinicNumbers = channels.map((_, i) => `55119444400${String(i).padStart(2, '0')}`);
+    const patient = await simulator.phones.create('5511955550001');
+
+    const a = await world.spawnRunner('runner-a', { leaseTtlSeconds: 10 });
+    const b = await world.spawnRunner('runner-b', { leaseTtlSeconds: 10 });
+    await until(
+      async () => {
+        const owners = await world.shardOwners();
+        return owners.includes('runner-a') && owners.includes('runner-b') ? owners : undefined;
+      },
+      'the two runners to split the shards',
+      60_000,
+    );
+    await until(
+      () => connected(channels, clinicNumbers) || undefined,
+      'every channel logged in on the runners',
+      60_000,
+    );
+
+    const commands: ChannelCommand[] = Array.from({ length: MESSAGES }, (_, n) => {
+      const channel = channels[n % channels.length] as Channel;
+      return {
+        commandId: newId('command'),
+        tenantId: channel.tenantId,
+        channelId: channel.id,
+        issuedAt: new Date().toISOString(),
+        type: 'send',
+        messageId: newId('message'),
+        message: { to: '+5511955550001', type: 'text', text: { body: `lembrete ${n}` } },
+      };
+    });
+    const statusCounts = async () => {
+      const counts: Record<string, number> = {};
+      for (const command of commands) {
+        if (command.type !== 'send') continue;
+        const stored = await world.platform.messages.get(
+          command.tenantId,
+          command.channelId,
+          command.messageId,
+        );
+        const status = stored?.status ?? 'absent';
+        counts[status] = (counts[status] ?? 0) + 1;
+      }
+      return counts;
+    };
+    const shardOf = new Map(channels.map((channel) => [channel.id, channel.shard]));
+    for (let i = 0; i < commands.length; i += 10) {
+      const batch = commands.slice(i, i + 10);
+      for (const shard of new Set(batch.map((command) => shardOf.get(command.channelId)))) {
+        const entries = batch.filter((command) => shardOf.get(command.channelId) === shard);
+        await world.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: world.queueUrls[shard as number],
+            Entries: entries.map((command, j) => ({
+              Id: String(j),
+              MessageBody: JSON.stringify(command),
+              MessageGroupId: command.channelId,
+              MessageDeduplicationId: command.commandId,
+            })),
+          }),
+        );
+      }
+    }
+
+    await until(
+      () => (patient.received.length >= MESSAGES / 5 ? true : undefined),
+      'sending to be under way',
+      60_000,
+    );
+    const killedAt = Date.now();
+    a.child.kill('SIGKILL');
+    await a.exited;
+
+    await until(
+      async () => {
+        const owners = await world.shardOwners();
+        return owners.every((owner) => owner === 'runner-b') ? owners : undefined;
+      },
+      'the survivor to hold every shard',
+      60_000,
+    );
+    await until(
+      () => connected(channels, clinicNumbers) || undefined,
+      'every channel open again on the survivor',
+      60_000,
+    );
+    report(`failover: every channel open on the survivor ${seconds(Date.now() - killedAt)} s after the kill`);
+
+    await until(
+      () => (patient.received.length >= MESSAGES ? true : undefined),
+      'every message at the patient',
+      240_000,
+    ).catch(async (error) => {
+      report('at the patient:', patient.received.length, 'statuses:', await statusCounts());
+      throw error;
+    });
+    report(`all ${MESSAGES} messages at the patient ${seconds(Date.now() - killedAt)} s after the kill`);
+    await until(
+      async () => ((await statusCounts()).queued ?? 0) === 0 || undefined,
+      'every message recorded past queued',
+      60_000,
+    );
+    const statuses = await statusCounts();
+    expect(statuses.failed).toBeUndefined();
+    expect(statuses.absent).toBeUndefined();
+
+    const texts = patient.received.map((message) => message.text);
+    for (let n = 0; n < MESSAGES; n++)
+      expect(texts.filter((text) => text === `lembrete ${n}`)).toHaveLength(1);
+    expect(patient.received).toHaveLength(MESSAGES);
+  }, 420_000);
+});

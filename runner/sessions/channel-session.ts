@@ -13,6 +13,7 @@ import {
 import type { ChannelStatus } from '#shared/domain/channel.ts';
 import type { MessageStatus } from '#shared/domain/events.ts';
 import { whatsappMessageId } from '#shared/domain/message.ts';
+import { CertificateChainError } from '../crypto/certificate-chain.ts';
 import type { Semaphore } from '../semaphore.ts';
 import { type BackoffPolicy, backoffDelay, DEFAULT_RECONNECT_BACKOFF } from './backoff.ts';
 import { CircuitBreaker, type CircuitBreakerPolicy, DEFAULT_CIRCUIT_BREAKER } from './circuit-breaker.ts';
@@ -336,11 +337,11 @@ export class ChannelSession {
       // An unpaired session whose QR or code expired: the clinic must ask for a new one.
       await this.setStatus(
         'disconnected',
-        code === DisconnectReason.timedOut ? 'pairing expired' : describe(code),
+        code === DisconnectReason.timedOut ? 'pairing expired' : describe(code, error),
       );
       return;
     }
-    this.scheduleReconnect(describe(code));
+    this.scheduleReconnect(describe(code, error));
   }
 
   private scheduleReconnect(reason: string): void {
@@ -452,7 +453,9 @@ function ownStatus(message: WAMessage): MessageStatusUpdate[] {
   return statusUpdate(message.key, message.status);
 }
 
-function describe(code: number | undefined): string {
+function describe(code: number | undefined, error?: Error): string {
+  // The server did not prove it is WhatsApp: say so, not just "400".
+  if (error instanceof CertificateChainError) return `certificate chain refused: ${error.reason}`;
   const name = Object.entries(DisconnectReason).find(([, value]) => value === code)?.[0];
   return name ? `connection closed: ${name} (${code})` : `connection closed${code ? ` (${code})` : ''}`;
 }

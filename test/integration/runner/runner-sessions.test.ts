@@ -1,3 +1,4 @@
+import { Curve } from '@whiskeysockets/baileys';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel } from '#shared/domain/channel.ts';
 import { newId } from '#shared/domain/ids.ts';
@@ -32,11 +33,33 @@ describe('runner sessions against the WhatsApp simulator', () => {
   const channelStatus = async (channel: Channel) =>
     (await world.platform.channels.get(channel.tenantId, channel.id))?.status;
 
+  it('refuses a server that cannot prove it is WhatsApp and tells the clinic why', async () => {
+    const impostor = await startSimulator({ rootKeyPair: Curve.generateKeyPair() });
+    try {
+      const channel = await world.newChannel('Recepção');
+      await world.startRunner('runner-a', { dial: impostor });
+      await world.bus.send({ ...command(channel), type: 'connect', method: 'qr' }, channel.shard);
+
+      const refused = await until(
+        () => world.events.of('channel.status', channel.id).find((event) => event.data.reason),
+        'a status change with a reason',
+      );
+      expect(refused.data).toMatchObject({
+        status: 'disconnected',
+        reason: 'certificate chain refused: intermediate-signature',
+      });
+      expect(world.events.of('channel.qr', channel.id)).toEqual([]);
+    } finally {
+      await world.stopAll();
+      await impostor.stop();
+    }
+  });
+
   it('pairs by QR, sends and receives with statuses, and resumes after a restart without pairing again', async () => {
     const clinicPhone = await simulator.phones.create('5511911110001');
     const patient = await simulator.phones.create('5511922220001');
     const channel = await world.newChannel('Recepção');
-    await world.startRunner('runner-a');
+    const runner = await world.startRunner('runner-a');
 
     await world.bus.send({ ...command(channel), type: 'connect', method: 'qr' }, channel.shard);
     const qr = await until(() => world.events.of('channel.qr', channel.id)[0], 'a channel.qr event');
@@ -78,6 +101,8 @@ describe('runner sessions against the WhatsApp simulator', () => {
       'delivered',
       'read',
     ]);
+    expect(runner.health().counters).toMatchObject({ Sends: 1, LeasesAcquired: 2 });
+    expect(runner.health().counters.SendFailures).toBeUndefined();
 
     await patient.sendText('5511911110001', 'Confirmo, obrigado!');
     const received = await until(
@@ -97,6 +122,27 @@ describe('runner sessions against the WhatsApp simulator', () => {
     await until(() => opens(channel.id) > opensBefore, 'the channel to open again on the new runner');
     expect(await channelStatus(channel)).toBe('open');
     expect(world.events.of('channel.qr', channel.id)).toHaveLength(qrsBefore);
+    expect(simulator.server.isConnected({ account: clinicPhone.account, deviceId: 1 })).toBe(true);
+  });
+
+  it('reconnects a dropped channel with backoff while WhatsApp refuses it, without pairing again', async () => {
+    const clinicPhone = await simulator.phones.create('5511911110003');
+    const channel = await world.newChannel('Reconexão');
+    const runner = await world.startRunner('runner-a');
+    await world.bus.send({ ...command(channel), type: 'connect', method: 'qr' }, channel.shard);
+    const qr = await until(() => world.events.of('channel.qr', channel.id)[0], 'a channel.qr event');
+    await clinicPhone.scanQr(qr.data.qr);
+    await until(async () => (await channelStatus(channel)) === 'open', 'the channel to open');
+    const opensBefore = opens(channel.id);
+
+    simulator.faults.refuseConnections(2_000);
+    expect(simulator.faults.dropConnections({ phoneNumber: '5511911110003', deviceId: 1 })).toBe(1);
+    await until(() => opens(channel.id) > opensBefore, 'the channel to open again', 60_000);
+
+    const statuses = world.events.of('channel.status', channel.id).map((event) => event.data.status);
+    expect(statuses.slice(statuses.lastIndexOf('reconnecting'))).toEqual(['reconnecting', 'open']);
+    expect(world.events.of('channel.qr', channel.id)).toHaveLength(1);
+    expect(runner.health().counters.Reconnects).toBeGreaterThanOrEqual(1);
     expect(simulator.server.isConnected({ account: clinicPhone.account, deviceId: 1 })).toBe(true);
   });
 

@@ -4,6 +4,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -13,6 +14,7 @@ import { routeConsoleThroughLogger } from '#runner/console-guard.ts';
 import { leaseKey } from '#runner/leases/fence.ts';
 import { LeaseTable } from '#runner/leases/lease-table.ts';
 import { Runner } from '#runner/runner.ts';
+import { RunnerMetrics } from '#runner/runner-metrics.ts';
 import { createSocketFactory } from '#runner/sessions/socket-factory.ts';
 import {
   createEventBridgeClient,
@@ -142,7 +144,8 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
     bus,
     newChannel: (name: string) =>
       createChannel({ channels: platform.channels, shardCount: SHARDS }, tenant.id, { name }),
-    async startRunner(runnerId: string): Promise<Runner> {
+    /** An in-process runner; `dial` sends its sockets to another server, still trusting ours. */
+    async startRunner(runnerId: string, options: { dial?: Simulator } = {}): Promise<Runner> {
       const runner = new Runner({
         runnerId,
         leaseTable: new LeaseTable(platform.client, platform.resources.sessionsTable, cluster),
@@ -159,13 +162,15 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
         createSocket: createSocketFactory(
           {
             mode: 'simulator',
-            webSocketUrl: simulator.wsUrl,
+            webSocketUrl: (options.dial ?? simulator).wsUrl,
             trustRoot: simulator.rootPublicKey.toString('base64'),
             mediaCaPem: simulator.mediaCaPem,
           },
           logger,
         ),
         logger,
+        // Counted, never flushed: tests read them from `health().counters`.
+        metrics: new RunnerMetrics(new Metrics({ namespace: 'clinic-wa-test', serviceName: runnerId })),
         commandWaitSeconds: 1,
       });
       runners.push(runner);

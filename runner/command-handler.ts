@@ -28,13 +28,19 @@ export interface CommandHandlerDeps {
 /** A command that cannot succeed however often it is retried. */
 export class PermanentCommandError extends Error {}
 
+/** How a command ended, for the runner's metrics: a send's fate, or just done. */
+export type CommandOutcome = 'done' | 'sent' | 'send_failed' | 'already_sent';
+
 /**
  * Carries out one command for the runner that owns the channel's shard. It resolves when the
  * command is done and throws when it should be retried (the queue redelivers it). A send resolves
  * only after WhatsApp acknowledged it and its status is recorded, and a send whose message is
  * already past `queued` is not sent again.
  */
-export async function handleCommand(command: ChannelCommand, deps: CommandHandlerDeps): Promise<void> {
+export async function handleCommand(
+  command: ChannelCommand,
+  deps: CommandHandlerDeps,
+): Promise<CommandOutcome> {
   switch (command.type) {
     case 'connect': {
       const session = await deps.session(command, true);
@@ -43,30 +49,29 @@ export async function handleCommand(command: ChannelCommand, deps: CommandHandle
           ? { method: 'pairing_code' as const, phoneNumber: command.phoneNumber }
           : { method: 'qr' as const };
       await session?.connect(intent);
-      return;
+      return 'done';
     }
     case 'restart':
       await (await deps.session(command, false))?.restart();
-      return;
+      return 'done';
     case 'logout':
       await (await deps.session(command, false))?.logout();
-      return;
+      return 'done';
     case 'delete': {
       const session = await deps.session(command, false);
       if (session?.status === 'open') await session.logout();
       await session?.stop();
       await deps.eraseSession(command);
-      return;
+      return 'done';
     }
     case 'send':
-      await send(command, deps);
-      return;
+      return send(command, deps);
     case 'mark_read': {
       const message = await deps.messages.get(command.tenantId, command.channelId, command.messageId);
-      if (message?.direction !== 'inbound') return;
+      if (message?.direction !== 'inbound') return 'done';
       const session = await requireSession(command, deps);
       await session.markRead([keyOf(message)]);
-      return;
+      return 'done';
     }
     case 'check_numbers': {
       const session = await requireSession(command, deps);
@@ -76,7 +81,7 @@ export async function handleCommand(command: ChannelCommand, deps: CommandHandle
         command.commandId,
         results.map(({ phoneNumber, exists, lid }) => ({ phoneNumber, onWhatsApp: exists, lid })),
       );
-      return;
+      return 'done';
     }
   }
 }
@@ -84,16 +89,16 @@ export async function handleCommand(command: ChannelCommand, deps: CommandHandle
 async function send(
   command: Extract<ChannelCommand, { type: 'send' }>,
   deps: CommandHandlerDeps,
-): Promise<void> {
+): Promise<CommandOutcome> {
   const { tenantId, channelId, messageId, message } = command;
   const existing = await deps.messages.get(tenantId, channelId, messageId);
-  if (existing && existing.status !== 'queued') return;
+  if (existing && existing.status !== 'queued') return 'already_sent';
   if (!existing) await deps.messages.put(queuedMessage(command, deps.now?.() ?? new Date()));
 
   const session = await deps.session(command, false);
   if (!session || session.status === 'logged_out') {
     await fail(command, deps, 'channel_not_connected', 'The channel is not connected to WhatsApp');
-    return;
+    return 'send_failed';
   }
   let content: Awaited<ReturnType<typeof toBaileysContent>>;
   try {
@@ -107,7 +112,7 @@ async function send(
   } catch (error) {
     if (error instanceof UnknownReferencedMessageError || error instanceof PermanentCommandError) {
       await fail(command, deps, 'invalid_reference', error.message);
-      return;
+      return 'send_failed';
     }
     throw error;
   }
@@ -116,11 +121,12 @@ async function send(
   } catch (error) {
     if (error instanceof SendRejectedError) {
       await fail(command, deps, `whatsapp_${error.errorCode}`, 'WhatsApp refused the message');
-      return;
+      return 'send_failed';
     }
     throw error;
   }
   await advance(command, deps, 'sent');
+  return 'sent';
 }
 
 function mediaResolver(tenantId: string, deps: CommandHandlerDeps): MediaResolver {

@@ -4,6 +4,8 @@ import type { ChannelStatus } from '#shared/domain/channel.ts';
 export type RunnerCounter =
   | 'Sends'
   | 'SendFailures'
+  /** A send that threw and goes back to the queue (socket closed, no ack in time, stale fence…). */
+  | 'SendRetries'
   | 'Reconnects'
   | 'LeasesAcquired'
   | 'LeasesReleased'
@@ -15,11 +17,18 @@ export type RunnerCounter =
  */
 export class RunnerMetrics {
   private counts = new Map<RunnerCounter, number>();
+  private readonly sinceStart = new Map<RunnerCounter, number>();
 
   constructor(private readonly metrics: Metrics) {}
 
   count(counter: RunnerCounter, by = 1): void {
     this.counts.set(counter, (this.counts.get(counter) ?? 0) + by);
+    this.sinceStart.set(counter, (this.sinceStart.get(counter) ?? 0) + by);
+  }
+
+  /** Every counter since the process started (for `/healthz`). */
+  totals(): Partial<Record<RunnerCounter, number>> {
+    return Object.fromEntries(this.sinceStart);
   }
 
   flush(sessionsByState: Partial<Record<ChannelStatus, number>>): void {

@@ -2,7 +2,6 @@ import type { ChannelStatus } from '#shared/domain/channel.ts';
 import type { Fence } from './leases/fence.ts';
 import type { LeaseTable } from './leases/lease-table.ts';
 import { type ReleaseReason, ShardLeaseManager } from './leases/shard-lease-manager.ts';
-import type { RunnerMetrics } from './runner-metrics.ts';
 import { Semaphore } from './semaphore.ts';
 import { ShardWorker, type ShardWorkerDeps } from './shard-worker.ts';
 
@@ -13,7 +12,6 @@ export interface RunnerDeps extends Omit<ShardWorkerDeps, 'queueUrl' | 'limiter'
   readonly leaseTtlMs: number;
   readonly commandQueueUrls: readonly string[];
   readonly maxConcurrentConnects: number;
-  readonly metrics?: RunnerMetrics;
 }
 
 /**
@@ -62,6 +60,7 @@ export class Runner {
       sessions: this.sessionsByState(),
       connectsRunning: this.limiter.running,
       connectsQueued: this.limiter.queued,
+      counters: this.deps.metrics?.totals() ?? {},
     };
   }
 

@@ -7,6 +7,7 @@ import type { ChannelStatusRecorder } from './events/channel-status-recorder.ts'
 import { MessageStatusRecorder } from './events/message-status-recorder.ts';
 import { platformEvent } from './events/platform-events.ts';
 import { addressOf, mediaOf, toReceivedMessage } from './messages/inbound-message.ts';
+import type { RunnerMetrics } from './runner-metrics.ts';
 import type { MessageStatusUpdate, OwnAccount, SessionObserver } from './sessions/channel-session.ts';
 
 export interface SessionObserverDeps {
@@ -14,6 +15,7 @@ export interface SessionObserverDeps {
   readonly events: EventPublisher;
   readonly messages: MessageRepository;
   readonly media: MediaStore;
+  readonly metrics?: RunnerMetrics;
   readonly now?: () => Date;
   readonly onError?: (error: unknown, during: string) => void;
 }
@@ -45,6 +47,7 @@ export class PlatformSessionObserver implements SessionObserver {
     reason?: string;
     me?: OwnAccount;
   }): Promise<void> {
+    if (change.to === 'reconnecting') this.deps.metrics?.count('Reconnects');
     await this.deps.statusRecorder.record(this.tenantId, this.channelId, change);
   }
 

@@ -11,10 +11,11 @@ import type {
 } from '#shared/ports.ts';
 import { type ChannelAuthState, loadAuthState, restoreAuthStates } from './auth/dynamo-auth-state.ts';
 import type { SessionStore } from './auth/session-store.ts';
-import { handleCommand } from './command-handler.ts';
+import { type CommandOutcome, handleCommand } from './command-handler.ts';
 import { ShardCommandConsumer } from './commands/shard-command-consumer.ts';
 import { ChannelStatusRecorder } from './events/channel-status-recorder.ts';
 import type { Fence } from './leases/fence.ts';
+import type { RunnerCounter, RunnerMetrics } from './runner-metrics.ts';
 import type { Semaphore } from './semaphore.ts';
 import { PlatformSessionObserver } from './session-observer.ts';
 import { ChannelSession, type SocketFactory } from './sessions/channel-session.ts';
@@ -31,8 +32,14 @@ export interface ShardWorkerDeps {
   readonly createSocket: SocketFactory;
   readonly limiter: Semaphore;
   readonly logger: Logger;
+  readonly metrics?: RunnerMetrics;
   readonly commandWaitSeconds?: number;
 }
+
+const SEND_COUNTERS: Partial<Record<CommandOutcome, RunnerCounter>> = {
+  sent: 'Sends',
+  send_failed: 'SendFailures',
+};
 
 /** Channel statuses that mean the channel had paired and should be logged in again on takeover. */
 const RESUMABLE = new Set<Channel['status']>(['open', 'reconnecting', 'connecting', 'failed']);
@@ -122,7 +129,19 @@ export class ShardWorker {
     return channels;
   }
 
-  private handle(command: ChannelCommand): Promise<void> {
+  private async handle(command: ChannelCommand): Promise<void> {
+    let outcome: CommandOutcome;
+    try {
+      outcome = await this.carryOut(command);
+    } catch (error) {
+      if (command.type === 'send') this.deps.metrics?.count('SendRetries');
+      throw error;
+    }
+    const counter = SEND_COUNTERS[outcome];
+    if (counter) this.deps.metrics?.count(counter);
+  }
+
+  private carryOut(command: ChannelCommand): Promise<CommandOutcome> {
     return handleCommand(command, {
       session: async (cmd, create) =>
         this.live.get(cmd.channelId)?.session ??
@@ -150,6 +169,7 @@ export class ShardWorker {
         events: this.deps.events,
         messages: this.deps.messages,
         media: this.deps.media,
+        ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
       },
       (message) => (session as ChannelSession).downloadMedia(message),
     );

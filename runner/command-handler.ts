@@ -91,9 +91,11 @@ async function send(
   deps: CommandHandlerDeps,
 ): Promise<CommandOutcome> {
   const { tenantId, channelId, messageId, message } = command;
-  const existing = await deps.messages.get(tenantId, channelId, messageId);
-  if (existing && existing.status !== 'queued') return 'already_sent';
-  if (!existing) await deps.messages.put(queuedMessage(command, deps.now?.() ?? new Date()));
+  // A redelivered command finds its message stored: sent already unless still queued.
+  if (!(await deps.messages.put(queuedMessage(command, deps.now?.() ?? new Date())))) {
+    const existing = await deps.messages.get(tenantId, channelId, messageId);
+    if (existing && existing.status !== 'queued') return 'already_sent';
+  }
 
   const session = await deps.session(command, false);
   if (!session || session.status === 'logged_out') {

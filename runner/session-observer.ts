@@ -80,13 +80,13 @@ export class PlatformSessionObserver implements SessionObserver {
   async onMessageStatus(updates: MessageStatusUpdate[]): Promise<void> {
     const recorder = new MessageStatusRecorder(this.deps.messages, this.deps.events, this.deps.now);
     for (const update of updates) {
-      const message = await this.deps.messages.findByWaMessageId(
+      const message = await this.deps.messages.resolveWaMessageId(
         this.tenantId,
         this.channelId,
         update.waMessageId,
       );
       if (message?.direction !== 'outbound') continue;
-      await recorder.record(this.scope, message.id, update.status);
+      await recorder.record(this.scope, message.messageId, update.status);
     }
   }
 

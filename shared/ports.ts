@@ -60,6 +60,12 @@ export interface MessageRepository {
   put(message: Message, options?: { expiresAt?: number }): Promise<boolean>;
   get(tenantId: string, channelId: string, messageId: string): Promise<Message | null>;
   findByWaMessageId(tenantId: string, channelId: string, waMessageId: string): Promise<Message | null>;
+  /** Our id and direction of the message WhatsApp knows by `waMessageId`, in one read. */
+  resolveWaMessageId(
+    tenantId: string,
+    channelId: string,
+    waMessageId: string,
+  ): Promise<{ messageId: string; direction: Message['direction'] } | null>;
   /** Moves the status forward and appends it to the history; null when it would not move forward. */
   advanceStatus(
     tenantId: string,

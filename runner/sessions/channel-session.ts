@@ -432,9 +432,10 @@ export class ChannelSession {
   }
 }
 
+// No SERVER_ACK: `sent` is recorded by the send command itself once the server's ack arrived;
+// recording it here too would only cost reads and a refused write per message.
 const WA_STATUS: Partial<Record<number, MessageStatus>> = {
   [proto.WebMessageInfo.Status.ERROR]: 'failed',
-  [proto.WebMessageInfo.Status.SERVER_ACK]: 'sent',
   [proto.WebMessageInfo.Status.DELIVERY_ACK]: 'delivered',
   [proto.WebMessageInfo.Status.READ]: 'read',
   [proto.WebMessageInfo.Status.PLAYED]: 'read',

@@ -36,6 +36,11 @@ describe('messages', () => {
     expect(
       await messages.findByWaMessageId(newId('tenant'), message.channelId, message.waMessageId),
     ).toBeNull();
+    expect(await messages.resolveWaMessageId(tenantId, message.channelId, message.waMessageId)).toEqual({
+      messageId: message.id,
+      direction: 'outbound',
+    });
+    expect(await messages.resolveWaMessageId(tenantId, newId('channel'), message.waMessageId)).toBeNull();
   });
 
   it('moves the status only forward and keeps its history', async () => {

@@ -43,6 +43,7 @@ export class DynamoMessageRepository implements MessageRepository {
                 Item: {
                   ...waMessageKey(tenantId, channelId, message.waMessageId),
                   messageId: message.id,
+                  direction: message.direction,
                   ...ttl,
                 },
                 ConditionExpression: 'attribute_not_exists(pk)',
@@ -70,6 +71,15 @@ export class DynamoMessageRepository implements MessageRepository {
   }
 
   async findByWaMessageId(tenantId: string, channelId: string, waMessageId: string): Promise<Message | null> {
+    const resolved = await this.resolveWaMessageId(tenantId, channelId, waMessageId);
+    return resolved ? this.get(tenantId, channelId, resolved.messageId) : null;
+  }
+
+  async resolveWaMessageId(
+    tenantId: string,
+    channelId: string,
+    waMessageId: string,
+  ): Promise<{ messageId: string; direction: Message['direction'] } | null> {
     const index = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
@@ -77,8 +87,9 @@ export class DynamoMessageRepository implements MessageRepository {
         ConsistentRead: true,
       }),
     );
-    const messageId = index.Item?.messageId as string | undefined;
-    return messageId ? this.get(tenantId, channelId, messageId) : null;
+    const item = index.Item;
+    if (!item?.messageId || !item.direction) return null;
+    return { messageId: item.messageId as string, direction: item.direction as Message['direction'] };
   }
 
   async advanceStatus(

@@ -40,7 +40,7 @@ const schemas = {
     z.object({
       to: phoneNumberSchema,
       media: z.object({
-        kind: z.enum(['image', 'document', 'audio']),
+        kind: z.enum(['image', 'video', 'document', 'audio']),
         base64: z.string().min(1),
         mimetype: z.string().min(3),
         fileName: z.string().min(1).optional(),

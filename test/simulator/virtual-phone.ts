@@ -27,7 +27,7 @@ import { type MemoryAuthState, memoryAuthState, memoryAuthStateFromJSON } from '
 import type { PendingCompanion } from './pairing.ts';
 import type { SimulatorServer } from './server.ts';
 
-export type MediaKind = 'image' | 'document' | 'audio';
+export type MediaKind = 'image' | 'video' | 'document' | 'audio';
 
 export interface OutgoingMedia {
   readonly kind: MediaKind;
@@ -292,6 +292,8 @@ export class VirtualPhone {
     switch (media.kind) {
       case 'image':
         return this.send(to, { image: media.data, mimetype: media.mimetype, caption: media.caption });
+      case 'video':
+        return this.send(to, { video: media.data, mimetype: media.mimetype, caption: media.caption });
       case 'audio':
         return this.send(to, { audio: media.data, mimetype: media.mimetype });
       case 'document':
@@ -476,13 +478,20 @@ export class VirtualPhone {
       timestamp: Number(message.messageTimestamp ?? 0),
       offline,
     };
-    const media = content.imageMessage ?? content.documentMessage ?? content.audioMessage;
+    const media =
+      content.imageMessage ?? content.videoMessage ?? content.documentMessage ?? content.audioMessage;
     if (!media) {
       const text = content.conversation ?? content.extendedTextMessage?.text ?? undefined;
       this.received.push({ ...base, type: text === undefined ? 'other' : 'text', text });
       return;
     }
-    const type: MediaKind = content.imageMessage ? 'image' : content.documentMessage ? 'document' : 'audio';
+    const type: MediaKind = content.imageMessage
+      ? 'image'
+      : content.videoMessage
+        ? 'video'
+        : content.documentMessage
+          ? 'document'
+          : 'audio';
     let mediaBase64: string | undefined;
     try {
       const bytes = await downloadMediaMessage(message, 'buffer', {});

@@ -51,7 +51,7 @@ describe('runner messages of every kind', () => {
     return messageId;
   }
 
-  it('sends image, document and audio from the media store, byte for byte', async () => {
+  it('sends image, document, audio and video from the media store, byte for byte', async () => {
     const image = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2048, 7)]);
     const pdf = Buffer.from('%PDF-1.7\n% receita médica\n');
     const audio = Buffer.concat([Buffer.from('OggS'), Buffer.alloc(1024, 3)]);
@@ -64,6 +64,12 @@ describe('runner messages of every kind', () => {
       data: pdf,
       mimeType: 'application/pdf',
       fileName: 'receita.pdf',
+    });
+    const video = Buffer.concat([Buffer.from('\0\0\0\x18ftypmp42'), Buffer.alloc(3072, 5)]);
+    const videoId = await world.media.put(channel.tenantId, {
+      data: video,
+      mimeType: 'video/mp4',
+      fileName: null,
     });
     const audioId = await world.media.put(channel.tenantId, {
       data: audio,
@@ -78,10 +84,15 @@ describe('runner messages of every kind', () => {
       document: { mediaId: pdfId, filename: 'receita.pdf' },
     });
     await send({ to: '+5511922230001', type: 'audio', audio: { mediaId: audioId } });
+    await send({
+      to: '+5511922230001',
+      type: 'video',
+      video: { mediaId: videoId, caption: 'Como usar a bombinha' },
+    });
 
     const received = await until(
-      () => (patient.received.length >= 3 ? patient.received : undefined),
-      'three media messages',
+      () => (patient.received.length >= 4 ? patient.received : undefined),
+      'four media messages',
     );
     const byType = Object.fromEntries(received.map((message) => [message.type, message]));
     expect(byType.image).toMatchObject({
@@ -91,6 +102,11 @@ describe('runner messages of every kind', () => {
     });
     expect(byType.document).toMatchObject({ fileName: 'receita.pdf', mediaBase64: pdf.toString('base64') });
     expect(byType.audio?.mediaBase64).toBe(audio.toString('base64'));
+    expect(byType.video).toMatchObject({
+      caption: 'Como usar a bombinha',
+      mimetype: 'video/mp4',
+      mediaBase64: video.toString('base64'),
+    });
   });
 
   it('receives a patient’s media into the media store and refers to it by id', async () => {

@@ -18,7 +18,7 @@ import type { Fence } from './leases/fence.ts';
 import type { RunnerCounter, RunnerMetrics } from './runner-metrics.ts';
 import type { Semaphore } from './semaphore.ts';
 import { PlatformSessionObserver } from './session-observer.ts';
-import { ChannelSession, type SocketFactory } from './sessions/channel-session.ts';
+import { ChannelSession, type SessionTuning, type SocketFactory } from './sessions/channel-session.ts';
 
 export interface ShardWorkerDeps {
   readonly channels: ChannelRepository;
@@ -34,6 +34,7 @@ export interface ShardWorkerDeps {
   readonly logger: Logger;
   readonly metrics?: RunnerMetrics;
   readonly commandWaitSeconds?: number;
+  readonly sessionTuning?: SessionTuning;
 }
 
 const SEND_COUNTERS: Partial<Record<CommandOutcome, RunnerCounter>> = {
@@ -174,6 +175,7 @@ export class ShardWorker {
       (message) => (session as ChannelSession).downloadMedia(message),
     );
     session = new ChannelSession({
+      ...this.deps.sessionTuning,
       channelId,
       createSocket: this.deps.createSocket,
       limiter: this.deps.limiter,

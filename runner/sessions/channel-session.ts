@@ -73,6 +73,12 @@ export interface ChannelSessionOptions {
   readonly stopGraceMs?: number;
 }
 
+/** The timing knobs of every session of a runner (defaults suit WhatsApp; tests shorten them). */
+export type SessionTuning = Pick<
+  ChannelSessionOptions,
+  'backoff' | 'breaker' | 'ackTimeoutMs' | 'watchdogIntervalMs' | 'stopGraceMs'
+>;
+
 export type ConnectIntent =
   | { method: 'qr' }
   | { method: 'pairing_code'; phoneNumber: string }
@@ -458,5 +464,8 @@ function describe(code: number | undefined, error?: Error): string {
   // The server did not prove it is WhatsApp: say so, not just "400".
   if (error instanceof CertificateChainError) return `certificate chain refused: ${error.reason}`;
   const name = Object.entries(DisconnectReason).find(([, value]) => value === code)?.[0];
-  return name ? `connection closed: ${name} (${code})` : `connection closed${code ? ` (${code})` : ''}`;
+  if (name) return `connection closed: ${name} (${code})`;
+  if (code) return `connection closed (${code})`;
+  // Closed by us (the watchdog, say): our own reason.
+  return error?.message ? `connection closed: ${error.message}` : 'connection closed';
 }

@@ -146,6 +146,29 @@ describe('runner sessions against the WhatsApp simulator', () => {
     expect(simulator.server.isConnected({ account: clinicPhone.account, deviceId: 1 })).toBe(true);
   });
 
+  it('recycles a zombie socket whose pings go unanswered, then logs back in', async () => {
+    const clinicPhone = await simulator.phones.create('5511911110004');
+    const channel = await world.newChannel('Zumbi');
+    await world.startRunner('runner-a', { sessionTuning: { watchdogIntervalMs: 1_000 } });
+    await world.bus.send({ ...command(channel), type: 'connect', method: 'qr' }, channel.shard);
+    const qr = await until(() => world.events.of('channel.qr', channel.id)[0], 'a channel.qr event');
+    await clinicPhone.scanQr(qr.data.qr);
+    await until(async () => (await channelStatus(channel)) === 'open', 'the channel to open');
+    const opensBefore = opens(channel.id);
+
+    // Connected but silent: every frame from the server now arrives seconds late.
+    simulator.faults.delayFrames(5_000);
+    const recycled = await until(
+      () =>
+        world.events.of('channel.status', channel.id).find((event) => event.data.status === 'reconnecting'),
+      'the watchdog to recycle the socket',
+    );
+    expect(recycled.data.reason).toBe('connection closed: zombie socket: pings unanswered');
+    simulator.faults.reset();
+    await until(() => opens(channel.id) > opensBefore, 'the channel to open again', 60_000);
+    expect(world.events.of('channel.qr', channel.id)).toHaveLength(1);
+  });
+
   it('pairs by code and ends the session when the phone logs the device out', async () => {
     const clinicPhone = await simulator.phones.create('5511911110002');
     const channel = await world.newChannel('Pairing code');

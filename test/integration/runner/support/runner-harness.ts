@@ -15,6 +15,7 @@ import { leaseKey } from '#runner/leases/fence.ts';
 import { LeaseTable } from '#runner/leases/lease-table.ts';
 import { Runner } from '#runner/runner.ts';
 import { RunnerMetrics } from '#runner/runner-metrics.ts';
+import type { SessionTuning } from '#runner/sessions/channel-session.ts';
 import { createSocketFactory } from '#runner/sessions/socket-factory.ts';
 import {
   createEventBridgeClient,
@@ -145,7 +146,10 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
     newChannel: (name: string) =>
       createChannel({ channels: platform.channels, shardCount: SHARDS }, tenant.id, { name }),
     /** An in-process runner; `dial` sends its sockets to another server, still trusting ours. */
-    async startRunner(runnerId: string, options: { dial?: Simulator } = {}): Promise<Runner> {
+    async startRunner(
+      runnerId: string,
+      options: { dial?: Simulator; sessionTuning?: SessionTuning } = {},
+    ): Promise<Runner> {
       const runner = new Runner({
         runnerId,
         leaseTable: new LeaseTable(platform.client, platform.resources.sessionsTable, cluster),
@@ -172,6 +176,7 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
         // Counted, never flushed: tests read them from `health().counters`.
         metrics: new RunnerMetrics(new Metrics({ namespace: 'clinic-wa-test', serviceName: runnerId })),
         commandWaitSeconds: 1,
+        ...(options.sessionTuning ? { sessionTuning: options.sessionTuning } : {}),
       });
       runners.push(runner);
       await runner.tick();

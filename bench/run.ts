@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { baseline, DEFAULT_BASELINE_OPTIONS } from './baseline.ts';
-import { curveBenchmark } from './curve.ts';
 import type { Benchmark, BenchmarkResult } from './benchmark.ts';
+import { curveBenchmark } from './curve.ts';
+import { DEFAULT_RUNNER_BENCH_OPTIONS, runnerBenchmark } from './runner.ts';
 
 // A thousand in-process Baileys clients need more heap than V8's default: near the limit the
 // collector thrashes, the event loop stalls and clients time out. Re-run with a larger heap.
@@ -25,7 +26,9 @@ if (getHeapStatistics().heap_size_limit < REQUIRED_HEAP_BYTES * 0.9) {
   process.exit(child.status ?? 1);
 }
 
-const benchmarks: Benchmark[] = [baseline, curveBenchmark];
+// The runner comes last: it installs the native curve in this process, which the curve benchmark
+// must not find installed.
+const benchmarks: Benchmark[] = [baseline, curveBenchmark, runnerBenchmark];
 
 // libsignal prints whole session records to the console on routine session turnover; they would
 // bury the table.
@@ -40,7 +43,10 @@ for (const level of ['log', 'info', 'warn'] as const) {
     original(...args);
   };
 }
-const numericOptions = Object.keys(DEFAULT_BASELINE_OPTIONS);
+const numericOptions = [
+  ...Object.keys(DEFAULT_BASELINE_OPTIONS),
+  ...Object.keys(DEFAULT_RUNNER_BENCH_OPTIONS),
+];
 
 const { values } = parseArgs({
   options: {
@@ -77,6 +83,23 @@ function printTable(result: BenchmarkResult): void {
   for (const metric of result.metrics) {
     console.log(`  ${metric.name.padEnd(width)}  ${String(metric.value).padStart(10)} ${metric.unit}`);
   }
+  if (!result.goals?.length) return;
+  const rows = [
+    ['goal', 'target', 'measured', 'reference', 'ratio', ''],
+    ...result.goals.map((goal) => [
+      goal.name,
+      goal.goal,
+      `${goal.measured} ${goal.unit}`,
+      `${goal.reference} ${goal.unit}`,
+      String(goal.ratio),
+      goal.pass ? 'PASS' : 'MISS',
+    ]),
+  ];
+  const widths =
+    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  console.log('');
+  for (const row of rows)
+    console.log(`  ${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ')}`);
 }
 
 await mkdir(resultsDirectory, { recursive: true });

@@ -1,0 +1,754 @@
+// The runner against bare Baileys, in one run, each side in a process of its own talking to the same
+// in-process simulator: memory per connected channel, send throughput, restore of stored sessions
+// and failover after a kill -9. The runner side is runner/main.ts as ECS runs it, on moto (patched by
+// infra/local/moto_patches.py); the bare side is bench/runner/bare-clients.ts (unmodified Baileys,
+// in-memory auth). Each phase samples the CPU of the runner, moto and this process (the simulator
+// and the receiving clients) from /proc, so the table says who was the bottleneck.
+import { randomUUID } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { BufferJSON, type WAMessage } from '@whiskeysockets/baileys';
+import { EMULATOR_CREDENTIAL_ENV } from '#infra/local/aws-clients.ts';
+import { type LocalAws, startLocalAws } from '#infra/local/local-aws.ts';
+import { SessionStore } from '#runner/auth/session-store.ts';
+import { installNativeCurve } from '#runner/crypto/install-native-curve.ts';
+import { LeaseTable } from '#runner/leases/lease-table.ts';
+import { createDynamoClient, createKmsClient, createSqsClient } from '#shared/aws/clients.ts';
+import { DynamoApiKeyRepository } from '#shared/aws/dynamo/api-key-repository.ts';
+import { DynamoChannelRepository } from '#shared/aws/dynamo/channel-repository.ts';
+import { DynamoTenantRepository } from '#shared/aws/dynamo/tenant-repository.ts';
+import { AWS_SERVICES, loadAwsConfig, loadResourceConfig } from '#shared/config.ts';
+import type { ChannelCommand } from '#shared/domain/commands.ts';
+import { newId } from '#shared/domain/ids.ts';
+import { createTenant } from '#shared/use-cases/tenants.ts';
+import { provisionCompanion } from '#test/simulator/provisioning.ts';
+import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
+import { eventually, TestCompanion } from '#test/simulator/test-client.ts';
+import { DEFAULT_BASELINE_OPTIONS } from './baseline.ts';
+import type { Benchmark, BenchmarkResult, Goal, Metric } from './benchmark.ts';
+import { spawnBareClients } from './runner/bare-process.ts';
+import { drainDownstreamQueues } from './runner/downstream.ts';
+import { CpuMeter, type CpuShare, childProcesses, rssOf } from './runner/proc.ts';
+import { type BenchRunner, spawnBenchRunner } from './runner/runner-process.ts';
+import { type SeededChannel, seedChannels } from './runner/seed.ts';
+import { round } from './stats.ts';
+
+export const DEFAULT_RUNNER_BENCH_OPTIONS = {
+  /** Channels of the memory and restore phases, all in one runner process. */
+  runnerChannels: 1_000,
+  /** Channels of the failover phase, split over two runner processes. */
+  failoverChannels: 200,
+  /** The runner's LEASE_TTL_SECONDS (its default). */
+  leaseTtlSeconds: 30,
+  /** The runner's MAX_CONCURRENT_CONNECTS (its default); the bare side gets the same bound. */
+  runnerConnectConcurrency: 20,
+  /** Quiet time before a memory reading, the same on both sides. */
+  settleSeconds: 15,
+  seedConcurrency: 8,
+};
+
+/** Sending pairs and messages per pair are the baseline's (`--pairs`, `--messagesPerPair`). */
+type Options = typeof DEFAULT_RUNNER_BENCH_OPTIONS &
+  Pick<typeof DEFAULT_BASELINE_OPTIONS, 'pairs' | 'messagesPerPair'>;
+
+/** A process at or above this share of one core during a phase is reported as its bottleneck. */
+const BOTTLENECK_SHARE = 0.9;
+const MB = 1024 * 1024;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (line: string) => console.log(`  ${line}`);
+
+async function until<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  what: string,
+  timeoutMs: number,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+interface PhaseCpu {
+  readonly cpu: Record<string, CpuShare>;
+  /** Processes at ≥ 90 % of one core during the phase. */
+  readonly bottlenecks: string[];
+}
+
+function phaseCpu(meter: CpuMeter): PhaseCpu {
+  const cpu = meter.stop();
+  const bottlenecks = Object.entries(cpu)
+    .filter(([, share]) => share.coreShare >= BOTTLENECK_SHARE)
+    .map(([name]) => name);
+  return { cpu, bottlenecks };
+}
+
+/** Tracks texts arriving at the receiving clients (both sides send to the same receivers). */
+class Arrivals {
+  private readonly arrived = new Set<string>();
+  private readonly waiting = new Map<string, () => void>();
+
+  watch(receiver: TestCompanion): void {
+    receiver.socket.ev.on('messages.upsert', ({ messages }: { messages: WAMessage[] }) => {
+      for (const message of messages) {
+        const text = message.message?.conversation ?? message.message?.extendedTextMessage?.text;
+        if (!text || message.key.fromMe) continue;
+        this.arrived.add(text);
+        this.waiting.get(text)?.();
+      }
+    });
+  }
+
+  of(texts: readonly string[], timeoutMs: number): Promise<void> {
+    const all = Promise.all(
+      texts.map((text) =>
+        this.arrived.has(text) ? undefined : new Promise<void>((resolve) => this.waiting.set(text, resolve)),
+      ),
+    );
+    return Promise.race([
+      all.then(() => undefined),
+      sleep(timeoutMs).then(() => {
+        const missing = texts.filter((text) => !this.arrived.has(text)).length;
+        if (missing > 0) throw new Error(`${missing} of ${texts.length} messages did not arrive`);
+      }),
+    ]);
+  }
+}
+
+interface World {
+  readonly aws: LocalAws;
+  readonly simulator: Simulator;
+  readonly awsEnvironment: Record<string, string>;
+  readonly sqs: SQSClient;
+  readonly queueUrls: readonly string[];
+  readonly shardCount: number;
+  readonly motoPid: number | undefined;
+  spawnRunner(runnerId: string, cluster: string): Promise<BenchRunner>;
+  seed(count: number): Promise<SeededChannel[]>;
+  readonly preKeys: { value: unknown[] };
+}
+
+async function startWorld(options: Options): Promise<World> {
+  const aws = await startLocalAws();
+  const motoPid = childProcesses(/python/)[0];
+  const simulator = await startSimulator();
+  const awsEnvironment = {
+    ...EMULATOR_CREDENTIAL_ENV,
+    ...aws.env,
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_REGION: aws.region,
+  };
+  // This process's own clients (seeding, SQS) read their credentials from the environment too.
+  Object.assign(process.env, EMULATOR_CREDENTIAL_ENV);
+  const awsConfig = loadAwsConfig(awsEnvironment);
+  const resources = loadResourceConfig(awsEnvironment);
+  const dynamo = createDynamoClient(awsConfig);
+  const channels = new DynamoChannelRepository(dynamo, resources.platformTable);
+  const tenant = await createTenant(
+    {
+      tenants: new DynamoTenantRepository(dynamo, resources.platformTable),
+      apiKeys: new DynamoApiKeyRepository(dynamo, resources.platformTable),
+    },
+    { name: 'Clínica Bench' },
+  );
+  const sessionStore = new SessionStore({
+    dynamo,
+    kms: createKmsClient(awsConfig),
+    tableName: resources.sessionsTable,
+    keyArn: resources.sessionKeyArn,
+    transactionConcurrency: 1,
+  });
+  const preKeys = { value: [] as unknown[] };
+  const shardCount = resources.commandQueueUrls.length;
+  return {
+    aws,
+    simulator,
+    awsEnvironment,
+    sqs: createSqsClient(awsConfig),
+    queueUrls: resources.commandQueueUrls,
+    shardCount,
+    motoPid,
+    preKeys,
+    spawnRunner: (runnerId, cluster) =>
+      spawnBenchRunner({
+        runnerId,
+        cluster,
+        awsEnvironment,
+        leaseTtlSeconds: options.leaseTtlSeconds,
+        maxConcurrentConnects: options.runnerConnectConcurrency,
+        simulator,
+        ...(process.env.BENCH_RUNNER_NODE_FLAGS
+          ? { nodeFlags: process.env.BENCH_RUNNER_NODE_FLAGS.split(' ') }
+          : {}),
+      }),
+    async seed(count) {
+      const seeded = await seedChannels(
+        {
+          simulator,
+          channels,
+          shardCount,
+          tenantId: tenant.id,
+          sessionStore,
+          leaseTable: new LeaseTable(dynamo, resources.sessionsTable, `bench-seed-${randomUUID()}`),
+          concurrency: options.seedConcurrency,
+        },
+        count,
+      );
+      if (preKeys.value.length === 0) preKeys.value = seeded.preKeys;
+      return seeded.channels;
+    },
+  };
+}
+
+const allConnected = (simulator: Simulator, channels: readonly SeededChannel[]) =>
+  channels.every((channel) => simulator.server.isConnected(channel.device));
+
+async function holdingAll(runner: BenchRunner, shardCount: number, timeoutMs: number) {
+  await until(
+    async () => ((await runner.health())?.shards.length === shardCount ? true : undefined),
+    `${runner.runnerId} to hold all ${shardCount} shards`,
+    timeoutMs,
+  );
+}
+
+/** RSS of a process with nothing connected: the runner holding every shard of an empty table. */
+async function measureEmptyRunner(world: World, options: Options) {
+  const runner = await world.spawnRunner('runner-empty', `bench-empty-${randomUUID()}`);
+  try {
+    await holdingAll(runner, world.shardCount, 120_000);
+    // What an idle runner costs the emulator: every shard's consumer long-polls its queue.
+    const meter = new CpuMeter({ runner: runner.pid, moto: world.motoPid });
+    await sleep(options.settleSeconds * 1000);
+    return { rssBytes: rssOf(runner.pid), idle: phaseCpu(meter) };
+  } finally {
+    await runner.stop();
+  }
+}
+
+async function measureFailover(world: World, channels: readonly SeededChannel[], options: Options) {
+  const cluster = `bench-failover-${randomUUID()}`;
+  const a = await world.spawnRunner('runner-a', cluster);
+  const b = await world.spawnRunner('runner-b', cluster);
+  try {
+    await until(
+      async () => {
+        const [shardsA, shardsB] = await Promise.all([a.health(), b.health()]);
+        const held = (shardsA?.shards.length ?? 0) + (shardsB?.shards.length ?? 0);
+        return held === world.shardCount && shardsA?.shards.length && shardsB?.shards.length
+          ? true
+          : undefined;
+      },
+      'the two runners to split the shards',
+      180_000,
+    );
+    await until(() => allConnected(world.simulator, channels) || undefined, 'every channel open', 600_000);
+    const shardsOfA = new Set((await a.health())?.shards ?? []);
+    const victims = channels.filter((channel) => shardsOfA.has(channel.channel.shard));
+    // A victim is back when the simulator holds a new connection for it, not the dead runner's.
+    const before = new Map(
+      victims.map((channel) => [channel, world.simulator.server.connectionOf(channel.device)]),
+    );
+    const meter = new CpuMeter({ survivor: b.pid, moto: world.motoPid, simulator: process.pid });
+    const killedAt = performance.now();
+    await a.kill();
+    let takeoverMs = Number.NaN;
+    const takeover = holdingAll(b, world.shardCount, options.leaseTtlSeconds * 1000 + 120_000).then(() => {
+      takeoverMs = performance.now() - killedAt;
+    });
+    await until(
+      () =>
+        victims.every((channel) => {
+          const now = world.simulator.server.connectionOf(channel.device);
+          return now !== undefined && now !== before.get(channel);
+        }) || undefined,
+      'every channel of the killed runner open on the survivor',
+      options.leaseTtlSeconds * 1000 + 600_000,
+    );
+    const failoverMs = performance.now() - killedAt;
+    const cpu = phaseCpu(meter);
+    await takeover;
+    return { channels: channels.length, victims: victims.length, failoverMs, takeoverMs, ...cpu };
+  } finally {
+    await a.kill();
+    await b.stop();
+  }
+}
+
+interface ThroughputFigures {
+  readonly messages: number;
+  readonly ms: number;
+  readonly messagesPerSecond: number;
+  readonly enqueueMs?: number;
+}
+
+async function throughputOfBare(
+  bare: Awaited<ReturnType<typeof spawnBareClients>>,
+  receivers: readonly TestCompanion[],
+  arrivals: Arrivals,
+  options: Options,
+): Promise<ThroughputFigures> {
+  const to = (i: number) => receivers[i]?.auth.creds.me?.id.replace(/:\d+@/, '@') ?? '';
+  const warmUp = receivers.map((_, i) => ({ sender: i, to: to(i), texts: [`warm-up bare ${i}`] }));
+  await bare.request({ type: 'send', pairs: warmUp }, 'sent', 120_000);
+  await arrivals.of(
+    warmUp.flatMap((pair) => pair.texts),
+    120_000,
+  );
+  const pairs = receivers.map((_, i) => ({
+    sender: i,
+    to: to(i),
+    texts: Array.from({ length: options.messagesPerPair }, (_, n) => `bare ${i} ${n}`),
+  }));
+  const started = performance.now();
+  await bare.request({ type: 'send', pairs }, 'sent', 600_000);
+  await arrivals.of(
+    pairs.flatMap((pair) => pair.texts),
+    600_000,
+  );
+  const ms = performance.now() - started;
+  const messages = options.pairs * options.messagesPerPair;
+  return { messages, ms, messagesPerSecond: (messages / ms) * 1000 };
+}
+
+/** Send commands as the API enqueues them: SQS FIFO of the channel's shard, group = channel. */
+async function enqueue(world: World, commands: readonly ChannelCommand[], shardOf: Map<string, number>) {
+  const byShard = new Map<number, ChannelCommand[]>();
+  for (const command of commands) {
+    const shard = shardOf.get(command.channelId) ?? 0;
+    byShard.set(shard, [...(byShard.get(shard) ?? []), command]);
+  }
+  await Promise.all(
+    [...byShard].map(async ([shard, ofShard]) => {
+      for (let i = 0; i < ofShard.length; i += 10) {
+        await world.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: world.queueUrls[shard],
+            Entries: ofShard.slice(i, i + 10).map((command, j) => ({
+              Id: String(j),
+              MessageBody: JSON.stringify(command),
+              MessageGroupId: command.channelId,
+              MessageDeduplicationId: command.commandId,
+            })),
+          }),
+        );
+      }
+    }),
+  );
+}
+
+function sendCommand(channel: SeededChannel, receiver: TestCompanion, text: string): ChannelCommand {
+  const number = receiver.auth.creds.me?.id.split(/[:@]/)[0] ?? '';
+  return {
+    commandId: newId('command'),
+    tenantId: channel.channel.tenantId,
+    channelId: channel.channel.id,
+    issuedAt: new Date().toISOString(),
+    type: 'send',
+    messageId: newId('message'),
+    message: { to: `+${number}`, type: 'text', text: { body: text } },
+  };
+}
+
+async function throughputOfRunner(
+  world: World,
+  senders: readonly SeededChannel[],
+  receivers: readonly TestCompanion[],
+  arrivals: Arrivals,
+  options: Options,
+): Promise<ThroughputFigures> {
+  const shardOf = new Map(senders.map((sender) => [sender.channel.id, sender.channel.shard]));
+  const pairs = receivers.map((receiver, i) => ({ sender: senders[i] as SeededChannel, receiver, i }));
+  const warmUp = pairs.map(({ sender, receiver, i }) => sendCommand(sender, receiver, `warm-up runner ${i}`));
+  await enqueue(world, warmUp, shardOf);
+  await arrivals.of(
+    pairs.map(({ i }) => `warm-up runner ${i}`),
+    120_000,
+  );
+  const texts: string[] = [];
+  const commands: ChannelCommand[] = [];
+  // Interleaved over the pairs, as the bare side's pairs send in parallel.
+  for (let n = 0; n < options.messagesPerPair; n++) {
+    for (const { sender, receiver, i } of pairs) {
+      texts.push(`runner ${i} ${n}`);
+      commands.push(sendCommand(sender, receiver, `runner ${i} ${n}`));
+    }
+  }
+  const started = performance.now();
+  await enqueue(world, commands, shardOf);
+  const enqueueMs = performance.now() - started;
+  await arrivals.of(texts, 600_000);
+  const ms = performance.now() - started;
+  return { messages: commands.length, ms, messagesPerSecond: (commands.length / ms) * 1000, enqueueMs };
+}
+
+function goal(
+  name: string,
+  measured: number,
+  reference: number,
+  unit: string,
+  bound: { max?: number; min?: number },
+  describe: string,
+): Goal {
+  const ratio = measured / reference;
+  const pass = bound.max !== undefined ? ratio <= bound.max : ratio >= (bound.min ?? 0);
+  return {
+    name,
+    goal: describe,
+    measured: round(measured, 2),
+    reference: round(reference, 2),
+    unit,
+    ratio: round(ratio, 2),
+    pass: Number.isFinite(ratio) && pass,
+  };
+}
+
+export const runnerBenchmark: Benchmark = {
+  name: 'runner',
+  async run(overrides): Promise<BenchmarkResult> {
+    const options: Options = {
+      ...DEFAULT_RUNNER_BENCH_OPTIONS,
+      pairs: DEFAULT_BASELINE_OPTIONS.pairs,
+      messagesPerPair: DEFAULT_BASELINE_OPTIONS.messagesPerPair,
+      ...pick(overrides),
+    };
+    if (options.failoverChannels > options.runnerChannels)
+      throw new Error('runner bench: --failoverChannels must not exceed --runnerChannels');
+    if (options.pairs > options.runnerChannels)
+      throw new Error('runner bench: --pairs must not exceed --runnerChannels');
+    const startedAt = new Date().toISOString();
+    // The simulator and the receiving clients live in this process, the same for both sides.
+    installNativeCurve();
+    const world = await startWorld(options);
+    const downstream = drainDownstreamQueues(world.sqs, [
+      world.awsEnvironment.RECORDER_QUEUE_URL ?? '',
+      world.awsEnvironment.WEBHOOK_QUEUE_URL ?? '',
+    ]);
+    const receivers: TestCompanion[] = [];
+    const bareFile = join(tmpdir(), `clinic-wa-bench-${randomUUID()}.json`);
+    try {
+      log('runner with no channels…');
+      const empty = await measureEmptyRunner(world, options);
+
+      log(`seeding ${options.failoverChannels} channels…`);
+      const seeded = await world.seed(options.failoverChannels);
+      log(`failover of ${options.failoverChannels} channels (kill -9 one of two runners)…`);
+      const failover = await measureFailover(world, seeded, options);
+      log(`  failover ${round(failover.failoverMs / 1000)} s (${failover.victims} channels)`);
+
+      log(`seeding ${options.runnerChannels - options.failoverChannels} more channels…`);
+      seeded.push(...(await world.seed(options.runnerChannels - options.failoverChannels)));
+      await writeFile(
+        bareFile,
+        JSON.stringify(
+          { preKeys: world.preKeys.value, creds: seeded.map((c) => c.creds) },
+          BufferJSON.replacer,
+        ),
+      );
+
+      const arrivals = new Arrivals();
+      for (let i = 0; i < options.pairs; i++) {
+        const auth = provisionCompanion(world.simulator.server, `5511966${String(i).padStart(6, '0')}`);
+        const receiver = new TestCompanion(world.simulator, auth, 'always');
+        receivers.push(receiver);
+        arrivals.watch(receiver);
+      }
+      await Promise.all(
+        receivers.map((receiver) => eventually(() => receiver.log.opens > 0, 'receiver open', 60_000)),
+      );
+
+      log(
+        `bare Baileys: log ${options.runnerChannels} clients in, ${options.runnerConnectConcurrency} at a time…`,
+      );
+      const bare = await spawnBareClients();
+      let bareFigures: {
+        emptyRssBytes: number;
+        rssBytes: number;
+        loginMs: number;
+        login: PhaseCpu;
+        throughput: ThroughputFigures;
+        throughputCpu: PhaseCpu;
+      };
+      try {
+        await sleep(options.settleSeconds * 1000);
+        const emptyRssBytes = rssOf(bare.pid);
+        await bare.request({ type: 'load', file: bareFile }, 'loaded');
+        const meter = new CpuMeter({ bare: bare.pid, moto: world.motoPid, simulator: process.pid });
+        const started = performance.now();
+        const opened = bare.request(
+          {
+            type: 'connect',
+            concurrency: options.runnerConnectConcurrency,
+            wsUrl: world.simulator.wsUrl,
+            trustRoot: world.simulator.rootPublicKey.toString('base64'),
+          },
+          'open',
+          1_800_000,
+        );
+        await until(
+          () => allConnected(world.simulator, seeded) || undefined,
+          'every bare client open',
+          1_800_000,
+        );
+        const loginMs = performance.now() - started;
+        const login = phaseCpu(meter);
+        await opened;
+        log(`  ${round(loginMs / 1000)} s`);
+        await sleep(options.settleSeconds * 1000);
+        const rssBytes = rssOf(bare.pid);
+        log('bare Baileys: throughput…');
+        const throughputMeter = new CpuMeter({ bare: bare.pid, moto: world.motoPid, simulator: process.pid });
+        const throughput = await throughputOfBare(bare, receivers, arrivals, options);
+        const throughputCpu = phaseCpu(throughputMeter);
+        log(`  ${round(throughput.messagesPerSecond)} messages/s`);
+        bareFigures = { emptyRssBytes, rssBytes, loginMs, login, throughput, throughputCpu };
+      } finally {
+        await bare.kill();
+      }
+      await until(
+        () => seeded.every((channel) => !world.simulator.server.isConnected(channel.device)) || undefined,
+        'the bare clients gone from the simulator',
+        60_000,
+      );
+
+      log(`runner: restore ${options.runnerChannels} channels in one process…`);
+      const runner = await world.spawnRunner('runner-restore', `bench-restore-${randomUUID()}`);
+      let runnerFigures: {
+        startToLeasesMs: number;
+        restoreMs: number;
+        restore: PhaseCpu;
+        rssBytes: number;
+        sessions: Partial<Record<string, number>>;
+        throughput: ThroughputFigures;
+        throughputCpu: PhaseCpu;
+      };
+      try {
+        const spawnedAt = performance.now();
+        const meter = new CpuMeter({ runner: runner.pid, moto: world.motoPid, simulator: process.pid });
+        await holdingAll(runner, world.shardCount, 120_000);
+        const leasesAt = performance.now();
+        await until(
+          () => allConnected(world.simulator, seeded) || undefined,
+          'every channel open on the runner',
+          1_800_000,
+        );
+        const restoreMs = performance.now() - leasesAt;
+        const restore = phaseCpu(meter);
+        log(`  ${round(restoreMs / 1000)} s after the leases`);
+        await sleep(options.settleSeconds * 1000);
+        const rssBytes = rssOf(runner.pid);
+        const sessions = (await runner.health())?.sessions ?? {};
+        log('runner: throughput (send commands through SQS)…');
+        const throughputMeter = new CpuMeter({
+          runner: runner.pid,
+          moto: world.motoPid,
+          simulator: process.pid,
+        });
+        const throughput = await throughputOfRunner(world, seeded, receivers, arrivals, options);
+        const throughputCpu = phaseCpu(throughputMeter);
+        log(`  ${round(throughput.messagesPerSecond)} messages/s`);
+        runnerFigures = {
+          startToLeasesMs: leasesAt - spawnedAt,
+          restoreMs,
+          restore,
+          rssBytes,
+          sessions,
+          throughput,
+          throughputCpu,
+        };
+      } finally {
+        await runner.stop();
+      }
+
+      return report(options, startedAt, world, empty, failover, bareFigures, runnerFigures);
+    } finally {
+      await downstream.stop();
+      for (const receiver of receivers) receiver.stop();
+      await rm(bareFile, { force: true });
+      await world.simulator.stop();
+      await world.aws.stop();
+    }
+  },
+};
+
+function pick(overrides: Record<string, number>): Partial<Options> {
+  const names = [...Object.keys(DEFAULT_RUNNER_BENCH_OPTIONS), 'pairs', 'messagesPerPair'];
+  return Object.fromEntries(Object.entries(overrides).filter(([name]) => names.includes(name)));
+}
+
+function report(
+  options: Options,
+  startedAt: string,
+  world: World,
+  empty: { rssBytes: number; idle: PhaseCpu },
+  failover: Awaited<ReturnType<typeof measureFailover>>,
+  bare: {
+    emptyRssBytes: number;
+    rssBytes: number;
+    loginMs: number;
+    login: PhaseCpu;
+    throughput: ThroughputFigures;
+    throughputCpu: PhaseCpu;
+  },
+  runner: {
+    startToLeasesMs: number;
+    restoreMs: number;
+    restore: PhaseCpu;
+    rssBytes: number;
+    sessions: Partial<Record<string, number>>;
+    throughput: ThroughputFigures;
+    throughputCpu: PhaseCpu;
+  },
+): BenchmarkResult {
+  const n = options.runnerChannels;
+  const bareMbPerClient = (bare.rssBytes - bare.emptyRssBytes) / n / MB;
+  const runnerMbPerChannel = (runner.rssBytes - empty.rssBytes) / n / MB;
+  const failoverSeconds = failover.failoverMs / 1000;
+  const goals: Goal[] = [
+    goal(
+      `memory per connected channel (N = ${n})`,
+      runnerMbPerChannel,
+      bareMbPerClient,
+      'MB RSS',
+      { max: 1.5 },
+      '≤ 1.5× bare',
+    ),
+    goal(
+      `send throughput (${options.pairs} pairs × ${options.messagesPerPair})`,
+      runner.throughput.messagesPerSecond,
+      bare.throughput.messagesPerSecond,
+      'messages/s',
+      { min: 0.8 },
+      '≥ 0.8× bare',
+    ),
+    goal(
+      `restore ${n} channels (leases → all open)`,
+      runner.restoreMs / 1000,
+      bare.loginMs / 1000,
+      's',
+      { max: 1.2 },
+      '≤ 1.2× bare login',
+    ),
+    {
+      name: `failover of ${options.failoverChannels} channels (kill -9 → all open)`,
+      goal: `≤ lease TTL + 10 s = ${options.leaseTtlSeconds + 10} s`,
+      measured: round(failoverSeconds, 1),
+      reference: options.leaseTtlSeconds + 10,
+      unit: 's',
+      ratio: round(failoverSeconds / (options.leaseTtlSeconds + 10), 2),
+      pass: failoverSeconds <= options.leaseTtlSeconds + 10,
+    },
+  ];
+  const share = (phase: PhaseCpu, name: string) => phase.cpu[name]?.coreShare ?? Number.NaN;
+  const metrics: Metric[] = [
+    { name: 'runner RSS, no channels', value: round(empty.rssBytes / MB), unit: 'MB' },
+    { name: 'idle runner, no channels: runner CPU', value: share(empty.idle, 'runner'), unit: 'cores' },
+    { name: 'idle runner, no channels: moto CPU', value: share(empty.idle, 'moto'), unit: 'cores' },
+    { name: `runner RSS, ${n} channels open`, value: round(runner.rssBytes / MB), unit: 'MB' },
+    { name: 'bare process RSS, no clients', value: round(bare.emptyRssBytes / MB), unit: 'MB' },
+    { name: `bare process RSS, ${n} clients open`, value: round(bare.rssBytes / MB), unit: 'MB' },
+    { name: `bare login of ${n} clients`, value: round(bare.loginMs / 1000), unit: 's' },
+    { name: 'runner start → all leases held', value: round(runner.startToLeasesMs / 1000), unit: 's' },
+    { name: `runner restore of ${n} channels`, value: round(runner.restoreMs / 1000), unit: 's' },
+    { name: 'restore: runner CPU', value: share(runner.restore, 'runner'), unit: 'cores' },
+    { name: 'restore: moto CPU', value: share(runner.restore, 'moto'), unit: 'cores' },
+    { name: 'restore: simulator process CPU', value: share(runner.restore, 'simulator'), unit: 'cores' },
+    { name: 'bare login: bare process CPU', value: share(bare.login, 'bare'), unit: 'cores' },
+    { name: 'bare login: simulator process CPU', value: share(bare.login, 'simulator'), unit: 'cores' },
+    { name: 'bare throughput', value: round(bare.throughput.messagesPerSecond), unit: 'messages/s' },
+    { name: 'runner throughput', value: round(runner.throughput.messagesPerSecond), unit: 'messages/s' },
+    {
+      name: `runner throughput: enqueue ${runner.throughput.messages} commands`,
+      value: round((runner.throughput.enqueueMs ?? Number.NaN) / 1000, 2),
+      unit: 's',
+    },
+    { name: 'throughput: runner CPU', value: share(runner.throughputCpu, 'runner'), unit: 'cores' },
+    { name: 'throughput: moto CPU', value: share(runner.throughputCpu, 'moto'), unit: 'cores' },
+    { name: 'throughput: bare process CPU', value: share(bare.throughputCpu, 'bare'), unit: 'cores' },
+    { name: `failover: channels of the killed runner`, value: failover.victims, unit: '' },
+    {
+      name: 'failover: kill → survivor holds every shard',
+      value: round(failover.takeoverMs / 1000),
+      unit: 's',
+    },
+    { name: 'failover: kill → all open', value: round(failoverSeconds), unit: 's' },
+    { name: 'failover: survivor CPU', value: share(failover, 'survivor'), unit: 'cores' },
+    { name: 'failover: moto CPU', value: share(failover, 'moto'), unit: 'cores' },
+  ];
+  const ratio = (index: number) => goals[index]?.ratio ?? Number.NaN;
+  return {
+    name: 'runner',
+    startedAt,
+    parameters: { ...options },
+    metrics,
+    goals,
+    memoryPerChannelRatio: ratio(0),
+    sendThroughputRatio: ratio(1),
+    restoreRatio: ratio(2),
+    restoreSeconds: round(runner.restoreMs / 1000, 1),
+    failoverSeconds: round(failoverSeconds, 1),
+    leaseTtlSeconds: options.leaseTtlSeconds,
+    channels: {
+      memory: n,
+      restore: n,
+      failover: options.failoverChannels,
+      failoverOfKilledRunner: failover.victims,
+      sendingPairs: options.pairs,
+      messagesPerPair: options.messagesPerPair,
+      shards: world.shardCount,
+    },
+    raw: {
+      memory: {
+        runnerEmptyRssBytes: empty.rssBytes,
+        runnerRssBytes: runner.rssBytes,
+        runnerMbPerChannel: round(runnerMbPerChannel, 3),
+        runnerSessionsByState: runner.sessions,
+        bareEmptyRssBytes: bare.emptyRssBytes,
+        bareRssBytes: bare.rssBytes,
+        bareMbPerClient: round(bareMbPerClient, 3),
+        settleSeconds: options.settleSeconds,
+      },
+      restore: {
+        runnerStartToLeasesMs: round(runner.startToLeasesMs),
+        runnerLeasesToOpenMs: round(runner.restoreMs),
+        bareConnectToOpenMs: round(bare.loginMs),
+        connectConcurrency: options.runnerConnectConcurrency,
+        runnerCpu: runner.restore,
+        bareCpu: bare.login,
+      },
+      throughput: {
+        runner: runner.throughput,
+        bare: bare.throughput,
+        runnerCpu: runner.throughputCpu,
+        bareCpu: bare.throughputCpu,
+      },
+      failover,
+      idleRunnerCpu: empty.idle,
+    },
+    emulators: emulators(world),
+  } as BenchmarkResult;
+}
+
+/** Which emulator served each AWS service the runner uses. */
+function emulators(world: World) {
+  const served: Record<string, { emulator: string; endpoint: string; patches?: string }> = {};
+  for (const service of AWS_SERVICES) {
+    const override = process.env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`];
+    served[service] = override
+      ? { emulator: 'external', endpoint: override }
+      : {
+          emulator: 'moto',
+          endpoint: world.aws.endpoint,
+          patches: 'infra/local/moto_patches.py (TransactWriteItems: O(items), locked; FIFO long poll)',
+        };
+  }
+  return {
+    services: served,
+    bottleneckRule: `a process at ≥ ${BOTTLENECK_SHARE * 100} % of one core during a phase (CPU from /proc/<pid>/stat)`,
+  };
+}

@@ -6,6 +6,7 @@ import { Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { ContainerImage } from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
+import { COMMAND_VISIBILITY_TIMEOUT } from './constructs/command-queues.construct.ts';
 import { EgressOnlyNetwork } from './constructs/egress-only-network.construct.ts';
 import { type RunnerScaling, RunnerService } from './constructs/runner-service.construct.ts';
 import type { StatefulStack } from './stateful-stack.ts';
@@ -48,6 +49,7 @@ export class RunnerStack extends Stack {
         WA_MODE: 'live',
         RUNNER_CLUSTER,
         LEASE_TTL_SECONDS: String(LEASE_TTL_SECONDS),
+        COMMAND_VISIBILITY_TIMEOUT_SECONDS: String(COMMAND_VISIBILITY_TIMEOUT.toSeconds()),
         STAGE: 'prod',
         LOG_LEVEL: 'INFO',
       },

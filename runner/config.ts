@@ -21,6 +21,8 @@ const runnerConfigSchema = z
       .default('main'),
     LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(300).default(30),
     MAX_CONCURRENT_CONNECTS: z.coerce.number().int().min(1).max(500).default(20),
+    /** How soon a crashed runner's commands come back; commands in hand are extended meanwhile. */
+    COMMAND_VISIBILITY_TIMEOUT_SECONDS: z.coerce.number().int().min(3).max(43_200).default(30),
     HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     /**
      * Session-state transactions in flight at once; unset on AWS. moto answers concurrent
@@ -48,6 +50,7 @@ const runnerConfigSchema = z
     cluster: env.RUNNER_CLUSTER,
     leaseTtlMs: env.LEASE_TTL_SECONDS * 1000,
     maxConcurrentConnects: env.MAX_CONCURRENT_CONNECTS,
+    commandVisibilityTimeoutSeconds: env.COMMAND_VISIBILITY_TIMEOUT_SECONDS,
     healthPort: env.HEALTH_PORT,
     sessionTransactionConcurrency: env.SESSION_TRANSACTION_CONCURRENCY,
     whatsapp: whatsAppConnection(env),

@@ -42,6 +42,7 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
     leaseTtlMs: config.leaseTtlMs,
     commandQueueUrls: resources.commandQueueUrls,
     maxConcurrentConnects: config.maxConcurrentConnects,
+    commandVisibilityTimeoutSeconds: config.commandVisibilityTimeoutSeconds,
     channels: new DynamoChannelRepository(dynamo, resources.platformTable),
     messages: new DynamoMessageRepository(dynamo, resources.platformTable),
     contactChecks: new DynamoContactCheckRepository(dynamo, resources.platformTable),

@@ -34,6 +34,7 @@ export interface ShardWorkerDeps {
   readonly logger: Logger;
   readonly metrics?: RunnerMetrics;
   readonly commandWaitSeconds?: number;
+  readonly commandVisibilityTimeoutSeconds?: number;
   readonly sessionTuning?: SessionTuning;
 }
 
@@ -69,6 +70,9 @@ export class ShardWorker {
       client: deps.sqs,
       queueUrl: deps.queueUrl,
       waitTimeSeconds: deps.commandWaitSeconds ?? 20,
+      ...(deps.commandVisibilityTimeoutSeconds
+        ? { visibilityTimeoutSeconds: deps.commandVisibilityTimeoutSeconds }
+        : {}),
       handle: (command) => this.handle(command),
       onError: (error, context) =>
         deps.logger.warn('command failed; it will be retried', {

@@ -9,8 +9,12 @@ export interface CommandQueuesProps {
   readonly shardCount: number;
 }
 
-/** A send waits for WhatsApp's server ack (seconds, more when reconnecting) before the delete. */
-export const COMMAND_VISIBILITY_TIMEOUT = Duration.seconds(60);
+/**
+ * How long a received command stays hidden. The runner receives with this timeout and extends the
+ * commands it holds every third of it (a send waits for WhatsApp's ack, a video upload longer), so
+ * it bounds only how soon a crashed runner's commands come back.
+ */
+export const COMMAND_VISIBILITY_TIMEOUT = Duration.seconds(30);
 
 export class CommandQueues extends Construct {
   readonly shards: readonly SecureQueue[];

@@ -8,6 +8,9 @@ import {
 import { type ChannelCommand, channelCommandSchema } from '#shared/domain/commands.ts';
 import { DeleteBatcher } from './delete-batcher.ts';
 
+/** Short enough that a crashed runner's commands come back soon; in-hand ones are extended. */
+export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
+
 export type CommandHandler = (command: ChannelCommand) => Promise<void>;
 
 export interface ShardCommandConsumerOptions {
@@ -16,6 +19,12 @@ export interface ShardCommandConsumerOptions {
   /** Resolves when the command is done (for a send: acked by WhatsApp and recorded); throws to retry. */
   readonly handle: CommandHandler;
   readonly waitTimeSeconds?: number;
+  /**
+   * How long a received command stays hidden from other consumers. Commands in hand are extended by
+   * this much every third of it, so a long send (a large video) is never handed out twice, while a
+   * crashed runner's commands reappear this soon after its last extension.
+   */
+  readonly visibilityTimeoutSeconds?: number;
   /** Messages handled at once, across channels; one channel's commands always run one at a time. */
   readonly maxInFlight?: number;
   /** Seconds before a failed command is seen again (doubling with each receive, capped). */
@@ -35,16 +44,28 @@ export class ShardCommandConsumer {
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Receipt handles of the messages received and not yet deleted or given back. */
+  private readonly inHand = new Set<string>();
   private readonly deletes: DeleteBatcher;
+  private extender: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ShardCommandConsumerOptions) {
     this.deletes = new DeleteBatcher(options.client, options.queueUrl);
+  }
+
+  private get visibilityTimeoutSeconds(): number {
+    return this.options.visibilityTimeoutSeconds ?? DEFAULT_VISIBILITY_TIMEOUT_SECONDS;
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
     this.loop = this.poll();
+    this.extender = setInterval(
+      () => void this.extendVisibility(),
+      (this.visibilityTimeoutSeconds * 1000) / 3,
+    );
+    this.extender.unref();
   }
 
   /**
@@ -58,6 +79,27 @@ export class ShardCommandConsumer {
     await this.loop;
     await Promise.allSettled(this.inFlight);
     await this.deletes.flush();
+    clearInterval(this.extender);
+  }
+
+  private async extendVisibility(): Promise<void> {
+    const handles = [...this.inHand];
+    for (let i = 0; i < handles.length; i += 10) {
+      const batch = handles.slice(i, i + 10);
+      await this.options.client
+        .send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.options.queueUrl,
+            Entries: batch.map((handle, j) => ({
+              Id: String(j),
+              ReceiptHandle: handle,
+              VisibilityTimeout: this.visibilityTimeoutSeconds,
+            })),
+          }),
+        )
+        // A handle done meanwhile is refused; the others were extended.
+        .catch((error) => this.options.onError?.(error, { receiveCount: 0 }));
+    }
   }
 
   private async poll(): Promise<void> {
@@ -74,10 +116,12 @@ export class ShardCommandConsumer {
             QueueUrl: this.options.queueUrl,
             MaxNumberOfMessages: Math.min(10, maxInFlight - this.inFlight.size),
             WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
+            VisibilityTimeout: this.visibilityTimeoutSeconds,
             MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
           }),
         );
         messages = result.Messages ?? [];
+        for (const message of messages) this.inHand.add(message.ReceiptHandle ?? '');
         if (!this.running) {
           await this.releaseUnhandled(messages);
           return;
@@ -94,6 +138,7 @@ export class ShardCommandConsumer {
 
   private async releaseUnhandled(messages: Message[]): Promise<void> {
     if (messages.length === 0) return;
+    for (const message of messages) this.inHand.delete(message.ReceiptHandle ?? '');
     await this.options.client
       .send(
         new ChangeMessageVisibilityBatchCommand({
@@ -120,6 +165,7 @@ export class ShardCommandConsumer {
       try {
         const command = channelCommandSchema.parse(JSON.parse(message.Body ?? ''));
         await this.options.handle(command);
+        this.inHand.delete(message.ReceiptHandle ?? '');
         await this.deletes.delete(message.ReceiptHandle ?? '');
       } catch (error) {
         this.options.onError?.(error, {
@@ -133,6 +179,7 @@ export class ShardCommandConsumer {
   }
 
   private async retryLater(message: Message, receiveCount: number): Promise<void> {
+    this.inHand.delete(message.ReceiptHandle ?? '');
     const base = this.options.retryDelaySeconds ?? 2;
     const delay = Math.min(base * 2 ** (receiveCount - 1), 300);
     await this.options.client

@@ -77,8 +77,9 @@ describe('a runner killed while sending', () => {
     const clinicNumbers = channels.map((_, i) => `55119444400${String(i).padStart(2, '0')}`);
     const patient = await simulator.phones.create('5511955550001');
 
-    const a = await world.spawnRunner('runner-a', { leaseTtlSeconds: 10 });
-    const b = await world.spawnRunner('runner-b', { leaseTtlSeconds: 10 });
+    const timing = { leaseTtlSeconds: 10, commandVisibilitySeconds: 10 };
+    const a = await world.spawnRunner('runner-a', timing);
+    const b = await world.spawnRunner('runner-b', timing);
     await until(
       async () => {
         const owners = await world.shardOwners();

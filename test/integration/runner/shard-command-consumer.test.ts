@@ -120,6 +120,52 @@ describe('shard command consumer', () => {
     expect(handled).toHaveLength(12);
   });
 
+  it('keeps a long command and its channel’s next ones from another consumer while in hand', async () => {
+    const { queueUrl } = await shardQueue();
+    const bus = new SqsCommandBus(sqs, [queueUrl]);
+    await bus.send(textCommand('chn_slow', 0), 0);
+    await bus.send(textCommand('chn_slow', 1), 0);
+
+    // The first consumer holds the channel's commands for three visibility timeouts.
+    let release: () => void = () => undefined;
+    const handledBySlow: string[] = [];
+    const slow = new ShardCommandConsumer({
+      client: sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      visibilityTimeoutSeconds: 2,
+      handle: async (command) => {
+        handledBySlow.push(command.commandId);
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      },
+    });
+    const handledByOther: string[] = [];
+    const other = new ShardCommandConsumer({
+      client: sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      visibilityTimeoutSeconds: 2,
+      handle: async (command) => {
+        handledByOther.push(command.commandId);
+      },
+    });
+    consumers.push(slow, other);
+    slow.start();
+    await until(() => handledBySlow.length === 1, 'the slow consumer to take the first command');
+    other.start();
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    expect(handledByOther).toEqual([]);
+
+    release();
+    await until(() => handledBySlow.length === 2, 'the second command, in order, on the same consumer');
+    expect(handledBySlow).toEqual(['cmd-chn_slow-0', 'cmd-chn_slow-1']);
+    expect(handledByOther).toEqual([]);
+    release();
+    await until(async () => (await visibleAndInFlight(queueUrl)) === 0, 'the queue to empty');
+  }, 30_000);
+
   it('retries a failed command before the channel’s next one, and never loses either', async () => {
     const { queueUrl } = await shardQueue();
     const bus = new SqsCommandBus(sqs, [queueUrl]);

@@ -132,6 +132,7 @@ describe('runner stack', () => {
       [
         ...RUNTIME_ENVIRONMENT_KEYS,
         'AWS_REGION',
+        'COMMAND_VISIBILITY_TIMEOUT_SECONDS',
         'HEALTH_PORT',
         'LEASE_TTL_SECONDS',
         'LOG_LEVEL',
@@ -152,6 +153,7 @@ describe('runner stack', () => {
     expect(loadRunnerConfig(environment)).toMatchObject({
       cluster: 'main',
       leaseTtlMs: 30_000,
+      commandVisibilityTimeoutSeconds: 30,
       healthPort: 8080,
       whatsapp: { mode: 'live' },
     });

@@ -104,7 +104,7 @@ describe('stateful stack with 4 shards', () => {
       SqsManagedSseEnabled: true,
     };
     const commandQueues = template.findResources('AWS::SQS::Queue', {
-      Properties: { ...highThroughputFifo, VisibilityTimeout: 60, RedrivePolicy: Match.anyValue() },
+      Properties: { ...highThroughputFifo, VisibilityTimeout: 30, RedrivePolicy: Match.anyValue() },
     });
     const deadLetterQueues = logicalIdsOf(template, 'AWS::SQS::Queue', {
       ...highThroughputFifo,

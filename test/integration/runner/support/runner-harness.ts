@@ -200,7 +200,10 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
      * A runner as its own process (`runner/main.ts`), configured only through its environment like an
      * ECS task, to be killed for real. Its events go to a bus of this test's own.
      */
-    async spawnRunner(runnerId: string, options: { leaseTtlSeconds: number }): Promise<RunnerProcess> {
+    async spawnRunner(
+      runnerId: string,
+      options: { leaseTtlSeconds: number; commandVisibilitySeconds?: number },
+    ): Promise<RunnerProcess> {
       const bus = `test-bus-${crypto.randomUUID().slice(0, 8)}`;
       await createEventBridgeClient(aws).send(new CreateEventBusCommand({ Name: bus }));
       // Node itself with tsx as a loader: the tsx CLI would run the runner in a grandchild, which a
@@ -216,6 +219,7 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
           RUNNER_ID: runnerId,
           RUNNER_CLUSTER: cluster,
           LEASE_TTL_SECONDS: String(options.leaseTtlSeconds),
+          COMMAND_VISIBILITY_TIMEOUT_SECONDS: String(options.commandVisibilitySeconds ?? 30),
           HEALTH_PORT: '0',
           SESSION_TRANSACTION_CONCURRENCY: '1',
           LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'ERROR',

@@ -7,6 +7,9 @@ import type { WhatsAppConnection } from '../config.ts';
 import { baileysLogger } from './baileys-logger.ts';
 import type { SocketFactory } from './channel-session.ts';
 
+/** The root WhatsApp's certificate chains are signed with, as Baileys ships it (before any pin). */
+const WHATSAPP_ROOT = Buffer.from(WA_CERT_DETAILS.PUBLIC_KEY);
+
 /**
  * Builds Baileys sockets for the runner's WhatsApp: the simulator (its URL, and its certificate root
  * pinned in place of WhatsApp's) or WhatsApp itself. The pin is process-wide in Baileys, which suits
@@ -14,9 +17,8 @@ import type { SocketFactory } from './channel-session.ts';
  */
 export function createSocketFactory(connection: WhatsAppConnection, logger: Logger): SocketFactory {
   installNativeCurve();
-  if (connection.mode === 'simulator') {
-    WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(connection.trustRoot, 'base64');
-  }
+  WA_CERT_DETAILS.PUBLIC_KEY =
+    connection.mode === 'simulator' ? Buffer.from(connection.trustRoot, 'base64') : WHATSAPP_ROOT;
   const socketLogger = baileysLogger(logger);
   const mediaAgent =
     connection.mode === 'simulator' && connection.mediaCaPem

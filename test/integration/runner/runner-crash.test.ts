@@ -44,23 +44,7 @@ describe('a runner killed while sending', () => {
     }
     for (const [i, channel] of channels.entries()) {
       const phone = await simulator.phones.create(`55119444400${String(i).padStart(2, '0')}`);
-      await world.bus.send(
-        {
-          commandId: newId('command'),
-          tenantId: channel.tenantId,
-          channelId: channel.id,
-          issuedAt: new Date().toISOString(),
-          type: 'connect',
-          method: 'qr',
-        },
-        channel.shard,
-      );
-      const qr = await until(() => world.events.of('channel.qr', channel.id)[0], `a QR for ${channel.name}`);
-      await phone.scanQr(qr.data.qr);
-      await until(
-        async () => (await world.platform.channels.get(channel.tenantId, channel.id))?.status === 'open',
-        `${channel.name} open`,
-      );
+      await world.pairByQr(channel, phone);
     }
     await pairing.stop();
     return channels;
@@ -79,7 +63,7 @@ describe('a runner killed while sending', () => {
 
     const timing = { leaseTtlSeconds: 10, commandVisibilitySeconds: 10 };
     const a = await world.spawnRunner('runner-a', timing);
-    const b = await world.spawnRunner('runner-b', timing);
+    await world.spawnRunner('runner-b', timing);
     await until(
       async () => {
         const owners = await world.shardOwners();

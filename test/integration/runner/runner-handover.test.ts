@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel } from '#shared/domain/channel.ts';
-import { newId } from '#shared/domain/ids.ts';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import { runnerPlatform, until } from './support/runner-harness.ts';
 
@@ -29,20 +28,7 @@ describe('runners sharing the shards', () => {
     }
     for (const [i, channel] of channels.entries()) {
       const phone = await simulator.phones.create(`551193333000${i}`);
-      await world.bus.send(
-        {
-          commandId: newId('command'),
-          tenantId: channel.tenantId,
-          channelId: channel.id,
-          issuedAt: new Date().toISOString(),
-          type: 'connect',
-          method: 'qr',
-        },
-        channel.shard,
-      );
-      const qr = await until(() => world.events.of('channel.qr', channel.id)[0], `a QR for ${channel.name}`);
-      await phone.scanQr(qr.data.qr);
-      await until(() => opens(channel.id) > 0, `${channel.name} to open`);
+      await world.pairByQr(channel, phone);
     }
     return channels;
   }

@@ -19,13 +19,7 @@ describe('runner messages of every kind', () => {
     patient = await simulator.phones.create('5511922230001');
     channel = await world.newChannel('Recepção');
     await world.startRunner('runner-a');
-    await world.bus.send({ ...command(), type: 'connect', method: 'qr' }, channel.shard);
-    const qr = await until(() => world.events.of('channel.qr', channel.id)[0], 'a channel.qr event');
-    await clinicPhone.scanQr(qr.data.qr);
-    await until(
-      async () => (await world.platform.channels.get(channel.tenantId, channel.id))?.status === 'open',
-      'open',
-    );
+    await world.pairByQr(channel, clinicPhone);
   });
   afterEach(async () => {
     await world.stopAll();

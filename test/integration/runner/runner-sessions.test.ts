@@ -61,10 +61,7 @@ describe('runner sessions against the WhatsApp simulator', () => {
     const channel = await world.newChannel('Recepção');
     const runner = await world.startRunner('runner-a');
 
-    await world.bus.send({ ...command(channel), type: 'connect', method: 'qr' }, channel.shard);
-    const qr = await until(() => world.events.of('channel.qr', channel.id)[0], 'a channel.qr event');
-    await clinicPhone.scanQr(qr.data.qr);
-    await until(async () => (await channelStatus(channel)) === 'open', 'the channel to open');
+    await world.pairByQr(channel, clinicPhone);
     const opened = await world.platform.channels.get(channel.tenantId, channel.id);
     expect(opened?.phoneNumber).toBe('+5511911110001');
     expect(opened?.lid).toMatch(/@lid$/);
@@ -129,10 +126,7 @@ describe('runner sessions against the WhatsApp simulator', () => {
     const clinicPhone = await simulator.phones.create('5511911110003');
     const channel = await world.newChannel('Reconexão');
     const runner = await world.startRunner('runner-a');
-    await world.bus.send({ ...command(channel), type: 'connect', method: 'qr' }, channel.shard);
-    const qr = await until(() => world.events.of('channel.qr', channel.id)[0], 'a channel.qr event');
-    await clinicPhone.scanQr(qr.data.qr);
-    await until(async () => (await channelStatus(channel)) === 'open', 'the channel to open');
+    await world.pairByQr(channel, clinicPhone);
     const opensBefore = opens(channel.id);
 
     simulator.faults.refuseConnections(2_000);
@@ -150,10 +144,7 @@ describe('runner sessions against the WhatsApp simulator', () => {
     const clinicPhone = await simulator.phones.create('5511911110004');
     const channel = await world.newChannel('Zumbi');
     await world.startRunner('runner-a', { sessionTuning: { watchdogIntervalMs: 1_000 } });
-    await world.bus.send({ ...command(channel), type: 'connect', method: 'qr' }, channel.shard);
-    const qr = await until(() => world.events.of('channel.qr', channel.id)[0], 'a channel.qr event');
-    await clinicPhone.scanQr(qr.data.qr);
-    await until(async () => (await channelStatus(channel)) === 'open', 'the channel to open');
+    await world.pairByQr(channel, clinicPhone);
     const opensBefore = opens(channel.id);
 
     // Connected but silent: every frame from the server now arrives seconds late.

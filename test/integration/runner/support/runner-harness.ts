@@ -27,12 +27,15 @@ import { DynamoContactCheckRepository } from '#shared/aws/dynamo/contact-check-r
 import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
 import { SqsCommandBus } from '#shared/aws/sqs-command-bus.ts';
 import { loadAwsConfig } from '#shared/config.ts';
+import type { Channel } from '#shared/domain/channel.ts';
 import type { EventType, PlatformEvent } from '#shared/domain/events.ts';
+import { newId } from '#shared/domain/ids.ts';
 import { createLogger } from '#shared/observability.ts';
 import type { EventPublisher } from '#shared/ports.ts';
 import { createChannel } from '#shared/use-cases/channels.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
 import type { Simulator } from '#test/simulator/simulator.ts';
+import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
 import { type EmulatorContext, emulatorEnvironment, platformRepositories } from '../../support/platform.ts';
 
 export class CapturedEvents implements EventPublisher {
@@ -145,6 +148,26 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
     bus,
     newChannel: (name: string) =>
       createChannel({ channels: platform.channels, shardCount: SHARDS }, tenant.id, { name }),
+    /** Connects the channel by QR through a running runner and scans it with `phone`, until open. */
+    async pairByQr(channel: Channel, phone: VirtualPhone): Promise<void> {
+      await bus.send(
+        {
+          commandId: newId('command'),
+          tenantId: channel.tenantId,
+          channelId: channel.id,
+          issuedAt: new Date().toISOString(),
+          type: 'connect',
+          method: 'qr',
+        },
+        channel.shard,
+      );
+      const qr = await until(() => events.of('channel.qr', channel.id)[0], `a QR for ${channel.name}`);
+      await phone.scanQr(qr.data.qr);
+      await until(
+        async () => (await platform.channels.get(channel.tenantId, channel.id))?.status === 'open',
+        `${channel.name} to open`,
+      );
+    },
     /** An in-process runner; `dial` sends its sockets to another server, still trusting ours. */
     async startRunner(
       runnerId: string,

@@ -50,6 +50,16 @@ beforeAll(async () => {
 afterAll(() => moto.stop());
 
 const key = (sk: string) => ({ pk: { S: 'p' }, sk: { S: sk } });
+/** Holds only while the fence item's token is 1; the tests set it to 2. */
+const staleFenceCheck = {
+  ConditionCheck: {
+    TableName: TABLE,
+    Key: key('fence'),
+    ConditionExpression: '#t = :t',
+    ExpressionAttributeNames: { '#t': 'token' },
+    ExpressionAttributeValues: { ':t': { N: '1' } },
+  },
+};
 const read = async (sk: string) =>
   (await dynamo.send(new GetItemCommand({ TableName: TABLE, Key: key(sk), ConsistentRead: true }))).Item;
 
@@ -64,15 +74,7 @@ describe('TransactWriteItems (patched)', () => {
             { Put: { TableName: TABLE, Item: { ...key('new'), v: { S: 'x' } } } },
             { Put: { TableName: TABLE, Item: { ...key('kept'), v: { S: 'new' } } } },
             { Delete: { TableName: TABLE, Key: key('fence') } },
-            {
-              ConditionCheck: {
-                TableName: TABLE,
-                Key: key('fence'),
-                ConditionExpression: '#t = :t',
-                ExpressionAttributeNames: { '#t': 'token' },
-                ExpressionAttributeValues: { ':t': { N: '1' } },
-              },
-            },
+            staleFenceCheck,
           ],
         }),
       )
@@ -93,15 +95,7 @@ describe('TransactWriteItems (patched)', () => {
                 ExpressionAttributeValues: { ':v': { S: 'new' } },
               },
             },
-            {
-              ConditionCheck: {
-                TableName: TABLE,
-                Key: key('fence'),
-                ConditionExpression: '#t = :t',
-                ExpressionAttributeNames: { '#t': 'token' },
-                ExpressionAttributeValues: { ':t': { N: '1' } },
-              },
-            },
+            staleFenceCheck,
           ],
         }),
       )

@@ -129,27 +129,23 @@ describe('shard command consumer', () => {
     // The first consumer holds the channel's commands for three visibility timeouts.
     let release: () => void = () => undefined;
     const handledBySlow: string[] = [];
-    const slow = new ShardCommandConsumer({
-      client: sqs,
-      queueUrl,
-      waitTimeSeconds: 1,
-      visibilityTimeoutSeconds: 2,
-      handle: async (command) => {
-        handledBySlow.push(command.commandId);
-        await new Promise<void>((resolve) => {
-          release = resolve;
-        });
-      },
+    const withShortVisibility = (handle: (command: ChannelCommand) => Promise<void>) =>
+      new ShardCommandConsumer({
+        client: sqs,
+        queueUrl,
+        waitTimeSeconds: 1,
+        visibilityTimeoutSeconds: 2,
+        handle,
+      });
+    const slow = withShortVisibility(async (command) => {
+      handledBySlow.push(command.commandId);
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
     });
     const handledByOther: string[] = [];
-    const other = new ShardCommandConsumer({
-      client: sqs,
-      queueUrl,
-      waitTimeSeconds: 1,
-      visibilityTimeoutSeconds: 2,
-      handle: async (command) => {
-        handledByOther.push(command.commandId);
-      },
+    const other = withShortVisibility(async (command) => {
+      handledByOther.push(command.commandId);
     });
     consumers.push(slow, other);
     slow.start();

@@ -80,6 +80,7 @@ export class Runner {
 
   private async onAcquired(fence: Fence): Promise<void> {
     this.deps.metrics?.count('LeasesAcquired');
+    this.deps.logger.info('shard acquired', { shard: fence.shard, fence: fence.token });
     const queueUrl = this.deps.commandQueueUrls[fence.shard];
     if (!queueUrl) throw new RangeError(`no command queue for shard ${fence.shard}`);
     const worker = new ShardWorker(fence, { ...this.deps, queueUrl, limiter: this.limiter });
@@ -94,6 +95,7 @@ export class Runner {
 
   private async onReleased(fence: Fence, reason: ReleaseReason): Promise<void> {
     this.deps.metrics?.count(reason === 'lost' ? 'LeasesLost' : 'LeasesReleased');
+    this.deps.logger.info('shard released', { shard: fence.shard, fence: fence.token, reason });
     const worker = this.workers.get(fence.shard);
     this.workers.delete(fence.shard);
     await worker?.stop();

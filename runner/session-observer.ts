@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { WAMessage } from '@whiskeysockets/baileys';
 import type { ChannelStatus } from '#shared/domain/channel.ts';
 import { newId } from '#shared/domain/ids.ts';
@@ -16,6 +17,7 @@ export interface SessionObserverDeps {
   readonly messages: MessageRepository;
   readonly media: MediaStore;
   readonly metrics?: RunnerMetrics;
+  readonly logger?: Logger;
   readonly now?: () => Date;
   readonly onError?: (error: unknown, during: string) => void;
 }
@@ -48,6 +50,12 @@ export class PlatformSessionObserver implements SessionObserver {
     me?: OwnAccount;
   }): Promise<void> {
     if (change.to === 'reconnecting') this.deps.metrics?.count('Reconnects');
+    this.deps.logger?.info('channel status', {
+      channelId: this.channelId,
+      from: change.from,
+      to: change.to,
+      ...(change.reason ? { reason: change.reason } : {}),
+    });
     await this.deps.statusRecorder.record(this.tenantId, this.channelId, change);
   }
 

@@ -60,6 +60,8 @@ export class ShardWorker {
   private readonly live = new Map<string, LiveChannel>();
   private readonly consumer: ShardCommandConsumer;
   private readonly statusRecorder: ChannelStatusRecorder;
+  private starting: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(
     readonly fence: Fence,
@@ -88,8 +90,24 @@ export class ShardWorker {
   }
 
   /** Logs the shard's paired channels back in from their stored creds, then takes its commands. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.restoreAndConsume();
+    return this.starting;
+  }
+
+  /** Hand-over or shutdown: no more commands, then every socket closed without logging out. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    // A start still restoring must not go on to open sockets or poll once the shard is gone.
+    await this.starting?.catch(() => undefined);
+    await this.consumer.stop();
+    await Promise.all(this.sessions.map((session) => session.stop()));
+    this.live.clear();
+  }
+
+  private async restoreAndConsume(): Promise<void> {
     const channels = await this.resumableChannels();
+    if (this.stopped) return;
     const restored = await restoreAuthStates({
       store: this.deps.sessionStore,
       channels: channels.map((channel) => ({
@@ -99,6 +117,7 @@ export class ShardWorker {
       })),
       onStaleFence: () => void this.stop(),
     });
+    if (this.stopped) return;
     for (const result of restored) {
       if (result.status === 'failed') {
         this.deps.logger.error('could not restore a session', {
@@ -111,13 +130,6 @@ export class ShardWorker {
       void session.connect({ method: 'resume' });
     }
     this.consumer.start();
-  }
-
-  /** Hand-over or shutdown: no more commands, then every socket closed without logging out. */
-  async stop(): Promise<void> {
-    await this.consumer.stop();
-    await Promise.all(this.sessions.map((session) => session.stop()));
-    this.live.clear();
   }
 
   private async resumableChannels(): Promise<Channel[]> {
@@ -175,6 +187,7 @@ export class ShardWorker {
         messages: this.deps.messages,
         media: this.deps.media,
         ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
+        logger: this.deps.logger,
       },
       (message) => (session as ChannelSession).downloadMedia(message),
     );

@@ -138,7 +138,7 @@ describe('command queues', () => {
     const { Attributes } = await aws.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: queueUrlOfShard(0), AttributeNames: ['All'] }),
     );
-    expect(Attributes).toMatchObject({ FifoQueue: 'true', VisibilityTimeout: '60' });
+    expect(Attributes).toMatchObject({ FifoQueue: 'true', VisibilityTimeout: '30' });
   });
 
   it('delivers a channel’s commands in the order they were sent', async () => {

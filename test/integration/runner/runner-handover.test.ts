@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel } from '#shared/domain/channel.ts';
+import { newId } from '#shared/domain/ids.ts';
+import type { ChannelRepository } from '#shared/ports.ts';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import { runnerPlatform, until } from './support/runner-harness.ts';
 
@@ -32,6 +34,59 @@ describe('runners sharing the shards', () => {
     }
     return channels;
   }
+
+  it('never lets a shard released while still restoring poll its queue afterwards', async () => {
+    // Runner a's restores hang until the gate opens, so it hands shard 1 over mid-start.
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const channels = world.platform.channels;
+    const slowChannels: ChannelRepository = {
+      create: (channel) => channels.create(channel),
+      get: (tenantId, channelId) => channels.get(tenantId, channelId),
+      list: (tenantId, request) => channels.list(tenantId, request),
+      transition: (tenantId, channelId, transition) => channels.transition(tenantId, channelId, transition),
+      listByShard: async (shard, request) => {
+        await gate;
+        return channels.listByShard(shard, request);
+      },
+    };
+    const a = await world.startRunner('runner-a', { channels: slowChannels });
+    expect(a.heldShards).toEqual([0, 1]);
+    const b = await world.startRunner('runner-b');
+    const handingOver = a.tick();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    openGate();
+    await handingOver;
+    await b.tick();
+    expect(b.heldShards).toEqual([1]);
+
+    const onShard1: Channel[] = [];
+    while (onShard1.length < 6) {
+      const channel = await world.newChannel(`Line ${onShard1.length}`);
+      if (channel.shard === 1) onShard1.push(channel);
+    }
+    for (const channel of onShard1) {
+      await world.bus.send(
+        {
+          commandId: newId('command'),
+          tenantId: channel.tenantId,
+          channelId: channel.id,
+          issuedAt: new Date().toISOString(),
+          type: 'connect',
+          method: 'qr',
+        },
+        1,
+      );
+    }
+    await until(
+      () => onShard1.every((channel) => world.events.of('channel.qr', channel.id).length > 0),
+      'a QR for every channel of shard 1',
+    );
+    // Every one was taken by b: a's abandoned start never began polling shard 1.
+    expect(b.sessionsByState()).toEqual({ qr: onShard1.length });
+  });
 
   it('splits the shards between two runners and hands them over at once on SIGTERM, without re-pairing', async () => {
     const a = await world.startRunner('runner-a');

@@ -31,7 +31,7 @@ import type { Channel } from '#shared/domain/channel.ts';
 import type { EventType, PlatformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { createLogger } from '#shared/observability.ts';
-import type { EventPublisher } from '#shared/ports.ts';
+import type { ChannelRepository, EventPublisher } from '#shared/ports.ts';
 import { createChannel } from '#shared/use-cases/channels.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
 import type { Simulator } from '#test/simulator/simulator.ts';
@@ -171,7 +171,7 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
     /** An in-process runner; `dial` sends its sockets to another server, still trusting ours. */
     async startRunner(
       runnerId: string,
-      options: { dial?: Simulator; sessionTuning?: SessionTuning } = {},
+      options: { dial?: Simulator; sessionTuning?: SessionTuning; channels?: ChannelRepository } = {},
     ): Promise<Runner> {
       const runner = new Runner({
         runnerId,
@@ -179,7 +179,7 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
         leaseTtlMs: 10_000,
         commandQueueUrls: queueUrls,
         maxConcurrentConnects: 8,
-        channels: platform.channels,
+        channels: options.channels ?? platform.channels,
         messages: platform.messages,
         contactChecks,
         media,

@@ -22,7 +22,8 @@ export interface BareClientsFile {
 }
 
 export type BareClientsRequest =
-  | { readonly type: 'load'; readonly file: string }
+  /** `limit`: only the first clients of the file. */
+  | { readonly type: 'load'; readonly file: string; readonly limit?: number }
   | {
       readonly type: 'connect';
       readonly concurrency: number;
@@ -44,10 +45,10 @@ const silent = pino({ level: 'silent' });
 let auths: ReturnType<typeof memoryAuthState>[] = [];
 const sockets = new Map<number, ReturnType<typeof makeWASocket>>();
 
-function load(file: string): void {
+function load(file: string, limit?: number): void {
   const parsed = JSON.parse(readFileSync(file, 'utf8'), BufferJSON.reviver) as BareClientsFile;
   // Each companion owns copies of the shared pre-keys, as test/simulator/provisioning.ts makes them.
-  auths = parsed.creds.map((creds) => {
+  auths = parsed.creds.slice(0, limit).map((creds) => {
     const keys = new Map<string, unknown>();
     for (const [index, pair] of parsed.preKeys.entries()) {
       keys.set(`pre-key/${index + 1}`, {
@@ -118,7 +119,7 @@ async function sendAll(pairs: Extract<BareClientsRequest, { type: 'send' }>['pai
 
 process.on('message', (request: BareClientsRequest) => {
   const failed = (error: unknown) => send({ type: 'error', message: String(error) });
-  if (request.type === 'load') load(request.file);
+  if (request.type === 'load') load(request.file, request.limit);
   if (request.type === 'connect')
     connectAll(request.concurrency, request.wsUrl, request.trustRoot).catch(failed);
   if (request.type === 'send') sendAll(request.pairs).catch(failed);

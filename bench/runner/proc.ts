@@ -27,6 +27,16 @@ export function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
+/** CPU seconds every core of the machine spent busy so far (all processes, ours and others'). */
+export function machineBusySeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (
+    ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) /
+    TICKS_PER_SECOND
+  );
+}
+
 /** The child processes of this process whose command name matches `name` (e.g. moto's python). */
 export function childProcesses(name: RegExp): number[] {
   const found: number[] = [];
@@ -52,8 +62,9 @@ export interface CpuShare {
 }
 
 /**
- * CPU used by each named process between `start` and `stop`. A process that exits during the phase
- * (a runner killed on purpose) is counted up to its last reading.
+ * CPU used by each named process between `start` and `stop`, and by the whole machine (`machine`,
+ * in cores: what the other processes, including other users', left to ours). A process that exits
+ * during the phase (a runner killed on purpose) is counted up to its last reading.
  */
 export class CpuMeter {
   private readonly first = new Map<string, number>();
@@ -84,6 +95,7 @@ export class CpuMeter {
   }
 
   private sample(into: Map<string, number>): void {
+    into.set('machine', machineBusySeconds());
     for (const [name, pid] of Object.entries(this.pids)) {
       if (pid === undefined) continue;
       try {

@@ -2,6 +2,7 @@
 // tsx CLI, whose grandchild would survive a SIGKILL), configured only through its environment the
 // way runner-harness.ts `spawnRunner` does, with a health port to read its shards and sessions from.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '#infra/local/moto-server.ts';
 
@@ -20,8 +21,12 @@ export interface BenchRunner {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
   health(): Promise<RunnerHealth | undefined>;
-  /** SIGTERM (hand-over: leases released) and wait for the exit. */
-  stop(): Promise<void>;
+  /**
+   * SIGTERM (hand-over: leases released) and wait for the exit, at most `graceMs` (ECS's default
+   * stopTimeout, 30 s) before a SIGKILL, as ECS would; resolves to the milliseconds a clean exit
+   * took, or NaN when it had to be killed.
+   */
+  stop(graceMs?: number): Promise<number>;
   /** SIGKILL: a crash, the leases are left to expire. */
   kill(): Promise<void>;
 }
@@ -34,6 +39,8 @@ export interface RunnerSpawnOptions {
   readonly leaseTtlSeconds: number;
   readonly maxConcurrentConnects: number;
   readonly simulator: { readonly wsUrl: string; readonly rootPublicKey: Buffer; readonly mediaCaPem: string };
+  /** Where the runner's stderr (its logs) goes. */
+  readonly logFile: string;
   /** Extra node flags, e.g. `--cpu-prof` to find where a small run's time goes. */
   readonly nodeFlags?: readonly string[];
 }
@@ -42,7 +49,7 @@ export async function spawnBenchRunner(options: RunnerSpawnOptions): Promise<Ben
   const healthPort = await freePort();
   const child = spawn(
     process.execPath,
-    [...(options.nodeFlags ?? []), '--import', 'tsx', join(ROOT, 'runner/main.ts')],
+    ['--import', 'tsx', ...(options.nodeFlags ?? []), join(ROOT, 'runner/main.ts')],
     {
       cwd: ROOT,
       env: {
@@ -61,7 +68,8 @@ export async function spawnBenchRunner(options: RunnerSpawnOptions): Promise<Ben
         WA_TRUST_ROOT: options.simulator.rootPublicKey.toString('base64'),
         WA_MEDIA_CA_PEM: options.simulator.mediaCaPem,
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      // The runners' logs (errors only, by default) go to a file: they would bury the table.
+      stdio: ['ignore', 'ignore', openSync(options.logFile, 'a')],
     },
   );
   if (child.pid === undefined) throw new Error('runner process did not start');
@@ -84,7 +92,18 @@ export async function spawnBenchRunner(options: RunnerSpawnOptions): Promise<Ben
         return undefined; // not listening yet, or busy
       }
     },
-    stop: () => signal('SIGTERM'),
+    async stop(graceMs = 30_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return 0;
+      const started = performance.now();
+      child.kill('SIGTERM');
+      const clean = await Promise.race([
+        exited.then(() => true),
+        new Promise<false>((resolve) => setTimeout(resolve, graceMs, false)),
+      ]);
+      if (clean) return performance.now() - started;
+      await signal('SIGKILL');
+      return Number.NaN;
+    },
     kill: () => signal('SIGKILL'),
   };
 }

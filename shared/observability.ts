@@ -1,8 +1,8 @@
-// The one place that makes loggers, metrics and tracers, all under the platform's service name, with
+// The one place that makes loggers and metrics, all under the platform's service name, with
 // redaction built in: logs never carry credentials, keys, message bodies or full phone numbers.
+// The tracer lives apart (tracing.ts): loading it slows every promise of the process.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { maskPhoneNumber } from './domain/phone-number.ts';
 
 export const SERVICE_NAME = 'clinic-wa';
@@ -51,4 +51,3 @@ export function createLogger(options: { logLevel?: LogLevel; component?: string 
 
 export const logger = createLogger();
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
-export const tracer = new Tracer({ serviceName: SERVICE_NAME });

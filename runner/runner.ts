@@ -21,6 +21,8 @@ export interface RunnerDeps extends Omit<ShardWorkerDeps, 'queueUrl' | 'limiter'
  */
 export class Runner {
   private readonly workers = new Map<number, ShardWorker>();
+  /** Queues of released shards whose long poll is still out. */
+  private readonly polling = new Set<Promise<void>>();
   private readonly leases: ShardLeaseManager;
   private readonly limiter: Semaphore;
   private stopping = false;
@@ -76,6 +78,8 @@ export class Runner {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.leases.stop();
+    // Leases are gone already; a long poll still out must end (and give back what it brought).
+    await Promise.all(this.polling);
   }
 
   private async onAcquired(fence: Fence): Promise<void> {
@@ -98,6 +102,9 @@ export class Runner {
     this.deps.logger.info('shard released', { shard: fence.shard, fence: fence.token, reason });
     const worker = this.workers.get(fence.shard);
     this.workers.delete(fence.shard);
-    await worker?.stop();
+    if (!worker) return;
+    await worker.stop();
+    const polling = worker.finished().finally(() => this.polling.delete(polling));
+    this.polling.add(polling);
   }
 }

@@ -95,14 +95,22 @@ export class ShardWorker {
     return this.starting;
   }
 
-  /** Hand-over or shutdown: no more commands, then every socket closed without logging out. */
+  /**
+   * Hand-over or shutdown: no more commands, then every socket closed without logging out. The long
+   * poll may still be out when this resolves (the lease can go); `finished()` waits for it.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     // A start still restoring must not go on to open sockets or poll once the shard is gone.
     await this.starting?.catch(() => undefined);
-    await this.consumer.stop();
+    await this.consumer.drain();
     await Promise.all(this.sessions.map((session) => session.stop()));
     this.live.clear();
+  }
+
+  /** Resolves once the shard's queue is no longer polled (after `stop`). */
+  finished(): Promise<void> {
+    return this.consumer.stop();
   }
 
   private async restoreAndConsume(): Promise<void> {

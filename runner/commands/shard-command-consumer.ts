@@ -75,11 +75,21 @@ export class ShardCommandConsumer {
    * brings is made visible again at once.
    */
   async stop(): Promise<void> {
-    this.running = false;
+    await this.drain();
     await this.loop;
-    await Promise.allSettled(this.inFlight);
     await this.deletes.flush();
     clearInterval(this.extender);
+  }
+
+  /**
+   * Stops taking commands and resolves once those in hand are done and deleted, without waiting for
+   * the long poll still out: the sessions can close and the lease go now, and `stop()` waits for the
+   * poll (whose messages are released at once) before the process may exit.
+   */
+  async drain(): Promise<void> {
+    this.running = false;
+    await Promise.allSettled(this.inFlight);
+    await this.deletes.flush();
   }
 
   private async extendVisibility(): Promise<void> {

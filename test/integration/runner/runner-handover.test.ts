@@ -88,6 +88,23 @@ describe('runners sharing the shards', () => {
     expect(b.sessionsByState()).toEqual({ qr: onShard1.length });
   });
 
+  it('gives its leases up on SIGTERM before its long polls end, then waits for them', async () => {
+    const a = await world.startRunner('runner-a', { commandWaitSeconds: 5 });
+    expect(a.heldShards).toEqual([0, 1]);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // both polls are out
+
+    let stopped = false;
+    const stopping = a.stop().then(() => {
+      stopped = true;
+    });
+    await until(
+      async () => (await world.shardOwners()).every((owner) => owner === null) || undefined,
+      'both leases released',
+    );
+    expect(stopped).toBe(false);
+    await stopping;
+  }, 20_000);
+
   it('splits the shards between two runners and hands them over at once on SIGTERM, without re-pairing', async () => {
     const a = await world.startRunner('runner-a');
     const b = await world.startRunner('runner-b');

@@ -171,7 +171,12 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
     /** An in-process runner; `dial` sends its sockets to another server, still trusting ours. */
     async startRunner(
       runnerId: string,
-      options: { dial?: Simulator; sessionTuning?: SessionTuning; channels?: ChannelRepository } = {},
+      options: {
+        dial?: Simulator;
+        sessionTuning?: SessionTuning;
+        channels?: ChannelRepository;
+        commandWaitSeconds?: number;
+      } = {},
     ): Promise<Runner> {
       const runner = new Runner({
         runnerId,
@@ -198,7 +203,7 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
         logger,
         // Counted, never flushed: tests read them from `health().counters`.
         metrics: new RunnerMetrics(new Metrics({ namespace: 'clinic-wa-test', serviceName: runnerId })),
-        commandWaitSeconds: 1,
+        commandWaitSeconds: options.commandWaitSeconds ?? 1,
         ...(options.sessionTuning ? { sessionTuning: options.sessionTuning } : {}),
       });
       runners.push(runner);

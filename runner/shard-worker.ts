@@ -135,7 +135,7 @@ export class ShardWorker {
       }
       if (result.status !== 'restored') continue;
       const session = this.createSession(result.channel.tenantId, result.channel.channelId, result.auth);
-      void session.connect({ method: 'resume' });
+      void session.connect({ method: 'resume' }, { quiet: true });
     }
     this.consumer.start();
   }

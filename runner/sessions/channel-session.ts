@@ -130,15 +130,22 @@ export class ChannelSession {
     return this.options.channelId;
   }
 
-  /** Starts (or restarts) the session; `resume` logs in with stored creds. */
-  async connect(intent: ConnectIntent = { method: 'resume' }): Promise<void> {
+  /**
+   * Starts (or restarts) the session; `resume` logs in with stored creds. A takeover (`quiet`) does
+   * not report `connecting`: the channel was open and, once logged in, still is, so a deploy or a
+   * failover does not send every clinic two status events per channel. A failed login still reports.
+   */
+  async connect(
+    intent: ConnectIntent = { method: 'resume' },
+    options: { quiet?: boolean } = {},
+  ): Promise<void> {
     this.stopped = false;
     this.intent = intent;
     this.attempt = 0;
     this.breaker.recordSuccess();
     clearTimeout(this.reconnectTimer);
     if (this.socket) this.closeSocket(new Error('reconnect requested'));
-    await this.setStatus('connecting');
+    if (!options.quiet) await this.setStatus('connecting');
     await this.openSocket();
   }
 

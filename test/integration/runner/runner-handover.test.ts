@@ -18,9 +18,6 @@ describe('runners sharing the shards', () => {
     await simulator.stop();
   });
 
-  const opens = (channelId: string) =>
-    world.events.of('channel.status', channelId).filter((event) => event.data.status === 'open').length;
-
   /** One channel per shard, paired through whichever runner holds its shard. */
   async function pairedChannels(): Promise<Channel[]> {
     const channels: Channel[] = [];
@@ -115,14 +112,15 @@ describe('runners sharing the shards', () => {
 
     const channels = await pairedChannels();
     const onB = channels.find((channel) => channel.shard === 1) as Channel;
-    const opensBefore = opens(onB.id);
     expect(b.sessionsByState()).toEqual({ open: 1 });
 
     await b.stop(); // SIGTERM: sockets closed without logout, lease released at once
     await a.tick(); // no wait for the lease to expire
     expect(a.heldShards).toEqual([0, 1]);
-    await until(() => opens(onB.id) > opensBefore, 'the handed-over channel to open on runner a');
+    await until(() => a.sessionsByState().open === 2, 'the handed-over channel to open on runner a');
     expect(a.sessionsByState()).toEqual({ open: 2 });
+    const phoneOfB = simulator.phones.get(`551193333000${channels.indexOf(onB)}`);
+    expect(phoneOfB && simulator.server.isConnected({ account: phoneOfB.account, deviceId: 1 })).toBe(true);
     expect(world.events.of('channel.qr', onB.id)).toHaveLength(1);
     expect(world.events.of('channel.logged_out')).toEqual([]);
   });

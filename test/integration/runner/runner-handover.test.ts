@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel } from '#shared/domain/channel.ts';
-import { newId } from '#shared/domain/ids.ts';
 import type { ChannelRepository } from '#shared/ports.ts';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import { runnerPlatform, until } from './support/runner-harness.ts';
@@ -38,7 +37,7 @@ describe('runners sharing the shards', () => {
     const gate = new Promise<void>((resolve) => {
       openGate = resolve;
     });
-    const channels = world.platform.channels;
+    const channels = world.runnerChannels;
     const slowChannels: ChannelRepository = {
       create: (channel) => channels.create(channel),
       get: (tenantId, channelId) => channels.get(tenantId, channelId),
@@ -64,19 +63,7 @@ describe('runners sharing the shards', () => {
       const channel = await world.newChannel(`Line ${onShard1.length}`);
       if (channel.shard === 1) onShard1.push(channel);
     }
-    for (const channel of onShard1) {
-      await world.bus.send(
-        {
-          commandId: newId('command'),
-          tenantId: channel.tenantId,
-          channelId: channel.id,
-          issuedAt: new Date().toISOString(),
-          type: 'connect',
-          method: 'qr',
-        },
-        1,
-      );
-    }
+    for (const channel of onShard1) await world.connectByQr(channel);
     await until(
       () => onShard1.every((channel) => world.events.of('channel.qr', channel.id).length > 0),
       'a QR for every channel of shard 1',

@@ -134,6 +134,35 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
   const runners: Runner[] = [];
   const processes: RunnerProcess[] = [];
 
+  // Tests share the platform table, and a runner serves its shards' channels of every tenant: left
+  // to itself it would restore other tests' open channels against this test's simulator (which logs
+  // them out). In-process runners see this test's tenant only.
+  const runnerChannels: ChannelRepository = {
+    create: (channel) => platform.channels.create(channel),
+    get: (tenantId, channelId) => platform.channels.get(tenantId, channelId),
+    list: (tenantId, request) => platform.channels.list(tenantId, request),
+    transition: (tenantId, channelId, transition) =>
+      platform.channels.transition(tenantId, channelId, transition),
+    listByShard: async (shard, request) => {
+      const page = await platform.channels.listByShard(shard, request);
+      return { ...page, items: page.items.filter((channel) => channel.tenantId === tenant.id) };
+    },
+  };
+
+  /** Queues a `connect` command asking for a QR code on the channel's shard. */
+  const connectByQr = (channel: Channel) =>
+    bus.send(
+      {
+        commandId: newId('command'),
+        tenantId: channel.tenantId,
+        channelId: channel.id,
+        issuedAt: new Date().toISOString(),
+        type: 'connect',
+        method: 'qr',
+      },
+      channel.shard,
+    );
+
   const media = new S3MediaStore(createS3Client(aws), platform.resources.mediaBucket);
   const contactChecks = new DynamoContactCheckRepository(platform.client, platform.resources.platformTable);
 
@@ -148,19 +177,12 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
     bus,
     newChannel: (name: string) =>
       createChannel({ channels: platform.channels, shardCount: SHARDS }, tenant.id, { name }),
+    connectByQr,
+    /** The channel repository in-process runners get: this test's tenant only. */
+    runnerChannels,
     /** Connects the channel by QR through a running runner and scans it with `phone`, until open. */
     async pairByQr(channel: Channel, phone: VirtualPhone): Promise<void> {
-      await bus.send(
-        {
-          commandId: newId('command'),
-          tenantId: channel.tenantId,
-          channelId: channel.id,
-          issuedAt: new Date().toISOString(),
-          type: 'connect',
-          method: 'qr',
-        },
-        channel.shard,
-      );
+      await connectByQr(channel);
       const qr = await until(() => events.of('channel.qr', channel.id)[0], `a QR for ${channel.name}`);
       await phone.scanQr(qr.data.qr);
       await until(
@@ -184,7 +206,7 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
         leaseTtlMs: 10_000,
         commandQueueUrls: queueUrls,
         maxConcurrentConnects: 8,
-        channels: options.channels ?? platform.channels,
+        channels: options.channels ?? runnerChannels,
         messages: platform.messages,
         contactChecks,
         media,

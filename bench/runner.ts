@@ -345,6 +345,17 @@ const notMeasured =
     return { messages: 0, ms: Number.NaN, messagesPerSecond: Number.NaN };
   };
 
+/** A context-only throughput with every channel connected: CPU metered, 180 s at most. */
+async function loadedThroughput(
+  processes: ConstructorParameters<typeof CpuMeter>[0],
+  what: string,
+  measure: () => Promise<ThroughputFigures>,
+): Promise<{ throughput: ThroughputFigures; throughputCpu: PhaseCpu }> {
+  const meter = new CpuMeter(processes);
+  const throughput = await withTimeout(measure(), 180_000).catch(notMeasured(what));
+  return { throughput, throughputCpu: phaseCpu(meter) };
+}
+
 interface ThroughputFigures {
   readonly messages: number;
   readonly ms: number;
@@ -646,18 +657,18 @@ export const runnerBenchmark: Benchmark = {
         await sleep(options.settleSeconds * 1000);
         const rssBytes = rssOf(bare.pid);
         log('bare Baileys: throughput…');
-        const throughputMeter = new CpuMeter({ bare: bare.pid, moto: world.motoPid, simulator: process.pid });
-        const throughput = await withTimeout(
-          throughputOfBare(
-            bare,
-            receivers,
-            arrivals,
-            { ...options, messagesPerPair: options.loadedMessagesPerPair },
-            'bare-loaded',
-          ),
-          180_000,
-        ).catch(notMeasured('bare throughput with every client connected'));
-        const throughputCpu = phaseCpu(throughputMeter);
+        const { throughput, throughputCpu } = await loadedThroughput(
+          { bare: bare.pid, moto: world.motoPid, simulator: process.pid },
+          'bare throughput with every client connected',
+          () =>
+            throughputOfBare(
+              bare,
+              receivers,
+              arrivals,
+              { ...options, messagesPerPair: options.loadedMessagesPerPair },
+              'bare-loaded',
+            ),
+        );
         log(`  ${round(throughput.messagesPerSecond)} messages/s`);
         bareFigures = {
           emptyRssBytes,
@@ -709,23 +720,19 @@ export const runnerBenchmark: Benchmark = {
         // With bench/runner/aws-trace.ts loaded, the restore's AWS calls are summarised apart.
         if (process.env.BENCH_AWS_TRACE_DIR) runner.child.kill('SIGUSR2');
         log('runner: throughput (send commands through SQS)…');
-        const throughputMeter = new CpuMeter({
-          runner: runner.pid,
-          moto: world.motoPid,
-          simulator: process.pid,
-        });
-        const throughput = await withTimeout(
-          throughputOfRunner(
-            world,
-            seeded,
-            receivers,
-            arrivals,
-            { ...options, messagesPerPair: options.loadedMessagesPerPair },
-            'runner-loaded',
-          ),
-          180_000,
-        ).catch(notMeasured('runner throughput with every channel connected'));
-        const throughputCpu = phaseCpu(throughputMeter);
+        const { throughput, throughputCpu } = await loadedThroughput(
+          { runner: runner.pid, moto: world.motoPid, simulator: process.pid },
+          'runner throughput with every channel connected',
+          () =>
+            throughputOfRunner(
+              world,
+              seeded,
+              receivers,
+              arrivals,
+              { ...options, messagesPerPair: options.loadedMessagesPerPair },
+              'runner-loaded',
+            ),
+        );
         log(`  ${round(throughput.messagesPerSecond)} messages/s`);
         runnerFigures = {
           startToLeasesMs: leasesAt - spawnedAt,

@@ -33,6 +33,15 @@ describe('native curve under Baileys against the simulator', () => {
     return created;
   }
 
+  /** The client's one connection was closed with a 400 before any QR, for `reason`. */
+  async function expectRefused(client: TestCompanion, refusedBefore: number, reason: string) {
+    await eventually(() => client.log.closes.length > 0, 'the connection to close');
+    expect(client.log.closes).toEqual([400]);
+    expect(client.log.qrs).toEqual([]);
+    expect(client.log.opens).toBe(0);
+    expect(nativeCurveStatus()).toMatchObject({ chainsRefused: refusedBefore + 1, lastRefusal: reason });
+  }
+
   it('pairs by QR and logs a returning device in, the chain checked at each handshake', async () => {
     const before = nativeCurveStatus();
     const phone = await simulator.phones.create('5511933330001');
@@ -58,16 +67,7 @@ describe('native curve under Baileys against the simulator', () => {
     WA_CERT_DETAILS.PUBLIC_KEY = simulator.rootPublicKey;
     const before = nativeCurveStatus().chainsRefused;
 
-    const client = companion(stranger, simulator, undefined, false);
-    await eventually(() => client.log.closes.length > 0, 'the connection to close');
-
-    expect(client.log.closes).toEqual([400]);
-    expect(client.log.qrs).toEqual([]);
-    expect(client.log.opens).toBe(0);
-    expect(nativeCurveStatus()).toMatchObject({
-      chainsRefused: before + 1,
-      lastRefusal: 'intermediate-signature',
-    });
+    await expectRefused(companion(stranger, simulator, undefined, false), before, 'intermediate-signature');
   });
 
   it('makes Baileys’ own chain check work: a foreign root is refused even with our check only observing', async () => {
@@ -111,15 +111,6 @@ describe('native curve under Baileys against the simulator', () => {
     expect(nativeCurveStatus().lastRefusal).toBe('leaf-key-mismatch');
     const before = nativeCurveStatus().chainsRefused;
 
-    const client = companion(impostor, simulator, undefined, false);
-    await eventually(() => client.log.closes.length > 0, 'the connection to close');
-
-    expect(client.log.closes).toEqual([400]);
-    expect(client.log.qrs).toEqual([]);
-    expect(client.log.opens).toBe(0);
-    expect(nativeCurveStatus()).toMatchObject({
-      chainsRefused: before + 1,
-      lastRefusal: 'leaf-key-mismatch',
-    });
+    await expectRefused(companion(impostor, simulator, undefined, false), before, 'leaf-key-mismatch');
   });
 });

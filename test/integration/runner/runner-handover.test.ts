@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel } from '#shared/domain/channel.ts';
-import type { ChannelRepository } from '#shared/ports.ts';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
-import { runnerPlatform, until } from './support/runner-harness.ts';
+import { runnerPlatform, until, withListByShard } from './support/runner-harness.ts';
 
 describe('runners sharing the shards', () => {
   let simulator: Simulator;
@@ -38,16 +37,10 @@ describe('runners sharing the shards', () => {
       openGate = resolve;
     });
     const channels = world.runnerChannels;
-    const slowChannels: ChannelRepository = {
-      create: (channel) => channels.create(channel),
-      get: (tenantId, channelId) => channels.get(tenantId, channelId),
-      list: (tenantId, request) => channels.list(tenantId, request),
-      transition: (tenantId, channelId, transition) => channels.transition(tenantId, channelId, transition),
-      listByShard: async (shard, request) => {
-        await gate;
-        return channels.listByShard(shard, request);
-      },
-    };
+    const slowChannels = withListByShard(channels, async (shard, request) => {
+      await gate;
+      return channels.listByShard(shard, request);
+    });
     const a = await world.startRunner('runner-a', { channels: slowChannels });
     expect(a.heldShards).toEqual([0, 1]);
     const b = await world.startRunner('runner-b');

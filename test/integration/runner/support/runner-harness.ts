@@ -69,6 +69,20 @@ export async function until<T>(
 
 const SHARDS = 2;
 
+/** `channels` with its shard listing replaced: what a runner restores on takeover. */
+export function withListByShard(
+  channels: ChannelRepository,
+  listByShard: ChannelRepository['listByShard'],
+): ChannelRepository {
+  return {
+    create: (channel) => channels.create(channel),
+    get: (tenantId, channelId) => channels.get(tenantId, channelId),
+    list: (tenantId, request) => channels.list(tenantId, request),
+    transition: (tenantId, channelId, transition) => channels.transition(tenantId, channelId, transition),
+    listByShard,
+  };
+}
+
 async function testQueues(sqs: SQSClient): Promise<string[]> {
   const prefix = `runner-${crypto.randomUUID().slice(0, 8)}`;
   return Promise.all(
@@ -137,17 +151,10 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
   // Tests share the platform table, and a runner serves its shards' channels of every tenant: left
   // to itself it would restore other tests' open channels against this test's simulator (which logs
   // them out). In-process runners see this test's tenant only.
-  const runnerChannels: ChannelRepository = {
-    create: (channel) => platform.channels.create(channel),
-    get: (tenantId, channelId) => platform.channels.get(tenantId, channelId),
-    list: (tenantId, request) => platform.channels.list(tenantId, request),
-    transition: (tenantId, channelId, transition) =>
-      platform.channels.transition(tenantId, channelId, transition),
-    listByShard: async (shard, request) => {
-      const page = await platform.channels.listByShard(shard, request);
-      return { ...page, items: page.items.filter((channel) => channel.tenantId === tenant.id) };
-    },
-  };
+  const runnerChannels = withListByShard(platform.channels, async (shard, request) => {
+    const page = await platform.channels.listByShard(shard, request);
+    return { ...page, items: page.items.filter((channel) => channel.tenantId === tenant.id) };
+  });
 
   /** Queues a `connect` command asking for a QR code on the channel's shard. */
   const connectByQr = (channel: Channel) =>

@@ -8,7 +8,44 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 interface Sendable {
-  send(command: { constructor: { name: string } }, ...rest: unknown[]): Promise<unknown>;
+  send(command: TracedCommand, ...rest: unknown[]): Promise<unknown>;
+}
+
+interface TracedCommand {
+  constructor: { name: string };
+  input?: Record<string, unknown>;
+}
+
+/** With BENCH_AWS_TRACE_DETAIL=1, calls are told apart by the kind of item they touch too. */
+function label(command: TracedCommand): string {
+  const name = command.constructor.name;
+  if (!process.env.BENCH_AWS_TRACE_DETAIL) return name;
+  const input = command.input ?? {};
+  const kinds = new Set<string>();
+  const kindOf = (key: unknown) => {
+    const raw = (key as { sk?: unknown } | undefined)?.sk;
+    const sk = (raw as { S?: unknown } | undefined)?.S ?? raw;
+    if (typeof sk === 'string') kinds.add(sk.split(/[#:]/)[0] ?? '');
+  };
+  kindOf(input.Key);
+  kindOf(input.Item);
+  for (const table of Object.values((input.RequestItems ?? {}) as Record<string, unknown>)) {
+    const requests = Array.isArray(table) ? table : ((table as { Keys?: unknown[] }).Keys ?? []);
+    for (const request of requests as Record<string, unknown>[]) {
+      kindOf(request);
+      kindOf((request.PutRequest as { Item?: unknown } | undefined)?.Item);
+      kindOf((request.DeleteRequest as { Key?: unknown } | undefined)?.Key);
+    }
+  }
+  for (const item of (input.TransactItems ?? []) as Record<string, { Key?: unknown; Item?: unknown }>[]) {
+    for (const op of Object.values(item)) {
+      kindOf(op.Key);
+      kindOf(op.Item);
+    }
+  }
+  const expression =
+    typeof input.UpdateExpression === 'string' ? ` ${input.UpdateExpression.slice(0, 30)}` : '';
+  return kinds.size > 0 || expression ? `${name} [${[...kinds].sort().join(',')}]${expression}` : name;
 }
 
 const directory = process.env.BENCH_AWS_TRACE_DIR;
@@ -22,12 +59,13 @@ if (directory) {
     const started = performance.now();
     const result = original.call(this, command, ...rest);
     const done = () => {
-      const entry = figures.get(command.constructor.name) ?? { calls: 0, totalMs: 0, samples: [] };
+      const name = label(command);
+      const entry = figures.get(name) ?? { calls: 0, totalMs: 0, samples: [] };
       const ms = performance.now() - started;
       entry.calls++;
       entry.totalMs += ms;
       if (entry.samples.length < 100_000) entry.samples.push(ms);
-      figures.set(command.constructor.name, entry);
+      figures.set(name, entry);
     };
     result.then(done, done);
     return result;

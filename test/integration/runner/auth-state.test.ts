@@ -185,6 +185,29 @@ describe('session auth state on DynamoDB + KMS', () => {
     expect(Object.keys(await third.getKeys('session', ['5521911112222.3']))).toEqual(['5521911112222.3']);
   });
 
+  it('reads a missing key once, and a key it wrote or deleted since as it now is', async () => {
+    const channel = harness.newChannel();
+    const fence = await harness.newFence();
+    await harness.newStore().open(channel, fence);
+    const { session } = await restoredSession(channel, fence);
+    const id = `${PHONE}.7`;
+
+    harness.resetCalls();
+    expect(await session.getKeys('session', [id])).toEqual({});
+    expect(await session.getKeys('session', [id])).toEqual({});
+    expect(await session.getKeys('pre-key', ['40'])).toEqual({});
+    expect(await session.getKeys('pre-key', ['41'])).toEqual({}); // same bucket, known missing
+    expect(Object.fromEntries(harness.calls)).toEqual({ BatchGetItem: 2 });
+
+    const record = randomBytes(40);
+    await session.setKeys({ session: { [id]: record } });
+    expect(normalized(await session.getKeys('session', [id]))).toEqual(normalized({ [id]: record }));
+    await session.setKeys({ session: { [id]: null } });
+    harness.resetCalls();
+    expect(await session.getKeys('session', [id])).toEqual({});
+    expect(Object.fromEntries(harness.calls)).toEqual({});
+  });
+
   it('writes Baileys’ 812 first pre-keys in one transaction and reads them back in one BatchGetItem', async () => {
     const channel = harness.newChannel();
     const fence = await harness.newFence();

@@ -3,7 +3,7 @@
 import type { ApiKey } from './domain/api-key.ts';
 import type { Channel, ChannelStatus, ChannelStatusDetails } from './domain/channel.ts';
 import type { ChannelCommand } from './domain/commands.ts';
-import type { PlatformEvent } from './domain/events.ts';
+import type { MessageStatus, PlatformEvent } from './domain/events.ts';
 import type { Message, StatusChange } from './domain/message.ts';
 import type { Page, PageRequest } from './domain/pagination.ts';
 import type { Tenant, TenantStatus } from './domain/tenant.ts';
@@ -66,12 +66,16 @@ export interface MessageRepository {
     channelId: string,
     waMessageId: string,
   ): Promise<{ messageId: string; direction: Message['direction'] } | null>;
-  /** Moves the status forward and appends it to the history; null when it would not move forward. */
+  /**
+   * Moves the status forward and appends it to the history; null when it would not move forward,
+   * or when `onlyFrom` is given and the current status is another.
+   */
   advanceStatus(
     tenantId: string,
     channelId: string,
     messageId: string,
     change: StatusChange,
+    options?: { onlyFrom?: MessageStatus },
   ): Promise<Message | null>;
   /** A channel's messages, newest first. */
   list(tenantId: string, channelId: string, request: PageRequest): Promise<Page<Message>>;

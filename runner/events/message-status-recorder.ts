@@ -26,31 +26,56 @@ export class MessageStatusRecorder {
     const steps = DELIVERY_PATH.includes(status)
       ? DELIVERY_PATH.slice(0, DELIVERY_PATH.indexOf(status) + 1)
       : [status];
+    const previous = steps.at(-2);
+    // Usually the step before is recorded already: then one write, from exactly that step.
+    const direct = previous ? await this.advance(scope, messageId, status, error, previous) : undefined;
+    const published = direct ? [direct] : await this.walk(scope, messageId, steps, status, error);
+    if (published.length > 0) await this.events.publish(published);
+  }
+
+  private async walk(
+    scope: { tenantId: string; channelId: string },
+    messageId: string,
+    steps: readonly MessageStatus[],
+    status: MessageStatus,
+    error?: { code: string; message: string },
+  ) {
     const published = [];
     for (const step of steps) {
-      const at = this.now().toISOString();
-      const stepError = step === status ? error : undefined;
-      const updated = await this.messages.advanceStatus(scope.tenantId, scope.channelId, messageId, {
-        status: step,
-        at,
-        ...(stepError ? { error: stepError } : {}),
-      });
-      if (!updated) continue;
-      published.push(
-        platformEvent(
-          'message.status',
-          scope,
-          {
-            messageId,
-            status: step,
-            timestamp: at,
-            recipient: updated.contact,
-            ...(stepError ? { error: stepError } : {}),
-          },
-          new Date(at),
-        ),
-      );
+      const event = await this.advance(scope, messageId, step, step === status ? error : undefined);
+      if (event) published.push(event);
     }
-    if (published.length > 0) await this.events.publish(published);
+    return published;
+  }
+
+  /** The `message.status` event of the step, once recorded; undefined when it was not an advance. */
+  private async advance(
+    scope: { tenantId: string; channelId: string },
+    messageId: string,
+    step: MessageStatus,
+    error: { code: string; message: string } | undefined,
+    onlyFrom?: MessageStatus,
+  ) {
+    const at = this.now().toISOString();
+    const updated = await this.messages.advanceStatus(
+      scope.tenantId,
+      scope.channelId,
+      messageId,
+      { status: step, at, ...(error ? { error } : {}) },
+      onlyFrom ? { onlyFrom } : {},
+    );
+    if (!updated) return undefined;
+    return platformEvent(
+      'message.status',
+      scope,
+      {
+        messageId,
+        status: step,
+        timestamp: at,
+        recipient: updated.contact,
+        ...(error ? { error } : {}),
+      },
+      new Date(at),
+    );
   }
 }

@@ -60,6 +60,19 @@ describe('messages', () => {
       { status: 'sent', at: at(1) },
       { status: 'read', at: at(3) },
     ]);
+    // Only from a given status: refused from another, even where it would be an advance.
+    const other = outbound(message.tenantId, message.channelId);
+    await messages.put(other);
+    const { tenantId, channelId } = other;
+    const delivered = { status: 'delivered' as const, at: at(6) };
+    expect(
+      await messages.advanceStatus(tenantId, channelId, other.id, delivered, { onlyFrom: 'sent' }),
+    ).toBeNull();
+    expect((await messages.get(tenantId, channelId, other.id))?.status).toBe('queued');
+    await messages.advanceStatus(tenantId, channelId, other.id, { status: 'sent', at: at(5) });
+    expect(
+      (await messages.advanceStatus(tenantId, channelId, other.id, delivered, { onlyFrom: 'sent' }))?.status,
+    ).toBe('delivered');
     expect(
       await messages.advanceStatus(message.tenantId, message.channelId, 'msg_absent', {
         status: 'sent',

@@ -97,10 +97,14 @@ export class DynamoMessageRepository implements MessageRepository {
     channelId: string,
     messageId: string,
     change: StatusChange,
+    options: { onlyFrom?: MessageStatus } = {},
   ): Promise<Message | null> {
-    const from = [...MESSAGE_STATUSES, 'received' as const].filter((status) =>
-      isStatusAdvance(status, change.status),
+    const from = [...MESSAGE_STATUSES, 'received' as const].filter(
+      (status) =>
+        isStatusAdvance(status, change.status) &&
+        (options.onlyFrom === undefined || status === options.onlyFrom),
     );
+    if (from.length === 0) return null;
     const placeholders = from.map((_, i) => `:from${i}`);
     const result = await conditionally(
       () =>

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { MessageStatusRecorder } from '#runner/events/message-status-recorder.ts';
+import type { PlatformEvent } from '#shared/domain/events.ts';
+import { newId } from '#shared/domain/ids.ts';
+import type { Message } from '#shared/domain/message.ts';
+import type { MessageRepository } from '#shared/ports.ts';
+import { platformRepositories } from '../support/platform.ts';
+
+const { messages } = platformRepositories();
+
+function queued(): Message {
+  const id = newId('message');
+  return {
+    id,
+    tenantId: newId('tenant'),
+    channelId: newId('channel'),
+    direction: 'outbound',
+    waMessageId: `3EB0${id.slice(-24)}`,
+    remoteJid: '5511987654321@s.whatsapp.net',
+    contact: { phoneNumber: '+5511987654321', lid: null },
+    type: 'text',
+    content: { body: 'Seu exame está pronto.' },
+    status: 'queued',
+    statusHistory: [{ status: 'queued', at: '2026-11-29T10:00:00.000Z' }],
+    createdAt: '2026-11-29T10:00:00.000Z',
+  };
+}
+
+/** The recorder over the real repository, counting its writes and keeping what it publishes. */
+function recorder() {
+  const published: PlatformEvent[] = [];
+  const writes = { count: 0 };
+  const counted: MessageRepository = Object.create(messages, {
+    advanceStatus: {
+      value: (...args: Parameters<MessageRepository['advanceStatus']>) => {
+        writes.count++;
+        return messages.advanceStatus(...args);
+      },
+    },
+  });
+  const events = { publish: async (batch: readonly PlatformEvent[]) => void published.push(...batch) };
+  return { recorder: new MessageStatusRecorder(counted, events), published, writes };
+}
+
+const statusesOf = (events: PlatformEvent[]) =>
+  events.map((event) => (event.data as { status: string }).status);
+
+describe('message status recorder', () => {
+  it('records a receipt that overtook the ack as every step it skipped, each once', async () => {
+    const message = queued();
+    await messages.put(message);
+    const { recorder: statuses, published } = recorder();
+    const scope = { tenantId: message.tenantId, channelId: message.channelId };
+
+    await statuses.record(scope, message.id, 'delivered');
+    await statuses.record(scope, message.id, 'sent'); // the ack, late
+    await statuses.record(scope, message.id, 'delivered'); // a repeated receipt
+
+    expect(statusesOf(published)).toEqual(['sent', 'delivered']);
+    const stored = await messages.get(message.tenantId, message.channelId, message.id);
+    expect(stored?.statusHistory.map((change) => change.status)).toEqual(['queued', 'sent', 'delivered']);
+  });
+
+  it('records the next step of the path with one write', async () => {
+    const message = queued();
+    await messages.put(message);
+    const { recorder: statuses, published, writes } = recorder();
+    const scope = { tenantId: message.tenantId, channelId: message.channelId };
+    await statuses.record(scope, message.id, 'sent');
+
+    writes.count = 0;
+    await statuses.record(scope, message.id, 'delivered');
+    expect(writes.count).toBe(1);
+    await statuses.record(scope, message.id, 'read');
+    expect(writes.count).toBe(2);
+    expect(statusesOf(published)).toEqual(['sent', 'delivered', 'read']);
+  });
+
+  it('records a failure with its reason, and nothing after it', async () => {
+    const message = queued();
+    await messages.put(message);
+    const { recorder: statuses, published } = recorder();
+    const scope = { tenantId: message.tenantId, channelId: message.channelId };
+    const error = { code: 'whatsapp_463', message: 'WhatsApp refused the message' };
+
+    await statuses.record(scope, message.id, 'failed', error);
+    await statuses.record(scope, message.id, 'delivered');
+
+    expect(published.map((event) => event.data)).toEqual([
+      expect.objectContaining({ status: 'failed', error }),
+    ]);
+  });
+});

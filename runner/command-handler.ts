@@ -3,7 +3,7 @@ import type { ChannelCommand } from '#shared/domain/commands.ts';
 import type { MessageStatus } from '#shared/domain/events.ts';
 import { type Message, whatsappMessageId } from '#shared/domain/message.ts';
 import type { ContactCheckRepository, EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
-import { MessageStatusRecorder } from './events/message-status-recorder.ts';
+import type { MessageStatusRecorder } from './events/message-status-recorder.ts';
 import {
   type MediaResolver,
   toBaileysContent,
@@ -21,6 +21,8 @@ export interface CommandHandlerDeps {
   readonly contactChecks: ContactCheckRepository;
   readonly media: MediaStore;
   readonly events: EventPublisher;
+  /** The shard's recorder of message statuses (it orders the statuses of each message). */
+  readonly messageStatusRecorder: MessageStatusRecorder;
   readonly fetchLink?: (url: string) => Promise<{ data: Buffer; mimeType: string }>;
   readonly now?: () => Date;
 }
@@ -149,8 +151,7 @@ function advance(
   status: MessageStatus,
   error?: { code: string; message: string },
 ): Promise<void> {
-  const recorder = new MessageStatusRecorder(deps.messages, deps.events, deps.now);
-  return recorder.record(
+  return deps.messageStatusRecorder.record(
     { tenantId: command.tenantId, channelId: command.channelId },
     command.messageId,
     status,

@@ -18,8 +18,10 @@ import { createLogger, metrics } from '#shared/observability.ts';
 import { SessionStore } from './auth/session-store.ts';
 import { loadRunnerConfig } from './config.ts';
 import { routeConsoleThroughLogger } from './console-guard.ts';
+import { CoalescingEventPublisher } from './events/coalescing-event-publisher.ts';
 import { startHealthServer } from './health.ts';
 import { LeaseTable } from './leases/lease-table.ts';
+import { MessageIdMemory } from './messages/message-id-memory.ts';
 import { Runner } from './runner.ts';
 import { RunnerMetrics } from './runner-metrics.ts';
 import { createSocketFactory } from './sessions/socket-factory.ts';
@@ -36,6 +38,9 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
 
   const dynamo = createDynamoClient(aws);
   const runnerMetrics = new RunnerMetrics(metrics);
+  const events = new CoalescingEventPublisher(
+    new EventBridgePublisher(createEventBridgeClient(aws), resources.eventBusName, EVENT_SOURCES.runner),
+  );
   const runner = new Runner({
     runnerId: config.runnerId,
     leaseTable: new LeaseTable(dynamo, resources.sessionsTable, config.cluster),
@@ -44,14 +49,10 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
     maxConcurrentConnects: config.maxConcurrentConnects,
     commandVisibilityTimeoutSeconds: config.commandVisibilityTimeoutSeconds,
     channels: new DynamoChannelRepository(dynamo, resources.platformTable),
-    messages: new DynamoMessageRepository(dynamo, resources.platformTable),
+    messages: new MessageIdMemory(new DynamoMessageRepository(dynamo, resources.platformTable)),
     contactChecks: new DynamoContactCheckRepository(dynamo, resources.platformTable),
     media: new S3MediaStore(createS3Client(aws), resources.mediaBucket),
-    events: new EventBridgePublisher(
-      createEventBridgeClient(aws),
-      resources.eventBusName,
-      EVENT_SOURCES.runner,
-    ),
+    events,
     sessionStore: new SessionStore({
       dynamo,
       kms: createKmsClient(aws),
@@ -82,6 +83,7 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
     async stop() {
       clearInterval(flushMetrics);
       await runner.stop();
+      await events.flush();
       await health.close();
       logger.info('runner stopped');
       restoreConsole();

@@ -5,7 +5,7 @@ import { newId } from '#shared/domain/ids.ts';
 import type { Message } from '#shared/domain/message.ts';
 import type { EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
 import type { ChannelStatusRecorder } from './events/channel-status-recorder.ts';
-import { MessageStatusRecorder } from './events/message-status-recorder.ts';
+import type { MessageStatusRecorder } from './events/message-status-recorder.ts';
 import { platformEvent } from './events/platform-events.ts';
 import { addressOf, mediaOf, toReceivedMessage } from './messages/inbound-message.ts';
 import type { RunnerMetrics } from './runner-metrics.ts';
@@ -13,6 +13,7 @@ import type { MessageStatusUpdate, OwnAccount, SessionObserver } from './session
 
 export interface SessionObserverDeps {
   readonly statusRecorder: ChannelStatusRecorder;
+  readonly messageStatusRecorder: MessageStatusRecorder;
   readonly events: EventPublisher;
   readonly messages: MessageRepository;
   readonly media: MediaStore;
@@ -86,7 +87,6 @@ export class PlatformSessionObserver implements SessionObserver {
   }
 
   async onMessageStatus(updates: MessageStatusUpdate[]): Promise<void> {
-    const recorder = new MessageStatusRecorder(this.deps.messages, this.deps.events, this.deps.now);
     for (const update of updates) {
       const message = await this.deps.messages.resolveWaMessageId(
         this.tenantId,
@@ -94,7 +94,7 @@ export class PlatformSessionObserver implements SessionObserver {
         update.waMessageId,
       );
       if (message?.direction !== 'outbound') continue;
-      await recorder.record(this.scope, message.messageId, update.status);
+      await this.deps.messageStatusRecorder.record(this.scope, message.messageId, update.status);
     }
   }
 

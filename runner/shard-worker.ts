@@ -14,6 +14,7 @@ import type { SessionStore } from './auth/session-store.ts';
 import { type CommandOutcome, handleCommand } from './command-handler.ts';
 import { ShardCommandConsumer } from './commands/shard-command-consumer.ts';
 import { ChannelStatusRecorder } from './events/channel-status-recorder.ts';
+import { MessageStatusRecorder } from './events/message-status-recorder.ts';
 import type { Fence } from './leases/fence.ts';
 import type { RunnerCounter, RunnerMetrics } from './runner-metrics.ts';
 import type { Semaphore } from './semaphore.ts';
@@ -60,6 +61,7 @@ export class ShardWorker {
   private readonly live = new Map<string, LiveChannel>();
   private readonly consumer: ShardCommandConsumer;
   private readonly statusRecorder: ChannelStatusRecorder;
+  private readonly messageStatusRecorder: MessageStatusRecorder;
   private starting: Promise<void> | undefined;
   private stopped = false;
 
@@ -68,6 +70,7 @@ export class ShardWorker {
     private readonly deps: ShardWorkerDeps,
   ) {
     this.statusRecorder = new ChannelStatusRecorder(deps.channels, deps.events);
+    this.messageStatusRecorder = new MessageStatusRecorder(deps.messages, deps.events);
     this.consumer = new ShardCommandConsumer({
       client: deps.sqs,
       queueUrl: deps.queueUrl,
@@ -179,6 +182,7 @@ export class ShardWorker {
       contactChecks: this.deps.contactChecks,
       media: this.deps.media,
       events: this.deps.events,
+      messageStatusRecorder: this.messageStatusRecorder,
     });
   }
 
@@ -191,6 +195,7 @@ export class ShardWorker {
       channelId,
       {
         statusRecorder: this.statusRecorder,
+        messageStatusRecorder: this.messageStatusRecorder,
         events: this.deps.events,
         messages: this.deps.messages,
         media: this.deps.media,

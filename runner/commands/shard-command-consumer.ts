@@ -10,6 +10,8 @@ import { DeleteBatcher } from './delete-batcher.ts';
 
 /** Short enough that a crashed runner's commands come back soon; in-hand ones are extended. */
 export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
+/** Deletes wait this long for company at most; a group's go when the group is done. */
+const DELETE_LINGER_MS = 1_000;
 
 export type CommandHandler = (command: ChannelCommand) => Promise<void>;
 
@@ -50,7 +52,7 @@ export class ShardCommandConsumer {
   private extender: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ShardCommandConsumerOptions) {
-    this.deletes = new DeleteBatcher(options.client, options.queueUrl);
+    this.deletes = new DeleteBatcher(options.client, options.queueUrl, DELETE_LINGER_MS);
   }
 
   private get visibilityTimeoutSeconds(): number {
@@ -168,15 +170,30 @@ export class ShardCommandConsumer {
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  /** A group's messages run in order; after a failure the rest wait for their redelivery. */
+  /**
+   * A group's messages run in order; after a failure the rest wait for their redelivery. Their
+   * deletes gather while the group runs and go when it ends: SQS hands out none of the group's
+   * later messages while one is undeleted.
+   */
   private async handleGroup(group: Message[]): Promise<void> {
+    try {
+      await this.runInOrder(group);
+    } finally {
+      void this.deletes.flush();
+    }
+  }
+
+  private async runInOrder(group: Message[]): Promise<void> {
     for (const [index, message] of group.entries()) {
       const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? '1');
       try {
         const command = channelCommandSchema.parse(JSON.parse(message.Body ?? ''));
         await this.options.handle(command);
         this.inHand.delete(message.ReceiptHandle ?? '');
-        await this.deletes.delete(message.ReceiptHandle ?? '');
+        // A delete that fails brings the command back, which a redelivery handles as done already.
+        this.deletes
+          .delete(message.ReceiptHandle ?? '')
+          .catch((error) => this.options.onError?.(error, { receiveCount }));
       } catch (error) {
         this.options.onError?.(error, {
           ...(message.MessageId ? { messageId: message.MessageId } : {}),

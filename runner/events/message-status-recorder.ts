@@ -9,15 +9,37 @@ const DELIVERY_PATH: readonly MessageStatus[] = ['sent', 'delivered', 'read'];
  * Records an outbound message's new status and tells the clinic (`message.status`). Receipts can
  * overtake the server's ack (a delivery receipt landing before the send returned), so a status that
  * skips steps records the skipped ones first: clinics always see sent → delivered → read, each once.
+ * One recorder serves a shard: the statuses of one message are recorded one after another, so the
+ * receipt that follows a send finds `sent` recorded and needs one conditional write, not a refused
+ * one and a retry.
  */
 export class MessageStatusRecorder {
+  private readonly inProgress = new Map<string, Promise<void>>();
+
   constructor(
     private readonly messages: MessageRepository,
     private readonly events: EventPublisher,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async record(
+  record(
+    scope: { tenantId: string; channelId: string },
+    messageId: string,
+    status: MessageStatus,
+    error?: { code: string; message: string },
+  ): Promise<void> {
+    const key = `${scope.tenantId}/${scope.channelId}/${messageId}`;
+    const previous = this.inProgress.get(key) ?? Promise.resolve();
+    const run = previous.then(() => this.recordNow(scope, messageId, status, error));
+    const tail = run.catch(() => undefined);
+    this.inProgress.set(key, tail);
+    void tail.then(() => {
+      if (this.inProgress.get(key) === tail) this.inProgress.delete(key);
+    });
+    return run;
+  }
+
+  private async recordNow(
     scope: { tenantId: string; channelId: string },
     messageId: string,
     status: MessageStatus,

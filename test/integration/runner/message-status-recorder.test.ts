@@ -76,6 +76,20 @@ describe('message status recorder', () => {
     expect(statusesOf(published)).toEqual(['sent', 'delivered', 'read']);
   });
 
+  it('records a receipt that lands while the ack is being recorded after it, with one write each', async () => {
+    const message = queued();
+    await messages.put(message);
+    const { recorder: statuses, published, writes } = recorder();
+    const scope = { tenantId: message.tenantId, channelId: message.channelId };
+
+    await Promise.all([
+      statuses.record(scope, message.id, 'sent'),
+      statuses.record(scope, message.id, 'delivered'),
+    ]);
+    expect(writes.count).toBe(2);
+    expect(statusesOf(published)).toEqual(['sent', 'delivered']);
+  });
+
   it('records a failure with its reason, and nothing after it', async () => {
     const message = queued();
     await messages.put(message);

@@ -120,6 +120,39 @@ describe('shard command consumer', () => {
     expect(handled).toHaveLength(12);
   });
 
+  it('deletes the handled commands of a received batch together, not one call each', async () => {
+    const { queueUrl } = await shardQueue();
+    const bus = new SqsCommandBus(sqs, [queueUrl]);
+    for (let n = 0; n < 10; n++) await bus.send(textCommand('chn_busy', n), 0);
+    const calls = new Map<string, number>();
+    const counting = Object.create(sqs, {
+      send: {
+        value: (command: { constructor: { name: string } }) => {
+          calls.set(command.constructor.name, (calls.get(command.constructor.name) ?? 0) + 1);
+          return sqs.send(command as never);
+        },
+      },
+    });
+    const handled: string[] = [];
+    const consumer = new ShardCommandConsumer({
+      client: counting,
+      queueUrl,
+      waitTimeSeconds: 1,
+      // Each longer than a delete's short linger: the group's deletes still leave together.
+      handle: async (command) => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        handled.push(command.commandId);
+      },
+    });
+    consumers.push(consumer);
+    consumer.start();
+    await until(async () => (await visibleAndInFlight(queueUrl)) === 0, 'the queue to empty');
+
+    expect(handled).toEqual(Array.from({ length: 10 }, (_, n) => `cmd-chn_busy-${n}`));
+    // One receive brings all ten (one group); handled one after another, they leave in one or two calls.
+    expect(calls.get('DeleteMessageBatchCommand')).toBeLessThanOrEqual(2);
+  });
+
   it('keeps a long command and its channel’s next ones from another consumer while in hand', async () => {
     const { queueUrl } = await shardQueue();
     const bus = new SqsCommandBus(sqs, [queueUrl]);

@@ -1,0 +1,78 @@
+import type { MessageStatus } from '#shared/domain/events.ts';
+import type { Message, StatusChange } from '#shared/domain/message.ts';
+import type { PageRequest } from '#shared/domain/pagination.ts';
+import type { MessageRepository } from '#shared/ports.ts';
+
+type Resolved = { messageId: string; direction: Message['direction'] };
+
+const DEFAULT_CAPACITY = 50_000;
+
+/**
+ * The message repository, remembering the WhatsApp ids of the messages this runner stored: the
+ * receipts of a send (delivered, read) resolve without a read. The mapping never changes once
+ * stored, so nothing goes stale; the oldest are forgotten beyond `capacity` and then cost one read.
+ */
+export class MessageIdMemory implements MessageRepository {
+  private readonly recent = new Map<string, Resolved>();
+
+  constructor(
+    private readonly inner: MessageRepository,
+    private readonly capacity = DEFAULT_CAPACITY,
+  ) {}
+
+  async put(message: Message, options?: { expiresAt?: number }): Promise<boolean> {
+    const stored = await this.inner.put(message, options);
+    if (stored) {
+      this.remember(message.tenantId, message.channelId, message.waMessageId, {
+        messageId: message.id,
+        direction: message.direction,
+      });
+    }
+    return stored;
+  }
+
+  async resolveWaMessageId(tenantId: string, channelId: string, waMessageId: string) {
+    const key = keyOf(tenantId, channelId, waMessageId);
+    const known = this.recent.get(key);
+    if (known) return known;
+    const resolved = await this.inner.resolveWaMessageId(tenantId, channelId, waMessageId);
+    if (resolved) this.remember(tenantId, channelId, waMessageId, resolved);
+    return resolved;
+  }
+
+  get(tenantId: string, channelId: string, messageId: string) {
+    return this.inner.get(tenantId, channelId, messageId);
+  }
+
+  findByWaMessageId(tenantId: string, channelId: string, waMessageId: string) {
+    return this.inner.findByWaMessageId(tenantId, channelId, waMessageId);
+  }
+
+  advanceStatus(
+    tenantId: string,
+    channelId: string,
+    messageId: string,
+    change: StatusChange,
+    options?: { onlyFrom?: MessageStatus },
+  ) {
+    return this.inner.advanceStatus(tenantId, channelId, messageId, change, options);
+  }
+
+  list(tenantId: string, channelId: string, request: PageRequest) {
+    return this.inner.list(tenantId, channelId, request);
+  }
+
+  private remember(tenantId: string, channelId: string, waMessageId: string, resolved: Resolved): void {
+    const key = keyOf(tenantId, channelId, waMessageId);
+    this.recent.delete(key);
+    this.recent.set(key, resolved);
+    if (this.recent.size > this.capacity) {
+      const oldest = this.recent.keys().next().value;
+      if (oldest !== undefined) this.recent.delete(oldest);
+    }
+  }
+}
+
+function keyOf(tenantId: string, channelId: string, waMessageId: string): string {
+  return `${tenantId}/${channelId}/${waMessageId}`;
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { MessageIdMemory } from '#runner/messages/message-id-memory.ts';
+import { newId } from '#shared/domain/ids.ts';
+import { type Message, whatsappMessageId } from '#shared/domain/message.ts';
+import type { MessageRepository } from '#shared/ports.ts';
+import { platformRepositories } from '../support/platform.ts';
+
+const { messages } = platformRepositories();
+
+function outbound(tenantId: string, channelId: string): Message {
+  const id = newId('message');
+  return {
+    id,
+    tenantId,
+    channelId,
+    direction: 'outbound',
+    waMessageId: whatsappMessageId(channelId, id),
+    remoteJid: '5511987654321@s.whatsapp.net',
+    contact: { phoneNumber: '+5511987654321', lid: null },
+    type: 'text',
+    content: { body: 'Lembrete: retorno na sexta.' },
+    status: 'queued',
+    statusHistory: [{ status: 'queued', at: '2026-11-29T10:00:00.000Z' }],
+    createdAt: '2026-11-29T10:00:00.000Z',
+  };
+}
+
+/** The real repository, counting the WhatsApp-id reads that reach it. */
+function counted() {
+  const reads = { count: 0 };
+  const repository: MessageRepository = Object.create(messages, {
+    resolveWaMessageId: {
+      value: (...args: Parameters<MessageRepository['resolveWaMessageId']>) => {
+        reads.count++;
+        return messages.resolveWaMessageId(...args);
+      },
+    },
+  });
+  return { repository, reads };
+}
+
+describe('message id memory', () => {
+  it('resolves the WhatsApp id of a message it stored without a read, and only within its channel', async () => {
+    const { repository, reads } = counted();
+    const memory = new MessageIdMemory(repository);
+    const tenantId = newId('tenant');
+    const message = outbound(tenantId, newId('channel'));
+    expect(await memory.put(message)).toBe(true);
+
+    const { tenantId: t, channelId: c, waMessageId } = message;
+    expect(await memory.resolveWaMessageId(t, c, waMessageId)).toEqual({
+      messageId: message.id,
+      direction: 'outbound',
+    });
+    expect(reads.count).toBe(0);
+    expect(await memory.resolveWaMessageId(newId('tenant'), c, waMessageId)).toBeNull();
+    expect(await memory.resolveWaMessageId(t, newId('channel'), waMessageId)).toBeNull();
+    expect(reads.count).toBe(2);
+  });
+
+  it('reads what it does not hold: stored elsewhere, or forgotten beyond its capacity', async () => {
+    const { repository, reads } = counted();
+    const memory = new MessageIdMemory(repository, 2);
+    const tenantId = newId('tenant');
+    const channelId = newId('channel');
+    const elsewhere = outbound(tenantId, channelId);
+    await messages.put(elsewhere); // by another runner, before a takeover
+    const mine = [
+      outbound(tenantId, channelId),
+      outbound(tenantId, channelId),
+      outbound(tenantId, channelId),
+    ];
+    for (const message of mine) await memory.put(message);
+    expect(await memory.put(mine[0] as Message)).toBe(false); // a redelivered command
+
+    for (const message of [...mine].reverse().concat(elsewhere)) {
+      expect((await memory.resolveWaMessageId(tenantId, channelId, message.waMessageId))?.messageId).toBe(
+        message.id,
+      );
+    }
+    expect(reads.count).toBe(2); // the first of mine (forgotten: capacity 2), and `elsewhere`
+  });
+});

@@ -1,5 +1,6 @@
-// infra/local/moto_patches.py replaces moto's TransactWriteItems and its FIFO long-poll wait. These
-// hold the replacements to AWS's semantics, on a server of this file's own.
+// infra/local/moto_patches.py replaces moto's TransactWriteItems and its FIFO long-poll wait, and
+// remembers request routes and compiled JSONPath expressions. These hold the replacements to AWS's
+// semantics, on a server of this file's own.
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -9,8 +10,16 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
+  EventBridgeClient,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import {
+  ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
@@ -21,6 +30,7 @@ import { type MotoServer, startMotoServer } from '#infra/local/moto-server.ts';
 let moto: MotoServer;
 let dynamo: DynamoDBClient;
 let sqs: SQSClient;
+let events: EventBridgeClient;
 const TABLE = 'patched';
 
 beforeAll(async () => {
@@ -32,6 +42,7 @@ beforeAll(async () => {
   };
   dynamo = new DynamoDBClient(options);
   sqs = new SQSClient(options);
+  events = new EventBridgeClient(options);
   await dynamo.send(
     new CreateTableCommand({
       TableName: TABLE,
@@ -192,6 +203,36 @@ describe('FIFO long poll (patched)', () => {
     expect((await blocked).Messages?.map((message) => message.Body)).toEqual(['second']);
   });
 
+  it('hands a message given back, or whose visibility ran out, to a poll waiting on its group', async () => {
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({ QueueName: 'patched-returned.fifo', Attributes: { FifoQueue: 'true' } }),
+    );
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl,
+        MessageBody: 'only',
+        MessageGroupId: 'g',
+        MessageDeduplicationId: 'o',
+      }),
+    );
+    const taken = await sqs.send(new ReceiveMessageCommand({ QueueUrl, VisibilityTimeout: 60 }));
+    const waiting = sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 5, VisibilityTimeout: 1 }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl,
+        ReceiptHandle: taken.Messages?.[0]?.ReceiptHandle,
+        VisibilityTimeout: 0,
+      }),
+    );
+    expect((await waiting).Messages?.map((message) => message.Body)).toEqual(['only']);
+    // Taken for 1 s and never deleted: it comes back to the next poll while that poll waits.
+    const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 5 }));
+    expect(again.Messages?.map((message) => message.Body)).toEqual(['only']);
+  });
+
   it('still wakes a poll on an empty queue when a message arrives', async () => {
     const { QueueUrl } = await sqs.send(
       new CreateQueueCommand({ QueueName: 'patched-empty.fifo', Attributes: { FifoQueue: 'true' } }),
@@ -207,5 +248,41 @@ describe('FIFO long poll (patched)', () => {
       }),
     );
     expect((await waiting).Messages?.map((message) => message.Body)).toEqual(['hello']);
+  });
+});
+
+describe('routes and event templates (remembered)', () => {
+  it('delivers every event to a rule’s queue in AWS’s shape, each with its own detail', async () => {
+    const queue = await sqs.send(new CreateQueueCommand({ QueueName: `events-${Date.now()}` }));
+    const arn = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    await events.send(
+      new PutRuleCommand({ Name: 'to-queue', EventPattern: JSON.stringify({ source: ['clinic-wa.test'] }) }),
+    );
+    await events.send(
+      new PutTargetsCommand({ Rule: 'to-queue', Targets: [{ Id: 'q', Arn: arn.Attributes?.QueueArn }] }),
+    );
+    const details = [1, 2, 3].map((n) => ({ n, text: `consulta ${n}` }));
+    for (const detail of details) {
+      await events.send(
+        new PutEventsCommand({
+          Entries: [{ Source: 'clinic-wa.test', DetailType: 'test.event', Detail: JSON.stringify(detail) }],
+        }),
+      );
+    }
+    const received = [];
+    while (received.length < details.length) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queue.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      );
+      received.push(...Messages.map((message) => JSON.parse(message.Body ?? '{}')));
+    }
+    expect(received.map((event) => event.detail)).toEqual(details);
+    for (const event of received) {
+      expect(event).toMatchObject({ source: 'clinic-wa.test', 'detail-type': 'test.event', version: '0' });
+      expect(event.id).toEqual(expect.any(String));
+    }
+    expect(new Set(received.map((event) => event.id)).size).toBe(3);
   });
 });

@@ -152,6 +152,9 @@ interface World {
 }
 
 async function startWorld(options: Options): Promise<World> {
+  // Like AWS, moto refuses a second PurgeQueue within 60 s; the stand-in consumers purge every 2 s
+  // (bench/runner/downstream.ts), so this moto allows it.
+  process.env.MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR = 'false';
   const aws = await startLocalAws();
   const motoPid = childProcesses(/python/)[0];
   const simulator = await startSimulator();

@@ -43,8 +43,11 @@ function label(command: TracedCommand): string {
       kindOf(op.Item);
     }
   }
+  const status = (input.ExpressionAttributeValues as Record<string, unknown> | undefined)?.[':status'];
   const expression =
-    typeof input.UpdateExpression === 'string' ? ` ${input.UpdateExpression.slice(0, 30)}` : '';
+    typeof input.UpdateExpression === 'string'
+      ? ` ${input.UpdateExpression.slice(0, 30)}${typeof status === 'string' ? ` → ${status}` : ''}`
+      : '';
   return kinds.size > 0 || expression ? `${name} [${[...kinds].sort().join(',')}]${expression}` : name;
 }
 
@@ -58,8 +61,10 @@ if (directory) {
   Client.prototype.send = function send(this: Sendable, command, ...rest) {
     const started = performance.now();
     const result = original.call(this, command, ...rest);
-    const done = () => {
-      const name = label(command);
+    const done = (outcome: unknown) => {
+      const failure =
+        outcome instanceof Error && process.env.BENCH_AWS_TRACE_DETAIL ? ` ✗ ${outcome.name}` : '';
+      const name = `${label(command)}${failure}`;
       const entry = figures.get(name) ?? { calls: 0, totalMs: 0, samples: [] };
       const ms = performance.now() - started;
       entry.calls++;

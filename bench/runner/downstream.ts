@@ -3,7 +3,9 @@
 // them here, and moto computes a queue's attributes (an O(depth) scan) on every message sent to it,
 // so undrained queues made each PutEvents slower as the run went on — the emulator, not the runner.
 // Purging them every few seconds keeps them as shallow as consumers would (the runner's PutEvents
-// calls still happen and are still counted).
+// calls still happen and are still counted). moto, like AWS, allows one purge a minute unless
+// MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR is false, as the benchmark sets it; before it did,
+// the queues grew by thousands a minute and each event delivered cost moto a scan of them.
 import { PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
 export function drainDownstreamQueues(sqs: SQSClient, queueUrls: readonly string[], everyMs = 2_000) {

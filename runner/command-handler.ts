@@ -1,6 +1,5 @@
 import type { WAMessageKey } from '@whiskeysockets/baileys';
 import type { ChannelCommand } from '#shared/domain/commands.ts';
-import type { MessageStatus } from '#shared/domain/events.ts';
 import { type Message, whatsappMessageId } from '#shared/domain/message.ts';
 import type { ContactCheckRepository, EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
 import type { MessageStatusRecorder } from './events/message-status-recorder.ts';
@@ -120,16 +119,22 @@ async function send(
     }
     throw error;
   }
+  // Receipts can overtake the server's ack: they wait for this send's outcome to be recorded.
+  const outcome = deps.messageStatusRecorder.reserve({ tenantId, channelId }, messageId);
   try {
     await session.send(message.to, content, messageId);
   } catch (error) {
     if (error instanceof SendRejectedError) {
-      await fail(command, deps, `whatsapp_${error.errorCode}`, 'WhatsApp refused the message');
+      await outcome.record('failed', {
+        code: `whatsapp_${error.errorCode}`,
+        message: 'WhatsApp refused the message',
+      });
       return 'send_failed';
     }
+    outcome.release();
     throw error;
   }
-  await advance(command, deps, 'sent');
+  await outcome.record('sent');
   return 'sent';
 }
 
@@ -145,27 +150,18 @@ function mediaResolver(tenantId: string, deps: CommandHandlerDeps): MediaResolve
   };
 }
 
-function advance(
-  command: Extract<ChannelCommand, { type: 'send' }>,
-  deps: CommandHandlerDeps,
-  status: MessageStatus,
-  error?: { code: string; message: string },
-): Promise<void> {
-  return deps.messageStatusRecorder.record(
-    { tenantId: command.tenantId, channelId: command.channelId },
-    command.messageId,
-    status,
-    error,
-  );
-}
-
 function fail(
   command: Extract<ChannelCommand, { type: 'send' }>,
   deps: CommandHandlerDeps,
   code: string,
   message: string,
 ) {
-  return advance(command, deps, 'failed', { code, message });
+  return deps.messageStatusRecorder.record(
+    { tenantId: command.tenantId, channelId: command.channelId },
+    command.messageId,
+    'failed',
+    { code, message },
+  );
 }
 
 async function requireSession(command: ChannelCommand, deps: CommandHandlerDeps): Promise<ChannelSession> {

@@ -2,6 +2,13 @@ import type { MessageStatus } from '#shared/domain/events.ts';
 import type { EventPublisher, MessageRepository } from '#shared/ports.ts';
 import { platformEvent } from './platform-events.ts';
 
+/** A message's place in its line of statuses, taken before the status is known. */
+export interface StatusTurn {
+  record(status: MessageStatus, error?: { code: string; message: string }): Promise<void>;
+  /** Gives the turn up with nothing recorded. */
+  release(): void;
+}
+
 /** The delivery path in order; a later status implies the earlier ones. */
 const DELIVERY_PATH: readonly MessageStatus[] = ['sent', 'delivered', 'read'];
 
@@ -28,15 +35,45 @@ export class MessageStatusRecorder {
     status: MessageStatus,
     error?: { code: string; message: string },
   ): Promise<void> {
+    const turn = this.reserve(scope, messageId);
+    return turn.record(status, error);
+  }
+
+  /**
+   * Takes the message's next turn now, for a status known later: a send reserves its `sent` before
+   * the stanza goes out, so a delivery receipt overtaking the server's ack waits for it instead of
+   * recording `sent` itself (and the ack's write then being refused). Every turn must end with
+   * `record` or `release`, or the message's later statuses wait for good.
+   */
+  reserve(scope: { tenantId: string; channelId: string }, messageId: string): StatusTurn {
     const key = `${scope.tenantId}/${scope.channelId}/${messageId}`;
-    const previous = this.inProgress.get(key) ?? Promise.resolve();
-    const run = previous.then(() => this.recordNow(scope, messageId, status, error));
-    const tail = run.catch(() => undefined);
+    const before = this.inProgress.get(key) ?? Promise.resolve();
+    let end: () => void = () => undefined;
+    const ended = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    const tail = before.then(() => ended);
     this.inProgress.set(key, tail);
     void tail.then(() => {
       if (this.inProgress.get(key) === tail) this.inProgress.delete(key);
     });
-    return run;
+    let used = false;
+    return {
+      record: async (status, error) => {
+        if (used) throw new Error('This status turn is used already');
+        used = true;
+        try {
+          await before;
+          await this.recordNow(scope, messageId, status, error);
+        } finally {
+          end();
+        }
+      },
+      release: () => {
+        used = true;
+        end();
+      },
+    };
   }
 
   private async recordNow(

@@ -90,6 +90,29 @@ describe('message status recorder', () => {
     expect(statusesOf(published)).toEqual(['sent', 'delivered']);
   });
 
+  it('holds a receipt that overtakes the ack until the send’s turn is recorded, or given up', async () => {
+    const message = queued();
+    await messages.put(message);
+    const { recorder: statuses, published, writes } = recorder();
+    const scope = { tenantId: message.tenantId, channelId: message.channelId };
+
+    const send = statuses.reserve(scope, message.id);
+    const receipt = statuses.record(scope, message.id, 'delivered');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(writes.count).toBe(0); // waiting for the ack
+    await send.record('sent');
+    await receipt;
+    expect(writes.count).toBe(2);
+    expect(statusesOf(published)).toEqual(['sent', 'delivered']);
+
+    // A send that will be retried gives its turn up: the receipt behind it goes on.
+    const retried = statuses.reserve(scope, message.id);
+    const read = statuses.record(scope, message.id, 'read');
+    retried.release();
+    await read;
+    expect(statusesOf(published)).toEqual(['sent', 'delivered', 'read']);
+  });
+
   it('records a failure with its reason, and nothing after it', async () => {
     const message = queued();
     await messages.put(message);

@@ -103,7 +103,21 @@ function printTable(result: BenchmarkResult): void {
 }
 
 await mkdir(resultsDirectory, { recursive: true });
-for (const benchmark of benchmarks.filter((candidate) => !values.only || candidate.name === values.only)) {
+const selected = benchmarks.filter((candidate) => !values.only || candidate.name === values.only);
+if (selected.length > 1) {
+  // Each benchmark in a process of its own: what one leaves behind (a thousand clients' garbage,
+  // sockets, timers) made the next one's bare-Baileys figures several times slower.
+  for (const benchmark of selected) {
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, process.argv[1] ?? '', ...process.argv.slice(2), '--only', benchmark.name],
+      { stdio: 'inherit' },
+    );
+    if (child.status !== 0) process.exit(child.status ?? 1);
+  }
+  process.exit(0);
+}
+for (const benchmark of selected) {
   console.log(`bench: running ${benchmark.name}…`);
   const loadBefore = loadAverage();
   const result = await benchmark.run(overrides);

@@ -32,6 +32,7 @@ import { DEFAULT_BASELINE_OPTIONS } from './baseline.ts';
 import type { Benchmark, BenchmarkResult, Goal, Metric } from './benchmark.ts';
 import { spawnBareClients } from './runner/bare-process.ts';
 import { drainDownstreamQueues } from './runner/downstream.ts';
+import { type Fauxqs, startFauxqs } from './runner/fauxqs.ts';
 import { CpuMeter, type CpuShare, childProcesses, rssOf } from './runner/proc.ts';
 import { type BenchRunner, spawnBenchRunner } from './runner/runner-process.ts';
 import { type SeededChannel, seedChannels } from './runner/seed.ts';
@@ -146,6 +147,10 @@ interface World {
   readonly queueUrls: readonly string[];
   readonly shardCount: number;
   readonly motoPid: number | undefined;
+  /** The command queues' emulator when fauxqs serves them (the default; BENCH_SQS=moto keeps moto). */
+  readonly fauxqs: Fauxqs | undefined;
+  /** moto's SQS: the event queues the rules fill. */
+  readonly motoSqs: SQSClient;
   spawnRunner(runnerId: string, cluster: string): Promise<BenchRunner>;
   seed(count: number): Promise<SeededChannel[]>;
   readonly preKeys: { value: unknown[] };
@@ -158,7 +163,7 @@ async function startWorld(options: Options): Promise<World> {
   const aws = await startLocalAws();
   const motoPid = childProcesses(/python/)[0];
   const simulator = await startSimulator();
-  const awsEnvironment = {
+  const motoEnvironment = {
     ...EMULATOR_CREDENTIAL_ENV,
     ...aws.env,
     AWS_ENDPOINT_URL: aws.endpoint,
@@ -166,6 +171,18 @@ async function startWorld(options: Options): Promise<World> {
   };
   // This process's own clients (seeding, SQS) read their credentials from the environment too.
   Object.assign(process.env, EMULATOR_CREDENTIAL_ENV);
+  const motoSqs = createSqsClient(loadAwsConfig(motoEnvironment));
+  const fauxqs =
+    process.env.BENCH_SQS === 'moto'
+      ? undefined
+      : await startFauxqs(motoSqs, loadResourceConfig(motoEnvironment).commandQueueUrls);
+  const awsEnvironment: Record<string, string> = fauxqs
+    ? {
+        ...motoEnvironment,
+        AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
+        COMMAND_QUEUE_URLS: fauxqs.queueUrls.join(','),
+      }
+    : motoEnvironment;
   const awsConfig = loadAwsConfig(awsEnvironment);
   const resources = loadResourceConfig(awsEnvironment);
   const dynamo = createDynamoClient(awsConfig);
@@ -197,10 +214,12 @@ async function startWorld(options: Options): Promise<World> {
     aws,
     simulator,
     awsEnvironment,
-    sqs: createSqsClient(awsConfig),
+    sqs: fauxqs?.client ?? motoSqs,
     queueUrls: resources.commandQueueUrls,
     shardCount,
     motoPid,
+    fauxqs,
+    motoSqs,
     preKeys,
     spawnRunner: (runnerId, cluster) =>
       spawnBenchRunner({
@@ -279,7 +298,7 @@ async function measureEmptyRunner(world: World, options: Options) {
   try {
     await holdingAll(runner, world.shardCount, 120_000);
     // What an idle runner costs the emulator: every shard's consumer long-polls its queue.
-    const meter = new CpuMeter({ runner: runner.pid, moto: world.motoPid });
+    const meter = new CpuMeter({ runner: runner.pid, moto: world.motoPid, fauxqs: world.fauxqs?.pid });
     await sleep(options.settleSeconds * 1000);
     return { rssBytes: rssOf(runner.pid), idle: phaseCpu(meter) };
   } finally {
@@ -310,7 +329,12 @@ async function measureFailover(world: World, channels: readonly SeededChannel[],
     const before = new Map(
       victims.map((channel) => [channel, world.simulator.server.connectionOf(channel.device)]),
     );
-    const meter = new CpuMeter({ survivor: b.pid, moto: world.motoPid, simulator: process.pid });
+    const meter = new CpuMeter({
+      survivor: b.pid,
+      moto: world.motoPid,
+      fauxqs: world.fauxqs?.pid,
+      simulator: process.pid,
+    });
     const killedAt = performance.now();
     await a.kill();
     let takeoverMs = Number.NaN;
@@ -518,7 +542,12 @@ async function measureThroughput(
   try {
     await holdingAll(runner, world.shardCount, 120_000);
     await until(() => allConnected(world.simulator, senders) || undefined, 'the senders open', 300_000);
-    const meter = new CpuMeter({ runner: runner.pid, moto: world.motoPid, simulator: process.pid });
+    const meter = new CpuMeter({
+      runner: runner.pid,
+      moto: world.motoPid,
+      fauxqs: world.fauxqs?.pid,
+      simulator: process.pid,
+    });
     const figures = await throughputOfRunner(world, senders, receivers, arrivals, options, 'runner');
     return {
       bare: bareFigures.figures,
@@ -569,7 +598,7 @@ export const runnerBenchmark: Benchmark = {
     // The simulator and the receiving clients live in this process, the same for both sides.
     installNativeCurve();
     const world = await startWorld(options);
-    const downstream = drainDownstreamQueues(world.sqs, [
+    const downstream = drainDownstreamQueues(world.motoSqs, [
       world.awsEnvironment.RECORDER_QUEUE_URL ?? '',
       world.awsEnvironment.WEBHOOK_QUEUE_URL ?? '',
     ]);
@@ -706,7 +735,12 @@ export const runnerBenchmark: Benchmark = {
       };
       try {
         const spawnedAt = performance.now();
-        const meter = new CpuMeter({ runner: runner.pid, moto: world.motoPid, simulator: process.pid });
+        const meter = new CpuMeter({
+          runner: runner.pid,
+          moto: world.motoPid,
+          fauxqs: world.fauxqs?.pid,
+          simulator: process.pid,
+        });
         await holdingAll(runner, world.shardCount, 120_000);
         const leasesAt = performance.now();
         const { ms: restoreMs, connected: runnerConnected } = await openWithin(
@@ -761,6 +795,7 @@ export const runnerBenchmark: Benchmark = {
       await rm(bareFile, { force: true });
       await world.simulator.stop();
       await world.aws.stop();
+      await world.fauxqs?.stop();
     }
   },
 };
@@ -975,11 +1010,16 @@ function emulators(world: World) {
     const override = process.env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`];
     served[service] = override
       ? { emulator: 'external', endpoint: override }
-      : {
-          emulator: 'moto',
-          endpoint: world.aws.endpoint,
-          patches: 'infra/local/moto_patches.py (TransactWriteItems: O(items), locked; FIFO long poll)',
-        };
+      : service === 'sqs' && world.fauxqs
+        ? {
+            emulator: 'fauxqs 1.9.2 (command queues); moto (event queues, filled by EventBridge rules)',
+            endpoint: world.fauxqs.endpoint,
+          }
+        : {
+            emulator: 'moto',
+            endpoint: world.aws.endpoint,
+            patches: 'infra/local/moto_patches.py (TransactWriteItems: O(items), locked; FIFO long poll)',
+          };
   }
   return {
     services: served,

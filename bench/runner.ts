@@ -1018,7 +1018,8 @@ function emulators(world: World) {
         : {
             emulator: 'moto',
             endpoint: world.aws.endpoint,
-            patches: 'infra/local/moto_patches.py (TransactWriteItems: O(items), locked; FIFO long poll)',
+            patches:
+              'infra/local/moto_patches.py (TransactWriteItems O(items) and locked; FIFO long polls woken by deletes; routes and JSONPath remembered; 0.5 ms thread switches)',
           };
   }
   return {

@@ -1,32 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { newId } from '#shared/domain/ids.ts';
-import type { Message } from '#shared/domain/message.ts';
+import { queuedOutbound } from './support/messages.ts';
 import { platformRepositories } from './support/platform.ts';
 
 const { messages } = platformRepositories();
 
-function outbound(tenantId: string, channelId: string, n = 0): Message {
-  const id = newId('message');
-  return {
-    id,
-    tenantId,
-    channelId,
-    direction: 'outbound',
-    waMessageId: `3EB0${id.slice(-20)}${n}`,
-    remoteJid: '5511987654321@s.whatsapp.net',
-    contact: { phoneNumber: '+5511987654321', lid: null },
-    type: 'text',
-    content: { body: 'Sua consulta é amanhã às 9h.' },
-    status: 'queued',
-    statusHistory: [{ status: 'queued', at: '2026-11-29T10:00:00.000Z' }],
-    createdAt: '2026-11-29T10:00:00.000Z',
-  };
-}
-
 describe('messages', () => {
   it('stores a message once and finds it by WhatsApp’s id', async () => {
     const tenantId = newId('tenant');
-    const message = outbound(tenantId, newId('channel'));
+    const message = queuedOutbound(tenantId, newId('channel'));
     expect(await messages.put(message)).toBe(true);
     expect(await messages.put(message)).toBe(false);
     expect(await messages.get(tenantId, message.channelId, message.id)).toEqual(message);
@@ -44,7 +26,7 @@ describe('messages', () => {
   });
 
   it('moves the status only forward and keeps its history', async () => {
-    const message = outbound(newId('tenant'), newId('channel'));
+    const message = queuedOutbound(newId('tenant'), newId('channel'));
     await messages.put(message);
     const at = (second: number) => `2026-11-29T10:00:0${second}.000Z`;
     const step = (status: 'sent' | 'delivered' | 'read' | 'failed', second: number) =>
@@ -61,7 +43,7 @@ describe('messages', () => {
       { status: 'read', at: at(3) },
     ]);
     // Only from a given status: refused from another, even where it would be an advance.
-    const other = outbound(message.tenantId, message.channelId);
+    const other = queuedOutbound(message.tenantId, message.channelId);
     await messages.put(other);
     const { tenantId, channelId } = other;
     const delivered = { status: 'delivered' as const, at: at(6) };
@@ -86,11 +68,11 @@ describe('messages', () => {
     const channelId = newId('channel');
     const stored = [];
     for (let n = 0; n < 3; n++) {
-      const message = outbound(tenantId, channelId, n);
+      const message = queuedOutbound(tenantId, channelId);
       stored.push(message);
       await messages.put(message);
     }
-    await messages.put(outbound(tenantId, newId('channel')));
+    await messages.put(queuedOutbound(tenantId, newId('channel')));
     const first = await messages.list(tenantId, channelId, { limit: 2 });
     const second = await messages.list(tenantId, channelId, { limit: 2, cursor: first.nextCursor ?? '' });
     expect([...first.items, ...second.items].map((m) => m.id)).toEqual(stored.map((m) => m.id).reverse());

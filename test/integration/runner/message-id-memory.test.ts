@@ -1,29 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MessageIdMemory } from '#runner/messages/message-id-memory.ts';
 import { newId } from '#shared/domain/ids.ts';
-import { type Message, whatsappMessageId } from '#shared/domain/message.ts';
+import type { Message } from '#shared/domain/message.ts';
 import type { MessageRepository } from '#shared/ports.ts';
+import { queuedOutbound } from '../support/messages.ts';
 import { platformRepositories } from '../support/platform.ts';
 
 const { messages } = platformRepositories();
-
-function outbound(tenantId: string, channelId: string): Message {
-  const id = newId('message');
-  return {
-    id,
-    tenantId,
-    channelId,
-    direction: 'outbound',
-    waMessageId: whatsappMessageId(channelId, id),
-    remoteJid: '5511987654321@s.whatsapp.net',
-    contact: { phoneNumber: '+5511987654321', lid: null },
-    type: 'text',
-    content: { body: 'Lembrete: retorno na sexta.' },
-    status: 'queued',
-    statusHistory: [{ status: 'queued', at: '2026-11-29T10:00:00.000Z' }],
-    createdAt: '2026-11-29T10:00:00.000Z',
-  };
-}
 
 /** The real repository, counting the WhatsApp-id reads that reach it. */
 function counted() {
@@ -44,7 +27,7 @@ describe('message id memory', () => {
     const { repository, reads } = counted();
     const memory = new MessageIdMemory(repository);
     const tenantId = newId('tenant');
-    const message = outbound(tenantId, newId('channel'));
+    const message = queuedOutbound(tenantId, newId('channel'));
     expect(await memory.put(message)).toBe(true);
 
     const { tenantId: t, channelId: c, waMessageId } = message;
@@ -63,12 +46,12 @@ describe('message id memory', () => {
     const memory = new MessageIdMemory(repository, 2);
     const tenantId = newId('tenant');
     const channelId = newId('channel');
-    const elsewhere = outbound(tenantId, channelId);
+    const elsewhere = queuedOutbound(tenantId, channelId);
     await messages.put(elsewhere); // by another runner, before a takeover
     const mine = [
-      outbound(tenantId, channelId),
-      outbound(tenantId, channelId),
-      outbound(tenantId, channelId),
+      queuedOutbound(tenantId, channelId),
+      queuedOutbound(tenantId, channelId),
+      queuedOutbound(tenantId, channelId),
     ];
     for (const message of mine) await memory.put(message);
     expect(await memory.put(mine[0] as Message)).toBe(false); // a redelivered command

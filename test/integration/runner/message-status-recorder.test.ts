@@ -1,30 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { MessageStatusRecorder } from '#runner/events/message-status-recorder.ts';
 import type { PlatformEvent } from '#shared/domain/events.ts';
-import { newId } from '#shared/domain/ids.ts';
-import type { Message } from '#shared/domain/message.ts';
 import type { MessageRepository } from '#shared/ports.ts';
+import { queuedOutbound } from '../support/messages.ts';
 import { platformRepositories } from '../support/platform.ts';
 
 const { messages } = platformRepositories();
-
-function queued(): Message {
-  const id = newId('message');
-  return {
-    id,
-    tenantId: newId('tenant'),
-    channelId: newId('channel'),
-    direction: 'outbound',
-    waMessageId: `3EB0${id.slice(-24)}`,
-    remoteJid: '5511987654321@s.whatsapp.net',
-    contact: { phoneNumber: '+5511987654321', lid: null },
-    type: 'text',
-    content: { body: 'Seu exame está pronto.' },
-    status: 'queued',
-    statusHistory: [{ status: 'queued', at: '2026-11-29T10:00:00.000Z' }],
-    createdAt: '2026-11-29T10:00:00.000Z',
-  };
-}
 
 /** The recorder over the real repository, counting its writes and keeping what it publishes. */
 function recorder() {
@@ -47,7 +28,7 @@ const statusesOf = (events: PlatformEvent[]) =>
 
 describe('message status recorder', () => {
   it('records a receipt that overtook the ack as every step it skipped, each once', async () => {
-    const message = queued();
+    const message = queuedOutbound();
     await messages.put(message);
     const { recorder: statuses, published } = recorder();
     const scope = { tenantId: message.tenantId, channelId: message.channelId };
@@ -62,7 +43,7 @@ describe('message status recorder', () => {
   });
 
   it('records the next step of the path with one write', async () => {
-    const message = queued();
+    const message = queuedOutbound();
     await messages.put(message);
     const { recorder: statuses, published, writes } = recorder();
     const scope = { tenantId: message.tenantId, channelId: message.channelId };
@@ -77,7 +58,7 @@ describe('message status recorder', () => {
   });
 
   it('records a receipt that lands while the ack is being recorded after it, with one write each', async () => {
-    const message = queued();
+    const message = queuedOutbound();
     await messages.put(message);
     const { recorder: statuses, published, writes } = recorder();
     const scope = { tenantId: message.tenantId, channelId: message.channelId };
@@ -91,7 +72,7 @@ describe('message status recorder', () => {
   });
 
   it('holds a receipt that overtakes the ack until the send’s turn is recorded, or given up', async () => {
-    const message = queued();
+    const message = queuedOutbound();
     await messages.put(message);
     const { recorder: statuses, published, writes } = recorder();
     const scope = { tenantId: message.tenantId, channelId: message.channelId };
@@ -114,7 +95,7 @@ describe('message status recorder', () => {
   });
 
   it('records a failure with its reason, and nothing after it', async () => {
-    const message = queued();
+    const message = queuedOutbound();
     await messages.put(message);
     const { recorder: statuses, published } = recorder();
     const scope = { tenantId: message.tenantId, channelId: message.channelId };

@@ -23,6 +23,10 @@ docs/infra.md explains them; test/integration/moto-patches.test.ts holds them to
    transaction), every other request waited up to Python's 5 ms switch interval at each point it
    gave up the GIL (socket reads and writes, locks), so simple requests took tens of milliseconds.
    Here threads switch every 0.5 ms.
+6. Messages of a FIFO group given back together (visibility timeout out, or changed) came back last
+   first: moto freed them from "in flight" one at a time while choosing, so the group still looked
+   busy at the earlier ones. Here every message visible again is freed before choosing, and the
+   group's earliest comes first, as in AWS.
 """
 
 import copy
@@ -142,6 +146,8 @@ def receive_message(self, queue_name, count, wait_seconds_timeout, visibility_ti
     deadline = unix_time() + wait_seconds_timeout
     queue = self.get_queue(queue_name)
     while True:
+        for message in [m for m in list(queue.pending_messages) if m.visible]:
+            queue.pending_messages.discard(message)
         result = _short_poll(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
         remaining = deadline - unix_time()
         if result or remaining <= 0:

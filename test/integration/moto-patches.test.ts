@@ -16,6 +16,7 @@ import {
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
+  ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageCommand,
@@ -231,6 +232,41 @@ describe('FIFO long poll (patched)', () => {
     // Taken for 1 s and never deleted: it comes back to the next poll while that poll waits.
     const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 5 }));
     expect(again.Messages?.map((message) => message.Body)).toEqual(['only']);
+  });
+
+  it('hands a group’s messages given back together out again in order', async () => {
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({ QueueName: 'patched-order.fifo', Attributes: { FifoQueue: 'true' } }),
+    );
+    for (let n = 0; n < 4; n++) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl,
+          MessageBody: `m${n}`,
+          MessageGroupId: 'g',
+          MessageDeduplicationId: `${n}`,
+        }),
+      );
+    }
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }),
+    );
+    expect(Messages.map((message) => message.Body)).toEqual(['m0', 'm1', 'm2', 'm3']);
+    await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: Messages[0]?.ReceiptHandle }));
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl,
+        Entries: Messages.slice(1).map((message, i) => ({
+          Id: String(i),
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: 1,
+        })),
+      }),
+    );
+    const again = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 5 }),
+    );
+    expect(again.Messages?.map((message) => message.Body)).toEqual(['m1', 'm2', 'm3']);
   });
 
   it('still wakes a poll on an empty queue when a message arrives', async () => {

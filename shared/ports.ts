@@ -67,15 +67,16 @@ export interface MessageRepository {
     waMessageId: string,
   ): Promise<{ messageId: string; direction: Message['direction'] } | null>;
   /**
-   * Moves the status forward and appends it to the history; null when it would not move forward,
-   * or when `onlyFrom` is given and the current status is another.
+   * Moves the status forward and appends it to the history (after `passedThrough`, the steps taken
+   * on the way); null when it would not move forward, or when `onlyFrom` is given and the current
+   * status is another.
    */
   advanceStatus(
     tenantId: string,
     channelId: string,
     messageId: string,
     change: StatusChange,
-    options?: { onlyFrom?: MessageStatus },
+    options?: { onlyFrom?: MessageStatus; passedThrough?: readonly StatusChange[] },
   ): Promise<Message | null>;
   /** A channel's messages, newest first. */
   list(tenantId: string, channelId: string, request: PageRequest): Promise<Page<Message>>;

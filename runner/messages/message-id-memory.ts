@@ -53,7 +53,7 @@ export class MessageIdMemory implements MessageRepository {
     channelId: string,
     messageId: string,
     change: StatusChange,
-    options?: { onlyFrom?: MessageStatus },
+    options?: { onlyFrom?: MessageStatus; passedThrough?: readonly StatusChange[] },
   ) {
     return this.inner.advanceStatus(tenantId, channelId, messageId, change, options);
   }

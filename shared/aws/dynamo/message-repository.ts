@@ -97,7 +97,7 @@ export class DynamoMessageRepository implements MessageRepository {
     channelId: string,
     messageId: string,
     change: StatusChange,
-    options: { onlyFrom?: MessageStatus } = {},
+    options: { onlyFrom?: MessageStatus; passedThrough?: readonly StatusChange[] } = {},
   ): Promise<Message | null> {
     const from = [...MESSAGE_STATUSES, 'received' as const].filter(
       (status) =>
@@ -117,7 +117,7 @@ export class DynamoMessageRepository implements MessageRepository {
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: {
               ':status': change.status,
-              ':change': [change],
+              ':change': [...(options.passedThrough ?? []), change],
               ...Object.fromEntries(from.map((status, i) => [`:from${i}`, status])),
             },
             ReturnValues: 'ALL_NEW',

@@ -83,8 +83,10 @@ describe('message status recorder', () => {
     expect(writes.count).toBe(0); // waiting for the ack
     await send.record('sent');
     await receipt;
-    expect(writes.count).toBe(2);
+    expect(writes.count).toBe(1); // both in one write, in order
     expect(statusesOf(published)).toEqual(['sent', 'delivered']);
+    const stored = await messages.get(message.tenantId, message.channelId, message.id);
+    expect(stored?.statusHistory.map((change) => change.status)).toEqual(['queued', 'sent', 'delivered']);
 
     // A send that will be retried gives its turn up: the receipt behind it goes on.
     const retried = statuses.reserve(scope, message.id);

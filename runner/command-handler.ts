@@ -41,6 +41,8 @@ export type CommandOutcome = 'done' | 'sent' | 'send_failed' | 'already_sent';
 export async function handleCommand(
   command: ChannelCommand,
   deps: CommandHandlerDeps,
+  /** Told when the channel's next command may start: for a send, once its stanza is written. */
+  onWritten?: () => void,
 ): Promise<CommandOutcome> {
   switch (command.type) {
     case 'connect': {
@@ -66,7 +68,7 @@ export async function handleCommand(
       return 'done';
     }
     case 'send':
-      return send(command, deps);
+      return send(command, deps, onWritten);
     case 'mark_read': {
       const message = await deps.messages.get(command.tenantId, command.channelId, command.messageId);
       if (message?.direction !== 'inbound') return 'done';
@@ -90,6 +92,7 @@ export async function handleCommand(
 async function send(
   command: Extract<ChannelCommand, { type: 'send' }>,
   deps: CommandHandlerDeps,
+  onWritten?: () => void,
 ): Promise<CommandOutcome> {
   const { tenantId, channelId, messageId, message } = command;
   // A redelivered command finds its message stored: sent already unless still queued.
@@ -122,7 +125,7 @@ async function send(
   // Receipts can overtake the server's ack: they wait for this send's outcome to be recorded.
   const outcome = deps.messageStatusRecorder.reserve({ tenantId, channelId }, messageId);
   try {
-    await session.send(message.to, content, messageId);
+    await session.send(message.to, content, messageId, onWritten);
   } catch (error) {
     if (error instanceof SendRejectedError) {
       await outcome.record('failed', {

@@ -78,7 +78,7 @@ export class ShardWorker {
       ...(deps.commandVisibilityTimeoutSeconds
         ? { visibilityTimeoutSeconds: deps.commandVisibilityTimeoutSeconds }
         : {}),
-      handle: (command) => this.handle(command),
+      handle: (command, onWritten) => this.handle(command, onWritten),
       onError: (error, context) =>
         deps.logger.warn('command failed; it will be retried', {
           shard: fence.shard,
@@ -157,10 +157,10 @@ export class ShardWorker {
     return channels;
   }
 
-  private async handle(command: ChannelCommand): Promise<void> {
+  private async handle(command: ChannelCommand, onWritten: () => void): Promise<void> {
     let outcome: CommandOutcome;
     try {
-      outcome = await this.carryOut(command);
+      outcome = await this.carryOut(command, onWritten);
     } catch (error) {
       if (command.type === 'send') this.deps.metrics?.count('SendRetries');
       throw error;
@@ -169,21 +169,28 @@ export class ShardWorker {
     if (counter) this.deps.metrics?.count(counter);
   }
 
-  private carryOut(command: ChannelCommand): Promise<CommandOutcome> {
-    return handleCommand(command, {
-      session: async (cmd, create) =>
-        this.live.get(cmd.channelId)?.session ??
-        (create ? this.createSession(cmd.tenantId, cmd.channelId) : null),
-      eraseSession: async (cmd) => {
-        this.live.delete(cmd.channelId);
-        await this.deps.sessionStore.erase({ tenantId: cmd.tenantId, channelId: cmd.channelId }, this.fence);
+  private carryOut(command: ChannelCommand, onWritten: () => void): Promise<CommandOutcome> {
+    return handleCommand(
+      command,
+      {
+        session: async (cmd, create) =>
+          this.live.get(cmd.channelId)?.session ??
+          (create ? this.createSession(cmd.tenantId, cmd.channelId) : null),
+        eraseSession: async (cmd) => {
+          this.live.delete(cmd.channelId);
+          await this.deps.sessionStore.erase(
+            { tenantId: cmd.tenantId, channelId: cmd.channelId },
+            this.fence,
+          );
+        },
+        messages: this.deps.messages,
+        contactChecks: this.deps.contactChecks,
+        media: this.deps.media,
+        events: this.deps.events,
+        messageStatusRecorder: this.messageStatusRecorder,
       },
-      messages: this.deps.messages,
-      contactChecks: this.deps.contactChecks,
-      media: this.deps.media,
-      events: this.deps.events,
-      messageStatusRecorder: this.messageStatusRecorder,
-    });
+      onWritten,
+    );
   }
 
   private createSession(tenantId: string, channelId: string, restored?: ChannelAuthState): ChannelSession {

@@ -1,6 +1,5 @@
 import {
   ChangeMessageVisibilityBatchCommand,
-  ChangeMessageVisibilityCommand,
   type Message,
   ReceiveMessageCommand,
   type SQSClient,
@@ -13,7 +12,12 @@ export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
 /** Deletes wait this long for company at most; a group's go when the group is done. */
 const DELETE_LINGER_MS = 1_000;
 
-export type CommandHandler = (command: ChannelCommand) => Promise<void>;
+/**
+ * Carries out one command; resolves when it is done, throws to have it retried. It may call
+ * `mayContinue` earlier, once the channel's next command can start (a send: its stanza is written,
+ * the server's ack still to come); otherwise the next one starts when this one is done.
+ */
+export type CommandHandler = (command: ChannelCommand, mayContinue: () => void) => Promise<void>;
 
 export interface ShardCommandConsumerOptions {
   readonly client: SQSClient;
@@ -27,7 +31,7 @@ export interface ShardCommandConsumerOptions {
    * crashed runner's commands reappear this soon after its last extension.
    */
   readonly visibilityTimeoutSeconds?: number;
-  /** Messages handled at once, across channels; one channel's commands always run one at a time. */
+  /** Groups (channels) handled at once; within a group, commands start in order (see CommandHandler). */
   readonly maxInFlight?: number;
   /** Seconds before a failed command is seen again (doubling with each receive, capped). */
   readonly retryDelaySeconds?: number;
@@ -36,7 +40,8 @@ export interface ShardCommandConsumerOptions {
 
 /**
  * Polls one shard's FIFO queue. SQS hands out a message group only when none of its messages is in
- * flight, so commands of one channel arrive in order and never concurrently; different channels run
+ * flight, so one channel's commands arrive in order, in one batch at a time; they start in that
+ * order (a send letting the next start once its stanza is written), and different channels run
  * side by side up to `maxInFlight`. A message is deleted only after its handler resolved. A failed
  * or malformed command becomes visible again after a backoff and, after the queue's
  * maxReceiveCount, moves to the dead-letter queue, which keeps the channel's later commands waiting
@@ -171,9 +176,12 @@ export class ShardCommandConsumer {
   }
 
   /**
-   * A group's messages run in order; after a failure the rest wait for their redelivery. Their
-   * deletes gather while the group runs and go when it ends: SQS hands out none of the group's
-   * later messages while one is undeleted.
+   * A group's commands start in order, each once the one before let it (a send: its stanza written),
+   * so a channel's sends leave in order without each waiting for the server's ack of the one
+   * before. After a failure no further command starts; those that did are waited for, and the
+   * failed one and every one not done wait for their redelivery, in order. Deletes gather while
+   * the group runs and go when it ends: SQS hands out none of the group's later messages while one
+   * is undeleted.
    */
   private async handleGroup(group: Message[]): Promise<void> {
     try {
@@ -184,41 +192,75 @@ export class ShardCommandConsumer {
   }
 
   private async runInOrder(group: Message[]): Promise<void> {
-    for (const [index, message] of group.entries()) {
-      const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? '1');
-      try {
-        const command = channelCommandSchema.parse(JSON.parse(message.Body ?? ''));
-        await this.options.handle(command);
-        this.inHand.delete(message.ReceiptHandle ?? '');
-        // A delete that fails brings the command back, which a redelivery handles as done already.
-        this.deletes
-          .delete(message.ReceiptHandle ?? '')
-          .catch((error) => this.options.onError?.(error, { receiveCount }));
-      } catch (error) {
-        this.options.onError?.(error, {
-          ...(message.MessageId ? { messageId: message.MessageId } : {}),
-          receiveCount,
-        });
-        await Promise.all(group.slice(index).map((waiting) => this.retryLater(waiting, receiveCount)));
-        return;
-      }
+    const started: { message: Message; done: Promise<boolean> }[] = [];
+    let stop: () => void = () => undefined;
+    const stopped = new Promise<false>((resolve) => {
+      stop = () => resolve(false);
+    });
+    for (const message of group) {
+      let mayContinue: () => void = () => undefined;
+      const continued = new Promise<true>((resolve) => {
+        mayContinue = () => resolve(true);
+      });
+      const done = this.carryOut(message, mayContinue).then((ok) => {
+        if (!ok) stop();
+        return ok;
+      });
+      started.push({ message, done });
+      // The next command starts when this one lets it or ends; any failure stops the group.
+      if (!(await Promise.race([continued, done, stopped]))) break;
     }
+    const outcomes = await Promise.all(started.map(({ done }) => done));
+    const firstFailed = outcomes.indexOf(false);
+    if (firstFailed === -1) return;
+    const unfinished = group.filter((_, i) => i >= started.length || outcomes[i] === false);
+    const receiveCount = receiveCountOf(group[firstFailed] as Message);
+    await this.retryLater(unfinished, receiveCount);
   }
 
-  private async retryLater(message: Message, receiveCount: number): Promise<void> {
+  /** True once the command is done and its delete asked for; false when it failed (reported). */
+  private async carryOut(message: Message, mayContinue: () => void): Promise<boolean> {
+    const receiveCount = receiveCountOf(message);
+    try {
+      const command = channelCommandSchema.parse(JSON.parse(message.Body ?? ''));
+      await this.options.handle(command, mayContinue);
+    } catch (error) {
+      this.options.onError?.(error, {
+        ...(message.MessageId ? { messageId: message.MessageId } : {}),
+        receiveCount,
+      });
+      return false;
+    }
     this.inHand.delete(message.ReceiptHandle ?? '');
+    // A delete that fails brings the command back, which a redelivery handles as done already.
+    this.deletes
+      .delete(message.ReceiptHandle ?? '')
+      .catch((error) => this.options.onError?.(error, { receiveCount }));
+    return true;
+  }
+
+  /** Gives messages back for a later retry, in one call and in order: the earlier is seen first. */
+  private async retryLater(messages: Message[], receiveCount: number): Promise<void> {
+    for (const message of messages) this.inHand.delete(message.ReceiptHandle ?? '');
     const base = this.options.retryDelaySeconds ?? 2;
     const delay = Math.min(base * 2 ** (receiveCount - 1), 300);
     await this.options.client
       .send(
-        new ChangeMessageVisibilityCommand({
+        new ChangeMessageVisibilityBatchCommand({
           QueueUrl: this.options.queueUrl,
-          ReceiptHandle: message.ReceiptHandle,
-          VisibilityTimeout: delay,
+          Entries: messages.map((message, i) => ({
+            Id: String(i),
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: delay,
+          })),
         }),
       )
       .catch((error) => this.options.onError?.(error, { receiveCount }));
   }
+}
+
+function receiveCountOf(message: Message): number {
+  return Number(message.Attributes?.ApproximateReceiveCount ?? '1');
 }
 
 function groupInOrder(messages: Message[]): Message[][] {

@@ -176,13 +176,15 @@ export class ChannelSession {
   }
 
   /**
-   * Sends and resolves once WhatsApp acknowledged the message. The WhatsApp id is derived from our
-   * message id, so a retried send after a crash reuses the same id and recipients see one message.
+   * Sends and resolves once WhatsApp acknowledged the message; `onWritten` is told as soon as the
+   * stanza is on the socket (the channel's next send may go then). The WhatsApp id is derived from
+   * our message id, so a retried send after a crash reuses the same id and recipients see one message.
    */
   async send(
     to: string,
     content: AnyMessageContent,
     messageId: string,
+    onWritten?: () => void,
   ): Promise<{ waMessageId: string; jid: string }> {
     const socket = this.openSocketOrThrow();
     const waMessageId = whatsappMessageId(this.options.channelId, messageId);
@@ -191,6 +193,7 @@ export class ChannelSession {
     // The socket may close (and reject `acked`) while sendMessage is still writing key updates.
     acked.catch(() => undefined);
     await socket.sendMessage(jid, content, { messageId: waMessageId });
+    onWritten?.();
     await acked;
     return { waMessageId, jid };
   }

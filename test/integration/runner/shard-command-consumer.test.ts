@@ -153,6 +153,52 @@ describe('shard command consumer', () => {
     expect(calls.get('DeleteMessageBatchCommand')).toBeLessThanOrEqual(2);
   });
 
+  it('starts a channel’s next command once the one before lets it, in order, and retries from a failure', async () => {
+    const { queueUrl } = await shardQueue();
+    const bus = new SqsCommandBus(sqs, [queueUrl]);
+    for (let n = 0; n < 6; n++) await bus.send(textCommand('chn_pipe', n), 0);
+
+    const started: string[] = [];
+    const finished: string[] = [];
+    let inFlightAtOnce = 0;
+    let failTwo: () => void = () => undefined;
+    const twoFailed = new Promise<void>((resolve) => {
+      failTwo = resolve;
+    });
+    const consumer = new ShardCommandConsumer({
+      client: sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      retryDelaySeconds: 1,
+      // Like a send: the next may start once "written", this one "acked" later. The third fails
+      // once, after letting the fourth start; the fifth is "written" only after that failure.
+      handle: async (command, mayContinue) => {
+        started.push(command.commandId);
+        inFlightAtOnce = Math.max(inFlightAtOnce, started.length - finished.length);
+        if (command.commandId === 'cmd-chn_pipe-4') {
+          await twoFailed;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        mayContinue();
+        if (command.commandId === 'cmd-chn_pipe-2' && started.length <= 5) {
+          failTwo();
+          throw new Error('ack timed out');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        finished.push(command.commandId);
+      },
+    });
+    consumers.push(consumer);
+    consumer.start();
+    await until(() => finished.length >= 6, 'every command done', 30_000);
+    await until(async () => (await visibleAndInFlight(queueUrl)) === 0, 'the queue to empty');
+
+    expect(inFlightAtOnce).toBeGreaterThan(1);
+    // The failure stopped the group before the sixth; the third and the sixth came back, in order.
+    expect(started).toEqual([0, 1, 2, 3, 4, 2, 5].map((n) => `cmd-chn_pipe-${n}`));
+    expect([...finished].sort()).toEqual([0, 1, 2, 3, 4, 5].map((n) => `cmd-chn_pipe-${n}`));
+  });
+
   it('keeps a long command and its channel’s next ones from another consumer while in hand', async () => {
     const { queueUrl } = await shardQueue();
     const bus = new SqsCommandBus(sqs, [queueUrl]);

@@ -181,6 +181,38 @@ describe('runner messages of every kind', () => {
     await until(() => (patient.received.length >= 2 ? true : undefined), 'both messages at the patient');
   });
 
+  it('sends a burst of texts in the order queued, each sent and delivered once', async () => {
+    const ids = [];
+    for (let n = 0; n < 12; n++) {
+      const messageId = newId('message');
+      ids.push(messageId);
+      await world.bus.send(
+        {
+          ...command(),
+          type: 'send',
+          messageId,
+          message: { to: '+5511922230001', type: 'text', text: { body: `lembrete ${n}` } },
+        },
+        channel.shard,
+      );
+    }
+    await until(
+      () => (patient.received.length >= 12 ? true : undefined),
+      'every text at the patient',
+      30_000,
+    );
+    expect(patient.received.map((message) => message.text)).toEqual(
+      Array.from({ length: 12 }, (_, n) => `lembrete ${n}`),
+    );
+    for (const messageId of ids) {
+      const history = await until(async () => {
+        const stored = await world.platform.messages.get(channel.tenantId, channel.id, messageId);
+        return stored?.status === 'delivered' ? stored.statusHistory : undefined;
+      }, `message ${messageId} delivered`);
+      expect(history.map((change) => change.status)).toEqual(['queued', 'sent', 'delivered']);
+    }
+  });
+
   it('checks which numbers are on WhatsApp and stores the answer under the command id', async () => {
     const check = {
       ...command(),

@@ -14,7 +14,7 @@ const MAX_DETAIL_BYTES = 200 * 1024;
 export class CoalescingEventPublisher implements EventPublisher {
   private readonly events: Coalescer<PlatformEvent>;
 
-  constructor(inner: EventPublisher, lingerMs = 20) {
+  constructor(inner: EventPublisher, lingerMs = 50) {
     this.events = new Coalescer({
       maxItems: MAX_ENTRIES,
       maxWeight: MAX_DETAIL_BYTES,

@@ -40,24 +40,28 @@ export async function startFauxqs(motoSqs: SQSClient, motoQueueUrls: readonly st
     stdio: 'ignore',
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await until(async () => (await fetch(`${endpoint}/health`).catch(() => null))?.ok ?? false, child);
-  const client = new SQSClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  const queueUrls = [];
-  for (const url of motoQueueUrls) queueUrls.push(await copyQueue(motoSqs, client, url));
-  return {
-    endpoint,
-    pid: child.pid,
-    queueUrls,
-    client,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
+  // It must not outlive the benchmark, however the benchmark ends.
+  const killWithUs = () => child.kill('SIGKILL');
+  process.once('exit', killWithUs);
+  const stop = async () => {
+    process.off('exit', killWithUs);
+    child.kill('SIGTERM');
+    await exited;
   };
+  try {
+    await until(async () => (await fetch(`${endpoint}/health`).catch(() => null))?.ok ?? false, child);
+    const client = new SQSClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const queueUrls = [];
+    for (const url of motoQueueUrls) queueUrls.push(await copyQueue(motoSqs, client, url));
+    return { endpoint, pid: child.pid, queueUrls, client, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 async function copyQueue(from: SQSClient, to: SQSClient, queueUrl: string): Promise<string> {

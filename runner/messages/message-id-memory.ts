@@ -1,6 +1,4 @@
-import type { MessageStatus } from '#shared/domain/events.ts';
-import type { Message, StatusChange } from '#shared/domain/message.ts';
-import type { PageRequest } from '#shared/domain/pagination.ts';
+import type { Message } from '#shared/domain/message.ts';
 import type { MessageRepository } from '#shared/ports.ts';
 
 type Resolved = { messageId: string; direction: Message['direction'] };
@@ -40,27 +38,11 @@ export class MessageIdMemory implements MessageRepository {
     return resolved;
   }
 
-  get(tenantId: string, channelId: string, messageId: string) {
-    return this.inner.get(tenantId, channelId, messageId);
-  }
-
-  findByWaMessageId(tenantId: string, channelId: string, waMessageId: string) {
-    return this.inner.findByWaMessageId(tenantId, channelId, waMessageId);
-  }
-
-  advanceStatus(
-    tenantId: string,
-    channelId: string,
-    messageId: string,
-    change: StatusChange,
-    options?: { onlyFrom?: MessageStatus; passedThrough?: readonly StatusChange[] },
-  ) {
-    return this.inner.advanceStatus(tenantId, channelId, messageId, change, options);
-  }
-
-  list(tenantId: string, channelId: string, request: PageRequest) {
-    return this.inner.list(tenantId, channelId, request);
-  }
+  readonly get: MessageRepository['get'] = (...args) => this.inner.get(...args);
+  readonly findByWaMessageId: MessageRepository['findByWaMessageId'] = (...args) =>
+    this.inner.findByWaMessageId(...args);
+  readonly advanceStatus: MessageRepository['advanceStatus'] = (...args) => this.inner.advanceStatus(...args);
+  readonly list: MessageRepository['list'] = (...args) => this.inner.list(...args);
 
   private remember(tenantId: string, channelId: string, waMessageId: string, resolved: Resolved): void {
     const key = keyOf(tenantId, channelId, waMessageId);

@@ -2,24 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { MessageIdMemory } from '#runner/messages/message-id-memory.ts';
 import { newId } from '#shared/domain/ids.ts';
 import type { Message } from '#shared/domain/message.ts';
-import type { MessageRepository } from '#shared/ports.ts';
-import { queuedOutbound } from '../support/messages.ts';
+import { countingCalls, queuedOutbound } from '../support/messages.ts';
 import { platformRepositories } from '../support/platform.ts';
 
 const { messages } = platformRepositories();
 
 /** The real repository, counting the WhatsApp-id reads that reach it. */
 function counted() {
-  const reads = { count: 0 };
-  const repository: MessageRepository = Object.create(messages, {
-    resolveWaMessageId: {
-      value: (...args: Parameters<MessageRepository['resolveWaMessageId']>) => {
-        reads.count++;
-        return messages.resolveWaMessageId(...args);
-      },
-    },
-  });
-  return { repository, reads };
+  const { repository, calls } = countingCalls(messages, 'resolveWaMessageId');
+  return { repository, reads: calls };
 }
 
 describe('message id memory', () => {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MessageStatusRecorder } from '#runner/events/message-status-recorder.ts';
 import type { PlatformEvent } from '#shared/domain/events.ts';
-import type { MessageRepository } from '#shared/ports.ts';
-import { queuedOutbound } from '../support/messages.ts';
+import { countingCalls, queuedOutbound } from '../support/messages.ts';
 import { platformRepositories } from '../support/platform.ts';
 
 const { messages } = platformRepositories();
@@ -10,15 +9,7 @@ const { messages } = platformRepositories();
 /** The recorder over the real repository, counting its writes and keeping what it publishes. */
 function recorder() {
   const published: PlatformEvent[] = [];
-  const writes = { count: 0 };
-  const counted: MessageRepository = Object.create(messages, {
-    advanceStatus: {
-      value: (...args: Parameters<MessageRepository['advanceStatus']>) => {
-        writes.count++;
-        return messages.advanceStatus(...args);
-      },
-    },
-  });
+  const { repository: counted, calls: writes } = countingCalls(messages, 'advanceStatus');
   const events = { publish: async (batch: readonly PlatformEvent[]) => void published.push(...batch) };
   return { recorder: new MessageStatusRecorder(counted, events), published, writes };
 }

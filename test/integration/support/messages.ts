@@ -1,5 +1,6 @@
 import { newId } from '#shared/domain/ids.ts';
 import { type Message, whatsappMessageId } from '#shared/domain/message.ts';
+import type { MessageRepository } from '#shared/ports.ts';
 
 /** An outbound text as a send command stores it: queued, with its WhatsApp id derived from ours. */
 export function queuedOutbound(tenantId = newId('tenant'), channelId = newId('channel')): Message {
@@ -18,4 +19,19 @@ export function queuedOutbound(tenantId = newId('tenant'), channelId = newId('ch
     statusHistory: [{ status: 'queued', at: '2026-11-29T10:00:00.000Z' }],
     createdAt: '2026-11-29T10:00:00.000Z',
   };
+}
+
+/** The repository with one of its methods counted: `calls.count` is how often it was reached. */
+export function countingCalls<K extends keyof MessageRepository>(repository: MessageRepository, method: K) {
+  const calls = { count: 0 };
+  const original = repository[method] as (...args: unknown[]) => unknown;
+  const counted: MessageRepository = Object.create(repository, {
+    [method]: {
+      value: (...args: unknown[]) => {
+        calls.count++;
+        return original.apply(repository, args);
+      },
+    },
+  });
+  return { repository: counted, calls };
 }

@@ -253,6 +253,20 @@ async function startWorld(options: Options): Promise<World> {
   };
 }
 
+/** The processes whose CPU a phase reports besides its own: the emulators. */
+function emulatorPids(world: World): Record<string, number | undefined> {
+  return { moto: world.motoPid, fauxqs: world.fauxqs?.pid };
+}
+
+/** Waits until the simulator holds none of the bare process's connections for these channels. */
+function bareClientsGone(world: World, channels: readonly SeededChannel[]): Promise<unknown> {
+  return until(
+    () => channels.every((channel) => !world.simulator.server.isConnected(channel.device)) || undefined,
+    'the bare clients gone from the simulator',
+    60_000,
+  );
+}
+
 let lastProgress = 0;
 /** True when every channel is connected at the simulator; logs the count every 15 s meanwhile. */
 function allConnected(simulator: Simulator, channels: readonly SeededChannel[]): boolean {
@@ -298,7 +312,7 @@ async function measureEmptyRunner(world: World, options: Options) {
   try {
     await holdingAll(runner, world.shardCount, 120_000);
     // What an idle runner costs the emulator: every shard's consumer long-polls its queue.
-    const meter = new CpuMeter({ runner: runner.pid, moto: world.motoPid, fauxqs: world.fauxqs?.pid });
+    const meter = new CpuMeter({ runner: runner.pid, ...emulatorPids(world) });
     await sleep(options.settleSeconds * 1000);
     return { rssBytes: rssOf(runner.pid), idle: phaseCpu(meter) };
   } finally {
@@ -331,8 +345,7 @@ async function measureFailover(world: World, channels: readonly SeededChannel[],
     );
     const meter = new CpuMeter({
       survivor: b.pid,
-      moto: world.motoPid,
-      fauxqs: world.fauxqs?.pid,
+      ...emulatorPids(world),
       simulator: process.pid,
     });
     const killedAt = performance.now();
@@ -527,25 +540,20 @@ async function measureThroughput(
       'open',
       120_000,
     );
-    const meter = new CpuMeter({ bare: bare.pid, moto: world.motoPid, simulator: process.pid });
+    const meter = new CpuMeter({ bare: bare.pid, ...emulatorPids(world), simulator: process.pid });
     const figures = await throughputOfBare(bare, receivers, arrivals, options, 'bare');
     bareFigures = { figures, cpu: phaseCpu(meter) };
   } finally {
     await bare.kill();
   }
-  await until(
-    () => senders.every((channel) => !world.simulator.server.isConnected(channel.device)) || undefined,
-    'the bare clients gone from the simulator',
-    60_000,
-  );
+  await bareClientsGone(world, senders);
   const runner = await world.spawnRunner('runner-throughput', `bench-throughput-${randomUUID()}`);
   try {
     await holdingAll(runner, world.shardCount, 120_000);
     await until(() => allConnected(world.simulator, senders) || undefined, 'the senders open', 300_000);
     const meter = new CpuMeter({
       runner: runner.pid,
-      moto: world.motoPid,
-      fauxqs: world.fauxqs?.pid,
+      ...emulatorPids(world),
       simulator: process.pid,
     });
     const figures = await throughputOfRunner(world, senders, receivers, arrivals, options, 'runner');
@@ -665,7 +673,7 @@ export const runnerBenchmark: Benchmark = {
         await sleep(options.settleSeconds * 1000);
         const emptyRssBytes = rssOf(bare.pid);
         await bare.request({ type: 'load', file: bareFile }, 'loaded');
-        const meter = new CpuMeter({ bare: bare.pid, moto: world.motoPid, simulator: process.pid });
+        const meter = new CpuMeter({ bare: bare.pid, ...emulatorPids(world), simulator: process.pid });
         const started = performance.now();
         const opened = bare.request(
           {
@@ -690,7 +698,7 @@ export const runnerBenchmark: Benchmark = {
         const rssBytes = rssOf(bare.pid);
         log('bare Baileys: throughput…');
         const { throughput, throughputCpu } = await loadedThroughput(
-          { bare: bare.pid, moto: world.motoPid, simulator: process.pid },
+          { bare: bare.pid, ...emulatorPids(world), simulator: process.pid },
           'bare throughput with every client connected',
           () =>
             throughputOfBare(
@@ -714,11 +722,7 @@ export const runnerBenchmark: Benchmark = {
       } finally {
         await bare.kill();
       }
-      await until(
-        () => seeded.every((channel) => !world.simulator.server.isConnected(channel.device)) || undefined,
-        'the bare clients gone from the simulator',
-        60_000,
-      );
+      await bareClientsGone(world, seeded);
 
       log(`runner: restore ${options.runnerChannels} channels in one process…`);
       let stopMs = Number.NaN;
@@ -737,8 +741,7 @@ export const runnerBenchmark: Benchmark = {
         const spawnedAt = performance.now();
         const meter = new CpuMeter({
           runner: runner.pid,
-          moto: world.motoPid,
-          fauxqs: world.fauxqs?.pid,
+          ...emulatorPids(world),
           simulator: process.pid,
         });
         await holdingAll(runner, world.shardCount, 120_000);

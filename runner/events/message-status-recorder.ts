@@ -122,8 +122,8 @@ export class MessageStatusRecorder {
         continue;
       }
       await flushPath();
-      const event = await this.advance(scope, messageId, [{ status, ...this.at(), ...errorOf(turn) }]);
-      if (event) published.push(...event);
+      const events = await this.advance(scope, messageId, [{ status, ...this.at(), ...errorOf(turn) }]);
+      if (events) published.push(...events);
     }
     await flushPath();
     if (published.length > 0) await this.events.publish(published);

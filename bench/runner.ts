@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -35,6 +35,7 @@ import { drainDownstreamQueues } from './runner/downstream.ts';
 import { type Fauxqs, startFauxqs } from './runner/fauxqs.ts';
 import { CpuMeter, type CpuShare, childProcesses, rssOf } from './runner/proc.ts';
 import { type BenchRunner, spawnBenchRunner } from './runner/runner-process.ts';
+import { measureSdkCallCost, type SdkCallCost } from './runner/sdk-call-cost.ts';
 import { type SeededChannel, seedChannels } from './runner/seed.ts';
 import { round } from './stats.ts';
 
@@ -97,6 +98,15 @@ interface PhaseCpu {
   readonly cpu: Record<string, CpuShare>;
   /** Processes at ≥ 90 % of one core during the phase. */
   readonly bottlenecks: string[];
+}
+
+/** CPU per message of each metered process but the machine, in ms. */
+function cpuPerMessage(phase: PhaseCpu, messages: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(phase.cpu)
+      .filter(([name]) => name !== 'machine')
+      .map(([name, share]) => [name, round((share.cpuSeconds * 1000) / messages, 1)]),
+  );
 }
 
 function phaseCpu(meter: CpuMeter): PhaseCpu {
@@ -613,6 +623,9 @@ export const runnerBenchmark: Benchmark = {
     const receivers: TestCompanion[] = [];
     const bareFile = join(tmpdir(), `clinic-wa-bench-${randomUUID()}.json`);
     try {
+      log('an AWS SDK call against an endpoint that answers at once…');
+      const sdkCall = await measureSdkCallCost();
+      log(`  ${round(sdkCall.cpuMsPerCall, 2)} ms of CPU per call`);
       log('runner with no channels…');
       const empty = await measureEmptyRunner(world, options);
 
@@ -761,7 +774,7 @@ export const runnerBenchmark: Benchmark = {
         if (process.env.BENCH_AWS_TRACE_DIR) runner.child.kill('SIGUSR2');
         log('runner: throughput (send commands through SQS)…');
         const { throughput, throughputCpu } = await loadedThroughput(
-          { runner: runner.pid, moto: world.motoPid, simulator: process.pid },
+          { runner: runner.pid, ...emulatorPids(world), simulator: process.pid },
           'runner throughput with every channel connected',
           () =>
             throughputOfRunner(
@@ -788,7 +801,7 @@ export const runnerBenchmark: Benchmark = {
         stopMs = await runner.stop();
       }
 
-      return report(options, startedAt, world, empty, throughput, failover, bareFigures, {
+      return report(options, startedAt, world, empty, throughput, sdkCall, failover, bareFigures, {
         ...runnerFigures,
         stopMs,
       });
@@ -814,6 +827,7 @@ function report(
   world: World,
   empty: { rssBytes: number; idle: PhaseCpu },
   throughput: UnloadedThroughput,
+  sdkCall: SdkCallCost,
   failover: Awaited<ReturnType<typeof measureFailover>>,
   bare: {
     emptyRssBytes: number;
@@ -876,6 +890,14 @@ function report(
     },
   ];
   const share = (phase: PhaseCpu, name: string) => phase.cpu[name]?.coreShare ?? Number.NaN;
+  // Each side's metered CPU includes its warm-up, one message per pair.
+  const runnerSide = cpuPerMessage(throughput.runnerCpu, throughput.runner.messages + options.pairs);
+  const bareSide = cpuPerMessage(throughput.bareCpu, throughput.bare.messages + options.pairs);
+  // What 0.8× bare would take on the runner's side at the CPU per message measured here.
+  const goalMessagesPerSecond = 0.8 * throughput.bare.messagesPerSecond;
+  const coresForGoal =
+    (goalMessagesPerSecond * Object.values(runnerSide).reduce((sum, ms) => sum + ms, 0)) / 1000;
+  const perMessage = (side: Record<string, number>, name: string) => side[name] ?? Number.NaN;
   const metrics: Metric[] = [
     { name: 'runner RSS, no channels', value: round(empty.rssBytes / MB), unit: 'MB' },
     { name: 'idle runner, no channels: runner CPU', value: share(empty.idle, 'runner'), unit: 'cores' },
@@ -919,6 +941,28 @@ function report(
     { name: '  moto CPU', value: share(throughput.runnerCpu, 'moto'), unit: 'cores' },
     { name: '  machine busy (all processes)', value: share(throughput.runnerCpu, 'machine'), unit: 'cores' },
     { name: '  bare process CPU (bare run)', value: share(throughput.bareCpu, 'bare'), unit: 'cores' },
+    { name: '  CPU per message: runner', value: perMessage(runnerSide, 'runner'), unit: 'ms' },
+    { name: '  CPU per message: moto', value: perMessage(runnerSide, 'moto'), unit: 'ms' },
+    ...(world.fauxqs
+      ? [{ name: '  CPU per message: fauxqs', value: perMessage(runnerSide, 'fauxqs'), unit: 'ms' }]
+      : []),
+    { name: '  CPU per message: simulator process', value: perMessage(runnerSide, 'simulator'), unit: 'ms' },
+    { name: '  CPU per message: bare (bare run)', value: perMessage(bareSide, 'bare'), unit: 'ms' },
+    {
+      name: '  CPU per message: simulator process (bare run)',
+      value: perMessage(bareSide, 'simulator'),
+      unit: 'ms',
+    },
+    {
+      name: '  AWS SDK call, endpoint answering at once: CPU',
+      value: round(sdkCall.cpuMsPerCall, 2),
+      unit: 'ms',
+    },
+    {
+      name: `  cores ≥ 0.8× bare needs at these costs (machine: ${availableParallelism()})`,
+      value: round(coresForGoal, 1),
+      unit: 'cores',
+    },
     {
       name: `throughput, ${n} connected in the process: bare`,
       value: round(bare.throughput.messagesPerSecond),
@@ -990,6 +1034,11 @@ function report(
       throughput: {
         // The goal's figures: each process holds only the senders, as in the baseline.
         ...throughput,
+        cpuMsPerMessage: { runnerSide, bareSide },
+        sdkCall,
+        goalMessagesPerSecond: round(goalMessagesPerSecond, 1),
+        coresForGoal: round(coresForGoal, 2),
+        machineCores: availableParallelism(),
         underLoad: {
           connectedInProcess: n,
           runner: runner.throughput,

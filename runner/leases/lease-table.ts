@@ -6,6 +6,11 @@ import { DEFAULT_CLUSTER, type Fence, leaseKey } from './fence.ts';
 // The DynamoDB side of shard ownership, in the sessions table (runner-only). Lease items are never
 // deleted, so their token only ever grows. Membership items say which runners are alive.
 
+export interface RunnerMembership {
+  readonly runnerId: string;
+  readonly expiresAtMs: number;
+}
+
 export class LeaseTable {
   private readonly membersPartition: string;
 
@@ -102,7 +107,8 @@ export class LeaseTable {
     );
   }
 
-  async liveRunners(now: number): Promise<string[]> {
+  /** The runners whose membership has not expired, each with the time it expires unless renewed. */
+  async liveRunners(now: number): Promise<RunnerMembership[]> {
     const members = await queryAll(this.client, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk',
@@ -110,7 +116,10 @@ export class LeaseTable {
       ExpressionAttributeValues: { ':pk': this.membersPartition, ':now': now },
       ConsistentRead: true,
     });
-    return members.map((member) => member.sk as string);
+    return members.map((member) => ({
+      runnerId: member.sk as string,
+      expiresAtMs: member.expiresAtMs as number,
+    }));
   }
 }
 

@@ -1,6 +1,13 @@
 import type { Fence } from './fence.ts';
-import type { LeaseTable } from './lease-table.ts';
+import type { LeaseTable, RunnerMembership } from './lease-table.ts';
 import { assignShards } from './shard-assignment.ts';
+
+/** A shard of ours still held by its previous owner (a hand-over under way) is tried again this soon,
+ * then twice as late each round it still is, up to the heartbeat interval. */
+const CONTENDED_RETRY_MS = 1_000;
+/** How long after another runner's membership expires to look again: its leases, renewed just after
+ * its heartbeat, have expired by then too. */
+const EXPIRY_MARGIN_MS = 250;
 
 export type ReleaseReason = 'rebalance' | 'shutdown' | 'lost';
 
@@ -35,9 +42,24 @@ export class ShardLeaseManager {
   private balancingRound: Promise<void> | undefined;
   private stopped = false;
   private readonly now: () => number;
+  private readonly intervalMs: number;
+  private nextBalancingDelayMs: number;
+  /** Balancing rounds in a row that ended with a shard of ours held by another runner. */
+  private contendedRounds = 0;
 
   constructor(private readonly options: ShardLeaseManagerOptions) {
     this.now = options.now ?? Date.now;
+    this.intervalMs = options.heartbeatMs ?? Math.max(1000, Math.floor(options.leaseTtlMs / 3));
+    this.nextBalancingDelayMs = this.intervalMs;
+  }
+
+  /**
+   * How long after the last balancing round the next one runs: the heartbeat interval, but sooner
+   * when another runner's membership is about to expire (a dead runner's shards are taken right after
+   * its TTL, not up to an interval later) or a shard of ours is still held by its previous owner.
+   */
+  get nextBalancingInMs(): number {
+    return this.nextBalancingDelayMs;
   }
 
   get heldShards(): number[] {
@@ -54,8 +76,7 @@ export class ShardLeaseManager {
    * for sessions to close before it releases a lease.
    */
   start(): void {
-    const interval = this.options.heartbeatMs ?? Math.max(1000, Math.floor(this.options.leaseTtlMs / 3));
-    const loop = (round: () => Promise<void>) => {
+    const loop = (round: () => Promise<void>, delayMs: () => number) => {
       const run = () => {
         if (this.stopped) return;
         round()
@@ -65,14 +86,20 @@ export class ShardLeaseManager {
             const timer = setTimeout(() => {
               this.timers.delete(timer);
               run();
-            }, interval);
+            }, delayMs());
             this.timers.add(timer);
           });
       };
       run();
     };
-    loop(() => this.renewal());
-    loop(() => this.balancing());
+    loop(
+      () => this.renewal(),
+      () => this.intervalMs,
+    );
+    loop(
+      () => this.balancing(),
+      () => this.nextBalancingDelayMs,
+    );
   }
 
   /** One renewal round then one balancing round (what the loops do, on demand). */
@@ -129,8 +156,11 @@ export class ShardLeaseManager {
   private async rebalance(): Promise<void> {
     if (this.stopped) return;
     const { table, runnerId, leaseTtlMs, listener, shardCount } = this.options;
-    const runners = await table.liveRunners(this.now());
-    const mine = new Set(assignShards(shardCount, [...runners, runnerId]).get(runnerId));
+    const members = await table.liveRunners(this.now());
+    const others = members.filter((member) => member.runnerId !== runnerId);
+    const mine = new Set(
+      assignShards(shardCount, [...others.map((member) => member.runnerId), runnerId]).get(runnerId),
+    );
 
     await Promise.all(
       [...this.held.values()]
@@ -153,5 +183,19 @@ export class ShardLeaseManager {
           await listener.onAcquired(fence);
         }),
     );
+    const contended = [...mine].some((shard) => !this.held.has(shard));
+    this.contendedRounds = contended ? this.contendedRounds + 1 : 0;
+    this.nextBalancingDelayMs = this.balancingDelay(others);
+  }
+
+  private balancingDelay(others: readonly RunnerMembership[]): number {
+    let delay = this.intervalMs;
+    if (this.contendedRounds > 0) {
+      delay = Math.min(delay, CONTENDED_RETRY_MS * 2 ** (this.contendedRounds - 1));
+    }
+    for (const { expiresAtMs } of others) {
+      delay = Math.min(delay, Math.max(0, expiresAtMs - this.now()) + EXPIRY_MARGIN_MS);
+    }
+    return delay;
   }
 }

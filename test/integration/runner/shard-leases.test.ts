@@ -103,6 +103,47 @@ describe('shard leases', () => {
     expect(await writeWithFence(resources.sessionsTable, a.fenceOf(1) as Fence)).toBe(true);
   });
 
+  it('looks again just after a silent runner’s membership expires, not up to a beat later', async () => {
+    const { runner, advance } = harness(4);
+    const a = runner('runner-a');
+    const b = runner('runner-b');
+    await a.tick();
+    await b.tick();
+    await a.tick();
+    await b.tick();
+    const beat = TTL_MS / 3;
+    expect(a.nextBalancingInMs).toBe(beat);
+
+    // b stops beating (kill -9); a's round finds b's membership expiring within a beat.
+    advance(TTL_MS - 4_000);
+    await a.tick();
+    expect(a.heldShards).toEqual([0, 2]);
+    expect(a.nextBalancingInMs).toBe(4_000 + 250);
+    advance(4_000 + 250);
+    await a.tick();
+    expect(a.heldShards).toEqual([0, 1, 2, 3]);
+    expect(a.nextBalancingInMs).toBe(beat);
+  });
+
+  it('tries a shard its previous owner still holds again within a second, backing off while it stays held', async () => {
+    const { runner } = harness(4);
+    const a = runner('runner-a');
+    const b = runner('runner-b');
+    await a.tick();
+    const delays: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      await b.tick(); // b's shards are still a's
+      delays.push(b.nextBalancingInMs);
+    }
+    expect(b.heldShards).toEqual([]);
+    expect(delays).toEqual([1_000, 2_000, 4_000, TTL_MS / 3]);
+
+    await a.tick(); // a hands them over
+    await b.tick();
+    expect(b.heldShards).toEqual([1, 3]);
+    expect(b.nextBalancingInMs).toBe(TTL_MS / 3);
+  });
+
   it('tells a runner whose lease was taken that it lost the shard', async () => {
     const { runner, advance, events } = harness(2);
     const slow = runner('runner-a');

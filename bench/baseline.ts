@@ -16,7 +16,11 @@ export const DEFAULT_BASELINE_OPTIONS = {
   pairs: 10,
   messagesPerPair: 50,
   memoryClients: 1_000,
-  connectConcurrency: 50,
+  // Stock Baileys makes an AsyncLocalStorage per socket, and on Node 20 each one hooks every promise
+  // of the process, so a login costs more the more clients are open. At 50 handshakes at a time,
+  // with ~900 open, handshakes outlasted Baileys' 20 s connect timeout and clients retried in a storm
+  // (1,000 open after 458 s and 395 retries, or never); at 20, the runner's own bound, in 293 s, none.
+  connectConcurrency: 20,
 };
 
 type Options = typeof DEFAULT_BASELINE_OPTIONS;
@@ -161,9 +165,7 @@ async function measureMemory(simulator: Simulator, options: Options): Promise<Me
   );
   const { ms: connectMs, value: companions } = await timed(() =>
     // Under load a client may lose its first connection (handshake time-out); like any client it
-    // reconnects, and the phase counts it once open.
-    // A thousand stock-curve logins saturate this process: on a slower day (266 s against 219 s
-    // for all) a client can miss its handshake timeout several times in a row, so each gets 5 min.
+    // reconnects, and the phase counts it once open. Each gets 5 min.
     mapWithConcurrency(auths, options.connectConcurrency, (auth) =>
       open(connected(simulator, auth, 'always'), 300_000),
     ),

@@ -27,7 +27,17 @@ function harness(shardCount: number) {
           void events.push({ runner: runnerId, shard: fence.shard, kind: reason, token: fence.token }),
       },
     });
-  return { runner, events, table, advance: (ms: number) => (clock += ms) };
+  /** Two runners that have split the shards between them (a beat each, twice). */
+  const splitPair = async () => {
+    const a = runner('runner-a');
+    const b = runner('runner-b');
+    await a.tick();
+    await b.tick();
+    await a.tick();
+    await b.tick();
+    return { a, b };
+  };
+  return { runner, splitPair, events, table, advance: (ms: number) => (clock += ms) };
 }
 
 async function writeWithFence(tableName: string, fence: Fence): Promise<boolean> {
@@ -80,13 +90,8 @@ describe('shard leases', () => {
   });
 
   it('lets the survivor take a dead runner’s shards after the TTL, and fences the dead one out', async () => {
-    const { runner, advance } = harness(4);
-    const a = runner('runner-a');
-    const b = runner('runner-b');
-    await a.tick();
-    await b.tick();
-    await a.tick();
-    await b.tick();
+    const { splitPair, advance } = harness(4);
+    const { a, b } = await splitPair();
     const deadFence = b.fenceOf(1) as Fence;
     expect(await writeWithFence(resources.sessionsTable, deadFence)).toBe(true);
 
@@ -104,13 +109,8 @@ describe('shard leases', () => {
   });
 
   it('looks again just after a silent runner’s membership expires, not up to a beat later', async () => {
-    const { runner, advance } = harness(4);
-    const a = runner('runner-a');
-    const b = runner('runner-b');
-    await a.tick();
-    await b.tick();
-    await a.tick();
-    await b.tick();
+    const { splitPair, advance } = harness(4);
+    const { a } = await splitPair();
     const beat = TTL_MS / 3;
     expect(a.nextBalancingInMs).toBe(beat);
 
@@ -166,13 +166,8 @@ describe('shard leases', () => {
   });
 
   it('releases everything at once on shutdown so the other runner takes over on its next beat', async () => {
-    const { runner, events } = harness(4);
-    const a = runner('runner-a');
-    const b = runner('runner-b');
-    await a.tick();
-    await b.tick();
-    await a.tick();
-    await b.tick();
+    const { splitPair, events } = harness(4);
+    const { a, b } = await splitPair();
     await b.stop();
     expect(
       events

@@ -155,6 +155,8 @@ export class ShardLeaseManager {
 
   private async rebalance(): Promise<void> {
     if (this.stopped) return;
+    // A round that fails (DynamoDB unreachable) is retried a beat later, never in a tight loop.
+    this.nextBalancingDelayMs = this.intervalMs;
     const { table, runnerId, leaseTtlMs, listener, shardCount } = this.options;
     const members = await table.liveRunners(this.now());
     const others = members.filter((member) => member.runnerId !== runnerId);

@@ -8,11 +8,21 @@ import { platformRepositories } from '../support/platform.ts';
 const { client, resources } = platformRepositories();
 const TTL_MS = 15_000;
 
+/** Lease table whose membership reads can be made to fail, as when DynamoDB cannot be reached. */
+class FlakyLeaseTable extends LeaseTable {
+  failing = false;
+
+  override async liveRunners(now: number) {
+    if (this.failing) throw new Error('DynamoDB unreachable');
+    return super.liveRunners(now);
+  }
+}
+
 /** Each test runs its own runner cluster, so tests share the sessions table without meeting. */
 function harness(shardCount: number) {
   let clock = Date.now();
   const events: { runner: string; shard: number; kind: 'acquired' | ReleaseReason; token: number }[] = [];
-  const table = new LeaseTable(client, resources.sessionsTable, crypto.randomUUID());
+  const table = new FlakyLeaseTable(client, resources.sessionsTable, crypto.randomUUID());
   const runner = (runnerId: string) =>
     new ShardLeaseManager({
       table,
@@ -123,6 +133,18 @@ describe('shard leases', () => {
     await a.tick();
     expect(a.heldShards).toEqual([0, 1, 2, 3]);
     expect(a.nextBalancingInMs).toBe(beat);
+  });
+
+  it('waits a whole beat after a balancing round that failed, not the short wait it had planned', async () => {
+    const { splitPair, advance, table } = harness(4);
+    const { a } = await splitPair();
+    advance(TTL_MS - 4_000);
+    await a.tick();
+    expect(a.nextBalancingInMs).toBe(4_000 + 250);
+
+    table.failing = true;
+    await expect(a.tick()).rejects.toThrow('DynamoDB unreachable');
+    expect(a.nextBalancingInMs).toBe(TTL_MS / 3);
   });
 
   it('tries a shard its previous owner still holds again within a second, backing off while it stays held', async () => {

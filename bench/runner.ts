@@ -268,6 +268,11 @@ function emulatorPids(world: World): Record<string, number | undefined> {
   return { moto: world.motoPid, fauxqs: world.fauxqs?.pid };
 }
 
+/** Starts metering a phase: the processes under test, the emulators and this one (the simulator). */
+function meterPhase(world: World, underTest: Record<string, number>): CpuMeter {
+  return new CpuMeter({ ...underTest, ...emulatorPids(world), simulator: process.pid });
+}
+
 /** Waits until the simulator holds none of the bare process's connections for these channels. */
 function bareClientsGone(world: World, channels: readonly SeededChannel[]): Promise<unknown> {
   return until(
@@ -353,11 +358,7 @@ async function measureFailover(world: World, channels: readonly SeededChannel[],
     const before = new Map(
       victims.map((channel) => [channel, world.simulator.server.connectionOf(channel.device)]),
     );
-    const meter = new CpuMeter({
-      survivor: b.pid,
-      ...emulatorPids(world),
-      simulator: process.pid,
-    });
+    const meter = meterPhase(world, { survivor: b.pid });
     const killedAt = performance.now();
     await a.kill();
     let takeoverMs = Number.NaN;
@@ -397,11 +398,10 @@ const notMeasured =
 
 /** A context-only throughput with every channel connected: CPU metered, 180 s at most. */
 async function loadedThroughput(
-  processes: ConstructorParameters<typeof CpuMeter>[0],
+  meter: CpuMeter,
   what: string,
   measure: () => Promise<ThroughputFigures>,
 ): Promise<{ throughput: ThroughputFigures; throughputCpu: PhaseCpu }> {
-  const meter = new CpuMeter(processes);
   const throughput = await withTimeout(measure(), 180_000).catch(notMeasured(what));
   return { throughput, throughputCpu: phaseCpu(meter) };
 }
@@ -550,7 +550,7 @@ async function measureThroughput(
       'open',
       120_000,
     );
-    const meter = new CpuMeter({ bare: bare.pid, ...emulatorPids(world), simulator: process.pid });
+    const meter = meterPhase(world, { bare: bare.pid });
     const figures = await throughputOfBare(bare, receivers, arrivals, options, 'bare');
     bareFigures = { figures, cpu: phaseCpu(meter) };
   } finally {
@@ -561,11 +561,7 @@ async function measureThroughput(
   try {
     await holdingAll(runner, world.shardCount, 120_000);
     await until(() => allConnected(world.simulator, senders) || undefined, 'the senders open', 300_000);
-    const meter = new CpuMeter({
-      runner: runner.pid,
-      ...emulatorPids(world),
-      simulator: process.pid,
-    });
+    const meter = meterPhase(world, { runner: runner.pid });
     const figures = await throughputOfRunner(world, senders, receivers, arrivals, options, 'runner');
     return {
       bare: bareFigures.figures,
@@ -686,7 +682,7 @@ export const runnerBenchmark: Benchmark = {
         await sleep(options.settleSeconds * 1000);
         const emptyRssBytes = rssOf(bare.pid);
         await bare.request({ type: 'load', file: bareFile }, 'loaded');
-        const meter = new CpuMeter({ bare: bare.pid, ...emulatorPids(world), simulator: process.pid });
+        const meter = meterPhase(world, { bare: bare.pid });
         const started = performance.now();
         const opened = bare.request(
           {
@@ -711,7 +707,7 @@ export const runnerBenchmark: Benchmark = {
         const rssBytes = rssOf(bare.pid);
         log('bare Baileys: throughput…');
         const { throughput, throughputCpu } = await loadedThroughput(
-          { bare: bare.pid, ...emulatorPids(world), simulator: process.pid },
+          meterPhase(world, { bare: bare.pid }),
           'bare throughput with every client connected',
           () =>
             throughputOfBare(
@@ -752,11 +748,7 @@ export const runnerBenchmark: Benchmark = {
       };
       try {
         const spawnedAt = performance.now();
-        const meter = new CpuMeter({
-          runner: runner.pid,
-          ...emulatorPids(world),
-          simulator: process.pid,
-        });
+        const meter = meterPhase(world, { runner: runner.pid });
         await holdingAll(runner, world.shardCount, 120_000);
         const leasesAt = performance.now();
         const { ms: restoreMs, connected: runnerConnected } = await openWithin(
@@ -774,7 +766,7 @@ export const runnerBenchmark: Benchmark = {
         if (process.env.BENCH_AWS_TRACE_DIR) runner.child.kill('SIGUSR2');
         log('runner: throughput (send commands through SQS)…');
         const { throughput, throughputCpu } = await loadedThroughput(
-          { runner: runner.pid, ...emulatorPids(world), simulator: process.pid },
+          meterPhase(world, { runner: runner.pid }),
           'runner throughput with every channel connected',
           () =>
             throughputOfRunner(

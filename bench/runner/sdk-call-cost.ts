@@ -34,7 +34,12 @@ server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 
 async function startInstantEndpoint(): Promise<{ endpoint: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['-e', INSTANT_ENDPOINT], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
+  let listening = false;
+  const exited = once(child, 'exit').then(([code]) => {
+    if (!listening) throw new Error(`the instant endpoint exited (${code}) before it listened`);
+  });
+  const [chunk] = (await Promise.race([once(child.stdout, 'data'), exited])) as [Buffer];
+  listening = true;
   return { endpoint: `http://127.0.0.1:${chunk.toString().trim()}`, child };
 }
 

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { EMULATOR_CREDENTIAL_ENV } from '#infra/local/aws-clients.ts';
+import { EMULATOR_CREDENTIAL_ENV, EMULATOR_REGION } from '#infra/local/aws-clients.ts';
 import { createDynamoClient } from '#shared/aws/clients.ts';
 import { loadAwsConfig } from '#shared/config.ts';
 
@@ -45,7 +45,9 @@ async function startInstantEndpoint(): Promise<{ endpoint: string; child: ChildP
 
 async function measureHere(calls = 3_000, warmUpCalls = 1_000): Promise<SdkCallCost> {
   const { endpoint, child } = await startInstantEndpoint();
-  const dynamo = createDynamoClient(loadAwsConfig({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: endpoint }));
+  const dynamo = createDynamoClient(
+    loadAwsConfig({ AWS_REGION: EMULATOR_REGION, AWS_ENDPOINT_URL: endpoint }),
+  );
   try {
     const get = (i: number) =>
       dynamo.send(new GetCommand({ TableName: 'sessions', Key: { pk: `channel-${i}`, sk: 'record' } }));

@@ -23,7 +23,8 @@ export interface ShardLeaseManagerOptions {
   readonly runnerId: string;
   readonly shardCount: number;
   readonly leaseTtlMs: number;
-  /** How often `tick` runs when started; well under the TTL so one missed beat costs nothing. */
+  /** How often renewals (and, unless sooner helps, balancing) run when started; well under the TTL
+   * so one missed beat costs nothing. */
   readonly heartbeatMs?: number;
   readonly listener: ShardOwnershipListener;
   readonly now?: () => number;

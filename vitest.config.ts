@@ -22,7 +22,6 @@ export default defineConfig({
           env: {
             AWS_ACCESS_KEY_ID: 'test',
             AWS_SECRET_ACCESS_KEY: 'test',
-            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           },
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -16,10 +16,7 @@ export const DEFAULT_BASELINE_OPTIONS = {
   pairs: 10,
   messagesPerPair: 50,
   memoryClients: 1_000,
-  // Stock Baileys makes an AsyncLocalStorage per socket, and on Node 20 each one hooks every promise
-  // of the process, so a login costs more the more clients are open. At 50 handshakes at a time,
-  // with ~900 open, handshakes outlasted Baileys' 20 s connect timeout and clients retried in a storm
-  // (1,000 open after 458 s and 395 retries, or never); at 20, the runner's own bound, in 293 s, none.
+  // The runner's own bound on concurrent logins, so both sides open their clients alike.
   connectConcurrency: 20,
 };
 

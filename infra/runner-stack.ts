@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import { COMMAND_VISIBILITY_TIMEOUT } from './constructs/command-queues.construct.ts';
 import { EgressOnlyNetwork } from './constructs/egress-only-network.construct.ts';
 import { type RunnerScaling, RunnerService } from './constructs/runner-service.construct.ts';
+import { RUNNER_NODE_IMAGE } from './node-version.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
 /** The build context: the repository root (the runner imports shared/), narrowed by .dockerignore. */
@@ -43,6 +44,7 @@ export class RunnerStack extends Stack {
       image: ContainerImage.fromAsset(RUNNER_IMAGE_CONTEXT, {
         file: RUNNER_DOCKERFILE,
         platform: Platform.LINUX_ARM64,
+        buildArgs: { NODE_IMAGE: RUNNER_NODE_IMAGE },
       }),
       scaling: props.scaling,
       environment: {

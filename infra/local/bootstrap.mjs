@@ -1,22 +1,31 @@
 #!/usr/bin/env node
 // The one entry point behind `npm start`, `npm test`, `npm run bench` and `npm run sim`.
-// Plain JavaScript with no dependencies, because it runs before anything is installed: it installs
-// the npm packages (when the lockfile changed) and the moto virtualenv (when a command needs AWS),
-// then hands over to the TypeScript entry point of the command.
+// Plain JavaScript with no dependencies, because it runs before anything is installed, on whatever
+// Node started it (20+): it installs the npm packages (when the lockfile changed), then re-executes
+// itself on the project's own Node (the exact `node` package pinned in package.json, a binary from
+// the npm registry), installs the moto virtualenv (when a command needs AWS) and hands over to the
+// command's entry point. Everything after the install runs on that one Node version.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const self = fileURLToPath(import.meta.url);
+const root = join(dirname(self), '..', '..');
 const [command = 'test', ...args] = process.argv.slice(2);
+
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const pinnedNode = manifest.devDependencies?.node;
+/** The `node` package's binary (node_modules/.bin/node links to it). */
+const projectNode = join(root, 'node_modules/node/bin/node');
+const binDir = join(root, 'node_modules/.bin');
 
 const commands = {
   test: {
     needsMoto: true,
     // Lint errors (a focused or skipped test among them) fail the run before any test starts.
     before: [join(root, 'node_modules/.bin/biome'), 'lint', '--diagnostic-level=error', '.'],
-    run: [join(root, 'node_modules/.bin/vitest'), 'run', ...args],
+    run: [process.execPath, join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...args],
   },
   start: { needsMoto: true, run: tsx('infra/local/start.ts') },
   bench: { needsMoto: true, run: tsx('bench/run.ts') },
@@ -24,7 +33,7 @@ const commands = {
 };
 
 function tsx(entry) {
-  return [join(root, 'node_modules/.bin/tsx'), join(root, entry), ...args];
+  return [process.execPath, join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, entry), ...args];
 }
 
 function run(cmd, cmdArgs, options = {}) {
@@ -39,7 +48,9 @@ function ensureNodeModules() {
   const installed = join(root, 'node_modules/.package-lock.json');
   const lock = join(root, 'package-lock.json');
   if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
-  console.log('bootstrap: installing npm packages (npm ci)…');
+  // On a fresh clone this runs on the Node that started us: npm's engine warnings are expected until
+  // the project's own Node (installed by this very step) takes over.
+  console.log(`bootstrap: installing npm packages (npm ci, on Node ${process.version})…`);
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
@@ -66,22 +77,61 @@ function ensureMotoVirtualenv() {
   run('sh', ['-c', `cp infra/local/requirements.txt ${JSON.stringify(stamp)}`]);
 }
 
+/** Runs `cmd` with inherited stdio and signals, and exits with its code. */
+function handOver(cmd, cmdArgs, env) {
+  const child = spawn(cmd, cmdArgs, { cwd: root, stdio: 'inherit', env });
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+/**
+ * Re-executes this script on the project's Node unless it already runs on it. Loud when the binary
+ * is missing: a stricter npm that skips the `node` package's preinstall script leaves it absent.
+ */
+function ensureProjectNode() {
+  if (!/^\d+\.\d+\.\d+$/.test(pinnedNode ?? '')) {
+    console.error(
+      `bootstrap: package.json must pin devDependencies.node to an exact version (found ${pinnedNode})`,
+    );
+    process.exit(1);
+  }
+  if (process.version === `v${pinnedNode}`) return false;
+  const reported = existsSync(projectNode)
+    ? spawnSync(projectNode, ['--version'], { encoding: 'utf8' })
+    : undefined;
+  if (reported?.stdout?.trim() !== `v${pinnedNode}`) {
+    console.error(
+      `bootstrap: the project's Node v${pinnedNode} is missing at ${projectNode}` +
+        (reported ? ` (it reports '${reported.stdout?.trim() || reported.error?.message}')` : '') +
+        `.\nThe npm package 'node' installs it in its preinstall script; package.json's allowScripts approves` +
+        ` that script. Reinstall with: rm -rf node_modules && npm ci`,
+    );
+    process.exit(1);
+  }
+  handOver(projectNode, [self, command, ...args], { ...process.env, PATH: pathWithProjectBin() });
+  return true;
+}
+
+/** PATH with node_modules/.bin first, so a `node` any tool spawns is the project's too. */
+function pathWithProjectBin() {
+  const rest = (process.env.PATH ?? '').split(delimiter).filter((entry) => entry !== binDir);
+  return [binDir, ...rest].join(delimiter);
+}
+
 const selected = commands[command];
 if (!selected) {
   console.error(`bootstrap: unknown command '${command}' (known: ${Object.keys(commands).join(', ')})`);
   process.exit(2);
 }
 ensureNodeModules();
-if (selected.needsMoto) ensureMotoVirtualenv();
-if (selected.before) {
-  const [beforeBin, ...beforeArgs] = selected.before;
-  run(beforeBin, beforeArgs);
-}
+if (!ensureProjectNode()) runCommand();
 
-const [bin, ...binArgs] = selected.run;
-// The SDK warns once per process that it will want Node 22 from 2027; Lambda runs 22 already and
-// this machine runs 20, so the warning only buries test output.
-const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env };
-const child = spawn(bin, binArgs, { cwd: root, stdio: 'inherit', env });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+function runCommand() {
+  if (selected.needsMoto) ensureMotoVirtualenv();
+  if (selected.before) {
+    const [beforeBin, ...beforeArgs] = selected.before;
+    run(beforeBin, beforeArgs);
+  }
+  const [bin, ...binArgs] = selected.run;
+  handOver(bin, binArgs, { ...process.env, PATH: pathWithProjectBin() });
+}

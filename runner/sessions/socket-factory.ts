@@ -6,7 +6,6 @@ import { installNativeCurve } from '#runner/crypto/install-native-curve.ts';
 import type { WhatsAppConnection } from '../config.ts';
 import { baileysLogger } from './baileys-logger.ts';
 import type { SocketFactory } from './channel-session.ts';
-import { installSharedAsyncContext } from './shared-async-context.ts';
 
 /** The root WhatsApp's certificate chains are signed with, as Baileys ships it (before any pin). */
 const WHATSAPP_ROOT = Buffer.from(WA_CERT_DETAILS.PUBLIC_KEY);
@@ -18,7 +17,6 @@ const WHATSAPP_ROOT = Buffer.from(WA_CERT_DETAILS.PUBLIC_KEY);
  */
 export function createSocketFactory(connection: WhatsAppConnection, logger: Logger): SocketFactory {
   installNativeCurve();
-  installSharedAsyncContext();
   WA_CERT_DETAILS.PUBLIC_KEY =
     connection.mode === 'simulator' ? Buffer.from(connection.trustRoot, 'base64') : WHATSAPP_ROOT;
   const socketLogger = baileysLogger(logger);

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HEALTH_PROBE } from '#infra/constructs/runner-service.construct.ts';
+import { RUNNER_NODE_IMAGE } from '#infra/node-version.ts';
 import { RUNNER_DOCKERFILE, RUNNER_IMAGE_CONTEXT } from '#infra/runner-stack.ts';
 import { startHealthServer } from '#runner/health.ts';
 
@@ -18,8 +19,8 @@ const instructions = (name: string) =>
 const execForm = (argument: string) => JSON.parse(argument.slice(argument.indexOf('['))) as string[];
 
 describe('runner/Dockerfile', () => {
-  it('builds on Node 22 in two stages and runs runner/main.ts through tsx as the unprivileged user', () => {
-    expect(dockerfile).toContain('ARG NODE_IMAGE=node:22-bookworm-slim');
+  it('builds on the project’s Node in two stages and runs runner/main.ts through tsx as the unprivileged user', () => {
+    expect(dockerfile).toContain(`ARG NODE_IMAGE=${RUNNER_NODE_IMAGE}`);
     expect(instructions('FROM')).toEqual(['${NODE_IMAGE} AS dependencies', '${NODE_IMAGE}']);
     expect(instructions('RUN')).toEqual([expect.stringMatching(/^npm ci --omit=dev /)]);
     expect(instructions('USER')).toEqual(['node']);

@@ -7,6 +7,7 @@ import { Grant, type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HEALTH_PROBE, SESSIONS_METRIC } from '#infra/constructs/runner-service.construct.ts';
+import { RUNNER_NODE_IMAGE } from '#infra/node-version.ts';
 import {
   createApp,
   DEFAULT_RUNNER_SCALING,
@@ -265,6 +266,7 @@ describe('runner stack', () => {
     expect(image.source).toEqual({
       directory: `asset.${hash}`,
       dockerFile: 'runner/Dockerfile',
+      dockerBuildArgs: { NODE_IMAGE: RUNNER_NODE_IMAGE },
       platform: 'linux/arm64',
     });
     expect(readdirSync(join(synthesized.directory, `asset.${hash}`)).sort()).toEqual([

@@ -16,7 +16,6 @@ function modulesLoadedBy(entry: string): string[] {
   const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '1' },
   });
   return JSON.parse(output) as string[];
 }

@@ -22,10 +22,4 @@ describe('socket factory', () => {
     // Live sockets are refused unless the chain checks out (Baileys' own check accepts anything).
     expect(nativeCurveStatus().certificateChain).toBe('enforce');
   });
-
-  it('makes the storage Baileys creates per socket a slot of one shared async context', async () => {
-    createSocketFactory({ mode: 'live' }, logger);
-    const { AsyncLocalStorage } = await import('async_hooks');
-    expect(AsyncLocalStorage.name).toBe('SlotStorage');
-  });
 });

@@ -1,6 +1,6 @@
 import type { WAMessageKey } from '@whiskeysockets/baileys';
 import type { ChannelCommand } from '#shared/domain/commands.ts';
-import { type Message, whatsappMessageId } from '#shared/domain/message.ts';
+import { type Message, queuedOutboundMessage } from '#shared/domain/message.ts';
 import type { ContactCheckRepository, EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
 import type { MessageStatusRecorder } from './events/message-status-recorder.ts';
 import {
@@ -26,17 +26,29 @@ export interface CommandHandlerDeps {
   readonly now?: () => Date;
 }
 
-/** A command that cannot succeed however often it is retried. */
-export class PermanentCommandError extends Error {}
+/**
+ * A command that cannot succeed however often it is retried (the channel is logged out, a media id
+ * is unknown…): it is answered at once, never retried. `code` is the reason the clinic sees.
+ */
+export class PermanentCommandError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PermanentCommandError';
+  }
+}
 
 /** How a command ended, for the runner's metrics: a send's fate, or just done. */
 export type CommandOutcome = 'done' | 'sent' | 'send_failed' | 'already_sent';
 
 /**
- * Carries out one command for the runner that owns the channel's shard. It resolves when the
- * command is done and throws when it should be retried (the queue redelivers it). A send resolves
- * only after WhatsApp acknowledged it and its status is recorded, and a send whose message is
- * already past `queued` is not sent again.
+ * Carries out one command for the runner that owns the channel's shard (ownership checked before).
+ * It resolves when the command is done; throws `PermanentCommandError` when it can never succeed,
+ * and anything else when it may succeed later (the channel reconnecting, WhatsApp slow to ack),
+ * which the caller retries. A send resolves only after WhatsApp acknowledged it and its status is
+ * recorded, and a send whose message is already past `queued` is not sent again.
  */
 export async function handleCommand(
   command: ChannelCommand,
@@ -96,13 +108,13 @@ async function send(
 ): Promise<CommandOutcome> {
   const { tenantId, channelId, messageId, message } = command;
   // A redelivered command finds its message stored: sent already unless still queued.
-  if (!(await deps.messages.put(queuedMessage(command, deps.now?.() ?? new Date())))) {
+  if (!(await deps.messages.put(queuedOutboundMessage(command, deps.now?.() ?? new Date())))) {
     const existing = await deps.messages.get(tenantId, channelId, messageId);
     if (existing && existing.status !== 'queued') return 'already_sent';
   }
 
   const session = await deps.session(command, false);
-  if (!session || session.status === 'logged_out') {
+  if (!isConnectable(session)) {
     await fail(command, deps, 'channel_not_connected', 'The channel is not connected to WhatsApp');
     return 'send_failed';
   }
@@ -116,8 +128,12 @@ async function send(
       },
     });
   } catch (error) {
-    if (error instanceof UnknownReferencedMessageError || error instanceof PermanentCommandError) {
+    if (error instanceof UnknownReferencedMessageError) {
       await fail(command, deps, 'invalid_reference', error.message);
+      return 'send_failed';
+    }
+    if (error instanceof PermanentCommandError) {
+      await fail(command, deps, error.code, error.message);
       return 'send_failed';
     }
     throw error;
@@ -145,11 +161,14 @@ function mediaResolver(tenantId: string, deps: CommandHandlerDeps): MediaResolve
   return async ({ mediaId, link }) => {
     if (mediaId) {
       const media = await deps.media.get(tenantId, mediaId);
-      if (!media) throw new PermanentCommandError(`Media ${mediaId} was not found`);
+      if (!media) throw new PermanentCommandError('media_not_found', `Media ${mediaId} was not found`);
       return { data: media.data, mimeType: media.mimeType };
     }
     if (link && deps.fetchLink) return deps.fetchLink(link);
-    throw new PermanentCommandError('The media link cannot be fetched by this runner');
+    throw new PermanentCommandError(
+      'media_link_unsupported',
+      'The media link cannot be fetched by this runner',
+    );
   };
 }
 
@@ -167,29 +186,20 @@ function fail(
   );
 }
 
+/**
+ * The channel's session for a command that needs it open. A channel that has none, was never
+ * paired or is logged out cannot become open by waiting: permanent. One that is connecting or
+ * reconnecting can: the session's own `SessionNotOpenError` makes the command wait and retry.
+ */
 async function requireSession(command: ChannelCommand, deps: CommandHandlerDeps): Promise<ChannelSession> {
   const session = await deps.session(command, false);
-  if (!session) throw new PermanentCommandError(`Channel ${command.channelId} has no session`);
+  if (!isConnectable(session))
+    throw new PermanentCommandError('channel_not_connected', 'The channel is not connected to WhatsApp');
   return session;
 }
 
-function queuedMessage(command: Extract<ChannelCommand, { type: 'send' }>, now: Date): Message {
-  const { message } = command;
-  const { to, context: _context, type, ...content } = message;
-  return {
-    id: command.messageId,
-    tenantId: command.tenantId,
-    channelId: command.channelId,
-    direction: 'outbound',
-    waMessageId: whatsappMessageId(command.channelId, command.messageId),
-    remoteJid: `${to.replace(/^\+/, '')}@s.whatsapp.net`,
-    contact: { phoneNumber: to, lid: null },
-    type,
-    content: content as Record<string, unknown>,
-    status: 'queued',
-    statusHistory: [{ status: 'queued', at: now.toISOString() }],
-    createdAt: now.toISOString(),
-  };
+function isConnectable(session: ChannelSession | null): session is ChannelSession {
+  return session?.canOpen ?? false;
 }
 
 function keyOf(message: Message): WAMessageKey {

@@ -6,6 +6,10 @@ export type RunnerCounter =
   | 'SendFailures'
   /** A send that threw and goes back to the queue (socket closed, no ack in time, stale fence…). */
   | 'SendRetries'
+  /** A command refused: malformed, for a channel its tenant does not own or another shard serves, or impossible. */
+  | 'CommandsRefused'
+  /** A command given up at its deadline after failing for a transient reason (a send: `failed: expired`). */
+  | 'CommandsExpired'
   | 'Reconnects'
   | 'LeasesAcquired'
   | 'LeasesReleased'

@@ -1,4 +1,5 @@
 import type { ChannelStatus } from '#shared/domain/channel.ts';
+import { ChannelOwnership } from './commands/channel-ownership.ts';
 import type { Fence } from './leases/fence.ts';
 import type { LeaseTable } from './leases/lease-table.ts';
 import { type ReleaseReason, ShardLeaseManager } from './leases/shard-lease-manager.ts';
@@ -6,7 +7,7 @@ import { Semaphore } from './semaphore.ts';
 import { ShardWorker, type ShardWorkerDeps } from './shard-worker.ts';
 
 /** What every shard worker shares, plus what the runner itself needs for its leases. */
-export interface RunnerDeps extends Omit<ShardWorkerDeps, 'queueUrl' | 'limiter'> {
+export interface RunnerDeps extends Omit<ShardWorkerDeps, 'queueUrl' | 'limiter' | 'ownership'> {
   readonly runnerId: string;
   readonly leaseTable: LeaseTable;
   readonly leaseTtlMs: number;
@@ -25,10 +26,12 @@ export class Runner {
   private readonly polling = new Set<Promise<void>>();
   private readonly leases: ShardLeaseManager;
   private readonly limiter: Semaphore;
+  private readonly ownership: ChannelOwnership;
   private stopping = false;
 
   constructor(private readonly deps: RunnerDeps) {
     this.limiter = new Semaphore(deps.maxConcurrentConnects);
+    this.ownership = new ChannelOwnership(deps.channels);
     this.leases = new ShardLeaseManager({
       table: deps.leaseTable,
       runnerId: deps.runnerId,
@@ -87,7 +90,12 @@ export class Runner {
     this.deps.logger.info('shard acquired', { shard: fence.shard, fence: fence.token });
     const queueUrl = this.deps.commandQueueUrls[fence.shard];
     if (!queueUrl) throw new RangeError(`no command queue for shard ${fence.shard}`);
-    const worker = new ShardWorker(fence, { ...this.deps, queueUrl, limiter: this.limiter });
+    const worker = new ShardWorker(fence, {
+      ...this.deps,
+      queueUrl,
+      limiter: this.limiter,
+      ownership: this.ownership,
+    });
     this.workers.set(fence.shard, worker);
     // Restoring a shard's sessions can take a while; the lease round must not wait for it.
     worker

@@ -1,7 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { ZodError } from 'zod';
 import type { Channel } from '#shared/domain/channel.ts';
-import type { ChannelCommand } from '#shared/domain/commands.ts';
+import { type ChannelCommand, readCommandEnvelope } from '#shared/domain/commands.ts';
+import { queuedOutboundMessage } from '#shared/domain/message.ts';
 import type {
   ChannelRepository,
   ContactCheckRepository,
@@ -11,18 +13,22 @@ import type {
 } from '#shared/ports.ts';
 import { type ChannelAuthState, loadAuthState, restoreAuthStates } from './auth/dynamo-auth-state.ts';
 import type { SessionStore } from './auth/session-store.ts';
-import { type CommandOutcome, handleCommand } from './command-handler.ts';
-import { ShardCommandConsumer } from './commands/shard-command-consumer.ts';
+import { type CommandOutcome, handleCommand, PermanentCommandError } from './command-handler.ts';
+import type { ChannelOwnership } from './commands/channel-ownership.ts';
+import { type MalformedCommand, ShardCommandConsumer } from './commands/shard-command-consumer.ts';
 import { ChannelStatusRecorder } from './events/channel-status-recorder.ts';
 import { MessageStatusRecorder } from './events/message-status-recorder.ts';
 import type { Fence } from './leases/fence.ts';
 import type { RunnerCounter, RunnerMetrics } from './runner-metrics.ts';
 import type { Semaphore } from './semaphore.ts';
 import { PlatformSessionObserver } from './session-observer.ts';
+import type { BackoffPolicy } from './sessions/backoff.ts';
 import { ChannelSession, type SessionTuning, type SocketFactory } from './sessions/channel-session.ts';
 
 export interface ShardWorkerDeps {
   readonly channels: ChannelRepository;
+  /** Which channels a command may act on (shared by the runner's workers: it caches). */
+  readonly ownership: ChannelOwnership;
   readonly messages: MessageRepository;
   readonly contactChecks: ContactCheckRepository;
   readonly media: MediaStore;
@@ -36,6 +42,8 @@ export interface ShardWorkerDeps {
   readonly metrics?: RunnerMetrics;
   readonly commandWaitSeconds?: number;
   readonly commandVisibilityTimeoutSeconds?: number;
+  /** The wait before a failed command is tried again (doubling, capped); defaults suit WhatsApp. */
+  readonly commandRetry?: BackoffPolicy;
   readonly sessionTuning?: SessionTuning;
 }
 
@@ -43,6 +51,26 @@ const SEND_COUNTERS: Partial<Record<CommandOutcome, RunnerCounter>> = {
   sent: 'Sends',
   send_failed: 'SendFailures',
 };
+
+/** What the clinic reads on a send refused for `reason`. */
+const REFUSAL_MESSAGES: Record<string, string> = {
+  wrong_shard: 'The command reached a runner that does not serve this channel',
+  channel_not_connected: 'The channel is not connected to WhatsApp',
+};
+
+function parsedOrNull(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return null;
+  }
+}
+
+/** Which fields of a malformed command failed, never their values. */
+function problemPaths(problem: unknown): string[] {
+  if (problem instanceof ZodError) return problem.issues.map((issue) => issue.path.join('.') || '(root)');
+  return [problem instanceof SyntaxError ? 'not JSON' : 'unreadable'];
+}
 
 /** Channel statuses that mean the channel had paired and should be logged in again on takeover. */
 const RESUMABLE = new Set<Channel['status']>(['open', 'reconnecting', 'connecting', 'failed']);
@@ -78,7 +106,12 @@ export class ShardWorker {
       ...(deps.commandVisibilityTimeoutSeconds
         ? { visibilityTimeoutSeconds: deps.commandVisibilityTimeoutSeconds }
         : {}),
+      ...(deps.commandRetry
+        ? { retryDelayMs: deps.commandRetry.baseMs, maxRetryDelayMs: deps.commandRetry.maxMs }
+        : {}),
       handle: (command, onWritten) => this.handle(command, onWritten),
+      refuseMalformed: (malformed) => this.refuseMalformed(malformed),
+      expire: (command, lastError) => this.expire(command, lastError),
       onError: (error, context) =>
         deps.logger.warn('command failed; it will be retried', {
           shard: fence.shard,
@@ -157,11 +190,25 @@ export class ShardWorker {
     return channels;
   }
 
+  /**
+   * Acts on a command for a channel this shard serves. A command naming a channel its tenant does
+   * not own, or another shard's channel, is refused; one that can never succeed is answered at
+   * once; one that may succeed later throws, to be tried again.
+   */
   private async handle(command: ChannelCommand, onWritten: () => void): Promise<void> {
+    const verdict = await this.deps.ownership.verify(command, this.fence.shard);
+    if (!verdict.ok) {
+      await this.refuse(command, verdict.reason, verdict.reason === 'wrong_shard' ? command : undefined);
+      return;
+    }
     let outcome: CommandOutcome;
     try {
       outcome = await this.carryOut(command, onWritten);
     } catch (error) {
+      if (error instanceof PermanentCommandError) {
+        await this.refuse(command, error.code, command);
+        return;
+      }
       if (command.type === 'send') this.deps.metrics?.count('SendRetries');
       throw error;
     }
@@ -169,13 +216,98 @@ export class ShardWorker {
     if (counter) this.deps.metrics?.count(counter);
   }
 
+  /** Not a command at all: said so in the log (never its content); a send of ours is marked failed. */
+  private async refuseMalformed(malformed: MalformedCommand): Promise<void> {
+    const envelope = readCommandEnvelope(parsedOrNull(malformed.body));
+    this.deps.logger.warn('malformed command refused', {
+      shard: this.fence.shard,
+      sqsMessageId: malformed.messageId,
+      ...(envelope ? { commandId: envelope.commandId, type: envelope.type } : {}),
+      problems: problemPaths(malformed.problem),
+    });
+    this.deps.metrics?.count('CommandsRefused');
+    if (envelope?.type !== 'send' || !envelope.messageId) return;
+    const verdict = await this.deps.ownership.verify(envelope, this.fence.shard);
+    if (verdict.ok || verdict.reason === 'wrong_shard') {
+      await this.reportSendFailed(
+        envelope,
+        envelope.messageId,
+        'invalid_command',
+        'The send command was not valid',
+      );
+    }
+  }
+
+  /** Refused or impossible: logged without content, counted; a send to the tenant's channel fails. */
+  private async refuse(command: ChannelCommand, reason: string, failing: ChannelCommand | undefined) {
+    this.deps.logger.warn('command refused', {
+      shard: this.fence.shard,
+      commandId: command.commandId,
+      type: command.type,
+      reason,
+    });
+    this.deps.metrics?.count('CommandsRefused');
+    if (failing?.type === 'send') {
+      await this.reportSendFailed(
+        failing,
+        failing.messageId,
+        reason,
+        REFUSAL_MESSAGES[reason] ?? reason,
+        failing,
+      );
+    }
+  }
+
+  /** Kept failing until its deadline: given up, and a send marked `failed: expired`. */
+  private async expire(command: ChannelCommand, lastError: unknown): Promise<void> {
+    this.deps.logger.warn('command expired', {
+      shard: this.fence.shard,
+      commandId: command.commandId,
+      type: command.type,
+      ...(lastError instanceof Error ? { lastError: lastError.name } : {}),
+    });
+    this.deps.metrics?.count('CommandsExpired');
+    if (command.type === 'send') {
+      await this.reportSendFailed(
+        command,
+        command.messageId,
+        'expired',
+        'The message could not be sent before its deadline',
+        command,
+      );
+    }
+  }
+
+  /**
+   * Marks a send's message `failed` and tells the clinic. Its record is made first when the send never
+   * got that far (a refused send), so the clinic can read why.
+   */
+  private async reportSendFailed(
+    scope: { tenantId: string; channelId: string },
+    messageId: string,
+    code: string,
+    message: string,
+    send?: Extract<ChannelCommand, { type: 'send' }>,
+  ): Promise<void> {
+    if (send) await this.deps.messages.put(queuedOutboundMessage(send, new Date()));
+    await this.messageStatusRecorder.record(
+      { tenantId: scope.tenantId, channelId: scope.channelId },
+      messageId,
+      'failed',
+      { code, message },
+    );
+    this.deps.metrics?.count('SendFailures');
+  }
+
   private carryOut(command: ChannelCommand, onWritten: () => void): Promise<CommandOutcome> {
     return handleCommand(
       command,
       {
-        session: async (cmd, create) =>
-          this.live.get(cmd.channelId)?.session ??
-          (create ? this.createSession(cmd.tenantId, cmd.channelId) : null),
+        session: async (cmd, create) => {
+          const live = this.live.get(cmd.channelId);
+          if (live && live.tenantId === cmd.tenantId) return live.session;
+          return create && !live ? this.createSession(cmd.tenantId, cmd.channelId) : null;
+        },
         eraseSession: async (cmd) => {
           this.live.delete(cmd.channelId);
           await this.deps.sessionStore.erase(

@@ -1,5 +1,6 @@
 // SDK clients for an emulator (moto, LocalStack): explicit endpoint, region and throwaway
 // credentials, so nothing is read from the developer's ~/.aws and nothing can reach a real account.
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -26,6 +27,7 @@ export interface EmulatorClients {
   readonly eventBridge: EventBridgeClient;
   readonly kms: KMSClient;
   readonly s3: S3Client;
+  readonly cloudWatch: CloudWatchClient;
   destroy(): void;
 }
 
@@ -39,6 +41,7 @@ export function emulatorClients({ endpoint, region }: EmulatorTarget): EmulatorC
     kms: new KMSClient(common),
     // Emulators serve buckets by path, not by virtual host.
     s3: new S3Client({ ...common, forcePathStyle: true }),
+    cloudWatch: new CloudWatchClient(common),
   };
   return {
     ...clients,

@@ -30,6 +30,7 @@ const commands = {
   start: { needsMoto: true, run: tsx('infra/local/start.ts') },
   bench: { needsMoto: true, run: tsx('bench/run.ts') },
   sim: { needsMoto: false, run: tsx('test/simulator/cli.ts') },
+  'dead-letters': { needsMoto: false, run: tsx('infra/ops/dead-letters-cli.ts') },
 };
 
 function tsx(entry) {

@@ -9,6 +9,7 @@ import {
   type RuntimeEnvironment,
 } from '../runtime-environment.ts';
 import { type EmulatorTarget, emulatorClients } from './aws-clients.ts';
+import { cloudWatchAlarm } from './provisioning/cloudwatch-alarm.ts';
 import { dynamoDbTable } from './provisioning/dynamodb-table.ts';
 import { eventBus, eventRule } from './provisioning/event-bridge.ts';
 import { kmsAlias, kmsKey } from './provisioning/kms.ts';
@@ -32,6 +33,7 @@ const HANDLERS: Readonly<Record<string, ResourceHandler>> = {
   'AWS::KMS::Key': kmsKey,
   'AWS::KMS::Alias': kmsAlias,
   'AWS::S3::Bucket': s3Bucket,
+  'AWS::CloudWatch::Alarm': cloudWatchAlarm,
 };
 
 /** Types with no local meaning: access policies (emulators do not enforce them) and CDK's metadata. */

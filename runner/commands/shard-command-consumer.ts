@@ -4,60 +4,99 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type ChannelCommand, channelCommandSchema } from '#shared/domain/commands.ts';
+import { type ChannelCommand, channelCommandSchema, commandDeadline } from '#shared/domain/commands.ts';
+import { backoffDelay } from '../sessions/backoff.ts';
 import { DeleteBatcher } from './delete-batcher.ts';
 
 /** Short enough that a crashed runner's commands come back soon; in-hand ones are extended. */
 export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
 /** Deletes wait this long for company at most; a group's go when the group is done. */
 const DELETE_LINGER_MS = 1_000;
+/**
+ * SQS refuses to keep a message hidden longer than 12 hours after it was received: a group failing
+ * this long is given back (it returns with its receive count one higher) rather than lost track of.
+ */
+const MAX_HOLD_MS = 11 * 3600_000;
 
 /**
- * Carries out one command; resolves when it is done, throws to have it retried. It may call
- * `mayContinue` earlier, once the channel's next command can start (a send: its stanza is written,
- * the server's ack still to come); otherwise the next one starts when this one is done.
+ * Carries out one command; resolves when it is done, throws when it may succeed later (it is then
+ * tried again). It may call `mayContinue` earlier, once the channel's next command can start (a
+ * send: its stanza is written, the server's ack still to come); otherwise the next one starts when
+ * this one is done. A command that can never succeed is answered by the handler and resolves.
  */
 export type CommandHandler = (command: ChannelCommand, mayContinue: () => void) => Promise<void>;
+
+/** Where a message that is not a valid command came from; never its content. */
+export interface MalformedCommand {
+  readonly body: string;
+  readonly messageId: string;
+  readonly groupId: string;
+  readonly problem: unknown;
+}
 
 export interface ShardCommandConsumerOptions {
   readonly client: SQSClient;
   readonly queueUrl: string;
   /** Resolves when the command is done (for a send: acked by WhatsApp and recorded); throws to retry. */
   readonly handle: CommandHandler;
+  /** Answers a message that is not a valid command (it is deleted once this resolves; retried if it throws). */
+  readonly refuseMalformed?: (malformed: MalformedCommand) => Promise<void>;
+  /** Answers a command whose deadline passed, before or while retrying (then deleted, like a done one). */
+  readonly expire?: (command: ChannelCommand, lastError: unknown) => Promise<void>;
   readonly waitTimeSeconds?: number;
   /**
    * How long a received command stays hidden from other consumers. Commands in hand are extended by
-   * this much every third of it, so a long send (a large video) is never handed out twice, while a
-   * crashed runner's commands reappear this soon after its last extension.
+   * this much every third of it, so a long send (a large video) or a command waiting to be retried is
+   * never handed out twice, while a crashed runner's commands reappear this soon after its last
+   * extension.
    */
   readonly visibilityTimeoutSeconds?: number;
-  /** Groups (channels) handled at once; within a group, commands start in order (see CommandHandler). */
+  /** Groups (channels) worked on at once; within a group, commands start in order (see CommandHandler). */
   readonly maxInFlight?: number;
-  /** Seconds before a failed command is seen again (doubling with each receive, capped). */
-  readonly retryDelaySeconds?: number;
+  /** Groups held at once, counting those waiting to retry a failed command. */
+  readonly maxHeld?: number;
+  /** First wait before a failed command is tried again; it doubles each time (full jitter), capped. */
+  readonly retryDelayMs?: number;
+  readonly maxRetryDelayMs?: number;
+  readonly now?: () => number;
   readonly onError?: (error: unknown, context: { messageId?: string; receiveCount: number }) => void;
 }
+
+type Outcome = 'done' | 'failed' | 'not_started';
 
 /**
  * Polls one shard's FIFO queue. SQS hands out a message group only when none of its messages is in
  * flight, so one channel's commands arrive in order, in one batch at a time; they start in that
  * order (a send letting the next start once its stanza is written), and different channels run
- * side by side up to `maxInFlight`. A message is deleted only after its handler resolved. A failed
- * or malformed command becomes visible again after a backoff and, after the queue's
- * maxReceiveCount, moves to the dead-letter queue, which keeps the channel's later commands waiting
- * behind it as FIFO order demands.
+ * side by side up to `maxInFlight`. A message is deleted only after its handler resolved.
+ *
+ * A command that fails is tried again by this consumer, with backoff, while the commands behind it
+ * in its group wait in hand (hidden, their receive count unchanged) — never the whole batch given
+ * back to climb to the dead-letter queue together. It is retried until it succeeds or its deadline
+ * passes (`expire`); only a hand-over or a crash returns the group to the queue, and only a
+ * command that keeps crashing runners reaches the DLQ. A message that is not a valid command is
+ * answered (`refuseMalformed`) and deleted at once.
  */
 export class ShardCommandConsumer {
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Groups waiting out a retry delay: held, but not working. */
+  private waiting = 0;
+  /** Why each message in hand last failed, for the one that expires before its next try. */
+  private readonly lastErrors = new WeakMap<Message, unknown>();
   /** Receipt handles of the messages received and not yet deleted or given back. */
   private readonly inHand = new Set<string>();
   private readonly deletes: DeleteBatcher;
   private extender: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  /** Wakes whatever waits for a slot or a retry delay: a group ended or paused, or a drain began. */
+  private wake: () => void = () => undefined;
+  private woken = this.nextWake();
 
   constructor(private readonly options: ShardCommandConsumerOptions) {
     this.deletes = new DeleteBatcher(options.client, options.queueUrl, DELETE_LINGER_MS);
+    this.now = options.now ?? Date.now;
   }
 
   private get visibilityTimeoutSeconds(): number {
@@ -89,14 +128,25 @@ export class ShardCommandConsumer {
   }
 
   /**
-   * Stops taking commands and resolves once those in hand are done and deleted, without waiting for
-   * the long poll still out: the sessions can close and the lease go now, and `stop()` waits for the
-   * poll (whose messages are released at once) before the process may exit.
+   * Stops taking commands and resolves once those in hand are done and deleted (commands waiting to
+   * be retried are given back at once), without waiting for the long poll still out: the sessions
+   * can close and the lease go now, and `stop()` waits for the poll (whose messages are released at
+   * once) before the process may exit.
    */
   async drain(): Promise<void> {
     this.running = false;
+    this.wake();
     await Promise.allSettled(this.inFlight);
     await this.deletes.flush();
+  }
+
+  private nextWake(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = () => {
+        resolve();
+        this.woken = this.nextWake();
+      };
+    });
   }
 
   private async extendVisibility(): Promise<void> {
@@ -119,11 +169,17 @@ export class ShardCommandConsumer {
     }
   }
 
+  private hasRoom(): boolean {
+    const maxInFlight = this.options.maxInFlight ?? 50;
+    const working = this.inFlight.size - this.waiting;
+    return working < maxInFlight && this.inFlight.size < (this.options.maxHeld ?? maxInFlight * 4);
+  }
+
   private async poll(): Promise<void> {
     const maxInFlight = this.options.maxInFlight ?? 50;
     while (this.running) {
-      if (this.inFlight.size >= maxInFlight) {
-        await Promise.race(this.inFlight);
+      if (!this.hasRoom()) {
+        await this.woken;
         continue;
       }
       let messages: Message[];
@@ -131,7 +187,7 @@ export class ShardCommandConsumer {
         const result = await this.options.client.send(
           new ReceiveMessageCommand({
             QueueUrl: this.options.queueUrl,
-            MaxNumberOfMessages: Math.min(10, maxInFlight - this.inFlight.size),
+            MaxNumberOfMessages: Math.max(1, Math.min(10, maxInFlight - (this.inFlight.size - this.waiting))),
             WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
             VisibilityTimeout: this.visibilityTimeoutSeconds,
             MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
@@ -140,7 +196,7 @@ export class ShardCommandConsumer {
         messages = result.Messages ?? [];
         for (const message of messages) this.inHand.add(message.ReceiptHandle ?? '');
         if (!this.running) {
-          await this.releaseUnhandled(messages);
+          await this.giveBack(messages, 0);
           return;
         }
       } catch (error) {
@@ -153,46 +209,70 @@ export class ShardCommandConsumer {
     }
   }
 
-  private async releaseUnhandled(messages: Message[]): Promise<void> {
-    if (messages.length === 0) return;
-    for (const message of messages) this.inHand.delete(message.ReceiptHandle ?? '');
-    await this.options.client
-      .send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: this.options.queueUrl,
-          Entries: messages.map((message, i) => ({
-            Id: String(i),
-            ReceiptHandle: message.ReceiptHandle,
-            VisibilityTimeout: 0,
-          })),
-        }),
-      )
-      .catch((error) => this.options.onError?.(error, { receiveCount: 0 }));
-  }
-
   private track(work: Promise<void>): void {
     this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
+    void work.finally(() => {
+      this.inFlight.delete(work);
+      this.wake();
+    });
   }
 
   /**
-   * A group's commands start in order, each once the one before let it (a send: its stanza written),
-   * so a channel's sends leave in order without each waiting for the server's ack of the one
-   * before. After a failure no further command starts; those that did are waited for, and the
-   * failed one and every one not done wait for their redelivery, in order. Deletes gather while
-   * the group runs and go when it ends: SQS hands out none of the group's later messages while one
-   * is undeleted.
+   * Works a group until every command is done: a failed one is tried again after a delay, the ones
+   * behind it waiting in hand. Deletes gather while the group runs and go when it ends: SQS hands
+   * out none of the group's later messages while one is undeleted.
    */
   private async handleGroup(group: Message[]): Promise<void> {
+    const heldSince = this.now();
+    let pending = group;
     try {
-      await this.runInOrder(group);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        const outcomes = await this.runInOrder(pending);
+        pending = pending.filter((_, i) => outcomes[i] !== 'done');
+        if (pending.length === 0 || !this.running) break;
+        const delayMs = backoffDelay(attempt, {
+          baseMs: this.options.retryDelayMs ?? 1_000,
+          maxMs: this.options.maxRetryDelayMs ?? 30_000,
+        });
+        if (this.now() - heldSince + delayMs > MAX_HOLD_MS) {
+          await this.giveBack(pending, Math.ceil(delayMs / 1000));
+          return;
+        }
+        await this.pause(delayMs);
+      }
+      // Draining: what is left goes back at once, in order, for the shard's next owner.
+      if (pending.length > 0) await this.giveBack(pending, 0);
     } finally {
       void this.deletes.flush();
     }
   }
 
-  private async runInOrder(group: Message[]): Promise<void> {
-    const started: { message: Message; done: Promise<boolean> }[] = [];
+  /** Waits `ms`, or less if a drain begins; the group does not count as working meanwhile. */
+  private async pause(ms: number): Promise<void> {
+    this.waiting++;
+    this.wake();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const elapsed = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+      });
+      while (this.running) {
+        const done = await Promise.race([elapsed.then(() => true), this.woken.then(() => false)]);
+        if (done) return;
+      }
+    } finally {
+      clearTimeout(timer);
+      this.waiting--;
+    }
+  }
+
+  /**
+   * Starts `group`'s commands in order, each once the one before let it (a send: its stanza
+   * written), so a channel's sends leave in order without each waiting for the server's ack of the
+   * one before. After a failure no further command starts; those that did are waited for.
+   */
+  private async runInOrder(group: Message[]): Promise<Outcome[]> {
+    const started: Promise<boolean>[] = [];
     let stop: () => void = () => undefined;
     const stopped = new Promise<false>((resolve) => {
       stop = () => resolve(false);
@@ -206,25 +286,28 @@ export class ShardCommandConsumer {
         if (!ok) stop();
         return ok;
       });
-      started.push({ message, done });
+      started.push(done);
       // The next command starts when this one lets it or ends; any failure stops the group.
       if (!(await Promise.race([continued, done, stopped]))) break;
     }
-    const outcomes = await Promise.all(started.map(({ done }) => done));
-    const firstFailed = outcomes.indexOf(false);
-    if (firstFailed === -1) return;
-    const unfinished = group.filter((_, i) => i >= started.length || outcomes[i] === false);
-    const receiveCount = receiveCountOf(group[firstFailed] as Message);
-    await this.retryLater(unfinished, receiveCount);
+    const results = await Promise.all(started);
+    return group.map((_, i) => (i >= results.length ? 'not_started' : results[i] ? 'done' : 'failed'));
   }
 
-  /** True once the command is done and its delete asked for; false when it failed (reported). */
+  /** True once the command is answered and its delete asked for; false when it is to be tried again. */
   private async carryOut(message: Message, mayContinue: () => void): Promise<boolean> {
     const receiveCount = receiveCountOf(message);
+    const command = this.parse(message);
     try {
-      const command = channelCommandSchema.parse(JSON.parse(message.Body ?? ''));
-      await this.options.handle(command, mayContinue);
+      if (!command.ok) {
+        await this.options.refuseMalformed?.(command.malformed);
+      } else if (this.now() >= commandDeadline(command.command)) {
+        await this.options.expire?.(command.command, this.lastErrors.get(message));
+      } else {
+        await this.tryHandling(command.command, mayContinue);
+      }
     } catch (error) {
+      this.lastErrors.set(message, error);
       this.options.onError?.(error, {
         ...(message.MessageId ? { messageId: message.MessageId } : {}),
         receiveCount,
@@ -239,23 +322,53 @@ export class ShardCommandConsumer {
     return true;
   }
 
-  /** Gives messages back for a later retry, in one call and in order: the earlier is seen first. */
-  private async retryLater(messages: Message[], receiveCount: number): Promise<void> {
+  /** Handles the command; when it fails past its deadline, it is expired instead of retried. */
+  private async tryHandling(command: ChannelCommand, mayContinue: () => void): Promise<void> {
+    try {
+      await this.options.handle(command, mayContinue);
+    } catch (error) {
+      if (this.now() < commandDeadline(command)) throw error;
+      await this.options.expire?.(command, error);
+    }
+  }
+
+  private parse(
+    message: Message,
+  ): { ok: true; command: ChannelCommand } | { ok: false; malformed: MalformedCommand } {
+    const body = message.Body ?? '';
+    try {
+      return { ok: true, command: channelCommandSchema.parse(JSON.parse(body)) };
+    } catch (problem) {
+      return {
+        ok: false,
+        malformed: {
+          body,
+          messageId: message.MessageId ?? '',
+          groupId: message.Attributes?.MessageGroupId ?? '',
+          problem,
+        },
+      };
+    }
+  }
+
+  /** Gives messages back to the queue, in one call and in order: the earlier is seen first. */
+  private async giveBack(messages: Message[], delaySeconds: number): Promise<void> {
+    if (messages.length === 0) return;
     for (const message of messages) this.inHand.delete(message.ReceiptHandle ?? '');
-    const base = this.options.retryDelaySeconds ?? 2;
-    const delay = Math.min(base * 2 ** (receiveCount - 1), 300);
-    await this.options.client
-      .send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: this.options.queueUrl,
-          Entries: messages.map((message, i) => ({
-            Id: String(i),
-            ReceiptHandle: message.ReceiptHandle,
-            VisibilityTimeout: delay,
-          })),
-        }),
-      )
-      .catch((error) => this.options.onError?.(error, { receiveCount }));
+    for (let i = 0; i < messages.length; i += 10) {
+      await this.options.client
+        .send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.options.queueUrl,
+            Entries: messages.slice(i, i + 10).map((message, j) => ({
+              Id: String(j),
+              ReceiptHandle: message.ReceiptHandle,
+              VisibilityTimeout: delaySeconds,
+            })),
+          }),
+        )
+        .catch((error) => this.options.onError?.(error, { receiveCount: 0 }));
+    }
   }
 }
 

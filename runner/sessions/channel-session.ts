@@ -131,6 +131,16 @@ export class ChannelSession {
   }
 
   /**
+   * True while the session is open or logging in with its stored creds (a takeover's quiet login
+   * included): it will open without anyone pairing it. False when it is logged out, stopped, or
+   * waiting for a QR scan or a pairing code.
+   */
+  get canOpen(): boolean {
+    if (this.stopped || this.currentStatus === 'logged_out') return false;
+    return this.currentStatus === 'open' || this.intent.method === 'resume';
+  }
+
+  /**
    * Starts (or restarts) the session; `resume` logs in with stored creds. A takeover (`quiet`) does
    * not report `connecting`: the channel was open and, once logged in, still is, so a deploy or a
    * failover does not send every clinic two status events per channel. A failed login still reports.

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ChannelCommand } from './commands.ts';
 import type { MessageStatus } from './events.ts';
 
 export type MessageDirection = 'outbound' | 'inbound';
@@ -55,4 +56,27 @@ export function isStatusAdvance(current: MessageStatus | 'received', next: Messa
  */
 export function whatsappMessageId(channelId: string, messageId: string): string {
   return `3EB0${createHash('sha256').update(`${channelId}:${messageId}`).digest('hex').slice(0, 28).toUpperCase()}`;
+}
+
+/** The record of an outbound message as its send command asks for it, before anything is sent. */
+export function queuedOutboundMessage(
+  command: Extract<ChannelCommand, { type: 'send' }>,
+  now: Date,
+): Message {
+  const { message } = command;
+  const { to, context: _context, type, ...content } = message;
+  return {
+    id: command.messageId,
+    tenantId: command.tenantId,
+    channelId: command.channelId,
+    direction: 'outbound',
+    waMessageId: whatsappMessageId(command.channelId, command.messageId),
+    remoteJid: `${to.replace(/^\+/, '')}@s.whatsapp.net`,
+    contact: { phoneNumber: to, lid: null },
+    type,
+    content: content as Record<string, unknown>,
+    status: 'queued',
+    statusHistory: [{ status: 'queued', at: now.toISOString() }],
+    createdAt: now.toISOString(),
+  };
 }

@@ -3,7 +3,6 @@ import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
-  SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ShardCommandConsumer } from '#runner/commands/shard-command-consumer.ts';
@@ -11,6 +10,7 @@ import { createSqsClient } from '#shared/aws/clients.ts';
 import { SqsCommandBus } from '#shared/aws/sqs-command-bus.ts';
 import { loadAwsConfig } from '#shared/config.ts';
 import type { ChannelCommand } from '#shared/domain/commands.ts';
+import { newId } from '#shared/domain/ids.ts';
 import { emulatorEnvironment } from '../support/platform.ts';
 
 const sqs = createSqsClient(loadAwsConfig(emulatorEnvironment()));
@@ -44,16 +44,33 @@ async function shardQueue(): Promise<{ queueUrl: string; dlqUrl: string }> {
   return { queueUrl: queue.QueueUrl as string, dlqUrl: dlq.QueueUrl as string };
 }
 
-function textCommand(channelId: string, n: number): ChannelCommand {
+const tenantId = newId('tenant');
+const channelIds = new Map<string, string>();
+/** A channel id of its own for each name a test uses. */
+function channelNamed(name: string): string {
+  const id = channelIds.get(name) ?? newId('channel');
+  channelIds.set(name, id);
+  return id;
+}
+
+/** A send whose text is `<channel name>-<n>`: what the tests compare. */
+function textCommand(channel: string, n: number, extra: Partial<ChannelCommand> = {}): ChannelCommand {
   return {
-    commandId: `cmd-${channelId}-${n}`,
-    tenantId: 'ten_test',
-    channelId,
+    commandId: newId('command'),
+    tenantId,
+    channelId: channelNamed(channel),
     issuedAt: new Date().toISOString(),
     type: 'send',
-    messageId: `msg-${channelId}-${n}`,
-    message: { to: '+5511987654321', type: 'text', text: { body: `message ${n}` } },
-  };
+    messageId: newId('message'),
+    message: { to: '+5511987654321', type: 'text', text: { body: `${channel}-${n}` } },
+    ...extra,
+  } as ChannelCommand;
+}
+
+function labelOf(command: ChannelCommand): string {
+  return command.type === 'send' && command.message.type === 'text'
+    ? command.message.text.body
+    : command.type;
 }
 
 async function until(
@@ -85,11 +102,14 @@ describe('shard command consumer', () => {
   it('runs each channel’s commands in order, channels side by side, and deletes them once done', async () => {
     const { queueUrl } = await shardQueue();
     const bus = new SqsCommandBus(sqs, [queueUrl]);
-    for (let n = 0; n < 6; n++) {
-      await bus.send(textCommand('chn_a', n), 0);
-      await bus.send(textCommand('chn_b', n), 0);
+    const first = textCommand('a', 0);
+    await bus.send(first, 0);
+    await bus.send(textCommand('b', 0), 0);
+    for (let n = 1; n < 6; n++) {
+      await bus.send(textCommand('a', n), 0);
+      await bus.send(textCommand('b', n), 0);
     }
-    await bus.send(textCommand('chn_a', 0), 0); // a client retry: deduplicated by command id
+    await bus.send(first, 0); // a client retry: deduplicated by command id
 
     const handled: string[] = [];
     let concurrentPerChannel = 0;
@@ -103,7 +123,7 @@ describe('shard command consumer', () => {
         running.add(command.channelId);
         await new Promise((resolve) => setTimeout(resolve, 5));
         running.delete(command.channelId);
-        handled.push(command.commandId);
+        handled.push(labelOf(command));
       },
     });
     consumers.push(consumer);
@@ -112,9 +132,9 @@ describe('shard command consumer', () => {
     await until(async () => (await visibleAndInFlight(queueUrl)) === 0, 'the queue to empty');
 
     expect(concurrentPerChannel).toBe(0);
-    for (const channel of ['chn_a', 'chn_b']) {
-      expect(handled.filter((id) => id.includes(channel))).toEqual(
-        [0, 1, 2, 3, 4, 5].map((n) => `cmd-${channel}-${n}`),
+    for (const channel of ['a', 'b']) {
+      expect(handled.filter((label) => label.startsWith(`${channel}-`))).toEqual(
+        [0, 1, 2, 3, 4, 5].map((n) => `${channel}-${n}`),
       );
     }
     expect(handled).toHaveLength(12);
@@ -123,7 +143,7 @@ describe('shard command consumer', () => {
   it('deletes the handled commands of a received batch together, not one call each', async () => {
     const { queueUrl } = await shardQueue();
     const bus = new SqsCommandBus(sqs, [queueUrl]);
-    for (let n = 0; n < 10; n++) await bus.send(textCommand('chn_busy', n), 0);
+    for (let n = 0; n < 10; n++) await bus.send(textCommand('busy', n), 0);
     const calls = new Map<string, number>();
     const counting = Object.create(sqs, {
       send: {
@@ -141,14 +161,14 @@ describe('shard command consumer', () => {
       // Each longer than a delete's short linger: the group's deletes still leave together.
       handle: async (command) => {
         await new Promise((resolve) => setTimeout(resolve, 30));
-        handled.push(command.commandId);
+        handled.push(labelOf(command));
       },
     });
     consumers.push(consumer);
     consumer.start();
     await until(async () => (await visibleAndInFlight(queueUrl)) === 0, 'the queue to empty');
 
-    expect(handled).toEqual(Array.from({ length: 10 }, (_, n) => `cmd-chn_busy-${n}`));
+    expect(handled).toEqual(Array.from({ length: 10 }, (_, n) => `busy-${n}`));
     // One receive brings all ten (one group); handled one after another, they leave in one or two calls.
     expect(calls.get('DeleteMessageBatchCommand')).toBeLessThanOrEqual(2);
   });
@@ -156,7 +176,7 @@ describe('shard command consumer', () => {
   it('starts a channel’s next command once the one before lets it, in order, and retries from a failure', async () => {
     const { queueUrl } = await shardQueue();
     const bus = new SqsCommandBus(sqs, [queueUrl]);
-    for (let n = 0; n < 6; n++) await bus.send(textCommand('chn_pipe', n), 0);
+    for (let n = 0; n < 6; n++) await bus.send(textCommand('pipe', n), 0);
 
     const started: string[] = [];
     const finished: string[] = [];
@@ -169,23 +189,24 @@ describe('shard command consumer', () => {
       client: sqs,
       queueUrl,
       waitTimeSeconds: 1,
-      retryDelaySeconds: 1,
+      retryDelayMs: 1_000,
       // Like a send: the next may start once "written", this one "acked" later. The third fails
       // once, after letting the fourth start; the fifth is "written" only after that failure.
       handle: async (command, mayContinue) => {
-        started.push(command.commandId);
+        const label = labelOf(command);
+        started.push(label);
         inFlightAtOnce = Math.max(inFlightAtOnce, started.length - finished.length);
-        if (command.commandId === 'cmd-chn_pipe-4') {
+        if (label === 'pipe-4') {
           await twoFailed;
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
         mayContinue();
-        if (command.commandId === 'cmd-chn_pipe-2' && started.length <= 5) {
+        if (label === 'pipe-2' && started.length <= 5) {
           failTwo();
           throw new Error('ack timed out');
         }
         await new Promise((resolve) => setTimeout(resolve, 20));
-        finished.push(command.commandId);
+        finished.push(label);
       },
     });
     consumers.push(consumer);
@@ -194,16 +215,16 @@ describe('shard command consumer', () => {
     await until(async () => (await visibleAndInFlight(queueUrl)) === 0, 'the queue to empty');
 
     expect(inFlightAtOnce).toBeGreaterThan(1);
-    // The failure stopped the group before the sixth; the third and the sixth came back, in order.
-    expect(started).toEqual([0, 1, 2, 3, 4, 2, 5].map((n) => `cmd-chn_pipe-${n}`));
-    expect([...finished].sort()).toEqual([0, 1, 2, 3, 4, 5].map((n) => `cmd-chn_pipe-${n}`));
+    // The failure stopped the group before the sixth; the third and the sixth were tried next, in order.
+    expect(started).toEqual([0, 1, 2, 3, 4, 2, 5].map((n) => `pipe-${n}`));
+    expect([...finished].sort()).toEqual([0, 1, 2, 3, 4, 5].map((n) => `pipe-${n}`));
   });
 
   it('keeps a long command and its channel’s next ones from another consumer while in hand', async () => {
     const { queueUrl } = await shardQueue();
     const bus = new SqsCommandBus(sqs, [queueUrl]);
-    await bus.send(textCommand('chn_slow', 0), 0);
-    await bus.send(textCommand('chn_slow', 1), 0);
+    await bus.send(textCommand('slow', 0), 0);
+    await bus.send(textCommand('slow', 1), 0);
 
     // The first consumer holds the channel's commands for three visibility timeouts.
     let release: () => void = () => undefined;
@@ -217,14 +238,14 @@ describe('shard command consumer', () => {
         handle,
       });
     const slow = withShortVisibility(async (command) => {
-      handledBySlow.push(command.commandId);
+      handledBySlow.push(labelOf(command));
       await new Promise<void>((resolve) => {
         release = resolve;
       });
     });
     const handledByOther: string[] = [];
     const other = withShortVisibility(async (command) => {
-      handledByOther.push(command.commandId);
+      handledByOther.push(labelOf(command));
     });
     consumers.push(slow, other);
     slow.start();
@@ -235,7 +256,7 @@ describe('shard command consumer', () => {
 
     release();
     await until(() => handledBySlow.length === 2, 'the second command, in order, on the same consumer');
-    expect(handledBySlow).toEqual(['cmd-chn_slow-0', 'cmd-chn_slow-1']);
+    expect(handledBySlow).toEqual(['slow-0', 'slow-1']);
     expect(handledByOther).toEqual([]);
     release();
     await until(async () => (await visibleAndInFlight(queueUrl)) === 0, 'the queue to empty');
@@ -244,8 +265,8 @@ describe('shard command consumer', () => {
   it('retries a failed command before the channel’s next one, and never loses either', async () => {
     const { queueUrl } = await shardQueue();
     const bus = new SqsCommandBus(sqs, [queueUrl]);
-    await bus.send(textCommand('chn_a', 0), 0);
-    await bus.send(textCommand('chn_a', 1), 0);
+    await bus.send(textCommand('retry', 0), 0);
+    await bus.send(textCommand('retry', 1), 0);
 
     const attempts: string[] = [];
     let failuresLeft = 2;
@@ -253,21 +274,125 @@ describe('shard command consumer', () => {
       client: sqs,
       queueUrl,
       waitTimeSeconds: 1,
-      retryDelaySeconds: 0,
+      retryDelayMs: 0,
       handle: async (command) => {
-        attempts.push(command.commandId);
-        if (command.commandId.endsWith('-0') && failuresLeft-- > 0) throw new Error('WhatsApp did not ack');
+        attempts.push(labelOf(command));
+        if (labelOf(command) === 'retry-0' && failuresLeft-- > 0) throw new Error('WhatsApp did not ack');
       },
     });
     consumers.push(consumer);
     consumer.start();
-    await until(() => attempts.includes('cmd-chn_a-1'), 'the second command');
-    expect(attempts).toEqual(['cmd-chn_a-0', 'cmd-chn_a-0', 'cmd-chn_a-0', 'cmd-chn_a-1']);
+    await until(() => attempts.includes('retry-1'), 'the second command');
+    expect(attempts).toEqual(['retry-0', 'retry-0', 'retry-0', 'retry-1']);
     await until(async () => (await visibleAndInFlight(queueUrl)) === 0, 'the queue to empty');
   });
 
-  it('sends a malformed command to the dead-letter queue without blocking other channels for good', async () => {
+  it('holds the commands behind a failing one in hand: more failures than the DLQ allows receives send none there', async () => {
+    const { queueUrl, dlqUrl } = await shardQueue(); // maxReceiveCount 3
+    const bus = new SqsCommandBus(sqs, [queueUrl]);
+    for (let n = 0; n < 3; n++) await bus.send(textCommand('held', n), 0);
+
+    const attempts: string[] = [];
+    const receiveCounts: number[] = [];
+    const consumer = new ShardCommandConsumer({
+      client: sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      retryDelayMs: 50,
+      maxRetryDelayMs: 100,
+      handle: async (command) => {
+        attempts.push(labelOf(command));
+        if (labelOf(command) === 'held-0' && attempts.length <= 6) throw new Error('channel reconnecting');
+      },
+      onError: (_error, { receiveCount }) => void receiveCounts.push(receiveCount),
+    });
+    consumers.push(consumer);
+    consumer.start();
+    await until(async () => (await visibleAndInFlight(queueUrl)) === 0, 'the queue to empty');
+
+    // Six failures of the first, each retried in hand: one receive for the whole group.
+    expect(attempts).toEqual([...Array(7).fill('held-0'), 'held-1', 'held-2']);
+    expect(receiveCounts).toEqual([1, 1, 1, 1, 1, 1]);
+    const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 1 }));
+    expect(dead.Messages ?? []).toEqual([]);
+  });
+
+  it('expires a command still failing at its deadline, and one received past it without trying it', async () => {
+    const { queueUrl } = await shardQueue();
+    const bus = new SqsCommandBus(sqs, [queueUrl]);
+    const soon = new Date(Date.now() + 1_500).toISOString();
+    const stale = new Date(Date.now() - 1_000).toISOString();
+    await bus.send(textCommand('deadline', 0, { expiresAt: soon }), 0);
+    await bus.send(textCommand('deadline', 1), 0);
+    await bus.send(textCommand('stale', 0, { expiresAt: stale }), 0);
+
+    const attempts: string[] = [];
+    const expired: { label: string; lastError: string | undefined }[] = [];
+    const consumer = new ShardCommandConsumer({
+      client: sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      retryDelayMs: 200,
+      maxRetryDelayMs: 400,
+      handle: async (command) => {
+        attempts.push(labelOf(command));
+        if (labelOf(command) === 'deadline-0') throw new Error('channel reconnecting');
+      },
+      expire: async (command, lastError) =>
+        void expired.push({ label: labelOf(command), lastError: (lastError as Error | undefined)?.message }),
+    });
+    consumers.push(consumer);
+    consumer.start();
+    await until(async () => (await visibleAndInFlight(queueUrl)) === 0, 'the queue to empty');
+
+    expect(expired).toContainEqual({ label: 'stale-0', lastError: undefined });
+    expect(expired).toContainEqual({ label: 'deadline-0', lastError: 'channel reconnecting' });
+    expect(expired).toHaveLength(2);
+    expect(attempts).not.toContain('stale-0');
+    expect(attempts.filter((label) => label === 'deadline-1')).toHaveLength(1);
+    expect(attempts.indexOf('deadline-1')).toBeGreaterThan(attempts.lastIndexOf('deadline-0'));
+  });
+
+  it('gives a group waiting to retry back at once when it drains, for the shard’s next owner', async () => {
+    const { queueUrl } = await shardQueue();
+    const bus = new SqsCommandBus(sqs, [queueUrl]);
+    await bus.send(textCommand('handover', 0), 0);
+    await bus.send(textCommand('handover', 1), 0);
+
+    const failing = new ShardCommandConsumer({
+      client: sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      retryDelayMs: 60_000,
+      maxRetryDelayMs: 60_000,
+      visibilityTimeoutSeconds: 30,
+      // Full jitter could pick a short wait: fail until stopped.
+      handle: async () => {
+        throw new Error('channel reconnecting');
+      },
+    });
+    let handledByNext = 0;
+    const next = new ShardCommandConsumer({
+      client: sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      handle: async () => {
+        handledByNext++;
+      },
+    });
+    consumers.push(next);
+    failing.start();
+    await until(async () => (await visibleAndInFlight(queueUrl)) === 2, 'the group in hand');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await failing.stop();
+    // Not after the 30 s visibility timeout: the next consumer gets both at once.
+    next.start();
+    await until(() => handledByNext === 2, 'both commands on the next consumer', 10_000);
+  });
+
+  it('answers a message that is no command at once, and the channel’s next command goes on', async () => {
     const { queueUrl, dlqUrl } = await shardQueue();
+    const badGroup = channelNamed('bad');
     await sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: queueUrl,
@@ -275,48 +400,34 @@ describe('shard command consumer', () => {
           {
             Id: 'bad',
             MessageBody: '{"type":"reboot"}',
-            MessageGroupId: 'chn_bad',
+            MessageGroupId: badGroup,
             MessageDeduplicationId: 'bad',
           },
           {
-            Id: 'good',
-            MessageBody: JSON.stringify(textCommand('chn_ok', 0)),
-            MessageGroupId: 'chn_ok',
-            MessageDeduplicationId: 'good',
+            Id: 'next',
+            MessageBody: JSON.stringify(textCommand('bad', 1)),
+            MessageGroupId: badGroup,
+            MessageDeduplicationId: 'next',
           },
         ],
       }),
     );
     const handled: string[] = [];
-    const errors: number[] = [];
+    const refused: { body: string; groupId: string }[] = [];
     const consumer = new ShardCommandConsumer({
       client: sqs,
       queueUrl,
       waitTimeSeconds: 1,
-      retryDelaySeconds: 0,
-      handle: async (command) => void handled.push(command.commandId),
-      onError: (_error, { receiveCount }) => void errors.push(receiveCount),
+      handle: async (command) => void handled.push(labelOf(command)),
+      refuseMalformed: async ({ body, groupId }) => void refused.push({ body, groupId }),
     });
     consumers.push(consumer);
     consumer.start();
 
-    await until(() => handled.includes('cmd-chn_ok-0'), 'the good command');
-    await until(async () => {
-      const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 1 }));
-      return dead.Messages?.[0]?.Body === '{"type":"reboot"}';
-    }, 'the malformed command in the DLQ');
-    expect(errors).toEqual([1, 2, 3]);
-    await sqs.send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl,
-        MessageBody: JSON.stringify(textCommand('chn_bad', 1)),
-        MessageGroupId: 'chn_bad',
-        MessageDeduplicationId: 'after',
-      }),
-    );
-    await until(
-      () => handled.includes('cmd-chn_bad-1'),
-      'the channel’s next command after the poison one left',
-    );
+    await until(() => handled.includes('bad-1'), 'the channel’s next command');
+    await until(async () => (await visibleAndInFlight(queueUrl)) === 0, 'the queue to empty');
+    expect(refused).toEqual([{ body: '{"type":"reboot"}', groupId: badGroup }]);
+    const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 1 }));
+    expect(dead.Messages ?? []).toEqual([]);
   });
 });

@@ -124,6 +124,35 @@ describe('stateful stack with 4 shards', () => {
     expect(targets.sort()).toEqual([...deadLetterQueues].sort());
   });
 
+  it('raises an alarm as soon as a message waits in any dead-letter queue of a queue', () => {
+    const redrivenTo = Object.values(
+      template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.anyValue() } }),
+    ).map(
+      (queue) =>
+        (queue.Properties.RedrivePolicy.deadLetterTargetArn as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0],
+    );
+    const alarms = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: {
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Namespace: 'AWS/SQS',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+        },
+      }),
+    );
+    const watched = alarms.map(
+      (alarm) =>
+        (alarm.Properties.Dimensions as { Value: { 'Fn::GetAtt': [string, string] } }[])[0]?.Value[
+          'Fn::GetAtt'
+        ][0],
+    );
+    // Every command shard's DLQ and each event subscription's.
+    expect(redrivenTo.length).toBe(4 + 2);
+    expect(watched.sort()).toEqual(expect.arrayContaining([...redrivenTo].sort()));
+  });
+
   it('denies every queue access without TLS and keeps queues on stack deletion', () => {
     const queues = logicalIdsOf(template, 'AWS::SQS::Queue');
     expect(queues).toHaveLength(4 * 2 + 2 * 3);

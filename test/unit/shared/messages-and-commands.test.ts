@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { channelCommandSchema } from '#shared/domain/commands.ts';
+import {
+  channelCommandSchema,
+  commandDeadline,
+  DEFAULT_COMMAND_TTL_MS,
+  readCommandEnvelope,
+} from '#shared/domain/commands.ts';
+import { newId } from '#shared/domain/ids.ts';
 import { OUTBOUND_MESSAGE_TYPES, outboundMessageSchema } from '#shared/domain/outbound-message.ts';
 
 describe('outbound messages', () => {
@@ -61,9 +67,9 @@ describe('outbound messages', () => {
 
 describe('channel commands', () => {
   const base = {
-    commandId: 'cmd_1',
-    tenantId: 'ten_1',
-    channelId: 'chn_1',
+    commandId: newId('command'),
+    tenantId: newId('tenant'),
+    channelId: newId('channel'),
     issuedAt: '2026-11-29T10:00:00.000Z',
   };
 
@@ -71,7 +77,7 @@ describe('channel commands', () => {
     const command = channelCommandSchema.parse({
       ...base,
       type: 'send',
-      messageId: 'msg_1',
+      messageId: newId('message'),
       message: { to: '+5511987654321', type: 'text', text: { body: 'Olá' } },
     });
     expect(command.type).toBe('send');
@@ -87,5 +93,48 @@ describe('channel commands', () => {
         phoneNumber: '5511',
       }).success,
     ).toBe(false);
+  });
+
+  it('refuses ids that are not of their kind, or of any size beyond one, naming each field', () => {
+    const send = {
+      ...base,
+      type: 'send',
+      messageId: newId('message'),
+      message: { to: '+5511987654321', type: 'text', text: { body: 'Olá' } },
+    };
+    const huge = 'x'.repeat(300 * 1024);
+    const forged = channelCommandSchema.safeParse({
+      ...send,
+      commandId: huge,
+      tenantId: newId('channel'),
+      channelId: `${base.channelId}#`,
+      messageId: 'msg_1',
+    });
+    expect(forged.error?.issues.map((issue) => issue.path.join('.')).sort()).toEqual([
+      'channelId',
+      'commandId',
+      'messageId',
+      'tenantId',
+    ]);
+    expect(channelCommandSchema.safeParse(send).success).toBe(true);
+  });
+
+  it('reads whom a broken command is for, and nothing when even that is not there', () => {
+    const messageId = newId('message');
+    expect(readCommandEnvelope({ ...base, type: 'send', messageId, message: 'garbage' })).toEqual({
+      ...base,
+      type: 'send',
+      messageId,
+    });
+    expect(readCommandEnvelope({ ...base, messageId: 'not-an-id' })).toEqual(base);
+    expect(readCommandEnvelope({ ...base, tenantId: 'x'.repeat(1000) })).toBeNull();
+    expect(readCommandEnvelope('not an object')).toBeNull();
+  });
+
+  it('gives up a command a day after it was issued, or at its own expiry', () => {
+    expect(commandDeadline(base)).toBe(Date.parse(base.issuedAt) + DEFAULT_COMMAND_TTL_MS);
+    expect(commandDeadline({ ...base, expiresAt: '2026-11-29T10:05:00.000Z' })).toBe(
+      Date.parse('2026-11-29T10:05:00.000Z'),
+    );
   });
 });

@@ -15,6 +15,7 @@ import { leaseKey } from '#runner/leases/fence.ts';
 import { LeaseTable } from '#runner/leases/lease-table.ts';
 import { Runner } from '#runner/runner.ts';
 import { RunnerMetrics } from '#runner/runner-metrics.ts';
+import type { BackoffPolicy } from '#runner/sessions/backoff.ts';
 import type { SessionTuning } from '#runner/sessions/channel-session.ts';
 import { createSocketFactory } from '#runner/sessions/socket-factory.ts';
 import {
@@ -205,6 +206,7 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
         sessionTuning?: SessionTuning;
         channels?: ChannelRepository;
         commandWaitSeconds?: number;
+        commandRetry?: BackoffPolicy;
       } = {},
     ): Promise<Runner> {
       const runner = new Runner({
@@ -234,6 +236,7 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
         metrics: new RunnerMetrics(new Metrics({ namespace: 'clinic-wa-test', serviceName: runnerId })),
         commandWaitSeconds: options.commandWaitSeconds ?? 1,
         ...(options.sessionTuning ? { sessionTuning: options.sessionTuning } : {}),
+        ...(options.commandRetry ? { commandRetry: options.commandRetry } : {}),
       });
       runners.push(runner);
       await runner.tick();

@@ -95,6 +95,7 @@ export class Runner {
       queueUrl,
       limiter: this.limiter,
       ownership: this.ownership,
+      leaseConfirmed: () => this.leases.isConfirmed(fence),
     });
     this.workers.set(fence.shard, worker);
     // Restoring a shard's sessions can take a while; the lease round must not wait for it.
@@ -105,13 +106,22 @@ export class Runner {
       );
   }
 
+  /**
+   * A shard handed back (rebalance, shutdown) drains its commands, then closes its sockets. One this
+   * runner can no longer prove it holds (lost, expired) closes its sockets first, at once: another
+   * runner may be logging its channels in. The latter can overtake the former (DynamoDB unreachable
+   * during a drain).
+   */
   private async onReleased(fence: Fence, reason: ReleaseReason): Promise<void> {
-    this.deps.metrics?.count(reason === 'lost' ? 'LeasesLost' : 'LeasesReleased');
-    this.deps.logger.info('shard released', { shard: fence.shard, fence: fence.token, reason });
+    const gone = reason === 'lost' || reason === 'expired';
+    this.deps.metrics?.count(gone ? 'LeasesLost' : 'LeasesReleased');
+    const log = gone ? this.deps.logger.warn : this.deps.logger.info;
+    log.call(this.deps.logger, 'shard released', { shard: fence.shard, fence: fence.token, reason });
     const worker = this.workers.get(fence.shard);
-    this.workers.delete(fence.shard);
-    if (!worker) return;
-    await worker.stop();
+    if (worker?.fence !== fence) return;
+    if (gone) await worker.abandon();
+    else await worker.stop();
+    if (this.workers.get(fence.shard) === worker) this.workers.delete(fence.shard);
     const polling = worker.finished().finally(() => this.polling.delete(polling));
     this.polling.add(polling);
   }

@@ -29,6 +29,8 @@ export interface ShardWorkerDeps {
   readonly channels: ChannelRepository;
   /** Which channels a command may act on (shared by the runner's workers: it caches). */
   readonly ownership: ChannelOwnership;
+  /** False once the shard's lease is not confirmed recent enough to use its sockets. */
+  readonly leaseConfirmed?: () => boolean;
   readonly messages: MessageRepository;
   readonly contactChecks: ContactCheckRepository;
   readonly media: MediaStore;
@@ -142,6 +144,18 @@ export class ShardWorker {
     await this.consumer.drain();
     await Promise.all(this.sessions.map((session) => session.stop()));
     this.live.clear();
+  }
+
+  /**
+   * The lease can no longer be proven: every socket closes now (before another runner may log the
+   * channels in), without logging out or waiting for stanzas in flight; then the commands in hand
+   * are given back.
+   */
+  async abandon(): Promise<void> {
+    this.stopped = true;
+    const closing = this.sessions.map((session) => session.stop({ graceMs: 0 }));
+    this.live.clear();
+    await Promise.all([...closing, this.consumer.abandon()]);
   }
 
   /** Resolves once the shard's queue is no longer polled (after `stop`). */
@@ -346,6 +360,7 @@ export class ShardWorker {
     session = new ChannelSession({
       ...this.deps.sessionTuning,
       channelId,
+      ...(this.deps.leaseConfirmed ? { mayUseSocket: this.deps.leaseConfirmed } : {}),
       createSocket: this.deps.createSocket,
       limiter: this.deps.limiter,
       observer,

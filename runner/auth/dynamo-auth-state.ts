@@ -10,13 +10,14 @@ import {
   type AuthenticationState,
   type CacheStore,
   makeCacheableSignalKeyStore,
+  type SignalDataSet,
   type TransactionCapabilityOptions,
 } from '@whiskeysockets/baileys';
-import type { Fence, StaleFenceError } from '#runner/leases/fence.ts';
+import { type Fence, StaleFenceError } from '#runner/leases/fence.ts';
 import type { ChannelRef } from './channel-cipher.ts';
 import { ExpiringKeyCache } from './key-cache.ts';
 import type { SessionStore } from './session-store.ts';
-import type { StoredSession } from './stored-session.ts';
+import { SessionErasedError, type StoredSession } from './stored-session.ts';
 
 export type BaileysLogger = NonNullable<Parameters<typeof makeCacheableSignalKeyStore>[1]>;
 
@@ -49,6 +50,14 @@ export interface ChannelAuthState {
   saveCreds(): Promise<void>;
   /** Delete the channel's whole session and its data key (logout, channel deletion). */
   erase(): Promise<void>;
+  /**
+   * Told, synchronously, when a commit of Signal keys failed for any reason but a stale fence:
+   * Baileys writes a stanza before it commits the ratchet step it took, so the socket must send
+   * nothing more until `settle()` stored that step (the next message would reuse its key).
+   */
+  watchCommits(onFailure: (error: unknown) => void): void;
+  /** Stores the key changes whose commit failed (throws if it fails again); nothing to do otherwise. */
+  settle(): Promise<void>;
   /** True when the channel had no session: new creds, the channel must pair. */
   readonly isNew: boolean;
   readonly session: StoredSession;
@@ -98,14 +107,25 @@ function authStateOf(
 ): ChannelAuthState {
   const cache = options.cache ?? new ExpiringKeyCache();
   const stored = session.keyStore();
+  const unsaved = new UnsavedKeys();
+  let onCommitFailed: (error: unknown) => void = () => undefined;
   const keys = makeCacheableSignalKeyStore(
     {
       ...stored,
       set: async (data) => {
         try {
           await stored.set(data);
+          unsaved.saved(data);
         } catch (error) {
-          await cache.flushAll();
+          if (error instanceof StaleFenceError || error instanceof SessionErasedError) {
+            // The session is no longer ours to write: nothing of it may be used again.
+            await cache.flushAll();
+            throw error;
+          }
+          // The cache keeps what the socket used (the stanza may be out); the store gets it before
+          // the socket sends again.
+          unsaved.failed(data);
+          onCommitFailed(error);
           throw error;
         }
       },
@@ -120,7 +140,48 @@ function authStateOf(
     session,
     saveCreds: () => session.saveCreds(state.creds),
     erase: () => session.erase(),
+    watchCommits: (listener) => {
+      onCommitFailed = listener;
+    },
+    settle: async () => {
+      const data = unsaved.all();
+      if (!data) return;
+      await stored.set(data);
+      unsaved.saved(data);
+    },
   };
+}
+
+/**
+ * Key changes whose commit failed, by type and id, until a later write stores them or a newer value
+ * of the same key: writing an older value over a newer one would roll a ratchet back.
+ */
+class UnsavedKeys {
+  private readonly byType = new Map<string, Map<string, unknown>>();
+
+  failed(data: SignalDataSet): void {
+    for (const [type, values] of Object.entries(data)) {
+      const ids = this.byType.get(type) ?? new Map<string, unknown>();
+      for (const [id, value] of Object.entries(values ?? {})) ids.set(id, value);
+      this.byType.set(type, ids);
+    }
+  }
+
+  saved(data: SignalDataSet): void {
+    for (const [type, values] of Object.entries(data)) {
+      const ids = this.byType.get(type);
+      if (!ids) continue;
+      for (const id of Object.keys(values ?? {})) ids.delete(id);
+      if (ids.size === 0) this.byType.delete(type);
+    }
+  }
+
+  all(): SignalDataSet | undefined {
+    if (this.byType.size === 0) return undefined;
+    return Object.fromEntries(
+      [...this.byType].map(([type, ids]) => [type, Object.fromEntries(ids)]),
+    ) as SignalDataSet;
+  }
 }
 
 function sessionOptions(options: AuthStateOptions) {

@@ -79,6 +79,8 @@ type Outcome = 'done' | 'failed' | 'not_started';
  */
 export class ShardCommandConsumer {
   private running = false;
+  /** The shard's lease is gone: nothing more is deleted, everything in hand went back. */
+  private abandoned = false;
   private loop: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   /** Groups waiting out a retry delay: held, but not working. */
@@ -138,6 +140,21 @@ export class ShardCommandConsumer {
     this.wake();
     await Promise.allSettled(this.inFlight);
     await this.deletes.flush();
+  }
+
+  /**
+   * The runner can no longer prove it holds the shard (its sockets are closed, so nothing in hand
+   * can be sent from here): every command in hand goes back to the queue now, for the next owner,
+   * without waiting for handlers that may hang on an unreachable DynamoDB; their outcome is ignored.
+   */
+  async abandon(): Promise<void> {
+    this.running = false;
+    this.abandoned = true;
+    this.wake();
+    clearInterval(this.extender);
+    const handles = [...this.inHand];
+    this.inHand.clear();
+    await this.giveBackHandles(handles, 0);
   }
 
   private nextWake(): Promise<void> {
@@ -314,6 +331,7 @@ export class ShardCommandConsumer {
       });
       return false;
     }
+    if (this.abandoned) return false;
     this.inHand.delete(message.ReceiptHandle ?? '');
     // A delete that fails brings the command back, which a redelivery handles as done already.
     this.deletes
@@ -353,16 +371,21 @@ export class ShardCommandConsumer {
 
   /** Gives messages back to the queue, in one call and in order: the earlier is seen first. */
   private async giveBack(messages: Message[], delaySeconds: number): Promise<void> {
-    if (messages.length === 0) return;
-    for (const message of messages) this.inHand.delete(message.ReceiptHandle ?? '');
-    for (let i = 0; i < messages.length; i += 10) {
+    if (this.abandoned) return; // given back already
+    const handles = messages.map((message) => message.ReceiptHandle ?? '');
+    for (const handle of handles) this.inHand.delete(handle);
+    await this.giveBackHandles(handles, delaySeconds);
+  }
+
+  private async giveBackHandles(handles: string[], delaySeconds: number): Promise<void> {
+    for (let i = 0; i < handles.length; i += 10) {
       await this.options.client
         .send(
           new ChangeMessageVisibilityBatchCommand({
             QueueUrl: this.options.queueUrl,
-            Entries: messages.slice(i, i + 10).map((message, j) => ({
+            Entries: handles.slice(i, i + 10).map((handle, j) => ({
               Id: String(j),
-              ReceiptHandle: message.ReceiptHandle,
+              ReceiptHandle: handle,
               VisibilityTimeout: delaySeconds,
             })),
           }),

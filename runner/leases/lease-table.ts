@@ -1,14 +1,40 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { queryAll } from '#shared/aws/dynamo/query-all.ts';
 import { DEFAULT_CLUSTER, type Fence, leaseKey } from './fence.ts';
 
 // The DynamoDB side of shard ownership, in the sessions table (runner-only). Lease items are never
 // deleted, so their token only ever grows. Membership items say which runners are alive.
+//
+// No runner compares its clock with another's: every heartbeat adds one to a membership's `beats`,
+// every acquisition and renewal one to the lease's `renewals`: versions the others watch. A runner takes a held lease only after it has seen the
+// same version for a whole TTL by its own monotonic clock (ShardLeaseManager), and only if it is
+// still that version when it writes. `expiresAtMs` (the holder's clock + TTL) is kept for people
+// reading the table; no decision uses it.
+
+/** A lease as another runner last read it. */
+export interface LeaseObservation {
+  readonly shard: number;
+  /** Absent: free (never taken, or released). */
+  readonly owner: string | null;
+  readonly token: number;
+  /** `renewals`: changes at every renewal, the version a taker must find unchanged. */
+  readonly version: number;
+}
+
+/** How long one lease call may take: a call hanging on an unreachable DynamoDB must not hold a round. */
+const CALL_TIMEOUT_MS = 5_000;
 
 export interface RunnerMembership {
   readonly runnerId: string;
-  readonly expiresAtMs: number;
+  /** Grows at every heartbeat: the version others watch to tell a live runner from a silent one. */
+  readonly beats: number;
 }
 
 export class LeaseTable {
@@ -23,51 +49,100 @@ export class LeaseTable {
     this.membersPartition = `RUNNERS#${cluster}`;
   }
 
-  /** Takes the lease when it is free, released or expired; returns the new fence, or null. */
-  async acquire(shard: number, owner: string, now: number, ttlMs: number): Promise<Fence | null> {
+  /**
+   * Takes the lease when it is free, or when it is still exactly as `abandoned` saw it (its holder
+   * stopped renewing); returns the new fence, or null.
+   */
+  async acquire(
+    shard: number,
+    owner: string,
+    now: number,
+    ttlMs: number,
+    abandoned?: LeaseObservation,
+  ): Promise<Fence | null> {
+    const unchanged = abandoned?.owner
+      ? {
+          condition: ' OR (#owner = :seenOwner AND renewals = :seenVersion)',
+          values: { ':seenOwner': abandoned.owner, ':seenVersion': abandoned.version },
+        }
+      : { condition: '', values: {} };
     return ifConditionHolds(async () => {
       const result = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: leaseKey(shard, this.cluster),
           UpdateExpression:
-            'SET #owner = :owner, #token = if_not_exists(#token, :zero) + :one, expiresAtMs = :expires, #shard = :shard',
-          ConditionExpression: 'attribute_not_exists(#owner) OR expiresAtMs < :now',
+            'SET #owner = :owner, #token = if_not_exists(#token, :zero) + :one, renewals = if_not_exists(renewals, :zero) + :one, expiresAtMs = :expires, #shard = :shard',
+          ConditionExpression: `attribute_not_exists(#owner)${unchanged.condition}`,
           ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token', '#shard': 'shard' },
           ExpressionAttributeValues: {
             ':owner': owner,
             ':zero': 0,
             ':one': 1,
             ':expires': now + ttlMs,
-            ':now': now,
             ':shard': shard,
+            ...unchanged.values,
           },
           ReturnValues: 'ALL_NEW',
         }),
+        { abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) },
       );
       return { cluster: this.cluster, shard, owner, token: result.Attributes?.token as number };
     });
   }
 
-  /** Extends a held lease; false when the fence is no longer current (the lease was lost). */
+  /**
+   * Extends a held lease (a new version for the others to watch); false when the fence is no longer
+   * current (the lease was lost). Throws when DynamoDB does not answer: the lease is then unconfirmed.
+   */
   async renew(fence: Fence, now: number, ttlMs: number): Promise<boolean> {
     const renewed = await ifConditionHolds(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: leaseKey(fence.shard, this.cluster),
-          UpdateExpression: 'SET expiresAtMs = :expires',
+          UpdateExpression: 'SET expiresAtMs = :expires, renewals = if_not_exists(renewals, :zero) + :one',
           ConditionExpression: '#owner = :owner AND #token = :token',
           ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token' },
           ExpressionAttributeValues: {
             ':owner': fence.owner,
             ':token': fence.token,
             ':expires': now + ttlMs,
+            ':zero': 0,
+            ':one': 1,
           },
         }),
+        { abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) },
       ),
     );
     return renewed !== null;
+  }
+
+  /** Every lease of the cluster's shards as it is now (free ones included). */
+  async observe(shardCount: number): Promise<LeaseObservation[]> {
+    const observed: LeaseObservation[] = [];
+    for (let first = 0; first < shardCount; first += 100) {
+      const shards = Array.from({ length: Math.min(100, shardCount - first) }, (_, i) => first + i);
+      let keys: Record<string, unknown>[] | undefined = shards.map((shard) => leaseKey(shard, this.cluster));
+      while (keys && keys.length > 0) {
+        const result: BatchGetCommandOutput = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+          }),
+          { abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) },
+        );
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          observed.push({
+            shard: Number(String(item.pk).split('#').at(-1)),
+            owner: (item.owner as string | undefined) ?? null,
+            token: (item.token as number | undefined) ?? 0,
+            version: (item.renewals as number | undefined) ?? 0,
+          });
+        }
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return observed.sort((a, b) => a.shard - b.shard);
   }
 
   /** Gives the lease up at once, keeping its token; a no-op when it was already lost. */
@@ -88,16 +163,21 @@ export class LeaseTable {
 
   async heartbeat(runnerId: string, now: number, ttlMs: number): Promise<void> {
     await this.client.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: this.tableName,
-        Item: {
-          pk: this.membersPartition,
-          sk: runnerId,
-          expiresAtMs: now + ttlMs,
+        Key: { pk: this.membersPartition, sk: runnerId },
+        UpdateExpression:
+          'SET beats = if_not_exists(beats, :zero) + :one, expiresAtMs = :expires, expiresAt = :sweep',
+        ExpressionAttributeValues: {
+          ':zero': 0,
+          ':one': 1,
+          // For people reading the table; no runner compares it with its own clock.
+          ':expires': now + ttlMs,
           // Lets DynamoDB's TTL sweep members that died long ago.
-          expiresAt: Math.ceil((now + 24 * 3600_000) / 1000),
+          ':sweep': Math.ceil((now + 24 * 3600_000) / 1000),
         },
       }),
+      { abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) },
     );
   }
 
@@ -107,18 +187,17 @@ export class LeaseTable {
     );
   }
 
-  /** The runners whose membership has not expired, each with the time it expires unless renewed. */
-  async liveRunners(now: number): Promise<RunnerMembership[]> {
+  /** Every runner that joined and did not leave, with its heartbeat count (the dead ones too). */
+  async members(): Promise<RunnerMembership[]> {
     const members = await queryAll(this.client, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk',
-      FilterExpression: 'expiresAtMs >= :now',
-      ExpressionAttributeValues: { ':pk': this.membersPartition, ':now': now },
+      ExpressionAttributeValues: { ':pk': this.membersPartition },
       ConsistentRead: true,
     });
     return members.map((member) => ({
       runnerId: member.sk as string,
-      expiresAtMs: member.expiresAtMs as number,
+      beats: (member.beats as number | undefined) ?? 0,
     }));
   }
 }

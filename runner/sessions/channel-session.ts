@@ -25,6 +25,10 @@ export interface SessionAuth {
   saveCreds(): Promise<void>;
   /** Erases the channel's creds and keys (after a logout). */
   erase(): Promise<void>;
+  /** Told at once when Signal keys the socket used could not be stored. */
+  watchCommits?(onFailure: (error: unknown) => void): void;
+  /** Stores what could not be stored before; a socket opens only once this succeeds. */
+  settle?(): Promise<void>;
 }
 
 export type SocketFactory = (auth: AuthenticationState) => WASocket;
@@ -71,6 +75,11 @@ export interface ChannelSessionOptions {
   readonly now?: () => number;
   /** How long `stop()` lets in-flight stanzas finish before the caller may release the lease. */
   readonly stopGraceMs?: number;
+  /**
+   * False when the runner cannot prove it still holds the channel's shard: nothing is sent and no
+   * socket opened (the shard's sockets are being closed; another runner may take it).
+   */
+  readonly mayUseSocket?: () => boolean;
 }
 
 /** The timing knobs of every session of a runner (defaults suit WhatsApp; tests shorten them). */
@@ -88,6 +97,14 @@ export class SessionNotOpenError extends Error {
   constructor(channelId: string, status: ChannelStatus) {
     super(`Channel ${channelId} is ${status}, not open`);
     this.name = 'SessionNotOpenError';
+  }
+}
+
+/** The shard's lease is not confirmed recently enough to use the socket (transient: retried). */
+export class LeaseUnconfirmedError extends Error {
+  constructor(channelId: string) {
+    super(`The runner cannot prove it still serves channel ${channelId}`);
+    this.name = 'LeaseUnconfirmedError';
   }
 }
 
@@ -173,8 +190,11 @@ export class ChannelSession {
     await this.socket.logout('logout requested');
   }
 
-  /** Hand-over or shutdown: close without logging out, report nothing, keep the creds. */
-  async stop(): Promise<void> {
+  /**
+   * Hand-over or shutdown: close without logging out, report nothing, keep the creds. The socket
+   * closes before this returns its promise; `graceMs` 0 when the lease is already in doubt.
+   */
+  async stop(options: { graceMs?: number } = {}): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     const hadSocket = this.socket !== undefined;
@@ -182,7 +202,8 @@ export class ChannelSession {
     await this.transitions;
     // Stanzas already read from the socket are still being decrypted and their key updates written;
     // the lease (and with it the right to write) must outlive them, or those messages are lost.
-    if (hadSocket) await new Promise((resolve) => setTimeout(resolve, this.options.stopGraceMs ?? 1500));
+    const graceMs = options.graceMs ?? this.options.stopGraceMs ?? 1500;
+    if (hadSocket && graceMs > 0) await new Promise((resolve) => setTimeout(resolve, graceMs));
   }
 
   /**
@@ -247,14 +268,27 @@ export class ChannelSession {
   private openSocketOrThrow(): WASocket {
     if (!this.socket || this.currentStatus !== 'open')
       throw new SessionNotOpenError(this.options.channelId, this.currentStatus);
+    if (this.options.mayUseSocket && !this.options.mayUseSocket())
+      throw new LeaseUnconfirmedError(this.options.channelId);
     return this.socket;
   }
 
   private async openSocket(): Promise<void> {
     if (this.stopped) return;
+    if (this.options.mayUseSocket && !this.options.mayUseSocket()) {
+      this.scheduleReconnect('the shard lease is not confirmed');
+      return;
+    }
     try {
-      this.auth ??= await this.options.loadAuth();
+      if (!this.auth) {
+        this.auth = await this.options.loadAuth();
+        // Not one more stanza from a ratchet step the store does not have.
+        this.auth.watchCommits?.((error) =>
+          this.closeSocket(new Error(`Signal state not saved (${(error as Error)?.name ?? 'error'})`)),
+        );
+      }
       const auth = this.auth;
+      await auth.settle?.();
       await this.options.limiter.run(async () => {
         if (this.stopped) return;
         const socket = this.options.createSocket(auth.state);

@@ -14,10 +14,18 @@ function baseOptions(config: AwsConfig, service: AwsService) {
   return { region: config.region, ...(endpoint ? { endpoint } : {}) };
 }
 
+/**
+ * DynamoDB answers in milliseconds; a call that has not answered in seconds never will (a lost
+ * route), and without a timeout it would hold whatever awaits it (a send, a lease round) forever.
+ * The SDK retries a timed-out call like any transient failure.
+ */
+const DYNAMO_TIMEOUTS = { connectionTimeout: 3_000, requestTimeout: 15_000 };
+
 export function createDynamoClient(config: AwsConfig): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(baseOptions(config, 'dynamodb')), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ ...baseOptions(config, 'dynamodb'), requestHandler: DYNAMO_TIMEOUTS }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
 }
 
 export function createSqsClient(config: AwsConfig): SQSClient {

@@ -44,6 +44,9 @@ export class SimulatorServer implements SimulatorContext {
     this.allConnections.add(connection);
   }
 
+  /** Logins that replaced a live connection of the same device (440 to the older): two sockets, one device. */
+  replacedConnections = 0;
+
   get connectedCount(): number {
     return this.connections.size;
   }
@@ -135,6 +138,7 @@ export class SimulatorServer implements SimulatorContext {
     const key = deviceKey(phoneNumber, deviceId);
     const previous = this.connections.get(key);
     if (previous && !previous.closed) {
+      this.replacedConnections++;
       previous.sendStreamError(440, node('conflict', { type: 'replaced' }));
     }
     connection.account = account;

@@ -77,7 +77,6 @@ export class PhoneError extends Error {
   }
 }
 
-const silentLogger = pino({ level: 'silent' });
 const STATUS_BY_CODE: Record<number, MessageStatus> = {
   0: 'error',
   1: 'pending',
@@ -121,6 +120,11 @@ export interface PhoneConnection {
 export class VirtualPhone {
   readonly received: ReceivedMessage[] = [];
   readonly sent = new Map<string, SentMessage>();
+  /**
+   * Ids of messages the phone could not decrypt (a reused message key, a broken session), from
+   * Baileys' own report of each failure: a retry may still bring the text later, the failure stays.
+   */
+  readonly undecryptable: string[] = [];
   private socket?: WASocket;
   private stopped = false;
   private readonly deviceLists = new DeviceListCache();
@@ -407,12 +411,25 @@ export class VirtualPhone {
     return this.socket;
   }
 
+  /** Baileys' errors are dropped, but for its report of a message it could not decrypt. */
+  private decryptFailureLogger() {
+    return pino(
+      { level: 'error' },
+      {
+        write: (line: string) => {
+          const entry = JSON.parse(line) as { msg?: string; key?: { id?: string } };
+          if (entry.msg === 'failed to decrypt message') this.undecryptable.push(entry.key?.id ?? '');
+        },
+      },
+    );
+  }
+
   private connect(): void {
     const socket = makeWASocket({
       auth: this.auth,
       waWebSocketUrl: this.connection.wsUrl,
       fetchAgent: this.connection.mediaAgent,
-      logger: silentLogger,
+      logger: this.decryptFailureLogger(),
       markOnlineOnConnect: false,
       userDevicesCache: this.deviceLists,
       browser: ['Android', 'Android', '14'],

@@ -1,5 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type Fence, fenceCheck } from '#runner/leases/fence.ts';
 import { LeaseTable } from '#runner/leases/lease-table.ts';
 import { type ReleaseReason, ShardLeaseManager } from '#runner/leases/shard-lease-manager.ts';
@@ -8,13 +9,39 @@ import { platformRepositories } from '../support/platform.ts';
 const { client, resources } = platformRepositories();
 const TTL_MS = 15_000;
 
-/** Lease table whose membership reads can be made to fail, as when DynamoDB cannot be reached. */
+/** A lease table whose membership reads, or every call, can be made to fail, as when DynamoDB cannot be reached. */
 class FlakyLeaseTable extends LeaseTable {
   failing = false;
+  unreachable = false;
 
-  override async liveRunners(now: number) {
+  private reach(): void {
+    if (this.unreachable) throw new Error('DynamoDB unreachable');
+  }
+
+  override async members() {
+    this.reach();
     if (this.failing) throw new Error('DynamoDB unreachable');
-    return super.liveRunners(now);
+    return super.members();
+  }
+
+  override async acquire(...args: Parameters<LeaseTable['acquire']>) {
+    this.reach();
+    return super.acquire(...args);
+  }
+
+  override async observe(shardCount: number) {
+    this.reach();
+    return super.observe(shardCount);
+  }
+
+  override async renew(fence: Fence, now: number, ttlMs: number) {
+    this.reach();
+    return super.renew(fence, now, ttlMs);
+  }
+
+  override async heartbeat(runnerId: string, now: number, ttlMs: number) {
+    this.reach();
+    return super.heartbeat(runnerId, now, ttlMs);
   }
 }
 
@@ -23,13 +50,14 @@ function harness(shardCount: number) {
   let clock = Date.now();
   const events: { runner: string; shard: number; kind: 'acquired' | ReleaseReason; token: number }[] = [];
   const table = new FlakyLeaseTable(client, resources.sessionsTable, crypto.randomUUID());
-  const runner = (runnerId: string) =>
+  const runner = (runnerId: string, clockSkewMs = 0) =>
     new ShardLeaseManager({
       table,
       runnerId,
       shardCount,
       leaseTtlMs: TTL_MS,
-      now: () => clock,
+      now: () => clock + clockSkewMs,
+      monotonicNow: () => clock,
       listener: {
         onAcquired: async (fence) =>
           void events.push({ runner: runnerId, shard: fence.shard, kind: 'acquired', token: fence.token }),
@@ -118,9 +146,39 @@ describe('shard leases', () => {
     expect(await writeWithFence(resources.sessionsTable, a.fenceOf(1) as Fence)).toBe(true);
   });
 
+  it('never trusts another runner’s clock: a lease is taken after a TTL of silence by the taker’s own', async () => {
+    const { runner, advance, events } = harness(4);
+    // b's clock is an hour slow: every expiry it writes is long past by a's clock.
+    const a = runner('runner-a');
+    const b = runner('runner-b', -3_600_000);
+    await a.tick();
+    await b.tick();
+    await a.tick();
+    await b.tick();
+    expect(b.heldShards).toEqual([1, 3]);
+
+    // b alive and renewing: however many TTLs pass, a never takes b's shards.
+    for (let beat = 0; beat < 6; beat++) {
+      advance(TTL_MS / 3);
+      await b.tick();
+      await a.tick();
+    }
+    expect(a.heldShards).toEqual([0, 2]);
+    expect(events.filter((e) => e.runner === 'runner-b' && e.kind === 'lost')).toEqual([]);
+
+    // b dies: a takes its shards only once it has seen them unchanged for a whole TTL.
+    advance(TTL_MS - 1);
+    await a.tick();
+    expect(a.heldShards).toEqual([0, 2]);
+    advance(2 + 250);
+    await a.tick();
+    expect(a.heldShards).toEqual([0, 1, 2, 3]);
+  });
+
   it('looks again just after a silent runner’s membership expires, not up to a beat later', async () => {
     const { splitPair, advance } = harness(4);
     const { a } = await splitPair();
+    await a.tick(); // a reads b's leases as b last renewed them
     const beat = TTL_MS / 3;
     expect(a.nextBalancingInMs).toBe(beat);
 
@@ -138,6 +196,7 @@ describe('shard leases', () => {
   it('waits a whole beat after a balancing round that failed, not the short wait it had planned', async () => {
     const { splitPair, advance, table } = harness(4);
     const { a } = await splitPair();
+    await a.tick();
     advance(TTL_MS - 4_000);
     await a.tick();
     expect(a.nextBalancingInMs).toBe(4_000 + 250);
@@ -169,22 +228,26 @@ describe('shard leases', () => {
   it('tells a runner whose lease was taken that it lost the shard', async () => {
     const { runner, advance, events } = harness(2);
     const slow = runner('runner-a');
-    await slow.tick();
-    advance(TTL_MS + 1);
     const fast = runner('runner-z');
-    await fast.tick(); // a looks dead (no heartbeat within the TTL): z takes both expired leases
+    await slow.tick();
+    await fast.tick(); // z joins
+    await slow.tick(); // a hands z its half
+    await fast.tick(); // z takes it, and reads a's lease as a last renewed it
+    const [shardOfA] = slow.heldShards;
+    advance(TTL_MS + 1);
+    await fast.tick(); // a silent for a TTL by z's clock: z takes a's lease too
     expect(fast.heldShards).toEqual([0, 1]);
     advance(1);
     await slow.tick();
     const lostByA = events.filter((e) => e.runner === 'runner-a' && e.kind === 'lost').map((e) => e.shard);
-    expect(lostByA.sort()).toEqual([0, 1]);
+    expect(lostByA).toEqual([shardOfA]);
     expect(slow.heldShards).toEqual([]);
 
     // a is alive again, so the next beats hand it its fair share back.
     await fast.tick();
     await slow.tick();
-    expect(slow.heldShards).toEqual([0]);
-    expect(fast.heldShards).toEqual([1]);
+    expect(slow.heldShards.length + fast.heldShards.length).toBe(2);
+    expect(slow.heldShards).toHaveLength(1);
   });
 
   it('releases everything at once on shutdown so the other runner takes over on its next beat', async () => {
@@ -201,3 +264,105 @@ describe('shard leases', () => {
     expect(a.heldShards).toEqual([0, 1, 2, 3]);
   });
 });
+
+/** Real clocks and timers, short leases: what a runner process does, sped up. */
+describe('shard leases on real time', () => {
+  const ttlMs = 3_000;
+  const started: ShardLeaseManager[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((manager) => manager.stop().catch(() => undefined)));
+  });
+
+  function cluster(shardCount: number) {
+    const name = crypto.randomUUID();
+    const tables = new Map<string, FlakyLeaseTable>();
+    const events: { runner: string; shard: number; kind: 'acquired' | ReleaseReason; at: number }[] = [];
+    const manager = (runnerId: string, drainMs = 0) => {
+      // A table client of its own, so a test can cut one runner off.
+      const table = new FlakyLeaseTable(client, resources.sessionsTable, name);
+      tables.set(runnerId, table);
+      const leases = new ShardLeaseManager({
+        table,
+        runnerId,
+        shardCount,
+        leaseTtlMs: ttlMs,
+        heartbeatMs: 1_000,
+        observeEveryMs: 200,
+        listener: {
+          onAcquired: async (fence) =>
+            void events.push({
+              runner: runnerId,
+              shard: fence.shard,
+              kind: 'acquired',
+              at: performance.now(),
+            }),
+          onReleased: async (fence, reason) => {
+            events.push({ runner: runnerId, shard: fence.shard, kind: reason, at: performance.now() });
+            if (reason === 'shutdown') await new Promise((resolve) => setTimeout(resolve, drainMs));
+          },
+        },
+      });
+      started.push(leases);
+      return leases;
+    };
+    const cutOff = (runnerId: string) => {
+      const table = tables.get(runnerId);
+      if (table) table.unreachable = true;
+    };
+    return { cutOff, events, manager };
+  }
+
+  it('gives a shard up by its own clock before another runner can take it, when DynamoDB stops answering', async () => {
+    const { cutOff, events, manager } = cluster(2);
+    const a = manager('runner-a');
+    a.start();
+    await until(() => a.heldShards.length === 2, 'a holding both shards');
+    const b = manager('runner-b');
+    b.start();
+    await until(() => a.heldShards.length === 1 && b.heldShards.length === 1, 'the split');
+    const [shardOfA] = a.heldShards;
+
+    cutOff('runner-a');
+    await until(() => b.heldShards.length === 2, 'b taking a’s shard', 20_000);
+    const expired = events.find((e) => e.runner === 'runner-a' && e.kind === 'expired');
+    const taken = events.findLast(
+      (e) => e.runner === 'runner-b' && e.kind === 'acquired' && e.shard === shardOfA,
+    );
+    expect(expired?.shard).toBe(shardOfA);
+    // a stopped using it at TTL − margin after its last renewal; b took it a TTL after it last changed.
+    expect((taken?.at ?? 0) - (expired?.at ?? Number.POSITIVE_INFINITY)).toBeGreaterThan(0);
+    expect(a.heldShards).toEqual([]);
+  }, 30_000);
+
+  it('keeps renewing its leases through a drain longer than the TTL', async () => {
+    const { events, manager } = cluster(2);
+    const a = manager('runner-a', 2 * ttlMs);
+    a.start();
+    await until(() => a.heldShards.length === 2, 'a holding both shards');
+    const b = manager('runner-b');
+    b.start();
+    await until(() => a.heldShards.length === 1 && b.heldShards.length === 1, 'the split');
+    const drainStart = performance.now();
+    const stopped = started.indexOf(a);
+    started.splice(stopped, 1);
+    await a.stop();
+    expect(performance.now() - drainStart).toBeGreaterThan(2 * ttlMs);
+
+    expect(
+      events.filter((e) => e.runner === 'runner-a' && (e.kind === 'expired' || e.kind === 'lost')),
+    ).toEqual([]);
+    // b took a's shard only after a handed it over, not while a was draining it.
+    await until(() => b.heldShards.length === 2, 'b taking the shard a handed over');
+    const handedOverAt = drainStart + 2 * ttlMs;
+    const takenByB = events.filter((e) => e.runner === 'runner-b' && e.kind === 'acquired').map((e) => e.at);
+    expect(Math.max(...takenByB)).toBeGreaterThan(handedOverAt);
+  }, 30_000);
+});
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { sessionPk } from '#runner/auth/key-layout.ts';
 import { SessionStore } from '#runner/auth/session-store.ts';
 import { routeConsoleThroughLogger } from '#runner/console-guard.ts';
@@ -19,12 +19,15 @@ import type { BackoffPolicy } from '#runner/sessions/backoff.ts';
 import type { SessionTuning } from '#runner/sessions/channel-session.ts';
 import { createSocketFactory } from '#runner/sessions/socket-factory.ts';
 import {
+  createDynamoClient,
   createEventBridgeClient,
   createKmsClient,
   createS3Client,
   createSqsClient,
 } from '#shared/aws/clients.ts';
+import { DynamoChannelRepository } from '#shared/aws/dynamo/channel-repository.ts';
 import { DynamoContactCheckRepository } from '#shared/aws/dynamo/contact-check-repository.ts';
+import { DynamoMessageRepository } from '#shared/aws/dynamo/message-repository.ts';
 import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
 import { SqsCommandBus } from '#shared/aws/sqs-command-bus.ts';
 import { loadAwsConfig } from '#shared/config.ts';
@@ -139,23 +142,27 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
     component: 'runner-test',
   });
   routeConsoleThroughLogger(logger);
-  const sessionStore = new SessionStore({
-    dynamo: platform.client,
-    kms: createKmsClient(aws),
-    tableName: platform.resources.sessionsTable,
-    keyArn: platform.resources.sessionKeyArn,
-    transactionConcurrency: 1,
-  });
+  const sessionStoreOver = (dynamo: DynamoDBDocumentClient) =>
+    new SessionStore({
+      dynamo,
+      kms: createKmsClient(aws),
+      tableName: platform.resources.sessionsTable,
+      keyArn: platform.resources.sessionKeyArn,
+      transactionConcurrency: 1,
+    });
+  const sessionStore = sessionStoreOver(platform.client);
   const runners: Runner[] = [];
   const processes: RunnerProcess[] = [];
 
   // Tests share the platform table, and a runner serves its shards' channels of every tenant: left
   // to itself it would restore other tests' open channels against this test's simulator (which logs
   // them out). In-process runners see this test's tenant only.
-  const runnerChannels = withListByShard(platform.channels, async (shard, request) => {
-    const page = await platform.channels.listByShard(shard, request);
-    return { ...page, items: page.items.filter((channel) => channel.tenantId === tenant.id) };
-  });
+  const thisTenantOnly = (channels: ChannelRepository) =>
+    withListByShard(channels, async (shard, request) => {
+      const page = await channels.listByShard(shard, request);
+      return { ...page, items: page.items.filter((channel) => channel.tenantId === tenant.id) };
+    });
+  const runnerChannels = thisTenantOnly(platform.channels);
 
   /** Queues a `connect` command asking for a QR code on the channel's shard. */
   const connectByQr = (channel: Channel) =>
@@ -170,6 +177,19 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
       },
       channel.shard,
     );
+
+  /** The adapters of a runner reaching DynamoDB somewhere else (KMS, S3, SQS as every runner). */
+  const ownDynamo = (endpoint: string) => {
+    const client = createDynamoClient(loadAwsConfig({ ...environment, AWS_ENDPOINT_URL_DYNAMODB: endpoint }));
+    const { platformTable } = platform.resources;
+    return {
+      client,
+      channels: thisTenantOnly(new DynamoChannelRepository(client, platformTable)),
+      messages: new DynamoMessageRepository(client, platformTable),
+      contactChecks: new DynamoContactCheckRepository(client, platformTable),
+      sessionStore: sessionStoreOver(client),
+    };
+  };
 
   const media = new S3MediaStore(createS3Client(aws), platform.resources.mediaBucket);
   const contactChecks = new DynamoContactCheckRepository(platform.client, platform.resources.platformTable);
@@ -207,20 +227,33 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
         channels?: ChannelRepository;
         commandWaitSeconds?: number;
         commandRetry?: BackoffPolicy;
+        /** Where this runner reaches DynamoDB (a proxy the test can cut); the emulator by default. */
+        dynamoEndpoint?: string;
+        /** Session state through another client (one whose writes a test makes fail). */
+        sessionDynamo?: DynamoDBDocumentClient;
+        /**
+         * Run the lease loops (renewals, observation, balancing) as a runner process does. Without
+         * them the test drives the runner with `tick()`, and the lease TTL is long enough that a
+         * lease is never given up for want of a renewal during a test.
+         */
+        loops?: { leaseTtlMs: number };
       } = {},
     ): Promise<Runner> {
+      const own = options.dynamoEndpoint ? ownDynamo(options.dynamoEndpoint) : undefined;
       const runner = new Runner({
         runnerId,
-        leaseTable: new LeaseTable(platform.client, platform.resources.sessionsTable, cluster),
-        leaseTtlMs: 10_000,
+        leaseTable: new LeaseTable(own?.client ?? platform.client, platform.resources.sessionsTable, cluster),
+        leaseTtlMs: options.loops?.leaseTtlMs ?? 600_000,
         commandQueueUrls: queueUrls,
         maxConcurrentConnects: 8,
-        channels: options.channels ?? runnerChannels,
-        messages: platform.messages,
-        contactChecks,
+        channels: options.channels ?? own?.channels ?? runnerChannels,
+        messages: own?.messages ?? platform.messages,
+        contactChecks: own?.contactChecks ?? contactChecks,
         media,
         events,
-        sessionStore,
+        sessionStore: options.sessionDynamo
+          ? sessionStoreOver(options.sessionDynamo)
+          : (own?.sessionStore ?? sessionStore),
         sqs,
         createSocket: createSocketFactory(
           {
@@ -240,6 +273,7 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
       });
       runners.push(runner);
       await runner.tick();
+      if (options.loops) runner.start();
       return runner;
     },
     /** How many items of the channel's session remain in the sessions table. */

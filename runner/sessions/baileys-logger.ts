@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SocketConfig } from '@whiskeysockets/baileys';
-import { StaleFenceError } from '../leases/fence.ts';
-import { baileysLogFields, errorOf } from './baileys-log-fields.ts';
+import { baileysLogFields } from './baileys-log-fields.ts';
+import { routineLog } from './routine-baileys-logs.ts';
 
 type ILogger = SocketConfig['logger'];
 
@@ -9,9 +9,8 @@ type ILogger = SocketConfig['logger'];
  * Baileys' logs through ours. A runner with a thousand sockets keeps Baileys' warnings and errors,
  * and its info and debug only when our logger is at DEBUG (as debug); never its trace, which prints
  * every frame. Nothing Baileys puts in a log object reaches the output unless `baileysLogFields`
- * knows it safe, its own child bindings included; ours (`bindings`) are trusted. A write refused
- * because the shard moved to another runner is fencing at work during a hand-over, not an error:
- * Baileys reports it as one (its key transaction rolls back), we log it as info.
+ * knows it safe, its own child bindings included; ours (`bindings`) are trusted. What Baileys calls
+ * an error but the session handles by design is logged at the level `routineLog` gives it.
  */
 export function baileysLogger(
   logger: Logger,
@@ -30,9 +29,9 @@ export function baileysLogger(
   };
   const forward = (level: 'warn' | 'error') => (obj: unknown, msg?: string) => {
     const { fields, message } = entry(obj, msg);
-    if (errorOf(fields) instanceof StaleFenceError)
-      logger.info(`${message} (shard moved on: write refused by its fence)`, details(fields));
-    else logger[level](message, details(fields));
+    const routine = routineLog(fields, message);
+    if (routine?.level === 'debug' && !debugging()) return;
+    logger[routine?.level ?? level](routine ? `${message} (${routine.why})` : message, details(fields));
   };
   const chatter = (obj: unknown, msg?: string) => {
     if (!debugging()) return;

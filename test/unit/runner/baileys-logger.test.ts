@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type BinaryNode, binaryNodeToString } from '@whiskeysockets/baileys';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SessionErasedError } from '#runner/auth/stored-session.ts';
 import { StaleFenceError } from '#runner/leases/fence.ts';
 import { baileysLogger } from '#runner/sessions/baileys-logger.ts';
 import { createLogger } from '#shared/observability.ts';
@@ -19,9 +20,21 @@ function recordingLogger(levelName: 'DEBUG' | 'INFO' = 'INFO') {
   return { lines, logger, levels: () => lines.map(({ level, message }) => [level, message]) };
 }
 
+/** Errors as Baileys' Boom makes them: the status in `output`. */
+function boom(message: string, statusCode: number, data?: unknown): Error {
+  return Object.assign(new Error(message), { isBoom: true, output: { statusCode }, data });
+}
+
+const streamError = (code: string, child?: BinaryNode): BinaryNode => ({
+  tag: 'stream:error',
+  attrs: { code },
+  ...(child ? { content: [child] } : {}),
+});
+
 describe('Baileys logger', () => {
   afterEach(() => vi.restoreAllMocks());
   const fence = { owner: 'runner-b', shard: 8, token: 1, cluster: 'test' } as never;
+  const channel = { tenantId: 'ten_1', channelId: 'chn_1' };
 
   it('keeps warnings and errors, with our bindings and Baileys’ own under `baileys`, and drops chatter', () => {
     const { lines, logger, levels } = recordingLogger();
@@ -91,14 +104,60 @@ describe('Baileys logger', () => {
     expect(invalid.message).toBe('Invalid entry for 55*******4567@s.whatsapp.net');
   });
 
-  it('logs a write refused by the shard’s fence as info: a hand-over, not a fault', () => {
-    const { logger, levels } = recordingLogger();
+  it('logs what the session handles by design at a routine level, saying why', () => {
+    const { logger, levels } = recordingLogger('DEBUG');
     const log = baileysLogger(logger);
     log.error({ error: new StaleFenceError(fence) }, 'transaction failed, rolling back');
     log.error({ err: new StaleFenceError(fence) }, 'failed to decrypt message');
+    log.error({ fullErrorNode: streamError('515') }, 'stream errored out');
+    log.error(
+      {
+        reasonNode: { tag: 'conflict', attrs: { type: 'device_removed' } },
+        fullErrorNode: streamError('401'),
+      },
+      'stream errored out',
+    );
+    log.error({ error: new SessionErasedError(channel) }, 'transaction failed, rolling back');
+    log.error({ error: boom('Connection Closed', 428), node: '<message/>' }, 'error in handling message');
+    log.error({ err: boom('WebSocket Error (undefined)', 500, 1006) }, 'error in validating connection');
+    log.warn('no name present, ignoring presence update request...');
     expect(levels()).toEqual([
       ['info', 'transaction failed, rolling back (shard moved on: write refused by its fence)'],
       ['info', 'failed to decrypt message (shard moved on: write refused by its fence)'],
+      [
+        'info',
+        'stream errored out (restart required, as after every pairing: the session logs in again at once)',
+      ],
+      ['info', 'stream errored out (logged out from the phone: the session ends and tells the clinic)'],
+      [
+        'info',
+        'transaction failed, rolling back (the session was erased (logged out) while this was in flight)',
+      ],
+      ['info', 'error in handling message (the socket closed under it: the session handles the close)'],
+      [
+        'warn',
+        'error in validating connection (the connection dropped: the session reconnects with backoff)',
+      ],
+      ['debug', 'no name present, ignoring presence update request... (the runner announces no name)'],
+    ]);
+  });
+
+  it('keeps real errors errors', () => {
+    const { logger, levels } = recordingLogger();
+    const log = baileysLogger(logger);
+    log.error(
+      { fullErrorNode: streamError('440', { tag: 'conflict', attrs: { type: 'replaced' } }) },
+      'stream errored out',
+    );
+    log.error({ fullErrorNode: streamError('503') }, 'stream errored out');
+    log.error({ err: new Error('Bad MAC') }, 'failed to decrypt message');
+    log.error({ err: boom('Connection Failure', 403) }, 'error in validating connection');
+    log.warn('no name present, ignoring presence update request...');
+    expect(levels()).toEqual([
+      ['error', 'stream errored out'],
+      ['error', 'stream errored out'],
+      ['error', 'failed to decrypt message'],
+      ['error', 'error in validating connection'],
     ]);
   });
 });

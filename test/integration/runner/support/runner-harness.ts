@@ -30,7 +30,7 @@ import { loadAwsConfig } from '#shared/config.ts';
 import type { Channel } from '#shared/domain/channel.ts';
 import type { EventType, PlatformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
-import { createLogger } from '#shared/observability.ts';
+import { createLogger, type LogLevel } from '#shared/observability.ts';
 import type { ChannelRepository, EventPublisher } from '#shared/ports.ts';
 import { createChannel } from '#shared/use-cases/channels.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
@@ -123,7 +123,11 @@ export interface RunnerProcess {
 const ROOT = join(import.meta.dirname, '../../../..');
 
 /** One test's platform: a tenant, its command queues, a lease cluster, captured events. */
-export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorContext) {
+export async function runnerPlatform(
+  simulator: Simulator,
+  emulator?: EmulatorContext,
+  options: { logLevel?: LogLevel } = {},
+) {
   const environment = emulatorEnvironment(emulator);
   const aws = loadAwsConfig(environment);
   const sqs = createSqsClient(aws);
@@ -134,7 +138,7 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
   const tenant = await createTenant(platform, { name: 'Clínica Teste' });
   const bus = new SqsCommandBus(sqs, queueUrls);
   const logger = createLogger({
-    logLevel: (process.env.TEST_LOG_LEVEL as 'WARN' | undefined) ?? 'ERROR',
+    logLevel: options.logLevel ?? (process.env.TEST_LOG_LEVEL as LogLevel | undefined) ?? 'ERROR',
     component: 'runner-test',
   });
   routeConsoleThroughLogger(logger);

@@ -2,12 +2,12 @@
 // routed through it and the console guard catching what libraries print, pairs a channel and
 // exchanges every kind of message with a patient whose phone carries a push name; then the whole
 // of what the process wrote is searched for every name, number, body, file name and coordinate used.
-import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel } from '#shared/domain/channel.ts';
-import { newId } from '#shared/domain/ids.ts';
 import type { OutboundMessage } from '#shared/domain/outbound-message.ts';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
+import { captureOutput } from '#test/support/captured-output.ts';
 import { runnerPlatform, until } from './support/runner-harness.ts';
 
 const CLINIC = { number: '5511911134567', pushName: 'Recepção Clínica Vila Sônia' };
@@ -121,19 +121,11 @@ describe('runner logs', () => {
   let channel: Channel;
   let clinicPhone: VirtualPhone;
   let patient: VirtualPhone;
-  const written: string[] = [];
-  const spies: MockInstance[] = [];
+  let output: ReturnType<typeof captureOutput>;
 
   beforeEach(async () => {
     // Everything the process writes from here on, whoever writes it.
-    for (const stream of [process.stdout, process.stderr]) {
-      spies.push(
-        vi.spyOn(stream, 'write').mockImplementation((chunk: unknown) => {
-          written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
-          return true;
-        }),
-      );
-    }
+    output = captureOutput();
     simulator = await startSimulator();
     world = await runnerPlatform(simulator, undefined, { logLevel: 'DEBUG' });
     clinicPhone = await simulator.phones.create(CLINIC.number, { pushName: CLINIC.pushName });
@@ -144,27 +136,11 @@ describe('runner logs', () => {
   afterEach(async () => {
     await world.stopAll();
     await simulator.stop();
-    for (const spy of spies.splice(0)) spy.mockRestore();
+    output.restore();
   });
 
-  function command() {
-    return {
-      commandId: newId('command'),
-      tenantId: channel.tenantId,
-      channelId: channel.id,
-      issuedAt: new Date().toISOString(),
-    };
-  }
-
-  async function send(message: OutboundMessage): Promise<void> {
-    const messageId = newId('message');
-    await world.bus.send({ ...command(), type: 'send', messageId, message }, channel.shard);
-    const status = await until(async () => {
-      const stored = await world.platform.messages.get(channel.tenantId, channel.id, messageId);
-      return stored && stored.status !== 'queued' ? stored.status : undefined;
-    }, `message ${messageId} to leave queued`);
-    expect(status).not.toBe('failed');
-  }
+  const send = (message: OutboundMessage) => world.send(channel, message);
+  const command = () => world.commandFields(channel);
 
   it('hold no name, number, body, caption, file name, coordinate or QR of the conversation', async () => {
     await world.pairByQr(channel, clinicPhone);
@@ -258,15 +234,15 @@ describe('runner logs', () => {
     await until(() => opened() > openedBefore || undefined, 'the channel to reconnect');
     await world.stopAll();
 
-    const output = written.join('');
+    const written = output.text();
     // The runner did log, at every level, and Baileys' logs came through it.
-    expect(output).toMatch(/"level":"DEBUG"/);
-    expect(output).toMatch(/"level":"INFO"/);
-    expect(output).toMatch(/"baileys":/);
+    expect(written).toMatch(/"level":"DEBUG"/);
+    expect(written).toMatch(/"level":"INFO"/);
+    expect(written).toMatch(/"baileys":/);
     const leaks = [...needles(qr)]
-      .filter(([needle]) => output.includes(needle))
+      .filter(([needle]) => written.includes(needle))
       .map(([needle, what]) => {
-        const line = output.split('\n').find((candidate) => candidate.includes(needle)) ?? '';
+        const line = written.split('\n').find((candidate) => candidate.includes(needle)) ?? '';
         return `${what} (${JSON.stringify(needle)}) in: ${line.slice(0, 400)}`;
       });
     expect(leaks).toEqual([]);

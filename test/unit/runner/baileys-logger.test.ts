@@ -5,6 +5,7 @@ import { SessionErasedError } from '#runner/auth/stored-session.ts';
 import { StaleFenceError } from '#runner/leases/fence.ts';
 import { baileysLogger } from '#runner/sessions/baileys-logger.ts';
 import { createLogger } from '#shared/observability.ts';
+import { captureOutput } from '#test/support/captured-output.ts';
 
 function recordingLogger(levelName: 'DEBUG' | 'INFO' = 'INFO') {
   const lines: { level: string; message: string; details: unknown }[] = [];
@@ -71,13 +72,7 @@ describe('Baileys logger', () => {
   });
 
   it('lets nothing of a patient through: push name, number, content', () => {
-    const written: string[] = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      vi.spyOn(stream, 'write').mockImplementation((chunk) => {
-        written.push(String(chunk));
-        return true;
-      });
-    }
+    const output = captureOutput();
     const logger = createLogger({ logLevel: 'DEBUG' });
     const message: BinaryNode = {
       tag: 'message',
@@ -91,17 +86,17 @@ describe('Baileys logger', () => {
     );
     log.debug({ name: 'Maria Quintela' }, 'updated pushName');
     log.warn({ jid: '5511922234567@s.whatsapp.net' }, 'Invalid entry for 5511922234567@s.whatsapp.net');
-    const logged = written.join('');
-    expect(logged).not.toMatch(/Maria|Quintela|922234567|ciphertext/);
-    const [handling, pushName, invalid] = logged
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
-    expect(handling.baileys.node).toBe(
+    output.restore();
+    expect(output.text()).not.toMatch(/Maria|Quintela|922234567|ciphertext/);
+    const [handling, pushName, invalid] = output.entries() as {
+      message: string;
+      baileys: Record<string, unknown>;
+    }[];
+    expect(handling?.baileys.node).toBe(
       "<message id='3EB0A1B2C3D4E5F6A7' from='55*******4567@s.whatsapp.net' notify><enc v='2' type='msg'></enc></message>",
     );
-    expect(pushName.baileys).toEqual({ msgId: '3EB0A1B2C3D4E5F6A7', name: '[redacted]' });
-    expect(invalid.message).toBe('Invalid entry for 55*******4567@s.whatsapp.net');
+    expect(pushName?.baileys).toEqual({ msgId: '3EB0A1B2C3D4E5F6A7', name: '[redacted]' });
+    expect(invalid?.message).toBe('Invalid entry for 55*******4567@s.whatsapp.net');
   });
 
   it('logs what the session handles by design at a routine level, saying why', () => {

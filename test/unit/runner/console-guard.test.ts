@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { routeConsoleThroughLogger } from '#runner/console-guard.ts';
 import { createLogger } from '#shared/observability.ts';
+import { captureOutput } from '#test/support/captured-output.ts';
 
 describe('console guard', () => {
   let restore: () => void = () => {};
@@ -10,13 +11,7 @@ describe('console guard', () => {
   });
 
   it('turns libsignal’s session dumps into redacted log lines', () => {
-    const written: string[] = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      vi.spyOn(stream, 'write').mockImplementation((chunk) => {
-        written.push(String(chunk));
-        return true;
-      });
-    }
+    const output = captureOutput();
     const privKey = Buffer.from('a1b2c3d4e5f60718293a4b5c6d7e8f90', 'hex');
     class SessionEntry {
       currentRatchet = { ephemeralKeyPair: { privKey }, rootKey: privKey.toString('base64') };
@@ -34,14 +29,11 @@ describe('console guard', () => {
       null,
     );
     restore();
+    output.restore();
 
-    const output = written.join('');
     for (const leak of ['a1b2c3d4', privKey.toString('base64'), '922234567', '22.9068'])
-      expect(output).not.toContain(leak);
-    const [closing, failed] = output
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
+      expect(output.text()).not.toContain(leak);
+    const [closing, failed] = output.entries();
     expect(closing).toMatchObject({
       level: 'DEBUG',
       message: 'Closing session:',

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger, REDACTED, redactLogValue, SERVICE_NAME } from '#shared/observability.ts';
+import { captureOutput } from '#test/support/captured-output.ts';
 
 describe('log redaction', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -51,11 +52,7 @@ describe('log redaction', () => {
   });
 
   it('writes JSON logs under the service name with nothing sensitive in them', () => {
-    const lines: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const output = captureOutput();
     const logger = createLogger({ logLevel: 'INFO' });
     logger.info('message sent to (11) 98765-4321', {
       to: '+5511987654321',
@@ -64,8 +61,8 @@ describe('log redaction', () => {
       contact: { pushName: 'Maria Quintela', fileName: 'exame-maria.pdf' },
       tenantId: 'ten_1',
     });
-    const output = lines.join('');
-    const entry = JSON.parse(output.trim().split('\n').at(-1) ?? '{}');
+    output.restore();
+    const entry = output.entries().at(-1) ?? {};
     expect(entry.service).toBe(SERVICE_NAME);
     expect(entry.tenantId).toBe('ten_1');
     expect(entry.to).toBe('+55*******4321');
@@ -74,6 +71,6 @@ describe('log redaction', () => {
     expect(entry.contact).toEqual({ pushName: REDACTED, fileName: REDACTED });
     expect(entry.message).toBe('message sent to 11*****4321');
     for (const leak of ['consulta', '987654321', '98765-4321', 'Maria', 'exame'])
-      expect(output).not.toContain(leak);
+      expect(output.text()).not.toContain(leak);
   });
 });

@@ -198,23 +198,28 @@ describe('command queues', () => {
 });
 
 describe('event bus', () => {
-  it('routes every platform event to both the recorder and the webhook queue', async () => {
+  /** Puts events of these sources and types on the bus; a matcher for the messages they become. */
+  async function publish(events: [source: string, detailType: string][]): Promise<(m: Message) => boolean> {
     const eventId = randomUUID();
-    const entries = [
-      {
-        Source: 'clinic-wa.runner',
-        DetailType: 'message.received',
-        Detail: JSON.stringify({ eventId, n: 1 }),
-      },
-      { Source: 'clinic-wa.api', DetailType: 'channel.status', Detail: JSON.stringify({ eventId, n: 2 }) },
-    ];
     const put = await aws.eventBridge.send(
       new PutEventsCommand({
-        Entries: entries.map((entry) => ({ ...entry, EventBusName: env.EVENT_BUS_NAME })),
+        Entries: events.map(([Source, DetailType], n) => ({
+          Source,
+          DetailType,
+          Detail: JSON.stringify({ eventId, n }),
+          EventBusName: env.EVENT_BUS_NAME,
+        })),
       }),
     );
     expect(put.FailedEntryCount).toBe(0);
-    const ours = (m: Message) => JSON.parse(m.Body ?? '{}').detail?.eventId === eventId;
+    return (m) => JSON.parse(m.Body ?? '{}').detail?.eventId === eventId;
+  }
+
+  it('routes every platform event to both the recorder and the webhook queue', async () => {
+    const ours = await publish([
+      ['clinic-wa.runner', 'message.received'],
+      ['clinic-wa.api', 'channel.status'],
+    ]);
     for (const queueUrl of [env.RECORDER_QUEUE_URL, env.WEBHOOK_QUEUE_URL]) {
       const events = (await receiveMatching(queueUrl, ours, 2)).map((m) => JSON.parse(m.Body ?? '{}'));
       expect(events.map((event) => [event.source, event['detail-type']]).sort()).toEqual([
@@ -225,23 +230,11 @@ describe('event bus', () => {
   });
 
   it('routes QR and pairing codes only to their own queues, and every other event only to the others', async () => {
-    const eventId = randomUUID();
-    const entries = [
-      { Source: 'clinic-wa.runner', DetailType: 'channel.qr', Detail: JSON.stringify({ eventId, n: 1 }) },
-      {
-        Source: 'clinic-wa.runner',
-        DetailType: 'channel.pairing_code',
-        Detail: JSON.stringify({ eventId, n: 2 }),
-      },
-      { Source: 'clinic-wa.runner', DetailType: 'channel.status', Detail: JSON.stringify({ eventId, n: 3 }) },
-    ];
-    const put = await aws.eventBridge.send(
-      new PutEventsCommand({
-        Entries: entries.map((entry) => ({ ...entry, EventBusName: env.EVENT_BUS_NAME })),
-      }),
-    );
-    expect(put.FailedEntryCount).toBe(0);
-    const ours = (m: Message) => JSON.parse(m.Body ?? '{}').detail?.eventId === eventId;
+    const ours = await publish([
+      ['clinic-wa.runner', 'channel.qr'],
+      ['clinic-wa.runner', 'channel.pairing_code'],
+      ['clinic-wa.runner', 'channel.status'],
+    ]);
     /** The types of our events in the queue: exactly `wanted` of them, nothing after. */
     const typesIn = async (queueUrl: string, wanted: number) => {
       const found = await receiveMatching(queueUrl, ours, wanted);

@@ -144,31 +144,34 @@ describe('stateful stack with 4 shards', () => {
     }
   });
 
-  it('routes every platform event but pairing secrets from a custom bus to the recorder and webhook queues, each target with its own DLQ', () => {
+  /** The targets of the rules on the platform bus matching the sources and `detailType`. */
+  function targetsOfRules(detailType: unknown[]) {
     const [busId] = logicalIdsOf(template, 'AWS::Events::EventBus');
     const rules = template.findResources('AWS::Events::Rule', {
       Properties: {
         EventBusName: { Ref: busId },
-        EventPattern: {
-          source: ['clinic-wa.runner', 'clinic-wa.api'],
-          'detail-type': [{ 'anything-but': ['channel.qr', 'channel.pairing_code'] }],
-        },
+        EventPattern: { source: ['clinic-wa.runner', 'clinic-wa.api'], 'detail-type': detailType },
         State: 'ENABLED',
       },
     });
-    const targets = Object.values(rules).flatMap(
+    return Object.values(rules).flatMap(
       (rule) =>
         rule.Properties.Targets as {
           Arn: { 'Fn::GetAtt': [string] };
-          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [string] } };
+          DeadLetterConfig?: { Arn: { 'Fn::GetAtt': [string] } };
+          RetryPolicy?: { MaximumEventAgeInSeconds?: number };
         }[],
     );
+  }
+
+  it('routes every platform event but pairing secrets from a custom bus to the recorder and webhook queues, each target with its own DLQ', () => {
+    const targets = targetsOfRules([{ 'anything-but': ['channel.qr', 'channel.pairing_code'] }]);
     expect(targets).toHaveLength(2);
     const environment = runtimeEnvironmentOf(template);
     expect(targets.map((target) => `ref:${target.Arn['Fn::GetAtt'][0]}`).sort()).toEqual(
       [environment.RECORDER_QUEUE_URL, environment.WEBHOOK_QUEUE_URL].sort(),
     );
-    const deadLetterIds = targets.map((target) => target.DeadLetterConfig.Arn['Fn::GetAtt'][0]);
+    const deadLetterIds = targets.map((target) => target.DeadLetterConfig?.Arn['Fn::GetAtt'][0] ?? '');
     expect(new Set(deadLetterIds).size).toBe(2);
     for (const id of [...deadLetterIds, ...targets.map((target) => target.Arn['Fn::GetAtt'][0])]) {
       // Standard queues: EventBridge DLQs must be, and consumers deduplicate by event id.
@@ -177,30 +180,12 @@ describe('stateful stack with 4 shards', () => {
   });
 
   it('routes QR and pairing codes apart, to queues and retries that keep them no longer than they are valid, with no dead-letter queue', () => {
-    const [busId] = logicalIdsOf(template, 'AWS::Events::EventBus');
-    const rules = template.findResources('AWS::Events::Rule', {
-      Properties: {
-        EventBusName: { Ref: busId },
-        EventPattern: {
-          source: ['clinic-wa.runner', 'clinic-wa.api'],
-          'detail-type': ['channel.qr', 'channel.pairing_code'],
-        },
-      },
-    });
-    const targets = Object.values(rules).flatMap(
-      (rule) =>
-        rule.Properties.Targets as {
-          Arn: { 'Fn::GetAtt': [string] };
-          DeadLetterConfig?: unknown;
-          RetryPolicy?: { MaximumEventAgeInSeconds?: number };
-        }[],
-    );
+    const targets = targetsOfRules(['channel.qr', 'channel.pairing_code']);
     expect(targets).toHaveLength(2);
     const environment = runtimeEnvironmentOf(template);
     expect(targets.map((target) => `ref:${target.Arn['Fn::GetAtt'][0]}`).sort()).toEqual(
       [environment.RECORDER_PAIRING_QUEUE_URL, environment.WEBHOOK_PAIRING_QUEUE_URL].sort(),
     );
-    const firstQr = PAIRING_SECRET_VALIDITY_MS.firstQr / 1000;
     const resources = template.toJSON().Resources as Resources;
     for (const target of targets) {
       expect(target.DeadLetterConfig).toBeUndefined();
@@ -209,20 +194,20 @@ describe('stateful stack with 4 shards', () => {
       const queue = resources[target.Arn['Fn::GetAtt'][0]]?.Properties ?? {};
       // SQS keeps a message 60 s at least: longer than a later QR's 20 s, never longer than a first QR.
       expect(queue.MessageRetentionPeriod).toBe(60);
-      expect(firstQr).toBeGreaterThanOrEqual(60);
+      expect(PAIRING_SECRET_VALIDITY_MS.firstQr / 1000).toBeGreaterThanOrEqual(60);
       expect(queue.RedrivePolicy).toBeUndefined();
       expect(queue.VisibilityTimeout as number).toBeLessThan(queue.MessageRetentionPeriod as number);
     }
-    // No other queue redrives into them, and no other rule delivers to them.
-    const pairingQueueIds = targets.map((target) => target.Arn['Fn::GetAtt'][0]);
-    const elsewhere = JSON.stringify(
-      Object.entries(resources)
-        .filter(
-          ([id, resource]) => !Object.keys(rules).includes(id) && resource.Type !== 'AWS::SQS::QueuePolicy',
-        )
-        .map(([, resource]) => resource.Properties),
+    // Nothing else refers to them: no queue redrives into them, no other rule delivers to them.
+    const others = Object.values(resources).filter(
+      (resource) => resource.Type !== 'AWS::Events::Rule' && resource.Type !== 'AWS::SQS::QueuePolicy',
     );
-    for (const id of pairingQueueIds) expect(elsewhere).not.toContain(`"${id}"`);
+    for (const target of targets)
+      expect(JSON.stringify(others)).not.toContain(`"${target.Arn['Fn::GetAtt'][0]}"`);
+    const durable = JSON.stringify(
+      targetsOfRules([{ 'anything-but': ['channel.qr', 'channel.pairing_code'] }]),
+    );
+    for (const target of targets) expect(durable).not.toContain(`"${target.Arn['Fn::GetAtt'][0]}"`);
   });
 
   it('keeps a rotating session key with an alias', () => {

@@ -31,14 +31,14 @@ export function routeConsoleThroughLogger(logger: Logger): () => void {
 }
 
 /**
- * Text as it is (the logger masks phone numbers in it), flags, whole numbers too short for a phone
- * number; of anything else only its kind.
+ * Text as it is (the logger masks phone numbers in it), an error's name and message, flags, whole
+ * numbers too short for a phone number; of anything else only its kind.
  */
 function kindOf(value: unknown): unknown {
   if (typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') return Number.isInteger(value) && Math.abs(value) < 1e7 ? value : '[number]';
   if (value === null || value === undefined) return String(value);
-  if (value instanceof Error) return `[${value.name}]`;
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
   if (ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
   const kind = (value as { constructor?: { name?: unknown } }).constructor?.name;
   return `[${typeof kind === 'string' && kind !== '' ? kind : typeof value}]`;

@@ -27,6 +27,7 @@ describe('console guard', () => {
       -22.9068,
       true,
       null,
+      new Error('no session with 5511922234567.0'),
     );
     restore();
     output.restore();
@@ -42,7 +43,15 @@ describe('console guard', () => {
     expect(failed).toMatchObject({
       level: 'ERROR',
       message: 'Session error:Error: Bad MAC',
-      console: ['at 55*******4567.0', 3, '[number]', '[number]', true, 'null'],
+      console: [
+        'at 55*******4567.0',
+        3,
+        '[number]',
+        '[number]',
+        true,
+        'null',
+        'Error: no session with 55*******4567.0',
+      ],
     });
   });
 });

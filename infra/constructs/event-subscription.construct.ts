@@ -16,7 +16,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PAIRING_SECRET_EVENTS } from '#shared/domain/events.ts';
 import type { RuntimeConsumer, RuntimeEnvironmentKey } from '../runtime-environment.ts';
-import { SecureQueue } from './secure-queue.construct.ts';
+import { deadLetterAlarm, SecureQueue } from './secure-queue.construct.ts';
 
 /** The shortest retention SQS allows, and no longer than a first QR is valid. */
 const PAIRING_SECRET_RETENTION = Duration.seconds(60);
@@ -61,6 +61,7 @@ export class EventSubscription extends Construct {
       reason:
         'This queue is itself a dead-letter queue: the EventBridge rule target’s, for undeliverable events.',
     });
+    deadLetterAlarm(this, this.undeliveredQueue, 'EventBridge could not deliver');
     this.rule = new Rule(this, 'Rule', {
       eventBus: props.bus,
       description: props.description,

@@ -125,12 +125,17 @@ describe('stateful stack with 4 shards', () => {
     expect(targets.sort()).toEqual([...deadLetterQueues].sort());
   });
 
-  it('raises an alarm as soon as a message waits in any dead-letter queue of a queue', () => {
+  it('raises an alarm as soon as a message waits in any dead-letter queue', () => {
     const redrivenTo = Object.values(
       template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.anyValue() } }),
     ).map(
       (queue) =>
         (queue.Properties.RedrivePolicy.deadLetterTargetArn as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0],
+    );
+    const ruleTargetDeadLetters = Object.values(template.findResources('AWS::Events::Rule')).flatMap((rule) =>
+      (rule.Properties.Targets as { DeadLetterConfig?: { Arn: { 'Fn::GetAtt': [string] } } }[]).flatMap(
+        (target) => (target.DeadLetterConfig ? [target.DeadLetterConfig.Arn['Fn::GetAtt'][0]] : []),
+      ),
     );
     const alarms = Object.values(
       template.findResources('AWS::CloudWatch::Alarm', {
@@ -149,9 +154,10 @@ describe('stateful stack with 4 shards', () => {
           'Fn::GetAtt'
         ][0],
     );
-    // Every command shard's DLQ and each event subscription's.
-    expect(redrivenTo.length).toBe(4 + 2);
-    expect(watched.sort()).toEqual(expect.arrayContaining([...redrivenTo].sort()));
+    // Every command shard's DLQ, each event subscription's, and each rule target's.
+    expect(redrivenTo).toHaveLength(4 + 2);
+    expect(ruleTargetDeadLetters).toHaveLength(2);
+    expect([...watched].sort()).toEqual([...redrivenTo, ...ruleTargetDeadLetters].sort());
   });
 
   it('denies every queue access without TLS and keeps queues on stack deletion', () => {

@@ -13,6 +13,9 @@ export const RUNTIME_ENVIRONMENT_KEYS = [
   'EVENT_BUS_NAME',
   'RECORDER_QUEUE_URL',
   'WEBHOOK_QUEUE_URL',
+  /** QR and pairing codes only, on queues that keep them no longer than they are valid. */
+  'RECORDER_PAIRING_QUEUE_URL',
+  'WEBHOOK_PAIRING_QUEUE_URL',
   'SESSION_KEY_ARN',
   'MEDIA_BUCKET_NAME',
 ] as const;

@@ -74,6 +74,8 @@ export class StatefulStack extends Stack {
       EVENT_BUS_NAME: this.events.busName,
       RECORDER_QUEUE_URL: this.events.recorder.queueUrl,
       WEBHOOK_QUEUE_URL: this.events.webhooks.queueUrl,
+      RECORDER_PAIRING_QUEUE_URL: this.events.recorder.pairingSecretsQueueUrl,
+      WEBHOOK_PAIRING_QUEUE_URL: this.events.webhooks.pairingSecretsQueueUrl,
       SESSION_KEY_ARN: this.sessionKey.keyArn,
       MEDIA_BUCKET_NAME: this.media.bucketName,
     };

@@ -73,6 +73,8 @@ export const resourceConfigSchema = z
     EVENT_BUS_NAME: name,
     RECORDER_QUEUE_URL: z.url(),
     WEBHOOK_QUEUE_URL: z.url(),
+    RECORDER_PAIRING_QUEUE_URL: z.url(),
+    WEBHOOK_PAIRING_QUEUE_URL: z.url(),
     SESSION_KEY_ARN: name,
     MEDIA_BUCKET_NAME: name,
   })
@@ -89,6 +91,8 @@ export const resourceConfigSchema = z
     eventBusName: env.EVENT_BUS_NAME,
     recorderQueueUrl: env.RECORDER_QUEUE_URL,
     webhookQueueUrl: env.WEBHOOK_QUEUE_URL,
+    recorderPairingQueueUrl: env.RECORDER_PAIRING_QUEUE_URL,
+    webhookPairingQueueUrl: env.WEBHOOK_PAIRING_QUEUE_URL,
     sessionKeyArn: env.SESSION_KEY_ARN,
     mediaBucket: env.MEDIA_BUCKET_NAME,
   }));

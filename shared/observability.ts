@@ -1,39 +1,42 @@
 // The one place that makes loggers and metrics, all under the platform's service name, with
-// redaction built in: logs never carry credentials, keys, message bodies or full phone numbers.
-// The tracer lives apart (tracing.ts): loading it slows every promise of the process.
+// redaction built in: logs never carry credentials, keys, patient data (names, message content,
+// file names, places) or full phone numbers. Every log line goes through `redactLogValue`; objects
+// from libraries are narrowed to what is known safe before they get here (the runner's Baileys
+// logger and console guard). The tracer lives apart (tracing.ts): loading it slows every promise.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { maskPhoneNumber } from './domain/phone-number.ts';
+import { maskPhoneNumbersInText } from './domain/phone-number.ts';
 
 export const SERVICE_NAME = 'clinic-wa';
 export const METRICS_NAMESPACE = 'ClinicWA';
 export const REDACTED = '[redacted]';
 
-/** Field names whose values are secret or patient content, whatever the nesting. */
+/** Field names whose values are secret or patient data, whatever the nesting. */
 const SENSITIVE_FIELD =
-  /secret|token|password|passphrase|authorization|cookie|creds|credential|private|privkey|apikey|datakey|plaintext|noisekey|identitykey|prekey|signature|^(key|keys|body|text|caption|conversation|qr|pairingcode)$/i;
-
-/** A bare run of 10–15 digits (optionally +) is a phone number here: E.164 or the user part of a JID. */
-const PHONE_IN_TEXT = /(?<![A-Za-z0-9])\+?\d{10,15}(?!\d)/g;
+  /secret|token|password|passphrase|authorization|cookie|creds|credential|private|privkey|apikey|datakey|plaintext|noisekey|identitykey|prekey|signature|pushname|verifiedname|displayname|notify|vcard|filename|latitude|longitude|thumbnail|^(key|keys|body|text|caption|conversation|address|qr|pairingcode)$/i;
 
 export function redactLogValue(key: string, value: unknown): unknown {
   if (key !== '' && SENSITIVE_FIELD.test(key) && value !== null && value !== undefined) return REDACTED;
-  if (typeof value === 'string') return value.replace(PHONE_IN_TEXT, maskPhoneNumber);
+  if (typeof value === 'string') return maskPhoneNumbersInText(value);
   if (ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
-  if (isSerializedBuffer(value)) return `[${value.data.length} bytes]`;
-  return value;
+  const serialized = serializedBufferLength(value);
+  return serialized === undefined ? value : `[${serialized} bytes]`;
 }
 
-function isSerializedBuffer(value: unknown): value is { type: 'Buffer'; data: unknown[] } {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { type?: unknown }).type === 'Buffer' &&
-    Array.isArray((value as { data?: unknown }).data)
-  );
+/**
+ * A Buffer as JSON: `{ type: 'Buffer', data: [bytes] }` (JSON.stringify calls its toJSON before any
+ * replacer sees it) or, from Baileys' `BufferJSON`, `{ type: 'Buffer', data: '<base64>' }`.
+ */
+function serializedBufferLength(value: unknown): number | undefined {
+  if (typeof value !== 'object' || value === null || (value as { type?: unknown }).type !== 'Buffer')
+    return undefined;
+  const data = (value as { data?: unknown }).data;
+  if (Array.isArray(data)) return data.length;
+  if (typeof data === 'string') return Buffer.byteLength(data, 'base64');
+  return undefined;
 }
 
-type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 
 function logLevelFromEnvironment(): LogLevel {
   const level = process.env.LOG_LEVEL?.toUpperCase();

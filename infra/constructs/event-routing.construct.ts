@@ -1,5 +1,6 @@
 // The platform's event bus and its subscriptions: runners and the API publish platform events
-// (`shared/domain/events.ts`); the recorder and the webhook dispatcher each get every one of them.
+// (`shared/domain/events.ts`); the recorder and the webhook dispatcher each get every one of them,
+// pairing secrets on a short-lived queue of their own.
 import { Duration } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
@@ -7,7 +8,7 @@ import { EVENT_SOURCES } from '#shared/domain/events.ts';
 import type { RuntimeConsumer } from '../runtime-environment.ts';
 import { EventSubscription } from './event-subscription.construct.ts';
 
-const platformEvents = { source: Object.values(EVENT_SOURCES) };
+const sources = Object.values(EVENT_SOURCES);
 
 export class EventRouting extends Construct {
   readonly bus: EventBus;
@@ -19,18 +20,20 @@ export class EventRouting extends Construct {
     this.bus = new EventBus(this, 'Bus', { description: 'clinic-wa platform events' });
     this.recorder = new EventSubscription(this, 'Recorder', {
       bus: this.bus,
-      eventPattern: platformEvents,
+      sources,
       description: 'Every platform event to the recorder (message and status history, channel state)',
       visibilityTimeout: Duration.seconds(60),
       environmentKey: 'RECORDER_QUEUE_URL',
+      pairingSecretsEnvironmentKey: 'RECORDER_PAIRING_QUEUE_URL',
     });
     this.webhooks = new EventSubscription(this, 'Webhooks', {
       bus: this.bus,
-      eventPattern: platformEvents,
+      sources,
       description: 'Every platform event to the webhook dispatcher',
       // A batch of signed POSTs to slow clinic servers, each with its own timeout.
       visibilityTimeout: Duration.seconds(180),
       environmentKey: 'WEBHOOK_QUEUE_URL',
+      pairingSecretsEnvironmentKey: 'WEBHOOK_PAIRING_QUEUE_URL',
     });
   }
 

@@ -1,39 +1,52 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SocketConfig } from '@whiskeysockets/baileys';
-import { StaleFenceError } from '../leases/fence.ts';
+import { baileysLogFields } from './baileys-log-fields.ts';
+import { routineLog } from './routine-baileys-logs.ts';
 
 type ILogger = SocketConfig['logger'];
 
 /**
- * Baileys logs every frame at trace/debug; a runner with a thousand sockets keeps only warnings and
- * errors, through our logger so that redaction applies to what Baileys puts in its log objects.
- * A write refused because the shard moved to another runner is fencing at work during a hand-over,
- * not an error: Baileys reports it as one (its key transaction rolls back), we log it as info.
+ * Baileys' logs through ours. A runner with a thousand sockets keeps Baileys' warnings and errors,
+ * and its info and debug only when our logger is at DEBUG (as debug); never its trace, which prints
+ * every frame. Nothing Baileys puts in a log object reaches the output unless `baileysLogFields`
+ * knows it safe, its own child bindings included; ours (`bindings`) are trusted. What Baileys calls
+ * an error but the session handles by design is logged at the level `routineLog` gives it.
  */
-export function baileysLogger(logger: Logger, bindings: Record<string, unknown> = {}): ILogger {
-  const forward = (level: 'warn' | 'error') => (obj: unknown, msg?: string) => {
-    const details =
-      typeof obj === 'object' && obj !== null
-        ? { ...bindings, baileys: obj }
-        : { ...bindings, baileys: { value: obj } };
+export function baileysLogger(
+  logger: Logger,
+  bindings: Record<string, unknown> = {},
+  own: Record<string, unknown> = {},
+): ILogger {
+  const debugging = () => logger.getLevelName() === 'DEBUG';
+  const details = (fields: Record<string, unknown>) => ({
+    ...bindings,
+    baileys: baileysLogFields({ ...own, ...fields }),
+  });
+  const entry = (obj: unknown, msg?: string) => {
+    const fields = typeof obj === 'object' && obj !== null ? (obj as Record<string, unknown>) : {};
     const message = msg ?? (typeof obj === 'string' ? obj : 'baileys');
-    if (refusedByFence(obj)) logger.info(`${message} (shard moved on: write refused by its fence)`, details);
-    else logger[level](message, details);
+    return { fields, message };
   };
-  const ignore = () => undefined;
+  const forward = (level: 'warn' | 'error') => (obj: unknown, msg?: string) => {
+    const { fields, message } = entry(obj, msg);
+    const routine = routineLog(fields, message);
+    if (routine?.level === 'debug' && !debugging()) return;
+    logger[routine?.level ?? level](routine ? `${message} (${routine.why})` : message, details(fields));
+  };
+  const chatter = (obj: unknown, msg?: string) => {
+    if (!debugging()) return;
+    const { fields, message } = entry(obj, msg);
+    logger.debug(message, details(fields));
+  };
   return {
-    level: 'warn',
-    child: (more: Record<string, unknown>) => baileysLogger(logger, { ...bindings, ...more }),
-    trace: ignore,
-    debug: ignore,
-    info: ignore,
+    get level() {
+      return debugging() ? 'debug' : 'warn';
+    },
+    child: (more: Record<string, unknown>) => baileysLogger(logger, bindings, { ...own, ...more }),
+    trace: () => undefined,
+    debug: chatter,
+    info: chatter,
     warn: forward('warn'),
     error: forward('error'),
   };
-}
-
-function refusedByFence(obj: unknown): boolean {
-  if (typeof obj !== 'object' || obj === null) return false;
-  const { error, err } = obj as { error?: unknown; err?: unknown };
-  return error instanceof StaleFenceError || err instanceof StaleFenceError;
 }

@@ -11,7 +11,7 @@ import {
   type WASocket,
 } from '@whiskeysockets/baileys';
 import type { ChannelStatus } from '#shared/domain/channel.ts';
-import type { MessageStatus } from '#shared/domain/events.ts';
+import { type MessageStatus, PAIRING_SECRET_VALIDITY_MS } from '#shared/domain/events.ts';
 import { whatsappMessageId } from '#shared/domain/message.ts';
 import { CertificateChainError } from '../crypto/certificate-chain.ts';
 import type { Semaphore } from '../semaphore.ts';
@@ -107,10 +107,6 @@ export class LeaseUnconfirmedError extends Error {
     this.name = 'LeaseUnconfirmedError';
   }
 }
-
-const QR_FIRST_TTL_MS = 60_000;
-const QR_NEXT_TTL_MS = 20_000;
-const PAIRING_CODE_TTL_MS = 180_000;
 
 /**
  * One channel's WhatsApp session: owns its Baileys socket and walks the status machine
@@ -353,12 +349,12 @@ export class ChannelSession {
         await this.options.observer.onPairingCode(
           code,
           intent.phoneNumber,
-          new Date(this.now() + PAIRING_CODE_TTL_MS),
+          new Date(this.now() + PAIRING_SECRET_VALIDITY_MS.pairingCode),
         );
       });
       return;
     }
-    const ttl = this.qrCount++ === 0 ? QR_FIRST_TTL_MS : QR_NEXT_TTL_MS;
+    const ttl = this.qrCount++ === 0 ? PAIRING_SECRET_VALIDITY_MS.firstQr : PAIRING_SECRET_VALIDITY_MS.nextQr;
     this.serialize(async () => {
       await this.setStatus('qr');
       await this.options.observer.onQr(qr, new Date(this.now() + ttl));

@@ -42,3 +42,16 @@ export interface PlatformEvent<T extends EventType = EventType> {
   readonly channelId: string | null;
   readonly data: EventDataByType[T];
 }
+
+/**
+ * Events that carry a pairing secret: a QR holds the companion's `advSecretKey` (whoever scans it in
+ * time links their phone to the channel), a pairing code links the number it was asked for. Nothing
+ * may keep one longer than it is valid: they travel apart from every other event (docs/infra.md).
+ */
+export const PAIRING_SECRET_EVENTS = [
+  'channel.qr',
+  'channel.pairing_code',
+] as const satisfies readonly EventType[];
+
+/** How long WhatsApp accepts each: the first QR of a connection, every next one, a pairing code. */
+export const PAIRING_SECRET_VALIDITY_MS = { firstQr: 60_000, nextQr: 20_000, pairingCode: 180_000 } as const;

@@ -3,7 +3,12 @@
 // to both consumers, an envelope key bound to its encryption context, a private media bucket.
 import { randomUUID } from 'node:crypto';
 import { DescribeContinuousBackupsCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { ListRulesCommand, ListTargetsByRuleCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  ListRulesCommand,
+  ListTargetsByRuleCommand,
+  PutEventsCommand,
+  type Target,
+} from '@aws-sdk/client-eventbridge';
 import {
   DecryptCommand,
   DescribeKeyCommand,
@@ -193,23 +198,28 @@ describe('command queues', () => {
 });
 
 describe('event bus', () => {
-  it('routes every platform event to both the recorder and the webhook queue', async () => {
+  /** Puts events of these sources and types on the bus; a matcher for the messages they become. */
+  async function publish(events: [source: string, detailType: string][]): Promise<(m: Message) => boolean> {
     const eventId = randomUUID();
-    const entries = [
-      {
-        Source: 'clinic-wa.runner',
-        DetailType: 'message.received',
-        Detail: JSON.stringify({ eventId, n: 1 }),
-      },
-      { Source: 'clinic-wa.api', DetailType: 'channel.status', Detail: JSON.stringify({ eventId, n: 2 }) },
-    ];
     const put = await aws.eventBridge.send(
       new PutEventsCommand({
-        Entries: entries.map((entry) => ({ ...entry, EventBusName: env.EVENT_BUS_NAME })),
+        Entries: events.map(([Source, DetailType], n) => ({
+          Source,
+          DetailType,
+          Detail: JSON.stringify({ eventId, n }),
+          EventBusName: env.EVENT_BUS_NAME,
+        })),
       }),
     );
     expect(put.FailedEntryCount).toBe(0);
-    const ours = (m: Message) => JSON.parse(m.Body ?? '{}').detail?.eventId === eventId;
+    return (m) => JSON.parse(m.Body ?? '{}').detail?.eventId === eventId;
+  }
+
+  it('routes every platform event to both the recorder and the webhook queue', async () => {
+    const ours = await publish([
+      ['clinic-wa.runner', 'message.received'],
+      ['clinic-wa.api', 'channel.status'],
+    ]);
     for (const queueUrl of [env.RECORDER_QUEUE_URL, env.WEBHOOK_QUEUE_URL]) {
       const events = (await receiveMatching(queueUrl, ours, 2)).map((m) => JSON.parse(m.Body ?? '{}'));
       expect(events.map((event) => [event.source, event['detail-type']]).sort()).toEqual([
@@ -219,20 +229,49 @@ describe('event bus', () => {
     }
   });
 
-  it('gives each rule target its own dead-letter queue for undeliverable events', async () => {
-    const { Rules = [] } = await aws.eventBridge.send(
-      new ListRulesCommand({ EventBusName: env.EVENT_BUS_NAME }),
-    );
-    const targets = await Promise.all(
-      Rules.map(async (rule) => {
-        const listed = await aws.eventBridge.send(
-          new ListTargetsByRuleCommand({ EventBusName: env.EVENT_BUS_NAME, Rule: rule.Name }),
-        );
-        return listed.Targets ?? [];
-      }),
-    );
-    const queueNames = targets.flat().map((target) => target.Arn?.split(':').pop());
-    const deadLetterArns = targets.flat().map((target) => target.DeadLetterConfig?.Arn);
+  it('routes QR and pairing codes only to their own queues, and every other event only to the others', async () => {
+    const ours = await publish([
+      ['clinic-wa.runner', 'channel.qr'],
+      ['clinic-wa.runner', 'channel.pairing_code'],
+      ['clinic-wa.runner', 'channel.status'],
+    ]);
+    /** The types of our events in the queue: exactly `wanted` of them, nothing after. */
+    const typesIn = async (queueUrl: string, wanted: number) => {
+      const found = await receiveMatching(queueUrl, ours, wanted);
+      await expect(receiveMatching(queueUrl, ours, 1, { deadlineMs: 1_500 })).rejects.toThrow(/only 0 of 1/);
+      return found.map((m) => JSON.parse(m.Body ?? '{}')['detail-type']).sort();
+    };
+    const pairingSecrets = ['channel.pairing_code', 'channel.qr'];
+    expect(
+      await Promise.all([
+        typesIn(env.RECORDER_PAIRING_QUEUE_URL, 2),
+        typesIn(env.WEBHOOK_PAIRING_QUEUE_URL, 2),
+        typesIn(env.RECORDER_QUEUE_URL, 1),
+        typesIn(env.WEBHOOK_QUEUE_URL, 1),
+      ]),
+    ).toEqual([pairingSecrets, pairingSecrets, ['channel.status'], ['channel.status']]);
+  });
+
+  it('keeps pairing secrets a minute at most: no redrive, no dead-letter queue, no day of retries', async () => {
+    for (const queueUrl of [env.RECORDER_PAIRING_QUEUE_URL, env.WEBHOOK_PAIRING_QUEUE_URL]) {
+      const { Attributes } = await aws.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }),
+      );
+      expect(Attributes?.MessageRetentionPeriod).toBe('60');
+      expect(Attributes?.RedrivePolicy).toBeUndefined();
+    }
+    const pairingTargets = (await ruleTargets()).filter((target) => target.Arn?.includes('PairingSecrets'));
+    expect(pairingTargets).toHaveLength(2);
+    for (const target of pairingTargets) {
+      expect(target.DeadLetterConfig).toBeUndefined();
+      expect(target.RetryPolicy?.MaximumEventAgeInSeconds).toBe(60);
+    }
+  });
+
+  it('gives each target of the other events its own dead-letter queue for undeliverable events', async () => {
+    const targets = (await ruleTargets()).filter((target) => !target.Arn?.includes('PairingSecrets'));
+    const queueNames = targets.map((target) => target.Arn?.split(':').pop());
+    const deadLetterArns = targets.map((target) => target.DeadLetterConfig?.Arn);
     expect(queueNames.sort()).toEqual(
       [env.RECORDER_QUEUE_URL, env.WEBHOOK_QUEUE_URL].map((url) => url.split('/').pop()).sort(),
     );
@@ -240,6 +279,21 @@ describe('event bus', () => {
     for (const arn of deadLetterArns) expect(arn).toMatch(/^arn:aws:sqs:/);
   });
 });
+
+async function ruleTargets(): Promise<Target[]> {
+  const { Rules = [] } = await aws.eventBridge.send(
+    new ListRulesCommand({ EventBusName: env.EVENT_BUS_NAME }),
+  );
+  const targets = await Promise.all(
+    Rules.map(async (rule) => {
+      const listed = await aws.eventBridge.send(
+        new ListTargetsByRuleCommand({ EventBusName: env.EVENT_BUS_NAME, Rule: rule.Name }),
+      );
+      return listed.Targets ?? [];
+    }),
+  );
+  return targets.flat();
+}
 
 describe('session key', () => {
   const context = { tenantId: 'ten_1', channelId: 'chn_1' };

@@ -2,7 +2,7 @@
 // the history-sync notification to each companion that finished its first key upload.
 import type { Agent } from 'node:https';
 import type { SimulatorServer } from './server.ts';
-import { type PhoneSnapshot, VirtualPhone } from './virtual-phone.ts';
+import { type PhoneOptions, type PhoneSnapshot, VirtualPhone } from './virtual-phone.ts';
 
 export class PhoneBook {
   private readonly phones = new Map<string, VirtualPhone>();
@@ -22,14 +22,14 @@ export class PhoneBook {
   }
 
   /** Creates the number (or returns the existing phone). */
-  async create(phoneNumber: string, lid?: string): Promise<VirtualPhone> {
+  async create(phoneNumber: string, options: PhoneOptions = {}): Promise<VirtualPhone> {
     const existing = this.phones.get(phoneNumber) ?? (await this.creating.get(phoneNumber));
     if (existing) return existing;
     const creating = VirtualPhone.create(
       this.server,
       { wsUrl: this.wsUrl(), mediaAgent: this.mediaAgent },
       phoneNumber,
-      lid,
+      options,
     );
     this.creating.set(phoneNumber, creating);
     try {

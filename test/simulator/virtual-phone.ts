@@ -111,6 +111,19 @@ export interface PhoneSnapshot {
   readonly sent: SentMessage[];
 }
 
+export interface PhoneOptions {
+  readonly lid?: string;
+  /** The name the phone's messages carry to their recipients (`notify`); the number by default. */
+  readonly pushName?: string;
+}
+
+export interface OutgoingLocation {
+  readonly latitude: number;
+  readonly longitude: number;
+  readonly name?: string;
+  readonly address?: string;
+}
+
 export interface PhoneConnection {
   readonly wsUrl: string;
   /** Trusts the simulator's media host for uploads. */
@@ -144,11 +157,15 @@ export class VirtualPhone {
     server: SimulatorServer,
     connection: PhoneConnection,
     phoneNumber: string,
-    lid?: string,
+    options: PhoneOptions = {},
   ): Promise<VirtualPhone> {
     const creds = initAuthCreds();
-    const account = server.accounts.create(phoneNumber, lid);
-    creds.me = { id: `${phoneNumber}@s.whatsapp.net`, lid: `${account.lid}@lid`, name: phoneNumber };
+    const account = server.accounts.create(phoneNumber, options.lid);
+    creds.me = {
+      id: `${phoneNumber}@s.whatsapp.net`,
+      lid: `${account.lid}@lid`,
+      name: options.pushName ?? phoneNumber,
+    };
     creds.registered = true;
     // The phone owns its history: it never waits for a history sync from anyone.
     creds.accountSyncCounter = 1;
@@ -308,6 +325,22 @@ export class VirtualPhone {
           caption: media.caption,
         });
     }
+  }
+
+  async sendLocation(to: string, location: OutgoingLocation): Promise<SentMessage> {
+    return this.send(to, {
+      location: {
+        degreesLatitude: location.latitude,
+        degreesLongitude: location.longitude,
+        name: location.name,
+        address: location.address,
+      },
+    });
+  }
+
+  /** A contact card: `vcard` is the card itself (BEGIN:VCARD … FN: … TEL: … END:VCARD). */
+  async sendContact(to: string, contact: { displayName: string; vcard: string }): Promise<SentMessage> {
+    return this.send(to, { contacts: { displayName: contact.displayName, contacts: [contact] } });
   }
 
   async markRead(messageId: string): Promise<void> {

@@ -26,24 +26,8 @@ describe('runner messages of every kind', () => {
     await simulator.stop();
   });
 
-  function command() {
-    return {
-      commandId: newId('command'),
-      tenantId: channel.tenantId,
-      channelId: channel.id,
-      issuedAt: new Date().toISOString(),
-    };
-  }
-
-  async function send(message: OutboundMessage): Promise<string> {
-    const messageId = newId('message');
-    await world.bus.send({ ...command(), type: 'send', messageId, message }, channel.shard);
-    await until(async () => {
-      const stored = await world.platform.messages.get(channel.tenantId, channel.id, messageId);
-      return stored && stored.status !== 'queued' ? stored.status : undefined;
-    }, `message ${messageId} to leave queued`).then((status) => expect(status).not.toBe('failed'));
-    return messageId;
-  }
+  const send = (message: OutboundMessage) => world.send(channel, message);
+  const command = () => world.commandFields(channel);
 
   it('sends image, document, audio and video from the media store, byte for byte', async () => {
     const image = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2048, 7)]);

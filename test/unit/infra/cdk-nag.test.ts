@@ -72,7 +72,9 @@ describe('cdk-nag AwsSolutions', () => {
       'ClinicWa-Runner/Runner/Task',
       'ClinicWa-Runner/Runner/Task/ExecutionRole',
       'ClinicWa-Runner/Runner/Task/TaskRole',
+      'ClinicWa-Stateful/Events/Recorder/PairingSecrets',
       'ClinicWa-Stateful/Events/Recorder/UndeliveredEvents',
+      'ClinicWa-Stateful/Events/Webhooks/PairingSecrets',
       'ClinicWa-Stateful/Events/Webhooks/UndeliveredEvents',
       'ClinicWa-Stateful/Media/AccessLogs',
     ]);

@@ -9,6 +9,7 @@ import {
   type RuntimeConsumer,
   type RuntimeEnvironmentKey,
 } from '#infra/runtime-environment.ts';
+import { PAIRING_SECRET_VALIDITY_MS } from '#shared/domain/events.ts';
 import { statefulStack } from './support.ts';
 
 type Resources = Record<
@@ -124,12 +125,17 @@ describe('stateful stack with 4 shards', () => {
     expect(targets.sort()).toEqual([...deadLetterQueues].sort());
   });
 
-  it('raises an alarm as soon as a message waits in any dead-letter queue of a queue', () => {
+  it('raises an alarm as soon as a message waits in any dead-letter queue', () => {
     const redrivenTo = Object.values(
       template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.anyValue() } }),
     ).map(
       (queue) =>
         (queue.Properties.RedrivePolicy.deadLetterTargetArn as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0],
+    );
+    const ruleTargetDeadLetters = Object.values(template.findResources('AWS::Events::Rule')).flatMap((rule) =>
+      (rule.Properties.Targets as { DeadLetterConfig?: { Arn: { 'Fn::GetAtt': [string] } } }[]).flatMap(
+        (target) => (target.DeadLetterConfig ? [target.DeadLetterConfig.Arn['Fn::GetAtt'][0]] : []),
+      ),
     );
     const alarms = Object.values(
       template.findResources('AWS::CloudWatch::Alarm', {
@@ -148,14 +154,17 @@ describe('stateful stack with 4 shards', () => {
           'Fn::GetAtt'
         ][0],
     );
-    // Every command shard's DLQ and each event subscription's.
-    expect(redrivenTo.length).toBe(4 + 2);
-    expect(watched.sort()).toEqual(expect.arrayContaining([...redrivenTo].sort()));
+    // Every command shard's DLQ, each event subscription's, and each rule target's.
+    expect(redrivenTo).toHaveLength(4 + 2);
+    expect(ruleTargetDeadLetters).toHaveLength(2);
+    expect([...watched].sort()).toEqual([...redrivenTo, ...ruleTargetDeadLetters].sort());
   });
 
   it('denies every queue access without TLS and keeps queues on stack deletion', () => {
     const queues = logicalIdsOf(template, 'AWS::SQS::Queue');
-    expect(queues).toHaveLength(4 * 2 + 2 * 3);
+    // Per shard a queue and its DLQ; per consumer a queue, its DLQ, its rule target's DLQ, and the
+    // pairing secrets' queue.
+    expect(queues).toHaveLength(4 * 2 + 2 * 4);
     const resources = template.toJSON().Resources as Resources;
     for (const queueId of queues) {
       expect(resources[queueId]?.DeletionPolicy).toBe('Retain');
@@ -170,33 +179,70 @@ describe('stateful stack with 4 shards', () => {
     }
   });
 
-  it('routes platform events from a custom bus to the recorder and webhook queues, each target with its own DLQ', () => {
+  /** The targets of the rules on the platform bus matching the sources and `detailType`. */
+  function targetsOfRules(detailType: unknown[]) {
     const [busId] = logicalIdsOf(template, 'AWS::Events::EventBus');
     const rules = template.findResources('AWS::Events::Rule', {
       Properties: {
         EventBusName: { Ref: busId },
-        EventPattern: { source: ['clinic-wa.runner', 'clinic-wa.api'] },
+        EventPattern: { source: ['clinic-wa.runner', 'clinic-wa.api'], 'detail-type': detailType },
         State: 'ENABLED',
       },
     });
-    const targets = Object.values(rules).flatMap(
+    return Object.values(rules).flatMap(
       (rule) =>
         rule.Properties.Targets as {
           Arn: { 'Fn::GetAtt': [string] };
-          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [string] } };
+          DeadLetterConfig?: { Arn: { 'Fn::GetAtt': [string] } };
+          RetryPolicy?: { MaximumEventAgeInSeconds?: number };
         }[],
     );
+  }
+
+  it('routes every platform event but pairing secrets from a custom bus to the recorder and webhook queues, each target with its own DLQ', () => {
+    const targets = targetsOfRules([{ 'anything-but': ['channel.qr', 'channel.pairing_code'] }]);
     expect(targets).toHaveLength(2);
     const environment = runtimeEnvironmentOf(template);
     expect(targets.map((target) => `ref:${target.Arn['Fn::GetAtt'][0]}`).sort()).toEqual(
       [environment.RECORDER_QUEUE_URL, environment.WEBHOOK_QUEUE_URL].sort(),
     );
-    const deadLetterIds = targets.map((target) => target.DeadLetterConfig.Arn['Fn::GetAtt'][0]);
+    const deadLetterIds = targets.map((target) => target.DeadLetterConfig?.Arn['Fn::GetAtt'][0] ?? '');
     expect(new Set(deadLetterIds).size).toBe(2);
     for (const id of [...deadLetterIds, ...targets.map((target) => target.Arn['Fn::GetAtt'][0])]) {
       // Standard queues: EventBridge DLQs must be, and consumers deduplicate by event id.
       expect(template.toJSON().Resources[id].Properties.FifoQueue).toBeUndefined();
     }
+  });
+
+  it('routes QR and pairing codes apart, to queues and retries that keep them no longer than they are valid, with no dead-letter queue', () => {
+    const targets = targetsOfRules(['channel.qr', 'channel.pairing_code']);
+    expect(targets).toHaveLength(2);
+    const environment = runtimeEnvironmentOf(template);
+    expect(targets.map((target) => `ref:${target.Arn['Fn::GetAtt'][0]}`).sort()).toEqual(
+      [environment.RECORDER_PAIRING_QUEUE_URL, environment.WEBHOOK_PAIRING_QUEUE_URL].sort(),
+    );
+    const resources = template.toJSON().Resources as Resources;
+    for (const target of targets) {
+      expect(target.DeadLetterConfig).toBeUndefined();
+      // EventBridge retries for 24 hours unless told otherwise; 60 s is the least it takes.
+      expect(target.RetryPolicy?.MaximumEventAgeInSeconds).toBe(60);
+      const queue = resources[target.Arn['Fn::GetAtt'][0]]?.Properties ?? {};
+      // SQS keeps a message 60 s at least: longer than a later QR's 20 s, never longer than a first QR.
+      expect(queue.MessageRetentionPeriod).toBe(60);
+      expect(PAIRING_SECRET_VALIDITY_MS.firstQr / 1000).toBeGreaterThanOrEqual(60);
+      expect(queue.RedrivePolicy).toBeUndefined();
+      expect(queue.VisibilityTimeout as number).toBeLessThan(queue.MessageRetentionPeriod as number);
+    }
+    // Nothing else refers to them: no queue redrives into them, no other rule delivers to them.
+    const others = Object.values(resources).filter(
+      (resource) => resource.Type !== 'AWS::Events::Rule' && resource.Type !== 'AWS::SQS::QueuePolicy',
+    );
+    for (const target of targets)
+      expect(JSON.stringify(others)).not.toContain(`"${target.Arn['Fn::GetAtt'][0]}"`);
+    const durable = JSON.stringify(
+      targetsOfRules([{ 'anything-but': ['channel.qr', 'channel.pairing_code'] }]),
+    );
+    for (const target of targets) expect(durable).not.toContain(`"${target.Arn['Fn::GetAtt'][0]}"`);
   });
 
   it('keeps a rotating session key with an alias', () => {
@@ -265,6 +311,8 @@ describe('stateful stack with 4 shards', () => {
       EVENT_BUS_NAME: expect.stringMatching(/^ref:EventsBus/),
       RECORDER_QUEUE_URL: expect.stringMatching(/^ref:EventsRecorderEventsQueue/),
       WEBHOOK_QUEUE_URL: expect.stringMatching(/^ref:EventsWebhooksEventsQueue/),
+      RECORDER_PAIRING_QUEUE_URL: expect.stringMatching(/^ref:EventsRecorderPairingSecrets/),
+      WEBHOOK_PAIRING_QUEUE_URL: expect.stringMatching(/^ref:EventsWebhooksPairingSecrets/),
       SESSION_KEY_ARN: expect.stringMatching(/^arn:SessionKey/),
       MEDIA_BUCKET_NAME: expect.stringMatching(/^ref:MediaBucket/),
     });
@@ -351,5 +399,30 @@ describe('bind methods', () => {
     expect(kmsStatements.flatMap((statement) => Object.keys(statement.Condition as object))).toContain(
       'StringEquals',
     );
+  });
+
+  it('give an event consumer both its queues, the pairing secrets’ one with no dead-letter queue to read', () => {
+    const { stack } = statefulStack({ shardCount: 2 });
+    const webhooks = consumer(stack, 'Webhooks');
+    stack.events.webhooks.bindConsume(webhooks);
+    expect(Object.keys(webhooks.environment).sort()).toEqual([
+      'WEBHOOK_PAIRING_QUEUE_URL',
+      'WEBHOOK_QUEUE_URL',
+    ]);
+    expect(webhooks.environment.WEBHOOK_PAIRING_QUEUE_URL).toEqual({
+      Ref: expect.stringMatching(/^EventsWebhooksPairingSecrets/),
+    });
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as { Action: string[]; Resource: unknown[] }[],
+    );
+    const readable = statements
+      .filter((statement) => statement.Action.includes('sqs:ReceiveMessage'))
+      .flatMap((statement) => statement.Resource as { 'Fn::GetAtt': [string] }[])
+      .map((resource) => resource['Fn::GetAtt'][0].replace(/[0-9A-F]{8}$/, ''));
+    expect(readable.sort()).toEqual([
+      'EventsWebhooksEventsDeadLetterQueue',
+      'EventsWebhooksEventsQueue',
+      'EventsWebhooksPairingSecrets',
+    ]);
   });
 });

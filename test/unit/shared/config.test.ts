@@ -16,6 +16,8 @@ const resources = {
   EVENT_BUS_NAME: 'clinic-wa-events',
   RECORDER_QUEUE_URL: 'http://127.0.0.1:5000/123456789012/recorder',
   WEBHOOK_QUEUE_URL: 'http://127.0.0.1:5000/123456789012/webhooks',
+  RECORDER_PAIRING_QUEUE_URL: 'http://127.0.0.1:5000/123456789012/recorder-pairing',
+  WEBHOOK_PAIRING_QUEUE_URL: 'http://127.0.0.1:5000/123456789012/webhooks-pairing',
   SESSION_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/abc',
   MEDIA_BUCKET_NAME: 'media',
 };

@@ -34,7 +34,8 @@ import { loadAwsConfig } from '#shared/config.ts';
 import type { Channel } from '#shared/domain/channel.ts';
 import type { EventType, PlatformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
-import { createLogger } from '#shared/observability.ts';
+import type { OutboundMessage } from '#shared/domain/outbound-message.ts';
+import { createLogger, type LogLevel } from '#shared/observability.ts';
 import type { ChannelRepository, EventPublisher } from '#shared/ports.ts';
 import { createChannel } from '#shared/use-cases/channels.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
@@ -127,7 +128,11 @@ export interface RunnerProcess {
 const ROOT = join(import.meta.dirname, '../../../..');
 
 /** One test's platform: a tenant, its command queues, a lease cluster, captured events. */
-export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorContext) {
+export async function runnerPlatform(
+  simulator: Simulator,
+  emulator?: EmulatorContext,
+  options: { logLevel?: LogLevel } = {},
+) {
   const environment = emulatorEnvironment(emulator);
   const aws = loadAwsConfig(environment);
   const sqs = createSqsClient(aws);
@@ -138,7 +143,7 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
   const tenant = await createTenant(platform, { name: 'Clínica Teste' });
   const bus = new SqsCommandBus(sqs, queueUrls);
   const logger = createLogger({
-    logLevel: (process.env.TEST_LOG_LEVEL as 'WARN' | undefined) ?? 'ERROR',
+    logLevel: options.logLevel ?? (process.env.TEST_LOG_LEVEL as LogLevel | undefined) ?? 'ERROR',
     component: 'runner-test',
   });
   routeConsoleThroughLogger(logger);
@@ -164,19 +169,17 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
     });
   const runnerChannels = thisTenantOnly(platform.channels);
 
+  /** What every command to `channel` carries. */
+  const commandFields = (channel: Channel) => ({
+    commandId: newId('command'),
+    tenantId: channel.tenantId,
+    channelId: channel.id,
+    issuedAt: new Date().toISOString(),
+  });
+
   /** Queues a `connect` command asking for a QR code on the channel's shard. */
   const connectByQr = (channel: Channel) =>
-    bus.send(
-      {
-        commandId: newId('command'),
-        tenantId: channel.tenantId,
-        channelId: channel.id,
-        issuedAt: new Date().toISOString(),
-        type: 'connect',
-        method: 'qr',
-      },
-      channel.shard,
-    );
+    bus.send({ ...commandFields(channel), type: 'connect', method: 'qr' }, channel.shard);
 
   /** The adapters of a runner reaching DynamoDB somewhere else (KMS, S3, SQS as every runner). */
   const ownDynamo = (endpoint: string) => {
@@ -206,6 +209,18 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
     newChannel: (name: string) =>
       createChannel({ channels: platform.channels, shardCount: SHARDS }, tenant.id, { name }),
     connectByQr,
+    commandFields,
+    /** Queues a send and waits for it to leave `queued`; throws if it failed. Its message id. */
+    async send(channel: Channel, message: OutboundMessage): Promise<string> {
+      const messageId = newId('message');
+      await bus.send({ ...commandFields(channel), type: 'send', messageId, message }, channel.shard);
+      const status = await until(async () => {
+        const stored = await platform.messages.get(channel.tenantId, channel.id, messageId);
+        return stored && stored.status !== 'queued' ? stored.status : undefined;
+      }, `message ${messageId} to leave queued`);
+      if (status === 'failed') throw new Error(`message ${messageId} failed`);
+      return messageId;
+    },
     /** The channel repository in-process runners get: this test's tenant only. */
     runnerChannels,
     /** Connects the channel by QR through a running runner and scans it with `phone`, until open. */

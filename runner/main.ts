@@ -37,6 +37,7 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
   const restoreConsole = routeConsoleThroughLogger(logger);
 
   const dynamo = createDynamoClient(aws);
+  const leases = { leaseTable: resources.sessionsTable };
   const runnerMetrics = new RunnerMetrics(metrics);
   const events = new CoalescingEventPublisher(
     new EventBridgePublisher(createEventBridgeClient(aws), resources.eventBusName, EVENT_SOURCES.runner),
@@ -48,8 +49,9 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
     commandQueueUrls: resources.commandQueueUrls,
     maxConcurrentConnects: config.maxConcurrentConnects,
     commandVisibilityTimeoutSeconds: config.commandVisibilityTimeoutSeconds,
-    channels: new DynamoChannelRepository(dynamo, resources.platformTable),
-    messages: new MessageIdMemory(new DynamoMessageRepository(dynamo, resources.platformTable)),
+    // Writes for a shard carry its fence, checked against the leases in the sessions table.
+    channels: new DynamoChannelRepository(dynamo, resources.platformTable, leases),
+    messages: new MessageIdMemory(new DynamoMessageRepository(dynamo, resources.platformTable, leases)),
     contactChecks: new DynamoContactCheckRepository(dynamo, resources.platformTable),
     media: new S3MediaStore(createS3Client(aws), resources.mediaBucket),
     events,

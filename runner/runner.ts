@@ -1,6 +1,6 @@
 import type { ChannelStatus } from '#shared/domain/channel.ts';
+import type { Fence } from '#shared/domain/fence.ts';
 import { ChannelOwnership } from './commands/channel-ownership.ts';
-import type { Fence } from './leases/fence.ts';
 import type { LeaseTable } from './leases/lease-table.ts';
 import { type ReleaseReason, ShardLeaseManager } from './leases/shard-lease-manager.ts';
 import { Semaphore } from './semaphore.ts';

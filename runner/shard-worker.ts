@@ -3,6 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ZodError } from 'zod';
 import type { Channel } from '#shared/domain/channel.ts';
 import { type ChannelCommand, readCommandEnvelope } from '#shared/domain/commands.ts';
+import type { Fence } from '#shared/domain/fence.ts';
 import { queuedOutboundMessage } from '#shared/domain/message.ts';
 import type {
   ChannelRepository,
@@ -18,7 +19,7 @@ import type { ChannelOwnership } from './commands/channel-ownership.ts';
 import { type MalformedCommand, ShardCommandConsumer } from './commands/shard-command-consumer.ts';
 import { ChannelStatusRecorder } from './events/channel-status-recorder.ts';
 import { MessageStatusRecorder } from './events/message-status-recorder.ts';
-import type { Fence } from './leases/fence.ts';
+import { fencedChannels, fencedMessages } from './leases/fenced-writes.ts';
 import type { RunnerCounter, RunnerMetrics } from './runner-metrics.ts';
 import type { Semaphore } from './semaphore.ts';
 import { PlatformSessionObserver } from './session-observer.ts';
@@ -89,6 +90,9 @@ interface LiveChannel {
  */
 export class ShardWorker {
   private readonly live = new Map<string, LiveChannel>();
+  /** The platform's repositories as this shard writes them: fenced (leases/fenced-writes.ts). */
+  private readonly channels: ChannelRepository;
+  private readonly messages: MessageRepository;
   private readonly consumer: ShardCommandConsumer;
   private readonly statusRecorder: ChannelStatusRecorder;
   private readonly messageStatusRecorder: MessageStatusRecorder;
@@ -99,8 +103,11 @@ export class ShardWorker {
     readonly fence: Fence,
     private readonly deps: ShardWorkerDeps,
   ) {
-    this.statusRecorder = new ChannelStatusRecorder(deps.channels, deps.events);
-    this.messageStatusRecorder = new MessageStatusRecorder(deps.messages, deps.events);
+    const confirmed = deps.leaseConfirmed ?? (() => true);
+    this.channels = fencedChannels(deps.channels, fence, confirmed);
+    this.messages = fencedMessages(deps.messages, fence, confirmed);
+    this.statusRecorder = new ChannelStatusRecorder(this.channels, deps.events);
+    this.messageStatusRecorder = new MessageStatusRecorder(this.messages, deps.events);
     this.consumer = new ShardCommandConsumer({
       client: deps.sqs,
       queueUrl: deps.queueUrl,
@@ -194,7 +201,7 @@ export class ShardWorker {
     const channels: Channel[] = [];
     let cursor: string | undefined;
     do {
-      const page = await this.deps.channels.listByShard(this.fence.shard, {
+      const page = await this.channels.listByShard(this.fence.shard, {
         limit: 100,
         ...(cursor ? { cursor } : {}),
       });
@@ -303,7 +310,7 @@ export class ShardWorker {
     message: string,
     send?: Extract<ChannelCommand, { type: 'send' }>,
   ): Promise<void> {
-    if (send) await this.deps.messages.put(queuedOutboundMessage(send, new Date()));
+    if (send) await this.messages.put(queuedOutboundMessage(send, new Date()));
     await this.messageStatusRecorder.record(
       { tenantId: scope.tenantId, channelId: scope.channelId },
       messageId,
@@ -329,7 +336,7 @@ export class ShardWorker {
             this.fence,
           );
         },
-        messages: this.deps.messages,
+        messages: this.messages,
         contactChecks: this.deps.contactChecks,
         media: this.deps.media,
         events: this.deps.events,
@@ -350,7 +357,7 @@ export class ShardWorker {
         statusRecorder: this.statusRecorder,
         messageStatusRecorder: this.messageStatusRecorder,
         events: this.deps.events,
-        messages: this.deps.messages,
+        messages: this.messages,
         media: this.deps.media,
         ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
         logger: this.deps.logger,

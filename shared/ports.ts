@@ -4,6 +4,7 @@ import type { ApiKey } from './domain/api-key.ts';
 import type { Channel, ChannelStatus, ChannelStatusDetails } from './domain/channel.ts';
 import type { ChannelCommand } from './domain/commands.ts';
 import type { MessageStatus, PlatformEvent } from './domain/events.ts';
+import type { Fence } from './domain/fence.ts';
 import type { Message, StatusChange } from './domain/message.ts';
 import type { Page, PageRequest } from './domain/pagination.ts';
 import type { Tenant, TenantStatus } from './domain/tenant.ts';
@@ -34,6 +35,14 @@ export interface StatusTransition {
   readonly at: string;
 }
 
+/**
+ * How a runner writes for a shard it holds: with the shard's fence, the write lands only while the
+ * runner still holds the lease at that token (else `StaleFenceError`). The API never passes one.
+ */
+export interface WriteOptions {
+  readonly fence?: Fence;
+}
+
 export interface ChannelRepository {
   create(channel: Channel): Promise<void>;
   get(tenantId: string, channelId: string): Promise<Channel | null>;
@@ -42,7 +51,12 @@ export interface ChannelRepository {
   /** Channels of one command shard across tenants: what a runner owning the shard serves. */
   listByShard(shard: number, request: PageRequest): Promise<Page<Channel>>;
   /** Conditional on the status and version read; a stale or forbidden transition is a conflict. */
-  transition(tenantId: string, channelId: string, transition: StatusTransition): Promise<Channel>;
+  transition(
+    tenantId: string,
+    channelId: string,
+    transition: StatusTransition,
+    options?: WriteOptions,
+  ): Promise<Channel>;
 }
 
 export interface EventPublisher {
@@ -57,7 +71,7 @@ export interface CommandBus {
 
 export interface MessageRepository {
   /** Stores a new message; false when it already exists (a redelivered message). */
-  put(message: Message, options?: { expiresAt?: number }): Promise<boolean>;
+  put(message: Message, options?: WriteOptions & { expiresAt?: number }): Promise<boolean>;
   get(tenantId: string, channelId: string, messageId: string): Promise<Message | null>;
   findByWaMessageId(tenantId: string, channelId: string, waMessageId: string): Promise<Message | null>;
   /** Our id and direction of the message WhatsApp knows by `waMessageId`, in one read. */

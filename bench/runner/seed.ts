@@ -4,9 +4,9 @@
 // and pre-keys of a companion provisioned at the simulator without a QR.
 import type { AuthenticationCreds, KeyPair } from '@whiskeysockets/baileys';
 import type { SessionStore } from '#runner/auth/session-store.ts';
-import type { Fence } from '#runner/leases/fence.ts';
 import type { LeaseTable } from '#runner/leases/lease-table.ts';
 import type { Channel } from '#shared/domain/channel.ts';
+import type { Fence } from '#shared/domain/fence.ts';
 import type { ChannelRepository } from '#shared/ports.ts';
 import { createChannel } from '#shared/use-cases/channels.ts';
 import type { DeviceAddress } from '#test/simulator/accounts.ts';

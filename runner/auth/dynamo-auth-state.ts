@@ -13,7 +13,7 @@ import {
   type SignalDataSet,
   type TransactionCapabilityOptions,
 } from '@whiskeysockets/baileys';
-import { type Fence, StaleFenceError } from '#runner/leases/fence.ts';
+import { type Fence, StaleFenceError } from '#shared/domain/fence.ts';
 import type { ChannelRef } from './channel-cipher.ts';
 import { ExpiringKeyCache } from './key-cache.ts';
 import type { SessionStore } from './session-store.ts';

@@ -3,9 +3,9 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AuthenticationCreds, initAuthCreds } from '@whiskeysockets/baileys';
-import type { Fence } from '#runner/leases/fence.ts';
 import { createDynamoClient, createKmsClient } from '#shared/aws/clients.ts';
 import type { AwsConfig, ResourceConfig } from '#shared/config.ts';
+import type { Fence } from '#shared/domain/fence.ts';
 import type { ChannelRef } from './channel-cipher.ts';
 import { generateChannelKey, openChannelKey } from './envelope.ts';
 import { inParallel } from './in-parallel.ts';

@@ -4,8 +4,9 @@
 // lease cannot write. A write larger than one transaction is cut into chunks, each fenced.
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { type Fence, fenceCheck, StaleFenceError } from '#runner/leases/fence.ts';
+import { fenceCheck } from '#shared/aws/dynamo/fence-check.ts';
 import { queryAll } from '#shared/aws/dynamo/query-all.ts';
+import { type Fence, StaleFenceError } from '#shared/domain/fence.ts';
 import { Semaphore } from '../semaphore.ts';
 import { inParallel } from './in-parallel.ts';
 import { chunk } from './key-layout.ts';

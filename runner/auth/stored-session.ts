@@ -10,7 +10,7 @@ import type {
   SignalKeyStore,
 } from '@whiskeysockets/baileys';
 import { proto } from '@whiskeysockets/baileys';
-import { type Fence, StaleFenceError } from '#runner/leases/fence.ts';
+import { type Fence, StaleFenceError } from '#shared/domain/fence.ts';
 import type { ChannelCipher, ChannelRef } from './channel-cipher.ts';
 import {
   CREDS_SK,

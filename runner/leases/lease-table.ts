@@ -6,8 +6,9 @@ import {
   type DynamoDBDocumentClient,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { leaseKey } from '#shared/aws/dynamo/fence-check.ts';
 import { queryAll } from '#shared/aws/dynamo/query-all.ts';
-import { DEFAULT_CLUSTER, type Fence, leaseKey } from './fence.ts';
+import { DEFAULT_CLUSTER, type Fence } from '#shared/domain/fence.ts';
 
 // The DynamoDB side of shard ownership, in the sessions table (runner-only). Lease items are never
 // deleted, so their token only ever grows. Membership items say which runners are alive.

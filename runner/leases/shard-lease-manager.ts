@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Fence } from './fence.ts';
+import type { Fence } from '#shared/domain/fence.ts';
 import type { LeaseObservation, LeaseTable, RunnerMembership } from './lease-table.ts';
 import { assignShards } from './shard-assignment.ts';
 

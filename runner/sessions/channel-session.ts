@@ -14,6 +14,7 @@ import type { ChannelStatus } from '#shared/domain/channel.ts';
 import { type MessageStatus, PAIRING_SECRET_VALIDITY_MS } from '#shared/domain/events.ts';
 import { whatsappMessageId } from '#shared/domain/message.ts';
 import { CertificateChainError } from '../crypto/certificate-chain.ts';
+import { LeaseUnconfirmedError } from '../leases/fenced-writes.ts';
 import type { Semaphore } from '../semaphore.ts';
 import { type BackoffPolicy, backoffDelay, DEFAULT_RECONNECT_BACKOFF } from './backoff.ts';
 import { CircuitBreaker, type CircuitBreakerPolicy, DEFAULT_CIRCUIT_BREAKER } from './circuit-breaker.ts';
@@ -97,14 +98,6 @@ export class SessionNotOpenError extends Error {
   constructor(channelId: string, status: ChannelStatus) {
     super(`Channel ${channelId} is ${status}, not open`);
     this.name = 'SessionNotOpenError';
-  }
-}
-
-/** The shard's lease is not confirmed recently enough to use the socket (transient: retried). */
-export class LeaseUnconfirmedError extends Error {
-  constructor(channelId: string) {
-    super(`The runner cannot prove it still serves channel ${channelId}`);
-    this.name = 'LeaseUnconfirmedError';
   }
 }
 
@@ -265,7 +258,7 @@ export class ChannelSession {
     if (!this.socket || this.currentStatus !== 'open')
       throw new SessionNotOpenError(this.options.channelId, this.currentStatus);
     if (this.options.mayUseSocket && !this.options.mayUseSocket())
-      throw new LeaseUnconfirmedError(this.options.channelId);
+      throw new LeaseUnconfirmedError(`channel ${this.options.channelId}`);
     return this.socket;
   }
 

@@ -1,6 +1,6 @@
 import { DisconnectReason } from '@whiskeysockets/baileys';
+import { StaleFenceError } from '#shared/domain/fence.ts';
 import { SessionErasedError } from '../auth/stored-session.ts';
-import { StaleFenceError } from '../leases/fence.ts';
 import { errorOf } from './baileys-log-fields.ts';
 
 export interface RoutineLog {

@@ -1,9 +1,16 @@
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { assertTransition, type Channel, type ChannelStatusDetails } from '../../domain/channel.ts';
 import { ConflictError, NotFoundError } from '../../domain/errors.ts';
+import { type Fence, StaleFenceError } from '../../domain/fence.ts';
 import type { Page, PageRequest } from '../../domain/pagination.ts';
-import type { ChannelRepository, StatusTransition } from '../../ports.ts';
-import { conditionally } from './conditional-write.ts';
+import type { ChannelRepository, StatusTransition, WriteOptions } from '../../ports.ts';
+import { cancellationReasons, conditionally } from './conditional-write.ts';
+import { fenceCheck } from './fence-check.ts';
 import { channelKey, GSI1, SK_PREFIX, shardPartition, tenantPartition } from './platform-keys.ts';
 import { type Item, queryPage } from './query-page.ts';
 import { putTenantChild } from './tenant-guard.ts';
@@ -18,6 +25,8 @@ export class DynamoChannelRepository implements ChannelRepository {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** Where shard leases live: a write with a fence checks it there (runners only). */
+    private readonly options: { readonly leaseTable?: string } = {},
   ) {}
 
   create(channel: Channel): Promise<void> {
@@ -81,7 +90,12 @@ export class DynamoChannelRepository implements ChannelRepository {
     );
   }
 
-  async transition(tenantId: string, channelId: string, transition: StatusTransition): Promise<Channel> {
+  async transition(
+    tenantId: string,
+    channelId: string,
+    transition: StatusTransition,
+    options: WriteOptions = {},
+  ): Promise<Channel> {
     assertTransition(channelId, transition.from, transition.to);
     const details = STATUS_DETAIL_FIELDS.flatMap((field) =>
       transition.details?.[field] === undefined ? [] : [[field, transition.details[field]] as const],
@@ -89,40 +103,86 @@ export class DynamoChannelRepository implements ChannelRepository {
     const sets = ['#status = :to', 'version = version + :one', 'updatedAt = :at'].concat(
       details.map(([field]) => `#${field} = :${field}`),
     );
+    const update = {
+      TableName: this.tableName,
+      Key: channelKey(tenantId, channelId),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: 'attribute_exists(pk) AND #status = :from AND version = :expected',
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        ...Object.fromEntries(details.map(([field]) => [`#${field}`, field])),
+      },
+      ExpressionAttributeValues: {
+        ':to': transition.to,
+        ':from': transition.from,
+        ':expected': transition.expectedVersion,
+        ':one': 1,
+        ':at': transition.at,
+        ...Object.fromEntries(details.map(([field, value]) => [`:${field}`, value])),
+      },
+    };
+    const conflict = (current: Item | undefined) =>
+      current
+        ? new ConflictError(
+            'channel_state_conflict',
+            `Channel ${channelId} changed since it was read: it is ${String(current.status)} at version ${String(current.version)}, not ${transition.from} at version ${transition.expectedVersion}`,
+          )
+        : new NotFoundError('channel', channelId);
+    if (options.fence) return this.fencedTransition(update, options.fence, conflict);
     const result = await conditionally(
       () =>
         this.client.send(
           new UpdateCommand({
-            TableName: this.tableName,
-            Key: channelKey(tenantId, channelId),
-            UpdateExpression: `SET ${sets.join(', ')}`,
-            ConditionExpression: 'attribute_exists(pk) AND #status = :from AND version = :expected',
-            ExpressionAttributeNames: {
-              '#status': 'status',
-              ...Object.fromEntries(details.map(([field]) => [`#${field}`, field])),
-            },
-            ExpressionAttributeValues: {
-              ':to': transition.to,
-              ':from': transition.from,
-              ':expected': transition.expectedVersion,
-              ':one': 1,
-              ':at': transition.at,
-              ...Object.fromEntries(details.map(([field, value]) => [`:${field}`, value])),
-            },
+            ...update,
             ReturnValues: 'ALL_NEW',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         ),
-      (current) =>
-        current
-          ? new ConflictError(
-              'channel_state_conflict',
-              `Channel ${channelId} changed since it was read: it is ${String(current.status)} at version ${String(current.version)}, not ${transition.from} at version ${transition.expectedVersion}`,
-            )
-          : new NotFoundError('channel', channelId),
+      conflict,
     );
     return toChannel(result.Attributes as Item);
   }
+
+  /**
+   * The update and the fence's check in one transaction; the channel as it now is read after (a
+   * transaction returns no values: one more read, for a change that happens a few times a day).
+   */
+  private async fencedTransition(
+    update: ConditionalUpdate,
+    fence: Fence,
+    conflict: (current: Item | undefined) => Error,
+  ): Promise<Channel> {
+    if (!this.options.leaseTable) throw new Error('A fenced channel write needs the lease table');
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            fenceCheck(this.options.leaseTable, fence),
+            { Update: { ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+          ],
+        }),
+      );
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (!reasons) throw error;
+      if (reasons[0]?.code === 'ConditionalCheckFailed') throw new StaleFenceError(fence);
+      if (reasons[1]?.code === 'ConditionalCheckFailed') throw conflict(reasons[1].item);
+      throw error;
+    }
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: update.Key, ConsistentRead: true }),
+    );
+    return toChannel(result.Item as Item);
+  }
+}
+
+interface ConditionalUpdate {
+  readonly TableName: string;
+  readonly Key: Record<string, string>;
+  readonly UpdateExpression: string;
+  readonly ConditionExpression: string;
+  readonly ExpressionAttributeNames: Record<string, string>;
+  readonly ExpressionAttributeValues: Record<string, unknown>;
 }
 
 function toChannel(item: Item): Channel {

@@ -24,3 +24,12 @@ export function cancellationCodes(error: unknown): string[] | null {
   if (!(error instanceof TransactionCanceledException)) return null;
   return (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
 }
+
+/** For a cancelled transaction, each item's code and, where asked for, the item as it was. */
+export function cancellationReasons(error: unknown): { code: string; item: Item | undefined }[] | null {
+  if (!(error instanceof TransactionCanceledException)) return null;
+  return (error.CancellationReasons ?? []).map((reason) => ({
+    code: reason.Code ?? 'None',
+    item: reason.Item ? (unmarshall(reason.Item) as Item) : undefined,
+  }));
+}

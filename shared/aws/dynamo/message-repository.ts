@@ -7,8 +7,10 @@ import {
 import { MESSAGE_STATUSES, type MessageStatus } from '../../domain/events.ts';
 import { isStatusAdvance, type Message, type StatusChange } from '../../domain/message.ts';
 import type { Page, PageRequest } from '../../domain/pagination.ts';
-import type { MessageRepository } from '../../ports.ts';
+import { StaleFenceError } from '../../domain/fence.ts';
+import type { MessageRepository, WriteOptions } from '../../ports.ts';
 import { cancellationCodes, conditionally } from './conditional-write.ts';
+import { fenceCheck } from './fence-check.ts';
 import { messageKey, SK_PREFIX, tenantPartition, waMessageKey } from './platform-keys.ts';
 import { type Item, queryPage } from './query-page.ts';
 
@@ -16,15 +18,21 @@ export class DynamoMessageRepository implements MessageRepository {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** Where shard leases live: a write with a fence checks it there (runners only). */
+    private readonly options: { readonly leaseTable?: string } = {},
   ) {}
 
-  async put(message: Message, options: { expiresAt?: number } = {}): Promise<boolean> {
+  async put(message: Message, options: WriteOptions & { expiresAt?: number } = {}): Promise<boolean> {
     const { tenantId, channelId } = message;
     const ttl = options.expiresAt ? { expiresAt: options.expiresAt } : {};
+    const { fence } = options;
+    if (fence && !this.options.leaseTable) throw new Error('A fenced message write needs the lease table');
+    const guard = fence && this.options.leaseTable ? [fenceCheck(this.options.leaseTable, fence)] : [];
     try {
       await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
+            ...guard,
             {
               Put: {
                 TableName: this.tableName,
@@ -54,7 +62,9 @@ export class DynamoMessageRepository implements MessageRepository {
       );
       return true;
     } catch (error) {
-      if (cancellationCodes(error)?.includes('ConditionalCheckFailed')) return false;
+      const codes = cancellationCodes(error);
+      if (fence && codes?.[0] === 'ConditionalCheckFailed') throw new StaleFenceError(fence);
+      if (codes?.includes('ConditionalCheckFailed')) return false;
       throw error;
     }
   }

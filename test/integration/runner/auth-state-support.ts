@@ -2,10 +2,11 @@
 // and a shard lease of a private runner cluster for fencing.
 import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SessionStore } from '#runner/auth/session-store.ts';
-import { type Fence, leaseKey } from '#runner/leases/fence.ts';
 import { LeaseTable } from '#runner/leases/lease-table.ts';
 import { createDynamoClient, createKmsClient } from '#shared/aws/clients.ts';
+import { leaseKey } from '#shared/aws/dynamo/fence-check.ts';
 import { loadAwsConfig, loadResourceConfig } from '#shared/config.ts';
+import type { Fence } from '#shared/domain/fence.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { emulatorEnvironment } from '../support/platform.ts';
 

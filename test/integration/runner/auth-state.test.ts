@@ -19,7 +19,7 @@ import {
 import { generateChannelKey, openChannelKey } from '#runner/auth/envelope.ts';
 import { PRE_KEYS_PER_BUCKET, sessionPk } from '#runner/auth/key-layout.ts';
 import { SessionErasedError } from '#runner/auth/stored-session.ts';
-import { StaleFenceError } from '#runner/leases/fence.ts';
+import { StaleFenceError } from '#shared/domain/fence.ts';
 import { authHarness } from './auth-state-support.ts';
 
 const harness = authHarness();

@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Fence, fenceCheck } from '#runner/leases/fence.ts';
 import { LeaseTable } from '#runner/leases/lease-table.ts';
 import { type ReleaseReason, ShardLeaseManager } from '#runner/leases/shard-lease-manager.ts';
+import { fenceCheck } from '#shared/aws/dynamo/fence-check.ts';
+import type { Fence } from '#shared/domain/fence.ts';
 import { platformRepositories } from '../support/platform.ts';
 
 const { client, resources } = platformRepositories();

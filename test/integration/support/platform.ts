@@ -34,7 +34,12 @@ export function platformRepositories(context?: EmulatorContext) {
     resources,
     tenants: new DynamoTenantRepository(client, resources.platformTable),
     apiKeys: new DynamoApiKeyRepository(client, resources.platformTable),
-    channels: new DynamoChannelRepository(client, resources.platformTable),
-    messages: new DynamoMessageRepository(client, resources.platformTable),
+    // As a runner builds them: writes with a fence check the leases in the sessions table.
+    channels: new DynamoChannelRepository(client, resources.platformTable, {
+      leaseTable: resources.sessionsTable,
+    }),
+    messages: new DynamoMessageRepository(client, resources.platformTable, {
+      leaseTable: resources.sessionsTable,
+    }),
   };
 }

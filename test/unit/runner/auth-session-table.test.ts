@@ -2,7 +2,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { SessionTable, type SessionWrite, WriteConditionError } from '#runner/auth/session-table.ts';
-import { type Fence, StaleFenceError } from '#runner/leases/fence.ts';
+import { type Fence, StaleFenceError } from '#shared/domain/fence.ts';
 
 const fence: Fence = { shard: 3, owner: 'runner-a', token: 7 };
 

@@ -2,8 +2,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type BinaryNode, binaryNodeToString } from '@whiskeysockets/baileys';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SessionErasedError } from '#runner/auth/stored-session.ts';
-import { StaleFenceError } from '#runner/leases/fence.ts';
 import { baileysLogger } from '#runner/sessions/baileys-logger.ts';
+import { StaleFenceError } from '#shared/domain/fence.ts';
 import { createLogger } from '#shared/observability.ts';
 import { captureOutput } from '#test/support/captured-output.ts';
 

@@ -11,7 +11,6 @@ import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/
 import { sessionPk } from '#runner/auth/key-layout.ts';
 import { SessionStore } from '#runner/auth/session-store.ts';
 import { routeConsoleThroughLogger } from '#runner/console-guard.ts';
-import { leaseKey } from '#runner/leases/fence.ts';
 import { LeaseTable } from '#runner/leases/lease-table.ts';
 import { Runner } from '#runner/runner.ts';
 import { RunnerMetrics } from '#runner/runner-metrics.ts';
@@ -27,6 +26,7 @@ import {
 } from '#shared/aws/clients.ts';
 import { DynamoChannelRepository } from '#shared/aws/dynamo/channel-repository.ts';
 import { DynamoContactCheckRepository } from '#shared/aws/dynamo/contact-check-repository.ts';
+import { leaseKey } from '#shared/aws/dynamo/fence-check.ts';
 import { DynamoMessageRepository } from '#shared/aws/dynamo/message-repository.ts';
 import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
 import { SqsCommandBus } from '#shared/aws/sqs-command-bus.ts';
@@ -83,7 +83,7 @@ export function withListByShard(
     create: (channel) => channels.create(channel),
     get: (tenantId, channelId) => channels.get(tenantId, channelId),
     list: (tenantId, request) => channels.list(tenantId, request),
-    transition: (tenantId, channelId, transition) => channels.transition(tenantId, channelId, transition),
+    transition: (...args) => channels.transition(...args),
     listByShard,
   };
 }
@@ -184,11 +184,11 @@ export async function runnerPlatform(
   /** The adapters of a runner reaching DynamoDB somewhere else (KMS, S3, SQS as every runner). */
   const ownDynamo = (endpoint: string) => {
     const client = createDynamoClient(loadAwsConfig({ ...environment, AWS_ENDPOINT_URL_DYNAMODB: endpoint }));
-    const { platformTable } = platform.resources;
+    const { platformTable, sessionsTable: leaseTable } = platform.resources;
     return {
       client,
-      channels: thisTenantOnly(new DynamoChannelRepository(client, platformTable)),
-      messages: new DynamoMessageRepository(client, platformTable),
+      channels: thisTenantOnly(new DynamoChannelRepository(client, platformTable, { leaseTable })),
+      messages: new DynamoMessageRepository(client, platformTable, { leaseTable }),
       contactChecks: new DynamoContactCheckRepository(client, platformTable),
       sessionStore: sessionStoreOver(client),
     };

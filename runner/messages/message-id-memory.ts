@@ -18,7 +18,7 @@ export class MessageIdMemory implements MessageRepository {
     private readonly capacity = DEFAULT_CAPACITY,
   ) {}
 
-  async put(message: Message, options?: { expiresAt?: number }): Promise<boolean> {
+  async put(message: Message, options?: Parameters<MessageRepository['put']>[1]): Promise<boolean> {
     const stored = await this.inner.put(message, options);
     if (stored) {
       this.remember(message.tenantId, message.channelId, message.waMessageId, {

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import {
   type AnyMessageContent,
   type AuthenticationState,
@@ -17,6 +18,7 @@ import { CertificateChainError } from '../crypto/certificate-chain.ts';
 import type { Semaphore } from '../semaphore.ts';
 import { type BackoffPolicy, backoffDelay, DEFAULT_RECONNECT_BACKOFF } from './backoff.ts';
 import { CircuitBreaker, type CircuitBreakerPolicy, DEFAULT_CIRCUIT_BREAKER } from './circuit-breaker.ts';
+import { Inbox } from './inbox.ts';
 import { ServerAcks } from './server-acks.ts';
 
 /** The auth state of one channel as the session needs it (runner/auth provides it). */
@@ -27,7 +29,13 @@ export interface SessionAuth {
   erase(): Promise<void>;
 }
 
-export type SocketFactory = (auth: AuthenticationState) => WASocket;
+/** What a session asks of each socket it creates. */
+export interface SocketHooks {
+  /** Resolves once the received message is durably recorded; its delivery receipt waits for it. */
+  beforeDeliveryReceipt(message: WAMessage): Promise<void>;
+}
+
+export type SocketFactory = (auth: AuthenticationState, hooks: SocketHooks) => WASocket;
 
 export interface MessageStatusUpdate {
   readonly waMessageId: string;
@@ -46,7 +54,11 @@ export interface SessionObserver {
   }): Promise<void>;
   onQr(qr: string, expiresAt: Date): Promise<void>;
   onPairingCode(code: string, phoneNumber: string, expiresAt: Date): Promise<void>;
-  onMessages(messages: WAMessage[], kind: 'notify' | 'append'): Promise<void>;
+  /**
+   * Records a received message durably (or finds it recorded already); WhatsApp hears "delivered"
+   * only once this resolves. Called for every decrypted message, one at a time per connection.
+   */
+  onMessageReceived(message: WAMessage): Promise<void>;
   onMessageStatus(updates: MessageStatusUpdate[]): Promise<void>;
 }
 
@@ -71,12 +83,14 @@ export interface ChannelSessionOptions {
   readonly now?: () => number;
   /** How long `stop()` lets in-flight stanzas finish before the caller may release the lease. */
   readonly stopGraceMs?: number;
+  /** Backoff between attempts to record a received message (its receipt waits meanwhile). */
+  readonly recordRetry?: BackoffPolicy;
 }
 
 /** The timing knobs of every session of a runner (defaults suit WhatsApp; tests shorten them). */
 export type SessionTuning = Pick<
   ChannelSessionOptions,
-  'backoff' | 'breaker' | 'ackTimeoutMs' | 'watchdogIntervalMs' | 'stopGraceMs'
+  'backoff' | 'breaker' | 'ackTimeoutMs' | 'watchdogIntervalMs' | 'stopGraceMs' | 'recordRetry'
 >;
 
 export type ConnectIntent =
@@ -104,6 +118,7 @@ const PAIRING_CODE_TTL_MS = 180_000;
 export class ChannelSession {
   private currentStatus: ChannelStatus = 'disconnected';
   private socket: WASocket | undefined;
+  private inbox: Inbox<WAMessage> | undefined;
   private auth: SessionAuth | undefined;
   private intent: ConnectIntent = { method: 'resume' };
   private attempt = 0;
@@ -168,11 +183,15 @@ export class ChannelSession {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     const hadSocket = this.socket !== undefined;
+    const graceMs = this.options.stopGraceMs ?? 1500;
+    // Received messages being recorded get their receipts out on this socket if they finish in time;
+    // the others WhatsApp delivers again to whoever connects next.
+    if (this.inbox) await Promise.race([this.inbox.settled(), delay(graceMs)]);
     this.closeSocket(new Error('session stopped'));
     await this.transitions;
     // Stanzas already read from the socket are still being decrypted and their key updates written;
     // the lease (and with it the right to write) must outlive them, or those messages are lost.
-    if (hadSocket) await new Promise((resolve) => setTimeout(resolve, this.options.stopGraceMs ?? 1500));
+    if (hadSocket) await delay(graceMs);
   }
 
   /**
@@ -198,13 +217,13 @@ export class ChannelSession {
     return { waMessageId, jid };
   }
 
-  /** The bytes of a received media message (Baileys fetches and decrypts them). */
-  async downloadMedia(message: WAMessage): Promise<Buffer> {
+  /** The bytes of a received media message as Baileys fetches and decrypts them, streamed. */
+  async downloadMedia(message: WAMessage): Promise<Readable> {
     // Offline messages can arrive while the connection is still settling: any live socket will do.
     const socket = this.socket ?? this.openSocketOrThrow();
     return downloadMediaMessage(
       message,
-      'buffer',
+      'stream',
       {},
       { logger: socket.logger, reuploadRequest: socket.updateMediaMessage },
     );
@@ -247,11 +266,18 @@ export class ChannelSession {
       const auth = this.auth;
       await this.options.limiter.run(async () => {
         if (this.stopped) return;
-        const socket = this.options.createSocket(auth.state);
+        const inbox = new Inbox<WAMessage>((message) => this.options.observer.onMessageReceived(message), {
+          ...(this.options.recordRetry ? { retry: this.options.recordRetry } : {}),
+          onRetry: (error) => this.options.onError?.(error, 'recording a received message (retrying)'),
+        });
+        const socket = this.options.createSocket(auth.state, {
+          beforeDeliveryReceipt: (message) => inbox.admit(message),
+        });
         this.socket = socket;
+        this.inbox = inbox;
         this.qrCount = 0;
         this.pairingRequested = false;
-        await new Promise<void>((settled) => this.wire(socket, auth, settled));
+        await new Promise<void>((settled) => this.wire(socket, auth, inbox, settled));
       });
     } catch (error) {
       this.options.onError?.(error, 'connect');
@@ -260,7 +286,7 @@ export class ChannelSession {
   }
 
   /** Subscribes to the socket; `settled` fires at the first QR, open or close (the end of the connect). */
-  private wire(socket: WASocket, auth: SessionAuth, settled: () => void): void {
+  private wire(socket: WASocket, auth: SessionAuth, inbox: Inbox<WAMessage>, settled: () => void): void {
     socket.ws.on('CB:ack,class:message', (node: BinaryNode) => this.acks.onAck(node));
     socket.ev.on('creds.update', () => {
       auth.saveCreds().catch((error) => this.options.onError?.(error, 'saving creds'));
@@ -276,16 +302,18 @@ export class ChannelSession {
         this.serialize(() => this.handleOpen(auth));
       }
       if (update.connection === 'close') {
+        // No receipt can leave a closed socket: stop retrying records it was waiting for.
+        inbox.close();
         settled();
         this.serialize(() => this.handleClose(socket, update.lastDisconnect?.error));
       }
     });
-    socket.ev.on('messages.upsert', ({ messages, type }) => {
-      this.guard('receiving messages', async () => {
-        await this.options.observer.onMessages(messages, type);
-        const statuses = messages.flatMap((message) => ownStatus(message));
-        if (statuses.length > 0) await this.options.observer.onMessageStatus(statuses);
-      });
+    // Received messages are recorded through `beforeDeliveryReceipt`, before their receipt; the
+    // upsert only brings our own messages' statuses.
+    socket.ev.on('messages.upsert', ({ messages }) => {
+      const statuses = messages.flatMap((message) => ownStatus(message));
+      if (statuses.length > 0)
+        this.guard('recording statuses', () => this.options.observer.onMessageStatus(statuses));
     });
     socket.ev.on('messages.update', (updates) => {
       const statuses = updates.flatMap(({ key, update }) =>
@@ -468,6 +496,10 @@ function ownStatus(message: WAMessage): MessageStatusUpdate[] {
   if (!message.key.fromMe || message.status === undefined || message.status === null) return [];
   if (message.status < proto.WebMessageInfo.Status.DELIVERY_ACK) return [];
   return statusUpdate(message.key, message.status);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function describe(code: number | undefined, error?: Error): string {

@@ -31,7 +31,8 @@ export type MediaKind = 'image' | 'video' | 'document' | 'audio';
 
 export interface OutgoingMedia {
   readonly kind: MediaKind;
-  readonly data: Buffer;
+  /** The file's bytes, or a file to stream them from (Baileys encrypts and uploads it in pieces). */
+  readonly data: Buffer | { readonly file: string };
   readonly mimetype: string;
   readonly fileName?: string;
   readonly caption?: string;
@@ -289,16 +290,17 @@ export class VirtualPhone {
   }
 
   async sendMedia(to: string, media: OutgoingMedia): Promise<SentMessage> {
+    const data = Buffer.isBuffer(media.data) ? media.data : { url: media.data.file };
     switch (media.kind) {
       case 'image':
-        return this.send(to, { image: media.data, mimetype: media.mimetype, caption: media.caption });
+        return this.send(to, { image: data, mimetype: media.mimetype, caption: media.caption });
       case 'video':
-        return this.send(to, { video: media.data, mimetype: media.mimetype, caption: media.caption });
+        return this.send(to, { video: data, mimetype: media.mimetype, caption: media.caption });
       case 'audio':
-        return this.send(to, { audio: media.data, mimetype: media.mimetype });
+        return this.send(to, { audio: data, mimetype: media.mimetype });
       case 'document':
         return this.send(to, {
-          document: media.data,
+          document: data,
           mimetype: media.mimetype,
           fileName: media.fileName ?? 'document',
           caption: media.caption,

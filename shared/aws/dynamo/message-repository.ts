@@ -7,8 +7,9 @@ import {
 import { MESSAGE_STATUSES, type MessageStatus } from '../../domain/events.ts';
 import { isStatusAdvance, type Message, type StatusChange } from '../../domain/message.ts';
 import type { Page, PageRequest } from '../../domain/pagination.ts';
-import type { MessageRepository } from '../../ports.ts';
+import type { MessageRepository, OutboxEntry } from '../../ports.ts';
 import { cancellationCodes, conditionally } from './conditional-write.ts';
+import { outboxAttributes } from './message-outbox.ts';
 import { messageKey, SK_PREFIX, tenantPartition, waMessageKey } from './platform-keys.ts';
 import { type Item, queryPage } from './query-page.ts';
 
@@ -18,9 +19,10 @@ export class DynamoMessageRepository implements MessageRepository {
     private readonly tableName: string,
   ) {}
 
-  async put(message: Message, options: { expiresAt?: number } = {}): Promise<boolean> {
+  async put(message: Message, options: { expiresAt?: number; outbox?: OutboxEntry } = {}): Promise<boolean> {
     const { tenantId, channelId } = message;
     const ttl = options.expiresAt ? { expiresAt: options.expiresAt } : {};
+    const outbox = options.outbox ? outboxAttributes(options.outbox) : {};
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -33,6 +35,7 @@ export class DynamoMessageRepository implements MessageRepository {
                   entity: 'message',
                   ...message,
                   ...ttl,
+                  ...outbox,
                 },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },

@@ -24,6 +24,7 @@ import {
   createSqsClient,
 } from '#shared/aws/clients.ts';
 import { DynamoContactCheckRepository } from '#shared/aws/dynamo/contact-check-repository.ts';
+import { DynamoMessageOutbox } from '#shared/aws/dynamo/message-outbox.ts';
 import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
 import { SqsCommandBus } from '#shared/aws/sqs-command-bus.ts';
 import { loadAwsConfig } from '#shared/config.ts';
@@ -31,7 +32,7 @@ import type { Channel } from '#shared/domain/channel.ts';
 import type { EventType, PlatformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { createLogger } from '#shared/observability.ts';
-import type { ChannelRepository, EventPublisher } from '#shared/ports.ts';
+import type { ChannelRepository, EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
 import { createChannel } from '#shared/use-cases/channels.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
 import type { Simulator } from '#test/simulator/simulator.ts';
@@ -172,12 +173,14 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
 
   const media = new S3MediaStore(createS3Client(aws), platform.resources.mediaBucket);
   const contactChecks = new DynamoContactCheckRepository(platform.client, platform.resources.platformTable);
+  const outbox = new DynamoMessageOutbox(platform.client, platform.resources.platformTable);
 
   return {
     platform,
     tenant,
     media,
     contactChecks,
+    outbox,
     queueUrls,
     sqs,
     events,
@@ -205,6 +208,10 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
         sessionTuning?: SessionTuning;
         channels?: ChannelRepository;
         commandWaitSeconds?: number;
+        /** Stores to use instead of the emulator's own (a test double failing for a while, say). */
+        messages?: MessageRepository;
+        media?: MediaStore;
+        inboundMediaMaxBytes?: number;
       } = {},
     ): Promise<Runner> {
       const runner = new Runner({
@@ -214,10 +221,15 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
         commandQueueUrls: queueUrls,
         maxConcurrentConnects: 8,
         channels: options.channels ?? runnerChannels,
-        messages: platform.messages,
+        messages: options.messages ?? platform.messages,
         contactChecks,
-        media,
+        media: options.media ?? media,
         events,
+        outbox,
+        outboxTuning: { drainIntervalMs: 1_000, drainMinAgeMs: 1_000 },
+        ...(options.inboundMediaMaxBytes
+          ? { inboundMediaMaxBytes: () => options.inboundMediaMaxBytes as number }
+          : {}),
         sessionStore,
         sqs,
         createSocket: createSocketFactory(
@@ -259,10 +271,18 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
      */
     async spawnRunner(
       runnerId: string,
-      options: { leaseTtlSeconds: number; commandVisibilitySeconds?: number },
+      options: {
+        leaseTtlSeconds: number;
+        commandVisibilitySeconds?: number;
+        /** An event bus the test made (to route its events somewhere it can read them). */
+        eventBusName?: string;
+        /** More environment (an endpoint of the test's own in front of the emulator, say). */
+        env?: Record<string, string>;
+      },
     ): Promise<RunnerProcess> {
-      const bus = `test-bus-${crypto.randomUUID().slice(0, 8)}`;
-      await createEventBridgeClient(aws).send(new CreateEventBusCommand({ Name: bus }));
+      const bus = options.eventBusName ?? `test-bus-${crypto.randomUUID().slice(0, 8)}`;
+      if (!options.eventBusName)
+        await createEventBridgeClient(aws).send(new CreateEventBusCommand({ Name: bus }));
       // Node itself with tsx as a loader: the tsx CLI would run the runner in a grandchild, which a
       // SIGKILL of its parent leaves running.
       const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'runner/main.ts')], {
@@ -284,6 +304,7 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
           WA_WEBSOCKET_URL: simulator.wsUrl,
           WA_TRUST_ROOT: simulator.rootPublicKey.toString('base64'),
           WA_MEDIA_CA_PEM: simulator.mediaCaPem,
+          ...options.env,
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       });

@@ -11,20 +11,24 @@ const CLINIC = '5511911130001';
 const PATIENT = '5511922240001';
 const OUTAGE_MS = 30_000;
 
-/** `target` with `method` failing while `state.down` (an AWS outage) or waiting while `state.held`. */
-function faulty<T extends object, K extends keyof T>(target: T, method: K) {
+/** `target` with `methods` failing while `state.down` (an AWS outage) or waiting while `state.held`. */
+function faulty<T extends object>(target: T, ...methods: (keyof T)[]) {
   const state = { down: false, attempts: 0, held: undefined as Promise<void> | undefined };
-  const original = target[method] as (...args: unknown[]) => Promise<unknown>;
-  const wrapped: T = Object.create(target, {
-    [method]: {
-      value: async (...args: unknown[]) => {
-        state.attempts++;
-        await state.held;
-        if (state.down) throw new Error('ServiceUnavailable: the emulator is down for this test');
-        return original.apply(target, args);
-      },
-    },
-  });
+  const wrapped: T = Object.create(
+    target,
+    Object.fromEntries(
+      methods.map((method) => {
+        const original = target[method] as (...args: unknown[]) => Promise<unknown>;
+        const value = async (...args: unknown[]) => {
+          state.attempts++;
+          await state.held;
+          if (state.down) throw new Error('ServiceUnavailable: the emulator is down for this test');
+          return original.apply(target, args);
+        };
+        return [method, { value }];
+      }),
+    ),
+  );
   return { wrapped, state };
 }
 
@@ -33,8 +37,8 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
   let world: Awaited<ReturnType<typeof runnerPlatform>>;
   let channel: Channel;
   let patient: VirtualPhone;
-  let messages: ReturnType<typeof faulty<MessageRepository, 'put'>>;
-  let media: ReturnType<typeof faulty<MediaStore, 'putStream'>>;
+  let messages: ReturnType<typeof faulty<MessageRepository>>;
+  let media: ReturnType<typeof faulty<MediaStore>>;
 
   beforeEach(async () => {
     simulator = await startSimulator();
@@ -43,7 +47,7 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
     patient = await simulator.phones.create(PATIENT);
     channel = await world.newChannel('Recepção');
     messages = faulty(world.platform.messages, 'put');
-    media = faulty(world.media, 'putStream');
+    media = faulty(world.media, 'put', 'putStream');
     await world.startRunner('runner-a', {
       messages: messages.wrapped,
       media: media.wrapped,

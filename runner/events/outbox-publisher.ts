@@ -28,6 +28,8 @@ export interface OutboxPublisherDeps extends OutboxTuning {
 export class OutboxPublisher {
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
+  /** Events being published (and marked) right now: the drain leaves them to that publish. */
+  private readonly inFlight = new Set<string>();
   private stopped = false;
 
   constructor(
@@ -35,8 +37,12 @@ export class OutboxPublisher {
     private readonly deps: OutboxPublisherDeps,
   ) {}
 
-  /** Publishes an event just recorded; if that fails, the drain publishes it later. */
+  /**
+   * Publishes an event just recorded (or found waiting with a message delivered again); if that
+   * fails, the drain publishes it later. One already being published is left to that publish.
+   */
   publish(event: PlatformEvent<'message.received'>): void {
+    if (this.inFlight.has(event.id)) return;
     this.publishAndMark([event]).catch((error) =>
       this.deps.onError?.(error, 'publishing a received message'),
     );
@@ -67,7 +73,8 @@ export class OutboxPublisher {
       for (;;) {
         const before = new Date(this.now().getTime() - (this.deps.drainMinAgeMs ?? DEFAULT_DRAIN_MIN_AGE_MS));
         const waiting = await this.deps.outbox.pending(this.shard, { before, limit: DRAIN_PAGE });
-        if (waiting.length > 0) await this.publishAndMark(waiting);
+        const orphans = waiting.filter((event) => !this.inFlight.has(event.id));
+        if (orphans.length > 0) await this.publishAndMark(orphans);
         if (waiting.length < DRAIN_PAGE || this.stopped) return;
       }
     } catch (error) {
@@ -76,13 +83,18 @@ export class OutboxPublisher {
   }
 
   private async publishAndMark(events: PlatformEvent<'message.received'>[]): Promise<void> {
-    await this.deps.events.publish(events);
-    const at = this.now();
-    await Promise.all(
-      events.map((event) =>
-        this.deps.outbox.markPublished(event.tenantId, event.channelId ?? '', event.data.messageId, at),
-      ),
-    );
+    for (const event of events) this.inFlight.add(event.id);
+    try {
+      await this.deps.events.publish(events);
+      const at = this.now();
+      await Promise.all(
+        events.map((event) =>
+          this.deps.outbox.markPublished(event.tenantId, event.channelId ?? '', event.data.messageId, at),
+        ),
+      );
+    } finally {
+      for (const event of events) this.inFlight.delete(event.id);
+    }
   }
 
   private schedule(): void {

@@ -79,6 +79,8 @@ export class PhoneError extends Error {
 }
 
 const silentLogger = pino({ level: 'silent' });
+/** Received files larger than this are not downloaded (their `mediaBase64` stays unset). */
+const MAX_KEPT_MEDIA_BYTES = 16 * 1024 * 1024;
 const STATUS_BY_CODE: Record<number, MessageStatus> = {
   0: 'error',
   1: 'pending',
@@ -495,11 +497,14 @@ export class VirtualPhone {
           ? 'document'
           : 'audio';
     let mediaBase64: string | undefined;
-    try {
-      const bytes = await downloadMediaMessage(message, 'buffer', {});
-      mediaBase64 = Buffer.from(bytes).toString('base64');
-    } catch {
-      mediaBase64 = undefined;
+    // A phone keeps what it received; a virtual one keeps small files only, in memory, as base64.
+    if (Number(media.fileLength ?? 0) <= MAX_KEPT_MEDIA_BYTES) {
+      try {
+        const bytes = await downloadMediaMessage(message, 'buffer', {});
+        mediaBase64 = Buffer.from(bytes).toString('base64');
+      } catch {
+        mediaBase64 = undefined;
+      }
     }
     this.received.push({
       ...base,

@@ -1,68 +1,33 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalAws, startLocalAws } from '#infra/local/local-aws.ts';
-import type { Channel } from '#shared/domain/channel.ts';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { PlatformEvent } from '#shared/domain/events.ts';
-import type { Message } from '#shared/domain/message.ts';
 import { deviceKey } from '#test/simulator/offline-queue.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import type { SentMessage } from '#test/simulator/virtual-phone.ts';
 import { type DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy.ts';
-import { runnerPlatform, until } from './support/runner-harness.ts';
+import { ownPlatformForEachTest, report, seconds, until } from './support/runner-harness.ts';
 
 const MESSAGES = 200;
 /** Decrypted by the first runner but never recorded by it when it is killed. */
 const IN_THE_WINDOW = 50;
 const CLINIC = '5511933340001';
 const PATIENT = '5511944450001';
-const seconds = (ms: number) => (ms / 1000).toFixed(1);
-/** The harness routes console output through the runner's logger; test diagnostics go around it. */
-const report = (...parts: unknown[]) =>
-  process.stdout.write(
-    `${parts.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ')}\n`,
-  );
-
 describe('a runner killed between decrypting received messages and recording them', () => {
-  let ownAws: LocalAws;
-  let simulator: Simulator;
-  let world: Awaited<ReturnType<typeof runnerPlatform>>;
-  let proxy: DynamoProxy | undefined;
-
   // Two runner processes load the emulator hard: this test brings its own (whose event bus routes
   // every event to its recorder queue, where the test reads them).
-  beforeEach(async () => {
-    ownAws = await startLocalAws();
-    simulator = await startSimulator();
-    world = await runnerPlatform(simulator, ownAws);
-  });
+  const own = ownPlatformForEachTest();
+  let proxy: DynamoProxy | undefined;
   afterEach(async () => {
-    await world.stopAll();
     await proxy?.close();
-    await simulator.stop();
-    await ownAws.stop();
+    proxy = undefined;
   });
-
-  async function recorded(channel: Channel): Promise<Message[]> {
-    const all: Message[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await world.platform.messages.list(channel.tenantId, channel.id, {
-        limit: 100,
-        ...(cursor ? { cursor } : {}),
-      });
-      all.push(...page.items.filter((message) => message.direction === 'inbound'));
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    return all;
-  }
 
   const published: PlatformEvent<'message.received'>[] = [];
   /** Moves what reached the recorder queue into `published`. */
   async function readPublished(): Promise<void> {
     for (;;) {
-      const { Messages = [] } = await world.sqs.send(
+      const { Messages = [] } = await own.world.sqs.send(
         new ReceiveMessageCommand({
-          QueueUrl: ownAws.env.RECORDER_QUEUE_URL,
+          QueueUrl: own.aws.env.RECORDER_QUEUE_URL,
           MaxNumberOfMessages: 10,
           WaitTimeSeconds: 0,
         }),
@@ -72,9 +37,9 @@ describe('a runner killed between decrypting received messages and recording the
         const envelope = JSON.parse(message.Body ?? '{}');
         if (envelope['detail-type'] === 'message.received') published.push(envelope.detail);
       }
-      await world.sqs.send(
+      await own.world.sqs.send(
         new DeleteMessageBatchCommand({
-          QueueUrl: ownAws.env.RECORDER_QUEUE_URL,
+          QueueUrl: own.aws.env.RECORDER_QUEUE_URL,
           Entries: Messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })),
         }),
       );
@@ -82,30 +47,30 @@ describe('a runner killed between decrypting received messages and recording the
   }
 
   it('records every message once and publishes its event once after failover', async () => {
-    const pairing = await world.startRunner('pairing-runner');
-    const channel = await world.newChannel('Recepção');
-    const clinicPhone = await simulator.phones.create(CLINIC);
-    const patient = await simulator.phones.create(PATIENT);
-    await world.pairByQr(channel, clinicPhone);
+    const pairing = await own.world.startRunner('pairing-runner');
+    const channel = await own.world.newChannel('Recepção');
+    const clinicPhone = await own.simulator.phones.create(CLINIC);
+    const patient = await own.simulator.phones.create(PATIENT);
+    await own.world.pairByQr(channel, clinicPhone);
     await pairing.stop();
 
     // The first runner reaches DynamoDB through a proxy that can swallow its message records.
     let stalling = false;
     let sessionWritesWhileStalling = 0;
-    proxy = await startDynamoProxy(ownAws.endpoint, ({ operation, body }) => {
+    proxy = await startDynamoProxy(own.aws.endpoint, ({ operation, body }) => {
       if (!stalling || operation !== 'TransactWriteItems') return 'forward';
       if (body.includes('"WAMSG#')) return proxy?.stalled === 0 ? 'forward_unanswered' : 'hold';
       if (body.includes('KEY#session#')) sessionWritesWhileStalling++;
       return 'forward';
     });
-    const timing = { leaseTtlSeconds: 10, eventBusName: ownAws.env.EVENT_BUS_NAME as string };
-    const a = await world.spawnRunner('runner-a', {
+    const timing = { leaseTtlSeconds: 10, eventBusName: own.aws.env.EVENT_BUS_NAME as string };
+    const a = await own.world.spawnRunner('runner-a', {
       ...timing,
       env: { AWS_ENDPOINT_URL_DYNAMODB: proxy.url },
     });
     const runnerDevice = { account: clinicPhone.account, deviceId: 1 };
     await until(
-      () => simulator.server.isConnected(runnerDevice) || undefined,
+      () => own.simulator.server.isConnected(runnerDevice) || undefined,
       'the channel logged in on runner-a',
       60_000,
     );
@@ -114,7 +79,7 @@ describe('a runner killed between decrypting received messages and recording the
     const send = async (n: number) => sent.push(await patient.sendText(CLINIC, `mensagem ${n}`));
     for (let n = 0; n < MESSAGES / 2; n++) await send(n);
     await until(
-      async () => ((await recorded(channel)).length >= MESSAGES / 2 ? true : undefined),
+      async () => ((await own.world.receivedMessages(channel)).length >= MESSAGES / 2 ? true : undefined),
       'the first half recorded',
       60_000,
     );
@@ -128,7 +93,7 @@ describe('a runner killed between decrypting received messages and recording the
       `${IN_THE_WINDOW} messages decrypted by runner-a`,
       60_000,
     );
-    const owed = simulator.server.queue
+    const owed = own.simulator.server.queue
       .pending(deviceKey(CLINIC, 1))
       .filter((stanza) => stanza.tag === 'message');
     expect(owed).toHaveLength(IN_THE_WINDOW);
@@ -139,17 +104,17 @@ describe('a runner killed between decrypting received messages and recording the
 
     // The rest is sent while no runner is there: WhatsApp keeps it for the device.
     for (let n = MESSAGES / 2 + IN_THE_WINDOW; n < MESSAGES; n++) await send(n);
-    await world.spawnRunner('runner-b', timing);
+    await own.world.spawnRunner('runner-b', timing);
 
     const all = await until(
       async () => {
-        const stored = await recorded(channel);
+        const stored = await own.world.receivedMessages(channel);
         return stored.length >= MESSAGES ? stored : undefined;
       },
       'every message recorded',
       240_000,
     ).catch(async (error) => {
-      report('recorded:', (await recorded(channel)).length);
+      report('recorded:', (await own.world.receivedMessages(channel)).length);
       throw error;
     });
     report(`all ${MESSAGES} messages recorded ${seconds(Date.now() - killedAt)} s after the kill`);

@@ -4,14 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalAws, startLocalAws } from '#infra/local/local-aws.ts';
 import { createS3Client } from '#shared/aws/clients.ts';
 import { loadAwsConfig } from '#shared/config.ts';
 import type { Channel } from '#shared/domain/channel.ts';
-import type { Message } from '#shared/domain/message.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import { emulatorEnvironment } from '../support/platform.ts';
-import { runnerPlatform, until } from './support/runner-harness.ts';
+import { ownPlatformForEachTest, report, until } from './support/runner-harness.ts';
 
 const MB = 1024 * 1024;
 const mb = (bytes: number) => (bytes / MB).toFixed(1);
@@ -26,12 +23,6 @@ const RSS_GROWTH_BUDGET = 120 * MB;
 /** Over WhatsApp's 100 MB, under the cap this test sets, so that it is streamed. */
 const LARGE_BYTES = 240 * MB;
 const CAP_BYTES = 256 * MB;
-/** The harness routes console output through the runner's logger; test diagnostics go around it. */
-const report = (...parts: unknown[]) =>
-  process.stdout.write(
-    `${parts.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ')}\n`,
-  );
-
 function zerosDigest(length: number) {
   const hash = createHash('sha256');
   const zeros = Buffer.alloc(MB);
@@ -47,29 +38,18 @@ function residentBytes(pid: number): number {
 }
 
 describe('received media is bounded', () => {
-  let ownAws: LocalAws;
-  let simulator: Simulator;
-  let world: Awaited<ReturnType<typeof runnerPlatform>>;
-  let files: string;
-
   // A runner process serves every channel of the table it is given: it gets an emulator of its own.
-  beforeEach(async () => {
-    ownAws = await startLocalAws();
-    simulator = await startSimulator();
-    world = await runnerPlatform(simulator, ownAws);
+  const own = ownPlatformForEachTest();
+  let files: string;
+  beforeEach(() => {
     files = mkdtempSync(join(tmpdir(), 'inbound-media-'));
   });
-  afterEach(async () => {
-    await world.stopAll();
-    await simulator.stop();
-    await ownAws.stop();
-    rmSync(files, { recursive: true, force: true });
-  });
+  afterEach(() => rmSync(files, { recursive: true, force: true }));
 
   /** Length and SHA-256 of a stored object, read as a stream. */
   async function storedDigest(key: string) {
-    const s3 = createS3Client(loadAwsConfig(emulatorEnvironment(ownAws)));
-    const object = await s3.send(new GetObjectCommand({ Bucket: ownAws.env.MEDIA_BUCKET_NAME, Key: key }));
+    const s3 = createS3Client(loadAwsConfig(emulatorEnvironment(own.aws)));
+    const object = await s3.send(new GetObjectCommand({ Bucket: own.aws.env.MEDIA_BUCKET_NAME, Key: key }));
     const hash = createHash('sha256');
     let length = 0;
     for await (const chunk of object.Body as AsyncIterable<Buffer>) {
@@ -79,29 +59,29 @@ describe('received media is bounded', () => {
     return { length, sha256: hash.digest('hex') };
   }
 
-  async function inbound(channel: Channel): Promise<Message[]> {
-    const page = await world.platform.messages.list(channel.tenantId, channel.id, { limit: 100 });
-    return page.items.filter((message) => message.direction === 'inbound');
-  }
+  const inbound = (channel: Channel) => own.world.receivedMessages(channel);
 
   it('records a 300 MB document as too large without holding it, streams a 240 MB one to S3, and other channels go on', async () => {
-    const pairing = await world.startRunner('pairing-runner');
-    const [reception, lab] = [await world.newChannel('Recepção'), await world.newChannel('Laboratório')];
-    const receptionPhone = await simulator.phones.create('5511955560001');
-    const labPhone = await simulator.phones.create('5511955560002');
-    const patient = await simulator.phones.create('5511966670001');
-    await world.pairByQr(reception as Channel, receptionPhone);
-    await world.pairByQr(lab as Channel, labPhone);
+    const pairing = await own.world.startRunner('pairing-runner');
+    const [reception, lab] = [
+      await own.world.newChannel('Recepção'),
+      await own.world.newChannel('Laboratório'),
+    ];
+    const receptionPhone = await own.simulator.phones.create('5511955560001');
+    const labPhone = await own.simulator.phones.create('5511955560002');
+    const patient = await own.simulator.phones.create('5511966670001');
+    await own.world.pairByQr(reception as Channel, receptionPhone);
+    await own.world.pairByQr(lab as Channel, labPhone);
     await pairing.stop();
 
-    const runner = await world.spawnRunner('runner-media', {
+    const runner = await own.world.spawnRunner('runner-media', {
       leaseTtlSeconds: 10,
       env: { INBOUND_MEDIA_MAX_BYTES: String(CAP_BYTES) },
     });
     const pid = runner.child.pid as number;
     for (const phone of [receptionPhone, labPhone])
       await until(
-        () => simulator.server.isConnected({ account: phone.account, deviceId: 1 }) || undefined,
+        () => own.simulator.server.isConnected({ account: phone.account, deviceId: 1 }) || undefined,
         'both channels logged in on the runner',
         60_000,
       );

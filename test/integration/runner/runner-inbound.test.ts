@@ -70,19 +70,7 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
       .filter((stanza) => stanza.tag === 'message')
       .map((stanza) => stanza.attrs.id);
 
-  async function recorded(): Promise<Message[]> {
-    const all: Message[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await world.platform.messages.list(channel.tenantId, channel.id, {
-        limit: 100,
-        ...(cursor ? { cursor } : {}),
-      });
-      all.push(...page.items.filter((message) => message.direction === 'inbound'));
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    return all;
-  }
+  const recorded = () => world.receivedMessages(channel);
 
   /** Each id recorded exactly once, with exactly one distinct event, and nothing else recorded. */
   async function expectEachOnce(waMessageIds: string[]): Promise<Message[]> {

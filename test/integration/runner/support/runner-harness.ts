@@ -8,6 +8,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeEach } from 'vitest';
+import { type LocalAws, startLocalAws } from '#infra/local/local-aws.ts';
 import { sessionPk } from '#runner/auth/key-layout.ts';
 import { SessionStore } from '#runner/auth/session-store.ts';
 import { routeConsoleThroughLogger } from '#runner/console-guard.ts';
@@ -31,11 +33,12 @@ import { loadAwsConfig } from '#shared/config.ts';
 import type { Channel } from '#shared/domain/channel.ts';
 import type { EventType, PlatformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
+import type { Message } from '#shared/domain/message.ts';
 import { createLogger } from '#shared/observability.ts';
 import type { ChannelRepository, EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
 import { createChannel } from '#shared/use-cases/channels.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
-import type { Simulator } from '#test/simulator/simulator.ts';
+import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
 import { type EmulatorContext, emulatorEnvironment, platformRepositories } from '../../support/platform.ts';
 
@@ -69,6 +72,13 @@ export async function until<T>(
 }
 
 const SHARDS = 2;
+
+export const seconds = (ms: number) => (ms / 1000).toFixed(1);
+/** The harness routes console output through the runner's logger; test diagnostics go around it. */
+export const report = (...parts: unknown[]) =>
+  process.stdout.write(
+    `${parts.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ')}\n`,
+  );
 
 /** `channels` with its shard listing replaced: what a runner restores on takeover. */
 export function withListByShard(
@@ -122,6 +132,28 @@ export interface RunnerProcess {
 }
 
 const ROOT = join(import.meta.dirname, '../../../..');
+
+export type RunnerPlatform = Awaited<ReturnType<typeof runnerPlatform>>;
+
+/**
+ * An emulator, a simulator and a platform of each test's own, made before and stopped after each
+ * test: for tests that spawn runner processes (which serve every channel of the table they are
+ * given) or load the emulator hard enough to slow the suite's other files.
+ */
+export function ownPlatformForEachTest() {
+  const own = {} as { aws: LocalAws; simulator: Simulator; world: RunnerPlatform };
+  beforeEach(async () => {
+    own.aws = await startLocalAws();
+    own.simulator = await startSimulator();
+    own.world = await runnerPlatform(own.simulator, own.aws);
+  });
+  afterEach(async () => {
+    await own.world.stopAll();
+    await own.simulator.stop();
+    await own.aws.stop();
+  });
+  return own;
+}
 
 /** One test's platform: a tenant, its command queues, a lease cluster, captured events. */
 export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorContext) {
@@ -188,6 +220,20 @@ export async function runnerPlatform(simulator: Simulator, emulator?: EmulatorCo
     newChannel: (name: string) =>
       createChannel({ channels: platform.channels, shardCount: SHARDS }, tenant.id, { name }),
     connectByQr,
+    /** Every message the channel received, as recorded. */
+    async receivedMessages(channel: Channel): Promise<Message[]> {
+      const all: Message[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await platform.messages.list(channel.tenantId, channel.id, {
+          limit: 100,
+          ...(cursor ? { cursor } : {}),
+        });
+        all.push(...page.items.filter((message) => message.direction === 'inbound'));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return all;
+    },
     /** The channel repository in-process runners get: this test's tenant only. */
     runnerChannels,
     /** Connects the channel by QR through a running runner and scans it with `phone`, until open. */

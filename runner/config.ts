@@ -25,6 +25,17 @@ const runnerConfigSchema = z
     COMMAND_VISIBILITY_TIMEOUT_SECONDS: z.coerce.number().int().min(3).max(43_200).default(30),
     HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     /**
+     * The largest received file kept (bytes; larger ones are recorded with `mediaError: too_large`).
+     * Every tenant's until tenant settings can lower or raise it. Default: WhatsApp's document limit.
+     */
+    INBOUND_MEDIA_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(100 * 1024 * 1024),
+    /** Received files downloaded at once; each holds up to two 5 MiB upload parts in memory. */
+    MAX_CONCURRENT_MEDIA_DOWNLOADS: z.coerce.number().int().min(1).max(64).default(4),
+    /**
      * Session-state transactions in flight at once; unset on AWS. moto answers concurrent
      * TransactWriteItems with HTTP 500s, so local runs set it to 1.
      */
@@ -52,6 +63,8 @@ const runnerConfigSchema = z
     maxConcurrentConnects: env.MAX_CONCURRENT_CONNECTS,
     commandVisibilityTimeoutSeconds: env.COMMAND_VISIBILITY_TIMEOUT_SECONDS,
     healthPort: env.HEALTH_PORT,
+    inboundMediaMaxBytes: env.INBOUND_MEDIA_MAX_BYTES,
+    maxConcurrentMediaDownloads: env.MAX_CONCURRENT_MEDIA_DOWNLOADS,
     sessionTransactionConcurrency: env.SESSION_TRANSACTION_CONCURRENCY,
     whatsapp: whatsAppConnection(env),
   }));

@@ -9,6 +9,7 @@ import {
 } from '#shared/aws/clients.ts';
 import { DynamoChannelRepository } from '#shared/aws/dynamo/channel-repository.ts';
 import { DynamoContactCheckRepository } from '#shared/aws/dynamo/contact-check-repository.ts';
+import { DynamoMessageOutbox } from '#shared/aws/dynamo/message-outbox.ts';
 import { DynamoMessageRepository } from '#shared/aws/dynamo/message-repository.ts';
 import { EventBridgePublisher } from '#shared/aws/eventbridge-publisher.ts';
 import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
@@ -24,6 +25,7 @@ import { LeaseTable } from './leases/lease-table.ts';
 import { MessageIdMemory } from './messages/message-id-memory.ts';
 import { Runner } from './runner.ts';
 import { RunnerMetrics } from './runner-metrics.ts';
+import { Semaphore } from './semaphore.ts';
 import { createSocketFactory } from './sessions/socket-factory.ts';
 
 const METRICS_INTERVAL_MS = 60_000;
@@ -55,6 +57,9 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
     contactChecks: new DynamoContactCheckRepository(dynamo, resources.platformTable),
     media: new S3MediaStore(createS3Client(aws), resources.mediaBucket),
     events,
+    outbox: new DynamoMessageOutbox(dynamo, resources.platformTable),
+    inboundMediaMaxBytes: () => config.inboundMediaMaxBytes,
+    mediaDownloads: new Semaphore(config.maxConcurrentMediaDownloads),
     sessionStore: new SessionStore({
       dynamo,
       kms: createKmsClient(aws),

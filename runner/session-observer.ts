@@ -1,13 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { WAMessage } from '@whiskeysockets/baileys';
 import type { ChannelStatus } from '#shared/domain/channel.ts';
-import { newId } from '#shared/domain/ids.ts';
-import type { Message } from '#shared/domain/message.ts';
-import type { EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
+import type { EventPublisher, MessageRepository } from '#shared/ports.ts';
 import type { ChannelStatusRecorder } from './events/channel-status-recorder.ts';
 import type { MessageStatusRecorder } from './events/message-status-recorder.ts';
+import type { OutboxPublisher } from './events/outbox-publisher.ts';
 import { platformEvent } from './events/platform-events.ts';
-import { addressOf, mediaOf, toReceivedMessage } from './messages/inbound-message.ts';
+import type { ReceivedMessageRecorder } from './messages/received-message-recorder.ts';
 import type { RunnerMetrics } from './runner-metrics.ts';
 import type { MessageStatusUpdate, OwnAccount, SessionObserver } from './sessions/channel-session.ts';
 
@@ -16,7 +15,8 @@ export interface SessionObserverDeps {
   readonly messageStatusRecorder: MessageStatusRecorder;
   readonly events: EventPublisher;
   readonly messages: MessageRepository;
-  readonly media: MediaStore;
+  /** Publishes received messages' events from the outbox they were recorded in. */
+  readonly outbox: OutboxPublisher;
   readonly metrics?: RunnerMetrics;
   readonly logger?: Logger;
   readonly now?: () => Date;
@@ -25,15 +25,15 @@ export interface SessionObserverDeps {
 
 /**
  * Turns what one channel's session sees into platform state and events: statuses on the channel,
- * QR and pairing codes, received messages (media to the media store, referenced by id) and the
- * delivery and read statuses of sent messages.
+ * QR and pairing codes, received messages (recorded before WhatsApp hears "delivered", their events
+ * published from the record) and the delivery and read statuses of sent messages.
  */
 export class PlatformSessionObserver implements SessionObserver {
   constructor(
     private readonly tenantId: string,
     private readonly channelId: string,
     private readonly deps: SessionObserverDeps,
-    private readonly downloadMedia: (message: WAMessage) => Promise<Buffer>,
+    private readonly received: ReceivedMessageRecorder,
   ) {}
 
   private get scope() {
@@ -77,13 +77,10 @@ export class PlatformSessionObserver implements SessionObserver {
     ]);
   }
 
-  async onMessages(messages: WAMessage[]): Promise<void> {
-    const events = [];
-    for (const message of messages) {
-      const received = await this.record(message);
-      if (received) events.push(received);
-    }
-    if (events.length > 0) await this.deps.events.publish(events);
+  async onMessageReceived(message: WAMessage): Promise<void> {
+    const event = await this.received.record(message);
+    // Recorded with its event: WhatsApp may hear "delivered" now, whether or not this publish works.
+    if (event) this.deps.outbox.publish(event);
   }
 
   async onMessageStatus(updates: MessageStatusUpdate[]): Promise<void> {
@@ -96,49 +93,5 @@ export class PlatformSessionObserver implements SessionObserver {
       if (message?.direction !== 'outbound') continue;
       await this.deps.messageStatusRecorder.record(this.scope, message.messageId, update.status);
     }
-  }
-
-  /** Stores a received message once (WhatsApp may deliver it again) and returns its event. */
-  private async record(message: WAMessage) {
-    const media = mediaOf(message);
-    if (!toReceivedMessage(message)) return null;
-    const mediaId = media
-      ? await this.deps.media.put(this.tenantId, {
-          data: await this.downloadMedia(message),
-          mimeType: media.mimeType,
-          fileName: media.fileName ?? null,
-        })
-      : undefined;
-    const received = toReceivedMessage(message, mediaId);
-    if (!received || !message.key.remoteJid) return null;
-    const createdAt = this.now().toISOString();
-    const repliedTo = received.context
-      ? await this.deps.messages.findByWaMessageId(this.tenantId, this.channelId, received.context.messageId)
-      : null;
-    const { context: _waContext, ...withoutContext } = received;
-    const stored: Message = {
-      id: newId('message'),
-      ...this.scope,
-      direction: 'inbound',
-      waMessageId: received.messageId,
-      remoteJid: message.key.remoteJid,
-      contact: addressOf(message.key.remoteJid, message.key.remoteJidAlt),
-      type: received.type,
-      content: received.content,
-      status: 'received',
-      statusHistory: [],
-      createdAt,
-    };
-    if (!(await this.deps.messages.put(stored))) return null;
-    return platformEvent(
-      'message.received',
-      this.scope,
-      {
-        ...withoutContext,
-        messageId: stored.id,
-        ...(repliedTo ? { context: { messageId: repliedTo.id } } : {}),
-      },
-      new Date(createdAt),
-    );
   }
 }

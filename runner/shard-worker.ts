@@ -8,6 +8,7 @@ import { queuedOutboundMessage } from '#shared/domain/message.ts';
 import type {
   ChannelRepository,
   ContactCheckRepository,
+  EventOutbox,
   EventPublisher,
   MediaStore,
   MessageRepository,
@@ -19,7 +20,9 @@ import type { ChannelOwnership } from './commands/channel-ownership.ts';
 import { type MalformedCommand, ShardCommandConsumer } from './commands/shard-command-consumer.ts';
 import { ChannelStatusRecorder } from './events/channel-status-recorder.ts';
 import { MessageStatusRecorder } from './events/message-status-recorder.ts';
+import { OutboxPublisher, type OutboxTuning } from './events/outbox-publisher.ts';
 import { fencedChannels, fencedMessages } from './leases/fenced-writes.ts';
+import { ReceivedMessageRecorder } from './messages/received-message-recorder.ts';
 import type { RunnerCounter, RunnerMetrics } from './runner-metrics.ts';
 import type { Semaphore } from './semaphore.ts';
 import { PlatformSessionObserver } from './session-observer.ts';
@@ -36,6 +39,13 @@ export interface ShardWorkerDeps {
   readonly contactChecks: ContactCheckRepository;
   readonly media: MediaStore;
   readonly events: EventPublisher;
+  /** Received messages' events, recorded with the messages, until published. */
+  readonly outbox: EventOutbox;
+  readonly outboxTuning?: OutboxTuning;
+  /** The largest received file a tenant keeps (default: WhatsApp's 100 MB document limit). */
+  readonly inboundMediaMaxBytes?: (tenantId: string) => number;
+  /** Bounds the received files being downloaded at once. */
+  readonly mediaDownloads?: Semaphore;
   readonly sessionStore: SessionStore;
   readonly sqs: SQSClient;
   readonly queueUrl: string;
@@ -96,6 +106,7 @@ export class ShardWorker {
   private readonly consumer: ShardCommandConsumer;
   private readonly statusRecorder: ChannelStatusRecorder;
   private readonly messageStatusRecorder: MessageStatusRecorder;
+  private readonly outboxPublisher: OutboxPublisher;
   private starting: Promise<void> | undefined;
   private stopped = false;
 
@@ -108,6 +119,16 @@ export class ShardWorker {
     this.messages = fencedMessages(deps.messages, fence, confirmed);
     this.statusRecorder = new ChannelStatusRecorder(this.channels, deps.events);
     this.messageStatusRecorder = new MessageStatusRecorder(this.messages, deps.events);
+    this.outboxPublisher = new OutboxPublisher(fence.shard, {
+      ...deps.outboxTuning,
+      outbox: deps.outbox,
+      events: deps.events,
+      onError: (error, during) =>
+        deps.logger.warn(`${during} failed; the outbox keeps it`, {
+          shard: fence.shard,
+          error: String(error),
+        }),
+    });
     this.consumer = new ShardCommandConsumer({
       client: deps.sqs,
       queueUrl: deps.queueUrl,
@@ -136,6 +157,8 @@ export class ShardWorker {
 
   /** Logs the shard's paired channels back in from their stored creds, then takes its commands. */
   start(): Promise<void> {
+    // What the shard's previous owner recorded but did not publish goes out first.
+    if (!this.starting) this.outboxPublisher.start();
     this.starting ??= this.restoreAndConsume();
     return this.starting;
   }
@@ -151,6 +174,7 @@ export class ShardWorker {
     await this.consumer.drain();
     await Promise.all(this.sessions.map((session) => session.stop()));
     this.live.clear();
+    await this.outboxPublisher.stop();
   }
 
   /**
@@ -162,6 +186,8 @@ export class ShardWorker {
     this.stopped = true;
     const closing = this.sessions.map((session) => session.stop({ graceMs: 0 }));
     this.live.clear();
+    // A publish under way may hang on the lost route until its timeout; the events stay in the outbox.
+    void this.outboxPublisher.stop();
     await Promise.all([...closing, this.consumer.abandon()]);
   }
 
@@ -358,11 +384,26 @@ export class ShardWorker {
         messageStatusRecorder: this.messageStatusRecorder,
         events: this.deps.events,
         messages: this.messages,
-        media: this.deps.media,
+        outbox: this.outboxPublisher,
         ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
         logger: this.deps.logger,
       },
-      (message) => (session as ChannelSession).downloadMedia(message),
+      new ReceivedMessageRecorder(
+        { tenantId, channelId, shard: this.fence.shard },
+        {
+          messages: this.messages,
+          outbox: this.deps.outbox,
+          media: this.deps.media,
+          downloadMedia: (message) => (session as ChannelSession).downloadMedia(message),
+          ...(this.deps.inboundMediaMaxBytes ? { mediaMaxBytes: this.deps.inboundMediaMaxBytes } : {}),
+          ...(this.deps.mediaDownloads ? { mediaDownloads: this.deps.mediaDownloads } : {}),
+          onMediaError: (error) =>
+            this.deps.logger.warn('received media could not be downloaded', {
+              channelId,
+              error: String(error),
+            }),
+        },
+      ),
     );
     session = new ChannelSession({
       ...this.deps.sessionTuning,

@@ -69,9 +69,22 @@ export interface CommandBus {
   send(command: ChannelCommand, shard: number): Promise<void>;
 }
 
+/** An event stored with the record it reports, to be published from there (see `EventOutbox`). */
+export interface OutboxEntry {
+  /** The shard of the record's channel: the runner holding the shard drains its outbox. */
+  readonly shard: number;
+  readonly event: PlatformEvent<'message.received'>;
+}
+
 export interface MessageRepository {
-  /** Stores a new message; false when it already exists (a redelivered message). */
-  put(message: Message, options?: WriteOptions & { expiresAt?: number }): Promise<boolean>;
+  /**
+   * Stores a new message, with its event in the outbox when `outbox` is given (one write); false
+   * when it already exists (a redelivered message).
+   */
+  put(
+    message: Message,
+    options?: WriteOptions & { expiresAt?: number; outbox?: OutboxEntry },
+  ): Promise<boolean>;
   get(tenantId: string, channelId: string, messageId: string): Promise<Message | null>;
   findByWaMessageId(tenantId: string, channelId: string, waMessageId: string): Promise<Message | null>;
   /** Our id and direction of the message WhatsApp knows by `waMessageId`, in one read. */
@@ -96,15 +109,48 @@ export interface MessageRepository {
   list(tenantId: string, channelId: string, request: PageRequest): Promise<Page<Message>>;
 }
 
+/**
+ * Events written with their messages and not yet published: whoever holds the shard publishes them
+ * (and marks them) until none is left, so a publish that failed or a runner that died in between
+ * loses no event. Ids are stable: a republished event has its first id.
+ */
+export interface EventOutbox {
+  /** The shard's waiting events created before `before`, oldest first, at most `limit`. */
+  pending(
+    shard: number,
+    options: { before: Date; limit: number },
+  ): Promise<PlatformEvent<'message.received'>[]>;
+  /** The event still waiting with one message, or null (none, or published already). */
+  pendingOf(
+    tenantId: string,
+    channelId: string,
+    messageId: string,
+  ): Promise<PlatformEvent<'message.received'> | null>;
+  markPublished(tenantId: string, channelId: string, messageId: string, at: Date): Promise<void>;
+}
+
 export interface StoredMedia {
   readonly data: Buffer;
   readonly mimeType: string;
   readonly fileName: string | null;
 }
 
+export interface MediaStream {
+  readonly body: AsyncIterable<Uint8Array>;
+  readonly mimeType: string;
+  readonly fileName: string | null;
+  /** Past this many bytes the store stops reading, keeps nothing and throws `MediaTooLargeError`. */
+  readonly maxBytes: number;
+}
+
 export interface MediaStore {
   /** Stores bytes under a new media id of the tenant. */
   put(tenantId: string, media: StoredMedia): Promise<string>;
+  /**
+   * Stores a stream of any length under a new media id without holding it in memory; a failure
+   * (of the source or the store) leaves no object behind. Errors of the source are rethrown as is.
+   */
+  putStream(tenantId: string, media: MediaStream): Promise<string>;
   /** null when absent, or when the id belongs to another tenant. */
   get(tenantId: string, mediaId: string): Promise<StoredMedia | null>;
 }

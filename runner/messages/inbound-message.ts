@@ -17,21 +17,29 @@ export interface InboundMedia {
   readonly kind: 'image' | 'video' | 'audio' | 'document' | 'sticker';
   readonly mimeType: string;
   readonly fileName?: string;
+  /** The size the sender declared (WhatsApp's `fileLength`), null when absent. */
+  readonly declaredBytes: number | null;
 }
+
+/** Why a received message's media has no bytes in the store. */
+export type MediaError = 'too_large' | 'download_failed';
+
+/** Where a received message's media went: the store's id, or why it is not there. */
+export type StoredMediaRef = { readonly mediaId: string } | { readonly mediaError: MediaError };
 
 /**
  * A patient's one-to-one message as the platform's `message.received` data, with both the phone
  * number and the LID when WhatsApp gave them. Group, broadcast, own and protocol messages are not
  * patient messages and give null.
  */
-export function toReceivedMessage(message: WAMessage, mediaId?: string): ReceivedMessage | null {
+export function toReceivedMessage(message: WAMessage, media?: StoredMediaRef): ReceivedMessage | null {
   const key = message.key;
   if (!key.remoteJid || key.fromMe || isJidGroup(key.remoteJid) || isJidStatusBroadcast(key.remoteJid))
     return null;
   const content = extractMessageContent(message.message);
   const type = getContentType(content);
   if (!content || !type) return null;
-  const mapped = mapContent(content, type, mediaId);
+  const mapped = mapContent(content, type, media);
   if (!mapped) return null;
   const contextId = contextInfoOf(content, type)?.stanzaId;
   return {
@@ -55,6 +63,8 @@ export function mediaOf(message: WAMessage): InboundMedia | null {
     kind,
     mimeType: media.mimetype ?? 'application/octet-stream',
     ...(media.fileName ? { fileName: media.fileName } : {}),
+    declaredBytes:
+      media.fileLength === null || media.fileLength === undefined ? null : Number(media.fileLength),
   };
 }
 
@@ -83,7 +93,7 @@ const MEDIA_KINDS = {
 function mapContent(
   content: proto.IMessage,
   type: keyof proto.IMessage,
-  mediaId: string | undefined,
+  stored: StoredMediaRef | undefined,
 ): { type: string; content: Record<string, unknown> } | null {
   switch (type) {
     case 'conversation':
@@ -100,7 +110,8 @@ function mapContent(
       return {
         type: kind,
         content: {
-          mediaId: mediaId ?? null,
+          mediaId: stored && 'mediaId' in stored ? stored.mediaId : null,
+          ...(stored && 'mediaError' in stored ? { mediaError: stored.mediaError } : {}),
           mimeType: media.mimetype ?? null,
           ...(media.caption ? { caption: media.caption } : {}),
           ...(media.fileName ? { filename: media.fileName } : {}),

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import {
   type AnyMessageContent,
   type AuthenticationState,
@@ -18,6 +19,7 @@ import { LeaseUnconfirmedError } from '../leases/fenced-writes.ts';
 import type { Semaphore } from '../semaphore.ts';
 import { type BackoffPolicy, backoffDelay, DEFAULT_RECONNECT_BACKOFF } from './backoff.ts';
 import { CircuitBreaker, type CircuitBreakerPolicy, DEFAULT_CIRCUIT_BREAKER } from './circuit-breaker.ts';
+import { Inbox } from './inbox.ts';
 import { ServerAcks } from './server-acks.ts';
 
 /** The auth state of one channel as the session needs it (runner/auth provides it). */
@@ -32,7 +34,13 @@ export interface SessionAuth {
   settle?(): Promise<void>;
 }
 
-export type SocketFactory = (auth: AuthenticationState) => WASocket;
+/** What a session asks of each socket it creates. */
+export interface SocketHooks {
+  /** Resolves once the received message is durably recorded; its delivery receipt waits for it. */
+  beforeDeliveryReceipt(message: WAMessage): Promise<void>;
+}
+
+export type SocketFactory = (auth: AuthenticationState, hooks: SocketHooks) => WASocket;
 
 export interface MessageStatusUpdate {
   readonly waMessageId: string;
@@ -51,7 +59,11 @@ export interface SessionObserver {
   }): Promise<void>;
   onQr(qr: string, expiresAt: Date): Promise<void>;
   onPairingCode(code: string, phoneNumber: string, expiresAt: Date): Promise<void>;
-  onMessages(messages: WAMessage[], kind: 'notify' | 'append'): Promise<void>;
+  /**
+   * Records a received message durably (or finds it recorded already); WhatsApp hears "delivered"
+   * only once this resolves. Called for every decrypted message, one at a time per connection.
+   */
+  onMessageReceived(message: WAMessage): Promise<void>;
   onMessageStatus(updates: MessageStatusUpdate[]): Promise<void>;
 }
 
@@ -81,12 +93,14 @@ export interface ChannelSessionOptions {
    * socket opened (the shard's sockets are being closed; another runner may take it).
    */
   readonly mayUseSocket?: () => boolean;
+  /** Backoff between attempts to record a received message (its receipt waits meanwhile). */
+  readonly recordRetry?: BackoffPolicy;
 }
 
 /** The timing knobs of every session of a runner (defaults suit WhatsApp; tests shorten them). */
 export type SessionTuning = Pick<
   ChannelSessionOptions,
-  'backoff' | 'breaker' | 'ackTimeoutMs' | 'watchdogIntervalMs' | 'stopGraceMs'
+  'backoff' | 'breaker' | 'ackTimeoutMs' | 'watchdogIntervalMs' | 'stopGraceMs' | 'recordRetry'
 >;
 
 export type ConnectIntent =
@@ -110,6 +124,7 @@ export class SessionNotOpenError extends Error {
 export class ChannelSession {
   private currentStatus: ChannelStatus = 'disconnected';
   private socket: WASocket | undefined;
+  private inbox: Inbox<WAMessage> | undefined;
   private auth: SessionAuth | undefined;
   private intent: ConnectIntent = { method: 'resume' };
   private attempt = 0;
@@ -187,12 +202,16 @@ export class ChannelSession {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     const hadSocket = this.socket !== undefined;
+    const graceMs = options.graceMs ?? this.options.stopGraceMs ?? 1500;
+    // Received messages being recorded get their receipts out on this socket if they finish in time;
+    // the others WhatsApp delivers again to whoever connects next. With no grace (the lease is in
+    // doubt) the socket closes before this returns its promise.
+    if (this.inbox && graceMs > 0) await Promise.race([this.inbox.settled(), delay(graceMs)]);
     this.closeSocket(new Error('session stopped'));
     await this.transitions;
     // Stanzas already read from the socket are still being decrypted and their key updates written;
     // the lease (and with it the right to write) must outlive them, or those messages are lost.
-    const graceMs = options.graceMs ?? this.options.stopGraceMs ?? 1500;
-    if (hadSocket && graceMs > 0) await new Promise((resolve) => setTimeout(resolve, graceMs));
+    if (hadSocket && graceMs > 0) await delay(graceMs);
   }
 
   /**
@@ -218,13 +237,13 @@ export class ChannelSession {
     return { waMessageId, jid };
   }
 
-  /** The bytes of a received media message (Baileys fetches and decrypts them). */
-  async downloadMedia(message: WAMessage): Promise<Buffer> {
+  /** The bytes of a received media message as Baileys fetches and decrypts them, streamed. */
+  async downloadMedia(message: WAMessage): Promise<Readable> {
     // Offline messages can arrive while the connection is still settling: any live socket will do.
     const socket = this.socket ?? this.openSocketOrThrow();
     return downloadMediaMessage(
       message,
-      'buffer',
+      'stream',
       {},
       { logger: socket.logger, reuploadRequest: socket.updateMediaMessage },
     );
@@ -280,11 +299,18 @@ export class ChannelSession {
       await auth.settle?.();
       await this.options.limiter.run(async () => {
         if (this.stopped) return;
-        const socket = this.options.createSocket(auth.state);
+        const inbox = new Inbox<WAMessage>((message) => this.options.observer.onMessageReceived(message), {
+          ...(this.options.recordRetry ? { retry: this.options.recordRetry } : {}),
+          onRetry: (error) => this.options.onError?.(error, 'recording a received message (retrying)'),
+        });
+        const socket = this.options.createSocket(auth.state, {
+          beforeDeliveryReceipt: (message) => inbox.admit(message),
+        });
         this.socket = socket;
+        this.inbox = inbox;
         this.qrCount = 0;
         this.pairingRequested = false;
-        await new Promise<void>((settled) => this.wire(socket, auth, settled));
+        await new Promise<void>((settled) => this.wire(socket, auth, inbox, settled));
       });
     } catch (error) {
       this.options.onError?.(error, 'connect');
@@ -293,7 +319,7 @@ export class ChannelSession {
   }
 
   /** Subscribes to the socket; `settled` fires at the first QR, open or close (the end of the connect). */
-  private wire(socket: WASocket, auth: SessionAuth, settled: () => void): void {
+  private wire(socket: WASocket, auth: SessionAuth, inbox: Inbox<WAMessage>, settled: () => void): void {
     socket.ws.on('CB:ack,class:message', (node: BinaryNode) => this.acks.onAck(node));
     socket.ev.on('creds.update', () => {
       auth.saveCreds().catch((error) => this.options.onError?.(error, 'saving creds'));
@@ -309,16 +335,18 @@ export class ChannelSession {
         this.serialize(() => this.handleOpen(auth));
       }
       if (update.connection === 'close') {
+        // No receipt can leave a closed socket: stop retrying records it was waiting for.
+        inbox.close();
         settled();
         this.serialize(() => this.handleClose(socket, update.lastDisconnect?.error));
       }
     });
-    socket.ev.on('messages.upsert', ({ messages, type }) => {
-      this.guard('receiving messages', async () => {
-        await this.options.observer.onMessages(messages, type);
-        const statuses = messages.flatMap((message) => ownStatus(message));
-        if (statuses.length > 0) await this.options.observer.onMessageStatus(statuses);
-      });
+    // Received messages are recorded through `beforeDeliveryReceipt`, before their receipt; the
+    // upsert only brings our own messages' statuses.
+    socket.ev.on('messages.upsert', ({ messages }) => {
+      const statuses = messages.flatMap((message) => ownStatus(message));
+      if (statuses.length > 0)
+        this.guard('recording statuses', () => this.options.observer.onMessageStatus(statuses));
     });
     socket.ev.on('messages.update', (updates) => {
       const statuses = updates.flatMap(({ key, update }) =>
@@ -501,6 +529,10 @@ function ownStatus(message: WAMessage): MessageStatusUpdate[] {
   if (!message.key.fromMe || message.status === undefined || message.status === null) return [];
   if (message.status < proto.WebMessageInfo.Status.DELIVERY_ACK) return [];
   return statusUpdate(message.key, message.status);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function describe(code: number | undefined, error?: Error): string {

@@ -1,6 +1,6 @@
 import { Agent } from 'node:https';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import makeWASocket, { WA_CERT_DETAILS } from '@whiskeysockets/baileys';
+import makeWASocket, { DEFAULT_CONNECTION_CONFIG, WA_CERT_DETAILS } from '@whiskeysockets/baileys';
 import { SOCKET_TRANSACTION_OPTIONS } from '#runner/auth/dynamo-auth-state.ts';
 import { installNativeCurve } from '#runner/crypto/install-native-curve.ts';
 import type { WhatsAppConnection } from '../config.ts';
@@ -16,6 +16,7 @@ const WHATSAPP_ROOT = Buffer.from(WA_CERT_DETAILS.PUBLIC_KEY);
  * a runner: every socket of a process talks to the same WhatsApp.
  */
 export function createSocketFactory(connection: WhatsAppConnection, logger: Logger): SocketFactory {
+  assertBaileysPatched();
   installNativeCurve();
   WA_CERT_DETAILS.PUBLIC_KEY =
     connection.mode === 'simulator' ? Buffer.from(connection.trustRoot, 'base64') : WHATSAPP_ROOT;
@@ -24,9 +25,10 @@ export function createSocketFactory(connection: WhatsAppConnection, logger: Logg
     connection.mode === 'simulator' && connection.mediaCaPem
       ? new Agent({ ca: connection.mediaCaPem })
       : undefined;
-  return (auth) =>
+  return (auth, hooks) =>
     makeWASocket({
       auth,
+      beforeDeliveryReceipt: (message) => hooks.beforeDeliveryReceipt(message),
       logger: socketLogger,
       ...(connection.mode === 'simulator' ? { waWebSocketUrl: connection.webSocketUrl } : {}),
       ...(mediaAgent ? { fetchAgent: mediaAgent } : {}),
@@ -36,4 +38,15 @@ export function createSocketFactory(connection: WhatsAppConnection, logger: Logg
       fireInitQueries: true,
       getMessage: async () => undefined,
     });
+}
+
+/**
+ * Without our patch (patches/, applied by `npm ci`'s postinstall) Baileys would ignore the hook and
+ * tell WhatsApp "delivered" before a message is recorded: refuse to start rather than lose messages.
+ */
+function assertBaileysPatched(): void {
+  if (!('beforeDeliveryReceipt' in DEFAULT_CONNECTION_CONFIG))
+    throw new Error(
+      'Baileys is not patched (patches/@whiskeysockets+baileys+*.patch): reinstall with `npm ci`, whose postinstall applies it',
+    );
 }

@@ -63,6 +63,14 @@ export class UnprocessableError extends DomainError {
   readonly httpStatus = 422;
 }
 
+/** 413: media over the size allowed for it (a tenant's cap on received files, say). */
+export class MediaTooLargeError extends DomainError {
+  readonly httpStatus = 413;
+  constructor(readonly maxBytes: number) {
+    super('media_too_large', `Media is larger than ${maxBytes} bytes`);
+  }
+}
+
 function capitalize(word: string): string {
   return word.charAt(0).toUpperCase() + word.slice(1).replaceAll('_', ' ');
 }

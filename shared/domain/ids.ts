@@ -1,4 +1,4 @@
-import { monotonicFactory } from 'ulid';
+import { encodeTime, monotonicFactory } from 'ulid';
 
 // Public ids are opaque strings: a short type prefix (so a misplaced id is obvious in a log or a
 // support ticket) and a ULID (so ids sort by creation time, which list pages rely on).
@@ -22,6 +22,11 @@ const ulid = monotonicFactory();
 
 export function newId(kind: IdKind, now: number = Date.now()): string {
   return `${ID_PREFIXES[kind]}_${ulid(now)}`;
+}
+
+/** Sorts after every id of `kind` made before `at` and before every one made from then on. */
+export function idsMadeBefore(kind: IdKind, at: number): string {
+  return `${ID_PREFIXES[kind]}_${encodeTime(at, 10)}`;
 }
 
 export function isId(kind: IdKind, value: string): boolean {

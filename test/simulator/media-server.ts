@@ -3,17 +3,22 @@
 // ciphertext only; the media key travels inside the end-to-end encrypted message.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { BinaryNode } from '@whiskeysockets/baileys';
 import { node } from './binary.ts';
 import { closeServer, trackSockets } from './socket-tracker.ts';
 
-const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
+/** WhatsApp's own limit for a document. */
+const MAX_UPLOAD_BYTES = 2 * 1024 * 1024 * 1024;
+/** Larger uploads are kept in a file, not in memory (a test may send a few hundred MB). */
+const IN_MEMORY_BYTES = 16 * 1024 * 1024;
 
 export interface TlsCertificate {
   readonly keyPem: string;
@@ -60,23 +65,56 @@ export function mediaCertificate(): TlsCertificate {
   }
 }
 
+/** A blob kept in a file of the store's own directory. */
+interface FileBlob {
+  readonly file: string;
+  readonly size: number;
+}
+
 export class MediaStore {
-  private readonly blobs = new Map<string, Buffer>();
+  private readonly blobs = new Map<string, Buffer | FileBlob>();
+  private directory: string | undefined;
 
   put(path: string, blob: Buffer): void {
     this.blobs.set(path, blob);
   }
 
-  get(path: string): Buffer | undefined {
-    return this.blobs.get(path);
+  /** Where a large upload is written before `putFile` keeps it. */
+  newFile(): string {
+    this.directory ??= mkdtempSync(join(tmpdir(), 'wa-sim-media-'));
+    return join(this.directory, `${this.blobs.size}-${Math.random().toString(36).slice(2)}`);
   }
 
-  entries(): IterableIterator<[string, Buffer]> {
-    return this.blobs.entries();
+  putFile(path: string, file: string, size: number): void {
+    this.blobs.set(path, { file, size });
+  }
+
+  get(path: string): Buffer | undefined {
+    const blob = this.blobs.get(path);
+    return blob && !Buffer.isBuffer(blob) ? readFileSync(blob.file) : blob;
+  }
+
+  /** The blob's size and a way to read it without holding it in memory. */
+  open(path: string): { size: number; stream: () => NodeJS.ReadableStream } | undefined {
+    const blob = this.blobs.get(path);
+    if (!blob) return undefined;
+    if (Buffer.isBuffer(blob)) return { size: blob.length, stream: () => Readable.from([blob]) };
+    return { size: blob.size, stream: () => createReadStream(blob.file) };
+  }
+
+  /** Every blob, read into memory (for snapshots, which only tests with small media use). */
+  *entries(): IterableIterator<[string, Buffer]> {
+    for (const path of this.blobs.keys()) yield [path, this.get(path) as Buffer];
   }
 
   get size(): number {
     return this.blobs.size;
+  }
+
+  /** Removes the files of large blobs. */
+  dispose(): void {
+    if (this.directory) rmSync(this.directory, { recursive: true, force: true });
+    this.directory = undefined;
   }
 }
 
@@ -113,17 +151,18 @@ export class MediaServer {
   serveDownload(request: IncomingMessage, response: ServerResponse): boolean {
     const path = new URL(request.url ?? '/', 'http://simulator').pathname;
     if (request.method !== 'GET' || !path.startsWith('/mms/')) return false;
-    const blob = this.store.get(path);
+    const blob = this.store.open(path);
     if (!blob) response.writeHead(404).end();
-    else
-      response
-        .writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length })
-        .end(blob);
+    else {
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.size });
+      pipeline(blob.stream(), response).catch(() => response.destroy());
+    }
     return true;
   }
 
   async close(): Promise<void> {
     if (this.https && this.sockets) await closeServer(this.https, this.sockets);
+    this.store.dispose();
   }
 
   private async handleUpload(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -140,19 +179,33 @@ export class MediaServer {
         .end(JSON.stringify({ error: 'bad upload' }));
       return;
     }
+    const hash = createHash('sha256');
     const chunks: Buffer[] = [];
+    let file: { path: string; stream: NodeJS.WritableStream } | undefined;
     let size = 0;
-    for await (const chunk of request) {
-      size += (chunk as Buffer).length;
+    for await (const chunk of request as AsyncIterable<Buffer>) {
+      size += chunk.length;
       if (size > MAX_UPLOAD_BYTES) {
+        file?.stream.end();
         response.writeHead(413).end();
         return;
       }
-      chunks.push(chunk as Buffer);
+      hash.update(chunk);
+      if (!file && size > IN_MEMORY_BYTES) {
+        const path = this.store.newFile();
+        file = { path, stream: createWriteStream(path) };
+        for (const held of chunks.splice(0)) file.stream.write(held);
+      }
+      if (!file) chunks.push(chunk);
+      else if (!file.stream.write(chunk)) await new Promise((drained) => file?.stream.once('drain', drained));
     }
-    const blob = Buffer.concat(chunks);
+    if (file) {
+      const written = file.stream;
+      await new Promise<void>((finished) => written.end(() => finished()));
+    }
     // The token is the base64url SHA-256 of the encrypted file: check it like the real host does.
-    if (createHash('sha256').update(blob).digest('base64url') !== token.replace(/=+$/, '')) {
+    if (hash.digest('base64url') !== token.replace(/=+$/, '')) {
+      if (file) rmSync(file.path, { force: true });
       response
         .writeHead(400, { 'content-type': 'application/json' })
         .end(JSON.stringify({ error: 'hash mismatch' }));
@@ -160,7 +213,8 @@ export class MediaServer {
     }
     const mediaType = url.pathname.split('/')[2] ?? 'file';
     const path = `/mms/${mediaType}/${token}`;
-    this.store.put(path, blob);
+    if (file) this.store.putFile(path, file.path, size);
+    else this.store.put(path, Buffer.concat(chunks));
     response
       .writeHead(200, { 'content-type': 'application/json' })
       .end(JSON.stringify({ url: `${this.downloadBaseUrl()}${path}` }));

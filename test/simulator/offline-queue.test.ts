@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { node } from './binary.ts';
+import { OfflineQueue } from './offline-queue.ts';
 import { type Simulator, startSimulator } from './simulator.ts';
 import { eventually, TestCompanion } from './test-client.ts';
 import type { VirtualPhone } from './virtual-phone.ts';
@@ -49,5 +51,22 @@ describe('offline queue', () => {
     // The clinic's phone is online too, so delivery was reported already; the companion still gets both.
     expect([sentFirst.status, sentSecond.status]).toEqual(['delivered', 'delivered']);
     await eventually(() => simulator.server.queue.count('5511911110010:1') === 0, 'queue drained by acks');
+  });
+});
+
+describe('offline queue bookkeeping', () => {
+  it('keeps a message resent after a retry receipt apart from the first delivery, which a late nack settles', () => {
+    const queue = new OfflineQueue();
+    const message = () => node('message', { id: 'M1', from: '5511922220010@s.whatsapp.net' });
+    queue.hold('5511911110010:1', message());
+    queue.hold('5511911110010:1', message());
+    expect(queue.count('5511911110010:1')).toBe(2);
+    // The client's ack of the delivery it could not decrypt settles that one only.
+    queue.settle('5511911110010:1', 'message', 'M1');
+    expect(queue.count('5511911110010:1')).toBe(1);
+    queue.hold('5511911110010:1', message());
+    // A receipt answers the message: every delivery of it is settled.
+    queue.settle('5511911110010:1', 'message', 'M1', undefined, { all: true });
+    expect(queue.count('5511911110010:1')).toBe(0);
   });
 });

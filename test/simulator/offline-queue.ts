@@ -12,7 +12,9 @@ function stanzaKey(tag: string, id: string | undefined, type: string | undefined
 }
 
 export class OfflineQueue {
+  /** Per device, in delivery order; a message sent again (a retry) is a second entry of its id. */
   private readonly owed = new Map<string, Map<string, BinaryNode>>();
+  private sequence = 0;
 
   hold(device: string, stanza: BinaryNode): void {
     let stanzas = this.owed.get(device);
@@ -20,14 +22,26 @@ export class OfflineQueue {
       stanzas = new Map();
       this.owed.set(device, stanzas);
     }
-    stanzas.set(stanzaKey(stanza.tag, stanza.attrs.id, stanza.attrs.type), stanza);
+    const key = stanzaKey(stanza.tag, stanza.attrs.id, stanza.attrs.type);
+    // Receipts of one type replace each other; a message resent after a retry receipt is another
+    // delivery, and the client's answer to the first one (a late nack) must not settle it.
+    if (stanza.tag === 'message' && stanzas.has(key)) stanzas.set(`${key}#${++this.sequence}`, stanza);
+    else stanzas.set(key, stanza);
   }
 
-  /** A client `<ack class id type>` settles the stanza it names. */
-  settle(device: string, tag: string, id: string, type?: string): void {
+  /**
+   * A client `<ack class id type>` settles the oldest stanza it names; a receipt answering a message
+   * (`all`) settles every delivery of it.
+   */
+  settle(device: string, tag: string, id: string, type?: string, options: { all?: boolean } = {}): void {
     const stanzas = this.owed.get(device);
     if (!stanzas) return;
-    stanzas.delete(stanzaKey(tag, id, type));
+    const key = stanzaKey(tag, id, type);
+    for (const held of [...stanzas.keys()]) {
+      if (held !== key && !held.startsWith(`${key}#`)) continue;
+      stanzas.delete(held);
+      if (!options.all) break;
+    }
     if (stanzas.size === 0) this.owed.delete(device);
   }
 

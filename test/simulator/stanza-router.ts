@@ -80,7 +80,8 @@ export function routeReceipt(
   // Clients answer a message with a receipt instead of an ack: that settles it.
   const settledIds = [id, ...childrenOf(childOf(receipt, 'list')).map((item) => item.attrs.id ?? '')];
   const device = deviceKey(sender.account.phoneNumber, sender.deviceId);
-  for (const settledId of settledIds) context.queue.settle(device, 'message', settledId);
+  for (const settledId of settledIds)
+    context.queue.settle(device, 'message', settledId, undefined, { all: true });
   connection.send(node('ack', { class: 'receipt', id, from: to, ...(type ? { type } : {}) }));
   if (type && RECEIPTS_NOT_FORWARDED.has(type)) return;
   const original = context.accounts.resolve(to);
@@ -94,11 +95,17 @@ export function routeReceipt(
   // "inactive" only says the receiver was in the background; the sender must see plain delivery.
   if (type && type !== 'inactive') attrs.type = type;
   const list = childOf(receipt, 'list');
+  let content = list ? [list] : undefined;
+  if (type === 'retry') {
+    // The sender encrypts the message again for the one device that asked, with what it sent along
+    // (the retry count, its registration id, maybe a fresh key bundle).
+    attrs.participant = viaLid
+      ? lidDeviceJid(sender.account, sender.deviceId)
+      : phoneDeviceJid(sender.account, sender.deviceId);
+    content = childrenOf(receipt);
+  }
   for (const deviceId of original.account.devices.keys()) {
-    context.deliver(
-      { account: original.account, deviceId },
-      node('receipt', attrs, list ? [list] : undefined),
-    );
+    context.deliver({ account: original.account, deviceId }, node('receipt', attrs, content));
   }
 }
 

@@ -31,7 +31,8 @@ export type MediaKind = 'image' | 'video' | 'document' | 'audio';
 
 export interface OutgoingMedia {
   readonly kind: MediaKind;
-  readonly data: Buffer;
+  /** The file's bytes, or a file to stream them from (Baileys encrypts and uploads it in pieces). */
+  readonly data: Buffer | { readonly file: string };
   readonly mimetype: string;
   readonly fileName?: string;
   readonly caption?: string;
@@ -77,6 +78,8 @@ export class PhoneError extends Error {
   }
 }
 
+/** Received files larger than this are not downloaded (their `mediaBase64` stays unset). */
+const MAX_KEPT_MEDIA_BYTES = 16 * 1024 * 1024;
 const STATUS_BY_CODE: Record<number, MessageStatus> = {
   0: 'error',
   1: 'pending',
@@ -310,16 +313,17 @@ export class VirtualPhone {
   }
 
   async sendMedia(to: string, media: OutgoingMedia): Promise<SentMessage> {
+    const data = Buffer.isBuffer(media.data) ? media.data : { url: media.data.file };
     switch (media.kind) {
       case 'image':
-        return this.send(to, { image: media.data, mimetype: media.mimetype, caption: media.caption });
+        return this.send(to, { image: data, mimetype: media.mimetype, caption: media.caption });
       case 'video':
-        return this.send(to, { video: media.data, mimetype: media.mimetype, caption: media.caption });
+        return this.send(to, { video: data, mimetype: media.mimetype, caption: media.caption });
       case 'audio':
-        return this.send(to, { audio: media.data, mimetype: media.mimetype });
+        return this.send(to, { audio: data, mimetype: media.mimetype });
       case 'document':
         return this.send(to, {
-          document: media.data,
+          document: data,
           mimetype: media.mimetype,
           fileName: media.fileName ?? 'document',
           caption: media.caption,
@@ -543,11 +547,14 @@ export class VirtualPhone {
           ? 'document'
           : 'audio';
     let mediaBase64: string | undefined;
-    try {
-      const bytes = await downloadMediaMessage(message, 'buffer', {});
-      mediaBase64 = Buffer.from(bytes).toString('base64');
-    } catch {
-      mediaBase64 = undefined;
+    // A phone keeps what it received; a virtual one keeps small files only, in memory, as base64.
+    if (Number(media.fileLength ?? 0) <= MAX_KEPT_MEDIA_BYTES) {
+      try {
+        const bytes = await downloadMediaMessage(message, 'buffer', {});
+        mediaBase64 = Buffer.from(bytes).toString('base64');
+      } catch {
+        mediaBase64 = undefined;
+      }
     }
     this.received.push({
       ...base,

@@ -5,12 +5,13 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { MESSAGE_STATUSES, type MessageStatus } from '../../domain/events.ts';
+import { StaleFenceError } from '../../domain/fence.ts';
 import { isStatusAdvance, type Message, type StatusChange } from '../../domain/message.ts';
 import type { Page, PageRequest } from '../../domain/pagination.ts';
-import { StaleFenceError } from '../../domain/fence.ts';
-import type { MessageRepository, WriteOptions } from '../../ports.ts';
+import type { MessageRepository, OutboxEntry, WriteOptions } from '../../ports.ts';
 import { cancellationCodes, conditionally } from './conditional-write.ts';
 import { fenceCheck } from './fence-check.ts';
+import { outboxAttributes } from './message-outbox.ts';
 import { messageKey, SK_PREFIX, tenantPartition, waMessageKey } from './platform-keys.ts';
 import { type Item, queryPage } from './query-page.ts';
 
@@ -22,9 +23,13 @@ export class DynamoMessageRepository implements MessageRepository {
     private readonly options: { readonly leaseTable?: string } = {},
   ) {}
 
-  async put(message: Message, options: WriteOptions & { expiresAt?: number } = {}): Promise<boolean> {
+  async put(
+    message: Message,
+    options: WriteOptions & { expiresAt?: number; outbox?: OutboxEntry } = {},
+  ): Promise<boolean> {
     const { tenantId, channelId } = message;
     const ttl = options.expiresAt ? { expiresAt: options.expiresAt } : {};
+    const outbox = options.outbox ? outboxAttributes(options.outbox) : {};
     const { fence } = options;
     if (fence && !this.options.leaseTable) throw new Error('A fenced message write needs the lease table');
     const guard = fence && this.options.leaseTable ? [fenceCheck(this.options.leaseTable, fence)] : [];
@@ -41,6 +46,7 @@ export class DynamoMessageRepository implements MessageRepository {
                   entity: 'message',
                   ...message,
                   ...ttl,
+                  ...outbox,
                 },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },

@@ -1,6 +1,7 @@
 // Key layout of the platform table. Every item of a tenant lives in the tenant's partition, so a
-// query can only ever see one tenant's data. The one index (gsi1) serves two cross-tenant views that
-// never reach a tenant: the operator's tenant list and a runner's channels of a shard.
+// query can only ever see one tenant's data. The one index (gsi1) serves three cross-tenant views that
+// never reach a tenant: the operator's tenant list, a runner's channels of a shard and the events of
+// a shard's messages still to be published (the outbox).
 
 export const tenantPartition = (tenantId: string): string => `TENANT#${tenantId}`;
 
@@ -37,5 +38,7 @@ export const SK_PREFIX = {
 
 export const ALL_TENANTS_PARTITION = 'TENANTS';
 export const shardPartition = (shard: number): string => `SHARD#${shard}`;
+/** A message's index entry while its event waits to be published (sorted by event id: by time). */
+export const outboxPartition = (shard: number): string => `OUTBOX#${shard}`;
 
 export const GSI1 = 'gsi1';

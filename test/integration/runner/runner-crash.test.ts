@@ -1,50 +1,27 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalAws, startLocalAws } from '#infra/local/local-aws.ts';
+import { describe, expect, it } from 'vitest';
 import type { Channel } from '#shared/domain/channel.ts';
 import type { ChannelCommand } from '#shared/domain/commands.ts';
 import { newId } from '#shared/domain/ids.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
-import { runnerPlatform, until } from './support/runner-harness.ts';
+import { ownPlatformForEachTest, report, seconds, until } from './support/runner-harness.ts';
 
 const MESSAGES = Number(process.env.CRASH_TEST_MESSAGES ?? 500);
 const CHANNELS = 4;
-const seconds = (ms: number) => (ms / 1000).toFixed(1);
-/** The harness routes console output through the runner's logger; test diagnostics go around it. */
-const report = (...parts: unknown[]) =>
-  process.stdout.write(
-    `${parts.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ')}\n`,
-  );
-
 describe('a runner killed while sending', () => {
-  let simulator: Simulator;
-  let world: Awaited<ReturnType<typeof runnerPlatform>>;
-
-  let ownAws: LocalAws;
-
   // Two runner processes load the emulator hard: this test brings its own so the suite's other
   // files do not wait behind it.
-  beforeEach(async () => {
-    ownAws = await startLocalAws();
-    simulator = await startSimulator();
-    world = await runnerPlatform(simulator, ownAws);
-  });
-  afterEach(async () => {
-    await world.stopAll();
-    await simulator.stop();
-    await ownAws.stop();
-  });
+  const own = ownPlatformForEachTest();
 
   /** Channels on both shards, paired through an in-process runner that then shuts down. */
   async function pairedChannels(): Promise<Channel[]> {
-    const pairing = await world.startRunner('pairing-runner');
+    const pairing = await own.world.startRunner('pairing-runner');
     const channels: Channel[] = [];
     while (channels.length < CHANNELS || new Set(channels.map((channel) => channel.shard)).size < 2) {
-      channels.push(await world.newChannel(`Line ${channels.length}`));
+      channels.push(await own.world.newChannel(`Line ${channels.length}`));
     }
     for (const [i, channel] of channels.entries()) {
-      const phone = await simulator.phones.create(`55119444400${String(i).padStart(2, '0')}`);
-      await world.pairByQr(channel, phone);
+      const phone = await own.simulator.phones.create(`55119444400${String(i).padStart(2, '0')}`);
+      await own.world.pairByQr(channel, phone);
     }
     await pairing.stop();
     return channels;
@@ -52,21 +29,21 @@ describe('a runner killed while sending', () => {
 
   const connected = (channels: Channel[], phones: string[]) =>
     channels.every((_, i) => {
-      const phone = simulator.phones.get(phones[i] as string);
-      return phone && simulator.server.isConnected({ account: phone.account, deviceId: 1 });
+      const phone = own.simulator.phones.get(phones[i] as string);
+      return phone && own.simulator.server.isConnected({ account: phone.account, deviceId: 1 });
     });
 
   it('delivers every message exactly once and reopens every channel on the survivor', async () => {
     const channels = await pairedChannels();
     const clinicNumbers = channels.map((_, i) => `55119444400${String(i).padStart(2, '0')}`);
-    const patient = await simulator.phones.create('5511955550001');
+    const patient = await own.simulator.phones.create('5511955550001');
 
     const timing = { leaseTtlSeconds: 10, commandVisibilitySeconds: 10 };
-    const a = await world.spawnRunner('runner-a', timing);
-    await world.spawnRunner('runner-b', timing);
+    const a = await own.world.spawnRunner('runner-a', timing);
+    await own.world.spawnRunner('runner-b', timing);
     await until(
       async () => {
-        const owners = await world.shardOwners();
+        const owners = await own.world.shardOwners();
         return owners.includes('runner-a') && owners.includes('runner-b') ? owners : undefined;
       },
       'the two runners to split the shards',
@@ -94,7 +71,7 @@ describe('a runner killed while sending', () => {
       const counts: Record<string, number> = {};
       for (const command of commands) {
         if (command.type !== 'send') continue;
-        const stored = await world.platform.messages.get(
+        const stored = await own.world.platform.messages.get(
           command.tenantId,
           command.channelId,
           command.messageId,
@@ -109,9 +86,9 @@ describe('a runner killed while sending', () => {
       const batch = commands.slice(i, i + 10);
       for (const shard of new Set(batch.map((command) => shardOf.get(command.channelId)))) {
         const entries = batch.filter((command) => shardOf.get(command.channelId) === shard);
-        await world.sqs.send(
+        await own.world.sqs.send(
           new SendMessageBatchCommand({
-            QueueUrl: world.queueUrls[shard as number],
+            QueueUrl: own.world.queueUrls[shard as number],
             Entries: entries.map((command, j) => ({
               Id: String(j),
               MessageBody: JSON.stringify(command),
@@ -134,7 +111,7 @@ describe('a runner killed while sending', () => {
 
     await until(
       async () => {
-        const owners = await world.shardOwners();
+        const owners = await own.world.shardOwners();
         return owners.every((owner) => owner === 'runner-b') ? owners : undefined;
       },
       'the survivor to hold every shard',

@@ -28,6 +28,25 @@ describe('runner/Dockerfile', () => {
     expect(instructions('CMD').map(execForm)).toEqual([['node', '--import', 'tsx', 'runner/main.ts']]);
   });
 
+  it('applies the Baileys patch in its production install (the runner refuses to start without it)', () => {
+    const manifest = JSON.parse(readFileSync(join(RUNNER_IMAGE_CONTEXT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      scripts: Record<string, string>;
+    };
+    expect(manifest.scripts.postinstall).toBe('patch-package');
+    expect(manifest.dependencies['patch-package']).toBeDefined();
+    const patches = readdirSync(join(RUNNER_IMAGE_CONTEXT, 'patches'));
+    expect(patches).toContain(
+      `@whiskeysockets+baileys+${manifest.dependencies['@whiskeysockets/baileys']}.patch`,
+    );
+    const installAt = dockerfile.findIndex((line) => line.startsWith('RUN npm ci'));
+    const patchesAt = dockerfile.indexOf('COPY patches ./patches');
+    expect(patchesAt).toBeGreaterThan(-1);
+    expect(patchesAt).toBeLessThan(installAt);
+    const ignored = readFileSync(join(RUNNER_IMAGE_CONTEXT, '.dockerignore'), 'utf8').split('\n');
+    expect(ignored).toContain('!patches');
+  });
+
   it('checks health with the same probe as the task definition', () => {
     const [healthcheck] = instructions('HEALTHCHECK');
     expect(healthcheck).toMatch(/^--interval=30s --timeout=5s --start-period=60s --retries=3 CMD \[/);

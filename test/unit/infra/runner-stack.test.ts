@@ -273,6 +273,7 @@ describe('runner stack', () => {
       '.dockerignore',
       'package-lock.json',
       'package.json',
+      'patches',
       'runner',
       'shared',
       'tsconfig.json',

@@ -98,11 +98,32 @@ describe('inbound messages', () => {
       ...base,
       message: { imageMessage: { mimetype: 'image/jpeg', caption: 'Exame' } },
     } as WAMessage;
-    expect(mediaOf(message)).toEqual({ kind: 'image', mimeType: 'image/jpeg' });
-    expect(toReceivedMessage(message, 'med_9')?.content).toEqual({
+    expect(mediaOf(message)).toEqual({ kind: 'image', mimeType: 'image/jpeg', declaredBytes: null });
+    expect(toReceivedMessage(message, { mediaId: 'med_9' })?.content).toEqual({
       mediaId: 'med_9',
       mimeType: 'image/jpeg',
       caption: 'Exame',
+    });
+  });
+
+  it('gives the declared size of received media, and says why media has no bytes', () => {
+    const message = {
+      ...base,
+      message: {
+        documentMessage: { mimetype: 'application/pdf', fileName: 'exame.pdf', fileLength: 314_572_800 },
+      },
+    } as WAMessage;
+    expect(mediaOf(message)).toEqual({
+      kind: 'document',
+      mimeType: 'application/pdf',
+      fileName: 'exame.pdf',
+      declaredBytes: 314_572_800,
+    });
+    expect(toReceivedMessage(message, { mediaError: 'too_large' })?.content).toEqual({
+      mediaId: null,
+      mediaError: 'too_large',
+      mimeType: 'application/pdf',
+      filename: 'exame.pdf',
     });
   });
 

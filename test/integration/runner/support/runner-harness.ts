@@ -8,6 +8,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeEach } from 'vitest';
+import { type LocalAws, startLocalAws } from '#infra/local/local-aws.ts';
 import { sessionPk } from '#runner/auth/key-layout.ts';
 import { SessionStore } from '#runner/auth/session-store.ts';
 import { routeConsoleThroughLogger } from '#runner/console-guard.ts';
@@ -27,6 +29,7 @@ import {
 import { DynamoChannelRepository } from '#shared/aws/dynamo/channel-repository.ts';
 import { DynamoContactCheckRepository } from '#shared/aws/dynamo/contact-check-repository.ts';
 import { leaseKey } from '#shared/aws/dynamo/fence-check.ts';
+import { DynamoMessageOutbox } from '#shared/aws/dynamo/message-outbox.ts';
 import { DynamoMessageRepository } from '#shared/aws/dynamo/message-repository.ts';
 import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
 import { SqsCommandBus } from '#shared/aws/sqs-command-bus.ts';
@@ -34,12 +37,13 @@ import { loadAwsConfig } from '#shared/config.ts';
 import type { Channel } from '#shared/domain/channel.ts';
 import type { EventType, PlatformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
+import type { Message } from '#shared/domain/message.ts';
 import type { OutboundMessage } from '#shared/domain/outbound-message.ts';
 import { createLogger, type LogLevel } from '#shared/observability.ts';
-import type { ChannelRepository, EventPublisher } from '#shared/ports.ts';
+import type { ChannelRepository, EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
 import { createChannel } from '#shared/use-cases/channels.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
-import type { Simulator } from '#test/simulator/simulator.ts';
+import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
 import { type EmulatorContext, emulatorEnvironment, platformRepositories } from '../../support/platform.ts';
 
@@ -73,6 +77,13 @@ export async function until<T>(
 }
 
 const SHARDS = 2;
+
+export const seconds = (ms: number) => (ms / 1000).toFixed(1);
+/** The harness routes console output through the runner's logger; test diagnostics go around it. */
+export const report = (...parts: unknown[]) =>
+  process.stdout.write(
+    `${parts.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ')}\n`,
+  );
 
 /** `channels` with its shard listing replaced: what a runner restores on takeover. */
 export function withListByShard(
@@ -126,6 +137,28 @@ export interface RunnerProcess {
 }
 
 const ROOT = join(import.meta.dirname, '../../../..');
+
+export type RunnerPlatform = Awaited<ReturnType<typeof runnerPlatform>>;
+
+/**
+ * An emulator, a simulator and a platform of each test's own, made before and stopped after each
+ * test: for tests that spawn runner processes (which serve every channel of the table they are
+ * given) or load the emulator hard enough to slow the suite's other files.
+ */
+export function ownPlatformForEachTest() {
+  const own = {} as { aws: LocalAws; simulator: Simulator; world: RunnerPlatform };
+  beforeEach(async () => {
+    own.aws = await startLocalAws();
+    own.simulator = await startSimulator();
+    own.world = await runnerPlatform(own.simulator, own.aws);
+  });
+  afterEach(async () => {
+    await own.world.stopAll();
+    await own.simulator.stop();
+    await own.aws.stop();
+  });
+  return own;
+}
 
 /** One test's platform: a tenant, its command queues, a lease cluster, captured events. */
 export async function runnerPlatform(
@@ -190,18 +223,21 @@ export async function runnerPlatform(
       channels: thisTenantOnly(new DynamoChannelRepository(client, platformTable, { leaseTable })),
       messages: new DynamoMessageRepository(client, platformTable, { leaseTable }),
       contactChecks: new DynamoContactCheckRepository(client, platformTable),
+      outbox: new DynamoMessageOutbox(client, platformTable),
       sessionStore: sessionStoreOver(client),
     };
   };
 
   const media = new S3MediaStore(createS3Client(aws), platform.resources.mediaBucket);
   const contactChecks = new DynamoContactCheckRepository(platform.client, platform.resources.platformTable);
+  const outbox = new DynamoMessageOutbox(platform.client, platform.resources.platformTable);
 
   return {
     platform,
     tenant,
     media,
     contactChecks,
+    outbox,
     queueUrls,
     sqs,
     events,
@@ -220,6 +256,20 @@ export async function runnerPlatform(
       }, `message ${messageId} to leave queued`);
       if (status === 'failed') throw new Error(`message ${messageId} failed`);
       return messageId;
+    },
+    /** Every message the channel received, as recorded. */
+    async receivedMessages(channel: Channel): Promise<Message[]> {
+      const all: Message[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await platform.messages.list(channel.tenantId, channel.id, {
+          limit: 100,
+          ...(cursor ? { cursor } : {}),
+        });
+        all.push(...page.items.filter((message) => message.direction === 'inbound'));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return all;
     },
     /** The channel repository in-process runners get: this test's tenant only. */
     runnerChannels,
@@ -252,6 +302,10 @@ export async function runnerPlatform(
          * lease is never given up for want of a renewal during a test.
          */
         loops?: { leaseTtlMs: number };
+        /** Stores to use instead of the emulator's own (a test double failing for a while, say). */
+        messages?: MessageRepository;
+        media?: MediaStore;
+        inboundMediaMaxBytes?: number;
       } = {},
     ): Promise<Runner> {
       const own = options.dynamoEndpoint ? ownDynamo(options.dynamoEndpoint) : undefined;
@@ -262,10 +316,15 @@ export async function runnerPlatform(
         commandQueueUrls: queueUrls,
         maxConcurrentConnects: 8,
         channels: options.channels ?? own?.channels ?? runnerChannels,
-        messages: own?.messages ?? platform.messages,
+        messages: options.messages ?? own?.messages ?? platform.messages,
         contactChecks: own?.contactChecks ?? contactChecks,
-        media,
+        media: options.media ?? media,
         events,
+        outbox: own?.outbox ?? outbox,
+        outboxTuning: { drainIntervalMs: 1_000, drainMinAgeMs: 1_000 },
+        ...(options.inboundMediaMaxBytes
+          ? { inboundMediaMaxBytes: () => options.inboundMediaMaxBytes as number }
+          : {}),
         sessionStore: options.sessionDynamo
           ? sessionStoreOver(options.sessionDynamo)
           : (own?.sessionStore ?? sessionStore),
@@ -311,10 +370,18 @@ export async function runnerPlatform(
      */
     async spawnRunner(
       runnerId: string,
-      options: { leaseTtlSeconds: number; commandVisibilitySeconds?: number },
+      options: {
+        leaseTtlSeconds: number;
+        commandVisibilitySeconds?: number;
+        /** An event bus the test made (to route its events somewhere it can read them). */
+        eventBusName?: string;
+        /** More environment (an endpoint of the test's own in front of the emulator, say). */
+        env?: Record<string, string>;
+      },
     ): Promise<RunnerProcess> {
-      const bus = `test-bus-${crypto.randomUUID().slice(0, 8)}`;
-      await createEventBridgeClient(aws).send(new CreateEventBusCommand({ Name: bus }));
+      const bus = options.eventBusName ?? `test-bus-${crypto.randomUUID().slice(0, 8)}`;
+      if (!options.eventBusName)
+        await createEventBridgeClient(aws).send(new CreateEventBusCommand({ Name: bus }));
       // Node itself with tsx as a loader: the tsx CLI would run the runner in a grandchild, which a
       // SIGKILL of its parent leaves running.
       const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'runner/main.ts')], {
@@ -336,6 +403,7 @@ export async function runnerPlatform(
           WA_WEBSOCKET_URL: simulator.wsUrl,
           WA_TRUST_ROOT: simulator.rootPublicKey.toString('base64'),
           WA_MEDIA_CA_PEM: simulator.mediaCaPem,
+          ...options.env,
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       });

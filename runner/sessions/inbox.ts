@@ -1,0 +1,76 @@
+import { type BackoffPolicy, backoffDelay } from './backoff.ts';
+
+export const DEFAULT_RECORD_RETRY: BackoffPolicy = { baseMs: 250, maxMs: 5_000 };
+
+export class InboxClosedError extends Error {
+  constructor() {
+    super('the connection closed before the message was recorded');
+    this.name = 'InboxClosedError';
+  }
+}
+
+/**
+ * The received messages of one connection, recorded one at a time in the order WhatsApp delivered
+ * them. `admit` resolves once its message is recorded — Baileys sends the delivery receipt then —
+ * and a record that fails is retried with backoff while the receipt waits (an S3 or DynamoDB outage
+ * loses nothing: the message is still in hand). Closing the inbox (the connection is gone) gives up
+ * on what is not recorded yet: no receipt went out for it, so WhatsApp delivers it again.
+ */
+export class Inbox<T> {
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private readonly waking = new Set<() => void>();
+
+  constructor(
+    private readonly record: (item: T) => Promise<void>,
+    private readonly options: {
+      readonly retry?: BackoffPolicy;
+      readonly onRetry?: (error: unknown, attempt: number) => void;
+    } = {},
+  ) {}
+
+  admit(item: T): Promise<void> {
+    const recorded = this.tail.then(() => this.recordUntilDone(item));
+    this.tail = recorded.catch(() => undefined);
+    return recorded;
+  }
+
+  /** Resolves once everything admitted so far is recorded or given up. */
+  async settled(): Promise<void> {
+    let tail: Promise<unknown>;
+    do {
+      tail = this.tail;
+      await tail;
+    } while (tail !== this.tail);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const wake of this.waking) wake();
+  }
+
+  private async recordUntilDone(item: T): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new InboxClosedError();
+      try {
+        await this.record(item);
+        return;
+      } catch (error) {
+        this.options.onRetry?.(error, attempt);
+      }
+      await this.pause(backoffDelay(attempt, this.options.retry ?? DEFAULT_RECORD_RETRY));
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waking.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.waking.add(wake);
+    });
+  }
+}

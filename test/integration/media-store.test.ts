@@ -1,0 +1,74 @@
+import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { createS3Client } from '#shared/aws/clients.ts';
+import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
+import { loadAwsConfig } from '#shared/config.ts';
+import { MediaTooLargeError } from '#shared/domain/errors.ts';
+import { newId } from '#shared/domain/ids.ts';
+import { emulatorEnvironment, platformRepositories } from './support/platform.ts';
+
+const { resources } = platformRepositories();
+const s3 = createS3Client(loadAwsConfig(emulatorEnvironment()));
+const store = new S3MediaStore(s3, resources.mediaBucket);
+const MiB = 1024 * 1024;
+
+/** `total` bytes in 64 KiB chunks, made as they are read; each chunk's bytes say where it is. */
+async function* generated(total: number, failAt?: number): AsyncIterable<Uint8Array> {
+  for (let offset = 0; offset < total; offset += 64 * 1024) {
+    if (failAt !== undefined && offset >= failAt) throw new Error('connection reset by the media host');
+    yield Buffer.alloc(Math.min(64 * 1024, total - offset), offset / (64 * 1024));
+  }
+}
+
+async function leftovers(tenantId: string) {
+  const objects = await s3.send(
+    new ListObjectsV2Command({ Bucket: resources.mediaBucket, Prefix: `media/${tenantId}/` }),
+  );
+  const uploads = await s3.send(
+    new ListMultipartUploadsCommand({ Bucket: resources.mediaBucket, Prefix: `media/${tenantId}/` }),
+  );
+  return { objects: objects.KeyCount ?? 0, uploads: uploads.Uploads?.length ?? 0 };
+}
+
+describe('streamed media', () => {
+  it('stores a stream of several parts byte for byte', async () => {
+    const tenantId = newId('tenant');
+    const mediaId = await store.putStream(tenantId, {
+      body: generated(12 * MiB + 123),
+      mimeType: 'application/pdf',
+      fileName: 'exame completo.pdf',
+      maxBytes: 100 * MiB,
+    });
+    const stored = await store.get(tenantId, mediaId);
+    expect(stored?.fileName).toBe('exame completo.pdf');
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of generated(12 * MiB + 123)) chunks.push(chunk);
+    expect(stored?.data.equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it('stops at the cap while streaming and leaves nothing behind', async () => {
+    const tenantId = newId('tenant');
+    await expect(
+      store.putStream(tenantId, {
+        body: generated(20 * MiB),
+        mimeType: 'video/mp4',
+        fileName: null,
+        maxBytes: 11 * MiB,
+      }),
+    ).rejects.toBeInstanceOf(MediaTooLargeError);
+    expect(await leftovers(tenantId)).toEqual({ objects: 0, uploads: 0 });
+  });
+
+  it('rethrows the source’s own failure and leaves nothing behind', async () => {
+    const tenantId = newId('tenant');
+    await expect(
+      store.putStream(tenantId, {
+        body: generated(20 * MiB, 7 * MiB),
+        mimeType: 'video/mp4',
+        fileName: null,
+        maxBytes: 100 * MiB,
+      }),
+    ).rejects.toThrow('connection reset by the media host');
+    expect(await leftovers(tenantId)).toEqual({ objects: 0, uploads: 0 });
+  });
+});

@@ -1,0 +1,173 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Channel } from '#shared/domain/channel.ts';
+import type { Message } from '#shared/domain/message.ts';
+import type { MediaStore, MessageRepository } from '#shared/ports.ts';
+import { deviceKey } from '#test/simulator/offline-queue.ts';
+import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
+import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
+import { runnerPlatform, until } from './support/runner-harness.ts';
+
+const CLINIC = '5511911130001';
+const PATIENT = '5511922240001';
+const OUTAGE_MS = 30_000;
+
+/** `target` with `methods` failing while `state.down` (an AWS outage) or waiting while `state.held`. */
+function faulty<T extends object>(target: T, ...methods: (keyof T)[]) {
+  const state = { down: false, attempts: 0, held: undefined as Promise<void> | undefined };
+  const wrapped: T = Object.create(
+    target,
+    Object.fromEntries(
+      methods.map((method) => {
+        const original = target[method] as (...args: unknown[]) => Promise<unknown>;
+        const value = async (...args: unknown[]) => {
+          state.attempts++;
+          await state.held;
+          if (state.down) throw new Error('ServiceUnavailable: the emulator is down for this test');
+          return original.apply(target, args);
+        };
+        return [method, { value }];
+      }),
+    ),
+  );
+  return { wrapped, state };
+}
+
+describe('received messages are recorded before WhatsApp hears "delivered"', () => {
+  let simulator: Simulator;
+  let world: Awaited<ReturnType<typeof runnerPlatform>>;
+  let channel: Channel;
+  let patient: VirtualPhone;
+  let messages: ReturnType<typeof faulty<MessageRepository>>;
+  let media: ReturnType<typeof faulty<MediaStore>>;
+
+  beforeEach(async () => {
+    simulator = await startSimulator();
+    world = await runnerPlatform(simulator);
+    const clinicPhone = await simulator.phones.create(CLINIC);
+    patient = await simulator.phones.create(PATIENT);
+    channel = await world.newChannel('Recepção');
+    messages = faulty(world.platform.messages, 'put');
+    media = faulty(world.media, 'put', 'putStream');
+    await world.startRunner('runner-a', {
+      messages: messages.wrapped,
+      media: media.wrapped,
+      sessionTuning: {
+        backoff: { baseMs: 200, maxMs: 1_000 },
+        recordRetry: { baseMs: 200, maxMs: 2_000 },
+      },
+    });
+    await world.pairByQr(channel, clinicPhone);
+  });
+  afterEach(async () => {
+    await world.stopAll();
+    await simulator.stop();
+  });
+
+  /** Stanzas WhatsApp still holds for the runner's device: neither acked nor answered by a receipt. */
+  const unacknowledged = () =>
+    simulator.server.queue
+      .pending(deviceKey(CLINIC, 1))
+      .filter((stanza) => stanza.tag === 'message')
+      .map((stanza) => stanza.attrs.id);
+
+  const recorded = () => world.receivedMessages(channel);
+
+  /** Each id recorded exactly once, with exactly one distinct event, and nothing else recorded. */
+  async function expectEachOnce(waMessageIds: string[]): Promise<Message[]> {
+    const stored = await until(async () => {
+      const all = await recorded();
+      return waMessageIds.every((id) => all.some((message) => message.waMessageId === id)) ? all : undefined;
+    }, `all ${waMessageIds.length} messages recorded`);
+    expect(stored.map((message) => message.waMessageId).sort()).toEqual([...waMessageIds].sort());
+    const events = await until(() => {
+      const received = world.events.of('message.received', channel.id);
+      return stored.every((message) => received.some((event) => event.data.messageId === message.id))
+        ? received
+        : undefined;
+    }, 'an event for every recorded message');
+    for (const message of stored) {
+      const ids = new Set(
+        events.filter((event) => event.data.messageId === message.id).map((event) => event.id),
+      );
+      expect(ids.size).toBe(1);
+    }
+    expect(new Set(events.map((event) => event.data.messageId)).size).toBe(stored.length);
+    return stored;
+  }
+
+  it('holds the receipt while the record is being written and sends it once it is durable', async () => {
+    let release = () => {};
+    messages.state.held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const sent = await patient.sendText(CLINIC, 'Posso remarcar para sexta?');
+    await until(() => messages.state.attempts > 0, 'the record to be under way');
+    // The runner decrypted the message and is writing it: WhatsApp must still be waiting for it.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(unacknowledged()).toEqual([sent.id]);
+    expect(await recorded()).toEqual([]);
+
+    release();
+    await expectEachOnce([sent.id]);
+    await until(() => unacknowledged().length === 0 || undefined, 'the receipt once recorded');
+  });
+
+  it('loses nothing while DynamoDB fails for 30 s, even across a reconnect: WhatsApp redelivers what was not acknowledged', async () => {
+    const before = [];
+    for (let n = 0; n < 3; n++) before.push(await patient.sendText(CLINIC, `antes ${n}`));
+    await expectEachOnce(before.map((message) => message.id));
+
+    messages.state.down = true;
+    const during: Awaited<ReturnType<VirtualPhone['sendText']>>[] = [];
+    for (let n = 0; n < 8; n++) {
+      during.push(await patient.sendText(CLINIC, `durante ${n}`));
+      if (n === 3) {
+        await until(() => messages.state.attempts > 8 || undefined, 'records failing');
+        // The connection drops in the middle of the outage: what the runner held is redelivered.
+        simulator.faults.dropConnections({ phoneNumber: CLINIC, deviceId: 1 });
+      }
+      await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS / 10));
+    }
+    await until(
+      () => (during.every((message) => unacknowledged().includes(message.id)) ? true : undefined),
+      'every message of the outage still owed by WhatsApp',
+    );
+    expect(await recorded()).toHaveLength(before.length);
+    messages.state.down = false;
+
+    await expectEachOnce([...before, ...during].map((message) => message.id));
+    await until(() => unacknowledged().length === 0 || undefined, 'every receipt once recorded');
+  }, 120_000);
+
+  it('loses no media while S3 fails for 30 s: each file is stored once the store is back', async () => {
+    const photos = [0, 1, 2].map((n) =>
+      Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(30_000 + n, n)]),
+    );
+    media.state.down = true;
+    const sent: Awaited<ReturnType<VirtualPhone['sendMedia']>>[] = [];
+    for (const [n, photo] of photos.entries()) {
+      sent.push(
+        await patient.sendMedia(CLINIC, {
+          kind: 'image',
+          data: photo,
+          mimetype: 'image/jpeg',
+          caption: `exame ${n}`,
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS / 3));
+    }
+    expect(media.state.attempts).toBeGreaterThan(3);
+    expect(unacknowledged().sort()).toEqual(sent.map((message) => message.id).sort());
+    expect(await recorded()).toEqual([]);
+    media.state.down = false;
+
+    const stored = await expectEachOnce(sent.map((message) => message.id));
+    for (const [n, photo] of photos.entries()) {
+      const message = stored.find((candidate) => candidate.waMessageId === sent[n]?.id);
+      expect(message?.content).toMatchObject({ caption: `exame ${n}`, mimeType: 'image/jpeg' });
+      expect(message?.content.mediaError).toBeUndefined();
+      const bytes = await world.media.get(channel.tenantId, message?.content.mediaId as string);
+      expect(bytes?.data.equals(photo)).toBe(true);
+    }
+  }, 120_000);
+});

@@ -7,8 +7,8 @@ import type { Channel } from '#shared/domain/channel.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
+import { type DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy.ts';
 import { emulatorEnvironment } from '../support/platform.ts';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { runnerPlatform, until } from './support/runner-harness.ts';
 
 const CLINIC_NUMBER = '5511955560001';
@@ -17,15 +17,21 @@ const PATIENT_NUMBER = '5511955570001';
 describe('a runner cut off from DynamoDB', () => {
   let simulator: Simulator;
   let world: Awaited<ReturnType<typeof runnerPlatform>>;
-  let proxy: TcpProxy;
+  let proxy: DynamoProxy;
+  /** While true, every request of the cut-off runner waits unanswered: a lost route to DynamoDB. */
+  let cut = false;
 
   beforeEach(async () => {
     simulator = await startSimulator();
     world = await runnerPlatform(simulator);
-    proxy = await startTcpProxy(emulatorEnvironment().AWS_ENDPOINT_URL as string);
+    cut = false;
+    proxy = await startDynamoProxy(emulatorEnvironment().AWS_ENDPOINT_URL as string, () =>
+      cut ? 'hold' : 'forward',
+    );
   });
   afterEach(async () => {
-    proxy.restore();
+    cut = false;
+    proxy.dropHeld();
     await world.stopAll();
     await proxy.close();
     await simulator.stop();
@@ -70,7 +76,7 @@ describe('a runner cut off from DynamoDB', () => {
 
     const clinicDevice = { account: clinicPhone.account, deviceId: 1 };
     const replacedBefore = simulator.server.replacedConnections;
-    proxy.blackhole();
+    cut = true;
     await send(channel, 'durante');
 
     // The cut-off runner gives shard 0 up by its own clock and closes the channel's socket; only then

@@ -18,6 +18,8 @@ export interface DynamoProxy {
   readonly url: string;
   /** Requests held or left unanswered so far. */
   readonly stalled: number;
+  /** Cuts the connections of the requests held so far: their callers see an error (and may retry). */
+  dropHeld(): void;
   close(): Promise<void>;
 }
 
@@ -73,6 +75,9 @@ export async function startDynamoProxy(
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     get stalled() {
       return stalled;
+    },
+    dropHeld() {
+      for (const answer of open) answer.destroy();
     },
     async close() {
       for (const answer of open) answer.destroy();

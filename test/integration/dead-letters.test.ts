@@ -1,38 +1,16 @@
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { listDeadLetters, replayDeadLetters } from '#infra/ops/dead-letters.ts';
 import { createSqsClient } from '#shared/aws/clients.ts';
 import { loadAwsConfig } from '#shared/config.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { emulatorEnvironment } from './support/platform.ts';
+import { fifoQueueWithDeadLetters } from './support/queues.ts';
 
 const sqs = createSqsClient(loadAwsConfig(emulatorEnvironment()));
 
-/** A FIFO queue redriving to a FIFO dead-letter queue, as the stack's command shards do. */
-async function queueWithDeadLetters() {
-  const name = `dlq-test-${crypto.randomUUID().slice(0, 8)}`;
-  const dlq = await sqs.send(
-    new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: 'true' } }),
-  );
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  const queue = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: `${name}.fifo`,
-      Attributes: {
-        FifoQueue: 'true',
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount: 5 }),
-      },
-    }),
-  );
-  return { queueUrl: queue.QueueUrl as string, deadLetterQueueUrl: dlq.QueueUrl as string };
-}
+const queueWithDeadLetters = () =>
+  fifoQueueWithDeadLetters(sqs, `dlq-test-${crypto.randomUUID().slice(0, 8)}`, { maxReceiveCount: 5 });
 
 describe('dead letters (npm run dead-letters)', () => {
   it('lists what waits without its content, then replays it to its queue in its group, in order', async () => {

@@ -10,7 +10,6 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Runner } from '#runner/runner.ts';
 import type { Channel } from '#shared/domain/channel.ts';
-import type { ChannelCommand } from '#shared/domain/commands.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { queuedOutboundMessage } from '#shared/domain/message.ts';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
@@ -49,18 +48,8 @@ describe('commands that fail', () => {
     await simulator.stop();
   });
 
-  const envelope = () => ({
-    commandId: newId('command'),
-    tenantId: channel.tenantId,
-    channelId: channel.id,
-    issuedAt: new Date().toISOString(),
-  });
-  const text = (body: string): Extract<ChannelCommand, { type: 'send' }> => ({
-    ...envelope(),
-    type: 'send',
-    messageId: newId('message'),
-    message: { to: `+${PATIENT_NUMBER}`, type: 'text', text: { body } },
-  });
+  const envelope = () => world.commandFields(channel);
+  const text = (body: string) => world.textCommand(channel, `+${PATIENT_NUMBER}`, body);
   /** Puts a raw body on the channel's group, as anything with access to the queue could. */
   const enqueue = (body: string) =>
     world.sqs.send(

@@ -7,7 +7,6 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Runner } from '#runner/runner.ts';
 import type { Channel } from '#shared/domain/channel.ts';
-import { newId } from '#shared/domain/ids.ts';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
 import { runnerPlatform, until } from './support/runner-harness.ts';
@@ -73,18 +72,7 @@ describe('a commit of Signal state that fails', () => {
   });
 
   const send = (body: string) =>
-    world.bus.send(
-      {
-        commandId: newId('command'),
-        tenantId: channel.tenantId,
-        channelId: channel.id,
-        issuedAt: new Date().toISOString(),
-        type: 'send',
-        messageId: newId('message'),
-        message: { to: `+${PATIENT_NUMBER}`, type: 'text', text: { body } },
-      },
-      channel.shard,
-    );
+    world.bus.send(world.textCommand(channel, `+${PATIENT_NUMBER}`, body), channel.shard);
   const texts = () => patient.received.map((message) => message.text);
   const reconnects = () => runner.health().counters.Reconnects ?? 0;
 

@@ -4,7 +4,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Runner } from '#runner/runner.ts';
 import type { Channel } from '#shared/domain/channel.ts';
-import { newId } from '#shared/domain/ids.ts';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
 import { type DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy.ts';
@@ -46,18 +45,7 @@ describe('a runner cut off from DynamoDB', () => {
   }
 
   const send = (channel: Channel, body: string) =>
-    world.bus.send(
-      {
-        commandId: newId('command'),
-        tenantId: channel.tenantId,
-        channelId: channel.id,
-        issuedAt: new Date().toISOString(),
-        type: 'send',
-        messageId: newId('message'),
-        message: { to: `+${PATIENT_NUMBER}`, type: 'text', text: { body } },
-      },
-      channel.shard,
-    );
+    world.bus.send(world.textCommand(channel, `+${PATIENT_NUMBER}`, body), channel.shard);
 
   it('closes its sockets before the other runner logs its channels in: no 440 either way, nothing sent twice or undecryptable', async () => {
     const channel = await channelOnShardZero();

@@ -2,7 +2,6 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import type { Channel } from '#shared/domain/channel.ts';
 import type { ChannelCommand } from '#shared/domain/commands.ts';
-import { newId } from '#shared/domain/ids.ts';
 import { ownPlatformForEachTest, report, seconds, until } from './support/runner-harness.ts';
 
 const MESSAGES = Number(process.env.CRASH_TEST_MESSAGES ?? 500);
@@ -57,15 +56,7 @@ describe('a runner killed while sending', () => {
 
     const commands: ChannelCommand[] = Array.from({ length: MESSAGES }, (_, n) => {
       const channel = channels[n % channels.length] as Channel;
-      return {
-        commandId: newId('command'),
-        tenantId: channel.tenantId,
-        channelId: channel.id,
-        issuedAt: new Date().toISOString(),
-        type: 'send',
-        messageId: newId('message'),
-        message: { to: '+5511955550001', type: 'text', text: { body: `lembrete ${n}` } },
-      };
+      return own.world.textCommand(channel, '+5511955550001', `lembrete ${n}`);
     });
     const statusCounts = async () => {
       const counts: Record<string, number> = {};

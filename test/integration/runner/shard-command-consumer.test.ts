@@ -1,5 +1,4 @@
 import {
-  CreateQueueCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
@@ -12,6 +11,7 @@ import { loadAwsConfig } from '#shared/config.ts';
 import type { ChannelCommand } from '#shared/domain/commands.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { emulatorEnvironment } from '../support/platform.ts';
+import { fifoQueueWithDeadLetters } from '../support/queues.ts';
 
 const sqs = createSqsClient(loadAwsConfig(emulatorEnvironment()));
 const consumers: ShardCommandConsumer[] = [];
@@ -19,29 +19,14 @@ afterEach(async () => {
   await Promise.all(consumers.splice(0).map((consumer) => consumer.stop()));
 });
 
-/** A shard queue of this test's own, shaped like the stack's: FIFO with a FIFO DLQ after 3 receives. */
+/** A shard queue of this test's own, shaped like the stack's, with a DLQ after 3 receives. */
 async function shardQueue(): Promise<{ queueUrl: string; dlqUrl: string }> {
-  const name = `test-${crypto.randomUUID().slice(0, 8)}`;
-  const dlq = await sqs.send(
-    new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: 'true' } }),
+  const { queueUrl, deadLetterQueueUrl } = await fifoQueueWithDeadLetters(
+    sqs,
+    `test-${crypto.randomUUID().slice(0, 8)}`,
+    { maxReceiveCount: 3, visibilityTimeoutSeconds: 30 },
   );
-  const dlqArn = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  const queue = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: `${name}.fifo`,
-      Attributes: {
-        FifoQueue: 'true',
-        VisibilityTimeout: '30',
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: dlqArn.Attributes?.QueueArn,
-          maxReceiveCount: 3,
-        }),
-      },
-    }),
-  );
-  return { queueUrl: queue.QueueUrl as string, dlqUrl: dlq.QueueUrl as string };
+  return { queueUrl, dlqUrl: deadLetterQueueUrl };
 }
 
 const tenantId = newId('tenant');

@@ -21,6 +21,7 @@ const execForm = (argument: string) => JSON.parse(argument.slice(argument.indexO
 describe('runner/Dockerfile', () => {
   it('builds on the project’s Node in two stages and runs runner/main.ts through tsx as the unprivileged user', () => {
     expect(dockerfile).toContain(`ARG NODE_IMAGE=${RUNNER_NODE_IMAGE}`);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own variable syntax
     expect(instructions('FROM')).toEqual(['${NODE_IMAGE} AS dependencies', '${NODE_IMAGE}']);
     expect(instructions('RUN')).toEqual([expect.stringMatching(/^npm ci --omit=dev /)]);
     expect(instructions('USER')).toEqual(['node']);

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach } from 'vitest';
 import { type LocalAws, startLocalAws } from '#infra/local/local-aws.ts';
@@ -35,6 +35,7 @@ import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
 import { SqsCommandBus } from '#shared/aws/sqs-command-bus.ts';
 import { loadAwsConfig } from '#shared/config.ts';
 import type { Channel } from '#shared/domain/channel.ts';
+import type { ChannelCommand } from '#shared/domain/commands.ts';
 import type { EventType, PlatformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
 import type { Message } from '#shared/domain/message.ts';
@@ -46,6 +47,7 @@ import { createTenant } from '#shared/use-cases/tenants.ts';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
 import { type EmulatorContext, emulatorEnvironment, platformRepositories } from '../../support/platform.ts';
+import { fifoQueueWithDeadLetters } from '../../support/queues.ts';
 
 export class CapturedEvents implements EventPublisher {
   readonly events: PlatformEvent[] = [];
@@ -103,29 +105,11 @@ async function testQueues(sqs: SQSClient): Promise<string[]> {
   const prefix = `runner-${crypto.randomUUID().slice(0, 8)}`;
   return Promise.all(
     Array.from({ length: SHARDS }, async (_, shard) => {
-      const dlq = await sqs.send(
-        new CreateQueueCommand({
-          QueueName: `${prefix}-${shard}-dlq.fifo`,
-          Attributes: { FifoQueue: 'true' },
-        }),
-      );
-      const dlqArn = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
-      );
-      const queue = await sqs.send(
-        new CreateQueueCommand({
-          QueueName: `${prefix}-${shard}.fifo`,
-          Attributes: {
-            FifoQueue: 'true',
-            VisibilityTimeout: '60',
-            RedrivePolicy: JSON.stringify({
-              deadLetterTargetArn: dlqArn.Attributes?.QueueArn,
-              maxReceiveCount: 5,
-            }),
-          },
-        }),
-      );
-      return queue.QueueUrl as string;
+      const { queueUrl } = await fifoQueueWithDeadLetters(sqs, `${prefix}-${shard}`, {
+        maxReceiveCount: 5,
+        visibilityTimeoutSeconds: 60,
+      });
+      return queueUrl;
     }),
   );
 }
@@ -210,6 +194,18 @@ export async function runnerPlatform(
     issuedAt: new Date().toISOString(),
   });
 
+  /** A send of a text from `channel` to `to`, as the API would queue it. */
+  const textCommand = (
+    channel: Channel,
+    to: string,
+    body: string,
+  ): Extract<ChannelCommand, { type: 'send' }> => ({
+    ...commandFields(channel),
+    type: 'send',
+    messageId: newId('message'),
+    message: { to, type: 'text', text: { body } },
+  });
+
   /** Queues a `connect` command asking for a QR code on the channel's shard. */
   const connectByQr = (channel: Channel) =>
     bus.send({ ...commandFields(channel), type: 'connect', method: 'qr' }, channel.shard);
@@ -246,6 +242,7 @@ export async function runnerPlatform(
       createChannel({ channels: platform.channels, shardCount: SHARDS }, tenant.id, { name }),
     connectByQr,
     commandFields,
+    textCommand,
     /** Queues a send and waits for it to leave `queued`; throws if it failed. Its message id. */
     async send(channel: Channel, message: OutboundMessage): Promise<string> {
       const messageId = newId('message');

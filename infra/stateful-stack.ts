@@ -33,7 +33,11 @@ export class StatefulStack extends Stack {
       partitionKey: 'pk',
       sortKey: 'sk',
       timeToLiveAttribute: 'expiresAt',
-      globalSecondaryIndexes: [{ name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+      globalSecondaryIndexes: [
+        { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+        // Sparse: only a message whose event waits to be published is in it (docs/architecture.md).
+        { name: 'outbox', partitionKey: 'outboxpk', sortKey: 'outboxsk', keysOnly: true },
+      ],
       environmentKey: 'PLATFORM_TABLE_NAME',
     });
     this.sessionKey = new SessionKey(this, 'SessionKey');

@@ -4,7 +4,6 @@ import type { ChannelStatus } from '#shared/domain/channel.ts';
 import type { EventPublisher, MessageRepository } from '#shared/ports.ts';
 import type { ChannelStatusRecorder } from './events/channel-status-recorder.ts';
 import type { MessageStatusRecorder } from './events/message-status-recorder.ts';
-import type { OutboxPublisher } from './events/outbox-publisher.ts';
 import { platformEvent } from './events/platform-events.ts';
 import type { ReceivedMessageRecorder } from './messages/received-message-recorder.ts';
 import type { RunnerMetrics } from './runner-metrics.ts';
@@ -15,8 +14,6 @@ export interface SessionObserverDeps {
   readonly messageStatusRecorder: MessageStatusRecorder;
   readonly events: EventPublisher;
   readonly messages: MessageRepository;
-  /** Publishes received messages' events from the outbox they were recorded in. */
-  readonly outbox: OutboxPublisher;
   readonly metrics?: RunnerMetrics;
   readonly logger?: Logger;
   readonly now?: () => Date;
@@ -78,9 +75,8 @@ export class PlatformSessionObserver implements SessionObserver {
   }
 
   async onMessageReceived(message: WAMessage): Promise<void> {
-    const event = await this.received.record(message);
-    // Recorded with its event: WhatsApp may hear "delivered" now, whether or not this publish works.
-    if (event) this.deps.outbox.publish(event);
+    // Recorded with its event: WhatsApp may hear "delivered" now, whether or not its publish works.
+    await this.received.record(message);
   }
 
   async onMessageStatus(updates: MessageStatusUpdate[]): Promise<void> {

@@ -384,7 +384,6 @@ export class ShardWorker {
         messageStatusRecorder: this.messageStatusRecorder,
         events: this.deps.events,
         messages: this.messages,
-        outbox: this.outboxPublisher,
         ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
         logger: this.deps.logger,
       },
@@ -393,6 +392,7 @@ export class ShardWorker {
         {
           messages: this.messages,
           outbox: this.deps.outbox,
+          events: this.outboxPublisher,
           media: this.deps.media,
           downloadMedia: (message) => (session as ChannelSession).downloadMedia(message),
           ...(this.deps.inboundMediaMaxBytes ? { mediaMaxBytes: this.deps.inboundMediaMaxBytes } : {}),

@@ -109,17 +109,30 @@ export interface MessageRepository {
   list(tenantId: string, channelId: string, request: PageRequest): Promise<Page<Message>>;
 }
 
+/** Where a waiting event is: its message, and its id (the outbox's order: by creation). */
+export interface OutboxRef {
+  readonly eventId: string;
+  readonly tenantId: string;
+  readonly channelId: string;
+  readonly messageId: string;
+}
+
 /**
  * Events written with their messages and not yet published: whoever holds the shard publishes them
  * (and marks them) until none is left, so a publish that failed or a runner that died in between
  * loses no event. Ids are stable: a republished event has its first id.
  */
 export interface EventOutbox {
-  /** The shard's waiting events created before `before`, oldest first, at most `limit`. */
-  pending(
+  /**
+   * One page of the shard's waiting events, oldest first, as references only; `after` is the last
+   * reference of the page before. `more` when there may be another page.
+   */
+  waiting(
     shard: number,
-    options: { before: Date; limit: number },
-  ): Promise<PlatformEvent<'message.received'>[]>;
+    options: { limit: number; after?: OutboxRef },
+  ): Promise<{ refs: OutboxRef[]; more: boolean }>;
+  /** The events of `refs` still waiting, read from their messages (any published meanwhile is left out). */
+  eventsOf(refs: readonly OutboxRef[]): Promise<PlatformEvent<'message.received'>[]>;
   /** The event still waiting with one message, or null (none, or published already). */
   pendingOf(
     tenantId: string,

@@ -1,7 +1,7 @@
 // A DynamoDB table with the platform's defaults: on-demand, point-in-time recovery, encryption at
 // rest, deletion protection and RETAIN (a stack update must never drop data), TTL for expiring items.
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -12,8 +12,8 @@ export interface SecureTableProps {
   readonly sortKey?: string;
   /** Epoch-seconds attribute DynamoDB deletes expired items by. */
   readonly timeToLiveAttribute: string;
-  /** String-keyed GSIs, projecting all attributes. */
-  readonly globalSecondaryIndexes?: readonly { name: string; partitionKey: string; sortKey: string }[];
+  /** String-keyed GSIs; each projects all attributes unless it says `keysOnly`. */
+  readonly globalSecondaryIndexes?: readonly SecureTableIndex[];
   /** A customer-managed key; without one, the AWS-managed `aws/dynamodb` key. */
   readonly encryptionKey?: IKey;
   /** The variable that carries the table's name to its consumers. */
@@ -45,6 +45,17 @@ const KEY_WRITE_ACTIONS = [
   'kms:ReEncryptTo',
 ];
 
+export interface SecureTableIndex {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  /**
+   * Only the table's and the index's keys: each write to the index costs one small entry, not a copy
+   * of the item (for an index whose readers fetch the item itself).
+   */
+  readonly keysOnly?: boolean;
+}
+
 export class SecureTable extends Construct {
   readonly table: Table;
   readonly environmentKey: RuntimeEnvironmentKey;
@@ -73,6 +84,7 @@ export class SecureTable extends Construct {
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
+        projectionType: index.keysOnly ? ProjectionType.KEYS_ONLY : ProjectionType.ALL,
       });
     }
   }

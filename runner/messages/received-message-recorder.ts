@@ -18,9 +18,18 @@ import {
 /** WhatsApp's own limit for documents; a tenant's setting may lower or raise it. */
 export const DEFAULT_INBOUND_MEDIA_MAX_BYTES = 100 * 1024 * 1024;
 
+/** How received messages' events leave the outbox (events/outbox-publisher.ts). */
+export interface ReceivedEvents {
+  /** Writes the record (false: it existed) and publishes its event once written. */
+  recordAndPublish(event: PlatformEvent<'message.received'>, write: () => Promise<boolean>): Promise<boolean>;
+  /** Publishes an event found still waiting with its record. */
+  publish(event: PlatformEvent<'message.received'>): void;
+}
+
 export interface ReceivedMessageRecorderDeps {
   readonly messages: MessageRepository;
   readonly outbox: EventOutbox;
+  readonly events: ReceivedEvents;
   readonly media: MediaStore;
   /** The decrypted bytes of a received media message, streamed from WhatsApp's media host. */
   readonly downloadMedia: (message: WAMessage) => Promise<Readable>;
@@ -37,7 +46,7 @@ class MediaDownloadError extends Error {}
 
 /**
  * Records a patient's message exactly once, with its `message.received` event in the same write
- * (the outbox), and its media streamed to the media store first — or, when the file is over the
+ * (the outbox) and published from there, and its media streamed to the media store first — or, when the file is over the
  * tenant's cap or cannot be downloaded, a `mediaError` and no bytes. A message already recorded
  * (WhatsApp delivered it again) is recognised before any download, so no object is stored twice.
  * A failure of our own stores throws: the caller retries, and WhatsApp has not been told
@@ -49,17 +58,17 @@ export class ReceivedMessageRecorder {
     private readonly deps: ReceivedMessageRecorderDeps,
   ) {}
 
-  /** The event still to publish for the message: null when it is not a patient's, or was published. */
-  async record(message: WAMessage): Promise<PlatformEvent<'message.received'> | null> {
+  /** Resolves once the message is recorded (or is not a patient's); its event is published then. */
+  async record(message: WAMessage): Promise<void> {
     const { tenantId, channelId } = this.scope;
     const remoteJid = message.key.remoteJid;
     const waMessageId = message.key.id;
-    if (!remoteJid || !waMessageId || !toReceivedMessage(message)) return null;
+    if (!remoteJid || !waMessageId || !toReceivedMessage(message)) return;
     const media = mediaOf(message);
     if (media && (await this.deps.messages.resolveWaMessageId(tenantId, channelId, waMessageId)))
-      return this.stillPending(waMessageId);
+      return this.publishStillPending(waMessageId);
     const received = toReceivedMessage(message, media ? await this.storeMedia(message, media) : undefined);
-    if (!received) return null;
+    if (!received) return;
     const createdAt = this.deps.now?.() ?? new Date();
     const repliedTo = received.context
       ? await this.deps.messages.findByWaMessageId(tenantId, channelId, received.context.messageId)
@@ -89,15 +98,18 @@ export class ReceivedMessageRecorder {
       },
       createdAt,
     );
-    if (await this.deps.messages.put(stored, { outbox: { shard: this.scope.shard, event } })) return event;
-    return this.stillPending(waMessageId);
+    const written = await this.deps.events.recordAndPublish(event, () =>
+      this.deps.messages.put(stored, { outbox: { shard: this.scope.shard, event } }),
+    );
+    if (!written) await this.publishStillPending(waMessageId);
   }
 
-  /** A message recorded before: its event if that was never published (the recorder died first). */
-  private async stillPending(waMessageId: string): Promise<PlatformEvent<'message.received'> | null> {
+  /** A message recorded before: its event is published if it never was (the recorder died first). */
+  private async publishStillPending(waMessageId: string): Promise<void> {
     const { tenantId, channelId } = this.scope;
     const known = await this.deps.messages.resolveWaMessageId(tenantId, channelId, waMessageId);
-    return known ? this.deps.outbox.pendingOf(tenantId, channelId, known.messageId) : null;
+    const pending = known ? await this.deps.outbox.pendingOf(tenantId, channelId, known.messageId) : null;
+    if (pending) this.deps.events.publish(pending);
   }
 
   private async storeMedia(message: WAMessage, media: InboundMedia): Promise<StoredMediaRef> {

@@ -1,69 +1,69 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { platformEvent } from '#runner/events/platform-events.ts';
 import { DynamoMessageOutbox } from '#shared/aws/dynamo/message-outbox.ts';
+import { messageKey } from '#shared/aws/dynamo/platform-keys.ts';
 import { newId } from '#shared/domain/ids.ts';
-import type { Message } from '#shared/domain/message.ts';
+import { ownShard, receivedText } from './support/messages.ts';
 import { platformRepositories } from './support/platform.ts';
 
 const { client, resources, messages } = platformRepositories();
 const outbox = new DynamoMessageOutbox(client, resources.platformTable);
 
-function received(tenantId: string, channelId: string, at: Date) {
-  const message: Message = {
-    id: newId('message'),
-    tenantId,
-    channelId,
-    direction: 'inbound',
-    waMessageId: `3A${newId('message').slice(4)}`,
-    remoteJid: '5511987654321@s.whatsapp.net',
-    contact: { phoneNumber: '+5511987654321', lid: null },
-    type: 'text',
-    content: { body: 'Posso remarcar?' },
-    status: 'received',
-    statusHistory: [],
-    createdAt: at.toISOString(),
-  };
-  const event = platformEvent(
-    'message.received',
-    { tenantId, channelId },
-    {
-      messageId: message.id,
-      from: message.contact,
-      timestamp: at.toISOString(),
-      type: 'text',
-      content: message.content,
-    },
-    at,
-  );
-  return { message, event };
-}
-
 describe('the outbox of received messages’ events', () => {
-  it('keeps each event with its message until marked published, per shard and oldest first', async () => {
-    // Shards are numbers in the key: one of its own keeps this test apart from every other.
-    const shard = 1_000_000 + Math.floor(Math.random() * 1_000_000);
+  it('keeps each event with its message until marked published, per shard and oldest first, page by page', async () => {
+    const shard = ownShard();
     const tenantId = newId('tenant');
     const channelId = newId('channel');
-    const first = received(tenantId, channelId, new Date());
-    const second = received(tenantId, channelId, new Date());
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const before = new Date();
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const fresh = received(tenantId, channelId, new Date());
-    for (const { message, event } of [second, first, fresh])
+    const [first, second, third] = [0, 1, 2].map(() => receivedText(tenantId, channelId));
+    if (!first || !second || !third) throw new Error('three messages');
+    for (const { message, event } of [second, third, first])
       expect(await messages.put(message, { outbox: { shard, event } })).toBe(true);
     // A redelivered message is not stored again, and its event stays the first one.
-    const again = received(tenantId, channelId, new Date());
+    const again = receivedText(tenantId, channelId);
     expect(await messages.put({ ...first.message }, { outbox: { shard, event: again.event } })).toBe(false);
 
-    expect(await outbox.pending(shard, { before, limit: 10 })).toEqual([first.event, second.event]);
-    expect(await outbox.pending(shard + 1, { before, limit: 10 })).toEqual([]);
+    const ref = ({ message, event }: typeof first) => ({
+      eventId: event.id,
+      tenantId,
+      channelId,
+      messageId: message.id,
+    });
+    const page = await outbox.waiting(shard, { limit: 2 });
+    expect(page).toEqual({ refs: [ref(first), ref(second)], more: true });
+    expect(await outbox.waiting(shard, { limit: 2, after: ref(second) })).toEqual({
+      refs: [ref(third)],
+      more: false,
+    });
+    expect(await outbox.waiting(shard + 1, { limit: 2 })).toEqual({ refs: [], more: false });
+    expect(await outbox.eventsOf(page.refs)).toEqual([first.event, second.event]);
     expect(await outbox.pendingOf(tenantId, channelId, first.message.id)).toEqual(first.event);
 
     await outbox.markPublished(tenantId, channelId, first.message.id, new Date());
-    expect(await outbox.pending(shard, { before, limit: 10 })).toEqual([second.event]);
+    expect((await outbox.waiting(shard, { limit: 10 })).refs).toEqual([ref(second), ref(third)]);
+    // Read from the record: an entry still in the index (eventually consistent) yields no event.
+    expect(await outbox.eventsOf(page.refs)).toEqual([second.event]);
     expect(await outbox.pendingOf(tenantId, channelId, first.message.id)).toBeNull();
     // The message itself is unchanged by its stay in the outbox.
     expect(await messages.get(tenantId, channelId, first.message.id)).toEqual(first.message);
+  });
+
+  it('stores a message’s content once: a 300 KB text and its event fit in one item', async () => {
+    const shard = ownShard();
+    const tenantId = newId('tenant');
+    const channelId = newId('channel');
+    const body = 'Segue o relatório do exame. '.repeat(11_000);
+    const { message, event } = receivedText(tenantId, channelId, new Date(), { body });
+    expect(Buffer.byteLength(body)).toBeGreaterThan(300_000);
+
+    expect(await messages.put(message, { outbox: { shard, event } })).toBe(true);
+
+    expect(await outbox.pendingOf(tenantId, channelId, message.id)).toEqual(event);
+    const item = await client.send(
+      new GetCommand({
+        TableName: resources.platformTable,
+        Key: messageKey(tenantId, channelId, message.id),
+      }),
+    );
+    expect(item.Item?.pendingEvent).toEqual({ id: event.id, timestamp: event.data.timestamp });
   });
 });

@@ -1,7 +1,7 @@
 // Key layout of the platform table. Every item of a tenant lives in the tenant's partition, so a
-// query can only ever see one tenant's data. The one index (gsi1) serves three cross-tenant views that
-// never reach a tenant: the operator's tenant list, a runner's channels of a shard and the events of
-// a shard's messages still to be published (the outbox).
+// query can only ever see one tenant's data. Two indexes serve cross-tenant views that never reach a
+// tenant: gsi1 the operator's tenant list and a runner's channels of a shard, the sparse, keys-only
+// `outbox` index the messages of a shard whose event is still to be published.
 
 export const tenantPartition = (tenantId: string): string => `TENANT#${tenantId}`;
 
@@ -38,7 +38,17 @@ export const SK_PREFIX = {
 
 export const ALL_TENANTS_PARTITION = 'TENANTS';
 export const shardPartition = (shard: number): string => `SHARD#${shard}`;
-/** A message's index entry while its event waits to be published (sorted by event id: by time). */
+/** A message's outbox entry while its event waits to be published (sorted by event id: by time). */
 export const outboxPartition = (shard: number): string => `OUTBOX#${shard}`;
 
 export const GSI1 = 'gsi1';
+/** Keys only (`outboxpk`, `outboxsk` = the event id, and the message's `pk`/`sk`). */
+export const OUTBOX_INDEX = 'outbox';
+
+/** The tenant, channel and message a message item's key names (the inverse of `messageKey`). */
+export function messageOfKey(key: { pk: string; sk: string }) {
+  const tenant = /^TENANT#(.+)$/.exec(key.pk);
+  const message = /^MSG#([^#]+)#(.+)$/.exec(key.sk);
+  if (!tenant?.[1] || !message?.[1] || !message[2]) throw new RangeError(`not a message key: ${key.sk}`);
+  return { tenantId: tenant[1], channelId: message[1], messageId: message[2] };
+}

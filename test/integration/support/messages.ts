@@ -1,6 +1,40 @@
+import { platformEvent } from '#runner/events/platform-events.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { type Message, whatsappMessageId } from '#shared/domain/message.ts';
 import type { MessageRepository } from '#shared/ports.ts';
+
+/** A patient's text as the runner records it, with its `message.received` event (made at `at`). */
+export function receivedText(
+  tenantId: string,
+  channelId: string,
+  at = new Date(),
+  content: Record<string, unknown> = { body: 'Posso remarcar?' },
+) {
+  const message: Message = {
+    id: newId('message'),
+    tenantId,
+    channelId,
+    direction: 'inbound',
+    waMessageId: `3A${newId('message').slice(4)}`,
+    remoteJid: '5511987654321@s.whatsapp.net',
+    contact: { phoneNumber: '+5511987654321', lid: null },
+    type: 'text',
+    content,
+    status: 'received',
+    statusHistory: [],
+    createdAt: at.toISOString(),
+  };
+  const event = platformEvent(
+    'message.received',
+    { tenantId, channelId },
+    { messageId: message.id, from: message.contact, timestamp: at.toISOString(), type: 'text', content },
+    at,
+  );
+  return { message, event };
+}
+
+/** A shard number of a test's own: shards are numbers in the outbox's key. */
+export const ownShard = () => 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
 
 /** An outbound text as a send command stores it: queued, with its WhatsApp id derived from ours. */
 export function queuedOutbound(tenantId = newId('tenant'), channelId = newId('channel')): Message {

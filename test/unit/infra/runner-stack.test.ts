@@ -369,6 +369,7 @@ describe('runner stack', () => {
         [
           `platform-table: ${items}`,
           `platform-table/index/gsi1: ${items}`,
+          `platform-table/index/outbox: ${items}`,
           `sessions-table: ${items}`,
           // The sessions table's own encryption, usable only through DynamoDB.
           'session-key: kms:Decrypt kms:DescribeKey kms:Encrypt kms:GenerateDataKey kms:GenerateDataKeyWithoutPlaintext kms:ReEncryptFrom kms:ReEncryptTo if StringEquals',

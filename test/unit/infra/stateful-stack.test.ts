@@ -39,7 +39,7 @@ describe('stateful stack with 4 shards', () => {
     template = Template.fromStack(statefulStack({ shardCount: 4 }).stack);
   });
 
-  it('keeps the platform table: pk/sk, gsi1, TTL expiresAt, PITR, AWS-managed encryption, protected', () => {
+  it('keeps the platform table: pk/sk, gsi1, the keys-only outbox index, TTL expiresAt, PITR, AWS-managed encryption, protected', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
@@ -57,6 +57,15 @@ describe('stateful stack with 4 shards', () => {
               { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'ALL' },
+          },
+          {
+            // A received message's content is not copied into the index and out again.
+            IndexName: 'outbox',
+            KeySchema: [
+              { AttributeName: 'outboxpk', KeyType: 'HASH' },
+              { AttributeName: 'outboxsk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
           },
         ],
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },

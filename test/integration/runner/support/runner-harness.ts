@@ -318,7 +318,7 @@ export async function runnerPlatform(
         media: options.media ?? media,
         events,
         outbox: own?.outbox ?? outbox,
-        outboxTuning: { drainIntervalMs: 1_000, drainMinAgeMs: 1_000 },
+        outboxTuning: { drainIntervalMs: 1_000 },
         ...(options.inboundMediaMaxBytes
           ? { inboundMediaMaxBytes: () => options.inboundMediaMaxBytes as number }
           : {}),

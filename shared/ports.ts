@@ -79,7 +79,8 @@ export interface OutboxEntry {
 export interface MessageRepository {
   /**
    * Stores a new message, with its event in the outbox when `outbox` is given (one write); false
-   * when it already exists (a redelivered message).
+   * when it already exists (a redelivered message). `StoreRejectedError` when the store refuses what
+   * the record holds (the same record is refused every time).
    */
   put(
     message: Message,
@@ -156,6 +157,11 @@ export interface MediaStream {
   readonly maxBytes: number;
 }
 
+/**
+ * Media bytes of a tenant. A file name or type the store cannot keep as it is (too long for object
+ * metadata, not a media type) is shortened or replaced there; the caller's record keeps the original.
+ * A write the store refuses for what it would hold fails with `StoreRejectedError`.
+ */
 export interface MediaStore {
   /** Stores bytes under a new media id of the tenant. */
   put(tenantId: string, media: StoredMedia): Promise<string>;

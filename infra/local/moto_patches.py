@@ -27,6 +27,9 @@ docs/infra.md explains them; test/integration/moto-patches.test.ts holds them to
    first: moto freed them from "in flight" one at a time while choosing, so the group still looked
    busy at the earlier ones. Here every message visible again is freed before choosing, and the
    group's earliest comes first, as in AWS.
+7. S3 took user metadata of any size; AWS refuses more than 2 KB (the UTF-8 bytes of every
+   `x-amz-meta-` name and value) with 400 MetadataTooLarge, on PutObject and CreateMultipartUpload
+   alike. Here so does moto.
 """
 
 import copy
@@ -46,6 +49,8 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.core.utils import unix_time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+import moto.s3.responses
+from moto.s3.exceptions import S3ClientError
 from moto.sqs.models import Queue, SQSBackend
 
 _TRANSACTIONS = threading.Lock()
@@ -190,6 +195,27 @@ def get_backend_for_host(self, host):
     return _routes[host]
 
 
+_USER_METADATA_MAX_BYTES = 2048
+_metadata_from_headers = moto.s3.responses.metadata_from_headers
+
+
+def metadata_from_headers(headers):
+    metadata = _metadata_from_headers(headers)
+    prefix = "x-amz-meta-"
+    size = sum(
+        len(name[len(prefix):].encode()) + len(str(value).encode())
+        for name, value in metadata.items()
+        if name.lower().startswith(prefix)
+    )
+    if size > _USER_METADATA_MAX_BYTES:
+        raise S3ClientError(
+            "MetadataTooLarge",
+            "Your metadata headers exceed the maximum allowed metadata size.",
+        )
+    return metadata
+
+
+moto.s3.responses.metadata_from_headers = metadata_from_headers
 DynamoDBBackend.transact_write_items = transact_write_items
 SQSBackend.receive_message = receive_message
 Queue.delete_message = delete_message

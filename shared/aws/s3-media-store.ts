@@ -1,7 +1,13 @@
 import { Readable } from 'node:stream';
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  NoSuchKey,
+  PutObjectCommand,
+  type S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { MediaTooLargeError } from '../domain/errors.ts';
+import { MediaTooLargeError, StoreRejectedError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { MediaStore, MediaStream, StoredMedia } from '../ports.ts';
 
@@ -11,6 +17,17 @@ import type { MediaStore, MediaStream, StoredMedia } from '../ports.ts';
  */
 const PART_BYTES = 5 * 1024 * 1024;
 const PARTS_IN_FLIGHT = 2;
+/** S3 keeps at most 2 KB of user metadata (names and values); the file name takes at most half. */
+const FILE_NAME_METADATA_BYTES = 1024;
+/** A media type with parameters (`audio/ogg; codecs=opus`), in the characters a header may carry. */
+const MEDIA_TYPE =
+  /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(?:[ \t]*;[ \t]*[\w!#$&^.+-]+=(?:[\w!#$&^.+-]+|"[ !#-[\]-~]*"))*$/;
+/**
+ * What S3 answers to a request it will refuse however often it is sent (as opposed to an outage,
+ * throttling, `RequestTimeout`, an expired token, or a permission or bucket that is missing — a
+ * configuration to fix, during which records wait rather than lose their files).
+ */
+const REFUSALS = new Set(['MetadataTooLarge', 'InvalidArgument', 'EntityTooLarge', 'KeyTooLongError']);
 
 /** Media bytes in S3 under the tenant's prefix, so one tenant's id never reaches another's object. */
 export class S3MediaStore implements MediaStore {
@@ -21,14 +38,15 @@ export class S3MediaStore implements MediaStore {
 
   async put(tenantId: string, media: StoredMedia): Promise<string> {
     const mediaId = newId('media');
-    await this.client.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: objectKey(tenantId, mediaId),
-        Body: media.data,
-        ContentType: media.mimeType,
-        ...(media.fileName ? { Metadata: { filename: encodeURIComponent(media.fileName) } } : {}),
-      }),
+    await refusalsRejected(() =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: objectKey(tenantId, mediaId),
+          Body: media.data,
+          ...objectHeaders(media),
+        }),
+      ),
     );
     return mediaId;
   }
@@ -41,15 +59,14 @@ export class S3MediaStore implements MediaStore {
         Bucket: this.bucket,
         Key: objectKey(tenantId, mediaId),
         Body: Readable.from(capped(media.body, media.maxBytes), { objectMode: false }),
-        ContentType: media.mimeType,
-        ...(media.fileName ? { Metadata: { filename: encodeURIComponent(media.fileName) } } : {}),
+        ...objectHeaders(media),
       },
       partSize: PART_BYTES,
       queueSize: PARTS_IN_FLIGHT,
       // A failed multipart upload is aborted: no parts (nor object) are left behind.
       leavePartsOnError: false,
     });
-    await upload.done();
+    await refusalsRejected(() => upload.done());
     return mediaId;
   }
 
@@ -68,6 +85,50 @@ export class S3MediaStore implements MediaStore {
       if (error instanceof NoSuchKey) return null;
       throw error;
     }
+  }
+}
+
+/** Content type and file name as S3 takes them: a valid media type, a name that fits the metadata. */
+function objectHeaders(media: { mimeType: string; fileName: string | null }) {
+  const contentType = MEDIA_TYPE.test(media.mimeType) && media.mimeType.length <= 255;
+  return {
+    ContentType: contentType ? media.mimeType : 'application/octet-stream',
+    ...(media.fileName ? { Metadata: { filename: fileNameMetadata(media.fileName) } } : {}),
+  };
+}
+
+/**
+ * The file name URI-encoded (metadata is ASCII), at most `FILE_NAME_METADATA_BYTES`: a longer one
+ * keeps its extension and as much of the start as fits, with `…` between.
+ */
+export function fileNameMetadata(fileName: string): string {
+  // A lone surrogate (a name decoded from bad UTF-8) would make encodeURIComponent throw.
+  const name = fileName.replace(
+    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    '\uFFFD',
+  );
+  const encoded = encodeURIComponent(name);
+  if (encoded.length <= FILE_NAME_METADATA_BYTES) return encoded;
+  const dot = name.lastIndexOf('.');
+  const extension = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : '';
+  const tail = encodeURIComponent(`…${extension}`);
+  let head = '';
+  for (const character of name.slice(0, name.length - extension.length)) {
+    const next = encodeURIComponent(character);
+    if (head.length + next.length + tail.length > FILE_NAME_METADATA_BYTES) break;
+    head += next;
+  }
+  return head + tail;
+}
+
+/** Runs an S3 write; a refusal of what it would store becomes `StoreRejectedError`. */
+async function refusalsRejected<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof S3ServiceException && REFUSALS.has(error.name))
+      throw new StoreRejectedError('S3', error);
+    throw error;
   }
 }
 

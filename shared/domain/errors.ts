@@ -71,6 +71,19 @@ export class MediaTooLargeError extends DomainError {
   }
 }
 
+/**
+ * A store refused a write for what it would hold (an item over DynamoDB's size limit, object metadata
+ * S3 does not take): the same write is refused every time, so retrying it only blocks what waits
+ * behind it. Adapters raise it only for such refusals, never for outages, throttling or permissions.
+ */
+export class StoreRejectedError extends DomainError {
+  readonly httpStatus = 422;
+  constructor(store: string, cause: unknown) {
+    super('store_rejected', `${store} refused the write: ${(cause as Error)?.name ?? 'error'}`);
+    this.cause = cause;
+  }
+}
+
 function capitalize(word: string): string {
   return word.charAt(0).toUpperCase() + word.slice(1).replaceAll('_', ' ');
 }

@@ -46,6 +46,26 @@ describe('streamed media', () => {
     expect(stored?.data.equals(Buffer.concat(chunks))).toBe(true);
   });
 
+  it('keeps a file name too long for S3’s metadata shortened, and an invalid type as bytes', async () => {
+    const tenantId = newId('tenant');
+    // 3 KB once URI-encoded (each ç takes six bytes): S3 keeps at most 2 KB of metadata.
+    const fileName = `resultado-${'ç'.repeat(500)}.pdf`;
+    const stored = [
+      await store.put(tenantId, { data: Buffer.from('%PDF'), mimeType: 'application/pdf', fileName }),
+      await store.putStream(tenantId, {
+        body: generated(64 * 1024),
+        mimeType: 'application/pdf\r\nx-evil: 1',
+        fileName,
+        maxBytes: MiB,
+      }),
+    ];
+    const [whole, streamed] = await Promise.all(stored.map((mediaId) => store.get(tenantId, mediaId)));
+    const shortened = `resultado-${'ç'.repeat(166)}….pdf`;
+    expect(Buffer.byteLength(encodeURIComponent(shortened))).toBeLessThanOrEqual(1024);
+    expect(whole).toMatchObject({ fileName: shortened, mimeType: 'application/pdf' });
+    expect(streamed).toMatchObject({ fileName: shortened, mimeType: 'application/octet-stream' });
+  });
+
   it('stops at the cap while streaming and leaves nothing behind', async () => {
     const tenantId = newId('tenant');
     await expect(

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { StoreRejectedError } from '#shared/domain/errors.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { queuedOutbound } from './support/messages.ts';
 import { platformRepositories } from './support/platform.ts';
@@ -23,6 +24,27 @@ describe('messages', () => {
       direction: 'outbound',
     });
     expect(await messages.resolveWaMessageId(tenantId, newId('channel'), message.waMessageId)).toBeNull();
+  });
+
+  it('records a message whose WhatsApp id is too long for a key, once', async () => {
+    const tenantId = newId('tenant');
+    // A sender's client picks the id; a modified one can send 2,000 characters.
+    const message = { ...queuedOutbound(tenantId, newId('channel')), waMessageId: '3A'.repeat(1_000) };
+    expect(await messages.put(message)).toBe(true);
+    expect(await messages.put({ ...message, id: newId('message') })).toBe(false);
+    expect(await messages.resolveWaMessageId(tenantId, message.channelId, message.waMessageId)).toEqual({
+      messageId: message.id,
+      direction: 'outbound',
+    });
+    expect(
+      await messages.resolveWaMessageId(tenantId, message.channelId, `${message.waMessageId}B`),
+    ).toBeNull();
+  });
+
+  it('says a record is refused for what it holds (over 400 KB), unlike an outage', async () => {
+    const message = { ...queuedOutbound(), content: { body: 'a'.repeat(500_000) } };
+    await expect(messages.put(message)).rejects.toBeInstanceOf(StoreRejectedError);
+    expect(await messages.get(message.tenantId, message.channelId, message.id)).toBeNull();
   });
 
   it('moves the status only forward and keeps its history', async () => {

@@ -16,6 +16,13 @@ import {
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
@@ -32,6 +39,7 @@ let moto: MotoServer;
 let dynamo: DynamoDBClient;
 let sqs: SQSClient;
 let events: EventBridgeClient;
+let s3: S3Client;
 const TABLE = 'patched';
 
 beforeAll(async () => {
@@ -44,6 +52,7 @@ beforeAll(async () => {
   dynamo = new DynamoDBClient(options);
   sqs = new SQSClient(options);
   events = new EventBridgeClient(options);
+  s3 = new S3Client({ ...options, forcePathStyle: true });
   await dynamo.send(
     new CreateTableCommand({
       TableName: TABLE,
@@ -320,5 +329,25 @@ describe('routes and event templates (remembered)', () => {
       expect(event.id).toEqual(expect.any(String));
     }
     expect(new Set(received.map((event) => event.id)).size).toBe(3);
+  });
+});
+
+describe('S3 user metadata (limited)', () => {
+  it('refuses more than 2 KB of user metadata with MetadataTooLarge, as AWS does, and takes 2 KB', async () => {
+    const Bucket = `metadata-${Date.now()}`;
+    await s3.send(new CreateBucketCommand({ Bucket }));
+    // 8 bytes of name and 2,040 of value: exactly 2 KB.
+    const fits = { filename: 'a'.repeat(2_040) };
+    const over = { filename: 'a'.repeat(2_041) };
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'fits', Body: 'x', Metadata: fits }));
+    for (const refused of [
+      s3.send(new PutObjectCommand({ Bucket, Key: 'over', Body: 'x', Metadata: over })),
+      s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'over', Metadata: over })),
+    ]) {
+      const error = await refused.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(S3ServiceException);
+      expect((error as S3ServiceException).name).toBe('MetadataTooLarge');
+      expect((error as S3ServiceException).$metadata.httpStatusCode).toBe(400);
+    }
   });
 });

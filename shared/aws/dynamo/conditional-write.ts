@@ -1,4 +1,8 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBServiceException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Item } from './query-page.ts';
 
@@ -32,4 +36,14 @@ export function cancellationReasons(error: unknown): { code: string; item: Item 
     code: reason.Code ?? 'None',
     item: reason.Item ? (unmarshall(reason.Item) as Item) : undefined,
   }));
+}
+
+/**
+ * Whether DynamoDB refused a write for what it holds (`ValidationException`: an item over 400 KB, a
+ * key over its size, a number it cannot store; in a transaction, an item cancelled with
+ * `ValidationError`). The SDK has no class for it, so its name is the one thing to go by.
+ */
+export function isRejectedByDynamo(error: unknown): boolean {
+  if (cancellationCodes(error)?.includes('ValidationError')) return true;
+  return error instanceof DynamoDBServiceException && error.name === 'ValidationException';
 }

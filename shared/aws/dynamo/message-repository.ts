@@ -4,12 +4,13 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { StoreRejectedError } from '../../domain/errors.ts';
 import { MESSAGE_STATUSES, type MessageStatus } from '../../domain/events.ts';
 import { StaleFenceError } from '../../domain/fence.ts';
 import { isStatusAdvance, type Message, type StatusChange } from '../../domain/message.ts';
 import type { Page, PageRequest } from '../../domain/pagination.ts';
 import type { MessageRepository, OutboxEntry, WriteOptions } from '../../ports.ts';
-import { cancellationCodes, conditionally } from './conditional-write.ts';
+import { cancellationCodes, conditionally, isRejectedByDynamo } from './conditional-write.ts';
 import { fenceCheck } from './fence-check.ts';
 import { outboxAttributes } from './message-outbox.ts';
 import { messageKey, SK_PREFIX, tenantPartition, waMessageKey } from './platform-keys.ts';
@@ -71,6 +72,7 @@ export class DynamoMessageRepository implements MessageRepository {
       const codes = cancellationCodes(error);
       if (fence && codes?.[0] === 'ConditionalCheckFailed') throw new StaleFenceError(fence);
       if (codes?.includes('ConditionalCheckFailed')) return false;
+      if (isRejectedByDynamo(error)) throw new StoreRejectedError('DynamoDB', error);
       throw error;
     }
   }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 // Key layout of the platform table. Every item of a tenant lives in the tenant's partition, so a
 // query can only ever see one tenant's data. Two indexes serve cross-tenant views that never reach a
 // tenant: gsi1 the operator's tenant list and a runner's channels of a shard, the sparse, keys-only
@@ -19,10 +21,20 @@ export const messageKey = (tenantId: string, channelId: string, messageId: strin
   pk: tenantPartition(tenantId),
   sk: `MSG#${channelId}#${messageId}`,
 });
+/**
+ * WhatsApp's ids are a few dozen characters, but the sender's client picks them: one too long for a
+ * sort key (1 KB) would make its message impossible to record, so a long one is keyed by its digest.
+ */
+const WA_MESSAGE_ID_IN_KEY_MAX = 128;
+
 /** Maps WhatsApp's message id to ours, for receipts and reactions that only carry WhatsApp's. */
 export const waMessageKey = (tenantId: string, channelId: string, waMessageId: string) => ({
   pk: tenantPartition(tenantId),
-  sk: `WAMSG#${channelId}#${waMessageId}`,
+  sk: `WAMSG#${channelId}#${
+    waMessageId.length <= WA_MESSAGE_ID_IN_KEY_MAX
+      ? waMessageId
+      : `sha256:${createHash('sha256').update(waMessageId).digest('hex')}`
+  }`,
 });
 
 export const contactCheckKey = (tenantId: string, checkId: string) => ({

@@ -11,6 +11,10 @@ export type RunnerCounter =
   /** A command given up at its deadline after failing for a transient reason (a send: `failed: expired`). */
   | 'CommandsExpired'
   | 'Reconnects'
+  /** An attempt to record a received message failed and will be made again (its receipt waits). */
+  | 'InboundRecordRetries'
+  /** A received message recorded with a reason in place of its media or content (`mediaError`, `contentError`). */
+  | 'InboundRecordedWithError'
   | 'LeasesAcquired'
   | 'LeasesReleased'
   | 'LeasesLost';

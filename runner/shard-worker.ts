@@ -402,6 +402,14 @@ export class ShardWorker {
               channelId,
               error: String(error),
             }),
+          onRecordedWithError: ({ messageId, reason }) => {
+            this.deps.metrics?.count('InboundRecordedWithError');
+            this.deps.logger.warn('received message recorded without its media or content', {
+              channelId,
+              messageId,
+              reason,
+            });
+          },
         },
       ),
     );
@@ -428,6 +436,13 @@ export class ShardWorker {
       },
       onError: (error, during) =>
         this.deps.logger.warn(`session error while ${during}`, { channelId, error: String(error) }),
+      onRecordRetry: (error) => {
+        this.deps.metrics?.count('InboundRecordRetries');
+        this.deps.logger.warn('recording a received message failed; retrying while its receipt waits', {
+          channelId,
+          error: String(error),
+        });
+      },
     });
     this.live.set(channelId, { tenantId, session });
     return session;

@@ -21,8 +21,11 @@ export interface InboundMedia {
   readonly declaredBytes: number | null;
 }
 
-/** Why a received message's media has no bytes in the store. */
-export type MediaError = 'too_large' | 'download_failed';
+/**
+ * Why a received message's media has no bytes in the store: over the tenant's cap, not to be had
+ * from WhatsApp's media host (after retries), or refused by the store for what it is.
+ */
+export type MediaError = 'too_large' | 'download_failed' | 'rejected';
 
 /** Where a received message's media went: the store's id, or why it is not there. */
 export type StoredMediaRef = { readonly mediaId: string } | { readonly mediaError: MediaError };
@@ -123,8 +126,8 @@ function mapContent(
       return {
         type: 'location',
         content: {
-          latitude: location?.degreesLatitude ?? null,
-          longitude: location?.degreesLongitude ?? null,
+          latitude: finiteOrNull(location?.degreesLatitude),
+          longitude: finiteOrNull(location?.degreesLongitude),
           ...(location?.name ? { name: location.name } : {}),
           ...(location?.address ? { address: location.address } : {}),
         },
@@ -148,6 +151,11 @@ function mapContent(
     default:
       return null;
   }
+}
+
+/** A coordinate the store can keep: a sender's client may put NaN or Infinity in the double. */
+function finiteOrNull(value: number | null | undefined): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
 function contactOf(card: proto.Message.IContactMessage | null | undefined) {

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { WAMessage } from '@whiskeysockets/baileys';
-import { MediaTooLargeError } from '#shared/domain/errors.ts';
+import { MediaTooLargeError, StoreRejectedError } from '#shared/domain/errors.ts';
 import type { PlatformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
 import type { Message } from '#shared/domain/message.ts';
@@ -11,12 +11,29 @@ import {
   addressOf,
   type InboundMedia,
   mediaOf,
+  type ReceivedMessage,
   type StoredMediaRef,
   toReceivedMessage,
 } from './inbound-message.ts';
 
 /** WhatsApp's own limit for documents; a tenant's setting may lower or raise it. */
 export const DEFAULT_INBOUND_MEDIA_MAX_BYTES = 100 * 1024 * 1024;
+/**
+ * The largest content (as JSON) a record holds itself; a larger one (a text or caption of a
+ * modified client, a vCard of thousands of contacts) goes to the media store. 128 KiB: its event
+ * still fits EventBridge's 256 KB entry, its record DynamoDB's 400 KB item. WhatsApp's longest text
+ * (65,536 characters) is 64 KiB in ASCII.
+ */
+export const INLINE_CONTENT_MAX_BYTES = 128 * 1024;
+
+/** What a received message's record and event are made of, but its content. */
+type Draft = Omit<ReceivedMessage, 'messageId' | 'content' | 'context'> & {
+  readonly waMessageId: string;
+  readonly remoteJid: string;
+  readonly contact: Message['contact'];
+  readonly context?: { messageId: string };
+  readonly createdAt: Date;
+};
 
 /** How received messages' events leave the outbox (events/outbox-publisher.ts). */
 export interface ReceivedEvents {
@@ -38,6 +55,8 @@ export interface ReceivedMessageRecorderDeps {
   /** Bounds the downloads in flight (each holds a couple of upload parts in memory). */
   readonly mediaDownloads?: Semaphore;
   readonly onMediaError?: (error: unknown) => void;
+  /** A message recorded with a reason in place of its media or content (`mediaError`, `contentError`). */
+  readonly onRecordedWithError?: (recorded: { messageId: string; reason: string }) => void;
   readonly now?: () => Date;
 }
 
@@ -73,7 +92,28 @@ export class ReceivedMessageRecorder {
     const repliedTo = received.context
       ? await this.deps.messages.findByWaMessageId(tenantId, channelId, received.context.messageId)
       : null;
-    const { context: _waContext, ...withoutContext } = received;
+    const { context: _waContext, messageId: _waMessageId, content, ...rest } = received;
+    const draft = {
+      ...rest,
+      waMessageId,
+      remoteJid,
+      contact: addressOf(remoteJid, message.key.remoteJidAlt),
+      ...(repliedTo ? { context: { messageId: repliedTo.id } } : {}),
+      createdAt,
+    };
+    const written = await this.write(draft, await this.keepable(content)).catch((error: unknown) => {
+      if (!(error instanceof StoreRejectedError)) throw error;
+      // Refused for what it holds, the same record would be refused every time, holding back every
+      // message behind it: the message is recorded with the reason instead, and its receipt goes out.
+      return this.write(draft, { contentError: 'rejected' });
+    });
+    if (!written) await this.publishStillPending(waMessageId);
+  }
+
+  /** Writes the record with its event and publishes it; false when the message was recorded before. */
+  private async write(draft: Draft, content: Record<string, unknown>): Promise<boolean> {
+    const { tenantId, channelId, shard } = this.scope;
+    const { waMessageId, remoteJid, contact, type, context, createdAt, from, timestamp } = draft;
     const stored: Message = {
       id: newId('message'),
       tenantId,
@@ -81,9 +121,9 @@ export class ReceivedMessageRecorder {
       direction: 'inbound',
       waMessageId,
       remoteJid,
-      contact: addressOf(remoteJid, message.key.remoteJidAlt),
-      type: received.type,
-      content: received.content,
+      contact,
+      type,
+      content,
       status: 'received',
       statusHistory: [],
       createdAt: createdAt.toISOString(),
@@ -91,17 +131,39 @@ export class ReceivedMessageRecorder {
     const event = platformEvent(
       'message.received',
       { tenantId, channelId },
-      {
-        ...withoutContext,
-        messageId: stored.id,
-        ...(repliedTo ? { context: { messageId: repliedTo.id } } : {}),
-      },
+      { messageId: stored.id, from, timestamp, type, content, ...(context ? { context } : {}) },
       createdAt,
     );
     const written = await this.deps.events.recordAndPublish(event, () =>
-      this.deps.messages.put(stored, { outbox: { shard: this.scope.shard, event } }),
+      this.deps.messages.put(stored, { outbox: { shard, event } }),
     );
-    if (!written) await this.publishStillPending(waMessageId);
+    const reason = content.mediaError ?? content.contentError;
+    if (written && typeof reason === 'string')
+      this.deps.onRecordedWithError?.({
+        messageId: stored.id,
+        reason: `${content.mediaError ? 'media' : 'content'} ${reason}`,
+      });
+    return written;
+  }
+
+  /**
+   * The content as the record keeps it: itself, or when larger than an item and an event can carry,
+   * a reference to it in the media store (as JSON).
+   */
+  private async keepable(content: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const json = Buffer.from(JSON.stringify(content));
+    if (json.length <= INLINE_CONTENT_MAX_BYTES) return content;
+    try {
+      const contentMediaId = await this.deps.media.put(this.scope.tenantId, {
+        data: json,
+        mimeType: 'application/json',
+        fileName: null,
+      });
+      return { contentMediaId, contentBytes: json.length };
+    } catch (error) {
+      if (error instanceof StoreRejectedError) return { contentError: 'too_large' };
+      throw error;
+    }
   }
 
   /** A message recorded before: its event is published if it never was (the recorder died first). */
@@ -120,6 +182,7 @@ export class ReceivedMessageRecorder {
       return { mediaId: await (this.deps.mediaDownloads ? this.deps.mediaDownloads.run(store) : store()) };
     } catch (error) {
       if (error instanceof MediaTooLargeError) return { mediaError: 'too_large' };
+      if (error instanceof StoreRejectedError) return { mediaError: 'rejected' };
       if (!(error instanceof MediaDownloadError)) throw error;
       this.deps.onMediaError?.(error.cause);
       return { mediaError: 'download_failed' };

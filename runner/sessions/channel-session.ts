@@ -95,6 +95,8 @@ export interface ChannelSessionOptions {
   readonly mayUseSocket?: () => boolean;
   /** Backoff between attempts to record a received message (its receipt waits meanwhile). */
   readonly recordRetry?: BackoffPolicy;
+  /** Told of each failed attempt to record a received message that will be made again. */
+  readonly onRecordRetry?: (error: unknown) => void;
 }
 
 /** The timing knobs of every session of a runner (defaults suit WhatsApp; tests shorten them). */
@@ -301,7 +303,7 @@ export class ChannelSession {
         if (this.stopped) return;
         const inbox = new Inbox<WAMessage>((message) => this.options.observer.onMessageReceived(message), {
           ...(this.options.recordRetry ? { retry: this.options.recordRetry } : {}),
-          onRetry: (error) => this.options.onError?.(error, 'recording a received message (retrying)'),
+          onRetry: (error) => this.options.onRecordRetry?.(error),
         });
         const socket = this.options.createSocket(auth.state, {
           beforeDeliveryReceipt: (message) => inbox.admit(message),

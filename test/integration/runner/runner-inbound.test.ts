@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Runner } from '#runner/runner.ts';
 import type { Channel } from '#shared/domain/channel.ts';
+import { StoreRejectedError } from '#shared/domain/errors.ts';
 import type { Message } from '#shared/domain/message.ts';
 import type { MediaStore, MessageRepository } from '#shared/ports.ts';
 import { deviceKey } from '#test/simulator/offline-queue.ts';
@@ -11,9 +13,17 @@ const CLINIC = '5511911130001';
 const PATIENT = '5511922240001';
 const OUTAGE_MS = 30_000;
 
-/** `target` with `methods` failing while `state.down` (an AWS outage) or waiting while `state.held`. */
+/**
+ * `target` with `methods` failing while `state.down` (an AWS outage), waiting while `state.held`, or
+ * refusing for good the calls `state.refuses` (a store refusing what a write would hold).
+ */
 function faulty<T extends object>(target: T, ...methods: (keyof T)[]) {
-  const state = { down: false, attempts: 0, held: undefined as Promise<void> | undefined };
+  const state = {
+    down: false,
+    attempts: 0,
+    held: undefined as Promise<void> | undefined,
+    refuses: (_args: unknown[]) => false,
+  };
   const wrapped: T = Object.create(
     target,
     Object.fromEntries(
@@ -23,6 +33,7 @@ function faulty<T extends object>(target: T, ...methods: (keyof T)[]) {
           state.attempts++;
           await state.held;
           if (state.down) throw new Error('ServiceUnavailable: the emulator is down for this test');
+          if (state.refuses(args)) throw new StoreRejectedError('the store', new Error('refused'));
           return original.apply(target, args);
         };
         return [method, { value }];
@@ -39,6 +50,7 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
   let patient: VirtualPhone;
   let messages: ReturnType<typeof faulty<MessageRepository>>;
   let media: ReturnType<typeof faulty<MediaStore>>;
+  let runner: Runner;
 
   beforeEach(async () => {
     simulator = await startSimulator();
@@ -48,7 +60,7 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
     channel = await world.newChannel('Recepção');
     messages = faulty(world.platform.messages, 'put');
     media = faulty(world.media, 'put', 'putStream');
-    await world.startRunner('runner-a', {
+    runner = await world.startRunner('runner-a', {
       messages: messages.wrapped,
       media: media.wrapped,
       sessionTuning: {
@@ -133,6 +145,7 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
       'every message of the outage still owed by WhatsApp',
     );
     expect(await recorded()).toHaveLength(before.length);
+    expect(runner.health().counters.InboundRecordRetries).toBeGreaterThan(8);
     messages.state.down = false;
 
     await expectEachOnce([...before, ...during].map((message) => message.id));
@@ -170,4 +183,62 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
       expect(bytes?.data.equals(photo)).toBe(true);
     }
   }, 120_000);
+
+  it('records a document whose file name S3’s metadata cannot hold, and the messages behind it go on', async () => {
+    // 3 KB once URI-encoded: over the 2 KB of metadata S3 keeps for an object.
+    const fileName = `laudo-${'ç'.repeat(500)}.pdf`;
+    const pdf = Buffer.from('%PDF-1.7 laudo');
+    const document = await patient.sendMedia(CLINIC, {
+      kind: 'document',
+      data: pdf,
+      mimetype: 'application/pdf',
+      fileName,
+    });
+    const after = await patient.sendText(CLINIC, 'Recebeu o laudo?');
+
+    const stored = await expectEachOnce([document.id, after.id]);
+    const message = stored.find((candidate) => candidate.waMessageId === document.id);
+    expect(message?.content).toMatchObject({ filename: fileName, mimeType: 'application/pdf' });
+    const file = await world.media.get(channel.tenantId, message?.content.mediaId as string);
+    expect(file?.data.equals(pdf)).toBe(true);
+    await until(() => unacknowledged().length === 0 || undefined, 'both receipts');
+  });
+
+  it('records a 300 KB text with its content in the media store, and the messages behind it go on', async () => {
+    const body = 'Segue meu histórico completo. '.repeat(10_500);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(300_000);
+    const long = await patient.sendText(CLINIC, body);
+    const after = await patient.sendText(CLINIC, 'Conseguiu ler?');
+
+    const stored = await expectEachOnce([long.id, after.id]);
+    const message = stored.find((candidate) => candidate.waMessageId === long.id);
+    const { contentMediaId, contentBytes } = (message?.content ?? {}) as {
+      contentMediaId: string;
+      contentBytes: number;
+    };
+    const kept = await world.media.get(channel.tenantId, contentMediaId);
+    expect(kept?.mimeType).toBe('application/json');
+    expect(JSON.parse(kept?.data.toString() ?? '{}')).toEqual({ body });
+    expect(contentBytes).toBe(kept?.data.length);
+    const [event] = world.events
+      .of('message.received', channel.id)
+      .filter((e) => e.data.messageId === message?.id);
+    expect(event?.data.content).toEqual({ contentMediaId, contentBytes });
+    await until(() => unacknowledged().length === 0 || undefined, 'both receipts');
+  });
+
+  it('records a message the store refuses for what it holds with the reason, counted, and goes on', async () => {
+    messages.state.refuses = ([message]) => (message as Message).content.body === 'mensagem recusada';
+    const refused = await patient.sendText(CLINIC, 'mensagem recusada');
+    const after = await patient.sendText(CLINIC, 'e esta?');
+
+    const stored = await expectEachOnce([refused.id, after.id]);
+    expect(stored.find((message) => message.waMessageId === refused.id)?.content).toEqual({
+      contentError: 'rejected',
+    });
+    expect(stored.find((message) => message.waMessageId === after.id)?.content).toEqual({ body: 'e esta?' });
+    expect(runner.health().counters).toMatchObject({ InboundRecordedWithError: 1 });
+    expect(runner.health().counters.InboundRecordRetries).toBeUndefined();
+    await until(() => unacknowledged().length === 0 || undefined, 'both receipts');
+  });
 });

@@ -127,6 +127,19 @@ describe('inbound messages', () => {
     });
   });
 
+  it('keeps a coordinate a store can hold: NaN or Infinity from a sender’s client become null', () => {
+    const message = {
+      ...base,
+      message: { locationMessage: { degreesLatitude: Number.NaN, degreesLongitude: -46.6 } },
+    } as WAMessage;
+    expect(toReceivedMessage(message)?.content).toEqual({ latitude: null, longitude: -46.6 });
+    const infinite = {
+      ...base,
+      message: { locationMessage: { degreesLatitude: -23.5, degreesLongitude: Number.POSITIVE_INFINITY } },
+    } as WAMessage;
+    expect(toReceivedMessage(infinite)?.content).toEqual({ latitude: -23.5, longitude: null });
+  });
+
   it('ignores own, group and broadcast messages', () => {
     const text = { conversation: 'x' };
     expect(

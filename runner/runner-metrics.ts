@@ -15,6 +15,8 @@ export type RunnerCounter =
   | 'InboundRecordRetries'
   /** A received message recorded with a reason in place of its media or content (`mediaError`, `contentError`). */
   | 'InboundRecordedWithError'
+  /** A download of a received file failed (reset, stalled, 5xx, expired URL…) and is tried again. */
+  | 'MediaDownloadRetries'
   | 'LeasesAcquired'
   | 'LeasesReleased'
   | 'LeasesLost';

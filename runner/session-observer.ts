@@ -74,9 +74,9 @@ export class PlatformSessionObserver implements SessionObserver {
     ]);
   }
 
-  async onMessageReceived(message: WAMessage): Promise<void> {
+  async onMessageReceived(message: WAMessage, signal: AbortSignal): Promise<void> {
     // Recorded with its event: WhatsApp may hear "delivered" now, whether or not its publish works.
-    await this.received.record(message);
+    await this.received.record(message, signal);
   }
 
   async onMessageStatus(updates: MessageStatusUpdate[]): Promise<void> {

@@ -23,6 +23,7 @@ import { MessageStatusRecorder } from './events/message-status-recorder.ts';
 import { OutboxPublisher, type OutboxTuning } from './events/outbox-publisher.ts';
 import { fencedChannels, fencedMessages } from './leases/fenced-writes.ts';
 import { ReceivedMessageRecorder } from './messages/received-message-recorder.ts';
+import { type MediaDownloadTuning, WhatsAppMedia } from './messages/whatsapp-media.ts';
 import type { RunnerCounter, RunnerMetrics } from './runner-metrics.ts';
 import type { Semaphore } from './semaphore.ts';
 import { PlatformSessionObserver } from './session-observer.ts';
@@ -46,6 +47,8 @@ export interface ShardWorkerDeps {
   readonly inboundMediaMaxBytes?: (tenantId: string) => number;
   /** Bounds the received files being downloaded at once. */
   readonly mediaDownloads?: Semaphore;
+  /** Timeouts, retries and spool directory of received files' downloads (defaults suit WhatsApp). */
+  readonly mediaDownloadTuning?: Partial<MediaDownloadTuning>;
   readonly sessionStore: SessionStore;
   readonly sqs: SQSClient;
   readonly queueUrl: string;
@@ -376,6 +379,17 @@ export class ShardWorker {
     let session: ChannelSession | undefined;
     // A restored state serves the first login only; after a logout erased it, a new one is made.
     let preloaded = restored;
+    const whatsAppMedia = new WhatsAppMedia({
+      reupload: (message, signal) => (session as ChannelSession).requestMediaReupload(message, signal),
+      ...(this.deps.mediaDownloadTuning ? { tuning: this.deps.mediaDownloadTuning } : {}),
+      onRetry: (error) => {
+        this.deps.metrics?.count('MediaDownloadRetries');
+        this.deps.logger.warn('downloading received media failed; trying again', {
+          channelId,
+          error: String(error),
+        });
+      },
+    });
     const observer = new PlatformSessionObserver(
       tenantId,
       channelId,
@@ -394,7 +408,7 @@ export class ShardWorker {
           outbox: this.deps.outbox,
           events: this.outboxPublisher,
           media: this.deps.media,
-          downloadMedia: (message) => (session as ChannelSession).downloadMedia(message),
+          downloadMedia: (message, options) => whatsAppMedia.download(message, options),
           ...(this.deps.inboundMediaMaxBytes ? { mediaMaxBytes: this.deps.inboundMediaMaxBytes } : {}),
           ...(this.deps.mediaDownloads ? { mediaDownloads: this.deps.mediaDownloads } : {}),
           onMediaError: (error) =>

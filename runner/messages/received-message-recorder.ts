@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { WAMessage } from '@whiskeysockets/baileys';
 import { MediaTooLargeError, StoreRejectedError } from '#shared/domain/errors.ts';
 import type { PlatformEvent } from '#shared/domain/events.ts';
@@ -10,11 +9,13 @@ import type { Semaphore } from '../semaphore.ts';
 import {
   addressOf,
   type InboundMedia,
+  type MediaError,
   mediaOf,
   type ReceivedMessage,
   type StoredMediaRef,
   toReceivedMessage,
 } from './inbound-message.ts';
+import { MediaDownloadError, type SpooledMedia } from './whatsapp-media.ts';
 
 /** WhatsApp's own limit for documents; a tenant's setting may lower or raise it. */
 export const DEFAULT_INBOUND_MEDIA_MAX_BYTES = 100 * 1024 * 1024;
@@ -48,11 +49,17 @@ export interface ReceivedMessageRecorderDeps {
   readonly outbox: EventOutbox;
   readonly events: ReceivedEvents;
   readonly media: MediaStore;
-  /** The decrypted bytes of a received media message, streamed from WhatsApp's media host. */
-  readonly downloadMedia: (message: WAMessage) => Promise<Readable>;
+  /**
+   * Downloads a received file from WhatsApp's media host (`WhatsAppMedia`), retrying what may pass;
+   * `MediaDownloadError` when it cannot be had.
+   */
+  readonly downloadMedia: (
+    message: WAMessage,
+    options: { signal: AbortSignal; maxBytes: number },
+  ) => Promise<SpooledMedia>;
   /** The largest received file the tenant keeps. */
   readonly mediaMaxBytes?: (tenantId: string) => number;
-  /** Bounds the downloads in flight (each holds a couple of upload parts in memory). */
+  /** Bounds the downloads and uploads in flight (an upload holds a couple of parts in memory). */
   readonly mediaDownloads?: Semaphore;
   readonly onMediaError?: (error: unknown) => void;
   /** A message recorded with a reason in place of its media or content (`mediaError`, `contentError`). */
@@ -60,33 +67,49 @@ export interface ReceivedMessageRecorderDeps {
   readonly now?: () => Date;
 }
 
-/** A failure on WhatsApp's side of a media download (as opposed to our store's). */
-class MediaDownloadError extends Error {}
+/** A received file between attempts to record its message: downloaded, or stored (or given up). */
+interface MediaInHand {
+  spool?: SpooledMedia | undefined;
+  stored?: StoredMediaRef;
+  readonly signal: AbortSignal;
+  readonly onAbort: () => void;
+}
 
 /**
  * Records a patient's message exactly once, with its `message.received` event in the same write
- * (the outbox) and published from there, and its media streamed to the media store first — or, when the file is over the
- * tenant's cap or cannot be downloaded, a `mediaError` and no bytes. A message already recorded
- * (WhatsApp delivered it again) is recognised before any download, so no object is stored twice.
- * A failure of our own stores throws: the caller retries, and WhatsApp has not been told
- * "delivered" meanwhile.
+ * (the outbox) and published from there, and its media in the media store first — or, when the
+ * file is over the tenant's cap or cannot be downloaded, a `mediaError` and no bytes. A message
+ * already recorded (WhatsApp delivered it again) is recognised before any download, so no object
+ * is stored twice. A failure of our own stores throws: the caller retries, and WhatsApp has not
+ * been told "delivered" meanwhile. A file is downloaded once per message: a retry after S3 failed
+ * uploads it again from the spool, a retry after DynamoDB failed reuses the object stored.
  */
 export class ReceivedMessageRecorder {
+  /** Media of messages being recorded, by WhatsApp id, kept between attempts until recorded. */
+  private readonly inHand = new Map<string, MediaInHand>();
+
   constructor(
     private readonly scope: { tenantId: string; channelId: string; shard: number },
     private readonly deps: ReceivedMessageRecorderDeps,
   ) {}
 
-  /** Resolves once the message is recorded (or is not a patient's); its event is published then. */
-  async record(message: WAMessage): Promise<void> {
+  /**
+   * Resolves once the message is recorded (or is not a patient's); its event is published then.
+   * `signal` aborts when the connection is gone: a download under way stops, and what was kept for
+   * the message is let go.
+   */
+  async record(message: WAMessage, signal: AbortSignal): Promise<void> {
     const { tenantId, channelId } = this.scope;
     const remoteJid = message.key.remoteJid;
     const waMessageId = message.key.id;
     if (!remoteJid || !waMessageId || !toReceivedMessage(message)) return;
     const media = mediaOf(message);
-    if (media && (await this.deps.messages.resolveWaMessageId(tenantId, channelId, waMessageId)))
+    if (media && (await this.deps.messages.resolveWaMessageId(tenantId, channelId, waMessageId))) {
+      await this.letGo(waMessageId);
       return this.publishStillPending(waMessageId);
-    const received = toReceivedMessage(message, media ? await this.storeMedia(message, media) : undefined);
+    }
+    const stored = media ? await this.storeMedia(message, waMessageId, media, signal) : undefined;
+    const received = toReceivedMessage(message, stored);
     if (!received) return;
     const createdAt = this.deps.now?.() ?? new Date();
     const repliedTo = received.context
@@ -107,6 +130,7 @@ export class ReceivedMessageRecorder {
       // message behind it: the message is recorded with the reason instead, and its receipt goes out.
       return this.write(draft, { contentError: 'rejected' });
     });
+    await this.letGo(waMessageId);
     if (!written) await this.publishStillPending(waMessageId);
   }
 
@@ -174,43 +198,69 @@ export class ReceivedMessageRecorder {
     if (pending) this.deps.events.publish(pending);
   }
 
-  private async storeMedia(message: WAMessage, media: InboundMedia): Promise<StoredMediaRef> {
+  /** Where the message's file went: its media id, or why it has none. */
+  private async storeMedia(
+    message: WAMessage,
+    waMessageId: string,
+    media: InboundMedia,
+    signal: AbortSignal,
+  ): Promise<StoredMediaRef> {
     const maxBytes = this.deps.mediaMaxBytes?.(this.scope.tenantId) ?? DEFAULT_INBOUND_MEDIA_MAX_BYTES;
     if (media.declaredBytes !== null && media.declaredBytes > maxBytes) return { mediaError: 'too_large' };
-    const store = () => this.streamMedia(message, media, maxBytes);
+    const held = this.hold(waMessageId, signal);
+    if (held.stored) return held.stored;
     try {
-      return { mediaId: await (this.deps.mediaDownloads ? this.deps.mediaDownloads.run(store) : store()) };
+      held.spool ??= await this.inSlot(() => this.deps.downloadMedia(message, { signal, maxBytes }));
+      const spool = held.spool;
+      const mediaId = await this.inSlot(() =>
+        this.deps.media.putStream(this.scope.tenantId, {
+          body: spool.plaintext(signal),
+          mimeType: media.mimeType,
+          fileName: media.fileName ?? null,
+          maxBytes,
+        }),
+      );
+      held.stored = { mediaId };
     } catch (error) {
-      if (error instanceof MediaTooLargeError) return { mediaError: 'too_large' };
-      if (error instanceof StoreRejectedError) return { mediaError: 'rejected' };
-      if (!(error instanceof MediaDownloadError)) throw error;
-      this.deps.onMediaError?.(error.cause);
-      return { mediaError: 'download_failed' };
+      signal.throwIfAborted();
+      const mediaError = mediaErrorOf(error);
+      // Our own store failing: the next attempt uploads again from the spool, downloading nothing.
+      if (!mediaError) throw error;
+      if (mediaError === 'download_failed') this.deps.onMediaError?.(error);
+      held.stored = { mediaError };
     }
+    await held.spool?.dispose();
+    held.spool = undefined;
+    return held.stored;
   }
 
-  private async streamMedia(message: WAMessage, media: InboundMedia, maxBytes: number): Promise<string> {
-    const download = await this.deps.downloadMedia(message).catch((error: unknown) => {
-      throw new MediaDownloadError('media download failed', { cause: error });
-    });
-    try {
-      return await this.deps.media.putStream(this.scope.tenantId, {
-        body: fromWhatsApp(download),
-        mimeType: media.mimeType,
-        fileName: media.fileName ?? null,
-        maxBytes,
-      });
-    } finally {
-      // Whatever stopped the upload, the connection to WhatsApp's media host is not left open.
-      download.destroy();
-    }
+  /** What is kept of the message's file between attempts; let go when the connection is gone. */
+  private hold(waMessageId: string, signal: AbortSignal): MediaInHand {
+    const existing = this.inHand.get(waMessageId);
+    if (existing) return existing;
+    const held: MediaInHand = { signal, onAbort: () => void this.letGo(waMessageId) };
+    this.inHand.set(waMessageId, held);
+    signal.addEventListener('abort', held.onAbort, { once: true });
+    return held;
+  }
+
+  private async letGo(waMessageId: string): Promise<void> {
+    const held = this.inHand.get(waMessageId);
+    if (!held) return;
+    this.inHand.delete(waMessageId);
+    held.signal.removeEventListener('abort', held.onAbort);
+    await held.spool?.dispose();
+  }
+
+  private inSlot<T>(work: () => Promise<T>): Promise<T> {
+    return this.deps.mediaDownloads ? this.deps.mediaDownloads.run(work) : work();
   }
 }
 
-async function* fromWhatsApp(download: Readable): AsyncIterable<Uint8Array> {
-  try {
-    yield* download;
-  } catch (error) {
-    throw new MediaDownloadError('media download failed', { cause: error });
-  }
+/** The reason recorded for a file that will not be had, or null for a failure worth another try. */
+function mediaErrorOf(error: unknown): MediaError | null {
+  if (error instanceof MediaTooLargeError) return 'too_large';
+  if (error instanceof StoreRejectedError) return 'rejected';
+  if (error instanceof MediaDownloadError) return 'download_failed';
+  return null;
 }

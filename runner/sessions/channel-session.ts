@@ -1,10 +1,8 @@
-import type { Readable } from 'node:stream';
 import {
   type AnyMessageContent,
   type AuthenticationState,
   type BinaryNode,
   DisconnectReason,
-  downloadMediaMessage,
   jidNormalizedUser,
   proto,
   type WAMessage,
@@ -61,9 +59,10 @@ export interface SessionObserver {
   onPairingCode(code: string, phoneNumber: string, expiresAt: Date): Promise<void>;
   /**
    * Records a received message durably (or finds it recorded already); WhatsApp hears "delivered"
-   * only once this resolves. Called for every decrypted message, one at a time per connection.
+   * only once this resolves. Called for every decrypted message, one at a time per connection;
+   * `signal` aborts when the connection is gone (the message will be delivered again).
    */
-  onMessageReceived(message: WAMessage): Promise<void>;
+  onMessageReceived(message: WAMessage, signal: AbortSignal): Promise<void>;
   onMessageStatus(updates: MessageStatusUpdate[]): Promise<void>;
 }
 
@@ -239,16 +238,26 @@ export class ChannelSession {
     return { waMessageId, jid };
   }
 
-  /** The bytes of a received media message as Baileys fetches and decrypts them, streamed. */
-  async downloadMedia(message: WAMessage): Promise<Readable> {
+  /**
+   * Asks the sender's phone to upload a received file again (its URL expired) and resolves with the
+   * message pointing at the new upload; rejects when `signal` aborts first.
+   */
+  async requestMediaReupload(message: WAMessage, signal: AbortSignal): Promise<WAMessage> {
     // Offline messages can arrive while the connection is still settling: any live socket will do.
     const socket = this.socket ?? this.openSocketOrThrow();
-    return downloadMediaMessage(
-      message,
-      'stream',
-      {},
-      { logger: socket.logger, reuploadRequest: socket.updateMediaMessage },
-    );
+    signal.throwIfAborted();
+    let aborted = () => {};
+    try {
+      return await Promise.race([
+        socket.updateMediaMessage(message),
+        new Promise<never>((_resolve, reject) => {
+          aborted = () => reject(signal.reason);
+          signal.addEventListener('abort', aborted, { once: true });
+        }),
+      ]);
+    } finally {
+      signal.removeEventListener('abort', aborted);
+    }
   }
 
   async markRead(keys: WAMessageKey[]): Promise<void> {
@@ -301,10 +310,13 @@ export class ChannelSession {
       await auth.settle?.();
       await this.options.limiter.run(async () => {
         if (this.stopped) return;
-        const inbox = new Inbox<WAMessage>((message) => this.options.observer.onMessageReceived(message), {
-          ...(this.options.recordRetry ? { retry: this.options.recordRetry } : {}),
-          onRetry: (error) => this.options.onRecordRetry?.(error),
-        });
+        const inbox = new Inbox<WAMessage>(
+          (message, signal) => this.options.observer.onMessageReceived(message, signal),
+          {
+            ...(this.options.recordRetry ? { retry: this.options.recordRetry } : {}),
+            onRetry: (error) => this.options.onRecordRetry?.(error),
+          },
+        );
         const socket = this.options.createSocket(auth.state, {
           beforeDeliveryReceipt: (message) => inbox.admit(message),
         });

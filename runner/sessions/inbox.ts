@@ -14,15 +14,17 @@ export class InboxClosedError extends Error {
  * them. `admit` resolves once its message is recorded — Baileys sends the delivery receipt then —
  * and a record that fails is retried with backoff while the receipt waits (an S3 or DynamoDB outage
  * loses nothing: the message is still in hand). Closing the inbox (the connection is gone) gives up
- * on what is not recorded yet: no receipt went out for it, so WhatsApp delivers it again.
+ * on what is not recorded yet, the record under way included (its signal aborts: a download stops
+ * at once): no receipt went out for it, so WhatsApp delivers it again.
  */
 export class Inbox<T> {
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly closing = new AbortController();
   private readonly waking = new Set<() => void>();
 
   constructor(
-    private readonly record: (item: T) => Promise<void>,
+    private readonly record: (item: T, signal: AbortSignal) => Promise<void>,
     private readonly options: {
       readonly retry?: BackoffPolicy;
       readonly onRetry?: (error: unknown, attempt: number) => void;
@@ -46,6 +48,7 @@ export class Inbox<T> {
 
   close(): void {
     this.closed = true;
+    this.closing.abort(new InboxClosedError());
     for (const wake of this.waking) wake();
   }
 
@@ -53,9 +56,10 @@ export class Inbox<T> {
     for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new InboxClosedError();
       try {
-        await this.record(item);
+        await this.record(item, this.closing.signal);
         return;
       } catch (error) {
+        if (this.closed) throw new InboxClosedError();
         this.options.onRetry?.(error, attempt);
       }
       await this.pause(backoffDelay(attempt, this.options.retry ?? DEFAULT_RECORD_RETRY));

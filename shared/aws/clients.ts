@@ -17,9 +17,25 @@ function baseOptions(config: AwsConfig, service: AwsService) {
 /**
  * DynamoDB answers in milliseconds; a call that has not answered in seconds never will (a lost
  * route), and without a timeout it would hold whatever awaits it (a send, a lease round) forever.
- * The SDK retries a timed-out call like any transient failure.
+ * The SDK retries a timed-out call like any transient failure. Without `throwOnRequestTimeout` the
+ * SDK's HTTP handler only logs a warning when `requestTimeout` passes and goes on waiting.
  */
-const DYNAMO_TIMEOUTS = { connectionTimeout: 3_000, requestTimeout: 15_000 };
+export const DYNAMO_TIMEOUTS = {
+  connectionTimeout: 3_000,
+  requestTimeout: 15_000,
+  throwOnRequestTimeout: true,
+};
+
+/**
+ * S3 the same way, sized for an upload part (5 MiB) or a PutObject: connected within 3 s, answered
+ * within 60 s, and no 30 s without a byte either way (a response body being read included).
+ */
+export const S3_TIMEOUTS = {
+  connectionTimeout: 3_000,
+  requestTimeout: 60_000,
+  throwOnRequestTimeout: true,
+  socketTimeout: 30_000,
+};
 
 export function createDynamoClient(config: AwsConfig): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(
@@ -43,7 +59,11 @@ export function createEventBridgeClient(config: AwsConfig): EventBridgeClient {
 
 export function createS3Client(config: AwsConfig): S3Client {
   // Emulators serve buckets by path, not by virtual host.
-  return new S3Client({ ...baseOptions(config, 's3'), forcePathStyle: config.endpoints.s3 !== undefined });
+  return new S3Client({
+    ...baseOptions(config, 's3'),
+    forcePathStyle: config.endpoints.s3 !== undefined,
+    requestHandler: S3_TIMEOUTS,
+  });
 }
 
 export function createCloudWatchClient(config: AwsConfig): CloudWatchClient {

@@ -58,6 +58,11 @@ const schemas = {
     code: z.union([z.literal(401), z.literal(440), z.literal(503), z.literal(515)]),
   }),
   refuse: z.object({ durationMs: z.number().int().min(0).max(3_600_000) }),
+  media: z.object({
+    mode: z.enum(['reset', 'stall']),
+    afterBytes: z.number().int().min(0),
+    count: z.number().int().min(1).optional(),
+  }),
 };
 
 const PHONE_ERROR_STATUS: Record<PhoneError['code'], number> = {
@@ -199,6 +204,11 @@ async function routeFaults(
     case 'POST stream-error': {
       const { code, ...selector } = await readBody(request, schemas.streamError);
       return { status: 200, body: { affected: server.sendStreamError(code, selector) } };
+    }
+    case 'POST media': {
+      const { mode, afterBytes, count } = await readBody(request, schemas.media);
+      server.faults.cutMediaDownloads(mode, afterBytes, count);
+      return { status: 200, body: server.faults.current };
     }
     case 'POST refuse': {
       const { durationMs } = await readBody(request, schemas.refuse);

@@ -63,6 +63,7 @@ describe('fault injection', () => {
       refusingForMs: 0,
       delayMs: 20,
       jitterMs: 40,
+      media: null,
     });
     const texts = ['um', 'dois', 'três', 'quatro', 'cinco'];
     for (const text of texts) await patient.sendText(clinicDevice.phoneNumber, text);
@@ -85,5 +86,62 @@ describe('fault injection', () => {
 
     simulator.faults.refuseConnections(0);
     await eventually(() => clinic.log.opens === opens + 1, 'reconnected after the refusal');
+  });
+});
+
+describe('media download faults', () => {
+  let simulator: Simulator;
+  const path = '/mms/document/exame';
+  const file = Buffer.alloc(200_000, 7);
+  beforeEach(async () => {
+    simulator = await startSimulator();
+    simulator.media.store.put(path, file);
+  });
+  afterEach(() => simulator.stop());
+
+  /** Reads the body until it ends, fails, or `stopAfter` bytes came; what came and how it ended. */
+  async function download(signal?: AbortSignal, stopAfter = Number.POSITIVE_INFINITY) {
+    const response = await fetch(`${simulator.adminUrl}${path}`, signal ? { signal } : {});
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let bytes = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return { bytes, ended: 'whole' };
+        bytes += value.length;
+        if (bytes >= stopAfter) return { bytes, ended: 'stopped reading', reader };
+      }
+    } catch {
+      return { bytes, ended: 'failed' };
+    }
+  }
+
+  it('resets the next download after some bytes; the one after is whole', async () => {
+    simulator.faults.cutMediaDownloads('reset', 50_000, 1);
+
+    expect(await download()).toEqual({ bytes: 50_000, ended: 'failed' });
+    expect(await download()).toEqual({ bytes: file.length, ended: 'whole' });
+    expect(simulator.media.downloads.map((entry) => entry.outcome)).toEqual(['reset', 'complete']);
+  });
+
+  it('stalls downloads after some bytes until the client gives up (set through the admin API)', async () => {
+    const set = await fetch(`${simulator.adminUrl}/faults/media`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mode: 'stall', afterBytes: 1_000 }),
+    });
+    expect(await set.json()).toMatchObject({ media: { mode: 'stall', afterBytes: 1_000, remaining: null } });
+    const giveUp = new AbortController();
+
+    const stalled = await download(giveUp.signal, 1_000);
+    expect(stalled.bytes).toBe(1_000);
+    await eventually(() => simulator.media.downloads[0]?.outcome === 'stalled', 'the download stalled');
+    giveUp.abort();
+    await eventually(
+      () => simulator.media.downloads[0]?.outcome === 'closed by client',
+      'the stalled download closed by the client',
+    );
+    simulator.faults.reset();
+    expect(await download()).toEqual({ bytes: file.length, ended: 'whole' });
   });
 });

@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BinaryNode } from '@whiskeysockets/baileys';
 import { node } from './binary.ts';
+import type { FaultState } from './faults.ts';
 import { closeServer, trackSockets } from './socket-tracker.ts';
 
 /** WhatsApp's own limit for a document. */
@@ -118,10 +119,22 @@ export class MediaStore {
   }
 }
 
+/** How a download went: sent whole, cut by a fault (reset, or stalled and still open), or closed by the client first. */
+export type MediaDownloadOutcome = 'sending' | 'complete' | 'reset' | 'stalled' | 'closed by client';
+
+export interface MediaDownload {
+  readonly path: string;
+  outcome: MediaDownloadOutcome;
+}
+
 export class MediaServer {
   private https?: Server;
   private sockets?: { destroyAll(): void };
   private uploadHost = '';
+  /** Faults that cut downloads (`FaultState.cutMediaDownloads`). */
+  faults: FaultState | undefined;
+  /** Every download served, in order, with how it went. */
+  readonly downloads: MediaDownload[] = [];
 
   constructor(
     readonly store: MediaStore,
@@ -152,12 +165,43 @@ export class MediaServer {
     const path = new URL(request.url ?? '/', 'http://simulator').pathname;
     if (request.method !== 'GET' || !path.startsWith('/mms/')) return false;
     const blob = this.store.open(path);
-    if (!blob) response.writeHead(404).end();
-    else {
-      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.size });
-      pipeline(blob.stream(), response).catch(() => response.destroy());
+    if (!blob) {
+      response.writeHead(404).end();
+      return true;
     }
+    const download: MediaDownload = { path, outcome: 'sending' };
+    this.downloads.push(download);
+    response.on('close', () => {
+      if (download.outcome === 'sending' || download.outcome === 'stalled')
+        download.outcome = response.writableFinished ? 'complete' : 'closed by client';
+    });
+    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.size });
+    const fault = this.faults?.takeMediaFault();
+    if (!fault) pipeline(blob.stream(), response).catch(() => response.destroy());
+    else void this.cut(blob.stream(), request, response, download, fault);
     return true;
+  }
+
+  /** Sends the first `afterBytes` of the body, then resets the connection or stops sending. */
+  private async cut(
+    body: NodeJS.ReadableStream,
+    request: IncomingMessage,
+    response: ServerResponse,
+    download: MediaDownload,
+    fault: { mode: 'reset' | 'stall'; afterBytes: number },
+  ): Promise<void> {
+    let sent = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      const part = chunk.subarray(0, fault.afterBytes - sent);
+      sent += part.length;
+      // Each part handed to the kernel before the next (and before a reset, which would drop it).
+      if (part.length > 0) await new Promise((written) => response.write(part, written));
+      if (sent >= fault.afterBytes) break;
+    }
+    if (fault.mode === 'reset') {
+      download.outcome = 'reset';
+      request.socket.resetAndDestroy();
+    } else download.outcome = 'stalled';
   }
 
   async close(): Promise<void> {

@@ -25,6 +25,8 @@ export interface SimulatorOptions {
 export interface SimulatorFaults {
   dropConnections(selector?: DeviceSelector): number;
   delayFrames(delayMs: number, jitterMs?: number): void;
+  /** Cut the next `count` media downloads (every one without a count) after `afterBytes` bytes. */
+  cutMediaDownloads(mode: 'reset' | 'stall', afterBytes: number, count?: number): void;
   sendStreamError(code: number, selector?: DeviceSelector): number;
   refuseConnections(durationMs: number): void;
   reset(): void;
@@ -64,6 +66,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   await media.listen(host);
   const mediaAgent = new Agent({ ca: media.certificate.certPem, keepAlive: true });
   const server = new SimulatorServer(identity, media);
+  media.faults = server.faults;
   const phones = new PhoneBook(server, () => wsUrl(), mediaAgent);
   if (snapshot)
     await restoreState(snapshot, { accounts: server.accounts, queue: server.queue, media: media.store });
@@ -116,6 +119,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const faults: SimulatorFaults = {
     dropConnections: (selector) => server.dropConnections(selector),
     delayFrames: (delayMs, jitterMs) => server.faults.delayFrames(delayMs, jitterMs),
+    cutMediaDownloads: (mode, afterBytes, count) => server.faults.cutMediaDownloads(mode, afterBytes, count),
     sendStreamError: (code, selector) => server.sendStreamError(code, selector),
     refuseConnections: (durationMs) => server.faults.refuseConnections(durationMs),
     reset: () => server.faults.reset(),

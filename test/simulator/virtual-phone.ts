@@ -118,6 +118,12 @@ export interface PhoneOptions {
   readonly lid?: string;
   /** The name the phone's messages carry to their recipients (`notify`); the number by default. */
   readonly pushName?: string;
+  /**
+   * False: received files are not downloaded (`mediaBase64` stays unset), so a media fault reaches
+   * only the number's companions (and Baileys' own download, which a reset mid-file crashes, is not
+   * run in the test's process).
+   */
+  readonly keepsMedia?: boolean;
 }
 
 export interface OutgoingLocation {
@@ -147,6 +153,7 @@ export class VirtualPhone {
   private readonly receivedKeys = new Map<string, WAMessageKey>();
   private openWaiters: Array<() => void> = [];
   private isOpen = false;
+  private keepsMedia = true;
 
   private constructor(
     readonly account: Account,
@@ -183,6 +190,7 @@ export class VirtualPhone {
       },
     });
     const phone = new VirtualPhone(account, server, connection, memoryAuthState(creds));
+    phone.keepsMedia = options.keepsMedia ?? true;
     phone.connect();
     await phone.waitUntilOpen();
     return phone;
@@ -548,7 +556,7 @@ export class VirtualPhone {
           : 'audio';
     let mediaBase64: string | undefined;
     // A phone keeps what it received; a virtual one keeps small files only, in memory, as base64.
-    if (Number(media.fileLength ?? 0) <= MAX_KEPT_MEDIA_BYTES) {
+    if (this.keepsMedia && Number(media.fileLength ?? 0) <= MAX_KEPT_MEDIA_BYTES) {
       try {
         const bytes = await downloadMediaMessage(message, 'buffer', {});
         mediaBase64 = Buffer.from(bytes).toString('base64');

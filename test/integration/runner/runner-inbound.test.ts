@@ -55,7 +55,8 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
   beforeEach(async () => {
     simulator = await startSimulator();
     world = await runnerPlatform(simulator);
-    const clinicPhone = await simulator.phones.create(CLINIC);
+    // The clinic's own phone downloads no file: the runner is the media host's only client.
+    const clinicPhone = await simulator.phones.create(CLINIC, { keepsMedia: false });
     patient = await simulator.phones.create(PATIENT);
     channel = await world.newChannel('Recepção');
     messages = faulty(world.platform.messages, 'put');
@@ -175,6 +176,12 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
     media.state.down = false;
 
     const stored = await expectEachOnce(sent.map((message) => message.id));
+    // Each file was downloaded once: every upload attempt after the first read it from the spool.
+    expect(simulator.media.downloads.map((download) => download.outcome)).toEqual([
+      'complete',
+      'complete',
+      'complete',
+    ]);
     for (const [n, photo] of photos.entries()) {
       const message = stored.find((candidate) => candidate.waMessageId === sent[n]?.id);
       expect(message?.content).toMatchObject({ caption: `exame ${n}`, mimeType: 'image/jpeg' });
@@ -183,6 +190,20 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
       expect(bytes?.data.equals(photo)).toBe(true);
     }
   }, 120_000);
+
+  it('stores a photo once while its record fails in DynamoDB: no download or upload again', async () => {
+    messages.state.down = true;
+    const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(40_000, 9)]);
+    const sent = await patient.sendMedia(CLINIC, { kind: 'image', data: photo, mimetype: 'image/jpeg' });
+    await until(() => messages.state.attempts > 3 || undefined, 'records failing');
+    messages.state.down = false;
+
+    const [stored] = await expectEachOnce([sent.id]);
+    const file = await world.media.get(channel.tenantId, stored?.content.mediaId as string);
+    expect(file?.data.equals(photo)).toBe(true);
+    expect(media.state.attempts).toBe(1);
+    expect(simulator.media.downloads.map((download) => download.outcome)).toEqual(['complete']);
+  });
 
   it('records a document whose file name S3’s metadata cannot hold, and the messages behind it go on', async () => {
     // 3 KB once URI-encoded: over the 2 KB of metadata S3 keeps for an object.

@@ -44,4 +44,25 @@ describe('inbox of received messages', () => {
     await expect(inbox.admit('c')).rejects.toBeInstanceOf(InboxClosedError);
     await inbox.settled();
   });
+
+  it('aborts the record under way when closed: its signal fires and nothing is tried again', async () => {
+    let attempts = 0;
+    const retried: unknown[] = [];
+    const inbox = new Inbox<string>(
+      (_message, signal) => {
+        attempts++;
+        // A download that would never end by itself.
+        return new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason)),
+        );
+      },
+      { ...quick, onRetry: (error) => retried.push(error) },
+    );
+    const waiting = inbox.admit('a');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    inbox.close();
+    await expect(waiting).rejects.toBeInstanceOf(InboxClosedError);
+    expect(attempts).toBe(1);
+    expect(retried).toEqual([]);
+  });
 });

@@ -14,6 +14,7 @@ import { sessionPk } from '#runner/auth/key-layout.ts';
 import { SessionStore } from '#runner/auth/session-store.ts';
 import { routeConsoleThroughLogger } from '#runner/console-guard.ts';
 import { LeaseTable } from '#runner/leases/lease-table.ts';
+import type { MediaDownloadTuning } from '#runner/messages/whatsapp-media.ts';
 import { Runner } from '#runner/runner.ts';
 import { RunnerMetrics } from '#runner/runner-metrics.ts';
 import type { BackoffPolicy } from '#runner/sessions/backoff.ts';
@@ -303,6 +304,7 @@ export async function runnerPlatform(
         messages?: MessageRepository;
         media?: MediaStore;
         inboundMediaMaxBytes?: number;
+        mediaDownloadTuning?: Partial<MediaDownloadTuning>;
       } = {},
     ): Promise<Runner> {
       const own = options.dynamoEndpoint ? ownDynamo(options.dynamoEndpoint) : undefined;
@@ -322,6 +324,7 @@ export async function runnerPlatform(
         ...(options.inboundMediaMaxBytes
           ? { inboundMediaMaxBytes: () => options.inboundMediaMaxBytes as number }
           : {}),
+        ...(options.mediaDownloadTuning ? { mediaDownloadTuning: options.mediaDownloadTuning } : {}),
         sessionStore: options.sessionDynamo
           ? sessionStoreOver(options.sessionDynamo)
           : (own?.sessionStore ?? sessionStore),

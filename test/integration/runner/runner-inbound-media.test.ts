@@ -16,8 +16,9 @@ const mb = (bytes: number) => (bytes / MB).toFixed(1);
  * How much the runner's resident memory may grow while it handles the files, once warm: half the
  * streamed file. A streamed upload holds up to three 5 MiB parts, but the decrypted chunks and the
  * parts are Buffers outside V8's heap, collected only once ~64 MB of them are dead: measured, the
- * runner grew ~76 MB for an 80 MB stream and ~62 MB for 240 MB: bounded, not proportional.
- * Holding the 240 MB file whole would take more than all of it; the 300 MB one is never fetched.
+ * runner grew ~76 MB for an 80 MB stream and ~62 MB for 240 MB, ~32 MB since the download goes to
+ * a spool file first: bounded, not proportional. Holding the 240 MB file whole would take more
+ * than all of it; the 300 MB one is never fetched.
  */
 const RSS_GROWTH_BUDGET = 120 * MB;
 /** Over WhatsApp's 100 MB, under the cap this test sets, so that it is streamed. */

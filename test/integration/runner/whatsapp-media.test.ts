@@ -7,10 +7,13 @@ import { encryptedStream, type WAMessage } from '@whiskeysockets/baileys';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MediaDownloadError, WhatsAppMedia } from '#runner/messages/whatsapp-media.ts';
 import { MediaTooLargeError } from '#shared/domain/errors.ts';
+import { until } from './support/runner-harness.ts';
 
 /** A media host of the test's own: each path answers with a status and a body. */
 const routes = new Map<string, { status: number; body?: Buffer }>();
 const requests: string[] = [];
+/** Responses the client closed before their body was all sent. */
+let cutByClient = 0;
 let server: Server;
 let base = '';
 
@@ -19,6 +22,9 @@ beforeAll(async () => {
     const path = request.url ?? '/';
     requests.push(path);
     const route = routes.get(path) ?? { status: 404 };
+    response.on('close', () => {
+      if (!response.writableFinished) cutByClient++;
+    });
     response.writeHead(route.status).end(route.body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -32,6 +38,7 @@ let spoolDirectory = '';
 beforeEach(() => {
   routes.clear();
   requests.length = 0;
+  cutByClient = 0;
   spoolDirectory = join(tmpdir(), `media-spool-${crypto.randomUUID()}`);
 });
 afterEach(() => rm(spoolDirectory, { recursive: true, force: true }));
@@ -122,8 +129,9 @@ describe('received media from WhatsApp’s media host', () => {
     expect((await plaintextOf(spool)).equals(PDF)).toBe(true);
   });
 
-  it('gives up at once on a file over the cap', async () => {
-    const { message, ciphertext } = await documentAt('/mms/document/large');
+  it('gives up at once on a file over the cap, closing the connection to the media host', async () => {
+    // 32 MiB: more than the connection buffers, so the host is still sending when the cap cuts it.
+    const { message, ciphertext } = await documentAt('/mms/document/large', Buffer.alloc(32 * 1024 * 1024));
     routes.set('/mms/document/large', { status: 200, body: ciphertext });
 
     const failure = await media(noReupload)
@@ -132,6 +140,8 @@ describe('received media from WhatsApp’s media host', () => {
 
     expect(failure).toBeInstanceOf(MediaTooLargeError);
     expect(requests).toEqual(['/mms/document/large']);
+    await until(() => cutByClient === 1 || undefined, 'the host to see the download closed');
+    expect(await readdir(spoolDirectory)).toEqual([]);
   });
 
   it('fails the read of a file that decrypts to other bytes than the sender hashed, before its end', async () => {

@@ -117,7 +117,9 @@ export class LeaseTable {
       new GetCommand({ TableName: this.tableName, Key: leaseKey(shard, this.cluster), ConsistentRead: true }),
       this.deadline,
     );
-    return Item?.owner === owner ? { cluster: this.cluster, shard, owner, token: Item.token as number } : null;
+    return Item?.owner === owner
+      ? { cluster: this.cluster, shard, owner, token: Item.token as number }
+      : null;
   }
 
   /**

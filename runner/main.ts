@@ -21,7 +21,7 @@ import { loadRunnerConfig } from './config.ts';
 import { routeConsoleThroughLogger } from './console-guard.ts';
 import { CoalescingEventPublisher } from './events/coalescing-event-publisher.ts';
 import { startHealthServer } from './health.ts';
-import { LeaseTable } from './leases/lease-table.ts';
+import { LeaseTable, leaseCallTimeoutMs } from './leases/lease-table.ts';
 import { MessageIdMemory } from './messages/message-id-memory.ts';
 import { Runner } from './runner.ts';
 import { RunnerMetrics } from './runner-metrics.ts';
@@ -46,7 +46,12 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
   );
   const runner = new Runner({
     runnerId: config.runnerId,
-    leaseTable: new LeaseTable(dynamo, resources.sessionsTable, config.cluster),
+    leaseTable: new LeaseTable(
+      dynamo,
+      resources.sessionsTable,
+      config.cluster,
+      leaseCallTimeoutMs(config.leaseTtlMs),
+    ),
     leaseTtlMs: config.leaseTtlMs,
     commandQueueUrls: resources.commandQueueUrls,
     maxConcurrentConnects: config.maxConcurrentConnects,

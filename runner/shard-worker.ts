@@ -17,7 +17,11 @@ import { type ChannelAuthState, loadAuthState, restoreAuthStates } from './auth/
 import type { SessionStore } from './auth/session-store.ts';
 import { type CommandOutcome, handleCommand, PermanentCommandError } from './command-handler.ts';
 import type { ChannelOwnership } from './commands/channel-ownership.ts';
-import { type MalformedCommand, ShardCommandConsumer } from './commands/shard-command-consumer.ts';
+import {
+  CommandGroupMismatch,
+  type MalformedCommand,
+  ShardCommandConsumer,
+} from './commands/shard-command-consumer.ts';
 import { ChannelStatusRecorder } from './events/channel-status-recorder.ts';
 import { MessageStatusRecorder } from './events/message-status-recorder.ts';
 import { OutboxPublisher, type OutboxTuning } from './events/outbox-publisher.ts';
@@ -85,6 +89,7 @@ function parsedOrNull(body: string): unknown {
 /** Which fields of a malformed command failed, never their values. */
 function problemPaths(problem: unknown): string[] {
   if (problem instanceof ZodError) return problem.issues.map((issue) => issue.path.join('.') || '(root)');
+  if (problem instanceof CommandGroupMismatch) return ['MessageGroupId'];
   return [problem instanceof SyntaxError ? 'not JSON' : 'unreadable'];
 }
 
@@ -266,7 +271,10 @@ export class ShardWorker {
     if (counter) this.deps.metrics?.count(counter);
   }
 
-  /** Not a command at all: said so in the log (never its content); a send of ours is marked failed. */
+  /**
+   * Not a command at all: said so in the log (never its content) and counted. No message is marked
+   * failed on its word: whatever it names is unauthenticated, and could be another send's real record.
+   */
   private async refuseMalformed(malformed: MalformedCommand): Promise<void> {
     const envelope = readCommandEnvelope(parsedOrNull(malformed.body));
     this.deps.logger.warn('malformed command refused', {
@@ -276,19 +284,13 @@ export class ShardWorker {
       problems: problemPaths(malformed.problem),
     });
     this.deps.metrics?.count('CommandsRefused');
-    if (envelope?.type !== 'send' || !envelope.messageId) return;
-    const verdict = await this.deps.ownership.verify(envelope, this.fence.shard);
-    if (verdict.ok || verdict.reason === 'wrong_shard') {
-      await this.reportSendFailed(
-        envelope,
-        envelope.messageId,
-        'invalid_command',
-        'The send command was not valid',
-      );
-    }
   }
 
-  /** Refused or impossible: logged without content, counted; a send to the tenant's channel fails. */
+  /**
+   * Refused or impossible: logged without content and counted. A send to the tenant's channel is
+   * recorded `failed` with the reason — only when this refusal made its record: an existing record
+   * may be another send's, still on its way (a copy of a real command put on the wrong queue).
+   */
   private async refuse(command: ChannelCommand, reason: string, failing: ChannelCommand | undefined) {
     this.deps.logger.warn('command refused', {
       shard: this.fence.shard,
@@ -297,15 +299,9 @@ export class ShardWorker {
       reason,
     });
     this.deps.metrics?.count('CommandsRefused');
-    if (failing?.type === 'send') {
-      await this.reportSendFailed(
-        failing,
-        failing.messageId,
-        reason,
-        REFUSAL_MESSAGES[reason] ?? reason,
-        failing,
-      );
-    }
+    if (failing?.type !== 'send') return;
+    if (!(await this.messages.put(queuedOutboundMessage(failing, new Date())))) return;
+    await this.failSend(failing, failing.messageId, reason, REFUSAL_MESSAGES[reason] ?? reason);
   }
 
   /** Kept failing until its deadline: given up, and a send marked `failed: expired`. */
@@ -317,29 +313,24 @@ export class ShardWorker {
       ...(lastError instanceof Error ? { lastError: lastError.name } : {}),
     });
     this.deps.metrics?.count('CommandsExpired');
-    if (command.type === 'send') {
-      await this.reportSendFailed(
-        command,
-        command.messageId,
-        'expired',
-        'The message could not be sent before its deadline',
-        command,
-      );
-    }
+    if (command.type !== 'send') return;
+    // Its record is made first if the send never got that far, so the clinic can read why.
+    await this.messages.put(queuedOutboundMessage(command, new Date()));
+    await this.failSend(
+      command,
+      command.messageId,
+      'expired',
+      'The message could not be sent before its deadline',
+    );
   }
 
-  /**
-   * Marks a send's message `failed` and tells the clinic. Its record is made first when the send never
-   * got that far (a refused send), so the clinic can read why.
-   */
-  private async reportSendFailed(
+  /** Marks a send's message `failed` (from `queued`) and tells the clinic. */
+  private async failSend(
     scope: { tenantId: string; channelId: string },
     messageId: string,
     code: string,
     message: string,
-    send?: Extract<ChannelCommand, { type: 'send' }>,
   ): Promise<void> {
-    if (send) await this.messages.put(queuedOutboundMessage(send, new Date()));
     await this.messageStatusRecorder.record(
       { tenantId: scope.tenantId, channelId: scope.channelId },
       messageId,
@@ -356,10 +347,12 @@ export class ShardWorker {
         session: async (cmd, create) => {
           const live = this.live.get(cmd.channelId);
           if (live && live.tenantId === cmd.tenantId) return live.session;
-          return create && !live ? this.createSession(cmd.tenantId, cmd.channelId) : null;
+          // A worker given up or stopping makes no new session (its sockets could never be used).
+          return create && !live && !this.stopped ? this.createSession(cmd.tenantId, cmd.channelId) : null;
         },
         eraseSession: async (cmd) => {
           this.live.delete(cmd.channelId);
+          this.deps.ownership.forget(cmd.tenantId, cmd.channelId);
           await this.deps.sessionStore.erase(
             { tenantId: cmd.tenantId, channelId: cmd.channelId },
             this.fence,

@@ -16,6 +16,15 @@ export interface CommandQueuesProps {
  */
 export const COMMAND_VISIBILITY_TIMEOUT = Duration.seconds(30);
 
+/**
+ * A runner retries a failing command itself until its deadline, so a receive count rises only when
+ * a runner lets a command go without an answer: a hand-over (a deploy) or a crash — and a hand-over
+ * raises it for every command the runner held, the ones waiting behind a failing one included. Ten
+ * lets a channel offline through several deploys keep its sends; a command that crashes runners
+ * still reaches the DLQ after ten of them.
+ */
+export const COMMAND_MAX_RECEIVE_COUNT = 10;
+
 export class CommandQueues extends Construct {
   readonly shards: readonly SecureQueue[];
 
@@ -27,7 +36,11 @@ export class CommandQueues extends Construct {
     this.shards = Array.from(
       { length: props.shardCount },
       (_, shard) =>
-        new SecureQueue(this, `Shard${shard}`, { fifo: true, visibilityTimeout: COMMAND_VISIBILITY_TIMEOUT }),
+        new SecureQueue(this, `Shard${shard}`, {
+          fifo: true,
+          visibilityTimeout: COMMAND_VISIBILITY_TIMEOUT,
+          maxReceiveCount: COMMAND_MAX_RECEIVE_COUNT,
+        }),
     );
   }
 

@@ -15,6 +15,8 @@ export interface SecureQueueProps {
   readonly fifo: boolean;
   /** How long a receiver has before the message becomes visible again. */
   readonly visibilityTimeout: Duration;
+  /** Receives before a message moves to the DLQ (default MAX_RECEIVE_COUNT). */
+  readonly maxReceiveCount?: number;
 }
 
 export class SecureQueue extends Construct {
@@ -46,7 +48,10 @@ export class SecureQueue extends Construct {
       ...secure,
       ...fifo,
       visibilityTimeout: props.visibilityTimeout,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+      deadLetterQueue: {
+        queue: this.deadLetterQueue,
+        maxReceiveCount: props.maxReceiveCount ?? MAX_RECEIVE_COUNT,
+      },
     });
     this.deadLetterAlarm = deadLetterAlarm(this, this.deadLetterQueue, 'kept failing');
   }

@@ -18,8 +18,10 @@ if (!values.queue || (action !== 'list' && action !== 'replay') || (max !== unde
 }
 const sqs = createSqsClient(loadAwsConfig(process.env));
 if (action === 'list') {
-  const { deadLetterQueueUrl, deadLetters } = await listDeadLetters(sqs, values.queue, max);
-  console.log(JSON.stringify({ deadLetterQueueUrl, count: deadLetters.length, deadLetters }, null, 2));
+  const { deadLetterQueueUrl, waiting, deadLetters } = await listDeadLetters(sqs, values.queue, max);
+  console.log(
+    JSON.stringify({ deadLetterQueueUrl, waiting, shown: deadLetters.length, deadLetters }, null, 2),
+  );
 } else {
   const result = await replayDeadLetters(sqs, values.queue, max);
   console.log(JSON.stringify(result));

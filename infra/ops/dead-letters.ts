@@ -67,7 +67,17 @@ export async function listDeadLetters(sqs: SQSClient, sourceQueueUrl: string, ma
       }),
     );
   }
-  return { deadLetterQueueUrl, deadLetters: seen.map(summarize) };
+  // A FIFO queue hands out one batch per group at a time: SQS's own count says how many wait in all.
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: deadLetterQueueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  const waiting =
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return { deadLetterQueueUrl, waiting, deadLetters: seen.map(summarize) };
 }
 
 /**

@@ -18,20 +18,29 @@ export interface ChannelOwnershipOptions {
   readonly foundTtlMs?: number;
   /** How long "no such channel" is trusted: short, a channel created meanwhile must be served. */
   readonly absentTtlMs?: number;
+  /** Channels found, remembered at most (the shards' channels: a runner's working set). */
   readonly capacity?: number;
+  /** "No such channel" answers remembered at most: apart, so forged ids cannot push out real ones. */
+  readonly absentCapacity?: number;
   readonly now?: () => number;
 }
 
-/** Resolves commands' channels, remembering the answers so a busy channel costs no read per command. */
+/**
+ * Resolves commands' channels, remembering the answers so a busy channel costs no read per command,
+ * and reading a channel once however many of its commands ask at the same time.
+ */
 export class ChannelOwnership {
-  private readonly known = new Map<string, { channel: Channel | null; expiresAt: number }>();
-  private readonly now: () => number;
+  private readonly found: BoundedCache<Channel>;
+  private readonly absent: BoundedCache<true>;
+  private readonly reading = new Map<string, Promise<Channel | null>>();
 
   constructor(
     private readonly channels: ChannelRepository,
-    private readonly options: ChannelOwnershipOptions = {},
+    options: ChannelOwnershipOptions = {},
   ) {
-    this.now = options.now ?? Date.now;
+    const now = options.now ?? Date.now;
+    this.found = new BoundedCache(options.capacity ?? 20_000, options.foundTtlMs ?? 300_000, now);
+    this.absent = new BoundedCache(options.absentCapacity ?? 2_000, options.absentTtlMs ?? 30_000, now);
   }
 
   async verify(command: { tenantId: string; channelId: string }, shard: number): Promise<OwnershipVerdict> {
@@ -43,22 +52,60 @@ export class ChannelOwnership {
 
   /** Forgets a channel (it was deleted, or a command found it changed). */
   forget(tenantId: string, channelId: string): void {
-    this.known.delete(keyOf(tenantId, channelId));
+    const key = keyOf(tenantId, channelId);
+    this.found.delete(key);
+    this.absent.delete(key);
   }
 
   private async resolve(tenantId: string, channelId: string): Promise<Channel | null> {
     const key = keyOf(tenantId, channelId);
-    const cached = this.known.get(key);
-    if (cached && cached.expiresAt > this.now()) return cached.channel;
-    const channel = await this.channels.get(tenantId, channelId);
-    const ttl = channel ? (this.options.foundTtlMs ?? 300_000) : (this.options.absentTtlMs ?? 30_000);
-    this.known.delete(key);
-    this.known.set(key, { channel, expiresAt: this.now() + ttl });
-    if (this.known.size > (this.options.capacity ?? 20_000)) {
-      const oldest = this.known.keys().next().value;
-      if (oldest !== undefined) this.known.delete(oldest);
+    const known = this.found.get(key);
+    if (known) return known;
+    if (this.absent.get(key)) return null;
+    const pending = this.reading.get(key);
+    if (pending) return pending;
+    const read = this.channels
+      .get(tenantId, channelId)
+      .then((channel) => {
+        if (channel) this.found.set(key, channel);
+        else this.absent.set(key, true);
+        return channel;
+      })
+      .finally(() => this.reading.delete(key));
+    this.reading.set(key, read);
+    return read;
+  }
+}
+
+/** Entries that expire, the oldest forgotten first beyond `capacity`. */
+class BoundedCache<T> {
+  private readonly entries = new Map<string, { value: T; expiresAt: number }>();
+
+  constructor(
+    private readonly capacity: number,
+    private readonly ttlMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  get(key: string): T | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt > this.now()) return entry.value;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, value: T): void {
+    this.entries.delete(key);
+    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
+    if (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
     }
-    return channel;
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
   }
 }
 

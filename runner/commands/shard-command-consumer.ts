@@ -4,7 +4,12 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type ChannelCommand, channelCommandSchema, commandDeadline } from '#shared/domain/commands.ts';
+import {
+  type ChannelCommand,
+  channelCommandSchema,
+  commandDeadline,
+  DEFAULT_COMMAND_TTL_MS,
+} from '#shared/domain/commands.ts';
 import { backoffDelay } from '../sessions/backoff.ts';
 import { DeleteBatcher } from './delete-batcher.ts';
 
@@ -87,6 +92,13 @@ export class ShardCommandConsumer {
   private waiting = 0;
   /** Why each message in hand last failed, for the one that expires before its next try. */
   private readonly lastErrors = new WeakMap<Message, unknown>();
+  /** Handles given back when the shard was abandoned: never given back (or extended) again. */
+  private readonly givenBack = new Set<string>();
+  /**
+   * Visibility calls (extensions, give-backs) one after another: an extension sent before a
+   * give-back must not land after it and hide the message from the next owner again.
+   */
+  private visibilityCalls: Promise<void> = Promise.resolve();
   /** Receipt handles of the messages received and not yet deleted or given back. */
   private readonly inHand = new Set<string>();
   private readonly deletes: DeleteBatcher;
@@ -154,6 +166,7 @@ export class ShardCommandConsumer {
     clearInterval(this.extender);
     const handles = [...this.inHand];
     this.inHand.clear();
+    for (const handle of handles) this.givenBack.add(handle);
     await this.giveBackHandles(handles, 0);
   }
 
@@ -166,24 +179,33 @@ export class ShardCommandConsumer {
     });
   }
 
-  private async extendVisibility(): Promise<void> {
-    const handles = [...this.inHand];
-    for (let i = 0; i < handles.length; i += 10) {
-      const batch = handles.slice(i, i + 10);
-      await this.options.client
-        .send(
-          new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: this.options.queueUrl,
-            Entries: batch.map((handle, j) => ({
-              Id: String(j),
-              ReceiptHandle: handle,
-              VisibilityTimeout: this.visibilityTimeoutSeconds,
-            })),
-          }),
-        )
-        // A handle done meanwhile is refused; the others were extended.
-        .catch((error) => this.options.onError?.(error, { receiveCount: 0 }));
-    }
+  private extendVisibility(): Promise<void> {
+    return this.inTurn(async () => {
+      // Read when its turn comes: what was given back or done meanwhile is not extended.
+      const handles = [...this.inHand];
+      for (let i = 0; i < handles.length; i += 10) {
+        const batch = handles.slice(i, i + 10);
+        await this.options.client
+          .send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: this.options.queueUrl,
+              Entries: batch.map((handle, j) => ({
+                Id: String(j),
+                ReceiptHandle: handle,
+                VisibilityTimeout: this.visibilityTimeoutSeconds,
+              })),
+            }),
+          )
+          // A handle done meanwhile is refused; the others were extended.
+          .catch((error) => this.options.onError?.(error, { receiveCount: 0 }));
+      }
+    });
+  }
+
+  private inTurn(call: () => Promise<void>): Promise<void> {
+    const turn = this.visibilityCalls.then(call, call);
+    this.visibilityCalls = turn.catch(() => undefined);
+    return turn;
   }
 
   private hasRoom(): boolean {
@@ -207,7 +229,7 @@ export class ShardCommandConsumer {
             MaxNumberOfMessages: Math.max(1, Math.min(10, maxInFlight - (this.inFlight.size - this.waiting))),
             WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
             VisibilityTimeout: this.visibilityTimeoutSeconds,
-            MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
+            MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId', 'SentTimestamp'],
           }),
         );
         messages = result.Messages ?? [];
@@ -318,10 +340,10 @@ export class ShardCommandConsumer {
     try {
       if (!command.ok) {
         await this.options.refuseMalformed?.(command.malformed);
-      } else if (this.now() >= commandDeadline(command.command)) {
+      } else if (this.now() >= deadlineOf(command.command, message)) {
         await this.options.expire?.(command.command, this.lastErrors.get(message));
       } else {
-        await this.tryHandling(command.command, mayContinue);
+        await this.tryHandling(command.command, message, mayContinue);
       }
     } catch (error) {
       this.lastErrors.set(message, error);
@@ -341,11 +363,15 @@ export class ShardCommandConsumer {
   }
 
   /** Handles the command; when it fails past its deadline, it is expired instead of retried. */
-  private async tryHandling(command: ChannelCommand, mayContinue: () => void): Promise<void> {
+  private async tryHandling(
+    command: ChannelCommand,
+    message: Message,
+    mayContinue: () => void,
+  ): Promise<void> {
     try {
       await this.options.handle(command, mayContinue);
     } catch (error) {
-      if (this.now() < commandDeadline(command)) throw error;
+      if (this.now() < deadlineOf(command, message)) throw error;
       await this.options.expire?.(command, error);
     }
   }
@@ -355,7 +381,12 @@ export class ShardCommandConsumer {
   ): { ok: true; command: ChannelCommand } | { ok: false; malformed: MalformedCommand } {
     const body = message.Body ?? '';
     try {
-      return { ok: true, command: channelCommandSchema.parse(JSON.parse(body)) };
+      const command = channelCommandSchema.parse(JSON.parse(body));
+      // Its group is the channel's queue order: a command in another channel's group could hold
+      // that channel's commands behind it.
+      const group = message.Attributes?.MessageGroupId;
+      if (group !== undefined && group !== command.channelId) throw new CommandGroupMismatch();
+      return { ok: true, command };
     } catch (problem) {
       return {
         ok: false,
@@ -371,13 +402,18 @@ export class ShardCommandConsumer {
 
   /** Gives messages back to the queue, in one call and in order: the earlier is seen first. */
   private async giveBack(messages: Message[], delaySeconds: number): Promise<void> {
-    if (this.abandoned) return; // given back already
-    const handles = messages.map((message) => message.ReceiptHandle ?? '');
+    const handles = messages
+      .map((message) => message.ReceiptHandle ?? '')
+      .filter((handle) => !this.givenBack.has(handle));
     for (const handle of handles) this.inHand.delete(handle);
     await this.giveBackHandles(handles, delaySeconds);
   }
 
-  private async giveBackHandles(handles: string[], delaySeconds: number): Promise<void> {
+  private giveBackHandles(handles: string[], delaySeconds: number): Promise<void> {
+    return this.inTurn(() => this.changeVisibility(handles, delaySeconds));
+  }
+
+  private async changeVisibility(handles: string[], delaySeconds: number): Promise<void> {
     for (let i = 0; i < handles.length; i += 10) {
       await this.options.client
         .send(
@@ -393,6 +429,24 @@ export class ShardCommandConsumer {
         .catch((error) => this.options.onError?.(error, { receiveCount: 0 }));
     }
   }
+}
+
+/** A command whose FIFO group is not its channel. */
+export class CommandGroupMismatch extends Error {
+  constructor() {
+    super('The command’s message group is not its channel');
+    this.name = 'CommandGroupMismatch';
+  }
+}
+
+/**
+ * When the command is given up: its own deadline, but never later than a day after SQS took it —
+ * whatever `expiresAt` or `issuedAt` a sender wrote, a command cannot hold its channel's queue longer.
+ */
+function deadlineOf(command: ChannelCommand, message: Message): number {
+  const sentAt = Number(message.Attributes?.SentTimestamp);
+  const latest = Number.isFinite(sentAt) ? sentAt + DEFAULT_COMMAND_TTL_MS : Number.POSITIVE_INFINITY;
+  return Math.min(commandDeadline(command), latest);
 }
 
 function receiveCountOf(message: Message): number {

@@ -4,6 +4,7 @@ import {
   type BatchGetCommandOutput,
   DeleteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { leaseKey } from '#shared/aws/dynamo/fence-check.ts';
@@ -29,8 +30,16 @@ export interface LeaseObservation {
   readonly version: number;
 }
 
-/** How long one lease call may take: a call hanging on an unreachable DynamoDB must not hold a round. */
-const CALL_TIMEOUT_MS = 5_000;
+/** How long one lease call may take by default: a call hanging on a lost route must not hold a round. */
+const DEFAULT_CALL_TIMEOUT_MS = 5_000;
+
+/**
+ * The call timeout for a lease TTL: a renewal is tried twice within one beat (TTL/3), so a stalled
+ * call costs that round at most, never the lease.
+ */
+export function leaseCallTimeoutMs(leaseTtlMs: number): number {
+  return Math.min(DEFAULT_CALL_TIMEOUT_MS, Math.floor(leaseTtlMs / 6));
+}
 
 export interface RunnerMembership {
   readonly runnerId: string;
@@ -46,8 +55,14 @@ export class LeaseTable {
     private readonly tableName: string,
     /** Separate clusters (e.g. test suites sharing a table) never see each other's leases. */
     readonly cluster: string = DEFAULT_CLUSTER,
+    /** Per call; the lease manager keeps it under half its beat, so a stalled call costs one round. */
+    private readonly callTimeoutMs: number = DEFAULT_CALL_TIMEOUT_MS,
   ) {
     this.membersPartition = `RUNNERS#${cluster}`;
+  }
+
+  private get deadline() {
+    return { abortSignal: AbortSignal.timeout(this.callTimeoutMs) };
   }
 
   /**
@@ -67,7 +82,7 @@ export class LeaseTable {
           values: { ':seenOwner': abandoned.owner, ':seenVersion': abandoned.version },
         }
       : { condition: '', values: {} };
-    return ifConditionHolds(async () => {
+    const taken = await ifConditionHolds(async () => {
       const result = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -86,10 +101,25 @@ export class LeaseTable {
           },
           ReturnValues: 'ALL_NEW',
         }),
-        { abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) },
+        this.deadline,
       );
       return { cluster: this.cluster, shard, owner, token: result.Attributes?.token as number };
     });
+    return taken ?? this.ownedAlready(shard, owner);
+  }
+
+  /**
+   * The lease if it names `owner` (unique to its process): a take whose answer was lost, and which
+   * the SDK's retry then found already done, is this runner's all the same.
+   */
+  private async ownedAlready(shard: number, owner: string): Promise<Fence | null> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: leaseKey(shard, this.cluster), ConsistentRead: true }),
+      this.deadline,
+    );
+    return Item?.owner === owner
+      ? { cluster: this.cluster, shard, owner, token: Item.token as number }
+      : null;
   }
 
   /**
@@ -113,7 +143,7 @@ export class LeaseTable {
             ':one': 1,
           },
         }),
-        { abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) },
+        this.deadline,
       ),
     );
     return renewed !== null;
@@ -130,7 +160,7 @@ export class LeaseTable {
           new BatchGetCommand({
             RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
           }),
-          { abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) },
+          this.deadline,
         );
         for (const item of result.Responses?.[this.tableName] ?? []) {
           observed.push({
@@ -158,6 +188,7 @@ export class LeaseTable {
           ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token' },
           ExpressionAttributeValues: { ':owner': fence.owner, ':token': fence.token, ':zero': 0 },
         }),
+        this.deadline,
       ),
     );
   }
@@ -178,13 +209,14 @@ export class LeaseTable {
           ':sweep': Math.ceil((now + 24 * 3600_000) / 1000),
         },
       }),
-      { abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) },
+      this.deadline,
     );
   }
 
   async leave(runnerId: string): Promise<void> {
     await this.client.send(
       new DeleteCommand({ TableName: this.tableName, Key: { pk: this.membersPartition, sk: runnerId } }),
+      this.deadline,
     );
   }
 

@@ -130,26 +130,39 @@ export class ShardLeaseManager {
    * releases a lease.
    */
   start(): void {
-    const loop = (round: () => Promise<void>, delayMs: () => number, until: () => boolean) => {
+    /** Runs `round` again `delayMs` after it ended, or — `fixedRate` — after it began. */
+    const loop = (
+      round: () => Promise<void>,
+      delayMs: () => number,
+      until: () => boolean,
+      fixedRate = false,
+    ) => {
       const run = () => {
         if (until()) return;
+        const began = this.monotonicNow();
         round()
           .catch((error) => this.options.onError?.(error))
           .finally(() => {
             if (until()) return;
-            const timer = setTimeout(() => {
-              this.timers.delete(timer);
-              run();
-            }, delayMs());
+            const elapsed = fixedRate ? this.monotonicNow() - began : 0;
+            const timer = setTimeout(
+              () => {
+                this.timers.delete(timer);
+                run();
+              },
+              Math.max(0, delayMs() - elapsed),
+            );
             this.timers.add(timer);
           });
       };
       run();
     };
+    // On a fixed rate: a round that stalled (a call timing out) does not push the next one back.
     loop(
       () => this.renewal(),
       () => this.intervalMs,
       () => this.stopped,
+      true,
     );
     loop(
       () => this.observeLeases(),
@@ -205,15 +218,20 @@ export class ShardLeaseManager {
     return this.balancingRound;
   }
 
-  /** A lease that cannot be renewed was taken: its sessions stop at once, without holding up the round. */
+  /**
+   * Heartbeat and renewals side by side (one failing does not keep the other from being tried), each
+   * renewal tried twice. A lease that cannot be renewed was taken: its sessions stop at once, without
+   * holding up the round.
+   */
   private async renewHeld(): Promise<void> {
     if (this.stopped) return;
     const { table, runnerId, leaseTtlMs, listener } = this.options;
-    await table.heartbeat(runnerId, this.now(), leaseTtlMs);
-    const results = await Promise.allSettled(
-      [...this.held.values()].map(async (fence) => {
+    const heartbeat = table.heartbeat(runnerId, this.now(), leaseTtlMs);
+    const results = await Promise.allSettled([
+      heartbeat,
+      ...[...this.held.values()].map(async (fence) => {
         const sentAt = this.monotonicNow();
-        const renewed = await table.renew(fence, this.now(), leaseTtlMs);
+        const renewed = await this.renewOnce(fence).catch(() => this.renewOnce(fence));
         if (this.held.get(fence.shard) !== fence) return;
         if (renewed) {
           this.confirm(fence, sentAt);
@@ -223,9 +241,14 @@ export class ShardLeaseManager {
         this.forget(fence);
         listener.onReleased(fence, 'lost').catch((error) => this.options.onError?.(error));
       }),
-    );
+    ]);
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
+  }
+
+  /** (`confirmedAt` then counts from the first attempt's sending: earlier, so the deadline errs early.) */
+  private renewOnce(fence: Fence): Promise<boolean> {
+    return this.options.table.renew(fence, this.now(), this.options.leaseTtlMs);
   }
 
   /** The lease is ours until `sentAt` + TTL by any other runner's count: stop using it before. */

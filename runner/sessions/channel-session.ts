@@ -310,6 +310,11 @@ export class ChannelSession {
       await auth.settle?.();
       await this.options.limiter.run(async () => {
         if (this.stopped) return;
+        // The wait for a connect slot can be long (a takeover): the lease may be in doubt by now.
+        if (this.options.mayUseSocket && !this.options.mayUseSocket()) {
+          this.scheduleReconnect('the shard lease is not confirmed');
+          return;
+        }
         const inbox = new Inbox<WAMessage>(
           (message, signal) => this.options.observer.onMessageReceived(message, signal),
           {

@@ -61,6 +61,10 @@ export const channelCommandSchema = z.discriminatedUnion('type', [
 export type ChannelCommand = z.output<typeof channelCommandSchema>;
 export type ChannelCommandType = ChannelCommand['type'];
 
+const COMMAND_TYPES: ReadonlySet<string> = new Set(
+  channelCommandSchema.options.map((option) => option.shape.type.value),
+);
+
 /**
  * The part of a command that can be read even when the command as a whole is invalid: whom it is
  * for, and for a send which message, so the clinic can be told its message failed. Null when even
@@ -74,7 +78,7 @@ export function readCommandEnvelope(
   const { type, messageId } = body as { type?: unknown; messageId?: unknown };
   return {
     ...envelope.data,
-    ...(typeof type === 'string' && type.length <= 20 ? { type } : {}),
+    ...(typeof type === 'string' && COMMAND_TYPES.has(type) ? { type } : {}),
     ...(typeof messageId === 'string' && isId('message', messageId) ? { messageId } : {}),
   };
 }

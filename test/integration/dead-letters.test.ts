@@ -38,6 +38,7 @@ describe('dead letters (npm run dead-letters)', () => {
 
     const listed = await listDeadLetters(sqs, queueUrl);
     expect(listed.deadLetterQueueUrl).toBe(deadLetterQueueUrl);
+    expect(listed.waiting).toBe(2);
     expect(listed.deadLetters.map((letter) => letter.command)).toEqual(
       commands.map(({ commandId, tenantId, type }) => ({ commandId, type, tenantId, channelId })),
     );

@@ -7,6 +7,7 @@ import type { Runner } from '#runner/runner.ts';
 import type { Channel } from '#shared/domain/channel.ts';
 import type { ChannelCommand } from '#shared/domain/commands.ts';
 import { newId } from '#shared/domain/ids.ts';
+import { queuedOutboundMessage } from '#shared/domain/message.ts';
 import type { Tenant } from '#shared/domain/tenant.ts';
 import { createChannel } from '#shared/use-cases/channels.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
@@ -130,5 +131,20 @@ describe('commands a runner refuses', () => {
         .filter((event) => event.data.messageId === misrouted.messageId)
         .map((event) => event.data.status),
     ).toEqual(['failed']);
+  });
+
+  it('does not fail a real send whose copy was put on another shard’s queue', async () => {
+    const real = sendFrom(clinicB.id);
+    // The real send is recorded as queued (as the API does) and on its way; a copy goes astray.
+    await world.platform.messages.put(queuedOutboundMessage(real, new Date()));
+    await refusedWithoutHarm([{ command: real, shard: otherShard() }]);
+    expect((await world.platform.messages.get(clinicB.id, channelB.id, real.messageId))?.status).toBe(
+      'queued',
+    );
+    expect(
+      world.events
+        .of('message.status', channelB.id)
+        .filter((event) => event.data.messageId === real.messageId),
+    ).toEqual([]);
   });
 });

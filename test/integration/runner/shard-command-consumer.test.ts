@@ -2,6 +2,7 @@ import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
+  SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ShardCommandConsumer } from '#runner/commands/shard-command-consumer.ts';
@@ -414,5 +415,94 @@ describe('shard command consumer', () => {
     expect(refused).toEqual([{ body: '{"type":"reboot"}', groupId: badGroup }]);
     const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 1 }));
     expect(dead.Messages ?? []).toEqual([]);
+  });
+
+  it('refuses a command put in another channel’s group, so it cannot hold that channel’s queue', async () => {
+    const { queueUrl } = await shardQueue();
+    const victim = channelNamed('victim');
+    const intruder = textCommand('intruder', 0);
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(intruder),
+        MessageGroupId: victim,
+        MessageDeduplicationId: intruder.commandId,
+      }),
+    );
+    await new SqsCommandBus(sqs, [queueUrl]).send(textCommand('victim', 0), 0);
+    const handled: string[] = [];
+    const refused: string[] = [];
+    const consumer = new ShardCommandConsumer({
+      client: sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      handle: async (command) => {
+        handled.push(labelOf(command));
+        throw new Error('never succeeds');
+      },
+      refuseMalformed: async ({ groupId, problem }) =>
+        void refused.push(`${groupId}:${(problem as Error).name}`),
+    });
+    consumers.push(consumer);
+    consumer.start();
+    await until(() => handled.includes('victim-0'), 'the victim’s own command');
+    expect(refused).toEqual([`${victim}:CommandGroupMismatch`]);
+    expect(handled).not.toContain('intruder-0');
+  });
+
+  it('gives a command up a day after SQS took it, whatever deadline it claims', async () => {
+    const { queueUrl } = await shardQueue();
+    await new SqsCommandBus(sqs, [queueUrl]).send(
+      textCommand('claims', 0, {
+        issuedAt: '9999-01-01T00:00:00.000Z',
+        expiresAt: '9999-12-31T00:00:00.000Z',
+      }),
+      0,
+    );
+    const expired: string[] = [];
+    const handled: string[] = [];
+    const consumer = new ShardCommandConsumer({
+      client: sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      // A day and a minute after now, by this consumer's clock.
+      now: () => Date.now() + 24 * 3600_000 + 60_000,
+      handle: async (command) => void handled.push(labelOf(command)),
+      expire: async (command) => void expired.push(labelOf(command)),
+    });
+    consumers.push(consumer);
+    consumer.start();
+    await until(() => expired.length === 1, 'the command expired');
+    expect(expired).toEqual(['claims-0']);
+    expect(handled).toEqual([]);
+  });
+
+  it('gives back at once what a long poll brings after the shard was abandoned', async () => {
+    const { queueUrl } = await shardQueue();
+    const abandoned = new ShardCommandConsumer({
+      client: sqs,
+      queueUrl,
+      waitTimeSeconds: 3,
+      visibilityTimeoutSeconds: 30,
+      handle: async () => undefined,
+    });
+    abandoned.start();
+    await new Promise((resolve) => setTimeout(resolve, 300)); // its long poll is out
+    await abandoned.abandon();
+    await new SqsCommandBus(sqs, [queueUrl]).send(textCommand('late', 0), 0);
+    await abandoned.stop(); // the poll returns with the command and gives it back
+
+    const handled: string[] = [];
+    const next = new ShardCommandConsumer({
+      client: sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      handle: async (command) => void handled.push(labelOf(command)),
+    });
+    consumers.push(next);
+    next.start();
+    // Well before the 30 s visibility timeout it would otherwise be hidden for.
+    await until(() => handled.length === 1, 'the next owner to get the command', 10_000);
+    expect(handled).toEqual(['late-0']);
   });
 });

@@ -1,11 +1,15 @@
 import { performance } from 'node:perf_hooks';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeaseTable } from '#runner/leases/lease-table.ts';
+import { LeaseTable, leaseCallTimeoutMs } from '#runner/leases/lease-table.ts';
 import { type ReleaseReason, ShardLeaseManager } from '#runner/leases/shard-lease-manager.ts';
+import { createDynamoClient } from '#shared/aws/clients.ts';
 import { fenceCheck } from '#shared/aws/dynamo/fence-check.ts';
+import { loadAwsConfig } from '#shared/config.ts';
 import type { Fence } from '#shared/domain/fence.ts';
-import { platformRepositories } from '../support/platform.ts';
+import { startDynamoProxy } from '../support/dynamo-proxy.ts';
+import { emulatorEnvironment, platformRepositories } from '../support/platform.ts';
 
 const { client, resources } = platformRepositories();
 const TTL_MS = 15_000;
@@ -278,9 +282,9 @@ describe('shard leases on real time', () => {
     const name = crypto.randomUUID();
     const tables = new Map<string, FlakyLeaseTable>();
     const events: { runner: string; shard: number; kind: 'acquired' | ReleaseReason; at: number }[] = [];
-    const manager = (runnerId: string, drainMs = 0) => {
+    const manager = (runnerId: string, drainMs = 0, through: DynamoDBDocumentClient = client) => {
       // A table client of its own, so a test can cut one runner off.
-      const table = new FlakyLeaseTable(client, resources.sessionsTable, name);
+      const table = new FlakyLeaseTable(through, resources.sessionsTable, name, leaseCallTimeoutMs(ttlMs));
       tables.set(runnerId, table);
       const leases = new ShardLeaseManager({
         table,
@@ -333,6 +337,37 @@ describe('shard leases on real time', () => {
     // a stopped using it at TTL − margin after its last renewal; b took it a TTL after it last changed.
     expect((taken?.at ?? 0) - (expired?.at ?? Number.POSITIVE_INFINITY)).toBeGreaterThan(0);
     expect(a.heldShards).toEqual([]);
+  }, 30_000);
+
+  it('rides out renewals that stall: a slow call costs a round, never the lease', async () => {
+    let stallNext = 0;
+    const proxy = await startDynamoProxy(emulatorEnvironment().AWS_ENDPOINT_URL as string, (request) => {
+      const renewal =
+        request.operation === 'UpdateItem' && request.body.includes('SET expiresAtMs = :expires, renewals');
+      if (renewal && stallNext > 0) {
+        stallNext--;
+        return 'hold';
+      }
+      return 'forward';
+    });
+    try {
+      const { events, manager } = cluster(2);
+      const through = createDynamoClient(
+        loadAwsConfig({ ...emulatorEnvironment(), AWS_ENDPOINT_URL_DYNAMODB: proxy.url }),
+      );
+      const a = manager('runner-a', 0, through);
+      a.start();
+      await until(() => a.heldShards.length === 2, 'a holding both shards');
+      // A whole round's renewals stall (each call, and its retry, until the call timeout).
+      stallNext = 4;
+      await until(() => stallNext === 0, 'the stalled renewals');
+      await new Promise((resolve) => setTimeout(resolve, 2 * ttlMs));
+      expect(events.filter((e) => e.kind === 'expired' || e.kind === 'lost')).toEqual([]);
+      expect(a.heldShards).toEqual([0, 1]);
+    } finally {
+      proxy.dropHeld();
+      await proxy.close();
+    }
   }, 30_000);
 
   it('keeps renewing its leases through a drain longer than the TTL', async () => {

@@ -106,7 +106,7 @@ describe('stateful stack with 4 shards', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 3);
   });
 
-  it('has one high-throughput FIFO command queue per shard, each with its own FIFO DLQ after 5 receives', () => {
+  it('has one high-throughput FIFO command queue per shard, each with its own FIFO DLQ after 10 receives', () => {
     const highThroughputFifo = {
       FifoQueue: true,
       DeduplicationScope: 'messageGroup',
@@ -128,7 +128,7 @@ describe('stateful stack with 4 shards', () => {
         deadLetterTargetArn: unknown;
         maxReceiveCount: number;
       };
-      expect(redrive.maxReceiveCount).toBe(5);
+      expect(redrive.maxReceiveCount).toBe(10);
       return (redrive.deadLetterTargetArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     });
     expect(targets.sort()).toEqual([...deadLetterQueues].sort());

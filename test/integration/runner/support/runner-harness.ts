@@ -13,7 +13,7 @@ import { type LocalAws, startLocalAws } from '#infra/local/local-aws.ts';
 import { sessionPk } from '#runner/auth/key-layout.ts';
 import { SessionStore } from '#runner/auth/session-store.ts';
 import { routeConsoleThroughLogger } from '#runner/console-guard.ts';
-import { LeaseTable } from '#runner/leases/lease-table.ts';
+import { LeaseTable, leaseCallTimeoutMs } from '#runner/leases/lease-table.ts';
 import type { MediaDownloadTuning } from '#runner/messages/whatsapp-media.ts';
 import { Runner } from '#runner/runner.ts';
 import { RunnerMetrics } from '#runner/runner-metrics.ts';
@@ -308,10 +308,16 @@ export async function runnerPlatform(
       } = {},
     ): Promise<Runner> {
       const own = options.dynamoEndpoint ? ownDynamo(options.dynamoEndpoint) : undefined;
+      const leaseTtlMs = options.loops?.leaseTtlMs ?? 600_000;
       const runner = new Runner({
         runnerId,
-        leaseTable: new LeaseTable(own?.client ?? platform.client, platform.resources.sessionsTable, cluster),
-        leaseTtlMs: options.loops?.leaseTtlMs ?? 600_000,
+        leaseTable: new LeaseTable(
+          own?.client ?? platform.client,
+          platform.resources.sessionsTable,
+          cluster,
+          leaseCallTimeoutMs(leaseTtlMs),
+        ),
+        leaseTtlMs,
         commandQueueUrls: queueUrls,
         maxConcurrentConnects: 8,
         channels: options.channels ?? own?.channels ?? runnerChannels,

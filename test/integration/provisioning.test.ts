@@ -26,6 +26,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { COMMAND_MAX_RECEIVE_COUNT } from '#infra/constructs/command-queues.construct.ts';
 import { emulatorClients } from '#infra/local/aws-clients.ts';
 
 const { endpoint, region, env } = inject('localAws');
@@ -168,13 +169,13 @@ describe('command queues', () => {
     expect(received.map((m) => JSON.parse(m.Body ?? '{}').n)).toEqual([1, 2, 3]);
   });
 
-  it('moves a command that keeps failing to the shard’s dead-letter queue after 5 receives', async () => {
+  it('moves a command that keeps failing to the shard’s dead-letter queue after its maximum receives', async () => {
     const queueUrl = queueUrlOfShard(2);
     const { Attributes } = await aws.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }),
     );
     const redrive = JSON.parse(Attributes?.RedrivePolicy ?? '{}');
-    expect(Number(redrive.maxReceiveCount)).toBe(5);
+    expect(Number(redrive.maxReceiveCount)).toBe(COMMAND_MAX_RECEIVE_COUNT);
     const dlqName = String(redrive.deadLetterTargetArn).split(':').pop();
     const { QueueUrl: dlqUrl = '' } = await aws.sqs.send(new GetQueueUrlCommand({ QueueName: dlqName }));
 
@@ -188,8 +189,8 @@ describe('command queues', () => {
         MessageDeduplicationId: channel,
       }),
     );
-    // Five failed attempts: received and, instead of waiting 60 s each, made visible again at once.
-    for (let attempt = 1; attempt <= 5; attempt++) {
+    // Every failed attempt: received and, instead of waiting 60 s each, made visible again at once.
+    for (let attempt = 1; attempt <= COMMAND_MAX_RECEIVE_COUNT; attempt++) {
       await receiveMatching(queueUrl, isOurs, 1, { visibilityTimeout: 0 });
     }
     await expect(receiveMatching(queueUrl, isOurs, 1, { deadlineMs: 2_000 })).rejects.toThrow(/only 0 of 1/);

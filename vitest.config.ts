@@ -22,6 +22,8 @@ export default defineConfig({
           env: {
             AWS_ACCESS_KEY_ID: 'test',
             AWS_SECRET_ACCESS_KEY: 'test',
+            // Metrics are counted as in production, but not printed as EMF lines between test output.
+            POWERTOOLS_METRICS_DISABLED: 'true',
           },
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -1,20 +1,6 @@
 // The runner process (ECS task): configuration from the environment, AWS clients, the runner, its
 // health endpoint and metrics; SIGTERM drains and hands the shards over.
-import {
-  createDynamoClient,
-  createEventBridgeClient,
-  createKmsClient,
-  createS3Client,
-  createSqsClient,
-} from '#shared/aws/clients.ts';
-import { DynamoChannelRepository } from '#shared/aws/dynamo/channel-repository.ts';
-import { DynamoContactCheckRepository } from '#shared/aws/dynamo/contact-check-repository.ts';
-import { DynamoMessageOutbox } from '#shared/aws/dynamo/message-outbox.ts';
-import { DynamoMessageRepository } from '#shared/aws/dynamo/message-repository.ts';
-import { EventBridgePublisher } from '#shared/aws/eventbridge-publisher.ts';
-import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
-import { loadAwsConfig, loadResourceConfig } from '#shared/config.ts';
-import { EVENT_SOURCES } from '#shared/domain/events.ts';
+import { createPlatform } from '#shared/platform.ts';
 import { createLogger, metrics } from '#shared/observability.ts';
 import { SessionStore } from './auth/session-store.ts';
 import { loadRunnerConfig } from './config.ts';
@@ -31,23 +17,19 @@ import { createSocketFactory } from './sessions/socket-factory.ts';
 const METRICS_INTERVAL_MS = 60_000;
 
 export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
-  const aws = loadAwsConfig(env);
-  const resources = loadResourceConfig(env);
+  const platform = createPlatform({ source: 'runner', env });
+  const { resources, clients } = platform;
   const config = loadRunnerConfig(env);
   const logger = createLogger({ component: 'runner' });
   logger.appendKeys({ runnerId: config.runnerId });
   const restoreConsole = routeConsoleThroughLogger(logger);
 
-  const dynamo = createDynamoClient(aws);
-  const leases = { leaseTable: resources.sessionsTable };
   const runnerMetrics = new RunnerMetrics(metrics);
-  const events = new CoalescingEventPublisher(
-    new EventBridgePublisher(createEventBridgeClient(aws), resources.eventBusName, EVENT_SOURCES.runner),
-  );
+  const events = new CoalescingEventPublisher(platform.events);
   const runner = new Runner({
     runnerId: config.runnerId,
     leaseTable: new LeaseTable(
-      dynamo,
+      clients.dynamo,
       resources.sessionsTable,
       config.cluster,
       leaseCallTimeoutMs(config.leaseTtlMs),
@@ -57,24 +39,24 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
     maxConcurrentConnects: config.maxConcurrentConnects,
     commandVisibilityTimeoutSeconds: config.commandVisibilityTimeoutSeconds,
     // Writes for a shard carry its fence, checked against the leases in the sessions table.
-    channels: new DynamoChannelRepository(dynamo, resources.platformTable, leases),
-    messages: new MessageIdMemory(new DynamoMessageRepository(dynamo, resources.platformTable, leases)),
-    contactChecks: new DynamoContactCheckRepository(dynamo, resources.platformTable),
-    media: new S3MediaStore(createS3Client(aws), resources.mediaBucket),
+    channels: platform.channels,
+    messages: new MessageIdMemory(platform.messages),
+    contactChecks: platform.contactChecks,
+    media: platform.media,
     events,
-    outbox: new DynamoMessageOutbox(dynamo, resources.platformTable),
+    outbox: platform.outbox,
     inboundMediaMaxBytes: () => config.inboundMediaMaxBytes,
     mediaDownloads: new Semaphore(config.maxConcurrentMediaDownloads),
     sessionStore: new SessionStore({
-      dynamo,
-      kms: createKmsClient(aws),
+      dynamo: clients.dynamo,
+      kms: clients.kms,
       tableName: resources.sessionsTable,
       keyArn: resources.sessionKeyArn,
       ...(config.sessionTransactionConcurrency
         ? { transactionConcurrency: config.sessionTransactionConcurrency }
         : {}),
     }),
-    sqs: createSqsClient(aws),
+    sqs: clients.sqs,
     createSocket: createSocketFactory(config.whatsapp, logger),
     logger,
     metrics: runnerMetrics,

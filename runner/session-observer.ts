@@ -1,10 +1,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { WAMessage } from '@whiskeysockets/baileys';
 import type { ChannelStatus } from '#shared/domain/channel.ts';
-import type { EventPublisher, MessageRepository } from '#shared/ports.ts';
+import { platformEvent } from '#shared/domain/events.ts';
+import type { ChannelRepository, EventPublisher, MessageRepository } from '#shared/ports.ts';
 import type { ChannelStatusRecorder } from './events/channel-status-recorder.ts';
 import type { MessageStatusRecorder } from './events/message-status-recorder.ts';
-import { platformEvent } from './events/platform-events.ts';
 import type { ReceivedMessageRecorder } from './messages/received-message-recorder.ts';
 import type { RunnerMetrics } from './runner-metrics.ts';
 import type { MessageStatusUpdate, OwnAccount, SessionObserver } from './sessions/channel-session.ts';
@@ -13,6 +13,8 @@ export interface SessionObserverDeps {
   readonly statusRecorder: ChannelStatusRecorder;
   readonly messageStatusRecorder: MessageStatusRecorder;
   readonly events: EventPublisher;
+  /** The shard's fenced view: the QR or pairing code is kept on the channel for the API to show. */
+  readonly channels: ChannelRepository;
   readonly messages: MessageRepository;
   readonly metrics?: RunnerMetrics;
   readonly logger?: Logger;
@@ -58,12 +60,21 @@ export class PlatformSessionObserver implements SessionObserver {
   }
 
   async onQr(qr: string, expiresAt: Date): Promise<void> {
+    const pairing = { method: 'qr', qr, expiresAt: expiresAt.toISOString() } as const;
+    await this.deps.channels.recordPairing(this.tenantId, this.channelId, pairing);
     await this.deps.events.publish([
       platformEvent('channel.qr', this.scope, { qr, expiresAt: expiresAt.toISOString() }, this.now()),
     ]);
   }
 
   async onPairingCode(pairingCode: string, phoneNumber: string, expiresAt: Date): Promise<void> {
+    const pairing = {
+      method: 'pairing_code',
+      pairingCode,
+      phoneNumber,
+      expiresAt: expiresAt.toISOString(),
+    } as const;
+    await this.deps.channels.recordPairing(this.tenantId, this.channelId, pairing);
     await this.deps.events.publish([
       platformEvent(
         'channel.pairing_code',

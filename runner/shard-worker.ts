@@ -390,6 +390,7 @@ export class ShardWorker {
         statusRecorder: this.statusRecorder,
         messageStatusRecorder: this.messageStatusRecorder,
         events: this.deps.events,
+        channels: this.channels,
         messages: this.messages,
         ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
         logger: this.deps.logger,

@@ -1,7 +1,7 @@
 // The interfaces use cases depend on. Adapters (shared/aws/…) implement them against AWS; tests and
 // the local platform point those adapters at the emulator.
 import type { ApiKey } from './domain/api-key.ts';
-import type { Channel, ChannelStatus, ChannelStatusDetails } from './domain/channel.ts';
+import type { Channel, ChannelPairing, ChannelStatus, ChannelStatusDetails } from './domain/channel.ts';
 import type { ChannelCommand } from './domain/commands.ts';
 import type { MessageStatus, PlatformEvent } from './domain/events.ts';
 import type { Fence } from './domain/fence.ts';
@@ -57,6 +57,15 @@ export interface ChannelRepository {
     transition: StatusTransition,
     options?: WriteOptions,
   ): Promise<Channel>;
+  /** Keeps the QR or pairing code the runner shows, for the API to serve while it is valid. */
+  recordPairing(
+    tenantId: string,
+    channelId: string,
+    pairing: ChannelPairing,
+    options?: WriteOptions,
+  ): Promise<void>;
+  /** Hides the channel from the API while its runner erases its session; a second call is a not-found. */
+  markDeleted(tenantId: string, channelId: string, at: string): Promise<void>;
 }
 
 export interface EventPublisher {
@@ -74,6 +83,12 @@ export interface OutboxEntry {
   /** The shard of the record's channel: the runner holding the shard drains its outbox. */
   readonly shard: number;
   readonly event: PlatformEvent<'message.received'>;
+}
+
+/** Narrows a channel's messages to one contact (E.164) or one direction. */
+export interface MessageFilter {
+  readonly contact?: string;
+  readonly direction?: Message['direction'];
 }
 
 export interface MessageRepository {
@@ -107,7 +122,7 @@ export interface MessageRepository {
     options?: { onlyFrom?: MessageStatus; passedThrough?: readonly StatusChange[] },
   ): Promise<Message | null>;
   /** A channel's messages, newest first. */
-  list(tenantId: string, channelId: string, request: PageRequest): Promise<Page<Message>>;
+  list(tenantId: string, channelId: string, request: PageRequest & MessageFilter): Promise<Page<Message>>;
 }
 
 /** Where a waiting event is: its message, and its id (the outbox's order: by creation). */
@@ -184,7 +199,18 @@ export interface ContactCheckResult {
  * Answers of `check_numbers` commands: the runner that owns the channel asks WhatsApp and stores the
  * answer under the command id; the API, which sent the command, reads it back.
  */
+export interface ContactCheck {
+  /** The channel the check was asked through (null for a check no API request started). */
+  readonly channelId: string | null;
+  /** null while the runner has not answered. */
+  readonly results: ContactCheckResult[] | null;
+}
+
 export interface ContactCheckRepository {
+  /** Records that a check was asked, before its command is sent. */
+  start(tenantId: string, checkId: string, channelId: string): Promise<void>;
   put(tenantId: string, checkId: string, results: readonly ContactCheckResult[]): Promise<void>;
+  /** The answer, or null while there is none. */
   get(tenantId: string, checkId: string): Promise<ContactCheckResult[] | null>;
+  find(tenantId: string, checkId: string): Promise<ContactCheck | null>;
 }

@@ -1,8 +1,9 @@
 // `npm start`: the platform on this machine. Each part starts in order, prints what it runs, and
 // stops in reverse order on Ctrl-C or SIGTERM: local AWS (moto, provisioned from the CDK template),
-// the WhatsApp simulator, a runner. The API joins as a further part.
+// the WhatsApp simulator, a runner, the HTTPS API behind its local front.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Simulator, startSimulator } from '../../test/simulator/simulator.ts';
@@ -119,7 +120,58 @@ const runnerPart: Part = async (platform) => {
   };
 };
 
-const PARTS: readonly Part[] = [localAwsPart, simulatorPart, runnerPart];
+/** The operator's key for this machine: kept in `.local/` so scripts keep working across restarts. */
+function localAdminKey(): string {
+  if (process.env.ADMIN_API_KEY) return process.env.ADMIN_API_KEY;
+  const file = join(root, '.local', 'admin-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = `adm_${randomBytes(32).toString('base64url')}`;
+  mkdirSync(join(root, '.local'), { recursive: true });
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+/** The HTTPS API's functions behind the local front (API Gateway's stand-in), as its own process. */
+const apiPart: Part = async (platform) => {
+  const { aws } = platform;
+  if (!aws) throw new Error('the API needs local AWS');
+  const adminKey = localAdminKey();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'infra/local/api-main.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: {
+      ...process.env,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_REGION: aws.region,
+      ...EMULATOR_CREDENTIAL_ENV,
+      ...aws.env,
+      ADMIN_API_KEY: adminKey,
+      LOCAL_API_PORT: process.env.LOCAL_API_PORT ?? '3000',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (message) => resolve((message as { ready: string }).ready));
+    child.once('exit', (code) => reject(new Error(`the API exited with ${code} before it was ready`)));
+  });
+  console.log(`\nHTTPS API (local front for API Gateway): ${url}`);
+  console.log(`  docs ${url}/docs, OpenAPI ${url}/v1/openapi.json, health ${url}/health`);
+  console.log(`  admin key (also in .local/admin-key): ${adminKey}`);
+  console.log(
+    `  try: curl -s -X POST ${url}/v1/tenants -H "Authorization: Bearer $(cat .local/admin-key)" -H 'content-type: application/json' -d '{"name":"Clínica"}'`,
+  );
+  return {
+    name: 'API',
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+};
+
+const PARTS: readonly Part[] = [localAwsPart, simulatorPart, runnerPart, apiPart];
 
 async function main(): Promise<void> {
   const running: RunningPart[] = [];

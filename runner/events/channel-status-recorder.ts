@@ -1,9 +1,9 @@
 import type { ChannelStatus } from '#shared/domain/channel.ts';
 import { ConflictError } from '#shared/domain/errors.ts';
 import type { PlatformEvent } from '#shared/domain/events.ts';
+import { platformEvent } from '#shared/domain/events.ts';
 import type { ChannelRepository, EventPublisher } from '#shared/ports.ts';
 import type { OwnAccount } from '../sessions/channel-session.ts';
-import { platformEvent } from './platform-events.ts';
 
 /**
  * Records a session's status on its channel and tells the clinic (`channel.status`, and
@@ -35,6 +35,7 @@ export class ChannelStatusRecorder {
           at,
           details: {
             lastSeenAt: at,
+            statusReason: change.reason ?? null,
             ...(change.me?.phoneNumber ? { phoneNumber: change.me.phoneNumber } : {}),
             ...(change.me?.lid ? { lid: change.me.lid } : {}),
           },

@@ -1,7 +1,7 @@
 import type { MessageStatus, PlatformEvent } from '#shared/domain/events.ts';
+import { platformEvent } from '#shared/domain/events.ts';
 import type { StatusChange } from '#shared/domain/message.ts';
 import type { EventPublisher, MessageRepository } from '#shared/ports.ts';
-import { platformEvent } from './platform-events.ts';
 
 /** The delivery path in order; a later status implies the earlier ones. */
 const DELIVERY_PATH: readonly MessageStatus[] = ['sent', 'delivered', 'read'];

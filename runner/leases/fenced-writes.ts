@@ -30,6 +30,11 @@ export function fencedChannels(
       requireConfirmed(fence, confirmed);
       return channels.transition(tenantId, channelId, transition, { ...options, fence });
     },
+    recordPairing: async (tenantId, channelId, pairing, options) => {
+      requireConfirmed(fence, confirmed);
+      return channels.recordPairing(tenantId, channelId, pairing, { ...options, fence });
+    },
+    markDeleted: (tenantId, channelId, at) => channels.markDeleted(tenantId, channelId, at),
   };
 }
 

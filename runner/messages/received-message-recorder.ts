@@ -1,10 +1,10 @@
 import type { WAMessage } from '@whiskeysockets/baileys';
 import { MediaTooLargeError, StoreRejectedError } from '#shared/domain/errors.ts';
 import type { PlatformEvent } from '#shared/domain/events.ts';
+import { platformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
 import type { Message } from '#shared/domain/message.ts';
 import type { EventOutbox, MediaStore, MessageRepository } from '#shared/ports.ts';
-import { platformEvent } from '../events/platform-events.ts';
 import type { Semaphore } from '../semaphore.ts';
 import {
   addressOf,

@@ -37,11 +37,16 @@ export const S3_TIMEOUTS = {
   socketTimeout: 30_000,
 };
 
-export function createDynamoClient(config: AwsConfig): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(
-    new DynamoDBClient({ ...baseOptions(config, 'dynamodb'), requestHandler: DYNAMO_TIMEOUTS }),
-    { marshallOptions: { removeUndefinedValues: true } },
-  );
+/** The plain client, for libraries that take one (Powertools Idempotency); our code uses the next. */
+export function createDynamoBaseClient(config: AwsConfig): DynamoDBClient {
+  return new DynamoDBClient({ ...baseOptions(config, 'dynamodb'), requestHandler: DYNAMO_TIMEOUTS });
+}
+
+export function createDynamoClient(
+  config: AwsConfig,
+  base: DynamoDBClient = createDynamoBaseClient(config),
+): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } });
 }
 
 export function createSqsClient(config: AwsConfig): SQSClient {

@@ -46,6 +46,8 @@ export interface Channel {
   readonly tenantId: string;
   readonly name: string;
   readonly status: ChannelStatus;
+  /** Why the runner last changed the status (`connection_replaced`, `logged_out`…), when it said. */
+  readonly statusReason: string | null;
   /** The command shard whose queue and runner serve this channel; fixed at creation. */
   readonly shard: number;
   readonly phoneNumber: string | null;
@@ -55,10 +57,38 @@ export interface Channel {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly lastSeenAt: string | null;
+  /** The QR or pairing code the runner last showed for the channel; kept only while it is valid. */
+  readonly pairing: ChannelPairing | null;
+  /** Set when the clinic deleted the channel: the runner is erasing its session; the API shows none. */
+  readonly deletedAt: string | null;
+}
+
+/**
+ * What links a phone to the channel while the channel waits for it: a QR (it carries the companion's
+ * `advSecretKey`) or a pairing code for one number. Both are secrets valid for seconds to minutes.
+ */
+export type ChannelPairing =
+  | { readonly method: 'qr'; readonly qr: string; readonly expiresAt: string }
+  | {
+      readonly method: 'pairing_code';
+      readonly pairingCode: string;
+      readonly phoneNumber: string;
+      readonly expiresAt: string;
+    };
+
+/** The statuses during which a channel waits for a phone, keeping its pairing secret. */
+export const PAIRING_STATUSES: readonly ChannelStatus[] = ['connecting', 'qr', 'pairing_code'];
+
+/** The pairing a channel shows now: the one that matches its status and has not expired. */
+export function currentPairing(channel: Channel, now: Date): ChannelPairing | null {
+  const { pairing } = channel;
+  if (!pairing || pairing.method !== channel.status) return null;
+  return Date.parse(pairing.expiresAt) > now.getTime() ? pairing : null;
 }
 
 /** What a status change may set besides the status itself. */
 export interface ChannelStatusDetails {
+  readonly statusReason?: string | null;
   readonly phoneNumber?: string | null;
   readonly lid?: string | null;
   readonly lastSeenAt?: string | null;

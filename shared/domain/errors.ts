@@ -71,6 +71,30 @@ export class MediaTooLargeError extends DomainError {
   }
 }
 
+/** 413: a request body over the limit of its route. */
+export class PayloadTooLargeError extends DomainError {
+  readonly httpStatus = 413;
+  constructor(readonly maxBytes: number) {
+    super('request_too_large', `The request body is larger than ${maxBytes} bytes`);
+  }
+}
+
+/** 415: a body in a content type the route does not take. */
+export class UnsupportedMediaTypeError extends DomainError {
+  readonly httpStatus = 415;
+  constructor(expected: string) {
+    super('unsupported_media_type', `The request body must be ${expected}`);
+  }
+}
+
+/** 429: the tenant's rate limit; `retryAfterSeconds` is when a token is back. */
+export class RateLimitedError extends DomainError {
+  readonly httpStatus = 429;
+  constructor(readonly retryAfterSeconds: number) {
+    super('rate_limited', `Too many requests: retry after ${retryAfterSeconds} s`);
+  }
+}
+
 /**
  * A store refused a write for what it would hold (an item over DynamoDB's size limit, object metadata
  * S3 does not take): the same write is refused every time, so retrying it only blocks what waits

@@ -1,4 +1,5 @@
 import type { ChannelStatus } from './channel.ts';
+import { newId } from './ids.ts';
 
 // Platform events: at-least-once, each with a stable id receivers deduplicate on. The envelope is
 // the public webhook payload of API.md; EventBridge carries it as the detail, its type as the
@@ -55,3 +56,13 @@ export const PAIRING_SECRET_EVENTS = [
 
 /** How long WhatsApp accepts each: the first QR of a connection, every next one, a pairing code. */
 export const PAIRING_SECRET_VALIDITY_MS = { firstQr: 60_000, nextQr: 20_000, pairingCode: 180_000 } as const;
+
+/** A new event with its stable id: receivers deduplicate retries and redeliveries by it. */
+export function platformEvent<T extends EventType>(
+  type: T,
+  scope: { tenantId: string; channelId: string | null },
+  data: EventDataByType[T],
+  now: Date = new Date(),
+): PlatformEvent<T> {
+  return { id: newId('event', now.getTime()), type, createdAt: now.toISOString(), ...scope, data };
+}

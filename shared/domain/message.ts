@@ -80,3 +80,12 @@ export function queuedOutboundMessage(
     createdAt: now.toISOString(),
   };
 }
+
+/**
+ * A message's content the way Meta's Cloud API shapes it: under a key named by its type
+ * (`{ text: { body } }`, `{ image: { mediaId, caption } }`, `{ contacts: [...] }`). Outbound records
+ * keep it so already; received ones keep the content itself.
+ */
+export function typedContent(message: Pick<Message, 'type' | 'content'>): Record<string, unknown> {
+  return message.type in message.content ? message.content : { [message.type]: message.content };
+}

@@ -7,6 +7,7 @@ import {
 } from '../domain/api-key.ts';
 import { NotFoundError, UnauthenticatedError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
+import type { Page, PageRequest } from '../domain/pagination.ts';
 import { type NewTenant, type Tenant, validateNewTenant } from '../domain/tenant.ts';
 import type { ApiKeyRepository, TenantRepository } from '../ports.ts';
 
@@ -37,6 +38,7 @@ export async function issueApiKey(
   input: { name: string; scopes: readonly string[] },
 ): Promise<{ apiKey: ApiKey; key: string }> {
   const { name, scopes } = validateNewApiKey(input);
+  await getTenant(deps, tenantId);
   const id = newId('apiKey');
   const { key, secretHash } = issueApiKeySecret(tenantId, id);
   const createdAt = (deps.now?.() ?? new Date()).toISOString();
@@ -59,4 +61,37 @@ export async function authenticateTenantKey(deps: TenantDependencies, presented:
   const tenant = await deps.tenants.get(apiKey.tenantId);
   if (tenant?.status !== 'active') throw new UnauthenticatedError();
   return apiKey;
+}
+
+export function listTenants(deps: TenantDependencies, request: PageRequest): Promise<Page<Tenant>> {
+  return deps.tenants.list(request);
+}
+
+/**
+ * Starts erasing a tenant: from now on its keys authenticate nothing. The erasure of its data is
+ * the privacy issue's job; a second call finds the tenant erasing already and changes nothing.
+ */
+export async function eraseTenant(deps: TenantDependencies, tenantId: string): Promise<Tenant> {
+  const tenant = await getTenant(deps, tenantId);
+  if (tenant.status === 'erasing') return tenant;
+  return deps.tenants.setStatus(tenantId, 'erasing');
+}
+
+export async function listApiKeys(
+  deps: TenantDependencies,
+  tenantId: string,
+  request: PageRequest,
+): Promise<Page<ApiKey>> {
+  await getTenant(deps, tenantId);
+  return deps.apiKeys.list(tenantId, request);
+}
+
+export async function revokeApiKey(
+  deps: TenantDependencies,
+  tenantId: string,
+  keyId: string,
+): Promise<ApiKey> {
+  await getTenant(deps, tenantId);
+  const revokedAt = (deps.now?.() ?? new Date()).toISOString();
+  return deps.apiKeys.revoke(tenantId, keyId, revokedAt);
 }

@@ -4,7 +4,13 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { assertTransition, type Channel, type ChannelStatusDetails } from '../../domain/channel.ts';
+import {
+  assertTransition,
+  type Channel,
+  type ChannelPairing,
+  type ChannelStatusDetails,
+  PAIRING_STATUSES,
+} from '../../domain/channel.ts';
 import { ConflictError, NotFoundError } from '../../domain/errors.ts';
 import { type Fence, StaleFenceError } from '../../domain/fence.ts';
 import type { Page, PageRequest } from '../../domain/pagination.ts';
@@ -16,6 +22,7 @@ import { type Item, queryPage } from './query-page.ts';
 import { putTenantChild } from './tenant-guard.ts';
 
 const STATUS_DETAIL_FIELDS = [
+  'statusReason',
   'phoneNumber',
   'lid',
   'lastSeenAt',
@@ -36,6 +43,9 @@ export class DynamoChannelRepository implements ChannelRepository {
       gsi1sk: `${SK_PREFIX.channel}${channel.id}`,
       entity: 'channel',
       ...channel,
+      // Written only when set: `attribute_not_exists(deletedAt)` is how lists leave deleted ones out.
+      deletedAt: channel.deletedAt ?? undefined,
+      pairing: channel.pairing ?? undefined,
     };
     return putTenantChild(
       this.client,
@@ -64,12 +74,15 @@ export class DynamoChannelRepository implements ChannelRepository {
       {
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        // A deleted channel stays only until its runner has erased its session: the tenant sees none.
+        FilterExpression: 'attribute_not_exists(deletedAt)',
         ExpressionAttributeValues: { ':pk': pk, ':prefix': SK_PREFIX.channel },
       },
       request,
       { pk },
       ['pk', 'sk'],
       toChannel,
+      SK_PREFIX.channel,
     );
   }
 
@@ -103,10 +116,12 @@ export class DynamoChannelRepository implements ChannelRepository {
     const sets = ['#status = :to', 'version = version + :one', 'updatedAt = :at'].concat(
       details.map(([field]) => `#${field} = :${field}`),
     );
+    // A pairing secret is dropped as soon as the channel stops waiting for a phone.
+    const drops = PAIRING_STATUSES.includes(transition.to) ? '' : ' REMOVE pairing';
     const update = {
       TableName: this.tableName,
       Key: channelKey(tenantId, channelId),
-      UpdateExpression: `SET ${sets.join(', ')}`,
+      UpdateExpression: `SET ${sets.join(', ')}${drops}`,
       ConditionExpression: 'attribute_exists(pk) AND #status = :from AND version = :expected',
       ExpressionAttributeNames: {
         '#status': 'status',
@@ -141,6 +156,43 @@ export class DynamoChannelRepository implements ChannelRepository {
       conflict,
     );
     return toChannel(result.Attributes as Item);
+  }
+
+  async recordPairing(
+    tenantId: string,
+    channelId: string,
+    pairing: ChannelPairing,
+    options: WriteOptions = {},
+  ): Promise<void> {
+    const update = {
+      TableName: this.tableName,
+      Key: channelKey(tenantId, channelId),
+      UpdateExpression: 'SET pairing = :pairing',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':pairing': pairing },
+    };
+    const absent = () => new NotFoundError('channel', channelId);
+    if (options.fence) {
+      await this.fencedTransition(update, options.fence, absent);
+      return;
+    }
+    await conditionally(() => this.client.send(new UpdateCommand(update)), absent);
+  }
+
+  async markDeleted(tenantId: string, channelId: string, at: string): Promise<void> {
+    await conditionally(
+      () =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: channelKey(tenantId, channelId),
+            UpdateExpression: 'SET deletedAt = :at, updatedAt = :at, version = version + :one REMOVE pairing',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deletedAt)',
+            ExpressionAttributeValues: { ':at': at, ':one': 1 },
+          }),
+        ),
+      () => new NotFoundError('channel', channelId),
+    );
   }
 
   /**
@@ -181,7 +233,7 @@ interface ConditionalUpdate {
   readonly Key: Record<string, string>;
   readonly UpdateExpression: string;
   readonly ConditionExpression: string;
-  readonly ExpressionAttributeNames: Record<string, string>;
+  readonly ExpressionAttributeNames?: Record<string, string>;
   readonly ExpressionAttributeValues: Record<string, unknown>;
 }
 
@@ -191,6 +243,7 @@ function toChannel(item: Item): Channel {
     tenantId: item.tenantId as string,
     name: item.name as string,
     status: item.status as Channel['status'],
+    statusReason: (item.statusReason as string | null | undefined) ?? null,
     shard: item.shard as number,
     phoneNumber: (item.phoneNumber as string | null | undefined) ?? null,
     lid: (item.lid as string | null | undefined) ?? null,
@@ -198,5 +251,7 @@ function toChannel(item: Item): Channel {
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,
     lastSeenAt: (item.lastSeenAt as string | null | undefined) ?? null,
+    pairing: (item.pairing as ChannelPairing | undefined) ?? null,
+    deletedAt: (item.deletedAt as string | undefined) ?? null,
   };
 }

@@ -10,7 +10,8 @@ export function encodeCursor(key: ItemKey): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string, expectedPartition: ItemKey): ItemKey {
+/** `sortKeyPrefix`: what the list's sort keys begin with (a key outside it would fail the query). */
+export function decodeCursor(cursor: string, expectedPartition: ItemKey, sortKeyPrefix?: string): ItemKey {
   let key: unknown;
   try {
     key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -21,12 +22,15 @@ export function decodeCursor(cursor: string, expectedPartition: ItemKey): ItemKe
   for (const [attribute, value] of Object.entries(expectedPartition)) {
     if (key[attribute] !== value) throw invalidCursor();
   }
+  if (sortKeyPrefix !== undefined && !key.sk?.startsWith(sortKeyPrefix)) throw invalidCursor();
   return key;
 }
 
 function isItemKey(value: unknown): value is ItemKey {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const entries = Object.entries(value);
+  const lengthOk = entries.every(([, v]) => typeof v === 'string' && v.length <= 1024);
+  if (!lengthOk) return false;
   return (
     entries.length > 0 && entries.every(([name, v]) => KEY_ATTRIBUTES.has(name) && typeof v === 'string')
   );

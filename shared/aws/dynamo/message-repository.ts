@@ -9,7 +9,7 @@ import { MESSAGE_STATUSES, type MessageStatus } from '../../domain/events.ts';
 import { StaleFenceError } from '../../domain/fence.ts';
 import { isStatusAdvance, type Message, type StatusChange } from '../../domain/message.ts';
 import type { Page, PageRequest } from '../../domain/pagination.ts';
-import type { MessageRepository, OutboxEntry, WriteOptions } from '../../ports.ts';
+import type { MessageFilter, MessageRepository, OutboxEntry, WriteOptions } from '../../ports.ts';
 import { cancellationCodes, conditionally, isRejectedByDynamo } from './conditional-write.ts';
 import { fenceCheck } from './fence-check.ts';
 import { outboxAttributes } from './message-outbox.ts';
@@ -149,22 +149,53 @@ export class DynamoMessageRepository implements MessageRepository {
     return result ? toMessage(result.Attributes as Item) : null;
   }
 
-  list(tenantId: string, channelId: string, request: PageRequest): Promise<Page<Message>> {
+  list(
+    tenantId: string,
+    channelId: string,
+    request: PageRequest & MessageFilter = {},
+  ): Promise<Page<Message>> {
     const pk = tenantPartition(tenantId);
+    const prefix = SK_PREFIX.messagesOf(channelId);
+    const { FilterExpression, ExpressionAttributeNames, values } = messageFilter(request);
     return queryPage(
       this.client,
       {
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': SK_PREFIX.messagesOf(channelId) },
+        ...(FilterExpression ? { FilterExpression, ExpressionAttributeNames } : {}),
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix, ...values },
         ScanIndexForward: false,
       },
       request,
       { pk },
       ['pk', 'sk'],
       toMessage,
+      prefix,
     );
   }
+}
+
+/** The filter expression of a list: DynamoDB filters after reading, so a page may come out short. */
+function messageFilter(filter: MessageFilter) {
+  const conditions: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Record<string, string> = {};
+  if (filter.direction) {
+    conditions.push('#direction = :direction');
+    names['#direction'] = 'direction';
+    values[':direction'] = filter.direction;
+  }
+  if (filter.contact) {
+    conditions.push('#contact.#phoneNumber = :contact');
+    names['#contact'] = 'contact';
+    names['#phoneNumber'] = 'phoneNumber';
+    values[':contact'] = filter.contact;
+  }
+  return {
+    FilterExpression: conditions.length ? conditions.join(' AND ') : undefined,
+    ExpressionAttributeNames: names,
+    values,
+  };
 }
 
 class StatusNotAdvanced extends Error {}

@@ -15,13 +15,17 @@ export async function queryPage<T>(
   partition: Record<string, string>,
   keyAttributes: readonly string[],
   toDomain: (item: Item) => T,
+  /** What the sort keys of a `begins_with` query begin with: a cursor must stay inside it. */
+  sortKeyPrefix?: string,
 ): Promise<Page<T>> {
   const limit = pageSize(request);
   const result = await client.send(
     new QueryCommand({
       ...query,
       Limit: limit + 1,
-      ...(request.cursor ? { ExclusiveStartKey: decodeCursor(request.cursor, partition) } : {}),
+      ...(request.cursor
+        ? { ExclusiveStartKey: decodeCursor(request.cursor, partition, sortKeyPrefix) }
+        : {}),
     }),
   );
   const items = (result.Items ?? []) as Item[];

@@ -1,4 +1,4 @@
-import { platformEvent } from '#runner/events/platform-events.ts';
+import { platformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { type Message, whatsappMessageId } from '#shared/domain/message.ts';
 import type { MessageRepository } from '#shared/ports.ts';

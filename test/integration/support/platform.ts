@@ -1,12 +1,7 @@
-// Builds the real adapters against the emulator the global setup provisioned, the way a handler or
-// the runner builds them from its environment.
+// The real adapters against the emulator the global setup provisioned, built by the composition
+// root the way a handler or the runner builds them from its environment.
 import { inject } from 'vitest';
-import { createDynamoClient } from '#shared/aws/clients.ts';
-import { DynamoApiKeyRepository } from '#shared/aws/dynamo/api-key-repository.ts';
-import { DynamoChannelRepository } from '#shared/aws/dynamo/channel-repository.ts';
-import { DynamoMessageRepository } from '#shared/aws/dynamo/message-repository.ts';
-import { DynamoTenantRepository } from '#shared/aws/dynamo/tenant-repository.ts';
-import { loadAwsConfig, loadResourceConfig } from '#shared/config.ts';
+import { createPlatform } from '#shared/platform.ts';
 
 export interface EmulatorContext {
   readonly endpoint: string;
@@ -24,22 +19,8 @@ export function emulatorEnvironment(context: EmulatorContext = inject('localAws'
   };
 }
 
+/** The composition root's platform on the emulator, as a runner builds it (`client`: its DynamoDB). */
 export function platformRepositories(context?: EmulatorContext) {
-  const env = emulatorEnvironment(context);
-  const aws = loadAwsConfig(env);
-  const resources = loadResourceConfig(env);
-  const client = createDynamoClient(aws);
-  return {
-    client,
-    resources,
-    tenants: new DynamoTenantRepository(client, resources.platformTable),
-    apiKeys: new DynamoApiKeyRepository(client, resources.platformTable),
-    // As a runner builds them: writes with a fence check the leases in the sessions table.
-    channels: new DynamoChannelRepository(client, resources.platformTable, {
-      leaseTable: resources.sessionsTable,
-    }),
-    messages: new DynamoMessageRepository(client, resources.platformTable, {
-      leaseTable: resources.sessionsTable,
-    }),
-  };
+  const platform = createPlatform({ source: 'runner', env: emulatorEnvironment(context) });
+  return { ...platform, client: platform.clients.dynamo };
 }

@@ -8,6 +8,7 @@ const channel: Channel = {
   tenantId: 'ten_01KB0000000000000000000000',
   name: 'Recepção',
   status: 'open',
+  statusReason: null,
   shard: 3,
   phoneNumber: null,
   lid: null,
@@ -15,6 +16,8 @@ const channel: Channel = {
   createdAt: '2026-11-30T10:00:00.000Z',
   updatedAt: '2026-11-30T10:00:00.000Z',
   lastSeenAt: null,
+  pairing: null,
+  deletedAt: null,
 };
 
 /** The reads a real repository would answer, counted: the cache's behaviour is what is under test. */

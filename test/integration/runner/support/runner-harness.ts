@@ -24,7 +24,6 @@ import {
   createDynamoClient,
   createEventBridgeClient,
   createKmsClient,
-  createS3Client,
   createSqsClient,
 } from '#shared/aws/clients.ts';
 import { DynamoChannelRepository } from '#shared/aws/dynamo/channel-repository.ts';
@@ -32,7 +31,6 @@ import { DynamoContactCheckRepository } from '#shared/aws/dynamo/contact-check-r
 import { leaseKey } from '#shared/aws/dynamo/fence-check.ts';
 import { DynamoMessageOutbox } from '#shared/aws/dynamo/message-outbox.ts';
 import { DynamoMessageRepository } from '#shared/aws/dynamo/message-repository.ts';
-import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
 import { SqsCommandBus } from '#shared/aws/sqs-command-bus.ts';
 import { loadAwsConfig } from '#shared/config.ts';
 import type { Channel } from '#shared/domain/channel.ts';
@@ -43,7 +41,8 @@ import type { Message } from '#shared/domain/message.ts';
 import type { OutboundMessage } from '#shared/domain/outbound-message.ts';
 import { createLogger, type LogLevel } from '#shared/observability.ts';
 import type { ChannelRepository, EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
-import { createChannel } from '#shared/use-cases/channels.ts';
+import { connectChannel, createChannel } from '#shared/use-cases/channels.ts';
+import { sendMessage } from '#shared/use-cases/messages.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
@@ -98,6 +97,8 @@ export function withListByShard(
     get: (tenantId, channelId) => channels.get(tenantId, channelId),
     list: (tenantId, request) => channels.list(tenantId, request),
     transition: (...args) => channels.transition(...args),
+    recordPairing: (...args) => channels.recordPairing(...args),
+    markDeleted: (...args) => channels.markDeleted(...args),
     listByShard,
   };
 }
@@ -207,9 +208,17 @@ export async function runnerPlatform(
     message: { to, type: 'text', text: { body } },
   });
 
-  /** Queues a `connect` command asking for a QR code on the channel's shard. */
+  /** What the API's use cases issue commands through: this test's queues. */
+  const useCases = {
+    channels: platform.channels,
+    messages: platform.messages,
+    commands: bus,
+    shardCount: SHARDS,
+  };
+
+  /** Asks for a QR code on the channel, as `POST /v1/channels/{id}/connect` does. */
   const connectByQr = (channel: Channel) =>
-    bus.send({ ...commandFields(channel), type: 'connect', method: 'qr' }, channel.shard);
+    connectChannel(useCases, channel.tenantId, channel.id, { method: 'qr' });
 
   /** The adapters of a runner reaching DynamoDB somewhere else (KMS, S3, SQS as every runner). */
   const ownDynamo = (endpoint: string) => {
@@ -225,9 +234,7 @@ export async function runnerPlatform(
     };
   };
 
-  const media = new S3MediaStore(createS3Client(aws), platform.resources.mediaBucket);
-  const contactChecks = new DynamoContactCheckRepository(platform.client, platform.resources.platformTable);
-  const outbox = new DynamoMessageOutbox(platform.client, platform.resources.platformTable);
+  const { media, contactChecks, outbox } = platform;
 
   return {
     platform,
@@ -239,15 +246,13 @@ export async function runnerPlatform(
     sqs,
     events,
     bus,
-    newChannel: (name: string) =>
-      createChannel({ channels: platform.channels, shardCount: SHARDS }, tenant.id, { name }),
+    newChannel: (name: string) => createChannel(useCases, tenant.id, { name }),
     connectByQr,
     commandFields,
     textCommand,
-    /** Queues a send and waits for it to leave `queued`; throws if it failed. Its message id. */
+    /** Sends as the API does and waits for the message to leave `queued`; throws if it failed. Its id. */
     async send(channel: Channel, message: OutboundMessage): Promise<string> {
-      const messageId = newId('message');
-      await bus.send({ ...commandFields(channel), type: 'send', messageId, message }, channel.shard);
+      const { id: messageId } = await sendMessage(useCases, channel.tenantId, channel.id, message);
       const status = await until(async () => {
         const stored = await platform.messages.get(channel.tenantId, channel.id, messageId);
         return stored && stored.status !== 'queued' ? stored.status : undefined;

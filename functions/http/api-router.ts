@@ -1,0 +1,259 @@
+import { Router } from '@aws-lambda-powertools/event-handler/http';
+import type { Middleware, RequestContext } from '@aws-lambda-powertools/event-handler/types';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { errorResponse, validationErrorOf } from '#shared/domain/error-body.ts';
+import {
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '#shared/domain/errors.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import { type Principal, principalOf, requireAdmin, requireTenantScope } from './principal.ts';
+import { type FunctionFamily, ROUTES, type RouteSpec, routerPath } from './routes.ts';
+
+/** JSON bodies above this are refused (413) before they are parsed. */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+export interface RouteInput {
+  readonly params: Record<string, string>;
+  readonly query: Record<string, unknown>;
+  readonly body: unknown;
+  /** Null on public routes only. */
+  readonly principal: Principal | null;
+  readonly requestId: string;
+  readonly headers: Headers;
+}
+
+/** A JSON answer, or a body of another type (an image) as bytes or text. */
+export type RouteResult =
+  | { readonly status: number; readonly body?: unknown; readonly headers?: Record<string, string> }
+  | {
+      readonly status: number;
+      readonly raw: string | Uint8Array;
+      readonly contentType: string;
+      readonly headers?: Record<string, string>;
+    };
+
+export type RouteImplementation = (input: RouteInput) => Promise<RouteResult>;
+
+/** What every route of a family goes through between authorization and its implementation. */
+export interface RouteGuards {
+  /** The tenant's rate limit (`RateLimitedError`); admin and public routes are not limited. */
+  limitRate?(tenantId: string): Promise<void>;
+  /** Runs `run` at most once per tenant and `Idempotency-Key`, answering a replay with its result. */
+  idempotent?(
+    scope: { tenantId: string; operationId: string; key: string; request: unknown },
+    run: () => Promise<RouteResult>,
+  ): Promise<RouteResult>;
+}
+
+const NO_QUERY = z.object({});
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * A Powertools router with the routes of one function family, each checked in this order: who is
+ * calling (401/403), the route's path ids (404), the body's size and type (413/415), its schema
+ * and query (400), the tenant's rate (429), then the implementation, once per `Idempotency-Key`.
+ * Every error becomes the API's error body with the request's id.
+ */
+export function createApiRouter(
+  family: FunctionFamily,
+  implementations: Readonly<Record<string, RouteImplementation>>,
+  guards: RouteGuards = {},
+): Router {
+  const router = new Router({ logger });
+  router.use(routeMetrics);
+  for (const spec of ROUTES.filter((route) => route.family === family)) {
+    const implementation = implementations[spec.operationId];
+    if (!implementation) throw new Error(`No implementation for ${spec.operationId}`);
+    // Every route validates its query (unknown parameters are dropped), and its body when it has one.
+    const validation = {
+      req: {
+        query: spec.request?.query ?? NO_QUERY,
+        ...(spec.request?.body ? { body: spec.request.body } : {}),
+      },
+    };
+    const checks = [authorize(spec), pathIds(spec), bodyLimits(spec)];
+    router.route(
+      async (reqCtx) => {
+        const valid = (reqCtx as { valid?: { req?: { body?: unknown; query?: Record<string, unknown> } } })
+          .valid?.req;
+        const principal = principalFrom(reqCtx, spec);
+        const input: RouteInput = {
+          params: reqCtx.params,
+          query: valid?.query ?? {},
+          body: valid?.body,
+          principal,
+          requestId: requestIdOf(reqCtx),
+          headers: reqCtx.req.headers,
+        };
+        const tenantId = principal?.kind === 'tenant' ? principal.tenantId : null;
+        if (tenantId) await guards.limitRate?.(tenantId);
+        const key = reqCtx.req.headers.get('idempotency-key');
+        const run = () => implementation(input);
+        const result =
+          spec.idempotent && key !== null && guards.idempotent
+            ? await guards.idempotent(
+                {
+                  tenantId: tenantId ?? 'admin',
+                  operationId: spec.operationId,
+                  key: idempotencyKey(key),
+                  request: { operationId: spec.operationId, params: input.params, body: input.body ?? null },
+                },
+                run,
+              )
+            : await run();
+        return toResponse(result);
+      },
+      {
+        method: spec.method,
+        path: routerPath(spec.path) as `/${string}`,
+        middleware: checks,
+        validation,
+      },
+    );
+  }
+  router.notFound(async (_error, reqCtx) =>
+    errorResult(new NotFoundError('route', new URL(reqCtx.req.url).pathname), reqCtx),
+  );
+  router.methodNotAllowed(async (_error, reqCtx) =>
+    errorResult(
+      new NotFoundError('route', `${reqCtx.req.method} ${new URL(reqCtx.req.url).pathname}`),
+      reqCtx,
+    ),
+  );
+  router.errorHandler(Error, async (error, reqCtx) => errorResult(asDomainError(error), reqCtx));
+  return router;
+}
+
+/**
+ * Per route (a dimension): latency, and whether the answer was a client error or a fault of ours,
+ * counted from the status the client gets (the router turns errors into answers after this runs).
+ * `logMetrics` publishes them when the invocation ends.
+ */
+const routeMetrics: Middleware = async ({ reqCtx, next }) => {
+  const start = performance.now();
+  let status = 500;
+  try {
+    await next();
+    status = reqCtx.res.status;
+  } catch (error) {
+    status = errorResponse(asDomainError(error as Error), '').status;
+    throw error;
+  } finally {
+    metrics
+      .addDimension('route', reqCtx.route ?? 'NOT_FOUND')
+      .addMetric('Latency', MetricUnit.Milliseconds, performance.now() - start)
+      .addMetric('ClientErrors', MetricUnit.Count, status >= 400 && status < 500 ? 1 : 0)
+      .addMetric('Faults', MetricUnit.Count, status >= 500 ? 1 : 0);
+  }
+};
+
+function authorize(spec: RouteSpec): Middleware {
+  return async ({ reqCtx, next }) => {
+    principalFrom(reqCtx, spec);
+    await next();
+  };
+}
+
+function principalFrom(reqCtx: RequestContext, spec: RouteSpec): Principal | null {
+  if (spec.access.kind === 'public') return null;
+  const principal = principalOf(authorizerContext(reqCtx));
+  if (spec.access.kind === 'admin') requireAdmin(principal);
+  else requireTenantScope(principal, spec.access.scope);
+  return principal;
+}
+
+/** An id of the wrong form names nothing there is: 404, as for an id of another tenant. */
+function pathIds(spec: RouteSpec): Middleware {
+  return async ({ reqCtx, next }) => {
+    const schema = spec.request?.params;
+    if (schema) {
+      const parsed = schema.safeParse(reqCtx.params);
+      if (!parsed.success) {
+        const name = String(parsed.error.issues[0]?.path[0] ?? 'resource');
+        const resource = name.replace(/Id$/, '').replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+        throw new NotFoundError(resource, String(reqCtx.params[name] ?? ''));
+      }
+    }
+    await next();
+  };
+}
+
+function bodyLimits(spec: RouteSpec): Middleware {
+  return async ({ reqCtx, next }) => {
+    if (spec.request?.body) {
+      const length = Number(reqCtx.req.headers.get('content-length') ?? 0);
+      const body = (reqCtx.event as APIGatewayProxyEvent).body ?? '';
+      if (length > MAX_JSON_BODY_BYTES || Buffer.byteLength(body) > MAX_JSON_BODY_BYTES)
+        throw new PayloadTooLargeError(MAX_JSON_BODY_BYTES);
+      const type = reqCtx.req.headers.get('content-type') ?? '';
+      if (body.length > 0 && !/^application\/json\s*(;|$)/i.test(type))
+        throw new UnsupportedMediaTypeError('application/json');
+      if (body.length === 0)
+        throw new ValidationError('The request needs a JSON body', [{ field: 'body', message: 'required' }]);
+    }
+    await next();
+  };
+}
+
+function idempotencyKey(key: string): string {
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    const message = 'Idempotency-Key must be 1 to 255 visible ASCII characters';
+    throw new ValidationError(message, [{ field: 'Idempotency-Key', message }]);
+  }
+  return key;
+}
+
+function authorizerContext(reqCtx: RequestContext): Record<string, unknown> | undefined {
+  return (reqCtx.event as APIGatewayProxyEvent).requestContext?.authorizer ?? undefined;
+}
+
+function requestIdOf(reqCtx: RequestContext): string {
+  return (reqCtx.event as APIGatewayProxyEvent).requestContext?.requestId ?? 'unknown';
+}
+
+/** Powertools' own validation error (the schema's issues, or a body that is not JSON) as ours. */
+function asDomainError(error: Error): unknown {
+  if (error.name === 'RequestValidationError') {
+    const issues = (error as Error & { details?: { issues?: z.core.$ZodIssue[] } }).details?.issues ?? [];
+    if (issues.length === 0) {
+      return new ValidationError(
+        'The request body is not valid JSON',
+        [{ field: 'body', message: 'not valid JSON' }],
+        'invalid_json',
+      );
+    }
+    return validationErrorOf(issues);
+  }
+  return error;
+}
+
+function errorResult(error: unknown, reqCtx: RequestContext) {
+  const requestId = requestIdOf(reqCtx);
+  const response = errorResponse(error, requestId);
+  if (response.status >= 500) logger.error('request failed', { requestId, error: error as Error });
+  return Response.json(response.body, { status: response.status, headers: response.headers });
+}
+
+function toResponse(result: RouteResult): Response {
+  if ('raw' in result) {
+    return new Response(result.raw, {
+      status: result.status,
+      headers: { 'content-type': result.contentType, ...result.headers },
+    });
+  }
+  if (result.body === undefined)
+    return new Response(null, { status: result.status, headers: result.headers });
+  return Response.json(result.body, { status: result.status, headers: result.headers });
+}
+
+/** The tenant a tenant route acts for (its principal was checked before the route ran). */
+export function tenantOf(input: Pick<RouteInput, 'principal'>): string {
+  if (input.principal?.kind !== 'tenant') throw new Error('tenant route without a tenant principal');
+  return input.principal.tenantId;
+}

@@ -1,0 +1,25 @@
+import type { Platform } from '#shared/platform.ts';
+import { channelRoutes } from '../channels/routes.ts';
+import { messageRoutes } from '../messages/routes.ts';
+import { publicRoutes } from '../public/routes.ts';
+import { tenantRoutes } from '../tenants/routes.ts';
+import { createApiRouter } from './api-router.ts';
+import { createGuards } from './guards.ts';
+import { type ApiHandler, apiLambda } from './lambda.ts';
+import type { FunctionFamily } from './routes.ts';
+
+/**
+ * Each function family's handler on one platform: what each Lambda entry point builds for itself
+ * (functions/<family>/handler.ts), all at once for the local front and the tests.
+ */
+export function familyHandler(family: FunctionFamily, platform: Platform): ApiHandler {
+  if (family === 'public') return apiLambda(createApiRouter('public', publicRoutes()));
+  const guards = createGuards(platform);
+  const routes =
+    family === 'tenants'
+      ? tenantRoutes(platform)
+      : family === 'channels'
+        ? channelRoutes(platform)
+        : messageRoutes(platform);
+  return apiLambda(createApiRouter(family, routes, guards), guards);
+}

@@ -1,0 +1,26 @@
+import type { Router } from '@aws-lambda-powertools/event-handler/http';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { logger, metrics } from '#shared/observability.ts';
+import { tracer } from '#shared/tracing.ts';
+import type { Guards } from './guards.ts';
+
+export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/**
+ * A family's router as a Lambda handler for API Gateway (REST API, proxy integration): middy runs
+ * Powertools' tracer, logger (with the invocation's context) and metrics around it.
+ */
+export function apiLambda(router: Router, guards?: Guards): ApiHandler {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .handler(async (event, context) => {
+      guards?.registerContext(context);
+      return router.resolve(event, context);
+    });
+}

@@ -1,0 +1,109 @@
+import {
+  OpenAPIRegistry,
+  OpenApiGeneratorV31,
+  type ResponseConfig,
+  type RouteConfig,
+} from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { ROUTES, type RouteSpec } from './routes.ts';
+import { errorSchema } from './schemas.ts';
+
+// The OpenAPI 3.1 document, generated from the route table and its zod schemas: what the handlers
+// validate with is what the document says, by construction.
+
+const ERROR_STATUSES: Record<number, string> = {
+  400: 'The request is not valid; `error.fields` names each failing field',
+  401: 'No key, or a key that does not authenticate',
+  403: 'The key lacks the scope (or is not the admin key)',
+  404: 'Absent, or owned by another tenant',
+  409: 'Conflicts with the current state, or an `Idempotency-Key` reused with another request',
+  413: 'The body is larger than 1 MB',
+  415: 'The body is not `application/json`',
+  422: 'Valid JSON, impossible request',
+  429: "Over the tenant's rate limit: retry after `Retry-After` seconds",
+};
+
+const DESCRIPTION = `The clinics' API of clinic-wa: channels (one WhatsApp number each), messages and
+their statuses. Authenticate with \`Authorization: Bearer <key>\`: the admin key manages tenants, a
+tenant key acts on its own tenant within its scopes. Every error is
+\`{ "error": { "code", "message", "requestId" } }\`. Every POST that creates something takes an
+\`Idempotency-Key\` header: the same key and body within 24 h return the first response.`;
+
+let cached: object | undefined;
+
+export function openApiDocument(): object {
+  cached ??= generate();
+  return cached;
+}
+
+function generate(): object {
+  const registry = new OpenAPIRegistry();
+  const bearer = registry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The admin key, or a tenant key (`cwa_…`)',
+  });
+  for (const route of ROUTES) registry.registerPath(pathConfig(route, bearer.name));
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: { title: 'clinic-wa API', version: '1', description: DESCRIPTION },
+    servers: [{ url: '/' }],
+  });
+}
+
+function pathConfig(route: RouteSpec, securityScheme: string): RouteConfig {
+  const secured = route.access.kind !== 'public';
+  const responses: Record<string, ResponseConfig> = {};
+  for (const [status, body] of Object.entries(route.responses)) {
+    responses[status] = {
+      description: route.summary,
+      content:
+        body instanceof z.ZodType
+          ? { 'application/json': { schema: body } }
+          : Object.fromEntries(body.binary.map((type) => [type, { schema: { type: 'string' } }])),
+    };
+  }
+  const possible = new Set([
+    ...(route.request?.body || route.request?.query ? [400] : []),
+    ...(secured ? [401, 403, 429] : []),
+    ...(route.request?.params ? [404] : []),
+    ...(route.request?.body ? [413, 415] : []),
+    ...(route.method !== 'GET' && secured ? [409, 422] : []),
+  ]);
+  for (const status of [...possible].sort()) {
+    responses[status] = {
+      description: ERROR_STATUSES[status] ?? 'Error',
+      content: { 'application/json': { schema: errorSchema } },
+    };
+  }
+  const scope = route.access.kind === 'tenant' ? ` Scope: \`${route.access.scope}\`.` : '';
+  const who = route.access.kind === 'admin' ? ' Admin key.' : scope;
+  return {
+    method: route.method.toLowerCase() as RouteConfig['method'],
+    path: route.path,
+    operationId: route.operationId,
+    summary: route.summary,
+    description: `${route.summary}.${who}`,
+    tags: [route.family],
+    ...(secured ? { security: [{ [securityScheme]: [] }] } : {}),
+    request: {
+      ...(route.request?.params ? { params: route.request.params } : {}),
+      ...(route.request?.query ? { query: route.request.query } : {}),
+      ...(route.idempotent
+        ? {
+            headers: z.object({
+              'Idempotency-Key': z
+                .string()
+                .max(255)
+                .optional()
+                .meta({ description: 'Replays within 24 h return the first response' }),
+            }),
+          }
+        : {}),
+      ...(route.request?.body
+        ? { body: { required: true, content: { 'application/json': { schema: route.request.body } } } }
+        : {}),
+    },
+    responses,
+  };
+}

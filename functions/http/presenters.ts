@@ -1,0 +1,59 @@
+import type { ApiKey } from '#shared/domain/api-key.ts';
+import { type Channel, currentPairing } from '#shared/domain/channel.ts';
+import { type Message, typedContent } from '#shared/domain/message.ts';
+import type { Page } from '#shared/domain/pagination.ts';
+import type { Tenant } from '#shared/domain/tenant.ts';
+
+// Domain records as the API shows them: no internal fields (versions, shards, hashes), secrets only
+// where the contract shows them once, and a channel's pairing secret only while it is valid.
+
+export function tenantView(tenant: Tenant) {
+  const { id, name, status, retentionDays, createdAt, updatedAt } = tenant;
+  return { id, name, status, retentionDays, createdAt, updatedAt };
+}
+
+export function apiKeyView(apiKey: ApiKey) {
+  const { id, tenantId, name, scopes, createdAt, revokedAt } = apiKey;
+  return { id, tenantId, name, scopes, createdAt, revokedAt };
+}
+
+export function channelView(channel: Channel, now: Date = new Date()) {
+  const { id, name, status, statusReason, phoneNumber, lid, lastSeenAt, createdAt, updatedAt } = channel;
+  const pairing = currentPairing(channel, now);
+  return {
+    id,
+    name,
+    status,
+    statusReason,
+    phoneNumber,
+    lid,
+    ...(pairing?.method === 'qr' ? { qr: pairing.qr, pairingExpiresAt: pairing.expiresAt } : {}),
+    ...(pairing?.method === 'pairing_code'
+      ? { pairingCode: pairing.pairingCode, pairingExpiresAt: pairing.expiresAt }
+      : {}),
+    lastSeenAt,
+    createdAt,
+    updatedAt,
+  };
+}
+
+export function messageView(message: Message) {
+  const { id, channelId, direction, contact, type, status, statusHistory, createdAt } = message;
+  const error = statusHistory.findLast((change) => change.error)?.error;
+  return {
+    id,
+    channelId,
+    direction,
+    contact,
+    type,
+    ...typedContent(message),
+    status,
+    statusHistory,
+    ...(status === 'failed' && error ? { error } : {}),
+    createdAt,
+  };
+}
+
+export function pageView<T, V>(page: Page<T>, view: (item: T) => V) {
+  return { items: page.items.map(view), nextCursor: page.nextCursor };
+}

@@ -1,0 +1,321 @@
+import { z } from 'zod';
+import type { ApiKeyScope } from '#shared/domain/api-key.ts';
+import {
+  acceptedSchema,
+  apiKeySchema,
+  channelSchema,
+  connectSchema,
+  contactCheckRequestSchema,
+  contactCheckSchema,
+  healthSchema,
+  idParam,
+  issuedApiKeySchema,
+  messageListQuery,
+  messageSchema,
+  newApiKeySchema,
+  newChannelSchema,
+  newTenantSchema,
+  pageOf,
+  pageQuery,
+  qrQuery,
+  qrSchema,
+  queuedMessageSchema,
+  sendMessageSchema,
+  tenantSchema,
+} from './schemas.ts';
+
+// The API's routes, declared once: each handler registers its family's routes from here, the CDK
+// stack creates one API Gateway method per route, the local front dispatches with it, and the
+// OpenAPI document is generated from it.
+
+/** Which Lambda function serves a route. */
+export const FUNCTION_FAMILIES = ['public', 'tenants', 'channels', 'messages'] as const;
+export type FunctionFamily = (typeof FUNCTION_FAMILIES)[number];
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** Who may call: anyone, the admin key, or a tenant key with a scope. */
+export type Access =
+  | { readonly kind: 'public' }
+  | { readonly kind: 'admin' }
+  | { readonly kind: 'tenant'; readonly scope: ApiKeyScope };
+
+export interface RouteSpec {
+  readonly operationId: string;
+  readonly method: HttpMethod;
+  /** OpenAPI form: `/v1/channels/{channelId}`. */
+  readonly path: string;
+  readonly family: FunctionFamily;
+  readonly access: Access;
+  readonly summary: string;
+  readonly request?: {
+    readonly params?: z.ZodObject;
+    readonly query?: z.ZodObject;
+    readonly body?: z.ZodType;
+  };
+  /** Status → body schema; `binary` for a body that is not JSON (a QR image). */
+  readonly responses: Readonly<Record<number, z.ZodType | { readonly binary: readonly string[] }>>;
+  /** Honours `Idempotency-Key` (every POST that creates something). */
+  readonly idempotent?: boolean;
+}
+
+const admin = { kind: 'admin' } as const;
+const tenant = (scope: ApiKeyScope) => ({ kind: 'tenant', scope }) as const;
+
+const tenantParams = z.object({ tenantId: idParam('tenant') });
+const keyParams = tenantParams.extend({ keyId: idParam('apiKey') });
+const channelParams = z.object({ channelId: idParam('channel') });
+const messageParams = channelParams.extend({ messageId: idParam('message') });
+const checkParams = channelParams.extend({ checkId: idParam('command') });
+
+export const ROUTES: readonly RouteSpec[] = [
+  {
+    operationId: 'getHealth',
+    method: 'GET',
+    path: '/health',
+    family: 'public',
+    access: { kind: 'public' },
+    summary: 'Liveness',
+    responses: { 200: healthSchema },
+  },
+  {
+    operationId: 'getOpenApi',
+    method: 'GET',
+    path: '/v1/openapi.json',
+    family: 'public',
+    access: { kind: 'public' },
+    summary: 'This API as an OpenAPI 3.1 document',
+    responses: { 200: z.record(z.string(), z.unknown()) },
+  },
+  {
+    operationId: 'getDocs',
+    method: 'GET',
+    path: '/docs',
+    family: 'public',
+    access: { kind: 'public' },
+    summary: 'Documentation page for this API',
+    responses: { 200: { binary: ['text/html'] } },
+  },
+  // Tenants and keys: the platform operator
+  {
+    operationId: 'createTenant',
+    method: 'POST',
+    path: '/v1/tenants',
+    family: 'tenants',
+    access: admin,
+    summary: 'Create a tenant (a clinic)',
+    request: { body: newTenantSchema },
+    responses: { 201: tenantSchema },
+    idempotent: true,
+  },
+  {
+    operationId: 'listTenants',
+    method: 'GET',
+    path: '/v1/tenants',
+    family: 'tenants',
+    access: admin,
+    summary: 'List tenants, oldest first',
+    request: { query: pageQuery },
+    responses: { 200: pageOf(tenantSchema, 'TenantPage') },
+  },
+  {
+    operationId: 'getTenant',
+    method: 'GET',
+    path: '/v1/tenants/{tenantId}',
+    family: 'tenants',
+    access: admin,
+    summary: 'Read a tenant',
+    request: { params: tenantParams },
+    responses: { 200: tenantSchema },
+  },
+  {
+    operationId: 'eraseTenant',
+    method: 'DELETE',
+    path: '/v1/tenants/{tenantId}',
+    family: 'tenants',
+    access: admin,
+    summary: 'Erase a tenant: its keys stop working at once, its data is erased after',
+    request: { params: tenantParams },
+    responses: { 202: tenantSchema },
+  },
+  {
+    operationId: 'createApiKey',
+    method: 'POST',
+    path: '/v1/tenants/{tenantId}/api-keys',
+    family: 'tenants',
+    access: admin,
+    summary: 'Issue a tenant key; the key is shown only in this response',
+    request: { params: tenantParams, body: newApiKeySchema },
+    responses: { 201: issuedApiKeySchema },
+    idempotent: true,
+  },
+  {
+    operationId: 'listApiKeys',
+    method: 'GET',
+    path: '/v1/tenants/{tenantId}/api-keys',
+    family: 'tenants',
+    access: admin,
+    summary: "List a tenant's keys (never their secrets)",
+    request: { params: tenantParams, query: pageQuery },
+    responses: { 200: pageOf(apiKeySchema, 'ApiKeyPage') },
+  },
+  {
+    operationId: 'revokeApiKey',
+    method: 'DELETE',
+    path: '/v1/tenants/{tenantId}/api-keys/{keyId}',
+    family: 'tenants',
+    access: admin,
+    summary: 'Revoke a key (effective within a minute)',
+    request: { params: keyParams },
+    responses: { 200: apiKeySchema },
+  },
+  // Channels
+  {
+    operationId: 'createChannel',
+    method: 'POST',
+    path: '/v1/channels',
+    family: 'channels',
+    access: tenant('channels:write'),
+    summary: 'Create a channel (one WhatsApp number), disconnected',
+    request: { body: newChannelSchema },
+    responses: { 201: channelSchema },
+    idempotent: true,
+  },
+  {
+    operationId: 'listChannels',
+    method: 'GET',
+    path: '/v1/channels',
+    family: 'channels',
+    access: tenant('channels:read'),
+    summary: 'List channels, oldest first',
+    request: { query: pageQuery },
+    responses: { 200: pageOf(channelSchema, 'ChannelPage') },
+  },
+  {
+    operationId: 'getChannel',
+    method: 'GET',
+    path: '/v1/channels/{channelId}',
+    family: 'channels',
+    access: tenant('channels:read'),
+    summary: 'Read a channel, with its QR or pairing code while it waits for a phone',
+    request: { params: channelParams },
+    responses: { 200: channelSchema },
+  },
+  {
+    operationId: 'deleteChannel',
+    method: 'DELETE',
+    path: '/v1/channels/{channelId}',
+    family: 'channels',
+    access: tenant('channels:write'),
+    summary: 'Log the channel out, then erase its credentials and keys',
+    request: { params: channelParams },
+    responses: { 202: acceptedSchema },
+  },
+  {
+    operationId: 'connectChannel',
+    method: 'POST',
+    path: '/v1/channels/{channelId}/connect',
+    family: 'channels',
+    access: tenant('channels:write'),
+    summary: 'Pair by QR or by pairing code; the status goes connecting → qr | pairing_code → open',
+    request: { params: channelParams, body: connectSchema },
+    responses: { 202: channelSchema },
+  },
+  {
+    operationId: 'getChannelQr',
+    method: 'GET',
+    path: '/v1/channels/{channelId}/qr',
+    family: 'channels',
+    access: tenant('channels:read'),
+    summary: 'The current QR as text, PNG or SVG; 409 when the channel is not waiting for a scan',
+    request: { params: channelParams, query: qrQuery },
+    responses: { 200: qrSchema },
+  },
+  {
+    operationId: 'logoutChannel',
+    method: 'POST',
+    path: '/v1/channels/{channelId}/logout',
+    family: 'channels',
+    access: tenant('channels:write'),
+    summary: 'Log the number out of WhatsApp',
+    request: { params: channelParams },
+    responses: { 202: channelSchema },
+  },
+  {
+    operationId: 'restartChannel',
+    method: 'POST',
+    path: '/v1/channels/{channelId}/restart',
+    family: 'channels',
+    access: tenant('channels:write'),
+    summary: 'Reconnect the channel from its stored session',
+    request: { params: channelParams },
+    responses: { 202: channelSchema },
+  },
+  // Messages
+  {
+    operationId: 'sendMessage',
+    method: 'POST',
+    path: '/v1/channels/{channelId}/messages',
+    family: 'messages',
+    access: tenant('messages:send'),
+    summary: 'Queue a message for sending',
+    request: { params: channelParams, body: sendMessageSchema },
+    responses: { 202: queuedMessageSchema },
+    idempotent: true,
+  },
+  {
+    operationId: 'listMessages',
+    method: 'GET',
+    path: '/v1/channels/{channelId}/messages',
+    family: 'messages',
+    access: tenant('messages:read'),
+    summary: "The channel's messages, newest first",
+    request: { params: channelParams, query: messageListQuery },
+    responses: { 200: pageOf(messageSchema, 'MessagePage') },
+  },
+  {
+    operationId: 'getMessage',
+    method: 'GET',
+    path: '/v1/channels/{channelId}/messages/{messageId}',
+    family: 'messages',
+    access: tenant('messages:read'),
+    summary: 'One message with its status history',
+    request: { params: messageParams },
+    responses: { 200: messageSchema },
+  },
+  {
+    operationId: 'markMessageRead',
+    method: 'POST',
+    path: '/v1/channels/{channelId}/messages/{messageId}/read',
+    family: 'messages',
+    access: tenant('messages:send'),
+    summary: 'Mark a received message read (blue ticks)',
+    request: { params: messageParams },
+    responses: { 202: acceptedSchema },
+  },
+  {
+    operationId: 'checkContacts',
+    method: 'POST',
+    path: '/v1/channels/{channelId}/contacts/check',
+    family: 'messages',
+    access: tenant('messages:send'),
+    summary: 'Which numbers are on WhatsApp: 200 with the answer, or 202 with a check to poll',
+    request: { params: channelParams, body: contactCheckRequestSchema },
+    responses: { 200: contactCheckSchema, 202: contactCheckSchema },
+  },
+  {
+    operationId: 'getContactCheck',
+    method: 'GET',
+    path: '/v1/channels/{channelId}/contacts/checks/{checkId}',
+    family: 'messages',
+    access: tenant('messages:send'),
+    summary: 'A contact check that was still pending',
+    request: { params: checkParams },
+    responses: { 200: contactCheckSchema },
+  },
+];
+
+/** `/v1/channels/{channelId}` → `/v1/channels/:channelId` (the Powertools router's form). */
+export function routerPath(path: string): string {
+  return path.replaceAll(/\{(\w+)\}/g, ':$1');
+}

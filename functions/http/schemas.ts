@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import { API_KEY_SCOPES } from '#shared/domain/api-key.ts';
+import { CHANNEL_STATUSES } from '#shared/domain/channel.ts';
+import { MESSAGE_STATUSES } from '#shared/domain/events.ts';
+import { type IdKind, isId } from '#shared/domain/ids.ts';
+import { outboundMessageSchema } from '#shared/domain/outbound-message.ts';
+import { MAX_PAGE_SIZE } from '#shared/domain/pagination.ts';
+import { MAX_RETENTION_DAYS } from '#shared/domain/tenant.ts';
+
+// The API's request and response shapes: the handlers validate with them, the OpenAPI document is
+// generated from them. `.meta({ id })` names a schema as an OpenAPI component.
+
+const timestamp = z.iso.datetime().meta({ example: '2026-12-01T09:30:00.000Z' });
+const e164 = z
+  .string()
+  .regex(/^\+[1-9]\d{7,14}$/, 'must be an E.164 phone number such as +5511987654321')
+  .meta({ example: '+5511987654321' });
+
+/** A path id of one kind: anything else is answered as an absent resource would be (404). */
+export const idParam = (kind: IdKind) =>
+  z
+    .string()
+    .max(40)
+    .refine((value) => isId(kind, value), `must be a ${kind} id`);
+
+export const errorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ example: 'channel_not_found' }),
+      message: z.string(),
+      requestId: z.string(),
+      fields: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const pageQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_PAGE_SIZE)
+    .optional()
+    .meta({ description: `Items per page, 1 to ${MAX_PAGE_SIZE} (default 20)` }),
+  cursor: z.string().max(2048).optional().meta({ description: "The previous page's `nextCursor`" }),
+});
+
+export const pageOf = <T extends z.ZodType>(item: T, id: string) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() }).meta({ id });
+
+// Tenants and keys (admin)
+
+export const newTenantSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    retentionDays: z.number().int().min(1).max(MAX_RETENTION_DAYS).optional(),
+  })
+  .strict()
+  .meta({ id: 'NewTenant' });
+
+export const tenantSchema = z
+  .object({
+    id: z.string().meta({ example: 'ten_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' }),
+    name: z.string(),
+    status: z.enum(['active', 'erasing']),
+    retentionDays: z.number().int(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Tenant' });
+
+const scope = z.enum(API_KEY_SCOPES);
+
+export const newApiKeySchema = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    scopes: z.array(scope).min(1).max(API_KEY_SCOPES.length),
+  })
+  .strict()
+  .meta({ id: 'NewApiKey' });
+
+export const apiKeySchema = z
+  .object({
+    id: z.string(),
+    tenantId: z.string(),
+    name: z.string(),
+    scopes: z.array(scope),
+    createdAt: timestamp,
+    revokedAt: timestamp.nullable(),
+  })
+  .meta({ id: 'ApiKey' });
+
+export const issuedApiKeySchema = apiKeySchema
+  .extend({ key: z.string().meta({ description: 'The secret key, shown this once' }) })
+  .meta({ id: 'IssuedApiKey' });
+
+// Channels
+
+export const newChannelSchema = z
+  .object({ name: z.string().trim().min(1).max(100) })
+  .strict()
+  .meta({ id: 'NewChannel' });
+
+export const channelSchema = z
+  .object({
+    id: z.string().meta({ example: 'chn_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' }),
+    name: z.string(),
+    status: z.enum(CHANNEL_STATUSES),
+    statusReason: z.string().nullable(),
+    phoneNumber: e164.nullable(),
+    lid: z.string().nullable(),
+    qr: z.string().optional().meta({ description: 'While `status` is `qr`: the QR to scan' }),
+    pairingCode: z
+      .string()
+      .optional()
+      .meta({ description: 'While `status` is `pairing_code`: the code to type on the phone' }),
+    pairingExpiresAt: timestamp.optional(),
+    lastSeenAt: timestamp.nullable(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Channel' });
+
+export const connectSchema = z
+  .discriminatedUnion('method', [
+    z.object({ method: z.literal('qr') }).strict(),
+    z.object({ method: z.literal('pairing_code'), phoneNumber: e164 }).strict(),
+  ])
+  .meta({ id: 'ConnectRequest' });
+
+export const qrQuery = z.object({ format: z.enum(['text', 'png', 'svg']).default('text') });
+
+export const qrSchema = z
+  .object({ qr: z.string(), expiresAt: timestamp })
+  .meta({ id: 'ChannelQr', description: 'The QR as text; `format=png|svg` answers the image itself' });
+
+export const acceptedSchema = z
+  .object({ id: z.string(), status: z.string() })
+  .meta({ id: 'Accepted', description: 'What was accepted and its state now' });
+
+// Messages
+
+export const sendMessageSchema = outboundMessageSchema.meta({ id: 'SendMessage' });
+
+const statusChange = z.object({
+  status: z.enum(MESSAGE_STATUSES),
+  at: timestamp,
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+
+export const messageSchema = z
+  .object({
+    id: z.string().meta({ example: 'msg_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' }),
+    channelId: z.string(),
+    direction: z.enum(['outbound', 'inbound']),
+    contact: z.object({ phoneNumber: e164.nullable(), lid: z.string().nullable() }),
+    type: z.string(),
+    status: z.enum([...MESSAGE_STATUSES, 'received']),
+    statusHistory: z.array(statusChange),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    createdAt: timestamp,
+  })
+  .catchall(z.unknown())
+  .meta({
+    id: 'Message',
+    description: 'The content is under the key named by `type`, as in the WhatsApp Cloud API',
+  });
+
+export const messageListQuery = pageQuery.extend({
+  contact: e164.optional(),
+  direction: z.enum(['outbound', 'inbound']).optional(),
+});
+
+export const queuedMessageSchema = z
+  .object({ id: z.string(), status: z.literal('queued') })
+  .meta({ id: 'QueuedMessage' });
+
+export const contactCheckRequestSchema = z
+  .object({ phoneNumbers: z.array(e164).min(1).max(50) })
+  .strict()
+  .meta({ id: 'ContactCheckRequest' });
+
+export const contactCheckSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(['done', 'pending']),
+    results: z
+      .array(z.object({ phoneNumber: e164, onWhatsApp: z.boolean(), lid: z.string().nullable() }))
+      .optional(),
+  })
+  .meta({ id: 'ContactCheck' });
+
+export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });

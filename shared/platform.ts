@@ -1,0 +1,70 @@
+// The composition root: configuration in, AWS clients and the ports the use cases need out, built
+// once per process (a runner task, a Lambda cold start, a test suite, the bench). Every caller gets
+// the same adapters; what differs between them is only the environment they read.
+import {
+  createCloudWatchClient,
+  createDynamoBaseClient,
+  createDynamoClient,
+  createEventBridgeClient,
+  createKmsClient,
+  createS3Client,
+  createSqsClient,
+} from './aws/clients.ts';
+import { DynamoApiKeyRepository } from './aws/dynamo/api-key-repository.ts';
+import { DynamoChannelRepository } from './aws/dynamo/channel-repository.ts';
+import { DynamoContactCheckRepository } from './aws/dynamo/contact-check-repository.ts';
+import { DynamoMessageOutbox } from './aws/dynamo/message-outbox.ts';
+import { DynamoMessageRepository } from './aws/dynamo/message-repository.ts';
+import { DynamoTenantRepository } from './aws/dynamo/tenant-repository.ts';
+import { EventBridgePublisher } from './aws/eventbridge-publisher.ts';
+import { S3MediaStore } from './aws/s3-media-store.ts';
+import { SqsCommandBus } from './aws/sqs-command-bus.ts';
+import { type Environment, loadAwsConfig, loadResourceConfig } from './config.ts';
+import { EVENT_SOURCES } from './domain/events.ts';
+
+export type EventSource = keyof typeof EVENT_SOURCES;
+
+export interface PlatformOptions {
+  /** Who publishes the events (`runner` or `api`): EventBridge's `source`. */
+  readonly source: EventSource;
+  readonly env?: Environment;
+}
+
+export type Platform = ReturnType<typeof createPlatform>;
+
+/**
+ * SDK clients connect on first use, so building all of them costs a process nothing it does not
+ * call. Channel and message writes carry a shard's fence only when a runner passes one; the lease
+ * table they check it against is named here for all callers.
+ */
+export function createPlatform({ source, env = process.env }: PlatformOptions) {
+  const aws = loadAwsConfig(env);
+  const resources = loadResourceConfig(env);
+  const dynamoBase = createDynamoBaseClient(aws);
+  const clients = {
+    dynamoBase,
+    dynamo: createDynamoClient(aws, dynamoBase),
+    sqs: createSqsClient(aws),
+    kms: createKmsClient(aws),
+    eventBridge: createEventBridgeClient(aws),
+    s3: createS3Client(aws),
+    cloudWatch: createCloudWatchClient(aws),
+  };
+  const table = resources.platformTable;
+  const leases = { leaseTable: resources.sessionsTable };
+  return {
+    aws,
+    resources,
+    clients,
+    tenants: new DynamoTenantRepository(clients.dynamo, table),
+    apiKeys: new DynamoApiKeyRepository(clients.dynamo, table),
+    channels: new DynamoChannelRepository(clients.dynamo, table, leases),
+    messages: new DynamoMessageRepository(clients.dynamo, table, leases),
+    contactChecks: new DynamoContactCheckRepository(clients.dynamo, table),
+    outbox: new DynamoMessageOutbox(clients.dynamo, table),
+    media: new S3MediaStore(clients.s3, resources.mediaBucket),
+    commands: new SqsCommandBus(clients.sqs, resources.commandQueueUrls),
+    events: new EventBridgePublisher(clients.eventBridge, resources.eventBusName, EVENT_SOURCES[source]),
+    shardCount: resources.shardCount,
+  };
+}

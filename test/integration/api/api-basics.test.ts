@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiWorld, startApiWorld } from './support/api-client.ts';
+
+let world: ApiWorld;
+beforeAll(async () => {
+  world = await startApiWorld();
+});
+afterAll(() => world?.front.stop());
+
+describe('the local front', () => {
+  it('answers /health and the OpenAPI document without a key', async () => {
+    expect(await world.anonymous.get('/health')).toMatchObject({ status: 200, body: { status: 'ok' } });
+    const openApi = await world.anonymous.get('/v1/openapi.json');
+    expect(openApi.status).toBe(200);
+    expect(openApi.body.openapi).toBe('3.1.0');
+    expect(Object.keys(openApi.body.paths)).toContain('/v1/channels/{channelId}/messages');
+    const docs = await world.anonymous.get('/docs');
+    expect(docs.headers.get('content-type')).toContain('text/html');
+    expect(docs.body).toContain('/v1/channels/{channelId}/connect');
+  });
+
+  it('answers an unknown route and a missing or wrong key in the API error body', async () => {
+    const unknown = await world.anonymous.get('/v1/nothing-here');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatchObject({ code: 'route_not_found', requestId: expect.any(String) });
+    const missing = await world.anonymous.get('/v1/channels');
+    expect(missing.status).toBe(401);
+    expect(missing.body.error.code).toBe('unauthenticated');
+    const wrong = await world.anonymous.as('cwa_nonsense').get('/v1/channels');
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error.requestId).toBe(wrong.headers.get('x-amzn-requestid'));
+  });
+});
+
+describe('tenants and keys', () => {
+  it('lets the admin create a tenant and a key that the tenant then uses', async () => {
+    const { tenantId, client } = await world.newTenant(['channels:read', 'channels:write']);
+    const created = await client.post('/v1/channels', { name: 'Recepção' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'Recepção', status: 'disconnected', phoneNumber: null });
+    const listed = await client.get('/v1/channels');
+    expect(listed.body.items.map((channel: { id: string }) => channel.id)).toEqual([created.body.id]);
+    const tenant = await world.admin.get(`/v1/tenants/${tenantId}`);
+    expect(tenant.body).toMatchObject({ id: tenantId, status: 'active' });
+  });
+
+  it('keeps a tenant key off admin routes and out of scopes it lacks', async () => {
+    const { client } = await world.newTenant(['channels:read']);
+    expect((await client.get('/v1/tenants')).status).toBe(403);
+    const write = await client.post('/v1/channels', { name: 'x' });
+    expect(write.status).toBe(403);
+    expect(write.body.error.code).toBe('insufficient_scope');
+    expect((await world.admin.get('/v1/channels')).status).toBe(403);
+  });
+
+  it('names each failing field of a bad body, and writes nothing', async () => {
+    const { client } = await world.newTenant();
+    const bad = await client.post('/v1/channels', { name: '', extra: 1 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields.map((field: { field: string }) => field.field).sort()).toEqual(
+      expect.arrayContaining(['body.name']),
+    );
+    expect((await client.get('/v1/channels')).body.items).toEqual([]);
+    const notJson = await client.request('POST', '/v1/channels', {
+      rawBody: '{"name":',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(notJson).toMatchObject({ status: 400, body: { error: { code: 'invalid_json' } } });
+    const text = await client.request('POST', '/v1/channels', {
+      rawBody: 'name=x',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(text).toMatchObject({ status: 415, body: { error: { code: 'unsupported_media_type' } } });
+    const huge = await client.post('/v1/channels', { name: 'x'.repeat(1024 * 1024 + 10) });
+    expect(huge).toMatchObject({ status: 413, body: { error: { code: 'request_too_large' } } });
+  });
+
+  it("answers another tenant's channel exactly as an absent one", async () => {
+    const a = await world.newTenant();
+    const b = await world.newTenant();
+    const channel = (await a.client.post('/v1/channels', { name: 'A' })).body;
+    const theirs = await b.client.get(`/v1/channels/${channel.id}`);
+    const absent = await b.client.get('/v1/channels/chn_01JDQ7Z8K3M4N5P6Q7R8S9T0VW');
+    expect(theirs.status).toBe(404);
+    expect(absent.status).toBe(404);
+    expect(theirs.body.error.code).toBe(absent.body.error.code);
+    const malformed = await b.client.get('/v1/channels/not-an-id');
+    expect(malformed.status).toBe(404);
+  });
+
+  it('replays an idempotent create and refuses a reused key with another body', async () => {
+    const { client } = await world.newTenant();
+    const headers = { 'idempotency-key': 'create-reception-1' };
+    const first = await client.post('/v1/channels', { name: 'Recepção' }, headers);
+    const again = await client.post('/v1/channels', { name: 'Recepção' }, headers);
+    expect(again.status).toBe(201);
+    expect(again.body.id).toBe(first.body.id);
+    expect((await client.get('/v1/channels')).body.items).toHaveLength(1);
+    const reused = await client.post('/v1/channels', { name: 'Outra' }, headers);
+    expect(reused).toMatchObject({ status: 409, body: { error: { code: 'idempotency_key_reused' } } });
+  });
+});

@@ -1,0 +1,220 @@
+// A clinic's whole path through the public API, over real HTTP to the local front, with a runner on
+// the same queues and virtual phones on the WhatsApp simulator: nothing below the API is called.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
+import { type RunnerPlatform, runnerPlatform, until } from '../runner/support/runner-harness.ts';
+import { type ApiClient, type ApiWorld, startApiWorld } from './support/api-client.ts';
+
+let simulator: Simulator;
+let runners: RunnerPlatform;
+let api: ApiWorld;
+let clinic: ApiClient;
+
+beforeAll(async () => {
+  simulator = await startSimulator();
+  runners = await runnerPlatform(simulator);
+  await runners.startRunner('api-runner');
+  // The API queues commands on the runner's queues (this file's own, so no other test sees them).
+  api = await startApiWorld({
+    COMMAND_QUEUE_URLS: runners.queueUrls.join(','),
+    SHARD_COUNT: String(runners.queueUrls.length),
+  });
+  clinic = (await api.newTenant()).client;
+});
+afterAll(async () => {
+  await api?.front.stop();
+  await runners?.stopAll();
+  await simulator?.stop();
+});
+
+const channelOf = async (id: string) => (await clinic.get(`/v1/channels/${id}`)).body;
+
+async function waitForStatus(channelId: string, status: string) {
+  return until(async () => {
+    const channel = await channelOf(channelId);
+    return channel.status === status ? channel : undefined;
+  }, `channel ${channelId} to be ${status}`);
+}
+
+async function waitForMessageStatus(channelId: string, messageId: string, status: string) {
+  return until(async () => {
+    const message = (await clinic.get(`/v1/channels/${channelId}/messages/${messageId}`)).body;
+    return message.status === status ? message : undefined;
+  }, `message ${messageId} to be ${status}`);
+}
+
+describe("a clinic's path through the API", () => {
+  let channelId: string;
+  const clinicNumber = '5511933330001';
+  const patientNumber = '5511944440001';
+
+  it('creates a channel and pairs it by QR, served as text, PNG and SVG', async () => {
+    const clinicPhone = await simulator.phones.create(clinicNumber);
+    await simulator.phones.create(patientNumber);
+    const created = await clinic.post('/v1/channels', { name: 'Recepção' });
+    expect(created.status).toBe(201);
+    channelId = created.body.id;
+    expect((await clinic.get(`/v1/channels/${channelId}/qr`)).status).toBe(409);
+
+    const connect = await clinic.post(`/v1/channels/${channelId}/connect`, { method: 'qr' });
+    expect(connect.status).toBe(202);
+    const waiting = await until(async () => {
+      const channel = await channelOf(channelId);
+      return channel.qr ? channel : undefined;
+    }, 'a QR on the channel');
+    expect(waiting).toMatchObject({ status: 'qr', pairingExpiresAt: expect.any(String) });
+
+    const qr = await clinic.get(`/v1/channels/${channelId}/qr?format=text`);
+    expect(qr.body).toEqual({ qr: waiting.qr, expiresAt: waiting.pairingExpiresAt });
+    const png = await clinic.get(`/v1/channels/${channelId}/qr?format=png`);
+    expect(png.headers.get('content-type')).toBe('image/png');
+    const svg = await clinic.get(`/v1/channels/${channelId}/qr?format=svg`);
+    expect(svg.headers.get('content-type')).toBe('image/svg+xml');
+    expect(svg.body).toContain('<svg');
+
+    await clinicPhone.scanQr(qr.body.qr);
+    const open = await waitForStatus(channelId, 'open');
+    expect(open).toMatchObject({ phoneNumber: `+${clinicNumber}`, lid: expect.stringMatching(/@lid$/) });
+    expect(open.qr).toBeUndefined();
+  });
+
+  it('sends a text the patient receives, with its statuses through GET', async () => {
+    const patient = simulator.phones.get(patientNumber);
+    const sent = await clinic.post(`/v1/channels/${channelId}/messages`, {
+      to: `+${patientNumber}`,
+      type: 'text',
+      text: { body: 'Sua consulta é amanhã às 9h.' },
+    });
+    expect(sent).toMatchObject({ status: 202, body: { id: expect.any(String), status: 'queued' } });
+    const received = await until(
+      () => patient?.received.find((message) => message.text === 'Sua consulta é amanhã às 9h.'),
+      'the patient to receive the text',
+    );
+    await waitForMessageStatus(channelId, sent.body.id, 'delivered');
+    await patient?.markRead(received.id);
+    const read = await waitForMessageStatus(channelId, sent.body.id, 'read');
+    expect(read).toMatchObject({
+      direction: 'outbound',
+      type: 'text',
+      text: { body: 'Sua consulta é amanhã às 9h.' },
+      contact: { phoneNumber: `+${patientNumber}` },
+    });
+    expect(read.statusHistory.map((change: { status: string }) => change.status)).toEqual([
+      'queued',
+      'sent',
+      'delivered',
+      'read',
+    ]);
+  });
+
+  it("reads the patient's reply, replies to it, reacts and marks it read", async () => {
+    const patient = simulator.phones.get(patientNumber);
+    await patient?.sendText(clinicNumber, 'Confirmo, obrigado!');
+    const inbound = await until(async () => {
+      const page = (await clinic.get(`/v1/channels/${channelId}/messages?direction=inbound`)).body;
+      return page.items[0];
+    }, 'the reply in the message list');
+    expect(inbound).toMatchObject({
+      direction: 'inbound',
+      type: 'text',
+      text: { body: 'Confirmo, obrigado!' },
+      contact: { phoneNumber: `+${patientNumber}` },
+      status: 'received',
+    });
+    const byContact = await clinic.get(
+      `/v1/channels/${channelId}/messages?contact=${encodeURIComponent(`+${patientNumber}`)}`,
+    );
+    expect(byContact.body.items.length).toBeGreaterThanOrEqual(2);
+
+    const before = patient?.received.length ?? 0;
+    const sends = [
+      { type: 'text', text: { body: 'Até amanhã!' }, context: { messageId: inbound.id } },
+      { type: 'reaction', reaction: { messageId: inbound.id, emoji: '👍' } },
+      { type: 'location', location: { latitude: -23.56, longitude: -46.65, name: 'Clínica' } },
+      {
+        type: 'contacts',
+        contacts: [{ name: { formattedName: 'Recepção' }, phones: [{ phone: '+5511933330001' }] }],
+      },
+    ];
+    const ids: string[] = [];
+    for (const message of sends) {
+      const sent = await clinic.post(`/v1/channels/${channelId}/messages`, { to: `+${patientNumber}`, ...message });
+      expect(sent.status).toBe(202);
+      ids.push(sent.body.id);
+    }
+    for (const id of ids) await waitForMessageStatus(channelId, id, 'delivered');
+    await until(() => ((patient?.received.length ?? 0) >= before + 3 ? true : undefined), 'the phone to receive them');
+    expect(patient?.received.some((message) => message.text === 'Até amanhã!')).toBe(true);
+
+    const read = await clinic.post(`/v1/channels/${channelId}/messages/${inbound.id}/read`);
+    expect(read.status).toBe(202);
+    const outboundRead = await clinic.post(`/v1/channels/${channelId}/messages/${ids[0]}/read`);
+    expect(outboundRead).toMatchObject({ status: 422, body: { error: { code: 'not_inbound' } } });
+  });
+
+  it('refuses a reply to a message the channel does not have', async () => {
+    const reply = await clinic.post(`/v1/channels/${channelId}/messages`, {
+      to: `+${patientNumber}`,
+      type: 'text',
+      text: { body: 'x' },
+      context: { messageId: 'msg_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' },
+    });
+    expect(reply).toMatchObject({ status: 422, body: { error: { code: 'invalid_reference' } } });
+  });
+
+  it('checks which numbers are on WhatsApp', async () => {
+    const check = await clinic.post(`/v1/channels/${channelId}/contacts/check`, {
+      phoneNumbers: [`+${patientNumber}`, '+5511900009999'],
+    });
+    const answer =
+      check.status === 200
+        ? check.body
+        : await until(async () => {
+            const polled = (await clinic.get(`/v1/channels/${channelId}/contacts/checks/${check.body.id}`)).body;
+            return polled.status === 'done' ? polled : undefined;
+          }, 'the contact check');
+    expect(answer.results).toEqual([
+      { phoneNumber: `+${patientNumber}`, onWhatsApp: true, lid: expect.stringMatching(/@lid$/) },
+      { phoneNumber: '+5511900009999', onWhatsApp: false, lid: null },
+    ]);
+  });
+
+  it('pairs a second channel by pairing code', async () => {
+    const phone = await simulator.phones.create('5511933330002');
+    const channel = (await clinic.post('/v1/channels', { name: 'Financeiro' })).body;
+    const connect = await clinic.post(`/v1/channels/${channel.id}/connect`, {
+      method: 'pairing_code',
+      phoneNumber: '+5511933330002',
+    });
+    expect(connect.status).toBe(202);
+    const waiting = await until(async () => {
+      const current = await channelOf(channel.id);
+      return current.pairingCode ? current : undefined;
+    }, 'a pairing code on the channel');
+    expect(waiting.status).toBe('pairing_code');
+    await phone.enterPairingCode(waiting.pairingCode);
+    const open = await waitForStatus(channel.id, 'open');
+    expect(open.phoneNumber).toBe('+5511933330002');
+    expect(open.pairingCode).toBeUndefined();
+  });
+
+  it('logs out, refuses to restart a logged-out channel, and deletes it', async () => {
+    const logout = await clinic.post(`/v1/channels/${channelId}/logout`);
+    expect(logout.status).toBe(202);
+    await waitForStatus(channelId, 'logged_out');
+    const restart = await clinic.post(`/v1/channels/${channelId}/restart`);
+    expect(restart).toMatchObject({ status: 409, body: { error: { code: 'channel_not_connected' } } });
+    const send = await clinic.post(`/v1/channels/${channelId}/messages`, {
+      to: `+${patientNumber}`,
+      type: 'text',
+      text: { body: 'x' },
+    });
+    expect(send).toMatchObject({ status: 409, body: { error: { code: 'channel_not_connected' } } });
+
+    expect((await clinic.delete(`/v1/channels/${channelId}`)).status).toBe(202);
+    expect((await clinic.get(`/v1/channels/${channelId}`)).status).toBe(404);
+    const listed = (await clinic.get('/v1/channels')).body.items.map((channel: { id: string }) => channel.id);
+    expect(listed).not.toContain(channelId);
+    expect((await clinic.delete(`/v1/channels/${channelId}`)).status).toBe(404);
+  });
+});

@@ -187,6 +187,25 @@ export interface MediaStore {
   putStream(tenantId: string, media: MediaStream): Promise<string>;
   /** null when absent, or when the id belongs to another tenant. */
   get(tenantId: string, mediaId: string): Promise<StoredMedia | null>;
+  /** What is stored under the id, without its bytes; null as for `get`. */
+  describe(tenantId: string, mediaId: string): Promise<MediaDescription | null>;
+  /**
+   * A new media id and a URL the client uploads exactly `size` bytes of `mimeType` to with one PUT
+   * (and the headers it must send), valid for `expiresInSeconds`.
+   */
+  presignUpload(
+    tenantId: string,
+    media: { mimeType: string; fileName: string | null; size: number },
+    expiresInSeconds: number,
+  ): Promise<{ mediaId: string; url: string; headers: Record<string, string> }>;
+  /** A URL that downloads the media, valid for `expiresInSeconds`. */
+  presignDownload(tenantId: string, mediaId: string, expiresInSeconds: number): Promise<string>;
+}
+
+export interface MediaDescription {
+  readonly mimeType: string;
+  readonly fileName: string | null;
+  readonly size: number;
 }
 
 export interface ContactCheckResult {

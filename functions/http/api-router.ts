@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Router } from '@aws-lambda-powertools/event-handler/http';
 import type { Middleware, RequestContext } from '@aws-lambda-powertools/event-handler/types';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -5,6 +6,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { errorResponse, validationErrorOf } from '#shared/domain/error-body.ts';
 import {
+  MediaTooLargeError,
   NotFoundError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
@@ -25,6 +27,11 @@ export interface RouteInput {
   readonly principal: Principal | null;
   readonly requestId: string;
   readonly headers: Headers;
+  /**
+   * The body's bytes as the client sent them, for upload routes (the router's own request body is
+   * text: Powertools decodes a base64 body as UTF-8, which would corrupt a file).
+   */
+  readonly rawBody: Buffer;
 }
 
 /** A JSON answer, or a body of another type (an image) as bytes or text. */
@@ -90,6 +97,7 @@ export function createApiRouter(
           principal,
           requestId: requestIdOf(reqCtx),
           headers: reqCtx.req.headers,
+          rawBody: spec.request?.upload ? rawBodyOf(reqCtx) : Buffer.alloc(0),
         };
         const tenantId = principal?.kind === 'tenant' ? principal.tenantId : null;
         if (tenantId) await guards.limitRate?.(tenantId);
@@ -102,7 +110,11 @@ export function createApiRouter(
                   tenantId: tenantId ?? 'admin',
                   operationId: spec.operationId,
                   key: idempotencyKey(key),
-                  request: { operationId: spec.operationId, params: input.params, body: input.body ?? null },
+                  request: {
+                    operationId: spec.operationId,
+                    params: input.params,
+                    body: input.body ?? (spec.request?.upload ? bodyDigest(reqCtx) : null),
+                  },
                 },
                 run,
               )
@@ -186,10 +198,16 @@ function pathIds(spec: RouteSpec): Middleware {
 
 function bodyLimits(spec: RouteSpec): Middleware {
   return async ({ reqCtx, next }) => {
+    const upload = spec.request?.upload;
+    if (upload) {
+      if (bodyBytes(reqCtx) > upload.maxBytes) throw new MediaTooLargeError(upload.maxBytes);
+      if (bodyBytes(reqCtx) === 0)
+        throw new ValidationError('The request needs a file', [{ field: 'body', message: 'required' }]);
+    }
     if (spec.request?.body) {
       const length = Number(reqCtx.req.headers.get('content-length') ?? 0);
       const body = (reqCtx.event as APIGatewayProxyEvent).body ?? '';
-      if (length > MAX_JSON_BODY_BYTES || Buffer.byteLength(body) > MAX_JSON_BODY_BYTES)
+      if (length > MAX_JSON_BODY_BYTES || bodyBytes(reqCtx) > MAX_JSON_BODY_BYTES)
         throw new PayloadTooLargeError(MAX_JSON_BODY_BYTES);
       const type = reqCtx.req.headers.get('content-type') ?? '';
       if (body.length > 0 && !/^application\/json\s*(;|$)/i.test(type))
@@ -199,6 +217,24 @@ function bodyLimits(spec: RouteSpec): Middleware {
     }
     await next();
   };
+}
+
+/** The body's size as sent (API Gateway hands binary bodies over base64-encoded). */
+function bodyBytes(reqCtx: RequestContext): number {
+  const event = reqCtx.event as APIGatewayProxyEvent;
+  if (!event.body) return 0;
+  return event.isBase64Encoded ? Buffer.byteLength(event.body, 'base64') : Buffer.byteLength(event.body);
+}
+
+function rawBodyOf(reqCtx: RequestContext): Buffer {
+  const event = reqCtx.event as APIGatewayProxyEvent;
+  return Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+}
+
+/** What identifies an uploaded file for a replay's comparison: its bytes' digest and type. */
+function bodyDigest(reqCtx: RequestContext): string {
+  const digest = createHash('sha256').update(rawBodyOf(reqCtx)).digest('hex');
+  return `${reqCtx.req.headers.get('content-type') ?? ''}:${digest}`;
 }
 
 function idempotencyKey(key: string): string {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ApiKeyScope } from '#shared/domain/api-key.ts';
+import { DIRECT_UPLOAD_MAX_BYTES, MEDIA_MAX_BYTES } from '#shared/domain/media.ts';
 import {
   acceptedSchema,
   apiKeySchema,
@@ -10,11 +11,15 @@ import {
   healthSchema,
   idParam,
   issuedApiKeySchema,
+  mediaDownloadSchema,
+  mediaSchema,
+  mediaUploadSchema,
   messageListQuery,
   messageSchema,
   newApiKeySchema,
   newChannelSchema,
   newTenantSchema,
+  newUploadSchema,
   pageOf,
   pageQuery,
   qrQuery,
@@ -22,6 +27,7 @@ import {
   queuedMessageSchema,
   sendMessageSchema,
   tenantSchema,
+  uploadQuery,
 } from './schemas.ts';
 
 // The API's routes, declared once: each handler registers its family's routes from here, the CDK
@@ -52,6 +58,8 @@ export interface RouteSpec {
     readonly params?: z.ZodObject;
     readonly query?: z.ZodObject;
     readonly body?: z.ZodType;
+    /** A file as the body itself (any media type) or as the `file` part of a multipart form. */
+    readonly upload?: { readonly maxBytes: number };
   };
   /** Status → body schema; `binary` for a body that is not JSON (a QR image). */
   readonly responses: Readonly<Record<number, z.ZodType | { readonly binary: readonly string[] }>>;
@@ -67,6 +75,7 @@ const keyParams = tenantParams.extend({ keyId: idParam('apiKey') });
 const channelParams = z.object({ channelId: idParam('channel') });
 const messageParams = channelParams.extend({ messageId: idParam('message') });
 const checkParams = channelParams.extend({ checkId: idParam('command') });
+const mediaParams = z.object({ mediaId: idParam('media') });
 
 export const ROUTES: readonly RouteSpec[] = [
   {
@@ -312,6 +321,39 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: 'A contact check that was still pending',
     request: { params: checkParams },
     responses: { 200: contactCheckSchema },
+  },
+  // Media
+  {
+    operationId: 'uploadMedia',
+    method: 'POST',
+    path: '/v1/media',
+    family: 'messages',
+    access: tenant('messages:send'),
+    summary: `Upload a file for sending (up to ${DIRECT_UPLOAD_MAX_BYTES / 1024 / 1024} MB; larger files through POST /v1/media/uploads): the body is the file, its Content-Type the file's type, or a multipart form with a \`file\` part`,
+    request: { query: uploadQuery, upload: { maxBytes: DIRECT_UPLOAD_MAX_BYTES } },
+    responses: { 201: mediaSchema },
+    idempotent: true,
+  },
+  {
+    operationId: 'startMediaUpload',
+    method: 'POST',
+    path: '/v1/media/uploads',
+    family: 'messages',
+    access: tenant('messages:send'),
+    summary: `Reserve a media id for a file of up to ${MEDIA_MAX_BYTES / 1024 / 1024} MB and get a URL to PUT it to (with the headers given)`,
+    request: { body: newUploadSchema },
+    responses: { 201: mediaUploadSchema },
+    idempotent: true,
+  },
+  {
+    operationId: 'getMedia',
+    method: 'GET',
+    path: '/v1/media/{mediaId}',
+    family: 'messages',
+    access: tenant('messages:read'),
+    summary: 'A stored file with a short-lived download URL',
+    request: { params: mediaParams },
+    responses: { 200: mediaDownloadSchema },
   },
 ];
 

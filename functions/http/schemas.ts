@@ -3,6 +3,7 @@ import { API_KEY_SCOPES } from '#shared/domain/api-key.ts';
 import { CHANNEL_STATUSES } from '#shared/domain/channel.ts';
 import { MESSAGE_STATUSES } from '#shared/domain/events.ts';
 import { type IdKind, isId } from '#shared/domain/ids.ts';
+import { MEDIA_MAX_BYTES } from '#shared/domain/media.ts';
 import { outboundMessageSchema } from '#shared/domain/outbound-message.ts';
 import { MAX_PAGE_SIZE } from '#shared/domain/pagination.ts';
 import { MAX_RETENTION_DAYS } from '#shared/domain/tenant.ts';
@@ -189,5 +190,47 @@ export const contactCheckSchema = z
       .optional(),
   })
   .meta({ id: 'ContactCheck' });
+
+// Media
+
+export const uploadQuery = z.object({
+  filename: z.string().min(1).max(255).optional().meta({ description: "The file's name, for a raw body" }),
+});
+
+export const mediaSchema = z
+  .object({
+    mediaId: z.string().meta({ example: 'med_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' }),
+    mimeType: z.string(),
+    fileName: z.string().nullable(),
+    size: z.number().int(),
+  })
+  .meta({ id: 'Media' });
+
+export const newUploadSchema = z
+  .object({
+    mimeType: z.string().min(3).max(255),
+    fileName: z.string().min(1).max(255).optional(),
+    size: z.number().int().min(1).max(MEDIA_MAX_BYTES),
+  })
+  .strict()
+  .meta({ id: 'NewMediaUpload' });
+
+export const mediaUploadSchema = mediaSchema
+  .extend({
+    upload: z.object({
+      method: z.literal('PUT'),
+      url: z.string(),
+      headers: z.record(z.string(), z.string()),
+    }),
+    expiresAt: timestamp,
+  })
+  .meta({
+    id: 'MediaUpload',
+    description: 'PUT the file to `upload.url` with `upload.headers` before `expiresAt`',
+  });
+
+export const mediaDownloadSchema = mediaSchema
+  .extend({ url: z.string(), expiresAt: timestamp })
+  .meta({ id: 'MediaDownload' });
 
 export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });

@@ -1,7 +1,14 @@
+import { ValidationError } from '#shared/domain/errors.ts';
 import type { OutboundMessage } from '#shared/domain/outbound-message.ts';
 import type { PageRequest } from '#shared/domain/pagination.ts';
 import type { MessageFilter } from '#shared/ports.ts';
 import { type ContactCheckDependencies, checkContacts, getContactCheck } from '#shared/use-cases/contacts.ts';
+import {
+  getMediaDownload,
+  type MediaDependencies,
+  startMediaUpload,
+  uploadMedia,
+} from '#shared/use-cases/media.ts';
 import {
   getMessage,
   listMessages,
@@ -9,12 +16,12 @@ import {
   markMessageRead,
   sendMessage,
 } from '#shared/use-cases/messages.ts';
-import { type RouteImplementation, tenantOf } from '../http/api-router.ts';
+import { type RouteImplementation, type RouteInput, tenantOf } from '../http/api-router.ts';
 import { messageView, pageView } from '../http/presenters.ts';
 
 /** A channel's messages: send, list, read one, mark read; and contact checks. */
 export function messageRoutes(
-  deps: MessageDependencies & ContactCheckDependencies,
+  deps: MessageDependencies & ContactCheckDependencies & MediaDependencies,
 ): Record<string, RouteImplementation> {
   return {
     sendMessage: async (input) => {
@@ -54,10 +61,63 @@ export function messageRoutes(
       const check = await checkContacts(deps, tenantOf(input), channelIdOf(input), phoneNumbers);
       return { status: check.status === 'done' ? 200 : 202, body: check };
     },
+    uploadMedia: async (input) => ({
+      status: 201,
+      body: await uploadMedia(deps, tenantOf(input), await uploadedFile(input)),
+    }),
+    startMediaUpload: async (input) => {
+      const { mimeType, fileName, size } = input.body as {
+        mimeType: string;
+        fileName?: string;
+        size: number;
+      };
+      return {
+        status: 201,
+        body: await startMediaUpload(deps, tenantOf(input), { mimeType, fileName: fileName ?? null, size }),
+      };
+    },
+    getMedia: async (input) => ({
+      status: 200,
+      body: await getMediaDownload(deps, tenantOf(input), input.params.mediaId as string),
+    }),
     getContactCheck: async (input) => ({
       status: 200,
       body: await getContactCheck(deps, tenantOf(input), channelIdOf(input), input.params.checkId as string),
     }),
+  };
+}
+
+/** The file of an upload: the `file` part of a multipart form, or the body itself. */
+async function uploadedFile(
+  input: RouteInput,
+): Promise<{ data: Buffer; mimeType: string; fileName: string | null }> {
+  const contentType = input.headers.get('content-type') ?? 'application/octet-stream';
+  if (/^multipart\/form-data/i.test(contentType)) {
+    let form: FormData;
+    try {
+      form = await new Response(new Uint8Array(input.rawBody), {
+        headers: { 'content-type': contentType },
+      }).formData();
+    } catch {
+      throw new ValidationError('The multipart form cannot be read', [
+        { field: 'body', message: 'not a valid multipart form' },
+      ]);
+    }
+    const file = form.get('file');
+    if (!(file instanceof File)) {
+      throw new ValidationError('The form needs a file part', [{ field: 'file', message: 'required' }]);
+    }
+    return {
+      data: Buffer.from(await file.arrayBuffer()),
+      mimeType: file.type || 'application/octet-stream',
+      fileName: file.name || null,
+    };
+  }
+  const { filename } = input.query as { filename?: string };
+  return {
+    data: input.rawBody,
+    mimeType: contentType,
+    fileName: filename ?? null,
   };
 }
 

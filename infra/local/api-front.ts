@@ -204,10 +204,12 @@ function singleHeaders(request: IncomingMessage): Record<string, string> {
 }
 
 function isBinary(contentType: string | undefined): boolean {
-  if (!contentType) return false;
+  if (!contentType) return BINARY_MEDIA_TYPES.includes('*/*');
   const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
-  return BINARY_MEDIA_TYPES.some((pattern) =>
-    pattern.endsWith('/*') ? type.startsWith(pattern.slice(0, -1)) : type === pattern,
+  return BINARY_MEDIA_TYPES.some(
+    (pattern) =>
+      pattern === '*/*' ||
+      (pattern.endsWith('/*') ? type.startsWith(pattern.slice(0, -1)) : type === pattern),
   );
 }
 

@@ -1,15 +1,18 @@
 import { Readable } from 'node:stream';
 import {
   GetObjectCommand,
+  HeadObjectCommand,
   NoSuchKey,
+  NotFound,
   PutObjectCommand,
   type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { MediaTooLargeError, StoreRejectedError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import type { MediaStore, MediaStream, StoredMedia } from '../ports.ts';
+import type { MediaDescription, MediaStore, MediaStream, StoredMedia } from '../ports.ts';
 
 /**
  * A streamed upload holds at most `queueSize` parts of `partSize` in memory (S3's smallest part is
@@ -85,6 +88,56 @@ export class S3MediaStore implements MediaStore {
       if (error instanceof NoSuchKey) return null;
       throw error;
     }
+  }
+
+  async describe(tenantId: string, mediaId: string): Promise<MediaDescription | null> {
+    try {
+      const object = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: objectKey(tenantId, mediaId) }),
+      );
+      const fileName = object.Metadata?.filename;
+      return {
+        mimeType: object.ContentType ?? 'application/octet-stream',
+        fileName: fileName ? decodeURIComponent(fileName) : null,
+        size: object.ContentLength ?? 0,
+      };
+    } catch (error) {
+      if (error instanceof NotFound || error instanceof NoSuchKey) return null;
+      throw error;
+    }
+  }
+
+  async presignUpload(
+    tenantId: string,
+    media: { mimeType: string; fileName: string | null; size: number },
+    expiresInSeconds: number,
+  ): Promise<{ mediaId: string; url: string; headers: Record<string, string> }> {
+    const mediaId = newId('media');
+    const headers = objectHeaders(media);
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: objectKey(tenantId, mediaId),
+      ContentLength: media.size,
+      ...headers,
+    });
+    // The type and length are signed: S3 refuses an upload of other bytes than were announced.
+    const url = await getSignedUrl(this.client, command, {
+      expiresIn: expiresInSeconds,
+      signableHeaders: new Set(['content-type', 'content-length']),
+    });
+    return {
+      mediaId,
+      url,
+      headers: { 'content-type': headers.ContentType, 'content-length': String(media.size) },
+    };
+  }
+
+  presignDownload(tenantId: string, mediaId: string, expiresInSeconds: number): Promise<string> {
+    return getSignedUrl(
+      this.client,
+      new GetObjectCommand({ Bucket: this.bucket, Key: objectKey(tenantId, mediaId) }),
+      { expiresIn: expiresInSeconds },
+    );
   }
 }
 

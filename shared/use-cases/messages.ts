@@ -4,12 +4,13 @@ import { newId } from '../domain/ids.ts';
 import { type Message, queuedOutboundMessage } from '../domain/message.ts';
 import type { OutboundMessage } from '../domain/outbound-message.ts';
 import type { Page, PageRequest } from '../domain/pagination.ts';
-import type { MessageFilter, MessageRepository } from '../ports.ts';
+import type { MediaStore, MessageFilter, MessageRepository } from '../ports.ts';
 import { type ChannelCommandDependencies, getChannel } from './channels.ts';
 import { issueCommand } from './issue-command.ts';
 
 export interface MessageDependencies extends ChannelCommandDependencies {
   readonly messages: MessageRepository;
+  readonly media: MediaStore;
 }
 
 /** A channel in one of these cannot send until the clinic connects it again. */
@@ -37,6 +38,13 @@ export async function sendMessage(
     ...(message.context ? [['context.messageId', message.context.messageId] as const] : []),
     ...(message.type === 'reaction' ? [['reaction.messageId', message.reaction.messageId] as const] : []),
   ];
+  const media = mediaOf(message);
+  if (media?.mediaId && !(await deps.media.describe(tenantId, media.mediaId))) {
+    throw new UnprocessableError(
+      'media_not_found',
+      `${message.type}.mediaId: media ${media.mediaId} was not found`,
+    );
+  }
   for (const [field, id] of referenced) {
     if (!(await deps.messages.get(tenantId, channelId, id))) {
       throw new UnprocessableError(
@@ -73,6 +81,21 @@ export async function sendMessage(
     throw error;
   }
   return record;
+}
+
+function mediaOf(message: OutboundMessage): { mediaId?: string | undefined } | null {
+  switch (message.type) {
+    case 'image':
+      return message.image;
+    case 'document':
+      return message.document;
+    case 'audio':
+      return message.audio;
+    case 'video':
+      return message.video;
+    default:
+      return null;
+  }
 }
 
 export async function getMessage(

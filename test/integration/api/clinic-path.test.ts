@@ -138,18 +138,104 @@ describe("a clinic's path through the API", () => {
     ];
     const ids: string[] = [];
     for (const message of sends) {
-      const sent = await clinic.post(`/v1/channels/${channelId}/messages`, { to: `+${patientNumber}`, ...message });
+      const sent = await clinic.post(`/v1/channels/${channelId}/messages`, {
+        to: `+${patientNumber}`,
+        ...message,
+      });
       expect(sent.status).toBe(202);
       ids.push(sent.body.id);
     }
     for (const id of ids) await waitForMessageStatus(channelId, id, 'delivered');
-    await until(() => ((patient?.received.length ?? 0) >= before + 3 ? true : undefined), 'the phone to receive them');
+    await until(
+      () => ((patient?.received.length ?? 0) >= before + 3 ? true : undefined),
+      'the phone to receive them',
+    );
     expect(patient?.received.some((message) => message.text === 'Até amanhã!')).toBe(true);
 
     const read = await clinic.post(`/v1/channels/${channelId}/messages/${inbound.id}/read`);
     expect(read.status).toBe(202);
     const outboundRead = await clinic.post(`/v1/channels/${channelId}/messages/${ids[0]}/read`);
     expect(outboundRead).toMatchObject({ status: 422, body: { error: { code: 'not_inbound' } } });
+  });
+
+  it('uploads media three ways and sends image, document, audio and video the patient receives byte for byte', async () => {
+    const patient = simulator.phones.get(patientNumber);
+    const image = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    const raw = await clinic.request('POST', '/v1/media', {
+      rawBody: image,
+      headers: { 'content-type': 'image/png' },
+    });
+    expect(raw).toMatchObject({
+      status: 201,
+      body: { mimeType: 'image/png', size: image.length, fileName: null },
+    });
+
+    const form = new FormData();
+    const pdf = Buffer.from('%PDF-1.4\n% receita médica\n');
+    form.append('file', new Blob([pdf], { type: 'application/pdf' }), 'receita.pdf');
+    const multipart = await fetch(`${clinic.baseUrl}/v1/media`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${clinic.key}` },
+      body: form,
+    });
+    const document = (await multipart.json()) as { mediaId: string; fileName: string };
+    expect(multipart.status).toBe(201);
+    expect(document.fileName).toBe('receita.pdf');
+
+    const audio = Buffer.alloc(64 * 1024, 7);
+    const reserved = await clinic.post('/v1/media/uploads', {
+      mimeType: 'audio/ogg',
+      size: audio.length,
+      fileName: 'nota.ogg',
+    });
+    expect(reserved.status).toBe(201);
+    const put = await fetch(reserved.body.upload.url, {
+      method: 'PUT',
+      headers: reserved.body.upload.headers,
+      body: audio,
+    });
+    expect(put.status).toBe(200);
+    const download = await clinic.get(`/v1/media/${reserved.body.mediaId}`);
+    expect(download.body).toMatchObject({ mimeType: 'audio/ogg', size: audio.length, fileName: 'nota.ogg' });
+    expect(Buffer.from(await (await fetch(download.body.url)).arrayBuffer()).equals(audio)).toBe(true);
+
+    const video = await clinic.request('POST', '/v1/media?filename=video.mp4', {
+      rawBody: Buffer.alloc(2048, 3),
+      headers: { 'content-type': 'video/mp4' },
+    });
+    const sends = [
+      { type: 'image', image: { mediaId: raw.body.mediaId, caption: 'Exame' } },
+      { type: 'document', document: { mediaId: document.mediaId, filename: 'receita.pdf' } },
+      { type: 'audio', audio: { mediaId: reserved.body.mediaId } },
+      { type: 'video', video: { mediaId: video.body.mediaId } },
+    ];
+    const before = patient?.received.length ?? 0;
+    for (const message of sends) {
+      const sent = await clinic.post(`/v1/channels/${channelId}/messages`, {
+        to: `+${patientNumber}`,
+        ...message,
+      });
+      expect(sent.status).toBe(202);
+      await waitForMessageStatus(channelId, sent.body.id, 'delivered');
+    }
+    const received = await until(
+      () => ((patient?.received.length ?? 0) >= before + 4 ? patient?.received.slice(before) : undefined),
+      'the patient to receive the four files',
+    );
+    expect(received.map((message) => message.type)).toEqual(['image', 'document', 'audio', 'video']);
+    const documentReceived = received[1];
+    await until(
+      () => documentReceived?.mediaBase64 ?? patient?.received[before + 1]?.mediaBase64,
+      'the document downloaded',
+    );
+    expect(Buffer.from(patient?.received[before + 1]?.mediaBase64 ?? '', 'base64').equals(pdf)).toBe(true);
+
+    const unknown = await clinic.post(`/v1/channels/${channelId}/messages`, {
+      to: `+${patientNumber}`,
+      type: 'image',
+      image: { mediaId: 'med_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' },
+    });
+    expect(unknown).toMatchObject({ status: 422, body: { error: { code: 'media_not_found' } } });
   });
 
   it('refuses a reply to a message the channel does not have', async () => {
@@ -170,7 +256,8 @@ describe("a clinic's path through the API", () => {
       check.status === 200
         ? check.body
         : await until(async () => {
-            const polled = (await clinic.get(`/v1/channels/${channelId}/contacts/checks/${check.body.id}`)).body;
+            const polled = (await clinic.get(`/v1/channels/${channelId}/contacts/checks/${check.body.id}`))
+              .body;
             return polled.status === 'done' ? polled : undefined;
           }, 'the contact check');
     expect(answer.results).toEqual([

@@ -212,6 +212,7 @@ export async function runnerPlatform(
   const useCases = {
     channels: platform.channels,
     messages: platform.messages,
+    media: platform.media,
     commands: bus,
     shardCount: SHARDS,
   };

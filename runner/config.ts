@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { type Environment, readConfig } from '#shared/config.ts';
+import { DEFAULT_LINK_FETCH_POLICY } from './messages/link-fetcher.ts';
 
 /** Where the runner's sockets go: our simulator (trusting its root key and media CA) or WhatsApp. */
 export type WhatsAppConnection =
@@ -33,6 +34,17 @@ const runnerConfigSchema = z
       .int()
       .min(1)
       .default(100 * 1024 * 1024),
+    /** The largest file a send's `link` may name (bytes); it is held in memory while it is sent. */
+    LINK_FETCH_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(16 * 1024 * 1024),
+    /**
+     * Comma-separated host names a media link may name although they resolve to private addresses
+     * (an on-premises file server). Empty: links reach public addresses only.
+     */
+    LINK_FETCH_PRIVATE_HOSTS: z.string().default(''),
     /** Received files downloaded at once; each holds up to two 5 MiB upload parts in memory. */
     MAX_CONCURRENT_MEDIA_DOWNLOADS: z.coerce.number().int().min(1).max(64).default(4),
     /**
@@ -65,6 +77,15 @@ const runnerConfigSchema = z
     healthPort: env.HEALTH_PORT,
     inboundMediaMaxBytes: env.INBOUND_MEDIA_MAX_BYTES,
     maxConcurrentMediaDownloads: env.MAX_CONCURRENT_MEDIA_DOWNLOADS,
+    linkFetch: {
+      ...DEFAULT_LINK_FETCH_POLICY,
+      maxBytes: env.LINK_FETCH_MAX_BYTES,
+      privateHostsAllowed: new Set(
+        env.LINK_FETCH_PRIVATE_HOSTS.split(',')
+          .map((host) => host.trim().toLowerCase())
+          .filter(Boolean),
+      ),
+    },
     sessionTransactionConcurrency: env.SESSION_TRANSACTION_CONCURRENCY,
     whatsapp: whatsAppConnection(env),
   }));

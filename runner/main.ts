@@ -9,6 +9,7 @@ import { routeConsoleThroughLogger } from './console-guard.ts';
 import { CoalescingEventPublisher } from './events/coalescing-event-publisher.ts';
 import { startHealthServer } from './health.ts';
 import { LeaseTable, leaseCallTimeoutMs } from './leases/lease-table.ts';
+import { createLinkFetcher } from './messages/link-fetcher.ts';
 import { MessageIdMemory } from './messages/message-id-memory.ts';
 import { Runner } from './runner.ts';
 import { RunnerMetrics } from './runner-metrics.ts';
@@ -48,6 +49,7 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
     outbox: platform.outbox,
     inboundMediaMaxBytes: () => config.inboundMediaMaxBytes,
     mediaDownloads: new Semaphore(config.maxConcurrentMediaDownloads),
+    fetchLink: createLinkFetcher(config.linkFetch),
     sessionStore: new SessionStore({
       dynamo: clients.dynamo,
       kms: clients.kms,

@@ -51,6 +51,8 @@ export interface ShardWorkerDeps {
   readonly inboundMediaMaxBytes?: (tenantId: string) => number;
   /** Bounds the received files being downloaded at once. */
   readonly mediaDownloads?: Semaphore;
+  /** Downloads media a send names by `link` (runner/messages/link-fetcher.ts); without it links fail. */
+  readonly fetchLink?: (url: string) => Promise<{ data: Buffer; mimeType: string }>;
   /** Timeouts, retries and spool directory of received files' downloads (defaults suit WhatsApp). */
   readonly mediaDownloadTuning?: Partial<MediaDownloadTuning>;
   readonly sessionStore: SessionStore;
@@ -363,6 +365,7 @@ export class ShardWorker {
         media: this.deps.media,
         events: this.deps.events,
         messageStatusRecorder: this.messageStatusRecorder,
+        ...(this.deps.fetchLink ? { fetchLink: this.deps.fetchLink } : {}),
       },
       onWritten,
     );

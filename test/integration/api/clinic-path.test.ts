@@ -1,5 +1,7 @@
 // A clinic's whole path through the public API, over real HTTP to the local front, with a runner on
 // the same queues and virtual phones on the WhatsApp simulator: nothing below the API is called.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import { type RunnerPlatform, runnerPlatform, until } from '../runner/support/runner-harness.ts';
@@ -236,6 +238,50 @@ describe("a clinic's path through the API", () => {
       image: { mediaId: 'med_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' },
     });
     expect(unknown).toMatchObject({ status: 422, body: { error: { code: 'media_not_found' } } });
+  });
+
+  it('sends media by link, and refuses links to addresses the platform may not reach', async () => {
+    const patient = simulator.phones.get(patientNumber);
+    const picture = Buffer.from('ffd8ffe000104a46494600010101', 'hex');
+    const files = createServer((request, response) => {
+      if (request.url === '/moved') {
+        response.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'image/jpeg' }).end(picture);
+    });
+    await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
+    const port = (files.address() as AddressInfo).port;
+    try {
+      const before = patient?.received.length ?? 0;
+      const sent = await clinic.post(`/v1/channels/${channelId}/messages`, {
+        to: `+${patientNumber}`,
+        type: 'image',
+        image: { link: `http://127.0.0.1:${port}/exame.jpg` },
+      });
+      await waitForMessageStatus(channelId, sent.body.id, 'delivered');
+      const received = await until(
+        () => (patient?.received[before]?.mediaBase64 ? patient.received[before] : undefined),
+        'the linked image',
+      );
+      expect(Buffer.from(received.mediaBase64 ?? '', 'base64').equals(picture)).toBe(true);
+
+      for (const link of [
+        `http://localhost:${port}/exame.jpg`,
+        'http://169.254.169.254/latest/meta-data/',
+        `http://127.0.0.1:${port}/moved`,
+      ]) {
+        const refused = await clinic.post(`/v1/channels/${channelId}/messages`, {
+          to: `+${patientNumber}`,
+          type: 'image',
+          image: { link },
+        });
+        const failed = await waitForMessageStatus(channelId, refused.body.id, 'failed');
+        expect(failed.error.code).toBe('media_link_forbidden');
+      }
+    } finally {
+      files.close();
+    }
   });
 
   it('refuses a reply to a message the channel does not have', async () => {

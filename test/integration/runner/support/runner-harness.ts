@@ -14,6 +14,7 @@ import { sessionPk } from '#runner/auth/key-layout.ts';
 import { SessionStore } from '#runner/auth/session-store.ts';
 import { routeConsoleThroughLogger } from '#runner/console-guard.ts';
 import { LeaseTable, leaseCallTimeoutMs } from '#runner/leases/lease-table.ts';
+import { createLinkFetcher, DEFAULT_LINK_FETCH_POLICY } from '#runner/messages/link-fetcher.ts';
 import type { MediaDownloadTuning } from '#runner/messages/whatsapp-media.ts';
 import { Runner } from '#runner/runner.ts';
 import { RunnerMetrics } from '#runner/runner-metrics.ts';
@@ -333,6 +334,11 @@ export async function runnerPlatform(
         events,
         outbox: own?.outbox ?? outbox,
         outboxTuning: { drainIntervalMs: 1_000 },
+        // Tests serve linked media from this machine: that one address is let through by number.
+        fetchLink: createLinkFetcher({
+          ...DEFAULT_LINK_FETCH_POLICY,
+          privateHostsAllowed: new Set(['127.0.0.1']),
+        }),
         ...(options.inboundMediaMaxBytes
           ? { inboundMediaMaxBytes: () => options.inboundMediaMaxBytes as number }
           : {}),

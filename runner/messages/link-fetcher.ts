@@ -1,0 +1,150 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { isPublicAddress } from '#shared/net/public-address.ts';
+import { PermanentCommandError } from '../command-handler.ts';
+
+// Media a clinic sends by `link`: the runner downloads it. A link is the clinic's input, so the
+// download may only reach public addresses (shared/net/public-address.ts), checked on the address
+// actually connected to — the name is resolved once, checked, and the socket pinned to it, so a
+// name that resolves differently the second time (DNS rebinding) reaches nothing new. Redirects
+// are followed a few times, each one checked the same way; the body is capped while it streams.
+
+export interface LinkFetchPolicy {
+  readonly maxBytes: number;
+  readonly timeoutMs: number;
+  readonly maxRedirects: number;
+  /** Host names that may resolve to non-public addresses (a test's media server, an on-premises store). */
+  readonly privateHostsAllowed: ReadonlySet<string>;
+}
+
+export const DEFAULT_LINK_FETCH_POLICY: LinkFetchPolicy = {
+  // Held in memory while it is sent; larger files go through POST /v1/media/uploads.
+  maxBytes: 16 * 1024 * 1024,
+  timeoutMs: 30_000,
+  maxRedirects: 3,
+  privateHostsAllowed: new Set(),
+};
+
+type Resolve = (hostname: string) => Promise<LookupAddress[]>;
+
+const systemResolve: Resolve = (hostname) =>
+  new Promise((resolve, reject) =>
+    dnsLookup(hostname, { all: true, verbatim: true }, (error, addresses) =>
+      error ? reject(error) : resolve(addresses),
+    ),
+  );
+
+export function createLinkFetcher(
+  policy: LinkFetchPolicy = DEFAULT_LINK_FETCH_POLICY,
+  resolve = systemResolve,
+) {
+  return async function fetchLink(link: string): Promise<{ data: Buffer; mimeType: string }> {
+    let url = parseLink(link);
+    for (let redirects = 0; ; redirects++) {
+      const address = await checkedAddress(url, policy, resolve);
+      const response = await get(url, address, policy);
+      const status = response.statusCode ?? 0;
+      if (status >= 300 && status < 400 && response.headers.location) {
+        response.resume();
+        if (redirects >= policy.maxRedirects)
+          throw new PermanentCommandError('media_link_unavailable', 'The media link redirects too often');
+        url = parseLink(new URL(response.headers.location, url).toString());
+        continue;
+      }
+      if (status >= 500 || status === 429) {
+        response.resume();
+        throw new Error(`The media link answered ${status}`);
+      }
+      if (status < 200 || status >= 300) {
+        response.resume();
+        throw new PermanentCommandError('media_link_unavailable', `The media link answered ${status}`);
+      }
+      return { data: await cappedBody(response, policy.maxBytes), mimeType: mediaTypeOf(response) };
+    }
+  };
+}
+
+function parseLink(link: string): URL {
+  let url: URL;
+  try {
+    url = new URL(link);
+  } catch {
+    throw new PermanentCommandError('media_link_invalid', 'The media link is not a URL');
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
+    throw new PermanentCommandError(
+      'media_link_invalid',
+      'The media link must be an http(s) URL without credentials',
+    );
+  }
+  return url;
+}
+
+async function checkedAddress(url: URL, policy: LinkFetchPolicy, resolve: Resolve): Promise<LookupAddress> {
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  let addresses: LookupAddress[];
+  try {
+    addresses = await resolve(hostname);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTFOUND')
+      throw new PermanentCommandError('media_link_unavailable', 'The media link names no known host');
+    throw error;
+  }
+  const allowedPrivate = policy.privateHostsAllowed.has(hostname);
+  // Every address must pass: a name with one public and one private address could be steered to either.
+  if (
+    addresses.length === 0 ||
+    (!allowedPrivate && !addresses.every(({ address }) => isPublicAddress(address)))
+  ) {
+    throw new PermanentCommandError(
+      'media_link_forbidden',
+      'The media link points to an address the platform may not reach',
+    );
+  }
+  return addresses[0] as LookupAddress;
+}
+
+function get(url: URL, address: LookupAddress, policy: LinkFetchPolicy): Promise<IncomingMessage> {
+  const pinned: LookupFunction = (_hostname, options, callback) => {
+    if ((options as { all?: boolean }).all) callback(null, [address]);
+    else callback(null, address.address, address.family);
+  };
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      url,
+      { lookup: pinned, timeout: policy.timeoutMs, headers: { 'user-agent': 'clinic-wa' } },
+      resolve,
+    );
+    outgoing.on('timeout', () => outgoing.destroy(new Error('The media link timed out')));
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
+}
+
+async function cappedBody(response: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const tooLarge = () =>
+    new PermanentCommandError('media_link_too_large', `The linked file is larger than ${maxBytes} bytes`);
+  if (Number(response.headers['content-length'] ?? 0) > maxBytes) {
+    response.destroy();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) {
+      response.destroy();
+      throw tooLarge();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function mediaTypeOf(response: IncomingMessage): string {
+  const type = response.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  return type && /^[\w.+-]+\/[\w.+-]+$/.test(type) ? type : 'application/octet-stream';
+}

@@ -1,0 +1,40 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { describe, expect, it } from 'vitest';
+import { openApiDocument } from '#functions/http/openapi.ts';
+import { ROUTES } from '#functions/http/routes.ts';
+import { API_KEY_SCOPES } from '#shared/domain/api-key.ts';
+
+describe('the OpenAPI document', () => {
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const validator = new Validator();
+    const result = await validator.validate(
+      structuredClone(openApiDocument()) as Parameters<Validator['validate']>[0],
+    );
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+  });
+
+  it('has one operation per route of the route table, with its security and errors', () => {
+    const document = openApiDocument() as {
+      paths: Record<
+        string,
+        Record<string, { operationId: string; security?: unknown[]; responses: Record<string, unknown> }>
+      >;
+    };
+    for (const route of ROUTES) {
+      const operation = document.paths[route.path]?.[route.method.toLowerCase()];
+      expect(operation?.operationId, `${route.method} ${route.path}`).toBe(route.operationId);
+      expect(Boolean(operation?.security), route.operationId).toBe(route.access.kind !== 'public');
+      if (route.access.kind !== 'public') expect(Object.keys(operation?.responses ?? {})).toContain('401');
+    }
+    const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods));
+    expect(operations).toHaveLength(ROUTES.length);
+  });
+
+  it('names only scopes API keys can have', () => {
+    for (const route of ROUTES) {
+      if (route.access.kind === 'tenant') expect(API_KEY_SCOPES).toContain(route.access.scope);
+    }
+  });
+});

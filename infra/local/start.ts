@@ -84,6 +84,17 @@ const simulatorPart: Part = async (platform) => {
   return { name: 'WhatsApp simulator', stop: () => simulator.stop() };
 };
 
+/** What every process of the platform reads to reach local AWS: endpoint, credentials, the stack. */
+function localAwsEnvironment(aws: LocalAws): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_REGION: aws.region,
+    ...EMULATOR_CREDENTIAL_ENV,
+    ...aws.env,
+  };
+}
+
 /** One runner, as its own process configured through its environment, like an ECS task. */
 const runnerPart: Part = async (platform) => {
   const { aws, simulator } = platform;
@@ -92,11 +103,7 @@ const runnerPart: Part = async (platform) => {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
-      ...process.env,
-      AWS_ENDPOINT_URL: aws.endpoint,
-      AWS_REGION: aws.region,
-      ...EMULATOR_CREDENTIAL_ENV,
-      ...aws.env,
+      ...localAwsEnvironment(aws),
       RUNNER_ID: 'local-runner-1',
       HEALTH_PORT: process.env.LOCAL_RUNNER_HEALTH_PORT ?? '8081',
       SESSION_TRANSACTION_CONCURRENCY: '1',
@@ -140,11 +147,7 @@ const apiPart: Part = async (platform) => {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: {
-      ...process.env,
-      AWS_ENDPOINT_URL: aws.endpoint,
-      AWS_REGION: aws.region,
-      ...EMULATOR_CREDENTIAL_ENV,
-      ...aws.env,
+      ...localAwsEnvironment(aws),
       ADMIN_API_KEY: adminKey,
       LOCAL_API_PORT: process.env.LOCAL_API_PORT ?? '3000',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',

@@ -78,11 +78,9 @@ export class S3MediaStore implements MediaStore {
       const object = await this.client.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: objectKey(tenantId, mediaId) }),
       );
-      const fileName = object.Metadata?.filename;
       return {
         data: Buffer.from((await object.Body?.transformToByteArray()) ?? []),
-        mimeType: object.ContentType ?? 'application/octet-stream',
-        fileName: fileName ? decodeURIComponent(fileName) : null,
+        ...storedHeaders(object),
       };
     } catch (error) {
       if (error instanceof NoSuchKey) return null;
@@ -95,12 +93,7 @@ export class S3MediaStore implements MediaStore {
       const object = await this.client.send(
         new HeadObjectCommand({ Bucket: this.bucket, Key: objectKey(tenantId, mediaId) }),
       );
-      const fileName = object.Metadata?.filename;
-      return {
-        mimeType: object.ContentType ?? 'application/octet-stream',
-        fileName: fileName ? decodeURIComponent(fileName) : null,
-        size: object.ContentLength ?? 0,
-      };
+      return { ...storedHeaders(object), size: object.ContentLength ?? 0 };
     } catch (error) {
       if (error instanceof NotFound || error instanceof NoSuchKey) return null;
       throw error;
@@ -139,6 +132,15 @@ export class S3MediaStore implements MediaStore {
       { expiresIn: expiresInSeconds },
     );
   }
+}
+
+/** The content type and file name an object was stored with (the inverse of `objectHeaders`). */
+function storedHeaders(object: { ContentType?: string; Metadata?: Record<string, string> }) {
+  const fileName = object.Metadata?.filename;
+  return {
+    mimeType: object.ContentType ?? 'application/octet-stream',
+    fileName: fileName ? decodeURIComponent(fileName) : null,
+  };
 }
 
 /** Content type and file name as S3 takes them: a valid media type, a name that fits the metadata. */

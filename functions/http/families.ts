@@ -3,6 +3,7 @@ import { channelRoutes } from '../channels/routes.ts';
 import { messageRoutes } from '../messages/routes.ts';
 import { publicRoutes } from '../public/routes.ts';
 import { tenantRoutes } from '../tenants/routes.ts';
+import type { ApiConfig } from './api-config.ts';
 import { createApiRouter } from './api-router.ts';
 import { createGuards } from './guards.ts';
 import { type ApiHandler, apiLambda } from './lambda.ts';
@@ -12,9 +13,9 @@ import type { FunctionFamily } from './routes.ts';
  * Each function family's handler on one platform: what each Lambda entry point builds for itself
  * (functions/<family>/handler.ts), all at once for the local front and the tests.
  */
-export function familyHandler(family: FunctionFamily, platform: Platform): ApiHandler {
+export function familyHandler(family: FunctionFamily, platform: Platform, config: ApiConfig): ApiHandler {
   if (family === 'public') return apiLambda(createApiRouter('public', publicRoutes()));
-  const guards = createGuards(platform);
+  const guards = createGuards(platform, config.rateLimit);
   const routes =
     family === 'tenants'
       ? tenantRoutes(platform)

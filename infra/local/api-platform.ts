@@ -2,6 +2,7 @@
 // (`npm start`) and what the API tests call through real HTTP.
 import { adminKeySource } from '#functions/authorizer/admin-key.ts';
 import { createAuthorizer } from '#functions/authorizer/authorizer.ts';
+import { loadApiConfig } from '#functions/http/api-config.ts';
 import { familyHandler } from '#functions/http/families.ts';
 import { FUNCTION_FAMILIES } from '#functions/http/routes.ts';
 import type { Environment } from '#shared/config.ts';
@@ -14,8 +15,9 @@ export async function startLocalApi(options: {
   readonly authorizerCacheSeconds?: number;
 }): Promise<ApiFront> {
   const platform = createPlatform({ source: 'api', env: options.env });
+  const config = loadApiConfig(options.env);
   const handlers = Object.fromEntries(
-    FUNCTION_FAMILIES.map((family) => [family, familyHandler(family, platform)]),
+    FUNCTION_FAMILIES.map((family) => [family, familyHandler(family, platform, config)]),
   ) as Record<(typeof FUNCTION_FAMILIES)[number], ReturnType<typeof familyHandler>>;
   const authorizer = createAuthorizer({
     tenants: platform.tenants,

@@ -100,3 +100,27 @@ describe('tenants and keys', () => {
     expect(reused).toMatchObject({ status: 409, body: { error: { code: 'idempotency_key_reused' } } });
   });
 });
+
+describe('the rate limit', () => {
+  it("answers 429 with Retry-After past the tenant's limit, and other tenants go on", async () => {
+    const limited = await startApiWorld({
+      TENANT_RATE_LIMIT_REQUESTS: '5',
+      TENANT_RATE_LIMIT_WINDOW_SECONDS: '3600',
+    });
+    try {
+      const { client } = await limited.newTenant();
+      const statuses: number[] = [];
+      for (let request = 0; request < 7; request++) statuses.push((await client.get('/v1/channels')).status);
+      expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+      const refused = await client.get('/v1/channels');
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.code).toBe('rate_limited');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(3600);
+      const other = await limited.newTenant();
+      expect((await other.client.get('/v1/channels')).status).toBe(200);
+    } finally {
+      await limited.front.stop();
+    }
+  });
+});

@@ -21,19 +21,8 @@ import { RunnerMetrics } from '#runner/runner-metrics.ts';
 import type { BackoffPolicy } from '#runner/sessions/backoff.ts';
 import type { SessionTuning } from '#runner/sessions/channel-session.ts';
 import { createSocketFactory } from '#runner/sessions/socket-factory.ts';
-import {
-  createDynamoClient,
-  createEventBridgeClient,
-  createKmsClient,
-  createSqsClient,
-} from '#shared/aws/clients.ts';
-import { DynamoChannelRepository } from '#shared/aws/dynamo/channel-repository.ts';
-import { DynamoContactCheckRepository } from '#shared/aws/dynamo/contact-check-repository.ts';
 import { leaseKey } from '#shared/aws/dynamo/fence-check.ts';
-import { DynamoMessageOutbox } from '#shared/aws/dynamo/message-outbox.ts';
-import { DynamoMessageRepository } from '#shared/aws/dynamo/message-repository.ts';
 import { SqsCommandBus } from '#shared/aws/sqs-command-bus.ts';
-import { loadAwsConfig } from '#shared/config.ts';
 import type { Channel } from '#shared/domain/channel.ts';
 import type { ChannelCommand } from '#shared/domain/commands.ts';
 import type { EventType, PlatformEvent } from '#shared/domain/events.ts';
@@ -41,6 +30,7 @@ import { newId } from '#shared/domain/ids.ts';
 import type { Message } from '#shared/domain/message.ts';
 import type { OutboundMessage } from '#shared/domain/outbound-message.ts';
 import { createLogger, type LogLevel } from '#shared/observability.ts';
+import { createPlatform } from '#shared/platform.ts';
 import type { ChannelRepository, EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
 import { connectChannel, createChannel } from '#shared/use-cases/channels.ts';
 import { sendMessage } from '#shared/use-cases/messages.ts';
@@ -154,9 +144,9 @@ export async function runnerPlatform(
   options: { logLevel?: LogLevel } = {},
 ) {
   const environment = emulatorEnvironment(emulator);
-  const aws = loadAwsConfig(environment);
-  const sqs = createSqsClient(aws);
   const platform = platformRepositories(emulator);
+  const { clients } = platform;
+  const { sqs } = clients;
   const queueUrls = await testQueues(sqs);
   const cluster = crypto.randomUUID();
   const events = new CapturedEvents();
@@ -170,7 +160,7 @@ export async function runnerPlatform(
   const sessionStoreOver = (dynamo: DynamoDBDocumentClient) =>
     new SessionStore({
       dynamo,
-      kms: createKmsClient(aws),
+      kms: clients.kms,
       tableName: platform.resources.sessionsTable,
       keyArn: platform.resources.sessionKeyArn,
       transactionConcurrency: 1,
@@ -224,15 +214,17 @@ export async function runnerPlatform(
 
   /** The adapters of a runner reaching DynamoDB somewhere else (KMS, S3, SQS as every runner). */
   const ownDynamo = (endpoint: string) => {
-    const client = createDynamoClient(loadAwsConfig({ ...environment, AWS_ENDPOINT_URL_DYNAMODB: endpoint }));
-    const { platformTable, sessionsTable: leaseTable } = platform.resources;
+    const own = createPlatform({
+      source: 'runner',
+      env: { ...environment, AWS_ENDPOINT_URL_DYNAMODB: endpoint },
+    });
     return {
-      client,
-      channels: thisTenantOnly(new DynamoChannelRepository(client, platformTable, { leaseTable })),
-      messages: new DynamoMessageRepository(client, platformTable, { leaseTable }),
-      contactChecks: new DynamoContactCheckRepository(client, platformTable),
-      outbox: new DynamoMessageOutbox(client, platformTable),
-      sessionStore: sessionStoreOver(client),
+      client: own.clients.dynamo,
+      channels: thisTenantOnly(own.channels),
+      messages: own.messages,
+      contactChecks: own.contactChecks,
+      outbox: own.outbox,
+      sessionStore: sessionStoreOver(own.clients.dynamo),
     };
   };
 
@@ -398,8 +390,7 @@ export async function runnerPlatform(
       },
     ): Promise<RunnerProcess> {
       const bus = options.eventBusName ?? `test-bus-${crypto.randomUUID().slice(0, 8)}`;
-      if (!options.eventBusName)
-        await createEventBridgeClient(aws).send(new CreateEventBusCommand({ Name: bus }));
+      if (!options.eventBusName) await clients.eventBridge.send(new CreateEventBusCommand({ Name: bus }));
       // Node itself with tsx as a loader: the tsx CLI would run the runner in a grandchild, which a
       // SIGKILL of its parent leaves running.
       const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'runner/main.ts')], {

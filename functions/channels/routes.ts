@@ -62,7 +62,7 @@ export function channelRoutes(
           `Channel ${channel.id} is ${channel.status}: there is no QR to scan now`,
         );
       }
-      const headers = { 'cache-control': 'no-store', 'x-qr-expires-at': pairing.expiresAt };
+      const headers = { 'x-qr-expires-at': pairing.expiresAt };
       switch ((input.query as { format?: string }).format) {
         case 'png':
           return {

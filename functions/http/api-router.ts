@@ -189,7 +189,7 @@ function pathIds(spec: RouteSpec): Middleware {
       if (!parsed.success) {
         const name = String(parsed.error.issues[0]?.path[0] ?? 'resource');
         const resource = name.replace(/Id$/, '').replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
-        throw new NotFoundError(resource, String(reqCtx.params[name] ?? ''));
+        throw new NotFoundError(resource, echo(String(reqCtx.params[name] ?? '')));
       }
     }
     await next();
@@ -273,19 +273,30 @@ function errorResult(error: unknown, reqCtx: RequestContext) {
   const requestId = requestIdOf(reqCtx);
   const response = errorResponse(error, requestId);
   if (response.status >= 500) logger.error('request failed', { requestId, error: error as Error });
-  return Response.json(response.body, { status: response.status, headers: response.headers });
+  return Response.json(response.body, {
+    status: response.status,
+    headers: { ...NO_STORE, ...response.headers },
+  });
 }
 
+/** A piece of the request quoted in an error message, kept short. */
+function echo(value: string): string {
+  return value.length > 80 ? `${value.slice(0, 80)}…` : value;
+}
+
+/** Every answer is one tenant's data (or a secret, such as a QR): no cache may keep it. */
+const NO_STORE = { 'cache-control': 'no-store' };
+
 function toResponse(result: RouteResult): Response {
+  const headers = { ...NO_STORE, ...result.headers };
   if ('raw' in result) {
     return new Response(result.raw, {
       status: result.status,
-      headers: { 'content-type': result.contentType, ...result.headers },
+      headers: { 'content-type': result.contentType, ...headers },
     });
   }
-  if (result.body === undefined)
-    return new Response(null, { status: result.status, headers: result.headers });
-  return Response.json(result.body, { status: result.status, headers: result.headers });
+  if (result.body === undefined) return new Response(null, { status: result.status, headers });
+  return Response.json(result.body, { status: result.status, headers });
 }
 
 /** The tenant a tenant route acts for (its principal was checked before the route ran). */

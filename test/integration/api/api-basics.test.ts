@@ -16,6 +16,7 @@ describe('the local front', () => {
     expect(Object.keys(openApi.body.paths)).toContain('/v1/channels/{channelId}/messages');
     const docs = await world.anonymous.get('/docs');
     expect(docs.headers.get('content-type')).toContain('text/html');
+    expect(docs.headers.get('cache-control')).toBe('no-store');
     expect(docs.body).toContain('/v1/channels/{channelId}/connect');
   });
 

@@ -23,7 +23,7 @@ import { provisionCompanion } from '#test/simulator/provisioning.ts';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import { eventually, TestCompanion } from '#test/simulator/test-client.ts';
 import { DEFAULT_BASELINE_OPTIONS } from './baseline.ts';
-import type { Benchmark, BenchmarkResult, Goal, Metric } from './benchmark.ts';
+import { type Benchmark, type BenchmarkResult, type Goal, goal, type Metric } from './benchmark.ts';
 import { type BenchEmulators, servedServices, startBenchEmulators } from './emulators.ts';
 import { spawnBareClients } from './runner/bare-process.ts';
 import { drainDownstreamQueues } from './runner/downstream.ts';
@@ -544,27 +544,6 @@ async function measureThroughput(
   } finally {
     await runner.stop();
   }
-}
-
-function goal(
-  name: string,
-  measured: number,
-  reference: number,
-  unit: string,
-  bound: { max?: number; min?: number },
-  describe: string,
-): Goal {
-  const ratio = measured / reference;
-  const pass = bound.max !== undefined ? ratio <= bound.max : ratio >= (bound.min ?? 0);
-  return {
-    name,
-    goal: describe,
-    measured: round(measured, 2),
-    reference: round(reference, 2),
-    unit,
-    ratio: round(ratio, 2),
-    pass: Number.isFinite(ratio) && pass,
-  };
 }
 
 export const runnerBenchmark: Benchmark = {

@@ -47,7 +47,7 @@ export class CallTrace {
 export function callsPerRequest(summary: TraceSummary, requests: number): Record<string, number> {
   return Object.fromEntries(
     Object.entries(summary.calls)
-      .map(([name, { calls }]) => [name, Math.round((calls / requests) * 100) / 100] as const)
+      .map(([name, { calls }]) => [name, Math.round((calls / requests) * 1000) / 1000] as const)
       .sort(([a], [b]) => a.localeCompare(b)),
   );
 }

@@ -393,7 +393,7 @@ export const apiBenchmark: Benchmark = {
       log(
         `  p50 ${round(distribution(accept.apiMs).p50, 2)} ms through the front, ${round(distribution(accept.bareMs).p50, 2)} ms bare`,
       );
-      const fuzz = await readFuzzSummary(join(ROOT, FUZZ_RESULTS));
+      const fuzz = await readFuzzSummary(ROOT, FUZZ_RESULTS);
       printFuzzSummary(fuzz, FUZZ_RESULTS);
       return report(options, startedAt, emulators, {
         accept,

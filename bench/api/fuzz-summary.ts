@@ -2,6 +2,7 @@
 // tool, so the API benchmark reports what it finds and never fails for its absence or its shape.
 // The summary is the file's `summary` object when it has one, else its top-level plain values.
 import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export type FuzzSummary =
   | {
@@ -14,13 +15,14 @@ export type FuzzSummary =
 const isPlain = (value: unknown): value is string | number | boolean | null =>
   value === null || ['string', 'number', 'boolean'].includes(typeof value);
 
-export async function readFuzzSummary(file: string): Promise<FuzzSummary | undefined> {
+/** `file` is relative to `root` (the repository), and recorded so. */
+export async function readFuzzSummary(root: string, file: string): Promise<FuzzSummary | undefined> {
   let text: string;
   let modifiedAt: string;
   try {
     [text, modifiedAt] = await Promise.all([
-      readFile(file, 'utf8'),
-      stat(file).then((stats) => stats.mtime.toISOString()),
+      readFile(join(root, file), 'utf8'),
+      stat(join(root, file)).then((stats) => stats.mtime.toISOString()),
     ]);
   } catch {
     return undefined;
@@ -40,16 +42,16 @@ export async function readFuzzSummary(file: string): Promise<FuzzSummary | undef
   }
 }
 
-export function printFuzzSummary(fuzz: FuzzSummary | undefined, shownAs: string): void {
+export function printFuzzSummary(fuzz: FuzzSummary | undefined, file: string): void {
   if (!fuzz) {
-    console.log(`\n  fuzz: no ${shownAs} (the OpenAPI fuzzer has not run here)`);
+    console.log(`\n  fuzz: no ${file} (the OpenAPI fuzzer has not run here)`);
     return;
   }
   if ('error' in fuzz) {
-    console.log(`\n  fuzz: ${shownAs} ${fuzz.error}`);
+    console.log(`\n  fuzz: ${file} ${fuzz.error}`);
     return;
   }
-  console.log(`\n  fuzz (${shownAs}, written ${fuzz.modifiedAt}):`);
+  console.log(`\n  fuzz (${file}, written ${fuzz.modifiedAt}):`);
   const width = Math.max(0, ...Object.keys(fuzz.summary).map((key) => key.length));
   for (const [key, value] of Object.entries(fuzz.summary)) console.log(`    ${key.padEnd(width)}  ${value}`);
 }

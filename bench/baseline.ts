@@ -103,21 +103,33 @@ function arrivals(receiver: TestCompanion) {
     arrived.has(id) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(id, resolve));
 }
 
-async function measureLatency(simulator: Simulator, options: Options): Promise<Metric[]> {
+/**
+ * Bare Baileys' one-way latency: texts from one fresh client to another, each sent once the one
+ * before arrived, timed from `sendMessage` to the receiver's upsert. The first five set up the
+ * Signal session (key fetch, pkmsg) and are not counted: not steady state.
+ */
+export async function oneWayLatencySamples(simulator: Simulator, messages: number): Promise<number[]> {
   const [sender, receiver] = await Promise.all([open(connected(simulator)), open(connected(simulator))]);
   if (!sender || !receiver) throw new Error('latency pair missing');
   const arrivalOf = arrivals(receiver);
   const to = receiver.auth.creds.me?.id.replace(/:\d+@/, '@') ?? '';
   const samples: number[] = [];
-  for (let index = 0; index < options.latencyMessages + 5; index++) {
-    const started = performance.now();
-    const sent = await sender.socket.sendMessage(to, { text: `latency ${index}` });
-    await arrivalOf(sent?.key.id ?? '');
-    // The first messages set up the Signal session (key fetch, pkmsg): not steady state.
-    if (index >= 5) samples.push(performance.now() - started);
+  try {
+    for (let index = 0; index < messages + 5; index++) {
+      const started = performance.now();
+      const sent = await sender.socket.sendMessage(to, { text: `latency ${index}` });
+      await arrivalOf(sent?.key.id ?? '');
+      if (index >= 5) samples.push(performance.now() - started);
+    }
+  } finally {
+    sender.stop();
+    receiver.stop();
   }
-  sender.stop();
-  receiver.stop();
+  return samples;
+}
+
+async function measureLatency(simulator: Simulator, options: Options): Promise<Metric[]> {
+  const samples = await oneWayLatencySamples(simulator, options.latencyMessages);
   return [
     { name: 'one-way latency, p50', value: round(percentile(samples, 0.5), 2), unit: 'ms' },
     { name: 'one-way latency, p99', value: round(percentile(samples, 0.99), 2), unit: 'ms' },

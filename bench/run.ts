@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
+import { apiBenchmark, DEFAULT_API_BENCH_OPTIONS } from './api.ts';
 import { baseline, DEFAULT_BASELINE_OPTIONS } from './baseline.ts';
 import type { Benchmark, BenchmarkResult } from './benchmark.ts';
 import { curveBenchmark } from './curve.ts';
@@ -28,7 +29,7 @@ if (getHeapStatistics().heap_size_limit < REQUIRED_HEAP_BYTES * 0.9) {
 
 // The runner comes last: it installs the native curve in this process, which the curve benchmark
 // must not find installed.
-const benchmarks: Benchmark[] = [baseline, curveBenchmark, runnerBenchmark];
+const benchmarks: Benchmark[] = [baseline, curveBenchmark, runnerBenchmark, apiBenchmark];
 
 // libsignal prints whole session records to the console on routine session turnover; they would
 // bury the table.
@@ -46,6 +47,7 @@ for (const level of ['log', 'info', 'warn'] as const) {
 const numericOptions = [
   ...Object.keys(DEFAULT_BASELINE_OPTIONS),
   ...Object.keys(DEFAULT_RUNNER_BENCH_OPTIONS),
+  ...Object.keys(DEFAULT_API_BENCH_OPTIONS),
 ];
 
 const { values } = parseArgs({

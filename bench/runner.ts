@@ -12,28 +12,23 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { BufferJSON, type WAMessage } from '@whiskeysockets/baileys';
-import { EMULATOR_CREDENTIAL_ENV } from '#infra/local/aws-clients.ts';
-import { type LocalAws, startLocalAws } from '#infra/local/local-aws.ts';
 import { SessionStore } from '#runner/auth/session-store.ts';
 import { installNativeCurve } from '#runner/crypto/install-native-curve.ts';
 import { LeaseTable } from '#runner/leases/lease-table.ts';
-import { createDynamoClient, createKmsClient, createSqsClient } from '#shared/aws/clients.ts';
-import { DynamoApiKeyRepository } from '#shared/aws/dynamo/api-key-repository.ts';
-import { DynamoChannelRepository } from '#shared/aws/dynamo/channel-repository.ts';
-import { DynamoTenantRepository } from '#shared/aws/dynamo/tenant-repository.ts';
-import { AWS_SERVICES, loadAwsConfig, loadResourceConfig } from '#shared/config.ts';
 import type { ChannelCommand } from '#shared/domain/commands.ts';
 import { newId } from '#shared/domain/ids.ts';
+import { createPlatform } from '#shared/platform.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
 import { provisionCompanion } from '#test/simulator/provisioning.ts';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
 import { eventually, TestCompanion } from '#test/simulator/test-client.ts';
 import { DEFAULT_BASELINE_OPTIONS } from './baseline.ts';
-import type { Benchmark, BenchmarkResult, Goal, Metric } from './benchmark.ts';
+import { type Benchmark, type BenchmarkResult, type Goal, goal, type Metric } from './benchmark.ts';
+import { type BenchEmulators, servedServices, startBenchEmulators } from './emulators.ts';
 import { spawnBareClients } from './runner/bare-process.ts';
 import { drainDownstreamQueues } from './runner/downstream.ts';
-import { type Fauxqs, startFauxqs } from './runner/fauxqs.ts';
-import { CpuMeter, type CpuShare, childProcesses, rssOf } from './runner/proc.ts';
+import type { Fauxqs } from './runner/fauxqs.ts';
+import { CpuMeter, type CpuShare, rssOf } from './runner/proc.ts';
 import { type BenchRunner, spawnBenchRunner } from './runner/runner-process.ts';
 import { measureSdkCallCost, type SdkCallCost } from './runner/sdk-call-cost.ts';
 import { type SeededChannel, seedChannels } from './runner/seed.ts';
@@ -150,7 +145,7 @@ class Arrivals {
 }
 
 interface World {
-  readonly aws: LocalAws;
+  readonly emulators: BenchEmulators;
   readonly simulator: Simulator;
   readonly awsEnvironment: Record<string, string>;
   readonly sqs: SQSClient;
@@ -167,46 +162,16 @@ interface World {
 }
 
 async function startWorld(options: Options): Promise<World> {
-  // Like AWS, moto refuses a second PurgeQueue within 60 s; the stand-in consumers purge every 2 s
-  // (bench/runner/downstream.ts), so this moto allows it.
-  process.env.MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR = 'false';
-  const aws = await startLocalAws();
-  const motoPid = childProcesses(/python/)[0];
+  const emulators = await startBenchEmulators();
   const simulator = await startSimulator();
-  const motoEnvironment = {
-    ...EMULATOR_CREDENTIAL_ENV,
-    ...aws.env,
-    AWS_ENDPOINT_URL: aws.endpoint,
-    AWS_REGION: aws.region,
-  };
-  // This process's own clients (seeding, SQS) read their credentials from the environment too.
-  Object.assign(process.env, EMULATOR_CREDENTIAL_ENV);
-  const motoSqs = createSqsClient(loadAwsConfig(motoEnvironment));
-  const fauxqs =
-    process.env.BENCH_SQS === 'moto'
-      ? undefined
-      : await startFauxqs(motoSqs, loadResourceConfig(motoEnvironment).commandQueueUrls);
-  const awsEnvironment: Record<string, string> = fauxqs
-    ? {
-        ...motoEnvironment,
-        AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
-        COMMAND_QUEUE_URLS: fauxqs.queueUrls.join(','),
-      }
-    : motoEnvironment;
-  const awsConfig = loadAwsConfig(awsEnvironment);
-  const resources = loadResourceConfig(awsEnvironment);
-  const dynamo = createDynamoClient(awsConfig);
-  const channels = new DynamoChannelRepository(dynamo, resources.platformTable);
-  const tenant = await createTenant(
-    {
-      tenants: new DynamoTenantRepository(dynamo, resources.platformTable),
-      apiKeys: new DynamoApiKeyRepository(dynamo, resources.platformTable),
-    },
-    { name: 'Clínica Bench' },
-  );
+  const awsEnvironment = emulators.environment;
+  const platform = createPlatform({ source: 'runner', env: awsEnvironment });
+  const { clients, resources } = platform;
+  const motoSqs = createPlatform({ source: 'runner', env: emulators.motoEnvironment }).clients.sqs;
+  const tenant = await createTenant(platform, { name: 'Clínica Bench' });
   const sessionStore = new SessionStore({
-    dynamo,
-    kms: createKmsClient(awsConfig),
+    dynamo: clients.dynamo,
+    kms: clients.kms,
     tableName: resources.sessionsTable,
     keyArn: resources.sessionKeyArn,
     transactionConcurrency: 1,
@@ -219,16 +184,16 @@ async function startWorld(options: Options): Promise<World> {
   );
   await mkdir(dirname(runnerLog), { recursive: true });
   console.log(`  runner logs → ${runnerLog}`);
-  const shardCount = resources.commandQueueUrls.length;
+  const { shardCount } = platform;
   return {
-    aws,
+    emulators,
     simulator,
     awsEnvironment,
-    sqs: fauxqs?.client ?? motoSqs,
+    sqs: clients.sqs,
     queueUrls: resources.commandQueueUrls,
     shardCount,
-    motoPid,
-    fauxqs,
+    motoPid: emulators.motoPid,
+    fauxqs: emulators.fauxqs,
     motoSqs,
     preKeys,
     spawnRunner: (runnerId, cluster) =>
@@ -248,11 +213,10 @@ async function startWorld(options: Options): Promise<World> {
       const seeded = await seedChannels(
         {
           simulator,
-          channels,
-          shardCount,
+          platform,
           tenantId: tenant.id,
           sessionStore,
-          leaseTable: new LeaseTable(dynamo, resources.sessionsTable, `bench-seed-${randomUUID()}`),
+          leaseTable: new LeaseTable(clients.dynamo, resources.sessionsTable, `bench-seed-${randomUUID()}`),
           concurrency: options.seedConcurrency,
         },
         count,
@@ -443,7 +407,14 @@ async function throughputOfBare(
   return { messages, ms, messagesPerSecond: (messages / ms) * 1000 };
 }
 
-/** Send commands as the API enqueues them: SQS FIFO of the channel's shard, group = channel. */
+/**
+ * Send commands on the queues as the API puts them there (SQS FIFO of the channel's shard, group =
+ * the channel, deduplicated by command id), but built here and sent ten to a batch rather than
+ * through sendMessage: the phase measures the runner sending from a queue filled at once, against
+ * bare Baileys sending at once. Through the API each message would first cost its record write and
+ * a SendMessage of its own, one request at a time, inside the timed window — that is the API
+ * benchmark's subject (bench/api.ts), not this one's. The runner records each message itself.
+ */
 async function enqueue(world: World, commands: readonly ChannelCommand[], shardOf: Map<string, number>) {
   const byShard = new Map<number, ChannelCommand[]>();
   for (const command of commands) {
@@ -469,6 +440,7 @@ async function enqueue(world: World, commands: readonly ChannelCommand[], shardO
   );
 }
 
+/** A send command as sendMessage makes it, built here for `enqueue` (which says why). */
 function sendCommand(channel: SeededChannel, receiver: TestCompanion, text: string): ChannelCommand {
   const number = receiver.auth.creds.me?.id.split(/[:@]/)[0] ?? '';
   return {
@@ -572,27 +544,6 @@ async function measureThroughput(
   } finally {
     await runner.stop();
   }
-}
-
-function goal(
-  name: string,
-  measured: number,
-  reference: number,
-  unit: string,
-  bound: { max?: number; min?: number },
-  describe: string,
-): Goal {
-  const ratio = measured / reference;
-  const pass = bound.max !== undefined ? ratio <= bound.max : ratio >= (bound.min ?? 0);
-  return {
-    name,
-    goal: describe,
-    measured: round(measured, 2),
-    reference: round(reference, 2),
-    unit,
-    ratio: round(ratio, 2),
-    pass: Number.isFinite(ratio) && pass,
-  };
 }
 
 export const runnerBenchmark: Benchmark = {
@@ -802,8 +753,9 @@ export const runnerBenchmark: Benchmark = {
       for (const receiver of receivers) receiver.stop();
       await rm(bareFile, { force: true });
       await world.simulator.stop();
-      await world.aws.stop();
-      await world.fauxqs?.stop();
+      world.sqs.destroy();
+      world.motoSqs.destroy();
+      await world.emulators.stop();
     }
   },
 };
@@ -1049,25 +1001,8 @@ function report(
 
 /** Which emulator served each AWS service the runner uses. */
 function emulators(world: World) {
-  const served: Record<string, { emulator: string; endpoint: string; patches?: string }> = {};
-  for (const service of AWS_SERVICES) {
-    const override = process.env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`];
-    served[service] = override
-      ? { emulator: 'external', endpoint: override }
-      : service === 'sqs' && world.fauxqs
-        ? {
-            emulator: 'fauxqs 1.9.2 (command queues); moto (event queues, filled by EventBridge rules)',
-            endpoint: world.fauxqs.endpoint,
-          }
-        : {
-            emulator: 'moto',
-            endpoint: world.aws.endpoint,
-            patches:
-              'infra/local/moto_patches.py (TransactWriteItems O(items) and locked; FIFO long polls woken by deletes; routes and JSONPath remembered; 0.5 ms thread switches)',
-          };
-  }
   return {
-    services: served,
+    services: servedServices(world.emulators),
     bottleneckRule: `a process at ≥ ${BOTTLENECK_SHARE * 100} % of one core during a phase (CPU from /proc/<pid>/stat)`,
   };
 }

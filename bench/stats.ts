@@ -10,6 +10,30 @@ export function percentile(samples: readonly number[], fraction: number): number
   return sorted[index] ?? Number.NaN;
 }
 
+export interface Distribution {
+  readonly samples: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly min: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
+/** The percentiles of `samples` and their count, rounded to `digits`. */
+export function distribution(samples: readonly number[], digits = 2): Distribution {
+  const at = (fraction: number) => round(percentile(samples, fraction), digits);
+  return {
+    samples: samples.length,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    min: at(0),
+    max: at(1),
+    mean: round(samples.reduce((sum, value) => sum + value, 0) / samples.length, digits),
+  };
+}
+
 export function round(value: number, digits = 1): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;

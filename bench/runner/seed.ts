@@ -1,13 +1,13 @@
-// Seeding for the runner benchmark (not measured): a tenant and channels created through the
-// platform's use cases and recorded `open` as a paired channel would be, each with a session stored
-// through the runner's own SessionStore (encrypted under a KMS data key, fenced) holding the creds
-// and pre-keys of a companion provisioned at the simulator without a QR.
+// Seeding for the runner benchmark (not measured): channels created through the platform's use case
+// and recorded `open` as a paired channel would be, each with a session stored through the runner's
+// own SessionStore (encrypted under a KMS data key, fenced) holding the creds and pre-keys of a
+// companion provisioned at the simulator without a QR.
 import type { AuthenticationCreds, KeyPair } from '@whiskeysockets/baileys';
 import type { SessionStore } from '#runner/auth/session-store.ts';
 import type { LeaseTable } from '#runner/leases/lease-table.ts';
 import type { Channel } from '#shared/domain/channel.ts';
 import type { Fence } from '#shared/domain/fence.ts';
-import type { ChannelRepository } from '#shared/ports.ts';
+import type { Platform } from '#shared/platform.ts';
 import { createChannel } from '#shared/use-cases/channels.ts';
 import type { DeviceAddress } from '#test/simulator/accounts.ts';
 import { provisionCompanion } from '#test/simulator/provisioning.ts';
@@ -24,8 +24,8 @@ export interface SeededChannel {
 
 export interface SeedContext {
   readonly simulator: Simulator;
-  readonly channels: ChannelRepository;
-  readonly shardCount: number;
+  /** The composition root's adapters, as the API and the runner get them. */
+  readonly platform: Pick<Platform, 'channels' | 'shardCount'>;
   readonly tenantId: string;
   readonly sessionStore: SessionStore;
   /** Leases of a cluster of the seeder's own: session writes are fenced like a runner's. */
@@ -61,7 +61,7 @@ export async function seedChannels(
 
 async function holdShards(context: SeedContext): Promise<Map<number, Fence>> {
   const fences = new Map<number, Fence>();
-  for (let shard = 0; shard < context.shardCount; shard++) {
+  for (let shard = 0; shard < context.platform.shardCount; shard++) {
     const fence = await context.leaseTable.acquire(shard, SEEDER, Date.now(), 3_600_000);
     if (!fence) throw new Error(`seeding: shard ${shard} of the seeder's cluster is taken`);
     fences.set(shard, fence);
@@ -79,13 +79,12 @@ async function seedChannel(
   const device = context.simulator.server.accounts.resolve(creds.me?.id ?? '');
   if (!device) throw new Error(`seeding: no device for ${phoneNumber}`);
 
-  let channel = await createChannel(
-    { channels: context.channels, shardCount: context.shardCount },
-    context.tenantId,
-    { name: `Bench ${numberSequence}` },
-  );
+  let channel = await createChannel(context.platform, context.tenantId, { name: `Bench ${numberSequence}` });
+  // Written as the runner records a pairing, not asked for through connectChannel: pairing each of a
+  // thousand channels by QR would take the runner's and the simulator's time before any phase, and
+  // the benchmark measures the runner restoring paired channels, not pairing them.
   for (const to of ['connecting', 'open'] as const) {
-    channel = await context.channels.transition(channel.tenantId, channel.id, {
+    channel = await context.platform.channels.transition(channel.tenantId, channel.id, {
       from: channel.status,
       to,
       expectedVersion: channel.version,

@@ -7,7 +7,7 @@ import type { Platform } from '#shared/platform.ts';
 import type { RouteGuards, RouteResult } from './api-router.ts';
 
 /** How long a response is kept for replays of its `Idempotency-Key` (API.md: 24 h). */
-const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
 export interface Guards extends RouteGuards {
   /** Lets idempotency records expire with the invocation that wrote them (Lambda's remaining time). */

@@ -43,6 +43,20 @@ describe('messaging between a companion and another number', () => {
     await eventually(() => clinic.statusOf(id) === READ, 'read status');
   });
 
+  it('tells a listener of each message the phone keeps, as it keeps it', async () => {
+    // What the phone holds when the listener hears: the message is kept by then.
+    const heard: Array<{ text?: string; kept: number }> = [];
+    const stop = patient.onReceived((message) =>
+      heard.push({ text: message.text, kept: patient.received.length }),
+    );
+    await clinic.socket.sendMessage(patient.jid, { text: 'Primeira' });
+    await eventually(() => heard.length === 1 || undefined, 'the first message heard');
+    stop();
+    const sent = await clinic.socket.sendMessage(patient.jid, { text: 'Segunda' });
+    await eventually(() => patient.received.find((message) => message.id === sent?.key.id), 'phone receives');
+    expect(heard).toEqual([{ text: 'Primeira', kept: 1 }]);
+  });
+
   it('delivers a phone text to the companion and reports delivered then read', async () => {
     const sent = await patient.sendText('5511911110001', 'Posso remarcar?');
 

@@ -151,6 +151,7 @@ export class VirtualPhone {
   private stopped = false;
   private readonly deviceLists = new DeviceListCache();
   private readonly receivedKeys = new Map<string, WAMessageKey>();
+  private readonly receiveListeners = new Set<(message: ReceivedMessage) => void>();
   private openWaiters: Array<() => void> = [];
   private isOpen = false;
   private keepsMedia = true;
@@ -249,6 +250,16 @@ export class VirtualPhone {
         resolve();
       });
     });
+  }
+
+  /**
+   * Calls `listener` with each message the phone keeps from now on, the moment it keeps it (a
+   * benchmark times arrivals by it; polling `received` would add the polling interval). Returns the
+   * function that stops it.
+   */
+  onReceived(listener: (message: ReceivedMessage) => void): () => void {
+    this.receiveListeners.add(listener);
+    return () => this.receiveListeners.delete(listener);
   }
 
   /** "Scans" a QR string shown by a companion: links it and returns its new device id. */
@@ -512,6 +523,11 @@ export class VirtualPhone {
     if (status && order.indexOf(status) > order.indexOf(sent.status)) sent.status = status;
   }
 
+  private keep(message: ReceivedMessage): void {
+    this.received.push(message);
+    for (const listener of this.receiveListeners) listener(message);
+  }
+
   private async record(message: WAMessage, offline: boolean): Promise<void> {
     const { key } = message;
     if (!key.id || !key.remoteJid) return;
@@ -544,7 +560,7 @@ export class VirtualPhone {
       content.imageMessage ?? content.videoMessage ?? content.documentMessage ?? content.audioMessage;
     if (!media) {
       const text = content.conversation ?? content.extendedTextMessage?.text ?? undefined;
-      this.received.push({ ...base, type: text === undefined ? 'other' : 'text', text });
+      this.keep({ ...base, type: text === undefined ? 'other' : 'text', text });
       return;
     }
     const type: MediaKind = content.imageMessage
@@ -564,7 +580,7 @@ export class VirtualPhone {
         mediaBase64 = undefined;
       }
     }
-    this.received.push({
+    this.keep({
       ...base,
       type,
       caption: 'caption' in media ? (media.caption ?? undefined) : undefined,

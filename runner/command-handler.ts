@@ -107,8 +107,12 @@ async function send(
   onWritten?: () => void,
 ): Promise<CommandOutcome> {
   const { tenantId, channelId, messageId, message } = command;
-  // A redelivered command finds its message stored: sent already unless still queued.
-  if (!(await deps.messages.put(queuedOutboundMessage(command, deps.now?.() ?? new Date())))) {
+  // The API wrote the `queued` record before queuing the command, so one read usually settles it;
+  // a redelivered command finds its message sent already unless still queued. A command from
+  // elsewhere (none is today) gets its record written here.
+  const stored = await deps.messages.get(tenantId, channelId, messageId);
+  if (stored && stored.status !== 'queued') return 'already_sent';
+  if (!stored && !(await deps.messages.put(queuedOutboundMessage(command, deps.now?.() ?? new Date())))) {
     const existing = await deps.messages.get(tenantId, channelId, messageId);
     if (existing && existing.status !== 'queued') return 'already_sent';
   }

@@ -6,7 +6,7 @@ type Resolved = { messageId: string; direction: Message['direction'] };
 const DEFAULT_CAPACITY = 50_000;
 
 /**
- * The message repository, remembering the WhatsApp ids of the messages this runner stored: the
+ * The message repository, remembering the WhatsApp ids of the messages this runner stored or read: the
  * receipts of a send (delivered, read) resolve without a read. The mapping never changes once
  * stored, so nothing goes stale; the oldest are forgotten beyond `capacity` and then cost one read.
  */
@@ -38,7 +38,18 @@ export class MessageIdMemory implements MessageRepository {
     return resolved;
   }
 
-  readonly get: MessageRepository['get'] = (...args) => this.inner.get(...args);
+  /** A message read (a send's record, which the API wrote) is remembered too: its receipts will come. */
+  async get(tenantId: string, channelId: string, messageId: string): Promise<Message | null> {
+    const message = await this.inner.get(tenantId, channelId, messageId);
+    if (message) {
+      this.remember(tenantId, channelId, message.waMessageId, {
+        messageId: message.id,
+        direction: message.direction,
+      });
+    }
+    return message;
+  }
+
   readonly findByWaMessageId: MessageRepository['findByWaMessageId'] = (...args) =>
     this.inner.findByWaMessageId(...args);
   readonly advanceStatus: MessageRepository['advanceStatus'] = (...args) => this.inner.advanceStatus(...args);

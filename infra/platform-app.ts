@@ -77,19 +77,32 @@ export interface PlatformOptions {
   readonly checks?: boolean;
 }
 
-export function definePlatform(app: App, options: PlatformOptions = {}): Platform {
-  const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
-  const shardCount = shardCountOf(app);
-  const stateful = new StatefulStack(app, STATEFUL_STACK_NAME, {
-    env,
+/** Where the stacks deploy: the CLI's account and region (unset in tests: environment-agnostic). */
+function deploymentEnvironment() {
+  return { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+}
+
+/**
+ * The stateful stack alone: what the local platform provisions. Its resources are the same with or
+ * without the other stacks (their grants live in their own stacks' policies); only the exports CDK
+ * adds for their references are missing.
+ */
+export function defineStatefulStack(app: App): StatefulStack {
+  return new StatefulStack(app, STATEFUL_STACK_NAME, {
+    env: deploymentEnvironment(),
     description: 'clinic-wa stateful resources: tables, session key, queues, event bus, media',
-    shardCount,
+    shardCount: shardCountOf(app),
   });
+}
+
+export function definePlatform(app: App, options: PlatformOptions = {}): Platform {
+  const env = deploymentEnvironment();
+  const stateful = defineStatefulStack(app);
   const runner = new RunnerStack(app, RUNNER_STACK_NAME, {
     env,
     description: 'clinic-wa runner: the Fargate service holding the WhatsApp sessions',
     stateful,
-    scaling: runnerScalingOf(app, shardCount),
+    scaling: runnerScalingOf(app, stateful.commandQueues.shardCount),
   });
   // Synthesis fails on any unacknowledged finding; acknowledgements sit on the resource they excuse.
   if (options.checks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -1,5 +1,5 @@
 import type { App } from 'aws-cdk-lib';
-import { createApp, definePlatform, type Platform } from '#infra/platform-app.ts';
+import { createApp, definePlatform, defineStatefulStack, type Platform } from '#infra/platform-app.ts';
 import type { StatefulStack } from '#infra/stateful-stack.ts';
 
 /**
@@ -7,13 +7,22 @@ import type { StatefulStack } from '#infra/stateful-stack.ts';
  * test runs them itself; CloudFormation's schema validation runs in `cdk synth`).
  */
 export function platform(context: Record<string, unknown> = {}): Platform & { app: App } {
-  const app = createApp({ context, builtinCloudFormationValidation: false, treeMetadata: false });
+  const app = testApp(context);
   return { app, ...definePlatform(app, { checks: false }) };
 }
 
+/** The stateful stack alone, as the local platform synthesizes it. */
 export function statefulStack(context: Record<string, unknown> = {}): { app: App; stack: StatefulStack } {
-  const { app, stateful } = platform(context);
-  return { app, stack: stateful };
+  const app = testApp(context);
+  return { app, stack: defineStatefulStack(app) };
+}
+
+function testApp(context: Record<string, unknown>): App {
+  return createApp({
+    context,
+    builtinCloudFormationValidation: false,
+    treeMetadata: false,
+  });
 }
 
 type CfnValue = unknown;

@@ -26,9 +26,9 @@ export interface SynthesizedStack {
 export function synthesizeStatefulStack(context: Record<string, unknown> = {}): SynthesizedStack {
   const outdir = mkdtempSync(join(tmpdir(), 'clinic-wa-synth-'));
   try {
-    // Only the stack provisioned here: the runner stack would stage its image context for nothing.
-    // The checks (cdk-nag, CloudFormation schemas) take seconds and belong to `cdk synth` and the
-    // unit tests; here only the template matters.
+    // Only the stack provisioned here: the API stack would bundle its functions and the runner stack
+    // stage its image context, for nothing. The checks (cdk-nag, CloudFormation schemas) take seconds
+    // and belong to `cdk synth` and the unit tests; here only the template matters.
     const app = createApp({ outdir, context, builtinCloudFormationValidation: false, treeMetadata: false });
     const stateful = defineStatefulStack(app);
     const assembly = app.synth();

@@ -5,6 +5,7 @@ import { provisionFromTemplate } from '#infra/local/provision.ts';
 import { NAME_RULES, physicalName } from '#infra/local/provisioning/physical-names.ts';
 import { referencedIds, resolveValue } from '#infra/local/provisioning/template-values.ts';
 import { synthesizeStatefulStack } from '#infra/local/synthesize.ts';
+import { platform, SynthesizedPlatform } from './support.ts';
 
 const nowhere = { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', stackName: 'Test' };
 
@@ -125,5 +126,11 @@ describe('local synthesis', () => {
       [...types].filter((type) => /^AWS::(ECS|EC2|ApplicationAutoScaling|Lambda|ApiGateway)::/.test(type)),
     ).toEqual([]);
     expect(Object.keys(template.Outputs ?? {})).toEqual(['RuntimeEnvironment']);
+  });
+
+  it('gives it the very resources it has beside the other stacks, as `cdk synth` makes it', () => {
+    const alone = synthesizeStatefulStack({ shardCount: 2 }).template;
+    const beside = new SynthesizedPlatform(platform({ shardCount: 2 }).app).template('ClinicWa-Stateful');
+    expect(alone.Resources).toEqual(beside.Resources);
   });
 });

@@ -3,12 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { ApiStack } from './api-stack.ts';
 import type { RunnerScaling } from './constructs/runner-service.construct.ts';
 import { RunnerStack } from './runner-stack.ts';
 import { DEFAULT_SHARD_COUNT, StatefulStack } from './stateful-stack.ts';
 
 export const STATEFUL_STACK_NAME = 'ClinicWa-Stateful';
 export const RUNNER_STACK_NAME = 'ClinicWa-Runner';
+export const API_STACK_NAME = 'ClinicWa-Api';
 
 /** The runner's scaling when cdk.json and `-c` say nothing (docs/infra.md: why these). */
 export const DEFAULT_RUNNER_SCALING: RunnerScaling = {
@@ -16,6 +18,12 @@ export const DEFAULT_RUNNER_SCALING: RunnerScaling = {
   maxTasks: 8,
   targetSessionsPerTask: 500,
 };
+
+/**
+ * CDK's own switch (what `cdk deploy <another stack>` sets) that leaves Lambda code unbundled: for
+ * apps whose templates are read but never deployed, such as the tests'. `cdk synth` bundles.
+ */
+export const WITHOUT_BUNDLING: Readonly<Record<string, unknown>> = { 'aws:cdk:bundling-stacks': [] };
 
 /** The `context` of cdk.json (feature flags, shardCount), for apps created without the CLI. */
 export function cdkJsonContext(): Record<string, unknown> {
@@ -69,6 +77,7 @@ export function runnerScalingOf(app: App, shardCount: number): RunnerScaling {
 
 export interface Platform {
   readonly stateful: StatefulStack;
+  readonly api: ApiStack;
   readonly runner: RunnerStack;
 }
 
@@ -77,21 +86,39 @@ export interface PlatformOptions {
   readonly checks?: boolean;
 }
 
-export function definePlatform(app: App, options: PlatformOptions = {}): Platform {
-  const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
-  const shardCount = shardCountOf(app);
-  const stateful = new StatefulStack(app, STATEFUL_STACK_NAME, {
-    env,
+/** Where the stacks deploy: the CLI's account and region (unset in tests: environment-agnostic). */
+function deploymentEnvironment() {
+  return { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+}
+
+/**
+ * The stateful stack alone: what the local platform provisions. Its resources are the same with or
+ * without the other stacks (their grants live in their own stacks' policies); only the exports CDK
+ * adds for their references are missing.
+ */
+export function defineStatefulStack(app: App): StatefulStack {
+  return new StatefulStack(app, STATEFUL_STACK_NAME, {
+    env: deploymentEnvironment(),
     description: 'clinic-wa stateful resources: tables, session key, queues, event bus, media',
-    shardCount,
+    shardCount: shardCountOf(app),
+  });
+}
+
+export function definePlatform(app: App, options: PlatformOptions = {}): Platform {
+  const env = deploymentEnvironment();
+  const stateful = defineStatefulStack(app);
+  const api = new ApiStack(app, API_STACK_NAME, {
+    env,
+    description: 'clinic-wa API: the REST API, its functions and the admin key',
+    stateful,
   });
   const runner = new RunnerStack(app, RUNNER_STACK_NAME, {
     env,
     description: 'clinic-wa runner: the Fargate service holding the WhatsApp sessions',
     stateful,
-    scaling: runnerScalingOf(app, shardCount),
+    scaling: runnerScalingOf(app, stateful.commandQueues.shardCount),
   });
   // Synthesis fails on any unacknowledged finding; acknowledgements sit on the resource they excuse.
   if (options.checks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { stateful, runner };
+  return { stateful, api, runner };
 }

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp, definePlatform } from '../platform-app.ts';
+import { createApp, defineStatefulStack } from '../platform-app.ts';
 
 export interface CloudFormationTemplate {
   readonly Resources: Record<string, CloudFormationResource>;
@@ -26,10 +26,11 @@ export interface SynthesizedStack {
 export function synthesizeStatefulStack(context: Record<string, unknown> = {}): SynthesizedStack {
   const outdir = mkdtempSync(join(tmpdir(), 'clinic-wa-synth-'));
   try {
-    // The checks (cdk-nag, CloudFormation schemas) take seconds and belong to `cdk synth` and the
-    // unit tests; here only the template matters.
+    // Only the stack provisioned here: the API stack would bundle its functions and the runner stack
+    // stage its image context, for nothing. The checks (cdk-nag, CloudFormation schemas) take seconds
+    // and belong to `cdk synth` and the unit tests; here only the template matters.
     const app = createApp({ outdir, context, builtinCloudFormationValidation: false, treeMetadata: false });
-    const { stateful } = definePlatform(app, { checks: false });
+    const stateful = defineStatefulStack(app);
     const assembly = app.synth();
     return {
       stackName: stateful.stackName,

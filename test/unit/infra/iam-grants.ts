@@ -22,6 +22,29 @@ interface Statement {
   Condition?: Record<string, unknown>;
 }
 
+/**
+ * The AWS-managed policies a stack of ours attaches, with their documents as AWS publishes them
+ * (policy version v1), so a grant through one is seen like any other. An unknown one fails the analysis.
+ */
+const AWS_MANAGED_POLICIES: Readonly<Record<string, Statement[]>> = {
+  // The account's CloudWatch Logs role for API Gateway (ClinicWa-Api).
+  'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs': [
+    {
+      Effect: 'Allow',
+      Action: [
+        'logs:CreateLogGroup',
+        'logs:CreateLogStream',
+        'logs:DescribeLogGroups',
+        'logs:DescribeLogStreams',
+        'logs:PutLogEvents',
+        'logs:GetLogEvents',
+        'logs:FilterLogEvents',
+      ],
+      Resource: '*',
+    },
+  ],
+};
+
 const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : ([value].flat() as T[]));
 
 export function iamGrants(platform: SynthesizedPlatform, name: Namer): IamGrant[] {
@@ -38,7 +61,12 @@ export function iamGrants(platform: SynthesizedPlatform, name: Namer): IamGrant[
           statements: list((properties.PolicyDocument as { Statement: Statement[] }).Statement),
         });
       } else if (resource.Type === 'AWS::IAM::Role') {
-        if (properties.ManagedPolicyArns) throw new Error(`${stack}/${id}: managed policies`);
+        for (const arn of list(properties.ManagedPolicyArns)) {
+          const known = AWS_MANAGED_POLICIES[platform.resolve(arn, stack, name)];
+          if (!known)
+            throw new Error(`${stack}/${id}: managed policy ${JSON.stringify(arn)} is not analysed`);
+          documents.push({ principals: [`${stack}/${id}`], statements: known });
+        }
         for (const policy of list(properties.Policies as { PolicyDocument: { Statement: Statement[] } }[])) {
           documents.push({
             principals: [`${stack}/${id}`],

@@ -5,6 +5,7 @@ import { provisionFromTemplate } from '#infra/local/provision.ts';
 import { NAME_RULES, physicalName } from '#infra/local/provisioning/physical-names.ts';
 import { referencedIds, resolveValue } from '#infra/local/provisioning/template-values.ts';
 import { synthesizeStatefulStack } from '#infra/local/synthesize.ts';
+import { platform, SynthesizedPlatform } from './support.ts';
 
 const nowhere = { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', stackName: 'Test' };
 
@@ -117,11 +118,19 @@ describe('physical names', () => {
 });
 
 describe('local synthesis', () => {
-  it('hands over the stateful stack alone: the runner stack is synthesized beside it but never provisioned', () => {
+  it('synthesizes the stateful stack alone, nothing it does not provision', () => {
     const { stackName, template } = synthesizeStatefulStack({ shardCount: 2 });
     expect(stackName).toBe('ClinicWa-Stateful');
     const types = new Set(Object.values(template.Resources).map((resource) => resource.Type));
-    expect([...types].filter((type) => /^AWS::(ECS|EC2|ApplicationAutoScaling)::/.test(type))).toEqual([]);
-    expect(template.Outputs?.RuntimeEnvironment).toBeDefined();
+    expect(
+      [...types].filter((type) => /^AWS::(ECS|EC2|ApplicationAutoScaling|Lambda|ApiGateway)::/.test(type)),
+    ).toEqual([]);
+    expect(Object.keys(template.Outputs ?? {})).toEqual(['RuntimeEnvironment']);
+  });
+
+  it('gives it the very resources it has beside the other stacks, as `cdk synth` makes it', () => {
+    const alone = synthesizeStatefulStack({ shardCount: 2 }).template;
+    const beside = new SynthesizedPlatform(platform({ shardCount: 2 }).app).template('ClinicWa-Stateful');
+    expect(alone.Resources).toEqual(beside.Resources);
   });
 });

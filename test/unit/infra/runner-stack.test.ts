@@ -1,10 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { type CfnElement, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Grant, type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { IConstruct } from 'constructs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HEALTH_PROBE, SESSIONS_METRIC } from '#infra/constructs/runner-service.construct.ts';
 import { RUNNER_NODE_IMAGE } from '#infra/node-version.ts';
@@ -21,15 +20,9 @@ import { RunnerMetrics } from '#runner/runner-metrics.ts';
 import { loadAwsConfig, loadResourceConfig } from '#shared/config.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/observability.ts';
 import { type IamGrant, iamGrants, principalsAllowed } from './iam-grants.ts';
-import { platform, SynthesizedPlatform } from './support.ts';
+import { cfnId, fakeResourceValues, platform, SynthesizedPlatform } from './support.ts';
 
 const SHARDS = 4;
-
-/** Logical id of a construct's CloudFormation resource, as `<stack>/<id>`. */
-function cfnId(construct: IConstruct): string {
-  const stack = Stack.of(construct);
-  return `${stack.stackName}/${stack.getLogicalId(construct.node.defaultChild as CfnElement)}`;
-}
 
 /** What a SIGTERM'd, scaled, least-privileged runner needs, read off the synthesized templates. */
 describe('runner stack', () => {
@@ -115,14 +108,7 @@ describe('runner stack', () => {
   });
 
   it('gives the container the whole contract, the same resources as the stateful output, and a live runner config', () => {
-    /** Realistic stand-ins, so the runner's own config parsers can check the values. */
-    const fake = (stack: string, id: string, attribute?: string) => {
-      const type = synthesized.template(stack).Resources[id]?.Type ?? '';
-      if (attribute === 'Arn')
-        return `arn:aws:${type.split('::')[1]?.toLowerCase()}:us-east-1:123456789012:${id}`;
-      if (type === 'AWS::SQS::Queue') return `https://sqs.us-east-1.amazonaws.com/123456789012/${id}`;
-      return id;
-    };
+    const fake = fakeResourceValues(synthesized);
     const environment = Object.fromEntries(
       containerOf().Environment.map(({ Name, Value }) => [
         Name,

@@ -325,9 +325,9 @@ describe('stateful stack with 4 shards', () => {
       SESSION_KEY_ARN: expect.stringMatching(/^arn:SessionKey/),
       MEDIA_BUCKET_NAME: expect.stringMatching(/^ref:MediaBucket/),
     });
-    // Besides the contract, only the exports CDK adds for the runner stack's references.
-    const outputs = Object.keys(template.toJSON().Outputs);
-    expect(outputs.filter((name) => !name.startsWith('ExportsOutput'))).toEqual(['RuntimeEnvironment']);
+    // The contract only (synthesized alone, as locally; beside the other stacks, CDK adds an export
+    // for each of their references).
+    expect(Object.keys(template.toJSON().Outputs)).toEqual(['RuntimeEnvironment']);
   });
 });
 

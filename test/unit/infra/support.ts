@@ -1,19 +1,42 @@
-import type { App } from 'aws-cdk-lib';
-import { createApp, definePlatform, type Platform } from '#infra/platform-app.ts';
+import { type App, type CfnElement, Stack } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import {
+  createApp,
+  definePlatform,
+  defineStatefulStack,
+  type Platform,
+  WITHOUT_BUNDLING,
+} from '#infra/platform-app.ts';
 import type { StatefulStack } from '#infra/stateful-stack.ts';
 
 /**
- * A platform app as `cdk synth` builds it, minus the checks that only cost time here (the cdk-nag
- * test runs them itself; CloudFormation's schema validation runs in `cdk synth`).
+ * A platform app as `cdk synth` builds it, minus what only costs time here: the checks (the cdk-nag
+ * test runs them itself; CloudFormation's schema validation runs in `cdk synth`) and the functions'
+ * bundling (test/unit/infra/api-bundles.test.ts bundles them once).
  */
 export function platform(context: Record<string, unknown> = {}): Platform & { app: App } {
-  const app = createApp({ context, builtinCloudFormationValidation: false, treeMetadata: false });
+  const app = testApp(context);
   return { app, ...definePlatform(app, { checks: false }) };
 }
 
+/** The stateful stack alone, as the local platform synthesizes it. */
 export function statefulStack(context: Record<string, unknown> = {}): { app: App; stack: StatefulStack } {
-  const { app, stateful } = platform(context);
-  return { app, stack: stateful };
+  const app = testApp(context);
+  return { app, stack: defineStatefulStack(app) };
+}
+
+function testApp(context: Record<string, unknown>): App {
+  return createApp({
+    context: { ...WITHOUT_BUNDLING, ...context },
+    builtinCloudFormationValidation: false,
+    treeMetadata: false,
+  });
+}
+
+/** Logical id of a construct's CloudFormation resource, as `<stack>/<id>`. */
+export function cfnId(construct: IConstruct): string {
+  const stack = Stack.of(construct);
+  return `${stack.stackName}/${stack.getLogicalId(construct.node.defaultChild as CfnElement)}`;
 }
 
 type CfnValue = unknown;
@@ -95,4 +118,20 @@ export class SynthesizedPlatform {
     };
     return recurse(value, stack);
   }
+}
+
+/**
+ * Stand-ins for a synthesized platform's resources, shaped like the real values (ARNs, queue URLs),
+ * so the code's own config parsers can check what a function or task would be given.
+ */
+export function fakeResourceValues(platform: SynthesizedPlatform) {
+  return (stack: string, id: string, attribute?: string): string => {
+    const type = platform.template(stack).Resources[id]?.Type ?? '';
+    if (type === 'AWS::SecretsManager::Secret')
+      return `arn:aws:secretsmanager:us-east-1:123456789012:secret:${id}`;
+    if (attribute === 'Arn')
+      return `arn:aws:${type.split('::')[1]?.toLowerCase()}:us-east-1:123456789012:${id}`;
+    if (type === 'AWS::SQS::Queue') return `https://sqs.us-east-1.amazonaws.com/123456789012/${id}`;
+    return id;
+  };
 }

@@ -1,0 +1,71 @@
+// The clinics' HTTPS API: the REST API (infra/constructs/public-api.construct.ts), its Lambda
+// functions and the admin key, given exactly the stateful resources each function uses through the
+// constructs' `bind…` methods. Stateless: it can be destroyed and redeployed; what the functions read
+// and write lives in the stateful stack.
+import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { AdminKey } from './constructs/admin-key.construct.ts';
+import { ApiFunctions } from './constructs/api-functions.construct.ts';
+import { mediaObjectsFinding } from './constructs/media-bucket.construct.ts';
+import { PublicApi } from './constructs/public-api.construct.ts';
+import type { StatefulStack } from './stateful-stack.ts';
+
+export const API_URL_OUTPUT = 'ApiUrl';
+export const ADMIN_KEY_SECRET_OUTPUT = 'AdminKeySecretArn';
+
+export interface ApiStackProps extends StackProps {
+  readonly stateful: StatefulStack;
+}
+
+export class ApiStack extends Stack {
+  readonly functions: ApiFunctions;
+  readonly adminKey: AdminKey;
+  readonly api: PublicApi;
+
+  constructor(scope: Construct, id: string, props: ApiStackProps) {
+    super(scope, id, props);
+    const { stateful } = props;
+
+    this.functions = new ApiFunctions(this, 'Functions');
+    this.adminKey = new AdminKey(this, 'AdminKey');
+    const { tenants, channels, messages } = this.functions.families;
+    const { authorizer } = this.functions;
+
+    // What each function does, one grant each (docs/infra.md has the table). The public function
+    // (liveness, OpenAPI, docs) gets nothing, not even the contract's variables: it reads no data.
+    stateful.platformTable.bindReadWrite(tenants.consumer);
+    stateful.idempotencyTable.bindReadWrite(tenants.consumer);
+    for (const commandIssuer of [channels, messages]) {
+      stateful.platformTable.bindReadWrite(commandIssuer.consumer);
+      stateful.idempotencyTable.bindReadWrite(commandIssuer.consumer);
+      stateful.commandQueues.bindSend(commandIssuer.consumer);
+    }
+    stateful.media.bindPutAndGetObjects(messages.consumer);
+    Validations.of(messages.role).acknowledge({
+      id: mediaObjectsFinding(stateful.stackName),
+      reason:
+        'Media objects are keyed by tenant and media id, created at run time: the messages function puts and ' +
+        'gets any object of the media bucket (no list, no delete), and nothing of any other bucket.',
+    });
+    stateful.platformTable.bindRead(authorizer.consumer);
+    this.adminKey.bindRead(authorizer.function);
+    for (const fn of [tenants, channels, messages, authorizer]) {
+      fn.completeEnvironment(stateful.runtimeEnvironment());
+    }
+
+    this.api = new PublicApi(this, 'Api', {
+      handlers: this.functions.handlers,
+      authorizer: authorizer.function,
+    });
+
+    new CfnOutput(this, API_URL_OUTPUT, {
+      description: 'The API’s base URL (the stage’s), e.g. <url>v1/channels',
+      value: this.api.url,
+    });
+    new CfnOutput(this, ADMIN_KEY_SECRET_OUTPUT, {
+      description:
+        'The secret holding the admin API key (aws secretsmanager get-secret-value --secret-id <arn>)',
+      value: this.adminKey.secretArn,
+    });
+  }
+}

@@ -1,0 +1,611 @@
+// The API stack as synthesized: the REST API derived from ROUTES, what API Gateway answers itself,
+// the stage's logs and limits, the functions' runtime and environment, and each role's exact grants.
+// The functions' bundles are tested in api-bundles.test.ts (bundling is off here: it takes seconds).
+import { Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { adminKeySource } from '#functions/authorizer/admin-key.ts';
+import {
+  AUTHORIZER_CACHE_SECONDS,
+  BINARY_MEDIA_TYPES,
+  GATEWAY_RESPONSES,
+  INTEGRATION_TIMEOUT_MS,
+} from '#functions/http/gateway-responses.ts';
+import { FUNCTION_FAMILIES, ROUTES } from '#functions/http/routes.ts';
+import type { ApiStack } from '#infra/api-stack.ts';
+import { STAGE_THROTTLE } from '#infra/constructs/public-api.construct.ts';
+import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
+import { API_STACK_NAME, STATEFUL_STACK_NAME } from '#infra/platform-app.ts';
+import { parseRuntimeEnvironment, RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
+import { loadResourceConfig } from '#shared/config.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/observability.ts';
+import { type IamGrant, iamGrants } from './iam-grants.ts';
+import { cfnId, fakeResourceValues, platform, SynthesizedPlatform } from './support.ts';
+
+const SHARDS = 3;
+const FUNCTIONS = [...FUNCTION_FAMILIES, 'authorizer'] as const;
+type ApiFunctionName = (typeof FUNCTIONS)[number];
+
+type Resources = Record<
+  string,
+  { Type: string; Properties: Record<string, unknown>; DependsOn?: string[]; DeletionPolicy?: string }
+>;
+
+/** `<stack>/<logical id>` → a readable name, for the resources the API's functions may be given. */
+function readableNames(built: ReturnType<typeof platform>): Map<string, string> {
+  const { stateful, api } = built;
+  return new Map([
+    [cfnId(stateful.platformTable.table), 'platform-table'],
+    [cfnId(stateful.sessionsTable.table), 'sessions-table'],
+    [cfnId(stateful.idempotencyTable.table), 'idempotency-table'],
+    [cfnId(stateful.sessionKey.key), 'session-key'],
+    [cfnId(stateful.events.bus), 'event-bus'],
+    [cfnId(stateful.media.bucket), 'media-bucket'],
+    [cfnId(api.adminKey.secret), 'admin-key-secret'],
+    // A stage's Ref is its name.
+    [cfnId(api.api.api.deploymentStage), 'prod'],
+    ...stateful.commandQueues.shards.flatMap((shard, index): [string, string][] => [
+      [cfnId(shard.queue), `shard-${index}-queue`],
+      [cfnId(shard.deadLetterQueue), `shard-${index}-dlq`],
+    ]),
+    ...FUNCTIONS.map((name): [string, string] => [cfnId(functionOf(api, name).logs), `${name}-logs`]),
+  ]);
+}
+
+function functionOf(api: ApiStack, name: ApiFunctionName) {
+  return name === 'authorizer' ? api.functions.authorizer : api.functions.families[name];
+}
+
+describe('API stack', () => {
+  let built: ReturnType<typeof platform>;
+  let synthesized: SynthesizedPlatform;
+  let template: Template;
+  let resources: Resources;
+  let names: Map<string, string>;
+  const named = (stack: string, id: string, attribute?: string) =>
+    names.get(`${stack}/${id}`) ?? `${stack}/${id}${attribute ? `.${attribute}` : ''}`;
+  /** Logical id (in the API stack) → which function it is. */
+  let functionNames: Map<string, ApiFunctionName>;
+
+  beforeAll(() => {
+    built = platform({ shardCount: SHARDS });
+    names = readableNames(built);
+    functionNames = new Map(
+      FUNCTIONS.map((name) => [cfnId(functionOf(built.api, name).function).split('/')[1] ?? '', name]),
+    );
+    synthesized = new SynthesizedPlatform(built.app);
+    template = Template.fromJSON(synthesized.template(API_STACK_NAME));
+    resources = template.toJSON().Resources as Resources;
+  });
+
+  const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
+  const only = (type: string) => {
+    const found = ofType(type);
+    expect(found).toHaveLength(1);
+    return found[0] as [string, Resources[string]];
+  };
+  const refOf = (value: unknown) => (value as { Ref: string }).Ref;
+  const attOf = (value: unknown) => (value as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+
+  /** Each API Gateway resource's full path (`/v1/channels/{channelId}`). */
+  function resourcePaths(): Map<string, string> {
+    const paths = new Map<string, string>();
+    const pathOf = (id: string): string => {
+      const known = paths.get(id);
+      if (known !== undefined) return known;
+      const resource = resources[id];
+      if (!resource) throw new Error(`no resource ${id}`);
+      const parent = resource.Properties.ParentId as { Ref?: string };
+      const path = `${parent.Ref ? pathOf(parent.Ref) : ''}/${resource.Properties.PathPart as string}`;
+      paths.set(id, path);
+      return path;
+    };
+    for (const [id] of ofType('AWS::ApiGateway::Resource')) pathOf(id);
+    return paths;
+  }
+
+  describe('the REST API', () => {
+    it('has one method for every route of ROUTES, served by its family’s function, behind the authorizer unless public', () => {
+      const paths = resourcePaths();
+      const [authorizerId] = only('AWS::ApiGateway::Authorizer');
+      const methods = ofType('AWS::ApiGateway::Method').map(([, { Properties: method }]) => {
+        const integration = method.Integration as {
+          Type: string;
+          IntegrationHttpMethod: string;
+          Uri: unknown;
+        };
+        const uri = JSON.stringify(integration.Uri);
+        const served = [...functionNames].filter(([id]) => uri.includes(`"${id}"`)).map(([, name]) => name);
+        return {
+          route: `${method.HttpMethod as string} ${paths.get(refOf(method.ResourceId)) ?? '(root)'}`,
+          operation: method.OperationName,
+          integration: `${integration.Type} ${integration.IntegrationHttpMethod}`,
+          served,
+          authorization: method.AuthorizationType,
+          authorizer: method.AuthorizerId ? refOf(method.AuthorizerId) : 'none',
+        };
+      });
+      expect(methods.sort((a, b) => a.route.localeCompare(b.route))).toEqual(
+        ROUTES.map((route) => ({
+          route: `${route.method} ${route.path}`,
+          operation: route.operationId,
+          integration: 'AWS_PROXY POST',
+          served: [route.family],
+          authorization: route.access.kind === 'public' ? 'NONE' : 'CUSTOM',
+          authorizer: route.access.kind === 'public' ? 'none' : authorizerId,
+        })).sort((a, b) => a.route.localeCompare(b.route)),
+      );
+      // The three public routes are the only ones without a key.
+      expect(
+        methods
+          .filter((method) => method.authorization === 'NONE')
+          .map((m) => m.route)
+          .sort(),
+      ).toEqual(['GET /docs', 'GET /health', 'GET /v1/openapi.json']);
+    });
+
+    it('lets each method invoke its function from the deployed stage only, and the authorizer be called by this API', () => {
+      const permissions = ofType('AWS::Lambda::Permission').map(([, { Properties: permission }]) => ({
+        function: functionNames.get(attOf(permission.FunctionName)),
+        principal: permission.Principal,
+        source: synthesized.resolve(permission.SourceArn, API_STACK_NAME, named),
+      }));
+      const api = `arn:aws:execute-api:us-east-1:123456789012:${API_STACK_NAME}/${only('AWS::ApiGateway::RestApi')[0]}`;
+      const [authorizerId] = only('AWS::ApiGateway::Authorizer');
+      expect(permissions.sort((a, b) => a.source.localeCompare(b.source))).toEqual(
+        [
+          ...ROUTES.map((route) => ({
+            function: route.family,
+            principal: 'apigateway.amazonaws.com',
+            source: `${api}/prod/${route.method}${route.path.replaceAll(/\{\w+\}/g, '*')}`,
+          })),
+          {
+            function: 'authorizer',
+            principal: 'apigateway.amazonaws.com',
+            source: `${api}/authorizers/${API_STACK_NAME}/${authorizerId}`,
+          },
+        ].sort((a, b) => a.source.localeCompare(b.source)),
+      );
+    });
+
+    it('authorizes by the Authorization header with the REQUEST authorizer, whose answer is cached 60 s', () => {
+      const [, { Properties: authorizer }] = only('AWS::ApiGateway::Authorizer');
+      expect(authorizer).toMatchObject({
+        Type: 'REQUEST',
+        IdentitySource: 'method.request.header.Authorization',
+        AuthorizerResultTtlInSeconds: 60,
+      });
+      expect(AUTHORIZER_CACHE_SECONDS).toBe(60);
+      const uri = JSON.stringify(authorizer.AuthorizerUri);
+      expect([...functionNames].filter(([id]) => uri.includes(`"${id}"`)).map(([, name]) => name)).toEqual([
+        'authorizer',
+      ]);
+    });
+
+    it('answers API Gateway’s own errors with the API’s error body and the request id', () => {
+      const responses = ofType('AWS::ApiGateway::GatewayResponse').map(([, { Properties: response }]) => {
+        const body = (response.ResponseTemplates as Record<string, string>)['application/json'] ?? '';
+        return {
+          type: response.ResponseType,
+          status: response.StatusCode,
+          // API Gateway substitutes the variable; anything else in the template would be VTL too.
+          body: JSON.parse(body.replace('$context.requestId', 'req-1')) as unknown,
+          variables: body.match(/[$#][\w.{]+/g),
+        };
+      });
+      expect(responses.map((response) => `${response.type} ${response.status}`).sort()).toEqual(
+        [
+          'UNAUTHORIZED 401',
+          'MISSING_AUTHENTICATION_TOKEN 404',
+          'ACCESS_DENIED 403',
+          'THROTTLED 429',
+          'REQUEST_TOO_LARGE 413',
+          'AUTHORIZER_FAILURE 503',
+          'INTEGRATION_TIMEOUT 504',
+          'DEFAULT_4XX 400',
+          'DEFAULT_5XX 500',
+        ].sort(),
+      );
+      for (const expected of Object.values(GATEWAY_RESPONSES)) {
+        expect(responses).toContainEqual({
+          type: expected.type,
+          status: String(expected.status),
+          body: { error: { code: expected.code, message: expected.message, requestId: 'req-1' } },
+          variables: ['$context.requestId'],
+        });
+      }
+    });
+
+    it('is regional, takes the binary media types the functions expect, and waits 29 s for a function', () => {
+      const [, { Properties: api }] = only('AWS::ApiGateway::RestApi');
+      expect(api.EndpointConfiguration).toEqual({ Types: ['REGIONAL'] });
+      expect(api.BinaryMediaTypes).toEqual(BINARY_MEDIA_TYPES);
+      expect(BINARY_MEDIA_TYPES).toEqual(expect.arrayContaining(['image/*', 'application/octet-stream']));
+      for (const [, { Properties: method }] of ofType('AWS::ApiGateway::Method')) {
+        expect((method.Integration as { TimeoutInMillis: number }).TimeoutInMillis).toBe(
+          INTEGRATION_TIMEOUT_MS,
+        );
+      }
+    });
+  });
+
+  describe('the stage', () => {
+    it('traces, throttles the whole API as a backstop, and logs errors only, never bodies', () => {
+      const [, stage] = only('AWS::ApiGateway::Stage');
+      expect(stage.Properties).toMatchObject({
+        StageName: 'prod',
+        TracingEnabled: true,
+        MethodSettings: [
+          {
+            HttpMethod: '*',
+            ResourcePath: '/*',
+            LoggingLevel: 'ERROR',
+            DataTraceEnabled: false,
+            MetricsEnabled: false,
+            ThrottlingRateLimit: 500,
+            ThrottlingBurstLimit: 1000,
+          },
+        ],
+      });
+      expect(STAGE_THROTTLE).toEqual({ rateLimit: 500, burstLimit: 1000 });
+    });
+
+    it('writes a JSON access log line per request to a log group kept 90 days', () => {
+      const [, { Properties: stage }] = only('AWS::ApiGateway::Stage');
+      const { DestinationArn, Format } = stage.AccessLogSetting as {
+        DestinationArn: unknown;
+        Format: string;
+      };
+      expect(resources[attOf(DestinationArn)]?.Properties.RetentionInDays).toBe(90);
+      const line = JSON.parse(Format) as Record<string, string>;
+      expect(line).toMatchObject({
+        requestId: '$context.requestId',
+        status: '$context.status',
+        resourcePath: '$context.resourcePath',
+        tenantId: '$context.authorizer.tenantId',
+        keyId: '$context.authorizer.keyId',
+        errorType: '$context.error.responseType',
+        xrayTraceId: '$context.xrayTraceId',
+      });
+      // Strings all, so an absent value (`-`) cannot break the JSON.
+      for (const value of Object.values(line)) expect(value).toMatch(/^\$context\.[\w.]+$/);
+    });
+
+    it('creates API Gateway’s execution log group itself, with a retention, before the stage can write to it', () => {
+      const [apiId] = only('AWS::ApiGateway::RestApi');
+      const [logsId, logs] =
+        ofType('AWS::Logs::LogGroup').find(([, group]) => group.Properties.LogGroupName) ?? [];
+      expect(logs?.Properties).toEqual({
+        LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: apiId }, '/prod']] },
+        RetentionInDays: 90,
+      });
+      expect(only('AWS::ApiGateway::Stage')[1].DependsOn).toContain(logsId);
+    });
+
+    it('sets the account’s CloudWatch role for API Gateway and keeps it when the stack goes', () => {
+      const [roleId, role] = ofType('AWS::IAM::Role').find(([, r]) => r.Properties.ManagedPolicyArns) ?? [];
+      expect(only('AWS::ApiGateway::Account')[1].Properties.CloudWatchRoleArn).toEqual({
+        'Fn::GetAtt': [roleId, 'Arn'],
+      });
+      expect(role?.DeletionPolicy).toBe('Retain');
+      expect(JSON.stringify(role?.Properties.AssumeRolePolicyDocument)).toContain('apigateway.amazonaws.com');
+    });
+  });
+
+  describe('the functions', () => {
+    const functions = () =>
+      ofType('AWS::Lambda::Function').map(([id, { Properties }]) => ({
+        name: functionNames.get(id),
+        properties: Properties,
+        environment: (Properties.Environment as { Variables: Record<string, unknown> }).Variables,
+      }));
+    const environmentOf = (name: ApiFunctionName) => {
+      const variables = functions().find((fn) => fn.name === name)?.environment ?? {};
+      const fake = fakeResourceValues(synthesized);
+      return Object.fromEntries(
+        Object.entries(variables).map(([key, value]) => [
+          key,
+          synthesized.resolve(value, API_STACK_NAME, fake),
+        ]),
+      );
+    };
+
+    it('are the four families and the authorizer, and nothing else runs code in the stack', () => {
+      expect(
+        functions()
+          .map((fn) => fn.name)
+          .sort(),
+      ).toEqual([...FUNCTIONS].sort());
+      const types = Object.values(resources).map((resource) => resource.Type);
+      expect(types.filter((type) => type.startsWith('Custom::') || type.endsWith('CustomResource'))).toEqual(
+        [],
+      );
+    });
+
+    it('run on nodejs24.x, arm64, traced, within API Gateway’s timeout, logging to a group kept 90 days', () => {
+      expect(LAMBDA_NODE_RUNTIME.name).toBe('nodejs24.x');
+      for (const { name, properties } of functions()) {
+        expect(properties, name).toMatchObject({
+          Runtime: 'nodejs24.x',
+          Architectures: ['arm64'],
+          TracingConfig: { Mode: 'Active' },
+          Handler: 'index.handler',
+          MemorySize: 1024,
+        });
+        expect(properties.Timeout as number).toBeLessThan(INTEGRATION_TIMEOUT_MS / 1000);
+        const logGroup = (properties.LoggingConfig as { LogGroup: unknown }).LogGroup;
+        expect(names.get(`${API_STACK_NAME}/${refOf(logGroup)}`)).toBe(`${name}-logs`);
+        expect(resources[refOf(logGroup)]?.Properties.RetentionInDays).toBe(90);
+      }
+    });
+
+    it('carry the Powertools settings of shared/observability.ts, and keep responses out of X-Ray', () => {
+      for (const { name, environment } of functions()) {
+        expect(environment, name).toMatchObject({
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+          POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
+          LOG_LEVEL: 'INFO',
+          NODE_OPTIONS: '--enable-source-maps',
+        });
+      }
+      expect([SERVICE_NAME, METRICS_NAMESPACE]).toEqual(['clinic-wa', 'ClinicWA']);
+    });
+
+    it('give every function that builds the platform the whole contract, as the stateful stack publishes it', () => {
+      const output = synthesized.template(STATEFUL_STACK_NAME).Outputs?.RuntimeEnvironment?.Value;
+      const contract = parseRuntimeEnvironment(
+        synthesized.resolve(output, STATEFUL_STACK_NAME, fakeResourceValues(synthesized)),
+      );
+      for (const name of ['tenants', 'channels', 'messages', 'authorizer'] as const) {
+        const environment = environmentOf(name);
+        expect(
+          Object.fromEntries(RUNTIME_ENVIRONMENT_KEYS.map((key) => [key, environment[key]])),
+          name,
+        ).toEqual(contract);
+        expect(loadResourceConfig(environment).commandQueueUrls).toHaveLength(SHARDS);
+      }
+      // The public function builds no platform: none of the contract, nothing to read.
+      expect(Object.keys(environmentOf('public')).filter((key) => key in contract)).toEqual([]);
+    });
+
+    it('fit Lambda’s 4 KB of variables with cdk.json’s 16 shards and names as long as CloudFormation makes them', () => {
+      const full = platform();
+      const fullSynthesized = new SynthesizedPlatform(full.app);
+      const [region, account] = ['ap-southeast-2', '123456789012'];
+      /** `<stack>-<logical id>-<13 random>`, cut to the service's limit, as CloudFormation names things. */
+      const generated = (stack: string, id: string, max: number, suffix = '') =>
+        `${stack}-${id}-${'X'.repeat(13)}`.slice(0, max - suffix.length) + suffix;
+      const longest = (stack: string, id: string, attribute?: string) => {
+        const type = fullSynthesized.template(stack).Resources[id]?.Type ?? '';
+        if (type === 'AWS::SQS::Queue') {
+          const name = generated(stack, id, 80, id.includes('Shard') ? '.fifo' : '');
+          return attribute === 'Arn'
+            ? `arn:aws:sqs:${region}:${account}:${name}`
+            : `https://sqs.${region}.amazonaws.com/${account}/${name}`;
+        }
+        if (type === 'AWS::KMS::Key') return `arn:aws:kms:${region}:${account}:key/${'0'.repeat(36)}`;
+        if (type === 'AWS::SecretsManager::Secret')
+          return `arn:aws:secretsmanager:${region}:${account}:secret:${generated(stack, id, 512)}-XXXXXX`;
+        if (type === 'AWS::S3::Bucket') return generated(stack, id, 63).toLowerCase();
+        if (attribute === 'Arn') return `arn:aws:service:${region}:${account}:${generated(stack, id, 255)}`;
+        return generated(stack, id, 255);
+      };
+      const functionsOfFull = Object.values(
+        fullSynthesized.template(API_STACK_NAME).Resources as Resources,
+      ).filter((resource) => resource.Type === 'AWS::Lambda::Function');
+      expect(functionsOfFull).toHaveLength(FUNCTIONS.length);
+      const sizes = functionsOfFull.map((fn) => {
+        const { Variables: variables } = fn.Properties.Environment as { Variables: Record<string, unknown> };
+        const resolved = Object.fromEntries(
+          Object.entries(variables).map(([key, value]) => [
+            key,
+            fullSynthesized.resolve(value, API_STACK_NAME, longest, {
+              'AWS::Region': region,
+              'AWS::AccountId': account,
+              'AWS::Partition': 'aws',
+              'AWS::URLSuffix': 'amazonaws.com',
+            }),
+          ]),
+        );
+        if ('PLATFORM_TABLE_NAME' in resolved) expect(loadResourceConfig(resolved).shardCount).toBe(16);
+        return JSON.stringify(resolved).length;
+      });
+      // Lambda refuses a function whose variables pass 4 KB. The command queue URLs are most of it
+      // (~125 bytes a shard): the largest is ~3.4 KB, so ~21 shards is the ceiling (docs/infra.md).
+      expect(Math.max(...sizes)).toBeLessThan(4096);
+      expect(Math.max(...sizes)).toBeGreaterThan(3000);
+    });
+
+    it('let the authorizer, and only it, find the admin key’s secret', async () => {
+      const environment = environmentOf('authorizer');
+      const [secretId] = only('AWS::SecretsManager::Secret');
+      const secretArn = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${secretId}`;
+      expect(environment.ADMIN_KEY_SECRET_ARN).toBe(secretArn);
+      const getSecret = vi.fn(async () => 'k'.repeat(64));
+      await expect(adminKeySource(environment, getSecret)()).resolves.toBe('k'.repeat(64));
+      expect(getSecret).toHaveBeenCalledWith(secretArn, expect.anything());
+      for (const name of FUNCTION_FAMILIES) expect(environmentOf(name).ADMIN_KEY_SECRET_ARN).toBeUndefined();
+    });
+
+    it('generate the admin key: 64 letters and digits, nothing a Bearer header or a shell would trip on', () => {
+      template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        GenerateSecretString: {
+          PasswordLength: 64,
+          ExcludePunctuation: true,
+          IncludeSpace: false,
+          SecretStringTemplate: Match.absent(),
+        },
+      });
+      template.hasOutput('AdminKeySecretArn', { Value: { Ref: only('AWS::SecretsManager::Secret')[0] } });
+      template.hasOutput('ApiUrl', { Value: Match.objectLike({ 'Fn::Join': Match.anyValue() }) });
+      expect(Object.keys(template.toJSON().Outputs)).toEqual(['ApiUrl', 'AdminKeySecretArn']);
+    });
+  });
+
+  describe('IAM', () => {
+    let grants: IamGrant[];
+    beforeAll(() => {
+      grants = iamGrants(synthesized, named);
+    });
+    const roleOf = (name: ApiFunctionName) => cfnId(functionOf(built.api, name).role);
+    const describeGrants = (name: ApiFunctionName) =>
+      grants
+        .filter((grant) => grant.principal === roleOf(name))
+        .flatMap((grant) =>
+          grant.resources.map(
+            (resource) =>
+              `${resource}: ${[...grant.actions].sort().join(' ')}${grant.condition ? ` if ${Object.keys(grant.condition).join('+')}` : ''}`,
+          ),
+        )
+        .sort();
+
+    const ITEMS = [
+      'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ].join(' ');
+    const READ_ITEMS = 'dynamodb:BatchGetItem dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:Query';
+    const basics = (name: ApiFunctionName) => [
+      `${name}-logs: logs:CreateLogStream logs:PutLogEvents`,
+      '*: xray:PutTelemetryRecords xray:PutTraceSegments',
+    ];
+    const platformTable = (actions: string) =>
+      ['platform-table', 'platform-table/index/gsi1', 'platform-table/index/outbox'].map(
+        (resource) => `${resource}: ${actions}`,
+      );
+    const sendToShards = Array.from(
+      { length: SHARDS },
+      (_, shard) => `shard-${shard}-queue: sqs:GetQueueAttributes sqs:GetQueueUrl sqs:SendMessage`,
+    );
+
+    it('gives the public function nothing but its logs and traces', () => {
+      expect(describeGrants('public')).toEqual(basics('public').sort());
+    });
+
+    it('gives tenants the platform and idempotency tables', () => {
+      expect(describeGrants('tenants')).toEqual(
+        [...basics('tenants'), ...platformTable(ITEMS), `idempotency-table: ${ITEMS}`].sort(),
+      );
+    });
+
+    it('gives channels the tables and sending to every shard’s command queue (not the DLQs)', () => {
+      expect(describeGrants('channels')).toEqual(
+        [
+          ...basics('channels'),
+          ...platformTable(ITEMS),
+          `idempotency-table: ${ITEMS}`,
+          ...sendToShards,
+        ].sort(),
+      );
+    });
+
+    it('gives messages the same, and putting and getting media objects (no list, no delete)', () => {
+      expect(describeGrants('messages')).toEqual(
+        [
+          ...basics('messages'),
+          ...platformTable(ITEMS),
+          `idempotency-table: ${ITEMS}`,
+          ...sendToShards,
+          'media-bucket/*: s3:GetObject s3:PutObject',
+        ].sort(),
+      );
+    });
+
+    it('gives the authorizer reads of the platform table and the admin key, nothing else', () => {
+      expect(describeGrants('authorizer')).toEqual(
+        [
+          ...basics('authorizer'),
+          ...platformTable(READ_ITEMS),
+          'admin-key-secret: secretsmanager:DescribeSecret secretsmanager:GetSecretValue',
+        ].sort(),
+      );
+    });
+
+    /** What a role may do to the session state (any action), and any KMS call or wildcard beyond X-Ray. */
+    function sessionAccess(allGrants: readonly IamGrant[], roles: readonly string[]): string[] {
+      const sessionResource = /^(sessions-table|session-key)(\/|$)/;
+      return allGrants
+        .filter((grant) => roles.includes(grant.principal))
+        .filter(
+          (grant) =>
+            grant.resources.some((resource) => sessionResource.test(resource)) ||
+            grant.actions.some((action) => action.startsWith('kms:') || action === '*') ||
+            (grant.resources.includes('*') && grant.actions.some((action) => !action.startsWith('xray:'))),
+        )
+        .map((grant) => `${grant.principal}: ${grant.actions.join(' ')} on ${grant.resources.join(' ')}`);
+    }
+
+    it('lets no function touch the sessions table or the session key', () => {
+      const roles = FUNCTIONS.map(roleOf);
+      expect(roles.filter((role) => !grants.some((grant) => grant.principal === role))).toEqual([]);
+      expect(sessionAccess(grants, roles)).toEqual([]);
+    });
+
+    it('would notice a function given the sessions table', () => {
+      const intruded = platform({ shardCount: 2 });
+      intruded.stateful.sessionsTable.bindRead(intruded.api.functions.families.tenants.consumer);
+      const intrudedNames = readableNames(intruded);
+      const otherGrants = iamGrants(
+        new SynthesizedPlatform(intruded.app),
+        (stack, id, attribute) =>
+          intrudedNames.get(`${stack}/${id}`) ?? `${stack}/${id}${attribute ? `.${attribute}` : ''}`,
+      );
+      expect(sessionAccess(otherGrants, [cfnId(intruded.api.functions.families.tenants.role)])).toHaveLength(
+        2,
+      );
+    });
+  });
+
+  describe('cdk-nag', () => {
+    it('finds nothing unacknowledged once synthesized, as `cdk synth` checks it', () => {
+      // Synthesized in beforeAll: cross-stack references are imports now, as the plugin sees them.
+      const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(built.api);
+      expect(report.violations.flatMap((violation) => violation.violatingResources)).toEqual([]);
+    });
+
+    it('acknowledges each finding on the resource it excuses, with a reason of its own', () => {
+      const acknowledgements = built.api.node.findAll().flatMap((construct) =>
+        construct.node.metadata
+          .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((entry) =>
+            Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+              at: construct.node.path.replace(`${API_STACK_NAME}/`, ''),
+              rule: id.replace(/^Annotation::/i, ''),
+              reason,
+            })),
+          ),
+      );
+      const xray = 'AwsSolutions-IAM5[Resource::*]';
+      expect(acknowledgements.map(({ at, rule }) => `${at} ${rule}`).sort()).toEqual(
+        [
+          ...['Public', 'Tenants', 'Channels', 'Messages', 'Authorizer'].map(
+            (fn) => `Functions/${fn}/Role ${xray}`,
+          ),
+          `Functions/Messages/Role AwsSolutions-IAM5[Resource::${STATEFUL_STACK_NAME}:ExportsOutputFnGetAttMediaBucket4022EBBFArnD921DB08/*]`,
+          'AdminKey/Secret AwsSolutions-SMG4',
+          'Api/Api AwsSolutions-COG4',
+          'Api/Api AwsSolutions-APIG2',
+          'Api/Api/DeploymentStage.prod AwsSolutions-APIG3',
+          'Api/Api/CloudWatchRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+          ...['/health', '/v1/openapi.json', '/docs'].map(
+            (path) => `Api/Api/Default${path}/GET AwsSolutions-APIG4`,
+          ),
+        ].sort(),
+      );
+      const reasons = new Map<string, Set<string>>();
+      for (const { rule, reason } of acknowledgements) {
+        expect(reason.length, rule).toBeGreaterThan(60);
+        reasons.set(reason, (reasons.get(reason) ?? new Set()).add(rule.replace(/\[.*$/, '')));
+      }
+      // One reason is never reused for another rule.
+      for (const [reason, rules] of reasons) expect([...rules], reason).toHaveLength(1);
+    });
+  });
+});

@@ -104,8 +104,20 @@ export function defineStatefulStack(app: App): StatefulStack {
   });
 }
 
+/**
+ * The API's functions carry every shard's queue URL in their environment, which Lambda caps at 4 KB
+ * (docs/infra.md, "Shard count"): past this many shards a deploy would fail, so synthesis does first.
+ */
+export const MAX_SHARDS_WITH_API = 20;
+
 export function definePlatform(app: App, options: PlatformOptions = {}): Platform {
   const env = deploymentEnvironment();
+  const shardCount = shardCountOf(app);
+  if (shardCount > MAX_SHARDS_WITH_API) {
+    throw new Error(
+      `context shardCount ${shardCount} is more than the API's functions can carry (${MAX_SHARDS_WITH_API}): their environment lists every shard's queue URL and Lambda caps it at 4 KB`,
+    );
+  }
   const stateful = defineStatefulStack(app);
   const api = new ApiStack(app, API_STACK_NAME, {
     env,

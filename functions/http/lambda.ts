@@ -15,12 +15,15 @@ export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Prom
  * Powertools' tracer, logger (with the invocation's context) and metrics around it.
  */
 export function apiLambda(router: Router, guards?: Guards): ApiHandler {
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
-    .handler(async (event, context) => {
-      guards?.registerContext(context);
-      return router.resolve(event, context);
-    });
+  return (
+    middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+      // Responses are tenant data (messages, QR codes, new keys): never copied into traces.
+      .use(captureLambdaHandler(tracer, { captureResponse: false }))
+      .use(injectLambdaContext(logger, { resetKeys: true }))
+      .use(logMetrics(metrics))
+      .handler(async (event, context) => {
+        guards?.registerContext(context);
+        return router.resolve(event, context);
+      })
+  );
 }

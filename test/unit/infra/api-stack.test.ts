@@ -609,3 +609,11 @@ describe('API stack', () => {
     });
   });
 });
+
+describe('the shard count the API can carry', () => {
+  it('refuses at synthesis a shard count whose queue URLs would not fit a function environment', async () => {
+    const { createApp, definePlatform, MAX_SHARDS_WITH_API } = await import('#infra/platform-app.ts');
+    const app = createApp({ context: { shardCount: MAX_SHARDS_WITH_API + 1 } });
+    expect(() => definePlatform(app, { checks: false })).toThrow(/more than the API's functions can carry/);
+  });
+});

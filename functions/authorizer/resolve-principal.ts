@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { parsePresentedKey } from '#shared/domain/api-key.ts';
 import { UnauthenticatedError } from '#shared/domain/errors.ts';
 import { authenticateTenantKey, type TenantDependencies } from '#shared/use-cases/tenants.ts';
 import type { Principal } from '../http/principal.ts';
@@ -20,9 +21,17 @@ export async function resolvePrincipal(
 ): Promise<Principal> {
   const presented = authorization ? BEARER.exec(authorization.trim())?.[1] : undefined;
   if (!presented) throw new UnauthenticatedError();
-  if (sameSecret(presented, await deps.adminKey())) return { kind: 'admin' };
+  // A tenant key says so by its form: its check never waits on (or fails with) the admin secret.
+  if (!isPresentedTenantKey(presented)) {
+    if (sameSecret(presented, await deps.adminKey())) return { kind: 'admin' };
+    throw new UnauthenticatedError();
+  }
   const apiKey = await authenticateTenantKey(deps, presented);
   return { kind: 'tenant', tenantId: apiKey.tenantId, keyId: apiKey.id, scopes: apiKey.scopes };
+}
+
+function isPresentedTenantKey(presented: string): boolean {
+  return parsePresentedKey(presented) !== null;
 }
 
 /** Compared as digests, so neither the time taken nor an early length check tells how close it was. */

@@ -113,6 +113,7 @@ export function createApiRouter(
                   request: {
                     operationId: spec.operationId,
                     params: input.params,
+                    query: input.query,
                     body: input.body ?? (spec.request?.upload ? bodyDigest(reqCtx) : null),
                   },
                 },

@@ -63,15 +63,14 @@ export function gatewayResponseBody(response: GatewayResponse, requestId: string
   return JSON.stringify({ error: { code: response.code, message: response.message, requestId } });
 }
 
-/** Request bodies API Gateway passes to functions base64-encoded (media uploads). */
-export const BINARY_MEDIA_TYPES = [
-  'image/*',
-  'audio/*',
-  'video/*',
-  'application/octet-stream',
-  'application/pdf',
-  'multipart/form-data',
-];
+/**
+ * Bodies API Gateway converts between text and binary: all of them. An upload may be a file of any
+ * type (a `.docx` is `application/vnd.openxmlformats-…`), which API Gateway would otherwise hand
+ * over as UTF-8 text, corrupting every byte that is not; the router decodes base64 JSON itself. And
+ * an answer a function marks base64 (a QR's PNG) reaches the client as bytes only when the request's
+ * `Accept` matches one of these: with every type listed, whatever the client accepts.
+ */
+export const BINARY_MEDIA_TYPES = ['*/*'];
 
 /** How long API Gateway keeps an authorizer's answer for one `Authorization` value. */
 export const AUTHORIZER_CACHE_SECONDS = 60;

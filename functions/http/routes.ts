@@ -156,7 +156,8 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: 'Issue a tenant key; the key is shown only in this response',
     request: { params: tenantParams, body: newApiKeySchema },
     responses: { 201: issuedApiKeySchema },
-    idempotent: true,
+    // No Idempotency-Key: a replay would have to show the secret again, so the idempotency table
+    // would keep it in clear for a day. A lost answer is a key to revoke and issue again.
   },
   {
     operationId: 'listApiKeys',

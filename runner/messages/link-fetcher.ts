@@ -6,14 +6,21 @@ import { isPublicAddress } from '#shared/net/public-address.ts';
 import { PermanentCommandError } from '../command-handler.ts';
 
 // Media a clinic sends by `link`: the runner downloads it. A link is the clinic's input, so the
-// download may only reach public addresses (shared/net/public-address.ts), checked on the address
-// actually connected to — the name is resolved once, checked, and the socket pinned to it, so a
-// name that resolves differently the second time (DNS rebinding) reaches nothing new. Redirects
-// are followed a few times, each one checked the same way; the body is capped while it streams.
+// download may only reach public addresses (shared/net/public-address.ts) over HTTPS on port 443
+// (the runner's only egress), checked on the address actually connected to — the name is resolved
+// once, checked, and the socket pinned to it, so a name that resolves differently the second time
+// (DNS rebinding) reaches nothing new. Redirects are followed a few times, each checked the same way;
+// the body is capped while it streams and the whole download has a deadline. A link that fails
+// twice fails its message: the channel's next messages must not wait a day behind it.
 
 export interface LinkFetchPolicy {
   readonly maxBytes: number;
+  /** For the whole download, redirects and body included. */
   readonly timeoutMs: number;
+  /** Tries of a download that failed for a reason that may pass (5xx, 429, the network). */
+  readonly attempts: number;
+  /** `http:` and other ports allowed too (tests serving files from this machine). */
+  readonly plainHttpAllowed: boolean;
   readonly maxRedirects: number;
   /** Host names that may resolve to non-public addresses (a test's media server, an on-premises store). */
   readonly privateHostsAllowed: ReadonlySet<string>;
@@ -23,6 +30,8 @@ export const DEFAULT_LINK_FETCH_POLICY: LinkFetchPolicy = {
   // Held in memory while it is sent; larger files go through POST /v1/media/uploads.
   maxBytes: 16 * 1024 * 1024,
   timeoutMs: 30_000,
+  attempts: 2,
+  plainHttpAllowed: false,
   maxRedirects: 3,
   privateHostsAllowed: new Set(),
 };
@@ -40,17 +49,17 @@ export function createLinkFetcher(
   policy: LinkFetchPolicy = DEFAULT_LINK_FETCH_POLICY,
   resolve = systemResolve,
 ) {
-  return async function fetchLink(link: string): Promise<{ data: Buffer; mimeType: string }> {
-    let url = parseLink(link);
+  const once = async (link: string, signal: AbortSignal): Promise<{ data: Buffer; mimeType: string }> => {
+    let url = parseLink(link, policy);
     for (let redirects = 0; ; redirects++) {
       const address = await checkedAddress(url, policy, resolve);
-      const response = await get(url, address, policy);
+      const response = await get(url, address, policy, signal);
       const status = response.statusCode ?? 0;
       if (status >= 300 && status < 400 && response.headers.location) {
         response.resume();
         if (redirects >= policy.maxRedirects)
           throw new PermanentCommandError('media_link_unavailable', 'The media link redirects too often');
-        url = parseLink(new URL(response.headers.location, url).toString());
+        url = parseLink(new URL(response.headers.location, url).toString(), policy);
         continue;
       }
       if (status >= 500 || status === 429) {
@@ -64,19 +73,36 @@ export function createLinkFetcher(
       return { data: await cappedBody(response, policy.maxBytes), mimeType: mediaTypeOf(response) };
     }
   };
+  return async function fetchLink(link: string): Promise<{ data: Buffer; mimeType: string }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await once(link, AbortSignal.timeout(policy.timeoutMs));
+      } catch (error) {
+        if (error instanceof PermanentCommandError) throw error;
+        if (attempt >= policy.attempts) {
+          throw new PermanentCommandError(
+            'media_link_unavailable',
+            `The media link could not be downloaded: ${(error as Error).message}`,
+          );
+        }
+      }
+    }
+  };
 }
 
-function parseLink(link: string): URL {
+function parseLink(link: string, policy: LinkFetchPolicy): URL {
   let url: URL;
   try {
     url = new URL(link);
   } catch {
     throw new PermanentCommandError('media_link_invalid', 'The media link is not a URL');
   }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
+  const https = url.protocol === 'https:' && (url.port === '' || url.port === '443');
+  const allowed = https || (policy.plainHttpAllowed && url.protocol === 'http:');
+  if (!allowed || url.username || url.password) {
     throw new PermanentCommandError(
       'media_link_invalid',
-      'The media link must be an http(s) URL without credentials',
+      'The media link must be an https URL on port 443, without credentials',
     );
   }
   return url;
@@ -106,7 +132,12 @@ async function checkedAddress(url: URL, policy: LinkFetchPolicy, resolve: Resolv
   return addresses[0] as LookupAddress;
 }
 
-function get(url: URL, address: LookupAddress, policy: LinkFetchPolicy): Promise<IncomingMessage> {
+function get(
+  url: URL,
+  address: LookupAddress,
+  policy: LinkFetchPolicy,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
   const pinned: LookupFunction = (_hostname, options, callback) => {
     if ((options as { all?: boolean }).all) callback(null, [address]);
     else callback(null, address.address, address.family);
@@ -115,7 +146,7 @@ function get(url: URL, address: LookupAddress, policy: LinkFetchPolicy): Promise
   return new Promise((resolve, reject) => {
     const outgoing = request(
       url,
-      { lookup: pinned, timeout: policy.timeoutMs, headers: { 'user-agent': 'clinic-wa' } },
+      { lookup: pinned, timeout: policy.timeoutMs, signal, headers: { 'user-agent': 'clinic-wa' } },
       resolve,
     );
     outgoing.on('timeout', () => outgoing.destroy(new Error('The media link timed out')));

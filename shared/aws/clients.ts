@@ -68,6 +68,9 @@ export function createS3Client(config: AwsConfig): S3Client {
     ...baseOptions(config, 's3'),
     forcePathStyle: config.endpoints.s3 !== undefined,
     requestHandler: S3_TIMEOUTS,
+    // A presigned PUT would otherwise carry the checksum of an empty body, which the upload's
+    // bytes cannot match; S3 checks payloads where its API requires a checksum.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
   });
 }
 

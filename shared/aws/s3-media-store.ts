@@ -113,15 +113,21 @@ export class S3MediaStore implements MediaStore {
       ContentLength: media.size,
       ...headers,
     });
-    // The type and length are signed: S3 refuses an upload of other bytes than were announced.
+    // The type and length are signed: S3 refuses an upload of other bytes than were announced. The
+    // file name stays a header (signed, not hoisted into the URL), so it never reaches access logs.
     const url = await getSignedUrl(this.client, command, {
       expiresIn: expiresInSeconds,
       signableHeaders: new Set(['content-type', 'content-length']),
+      unhoistableHeaders: new Set(['x-amz-meta-filename']),
     });
     return {
       mediaId,
       url,
-      headers: { 'content-type': headers.ContentType, 'content-length': String(media.size) },
+      headers: {
+        'content-type': headers.ContentType,
+        'content-length': String(media.size),
+        ...(headers.Metadata ? { 'x-amz-meta-filename': headers.Metadata.filename } : {}),
+      },
     };
   }
 

@@ -24,11 +24,13 @@ for (const [network, prefix] of [
   blocked.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
-  ['::', 128], // unspecified
-  ['::1', 128],
+  ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible forms (::a9fe:a9fe)
+  ['::ffff:0:0:0', 96], // IPv4-translated
+  ['64:ff9b:1::', 48], // local-use NAT64
   ['64:ff9b::', 96], // NAT64: embeds an IPv4 address
   ['100::', 64], // discard
   ['2001:db8::', 32], // documentation
+  ['2002::', 16], // 6to4: embeds an IPv4 address
   ['fc00::', 7], // unique local (fd00:ec2::254 among them)
   ['fe80::', 10], // link-local
   ['ff00::', 8], // multicast

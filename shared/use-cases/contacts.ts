@@ -16,7 +16,8 @@ export type ContactCheckAnswer =
   | { readonly id: string; readonly status: 'done'; readonly results: ContactCheckResult[] }
   | { readonly id: string; readonly status: 'pending' };
 
-const DEFAULT_WAIT_MS = 5_000;
+/** Most answers come within a second; a request holds a Lambda while it waits, so not for long. */
+const DEFAULT_WAIT_MS = 3_000;
 
 /**
  * Asks WhatsApp, through the channel's runner, which numbers have an account. The answer usually
@@ -49,7 +50,7 @@ export async function checkContacts(
   for (;;) {
     const check = checkOf(checkId, await deps.contactChecks.get(tenantId, checkId));
     if (check.status === 'done' || Date.now() >= deadline) return check;
-    await new Promise((resolve) => setTimeout(resolve, deps.pollMs ?? 200));
+    await new Promise((resolve) => setTimeout(resolve, deps.pollMs ?? 250));
   }
 }
 

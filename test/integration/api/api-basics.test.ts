@@ -1,4 +1,6 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { platformRepositories } from '../support/platform.ts';
 import { type ApiWorld, startApiWorld } from './support/api-client.ts';
 
 let world: ApiWorld;
@@ -123,5 +125,31 @@ describe('the rate limit', () => {
     } finally {
       await limited.front.stop();
     }
+  });
+});
+
+describe('API keys and idempotency', () => {
+  it('never keeps an issued key for replays: the same Idempotency-Key issues a new key', async () => {
+    const tenant = (await world.admin.post('/v1/tenants', { name: 'Clínica Chaves' })).body;
+    const headers = { 'idempotency-key': 'issue-key-1' };
+    const first = await world.admin.post(
+      `/v1/tenants/${tenant.id}/api-keys`,
+      { name: 'a', scopes: ['*'] },
+      headers,
+    );
+    const second = await world.admin.post(
+      `/v1/tenants/${tenant.id}/api-keys`,
+      { name: 'a', scopes: ['*'] },
+      headers,
+    );
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.body.id).not.toBe(first.body.id);
+    const platform = platformRepositories();
+    const records = await platform.client.send(
+      new ScanCommand({ TableName: platform.resources.idempotencyTable }),
+    );
+    expect(JSON.stringify(records.Items ?? [])).not.toContain(first.body.key);
+    expect(JSON.stringify(records.Items ?? [])).not.toContain('cwa_');
   });
 });

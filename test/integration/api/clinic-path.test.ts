@@ -201,6 +201,16 @@ describe("a clinic's path through the API", () => {
     expect(download.body).toMatchObject({ mimeType: 'audio/ogg', size: audio.length, fileName: 'nota.ogg' });
     expect(Buffer.from(await (await fetch(download.body.url)).arrayBuffer()).equals(audio)).toBe(true);
 
+    // A type API Gateway would hand over as text unless every type is binary: the bytes must survive.
+    const docx = Buffer.from('504b03048081feff00c3', 'hex');
+    const office = await clinic.request('POST', '/v1/media?filename=laudo.docx', {
+      rawBody: docx,
+      headers: { 'content-type': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' },
+    });
+    expect(office.body.size).toBe(docx.length);
+    const stored = await clinic.get(`/v1/media/${office.body.mediaId}`);
+    expect(Buffer.from(await (await fetch(stored.body.url)).arrayBuffer()).equals(docx)).toBe(true);
+
     const video = await clinic.request('POST', '/v1/media?filename=video.mp4', {
       rawBody: Buffer.alloc(2048, 3),
       headers: { 'content-type': 'video/mp4' },

@@ -21,6 +21,10 @@ describe('isPublicAddress', () => {
     '::ffff:127.0.0.1',
     '::ffff:169.254.169.254',
     '64:ff9b::a9fe:a9fe',
+    '::a9fe:a9fe',
+    '2002:a9fe:a9fe::1',
+    '64:ff9b:1::a9fe:a9fe',
+    '::ffff:0:a9fe:a9fe',
     'localhost',
     '',
   ])('refuses %s', (address) => {

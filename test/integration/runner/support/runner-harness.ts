@@ -326,9 +326,11 @@ export async function runnerPlatform(
         events,
         outbox: own?.outbox ?? outbox,
         outboxTuning: { drainIntervalMs: 1_000 },
-        // Tests serve linked media from this machine: that one address is let through by number.
+        // Tests serve linked media over plain HTTP from this machine: that one address is let
+        // through by number.
         fetchLink: createLinkFetcher({
           ...DEFAULT_LINK_FETCH_POLICY,
+          plainHttpAllowed: true,
           privateHostsAllowed: new Set(['127.0.0.1']),
         }),
         ...(options.inboundMediaMaxBytes

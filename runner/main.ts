@@ -1,7 +1,8 @@
 // The runner process (ECS task): configuration from the environment, AWS clients, the runner, its
 // health endpoint and metrics; SIGTERM drains and hands the shards over.
-import { createPlatform } from '#shared/platform.ts';
+
 import { createLogger, metrics } from '#shared/observability.ts';
+import { createPlatform } from '#shared/platform.ts';
 import { SessionStore } from './auth/session-store.ts';
 import { loadRunnerConfig } from './config.ts';
 import { routeConsoleThroughLogger } from './console-guard.ts';

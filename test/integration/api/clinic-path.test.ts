@@ -138,12 +138,18 @@ describe("a clinic's path through the API", () => {
     ];
     const ids: string[] = [];
     for (const message of sends) {
-      const sent = await clinic.post(`/v1/channels/${channelId}/messages`, { to: `+${patientNumber}`, ...message });
+      const sent = await clinic.post(`/v1/channels/${channelId}/messages`, {
+        to: `+${patientNumber}`,
+        ...message,
+      });
       expect(sent.status).toBe(202);
       ids.push(sent.body.id);
     }
     for (const id of ids) await waitForMessageStatus(channelId, id, 'delivered');
-    await until(() => ((patient?.received.length ?? 0) >= before + 3 ? true : undefined), 'the phone to receive them');
+    await until(
+      () => ((patient?.received.length ?? 0) >= before + 3 ? true : undefined),
+      'the phone to receive them',
+    );
     expect(patient?.received.some((message) => message.text === 'Até amanhã!')).toBe(true);
 
     const read = await clinic.post(`/v1/channels/${channelId}/messages/${inbound.id}/read`);
@@ -170,7 +176,8 @@ describe("a clinic's path through the API", () => {
       check.status === 200
         ? check.body
         : await until(async () => {
-            const polled = (await clinic.get(`/v1/channels/${channelId}/contacts/checks/${check.body.id}`)).body;
+            const polled = (await clinic.get(`/v1/channels/${channelId}/contacts/checks/${check.body.id}`))
+              .body;
             return polled.status === 'done' ? polled : undefined;
           }, 'the contact check');
     expect(answer.results).toEqual([

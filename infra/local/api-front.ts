@@ -220,8 +220,9 @@ function proxyEvent(
   requestId: string,
   authorizer: Record<string, string> | null,
 ): APIGatewayProxyEvent {
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  // Without a prototype, `?__proto__=…` is a parameter like any other, as API Gateway passes it.
+  const query: Record<string, string> = Object.create(null);
+  const multiQuery: Record<string, string[]> = Object.create(null);
   for (const [key, value] of url.searchParams) {
     query[key] = value;
     multiQuery[key] = [...(multiQuery[key] ?? []), value];

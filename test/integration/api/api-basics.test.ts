@@ -30,6 +30,12 @@ describe('the local front', () => {
     expect(wrong.status).toBe(401);
     expect(wrong.body.error.requestId).toBe(wrong.headers.get('x-amzn-requestid'));
   });
+
+  it('passes a query parameter named __proto__ on like any other', async () => {
+    const { client } = await world.newTenant(['channels:read']);
+    const listed = await client.get('/v1/channels?__proto__=x&limit=5');
+    expect(listed).toMatchObject({ status: 200, body: { items: [], nextCursor: null } });
+  });
 });
 
 describe('tenants and keys', () => {

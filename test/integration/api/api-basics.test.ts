@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiWorld, startApiWorld } from './support/api-client.ts';
+import { sendRaw } from './support/raw-http.ts';
 
 let world: ApiWorld;
 beforeAll(async () => {
@@ -35,6 +36,20 @@ describe('the local front', () => {
     const { client } = await world.newTenant(['channels:read']);
     const listed = await client.get('/v1/channels?__proto__=x&limit=5');
     expect(listed).toMatchObject({ status: 200, body: { items: [], nextCursor: null } });
+  });
+});
+
+describe('requests as API Gateway passes them on', () => {
+  it('answers a GET that carries a body as it answers one without (fetch cannot send it)', async () => {
+    const { key } = await world.newTenant(['channels:read']);
+    const withBody = await sendRaw(world.front.url, {
+      method: 'GET',
+      path: '/v1/channels',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: '{"name":"x"}',
+    });
+    expect(withBody.status).toBe(200);
+    expect(JSON.parse(withBody.text)).toEqual({ items: [], nextCursor: null });
   });
 });
 

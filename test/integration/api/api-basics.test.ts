@@ -51,6 +51,16 @@ describe('requests as API Gateway passes them on', () => {
     expect(withBody.status).toBe(200);
     expect(JSON.parse(withBody.text)).toEqual({ items: [], nextCursor: null });
   });
+
+  it('answers a blank path id as any other malformed one: 404', async () => {
+    const { client } = await world.newTenant(['channels:read', 'messages:read']);
+    for (const blank of ['%20', '%09', '%20%20']) {
+      const channel = await client.get(`/v1/channels/${blank}`);
+      expect(channel).toMatchObject({ status: 404, body: { error: { code: 'channel_not_found' } } });
+    }
+    const message = await client.get('/v1/channels/chn_01JDQ7Z8K3M4N5P6Q7R8S9T0VW/messages/%20');
+    expect(message).toMatchObject({ status: 404, body: { error: { code: 'message_not_found' } } });
+  });
 });
 
 describe('tenants and keys', () => {

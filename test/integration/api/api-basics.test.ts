@@ -119,6 +119,25 @@ describe('tenants and keys', () => {
     expect(malformed.status).toBe(404);
   });
 
+  it('refuses a forged cursor on every list with 400 invalid_cursor', async () => {
+    const { tenantId, client } = await world.newTenant();
+    const channel = (await client.post('/v1/channels', { name: 'Recepção' })).body;
+    const pk = `TENANT#${tenantId}`;
+    const forged = (key: object) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    const lists = [
+      [world.admin, '/v1/tenants', { gsi1pk: 'TENANTS' }],
+      [world.admin, `/v1/tenants/${tenantId}/api-keys`, { pk }],
+      [world.admin, `/v1/tenants/${tenantId}/api-keys`, { pk, sk: `CHANNEL#${channel.id}` }],
+      [client, '/v1/channels', { pk, sk: `CHANNEL#${channel.id}`, gsi1pk: 'SHARD#0' }],
+      [client, `/v1/channels/${channel.id}/messages`, { pk, sk: `MSG#${channel.id}#${'é'.repeat(600)}` }],
+    ] as const;
+    for (const [caller, path, key] of lists) {
+      const page = await caller.get(`${path}?cursor=${forged(key)}`);
+      expect(page.status, `${path} ${JSON.stringify(key)}`).toBe(400);
+      expect(page.body.error.code).toBe('invalid_cursor');
+    }
+  });
+
   it('replays an idempotent create and refuses a reused key with another body', async () => {
     const { client } = await world.newTenant();
     const headers = { 'idempotency-key': 'create-reception-1' };

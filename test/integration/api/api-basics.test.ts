@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiWorld, startApiWorld } from './support/api-client.ts';
-import { sendRaw } from './support/raw-http.ts';
+import { sendBytes, sendRaw } from './support/raw-http.ts';
 
 let world: ApiWorld;
 beforeAll(async () => {
@@ -30,6 +30,30 @@ describe('the local front', () => {
     const wrong = await world.anonymous.as('cwa_nonsense').get('/v1/channels');
     expect(wrong.status).toBe(401);
     expect(wrong.body.error.requestId).toBe(wrong.headers.get('x-amzn-requestid'));
+  });
+
+  it("answers what Node's HTTP parser refuses in the API error body", async () => {
+    const { key } = await world.newTenant(['channels:write']);
+    const head = (lines: string[]) => `${lines.join('\r\n')}\r\n\r\n`;
+    const post = ['POST /v1/channels HTTP/1.1', 'host: 127.0.0.1', `authorization: Bearer ${key}`];
+    const refused = [
+      [head([...post, `x-padding: ${'p'.repeat(20_000)}`, 'content-length: 0']), 413, false],
+      [head(['FOO /v1/channels HTTP/1.1', 'host: 127.0.0.1']), 400, false],
+      [`${head([...post, 'transfer-encoding: chunked'])}zz\r\n{}\r\n0\r\n\r\n`, 400, false],
+      [`${head([...post, 'content-length: 50'])}{"name":"x"}`, 400, true],
+      [head(['GET /v1/channels HTTP/1.1', `authorization: Bearer ${key}`]), 400, false],
+    ] as const;
+    for (const [request, status, givesUp] of refused) {
+      const answer = await sendBytes(world.front.url, Buffer.from(request), {
+        closeAfterMs: givesUp ? 100 : 5_000,
+      });
+      expect(answer?.status, request.slice(0, 60)).toBe(status);
+      const body = JSON.parse(answer?.text ?? '');
+      expect(body.error).toMatchObject({
+        code: expect.any(String),
+        requestId: answer?.headers['x-amzn-requestid'],
+      });
+    }
   });
 
   it('passes a query parameter named __proto__ on like any other', async () => {

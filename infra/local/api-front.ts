@@ -78,7 +78,8 @@ export async function startApiFront(options: ApiFrontOptions): Promise<ApiFront>
     const requestId = randomUUID();
     const url = new URL(request.url ?? '/', 'http://localhost');
     const body = await readBody(request, MAX_REQUEST_BYTES);
-    if (body === null) return gateway(response, GATEWAY_RESPONSES.tooLarge, requestId);
+    // The rest of the body is never read: the connection cannot carry another request.
+    if (body === null) return gateway(response, GATEWAY_RESPONSES.tooLarge, requestId, { close: true });
     if (request.httpVersion === '1.1' && request.headers.host === undefined)
       return gateway(response, GATEWAY_RESPONSES.default4xx, requestId);
     const match = matchRoute(routes, request.method ?? 'GET', url.pathname);
@@ -324,10 +325,16 @@ function answerUnparsable(error: NodeJS.ErrnoException, socket: Duplex): void {
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }
 
-function gateway(response: ServerResponse, answer: GatewayResponse, requestId: string): void {
+function gateway(
+  response: ServerResponse,
+  answer: GatewayResponse,
+  requestId: string,
+  options: { close?: boolean } = {},
+): void {
   response.writeHead(answer.status, {
     'content-type': 'application/json',
     'x-amzn-requestid': requestId,
+    ...(options.close ? { connection: 'close' } : {}),
   });
   response.end(gatewayResponseBody(answer, requestId));
 }

@@ -56,6 +56,20 @@ describe('the local front', () => {
     }
   });
 
+  it("refuses a body over API Gateway's 10 MB and closes that connection, so the next request is answered", async () => {
+    const json = { 'content-type': 'application/json' };
+    const huge = await sendRaw(world.front.url, {
+      method: 'POST',
+      path: '/v1/channels',
+      headers: json,
+      body: `{"name":"${'x'.repeat(11 * 1024 * 1024)}"}`,
+    });
+    expect(huge.status).toBe(413);
+    expect(JSON.parse(huge.text).error.code).toBe('request_too_large');
+    const next = await sendRaw(world.front.url, { method: 'GET', path: '/health', headers: json });
+    expect(next.status).toBe(200);
+  });
+
   it('passes a query parameter named __proto__ on like any other', async () => {
     const { client } = await world.newTenant(['channels:read']);
     const listed = await client.get('/v1/channels?__proto__=x&limit=5');

@@ -57,6 +57,8 @@ export interface RouteSpec {
   readonly responses: Readonly<Record<number, z.ZodType | { readonly binary: readonly string[] }>>;
   /** Honours `Idempotency-Key` (every POST that creates something). */
   readonly idempotent?: boolean;
+  /** Error statuses beyond those its method, access and inputs imply (a GET that can conflict). */
+  readonly alsoRefuses?: readonly number[];
 }
 
 const admin = { kind: 'admin' } as const;
@@ -230,6 +232,7 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: 'The current QR as text, PNG or SVG; 409 when the channel is not waiting for a scan',
     request: { params: channelParams, query: qrQuery },
     responses: { 200: qrSchema },
+    alsoRefuses: [409],
   },
   {
     operationId: 'logoutChannel',

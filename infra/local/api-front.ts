@@ -76,11 +76,11 @@ export async function startApiFront(options: ApiFrontOptions): Promise<ApiFront>
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const requestId = randomUUID();
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    const url = targetUrl(request.url);
     const body = await readBody(request, MAX_REQUEST_BYTES);
     // The rest of the body is never read: the connection cannot carry another request.
     if (body === null) return gateway(response, GATEWAY_RESPONSES.tooLarge, requestId, { close: true });
-    if (request.httpVersion === '1.1' && request.headers.host === undefined)
+    if (!url || (request.httpVersion === '1.1' && request.headers.host === undefined))
       return gateway(response, GATEWAY_RESPONSES.default4xx, requestId);
     const match = matchRoute(routes, request.method ?? 'GET', url.pathname);
     if (!match) return gateway(response, GATEWAY_RESPONSES.missingRoute, requestId);
@@ -168,6 +168,18 @@ export async function startApiFront(options: ApiFrontOptions): Promise<ApiFront>
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The request's target as a URL: a path (`//x` is a path too, not a network-path reference to a
+ * host named x) or an absolute URL; null for anything else.
+ */
+function targetUrl(target = '/'): URL | null {
+  try {
+    return new URL(target.startsWith('/') ? `http://localhost${target}` : target);
+  } catch {
+    return null;
+  }
 }
 
 function compile(spec: RouteSpec): CompiledRoute {

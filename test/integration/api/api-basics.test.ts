@@ -70,6 +70,19 @@ describe('the local front', () => {
     expect(next.status).toBe(200);
   });
 
+  it('answers request targets that are no URL path of its own: //, *, another host', async () => {
+    const targets = [
+      ['GET', '//?cursor=x', 404],
+      ['GET', '//', 404],
+      ['OPTIONS', '*', 400],
+      ['GET', 'http://127.0.0.1/health', 200],
+    ] as const;
+    for (const [method, path, status] of targets) {
+      const answer = await sendRaw(world.front.url, { method, path, headers: {} });
+      expect(answer.status, `${method} ${path}`).toBe(status);
+    }
+  });
+
   it('passes a query parameter named __proto__ on like any other', async () => {
     const { client } = await world.newTenant(['channels:read']);
     const listed = await client.get('/v1/channels?__proto__=x&limit=5');

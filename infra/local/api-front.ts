@@ -321,8 +321,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  * read, a body framed two ways or cut short) never becomes a request: it is answered here in the
  * API's error body, as API Gateway answers what it refuses itself, not with Node's bare status line.
  */
-function answerUnparsable(error: NodeJS.ErrnoException, socket: Duplex): void {
+function answerUnparsable(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
   if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
+  // A HEAD's answer has no body, even this one (the bytes that failed still show the request line).
+  const toHead = error.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
   const answer =
     error.code === 'HPE_HEADER_OVERFLOW' ? GATEWAY_RESPONSES.tooLarge : GATEWAY_RESPONSES.default4xx;
   const requestId = randomUUID();
@@ -334,7 +336,7 @@ function answerUnparsable(error: NodeJS.ErrnoException, socket: Duplex): void {
     `x-amzn-requestid: ${requestId}`,
     'connection: close',
   ];
-  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+  socket.end(`${head.join('\r\n')}\r\n\r\n${toHead ? '' : body}`);
 }
 
 function gateway(

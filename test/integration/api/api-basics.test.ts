@@ -56,6 +56,15 @@ describe('the local front', () => {
     }
   });
 
+  it('answers a HEAD it cannot parse without a body, as HTTP wants of any answer to a HEAD', async () => {
+    const answer = await sendRaw(world.front.url, {
+      method: 'HEAD',
+      path: '/v1/channels',
+      headers: { 'x-padding': 'p'.repeat(20_000) },
+    });
+    expect(answer).toMatchObject({ status: 413, text: '' });
+  });
+
   it("refuses a body over API Gateway's 10 MB and closes that connection, so the next request is answered", async () => {
     const json = { 'content-type': 'application/json' };
     const huge = await sendRaw(world.front.url, {

@@ -12,7 +12,7 @@ import {
 } from '#shared/domain/errors.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { type Principal, principalOf, requireAdmin, requireTenantScope } from './principal.ts';
-import { type FunctionFamily, ROUTES, type RouteSpec, routerPath } from './routes.ts';
+import { type FunctionFamily, PATH_PARAM_RESOURCES, ROUTES, type RouteSpec, routerPath } from './routes.ts';
 
 /** JSON bodies above this are refused (413) before they are parsed. */
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
@@ -183,9 +183,8 @@ function pathIds(spec: RouteSpec): Middleware {
   };
 }
 
-/** `channelId` → `channel`: what a path parameter names, for the code of its 404. */
 function resourceNamedBy(param: string): string {
-  return param.replace(/Id$/, '').replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+  return PATH_PARAM_RESOURCES[param] ?? 'resource';
 }
 
 function bodyLimits(spec: RouteSpec): Middleware {

@@ -64,6 +64,18 @@ export interface RouteSpec {
 const admin = { kind: 'admin' } as const;
 const tenant = (scope: ApiKeyScope) => ({ kind: 'tenant', scope }) as const;
 
+/**
+ * What each path parameter names, in the words of the use cases' 404s (`api_key_not_found`), so a
+ * malformed id and an absent one are answered alike.
+ */
+export const PATH_PARAM_RESOURCES: Readonly<Record<string, string>> = {
+  tenantId: 'tenant',
+  keyId: 'api_key',
+  channelId: 'channel',
+  messageId: 'message',
+  checkId: 'contact_check',
+};
+
 const tenantParams = z.object({ tenantId: idParam('tenant') });
 const keyParams = tenantParams.extend({ keyId: idParam('apiKey') });
 const channelParams = z.object({ channelId: idParam('channel') });

@@ -198,6 +198,23 @@ describe('tenants and keys', () => {
     }
   });
 
+  it('answers a malformed path id with the same 404 as an absent one', async () => {
+    const { tenantId, client } = await world.newTenant();
+    const channel = (await client.post('/v1/channels', { name: 'Recepção' })).body;
+    const pairs = [
+      [world.admin, 'DELETE', `/v1/tenants/${tenantId}/api-keys/`, 'key_01JDQ7Z8K3M4N5P6Q7R8S9T0VW'],
+      [client, 'GET', `/v1/channels/${channel.id}/contacts/checks/`, 'cmd_01JDQ7Z8K3M4N5P6Q7R8S9T0VW'],
+      [client, 'GET', `/v1/channels/${channel.id}/messages/`, 'msg_01JDQ7Z8K3M4N5P6Q7R8S9T0VW'],
+    ] as const;
+    for (const [caller, method, path, absent] of pairs) {
+      const forAbsent = await caller.request(method, `${path}${absent}`);
+      const forMalformed = await caller.request(method, `${path}not-an-id`);
+      expect(forAbsent.status, path).toBe(404);
+      expect(forMalformed.status, path).toBe(404);
+      expect(forMalformed.body.error.code, path).toBe(forAbsent.body.error.code);
+    }
+  });
+
   it('replays an idempotent create and refuses a reused key with another body', async () => {
     const { client } = await world.newTenant();
     const headers = { 'idempotency-key': 'create-reception-1' };

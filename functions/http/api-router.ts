@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Router } from '@aws-lambda-powertools/event-handler/http';
+import { ParameterValidationError, Router } from '@aws-lambda-powertools/event-handler/http';
 import type { Middleware, RequestContext } from '@aws-lambda-powertools/event-handler/types';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -14,7 +14,7 @@ import {
 } from '#shared/domain/errors.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { type Principal, principalOf, requireAdmin, requireTenantScope } from './principal.ts';
-import { type FunctionFamily, ROUTES, type RouteSpec, routerPath } from './routes.ts';
+import { type FunctionFamily, PATH_PARAM_RESOURCES, ROUTES, type RouteSpec, routerPath } from './routes.ts';
 
 /** JSON bodies above this are refused (413) before they are parsed. */
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
@@ -189,12 +189,15 @@ function pathIds(spec: RouteSpec): Middleware {
       const parsed = schema.safeParse(reqCtx.params);
       if (!parsed.success) {
         const name = String(parsed.error.issues[0]?.path[0] ?? 'resource');
-        const resource = name.replace(/Id$/, '').replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
-        throw new NotFoundError(resource, echo(String(reqCtx.params[name] ?? '')));
+        throw new NotFoundError(resourceNamedBy(name), echo(String(reqCtx.params[name] ?? '')));
       }
     }
     await next();
   };
+}
+
+function resourceNamedBy(param: string): string {
+  return PATH_PARAM_RESOURCES[param] ?? 'resource';
 }
 
 function bodyLimits(spec: RouteSpec): Middleware {
@@ -254,8 +257,16 @@ function requestIdOf(reqCtx: RequestContext): string {
   return (reqCtx.event as APIGatewayProxyEvent).requestContext?.requestId ?? 'unknown';
 }
 
-/** Powertools' own validation error (the schema's issues, or a body that is not JSON) as ours. */
+/**
+ * Powertools' own errors as ours: its validation error (the schema's issues, or a body that is not
+ * JSON), and its refusal of a blank path parameter (`/v1/channels/%20`), which it throws while
+ * matching the route, before `pathIds` could answer the 404 any other malformed id gets.
+ */
 function asDomainError(error: Error): unknown {
+  if (error instanceof ParameterValidationError) {
+    const param = /'(\w+)'/.exec(error.issues[0] ?? '')?.[1] ?? 'resource';
+    return new NotFoundError(resourceNamedBy(param), '(blank)');
+  }
   if (error.name === 'RequestValidationError') {
     const issues = (error as Error & { details?: { issues?: z.core.$ZodIssue[] } }).details?.issues ?? [];
     if (issues.length === 0) {

@@ -23,7 +23,17 @@ export function apiLambda(router: Router, guards?: Guards): ApiHandler {
       .use(logMetrics(metrics))
       .handler(async (event, context) => {
         guards?.registerContext(context);
-        return router.resolve(event, context);
+        return router.resolve(withoutBodyOnGet(event), context);
       })
   );
+}
+
+/**
+ * API Gateway passes on a body sent with a GET, but a web Request cannot carry one: Powertools'
+ * router throws before any route or error handler runs and the client gets a 502
+ * (aws-powertools/powertools-lambda-typescript#5673). No GET of this API reads a body.
+ */
+function withoutBodyOnGet(event: APIGatewayProxyEvent): APIGatewayProxyEvent {
+  const bodiless = event.httpMethod === 'GET' || event.httpMethod === 'HEAD';
+  return bodiless && event.body !== null ? { ...event, body: null, isBase64Encoded: false } : event;
 }

@@ -69,6 +69,7 @@ function pathConfig(route: RouteSpec, securityScheme: string): RouteConfig {
     ...(route.request?.params ? [404] : []),
     ...(route.request?.body ? [413, 415] : []),
     ...(route.method !== 'GET' && secured ? [409, 422] : []),
+    ...(route.alsoRefuses ?? []),
   ]);
   for (const status of [...possible].sort()) {
     responses[status] = {

@@ -65,10 +65,25 @@ export interface RouteSpec {
   readonly responses: Readonly<Record<number, z.ZodType | { readonly binary: readonly string[] }>>;
   /** Honours `Idempotency-Key` (every POST that creates something). */
   readonly idempotent?: boolean;
+  /** Error statuses beyond those its method, access and inputs imply (a GET that can conflict). */
+  readonly alsoRefuses?: readonly number[];
 }
 
 const admin = { kind: 'admin' } as const;
 const tenant = (scope: ApiKeyScope) => ({ kind: 'tenant', scope }) as const;
+
+/**
+ * What each path parameter names, in the words of the use cases' 404s (`api_key_not_found`), so a
+ * malformed id and an absent one are answered alike.
+ */
+export const PATH_PARAM_RESOURCES: Readonly<Record<string, string>> = {
+  tenantId: 'tenant',
+  keyId: 'api_key',
+  channelId: 'channel',
+  messageId: 'message',
+  checkId: 'contact_check',
+  mediaId: 'media',
+};
 
 const tenantParams = z.object({ tenantId: idParam('tenant') });
 const keyParams = tenantParams.extend({ keyId: idParam('apiKey') });
@@ -240,6 +255,7 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: 'The current QR as text, PNG or SVG; 409 when the channel is not waiting for a scan',
     request: { params: channelParams, query: qrQuery },
     responses: { 200: qrSchema },
+    alsoRefuses: [409],
   },
   {
     operationId: 'logoutChannel',

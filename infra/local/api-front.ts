@@ -3,8 +3,15 @@
 // (cached per `Authorization` value), calls the route's function handler and writes its answer back.
 // No route logic lives here: routes, gateway responses and limits come from functions/http.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type {
   APIGatewayAuthorizerResult,
   APIGatewayProxyEvent,
@@ -55,19 +62,26 @@ export async function startApiFront(options: ApiFrontOptions): Promise<ApiFront>
   const authorizations = new Map<string, { until: number; result: APIGatewayAuthorizerResult }>();
   const cacheMs = (options.authorizerCacheSeconds ?? AUTHORIZER_CACHE_SECONDS) * 1000;
 
-  const server = createServer((request, response) => {
+  // Node would answer a missing Host with a bare 400 of its own; `handle` answers it in the API's body.
+  const server = createServer({ requireHostHeader: false }, (request, response) => {
     handle(request, response).catch((error) => {
+      // A body the parser gave up on (cut short, badly chunked): answerUnparsable answers that.
+      if (request.destroyed && !request.complete) return;
       console.error('api front: request failed', error);
       if (!response.headersSent) gateway(response, GATEWAY_RESPONSES.default5xx, randomUUID());
       else response.destroy();
     });
   });
+  server.on('clientError', answerUnparsable);
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const requestId = randomUUID();
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    const url = targetUrl(request.url);
     const body = await readBody(request, MAX_REQUEST_BYTES);
-    if (body === null) return gateway(response, GATEWAY_RESPONSES.tooLarge, requestId);
+    // The rest of the body is never read: the connection cannot carry another request.
+    if (body === null) return gateway(response, GATEWAY_RESPONSES.tooLarge, requestId, { close: true });
+    if (!url || (request.httpVersion === '1.1' && request.headers.host === undefined))
+      return gateway(response, GATEWAY_RESPONSES.default4xx, requestId);
     const match = matchRoute(routes, request.method ?? 'GET', url.pathname);
     if (!match) return gateway(response, GATEWAY_RESPONSES.missingRoute, requestId);
     const headers = singleHeaders(request);
@@ -156,6 +170,18 @@ export async function startApiFront(options: ApiFrontOptions): Promise<ApiFront>
   };
 }
 
+/**
+ * The request's target as a URL: a path (`//x` is a path too, not a network-path reference to a
+ * host named x) or an absolute URL; null for anything else.
+ */
+function targetUrl(target = '/'): URL | null {
+  try {
+    return new URL(target.startsWith('/') ? `http://localhost${target}` : target);
+  } catch {
+    return null;
+  }
+}
+
 function compile(spec: RouteSpec): CompiledRoute {
   const names: string[] = [];
   const source = spec.path.replace(/\{(\w+)\}/g, (_, name: string) => {
@@ -222,8 +248,9 @@ function proxyEvent(
   requestId: string,
   authorizer: Record<string, string> | null,
 ): APIGatewayProxyEvent {
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  // Without a prototype, `?__proto__=…` is a parameter like any other, as API Gateway passes it.
+  const query: Record<string, string> = Object.create(null);
+  const multiQuery: Record<string, string[]> = Object.create(null);
   for (const [key, value] of url.searchParams) {
     query[key] = value;
     multiQuery[key] = [...(multiQuery[key] ?? []), value];
@@ -291,10 +318,39 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function gateway(response: ServerResponse, answer: GatewayResponse, requestId: string): void {
+/**
+ * What Node's HTTP parser refuses (a header block over its 16 KB, a method or header it cannot
+ * read, a body framed two ways or cut short) never becomes a request: it is answered here in the
+ * API's error body, as API Gateway answers what it refuses itself, not with Node's bare status line.
+ */
+function answerUnparsable(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
+  // A HEAD's answer has no body, even this one (the bytes that failed still show the request line).
+  const toHead = error.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+  const answer =
+    error.code === 'HPE_HEADER_OVERFLOW' ? GATEWAY_RESPONSES.tooLarge : GATEWAY_RESPONSES.default4xx;
+  const requestId = randomUUID();
+  const body = gatewayResponseBody(answer, requestId);
+  const head = [
+    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}`,
+    'content-type: application/json',
+    `content-length: ${Buffer.byteLength(body)}`,
+    `x-amzn-requestid: ${requestId}`,
+    'connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${toHead ? '' : body}`);
+}
+
+function gateway(
+  response: ServerResponse,
+  answer: GatewayResponse,
+  requestId: string,
+  options: { close?: boolean } = {},
+): void {
   response.writeHead(answer.status, {
     'content-type': 'application/json',
     'x-amzn-requestid': requestId,
+    ...(options.close ? { connection: 'close' } : {}),
   });
   response.end(gatewayResponseBody(answer, requestId));
 }

@@ -1,14 +1,30 @@
 import { z } from 'zod';
+import { isId } from './ids.ts';
 
 // What a clinic asks to send (`POST /v1/channels/{id}/messages`), shaped like Meta's WhatsApp Cloud
 // API where it has the same concept, so existing integrations port easily.
 
 const e164 = z.string().regex(/^\+[1-9]\d{7,14}$/, 'must be an E.164 phone number such as +5511987654321');
 
+/**
+ * One of the channel's messages, by our id: it is looked up by key, and a key DynamoDB cannot hold
+ * (over 1 KB) fails the lookup itself. Its length is checked first, so a huge value costs nothing.
+ */
+const messageId = z
+  .string()
+  .max(40, { abort: true })
+  .refine((value) => isId('message', value), 'must be a message id such as msg_01JDQ7Z8K3M4N5P6Q7R8S9T0VW');
+
+/** Room for a presigned URL with a session token; the send's queue message and record must hold it. */
+export const MAX_MEDIA_LINK_LENGTH = 4096;
+
 /** Media by our own upload id or by an HTTPS link the platform downloads. */
 const media = z
   .object({
-    link: z.url({ protocol: /^https?$/ }).optional(),
+    link: z
+      .url({ protocol: /^https?$/ })
+      .max(MAX_MEDIA_LINK_LENGTH)
+      .optional(),
     mediaId: z.string().min(1).max(100).optional(),
     caption: z.string().max(1024).optional(),
     filename: z.string().min(1).max(255).optional(),
@@ -47,7 +63,7 @@ export const outboundContentSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('contacts'), contacts: z.array(contact).min(1).max(10) }),
   z.object({
     type: z.literal('reaction'),
-    reaction: z.object({ messageId: z.string().min(1), emoji: z.string().max(16) }),
+    reaction: z.object({ messageId, emoji: z.string().max(16) }),
   }),
 ]);
 
@@ -55,7 +71,7 @@ export const outboundMessageSchema = z.intersection(
   z.object({
     to: e164,
     /** Reply to one of the channel's messages. */
-    context: z.object({ messageId: z.string().min(1) }).optional(),
+    context: z.object({ messageId }).optional(),
   }),
   outboundContentSchema,
 );

@@ -46,6 +46,7 @@ export class DynamoApiKeyRepository implements ApiKeyRepository {
       { pk },
       ['pk', 'sk'],
       toApiKey,
+      SK_PREFIX.apiKey,
     );
   }
 

@@ -24,7 +24,7 @@ export async function queryPage<T>(
       ...query,
       Limit: limit + 1,
       ...(request.cursor
-        ? { ExclusiveStartKey: decodeCursor(request.cursor, partition, sortKeyPrefix) }
+        ? { ExclusiveStartKey: decodeCursor(request.cursor, { partition, keyAttributes, sortKeyPrefix }) }
         : {}),
     }),
   );

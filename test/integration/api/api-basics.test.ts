@@ -2,6 +2,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformRepositories } from '../support/platform.ts';
 import { type ApiWorld, startApiWorld } from './support/api-client.ts';
+import { sendBytes, sendRaw } from './support/raw-http.ts';
 
 let world: ApiWorld;
 beforeAll(async () => {
@@ -32,6 +33,96 @@ describe('the local front', () => {
     const wrong = await world.anonymous.as('cwa_nonsense').get('/v1/channels');
     expect(wrong.status).toBe(401);
     expect(wrong.body.error.requestId).toBe(wrong.headers.get('x-amzn-requestid'));
+  });
+
+  it("answers what Node's HTTP parser refuses in the API error body", async () => {
+    const { key } = await world.newTenant(['channels:write']);
+    const head = (lines: string[]) => `${lines.join('\r\n')}\r\n\r\n`;
+    const post = ['POST /v1/channels HTTP/1.1', 'host: 127.0.0.1', `authorization: Bearer ${key}`];
+    const refused = [
+      [head([...post, `x-padding: ${'p'.repeat(20_000)}`, 'content-length: 0']), 413, false],
+      [head(['FOO /v1/channels HTTP/1.1', 'host: 127.0.0.1']), 400, false],
+      [`${head([...post, 'transfer-encoding: chunked'])}zz\r\n{}\r\n0\r\n\r\n`, 400, false],
+      [`${head([...post, 'content-length: 50'])}{"name":"x"}`, 400, true],
+      [head(['GET /v1/channels HTTP/1.1', `authorization: Bearer ${key}`]), 400, false],
+    ] as const;
+    for (const [request, status, givesUp] of refused) {
+      const answer = await sendBytes(world.front.url, Buffer.from(request), {
+        closeAfterMs: givesUp ? 100 : 5_000,
+      });
+      expect(answer?.status, request.slice(0, 60)).toBe(status);
+      const body = JSON.parse(answer?.text ?? '');
+      expect(body.error).toMatchObject({
+        code: expect.any(String),
+        requestId: answer?.headers['x-amzn-requestid'],
+      });
+    }
+  });
+
+  it('answers a HEAD it cannot parse without a body, as HTTP wants of any answer to a HEAD', async () => {
+    const answer = await sendRaw(world.front.url, {
+      method: 'HEAD',
+      path: '/v1/channels',
+      headers: { 'x-padding': 'p'.repeat(20_000) },
+    });
+    expect(answer).toMatchObject({ status: 413, text: '' });
+  });
+
+  it("refuses a body over API Gateway's 10 MB and closes that connection, so the next request is answered", async () => {
+    const json = { 'content-type': 'application/json' };
+    const huge = await sendRaw(world.front.url, {
+      method: 'POST',
+      path: '/v1/channels',
+      headers: json,
+      body: `{"name":"${'x'.repeat(11 * 1024 * 1024)}"}`,
+    });
+    expect(huge.status).toBe(413);
+    expect(JSON.parse(huge.text).error.code).toBe('request_too_large');
+    const next = await sendRaw(world.front.url, { method: 'GET', path: '/health', headers: json });
+    expect(next.status).toBe(200);
+  });
+
+  it('answers request targets that are no URL path of its own: //, *, another host', async () => {
+    const targets = [
+      ['GET', '//?cursor=x', 404],
+      ['GET', '//', 404],
+      ['OPTIONS', '*', 400],
+      ['GET', 'http://127.0.0.1/health', 200],
+    ] as const;
+    for (const [method, path, status] of targets) {
+      const answer = await sendRaw(world.front.url, { method, path, headers: {} });
+      expect(answer.status, `${method} ${path}`).toBe(status);
+    }
+  });
+
+  it('passes a query parameter named __proto__ on like any other', async () => {
+    const { client } = await world.newTenant(['channels:read']);
+    const listed = await client.get('/v1/channels?__proto__=x&limit=5');
+    expect(listed).toMatchObject({ status: 200, body: { items: [], nextCursor: null } });
+  });
+});
+
+describe('requests as API Gateway passes them on', () => {
+  it('answers a GET that carries a body as it answers one without (fetch cannot send it)', async () => {
+    const { key } = await world.newTenant(['channels:read']);
+    const withBody = await sendRaw(world.front.url, {
+      method: 'GET',
+      path: '/v1/channels',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: '{"name":"x"}',
+    });
+    expect(withBody.status).toBe(200);
+    expect(JSON.parse(withBody.text)).toEqual({ items: [], nextCursor: null });
+  });
+
+  it('answers a blank path id as any other malformed one: 404', async () => {
+    const { client } = await world.newTenant(['channels:read', 'messages:read']);
+    for (const blank of ['%20', '%09', '%20%20']) {
+      const channel = await client.get(`/v1/channels/${blank}`);
+      expect(channel).toMatchObject({ status: 404, body: { error: { code: 'channel_not_found' } } });
+    }
+    const message = await client.get('/v1/channels/chn_01JDQ7Z8K3M4N5P6Q7R8S9T0VW/messages/%20');
+    expect(message).toMatchObject({ status: 404, body: { error: { code: 'message_not_found' } } });
   });
 });
 
@@ -89,6 +180,42 @@ describe('tenants and keys', () => {
     expect(theirs.body.error.code).toBe(absent.body.error.code);
     const malformed = await b.client.get('/v1/channels/not-an-id');
     expect(malformed.status).toBe(404);
+  });
+
+  it('refuses a forged cursor on every list with 400 invalid_cursor', async () => {
+    const { tenantId, client } = await world.newTenant();
+    const channel = (await client.post('/v1/channels', { name: 'Recepção' })).body;
+    const pk = `TENANT#${tenantId}`;
+    const forged = (key: object) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    const lists = [
+      [world.admin, '/v1/tenants', { gsi1pk: 'TENANTS' }],
+      [world.admin, `/v1/tenants/${tenantId}/api-keys`, { pk }],
+      [world.admin, `/v1/tenants/${tenantId}/api-keys`, { pk, sk: `CHANNEL#${channel.id}` }],
+      [client, '/v1/channels', { pk, sk: `CHANNEL#${channel.id}`, gsi1pk: 'SHARD#0' }],
+      [client, `/v1/channels/${channel.id}/messages`, { pk, sk: `MSG#${channel.id}#${'é'.repeat(600)}` }],
+    ] as const;
+    for (const [caller, path, key] of lists) {
+      const page = await caller.get(`${path}?cursor=${forged(key)}`);
+      expect(page.status, `${path} ${JSON.stringify(key)}`).toBe(400);
+      expect(page.body.error.code).toBe('invalid_cursor');
+    }
+  });
+
+  it('answers a malformed path id with the same 404 as an absent one', async () => {
+    const { tenantId, client } = await world.newTenant();
+    const channel = (await client.post('/v1/channels', { name: 'Recepção' })).body;
+    const pairs = [
+      [world.admin, 'DELETE', `/v1/tenants/${tenantId}/api-keys/`, 'key_01JDQ7Z8K3M4N5P6Q7R8S9T0VW'],
+      [client, 'GET', `/v1/channels/${channel.id}/contacts/checks/`, 'cmd_01JDQ7Z8K3M4N5P6Q7R8S9T0VW'],
+      [client, 'GET', `/v1/channels/${channel.id}/messages/`, 'msg_01JDQ7Z8K3M4N5P6Q7R8S9T0VW'],
+    ] as const;
+    for (const [caller, method, path, absent] of pairs) {
+      const forAbsent = await caller.request(method, `${path}${absent}`);
+      const forMalformed = await caller.request(method, `${path}not-an-id`);
+      expect(forAbsent.status, path).toBe(404);
+      expect(forMalformed.status, path).toBe(404);
+      expect(forMalformed.body.error.code, path).toBe(forAbsent.body.error.code);
+    }
   });
 
   it('replays an idempotent create and refuses a reused key with another body', async () => {

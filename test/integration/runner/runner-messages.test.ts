@@ -139,7 +139,7 @@ describe('runner messages of every kind', () => {
         message: {
           to: '+5511922230001',
           type: 'reaction',
-          reaction: { messageId: 'msg_unknown', emoji: '👍' },
+          reaction: { messageId: newId('message'), emoji: '👍' },
         },
       },
       channel.shard,

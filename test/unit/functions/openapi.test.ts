@@ -4,6 +4,11 @@ import { openApiDocument } from '#functions/http/openapi.ts';
 import { ROUTES } from '#functions/http/routes.ts';
 import { API_KEY_SCOPES } from '#shared/domain/api-key.ts';
 
+type Document = { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+
+const statusesOf = (path: string, method: string) =>
+  Object.keys((openApiDocument() as Document).paths[path]?.[method]?.responses ?? {}).map(Number);
+
 describe('the OpenAPI document', () => {
   it('is a valid OpenAPI 3.1 document', async () => {
     const validator = new Validator();
@@ -36,5 +41,15 @@ describe('the OpenAPI document', () => {
     for (const route of ROUTES) {
       if (route.access.kind === 'tenant') expect(API_KEY_SCOPES).toContain(route.access.scope);
     }
+  });
+
+  it('declares the 409 of a QR asked for while the channel waits for no scan', () => {
+    expect(statusesOf('/v1/channels/{channelId}/qr', 'get')).toEqual(
+      expect.arrayContaining([200, 400, 401, 403, 404, 409, 429]),
+    );
+  });
+
+  it('declares no conflict for a read that cannot have one', () => {
+    expect(statusesOf('/v1/channels/{channelId}', 'get')).not.toContain(409);
   });
 });

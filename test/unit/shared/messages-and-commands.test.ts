@@ -21,8 +21,9 @@ describe('outbound messages', () => {
       'reaction',
     ]);
     const to = '+5511987654321';
+    const repliedTo = newId('message');
     const valid = [
-      { to, type: 'text', text: { body: 'Sua consulta é amanhã às 9h.' }, context: { messageId: 'msg_1' } },
+      { to, type: 'text', text: { body: 'Sua consulta é amanhã às 9h.' }, context: { messageId: repliedTo } },
       { to, type: 'image', image: { mediaId: 'med_1', caption: 'Raio-X' } },
       {
         to,
@@ -37,7 +38,7 @@ describe('outbound messages', () => {
         type: 'contacts',
         contacts: [{ name: { formattedName: 'Dra. Ana' }, phones: [{ phone: '+5511912345678' }] }],
       },
-      { to, type: 'reaction', reaction: { messageId: 'msg_1', emoji: '👍' } },
+      { to, type: 'reaction', reaction: { messageId: repliedTo, emoji: '👍' } },
     ];
     for (const message of valid) expect(outboundMessageSchema.safeParse(message).success).toBe(true);
   });
@@ -54,6 +55,28 @@ describe('outbound messages', () => {
       [
         { to: '+5511987654321', type: 'location', location: { latitude: 91, longitude: 0 } },
         'location.latitude',
+      ],
+      // Replies and reactions name one of our messages; anything else could not even be looked up.
+      [
+        { to: '+5511987654321', type: 'reaction', reaction: { messageId: 'msg_1', emoji: '👍' } },
+        'reaction.messageId',
+      ],
+      [
+        {
+          to: '+5511987654321',
+          type: 'text',
+          text: { body: 'x' },
+          context: { messageId: 'm'.repeat(2_000) },
+        },
+        'context.messageId',
+      ],
+      [
+        {
+          to: '+5511987654321',
+          type: 'image',
+          image: { link: `https://example.org/${'a'.repeat(400_000)}` },
+        },
+        'image.link',
       ],
     ];
     for (const [message, field] of cases) {

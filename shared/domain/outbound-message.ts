@@ -15,6 +15,12 @@ const messageId = z
   .max(40, { abort: true })
   .refine((value) => isId('message', value), 'must be a message id such as msg_01JDQ7Z8K3M4N5P6Q7R8S9T0VW');
 
+/** One of the tenant's uploads (`POST /v1/media`), by its id: anything else names no object. */
+const mediaId = z
+  .string()
+  .max(40, { abort: true })
+  .refine((value) => isId('media', value), 'must be a media id such as med_01JDQ7Z8K3M4N5P6Q7R8S9T0VW');
+
 /** Room for a presigned URL with a session token; the send's queue message and record must hold it. */
 export const MAX_MEDIA_LINK_LENGTH = 4096;
 
@@ -25,7 +31,7 @@ const media = z
       .url({ protocol: /^https?$/ })
       .max(MAX_MEDIA_LINK_LENGTH)
       .optional(),
-    mediaId: z.string().min(1).max(100).optional(),
+    mediaId: mediaId.optional(),
     caption: z.string().max(1024).optional(),
     filename: z.string().min(1).max(255).optional(),
     mimeType: z

@@ -206,6 +206,19 @@ describe('lists', () => {
   });
 });
 
+describe('filtered lists', () => {
+  it('fills a page past items the filter leaves out, and ends only when nothing follows', async () => {
+    const { client } = await world.newTenant();
+    const deleted = [];
+    for (const name of ['a', 'b', 'c']) deleted.push((await client.post('/v1/channels', { name })).body.id);
+    const live = (await client.post('/v1/channels', { name: 'live' })).body.id;
+    for (const id of deleted) expect((await client.delete(`/v1/channels/${id}`)).status).toBe(202);
+    const page = await client.get('/v1/channels?limit=1');
+    expect(page.body.items.map((channel: { id: string }) => channel.id)).toEqual([live]);
+    expect(page.body.nextCursor).toBeNull();
+  });
+});
+
 describe('keys', () => {
   it('stops a revoked key once the authorizer cache expires', async () => {
     const quick = await startApiWorld({}, { authorizerCacheSeconds: 1 });

@@ -24,14 +24,14 @@ describe('outbound messages', () => {
     const repliedTo = newId('message');
     const valid = [
       { to, type: 'text', text: { body: 'Sua consulta é amanhã às 9h.' }, context: { messageId: repliedTo } },
-      { to, type: 'image', image: { mediaId: 'med_1', caption: 'Raio-X' } },
+      { to, type: 'image', image: { mediaId: newId('media'), caption: 'Raio-X' } },
       {
         to,
         type: 'document',
         document: { link: 'https://example.org/receita.pdf', filename: 'receita.pdf' },
       },
-      { to, type: 'audio', audio: { mediaId: 'med_2' } },
-      { to, type: 'video', video: { mediaId: 'med_3' } },
+      { to, type: 'audio', audio: { mediaId: newId('media') } },
+      { to, type: 'video', video: { mediaId: newId('media') } },
       { to, type: 'location', location: { latitude: -23.56, longitude: -46.65, name: 'Clínica' } },
       {
         to,
@@ -49,7 +49,11 @@ describe('outbound messages', () => {
       [{ to: '+5511987654321', type: 'text', text: { body: '' } }, 'text.body'],
       [{ to: '+5511987654321', type: 'image', image: { caption: 'no source' } }, 'image'],
       [
-        { to: '+5511987654321', type: 'image', image: { mediaId: 'a', link: 'https://x.org/a.png' } },
+        {
+          to: '+5511987654321',
+          type: 'image',
+          image: { mediaId: newId('media'), link: 'https://x.org/a.png' },
+        },
         'image',
       ],
       [

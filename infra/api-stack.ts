@@ -45,7 +45,8 @@ export class ApiStack extends Stack {
       id: mediaObjectsFinding(stateful.stackName),
       reason:
         'Media objects are keyed by tenant and media id, created at run time: the messages function puts and ' +
-        'gets any object of the media bucket (no list, no delete), and nothing of any other bucket.',
+        'gets any object of the media bucket (no delete; it may list only keys under media/, so a missing file ' +
+        'is a 404), and nothing of any other bucket.',
     });
     stateful.platformTable.bindRead(authorizer.consumer);
     this.adminKey.bindRead(authorizer.function);

@@ -1,6 +1,7 @@
 // The API stack as synthesized: the REST API derived from ROUTES, what API Gateway answers itself,
 // the stage's logs and limits, the functions' runtime and environment, and each role's exact grants.
 // The functions' bundles are tested in api-bundles.test.ts (bundling is off here: it takes seconds).
+import type { S3Client } from '@aws-sdk/client-s3';
 import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -14,13 +15,15 @@ import {
 } from '#functions/http/gateway-responses.ts';
 import { FUNCTION_FAMILIES, ROUTES } from '#functions/http/routes.ts';
 import type { ApiStack } from '#infra/api-stack.ts';
+import { MEDIA_KEY_PREFIX } from '#infra/constructs/media-bucket.construct.ts';
 import { STAGE_THROTTLE } from '#infra/constructs/public-api.construct.ts';
 import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
 import { API_STACK_NAME, STATEFUL_STACK_NAME } from '#infra/platform-app.ts';
 import { parseRuntimeEnvironment, RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
+import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
 import { loadResourceConfig } from '#shared/config.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/observability.ts';
-import { type IamGrant, iamGrants } from './iam-grants.ts';
+import { allows, type IamGrant, iamGrants, principalsAllowed, stringLike } from './iam-grants.ts';
 import { cfnId, fakeResourceValues, platform, SynthesizedPlatform } from './support.ts';
 
 const SHARDS = 3;
@@ -506,7 +509,7 @@ describe('API stack', () => {
       );
     });
 
-    it('gives messages the same, and putting and getting media objects (no list, no delete)', () => {
+    it('gives messages the same, and putting and getting media objects (no delete), listing only under media/', () => {
       expect(describeGrants('messages')).toEqual(
         [
           ...basics('messages'),
@@ -514,8 +517,38 @@ describe('API stack', () => {
           `idempotency-table: ${ITEMS}`,
           ...sendToShards,
           'media-bucket/*: s3:GetObject s3:PutObject',
+          'media-bucket: s3:ListBucket if StringLike',
         ].sort(),
       );
+    });
+
+    it('lets every reader of media list the keys the media store reads, so a missing file is a 404 and not a 403', async () => {
+      // Whoever may get a media object, in any stack: the messages function and the runner's tasks.
+      const readers = principalsAllowed(grants, ['s3:GetObject'], 'media-bucket', [...names.values()]);
+      expect(readers).toEqual([roleOf('messages'), cfnId(built.runner.runner.taskRole)].sort());
+      // S3 checks s3:ListBucket with the requested key as s3:prefix before it answers 404 for it.
+      const requested: string[] = [];
+      const client = {
+        send: async (command: { input: { Key: string } }) => {
+          requested.push(command.input.Key);
+          return {};
+        },
+      };
+      const store = new S3MediaStore(client as unknown as S3Client, 'media-bucket');
+      await store.describe('tenant_1', 'media_1');
+      await store.get('tenant_1', 'media_1');
+      expect(requested).toHaveLength(2);
+      for (const reader of readers) {
+        const listings = grants.filter(
+          (grant) => grant.principal === reader && allows(grant.actions, 's3:ListBucket'),
+        );
+        expect(listings.map((grant) => [grant.actions, grant.resources, grant.condition])).toEqual([
+          [['s3:ListBucket'], ['media-bucket'], { StringLike: { 's3:prefix': `${MEDIA_KEY_PREFIX}*` } }],
+        ]);
+        for (const key of requested) expect(stringLike(`${MEDIA_KEY_PREFIX}*`, key), key).toBe(true);
+      }
+      // …and the condition lists nothing else of the bucket.
+      expect(stringLike(`${MEDIA_KEY_PREFIX}*`, 'other/tenant_1/media_1')).toBe(false);
     });
 
     it('gives the authorizer reads of the platform table and the admin key, nothing else', () => {

@@ -48,7 +48,8 @@ export class ApiStack extends Stack {
         'gets any object of the media bucket (no delete; it may list only keys under media/, so a missing file ' +
         'is a 404), and nothing of any other bucket.',
     });
-    stateful.platformTable.bindRead(authorizer.consumer);
+    // Authenticating a key is two GetItems (the key's item, then its tenant's): nothing else.
+    stateful.platformTable.bindGetItem(authorizer.consumer);
     this.adminKey.bindRead(authorizer.function);
     for (const fn of [tenants, channels, messages, authorizer]) {
       fn.completeEnvironment(stateful.runtimeEnvironment());

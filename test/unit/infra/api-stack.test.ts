@@ -2,11 +2,13 @@
 // the stage's logs and limits, the functions' runtime and environment, and each role's exact grants.
 // The functions' bundles are tested in api-bundles.test.ts (bundling is off here: it takes seconds).
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { adminKeySource } from '#functions/authorizer/admin-key.ts';
+import { resolvePrincipal } from '#functions/authorizer/resolve-principal.ts';
 import {
   AUTHORIZER_CACHE_SECONDS,
   BINARY_MEDIA_TYPES,
@@ -20,8 +22,12 @@ import { STAGE_THROTTLE } from '#infra/constructs/public-api.construct.ts';
 import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
 import { API_STACK_NAME, STATEFUL_STACK_NAME } from '#infra/platform-app.ts';
 import { parseRuntimeEnvironment, RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
+import { DynamoApiKeyRepository } from '#shared/aws/dynamo/api-key-repository.ts';
+import { DynamoTenantRepository } from '#shared/aws/dynamo/tenant-repository.ts';
 import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
 import { loadResourceConfig } from '#shared/config.ts';
+import { issueApiKeySecret } from '#shared/domain/api-key.ts';
+import { newId } from '#shared/domain/ids.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/observability.ts';
 import { allows, type IamGrant, iamGrants, principalsAllowed, stringLike } from './iam-grants.ts';
 import { cfnId, fakeResourceValues, platform, SynthesizedPlatform } from './support.ts';
@@ -474,7 +480,6 @@ describe('API stack', () => {
       'dynamodb:Query',
       'dynamodb:UpdateItem',
     ].join(' ');
-    const READ_ITEMS = 'dynamodb:BatchGetItem dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:Query';
     const basics = (name: ApiFunctionName) => [
       `${name}-logs: logs:CreateLogStream logs:PutLogEvents`,
       '*: xray:PutTelemetryRecords xray:PutTraceSegments',
@@ -551,14 +556,40 @@ describe('API stack', () => {
       expect(stringLike(`${MEDIA_KEY_PREFIX}*`, 'other/tenant_1/media_1')).toBe(false);
     });
 
-    it('gives the authorizer reads of the platform table and the admin key, nothing else', () => {
+    it('gives the authorizer GetItem on the platform table (no query, no batch, no index) and the admin key, nothing else', () => {
       expect(describeGrants('authorizer')).toEqual(
         [
           ...basics('authorizer'),
-          ...platformTable(READ_ITEMS),
+          'platform-table: dynamodb:GetItem',
           'admin-key-secret: secretsmanager:DescribeSecret secretsmanager:GetSecretValue',
         ].sort(),
       );
+    });
+
+    it('gives the authorizer what authenticating a tenant key takes: the key’s item and its tenant’s, by GetItem', async () => {
+      const sent: string[] = [];
+      const [tenantId, keyId] = [newId('tenant'), newId('apiKey')];
+      const { key, secretHash } = issueApiKeySecret(tenantId, keyId);
+      const at = '2030-01-01T00:00:00.000Z';
+      // One item that reads as the key and as its active tenant.
+      const item = { id: keyId, tenantId, name: 'k', scopes: [], secretHash, createdAt: at };
+      const client = {
+        send: async (command: { input: { TableName?: string } }) => {
+          sent.push(`${command.constructor.name} ${command.input.TableName}`);
+          return { Item: { ...item, status: 'active', retentionDays: 30, updatedAt: at } };
+        },
+      } as unknown as DynamoDBDocumentClient;
+      const principal = await resolvePrincipal(
+        {
+          tenants: new DynamoTenantRepository(client, 'platform-table'),
+          apiKeys: new DynamoApiKeyRepository(client, 'platform-table'),
+          adminKey: async () => 'a'.repeat(64),
+        },
+        `Bearer ${key}`,
+      );
+      expect(principal).toMatchObject({ kind: 'tenant', tenantId, keyId });
+      // GetCommand is GetItem: what the grant above allows, on the table it names.
+      expect(sent).toEqual(['GetCommand platform-table', 'GetCommand platform-table']);
     });
 
     /** What a role may do to the session state (any action), and any KMS call or wildcard beyond X-Ray. */

@@ -226,6 +226,24 @@ describe('API stack', () => {
       }
     });
 
+    it('tells a throttled client when to retry (Retry-After: 1), and adds no header to the other answers', () => {
+      const headers = Object.fromEntries(
+        ofType('AWS::ApiGateway::GatewayResponse').map(([, { Properties: response }]) => [
+          response.ResponseType,
+          response.ResponseParameters,
+        ]),
+      );
+      expect(headers).toEqual(
+        Object.fromEntries(
+          Object.values(GATEWAY_RESPONSES).map(({ type }) => [
+            type,
+            // A quoted literal: unquoted, API Gateway would read `1` as a mapping expression.
+            type === 'THROTTLED' ? { 'gatewayresponse.header.Retry-After': "'1'" } : undefined,
+          ]),
+        ),
+      );
+    });
+
     it('is regional, takes the binary media types the functions expect, and waits 29 s for a function', () => {
       const [, { Properties: api }] = only('AWS::ApiGateway::RestApi');
       expect(api.EndpointConfiguration).toEqual({ Types: ['REGIONAL'] });

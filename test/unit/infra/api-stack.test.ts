@@ -247,8 +247,29 @@ describe('API stack', () => {
     it('is regional, takes the binary media types the functions expect, and waits 29 s for a function', () => {
       const [, { Properties: api }] = only('AWS::ApiGateway::RestApi');
       expect(api.EndpointConfiguration).toEqual({ Types: ['REGIONAL'] });
+      // Whatever the functions' constant says (a list of types, or `*/*` for every one), as it says it.
       expect(api.BinaryMediaTypes).toEqual(BINARY_MEDIA_TYPES);
-      expect(BINARY_MEDIA_TYPES).toEqual(['*/*']);
+      // API Gateway's matching: an exact type, `type/*`, or `*/*`. Files the media routes take, of any
+      // type, must reach the functions base64-encoded, or their bytes would be read as UTF-8 text.
+      const binary = (contentType: string) =>
+        (api.BinaryMediaTypes as string[]).some(
+          (pattern) =>
+            pattern === '*/*' ||
+            pattern === contentType ||
+            (pattern.endsWith('/*') && contentType.startsWith(pattern.slice(0, -1))),
+        );
+      for (const contentType of [
+        'image/jpeg',
+        'audio/ogg',
+        'video/mp4',
+        'application/pdf',
+        'application/octet-stream',
+        'multipart/form-data',
+        // A .docx: no list of types names every file a clinic may send.
+        'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      ]) {
+        expect(binary(contentType), contentType).toBe(true);
+      }
       for (const [, { Properties: method }] of ofType('AWS::ApiGateway::Method')) {
         expect((method.Integration as { TimeoutInMillis: number }).TimeoutInMillis).toBe(
           INTEGRATION_TIMEOUT_MS,

@@ -15,6 +15,8 @@ export const ADMIN_KEY_SECRET_OUTPUT = 'AdminKeySecretArn';
 
 export interface ApiStackProps extends StackProps {
   readonly stateful: StatefulStack;
+  /** Lambda concurrency reserved for the authorizer; none when undefined (docs/infra.md says why). */
+  readonly authorizerReservedConcurrency?: number;
 }
 
 export class ApiStack extends Stack {
@@ -26,7 +28,9 @@ export class ApiStack extends Stack {
     super(scope, id, props);
     const { stateful } = props;
 
-    this.functions = new ApiFunctions(this, 'Functions');
+    this.functions = new ApiFunctions(this, 'Functions', {
+      authorizerReservedConcurrency: props.authorizerReservedConcurrency,
+    });
     this.adminKey = new AdminKey(this, 'AdminKey');
     const { tenants, channels, messages } = this.functions.families;
     const { authorizer } = this.functions;

@@ -20,7 +20,7 @@ import type { ApiStack } from '#infra/api-stack.ts';
 import { MEDIA_KEY_PREFIX } from '#infra/constructs/media-bucket.construct.ts';
 import { STAGE_THROTTLE } from '#infra/constructs/public-api.construct.ts';
 import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
-import { API_STACK_NAME, STATEFUL_STACK_NAME } from '#infra/platform-app.ts';
+import { API_STACK_NAME, cdkJsonContext, STATEFUL_STACK_NAME } from '#infra/platform-app.ts';
 import { parseRuntimeEnvironment, RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
 import { DynamoApiKeyRepository } from '#shared/aws/dynamo/api-key-repository.ts';
 import { DynamoTenantRepository } from '#shared/aws/dynamo/tenant-repository.ts';
@@ -710,6 +710,40 @@ describe('API stack', () => {
       // One reason is never reused for another rule.
       for (const [reason, rules] of reasons) expect([...rules], reason).toHaveLength(1);
     });
+  });
+});
+
+describe('the authorizer’s reserved concurrency', () => {
+  /** Each function's ReservedConcurrentExecutions, by name, in an app with this context. */
+  function reservations(context: Record<string, unknown>) {
+    const built = platform({ shardCount: 2, ...context });
+    const template = Template.fromStack(built.api);
+    return Object.fromEntries(
+      FUNCTIONS.map((name) => {
+        const [, id] = cfnId(functionOf(built.api, name).function).split('/');
+        const fn = template.toJSON().Resources[id ?? ''] as { Properties: Record<string, unknown> };
+        return [name, fn.Properties.ReservedConcurrentExecutions];
+      }),
+    );
+  }
+  const none = Object.fromEntries(FUNCTIONS.map((name) => [name, undefined]));
+
+  it('is off by default (cdk.json), so a deployment never fails on a new account’s small quota', () => {
+    expect(cdkJsonContext().authorizerReservedConcurrency).toBe('off');
+    expect(reservations({})).toEqual(none);
+  });
+
+  it('reserves `-c authorizerReservedConcurrency=N` executions for the authorizer alone', () => {
+    expect(reservations({ authorizerReservedConcurrency: '10' })).toEqual({ ...none, authorizer: 10 });
+    expect(reservations({ authorizerReservedConcurrency: 25 })).toEqual({ ...none, authorizer: 25 });
+  });
+
+  it('refuses 0 (the authorizer could never run) and nonsense', () => {
+    for (const value of ['0', 0, -1, 'lots', 2.5]) {
+      expect(() => reservations({ authorizerReservedConcurrency: value }), String(value)).toThrow(
+        /authorizerReservedConcurrency must be "off" or a positive integer/,
+      );
+    }
   });
 });
 

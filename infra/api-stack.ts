@@ -5,6 +5,7 @@
 import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { AdminKey } from './constructs/admin-key.construct.ts';
+import { ApiAlarms } from './constructs/api-alarms.construct.ts';
 import { ApiFunctions } from './constructs/api-functions.construct.ts';
 import { mediaObjectsFinding } from './constructs/media-bucket.construct.ts';
 import { PublicApi } from './constructs/public-api.construct.ts';
@@ -23,6 +24,7 @@ export class ApiStack extends Stack {
   readonly functions: ApiFunctions;
   readonly adminKey: AdminKey;
   readonly api: PublicApi;
+  readonly alarms: ApiAlarms;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -62,6 +64,11 @@ export class ApiStack extends Stack {
     this.api = new PublicApi(this, 'Api', {
       handlers: this.functions.handlers,
       authorizer: authorizer.function,
+    });
+
+    this.alarms = new ApiAlarms(this, 'Alarms', {
+      stage: this.api.api.deploymentStage,
+      functions: this.functions,
     });
 
     new CfnOutput(this, API_URL_OUTPUT, {

@@ -9,7 +9,7 @@ import { PlatformFunction } from './platform-function.construct.ts';
 
 /**
  * A request is a few DynamoDB and SQS calls (~100 ms); the slowest route, a contact check, waits up
- * to 5 s for the runner's answer. Anything still running after 10 s is stuck: ending it frees its
+ * to 3 s for the runner's answer. Anything still running after 10 s is stuck: ending it frees its
  * Idempotency-Key for a retry sooner. Below API Gateway's 29 s, so no work outlives the client's 504.
  */
 export const API_FUNCTION_TIMEOUT = Duration.seconds(10);

@@ -5,6 +5,7 @@
 import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { AdminKey } from './constructs/admin-key.construct.ts';
+import { ApiAlarms } from './constructs/api-alarms.construct.ts';
 import { ApiFunctions } from './constructs/api-functions.construct.ts';
 import { mediaObjectsFinding } from './constructs/media-bucket.construct.ts';
 import { PublicApi } from './constructs/public-api.construct.ts';
@@ -15,18 +16,23 @@ export const ADMIN_KEY_SECRET_OUTPUT = 'AdminKeySecretArn';
 
 export interface ApiStackProps extends StackProps {
   readonly stateful: StatefulStack;
+  /** Lambda concurrency reserved for the authorizer; none when undefined (docs/infra.md says why). */
+  readonly authorizerReservedConcurrency?: number;
 }
 
 export class ApiStack extends Stack {
   readonly functions: ApiFunctions;
   readonly adminKey: AdminKey;
   readonly api: PublicApi;
+  readonly alarms: ApiAlarms;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
     const { stateful } = props;
 
-    this.functions = new ApiFunctions(this, 'Functions');
+    this.functions = new ApiFunctions(this, 'Functions', {
+      authorizerReservedConcurrency: props.authorizerReservedConcurrency,
+    });
     this.adminKey = new AdminKey(this, 'AdminKey');
     const { tenants, channels, messages } = this.functions.families;
     const { authorizer } = this.functions;
@@ -45,9 +51,11 @@ export class ApiStack extends Stack {
       id: mediaObjectsFinding(stateful.stackName),
       reason:
         'Media objects are keyed by tenant and media id, created at run time: the messages function puts and ' +
-        'gets any object of the media bucket (no list, no delete), and nothing of any other bucket.',
+        'gets any object of the media bucket (no delete; it may list only keys under media/, so a missing file ' +
+        'is a 404), and nothing of any other bucket.',
     });
-    stateful.platformTable.bindRead(authorizer.consumer);
+    // Authenticating a key is two GetItems (the key's item, then its tenant's): nothing else.
+    stateful.platformTable.bindGetItem(authorizer.consumer);
     this.adminKey.bindRead(authorizer.function);
     for (const fn of [tenants, channels, messages, authorizer]) {
       fn.completeEnvironment(stateful.runtimeEnvironment());
@@ -56,6 +64,11 @@ export class ApiStack extends Stack {
     this.api = new PublicApi(this, 'Api', {
       handlers: this.functions.handlers,
       authorizer: authorizer.function,
+    });
+
+    this.alarms = new ApiAlarms(this, 'Alarms', {
+      stage: this.api.api.deploymentStage,
+      functions: this.functions,
     });
 
     new CfnOutput(this, API_URL_OUTPUT, {

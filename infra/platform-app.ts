@@ -75,6 +75,25 @@ export function runnerScalingOf(app: App, shardCount: number): RunnerScaling {
   return { minTasks, maxTasks, targetSessionsPerTask };
 }
 
+/**
+ * `authorizerReservedConcurrency`: Lambda executions reserved for the API's authorizer, or `off` (the
+ * default, cdk.json). Off because Lambda refuses any reservation that would leave the account fewer
+ * than 100 unreserved executions, and a new account's quota may be far below 1,000 (docs/infra.md,
+ * "Authorizer concurrency"): turn it on (`-c authorizerReservedConcurrency=10`) once the quota is known.
+ */
+export function authorizerReservedConcurrencyOf(app: App): number | undefined {
+  const raw: unknown = app.node.tryGetContext('authorizerReservedConcurrency');
+  if (raw === undefined || raw === 'off' || raw === false) return undefined;
+  const value = typeof raw === 'string' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    // 0 would be a reservation too: the authorizer, and with it every keyed route, could never run.
+    throw new Error(
+      `context authorizerReservedConcurrency must be "off" or a positive integer, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}
+
 export interface Platform {
   readonly stateful: StatefulStack;
   readonly api: ApiStack;
@@ -123,6 +142,7 @@ export function definePlatform(app: App, options: PlatformOptions = {}): Platfor
     env,
     description: 'clinic-wa API: the REST API, its functions and the admin key',
     stateful,
+    authorizerReservedConcurrency: authorizerReservedConcurrencyOf(app),
   });
   const runner = new RunnerStack(app, RUNNER_STACK_NAME, {
     env,

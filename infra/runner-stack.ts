@@ -67,7 +67,8 @@ export class RunnerStack extends Stack {
       id: mediaObjectsFinding(stateful.stackName),
       reason:
         'Media objects are keyed by tenant and media id, created at run time: the runner puts and gets any ' +
-        'object of the media bucket (no list, no delete), and nothing of any other bucket.',
+        'object of the media bucket (no delete; it may list only keys under media/, so a missing file is a 404), ' +
+        'and nothing of any other bucket.',
     });
   }
 }

@@ -9,7 +9,7 @@ import { PlatformFunction } from './platform-function.construct.ts';
 
 /**
  * A request is a few DynamoDB and SQS calls (~100 ms); the slowest route, a contact check, waits up
- * to 5 s for the runner's answer. Anything still running after 10 s is stuck: ending it frees its
+ * to 3 s for the runner's answer. Anything still running after 10 s is stuck: ending it frees its
  * Idempotency-Key for a retry sooner. Below API Gateway's 29 s, so no work outlives the client's 504.
  */
 export const API_FUNCTION_TIMEOUT = Duration.seconds(10);
@@ -34,11 +34,19 @@ function byFamily<T>(make: (family: FunctionFamily) => T): Record<FunctionFamily
 
 const capitalized = (family: string) => `${family[0]?.toUpperCase()}${family.slice(1)}`;
 
+export interface ApiFunctionsProps {
+  /**
+   * Lambda concurrency reserved for the authorizer (context `authorizerReservedConcurrency`), so
+   * slow routes cannot take every execution and leave authentication none; none when undefined.
+   */
+  readonly authorizerReservedConcurrency?: number;
+}
+
 export class ApiFunctions extends Construct {
   readonly families: Readonly<Record<FunctionFamily, PlatformFunction>>;
   readonly authorizer: PlatformFunction;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: ApiFunctionsProps = {}) {
     super(scope, id);
     this.families = byFamily(
       (family) =>
@@ -54,6 +62,7 @@ export class ApiFunctions extends Construct {
       description: 'clinic-wa API: the REQUEST authorizer (admin key, tenant keys)',
       timeout: AUTHORIZER_TIMEOUT,
       memorySize: API_FUNCTION_MEMORY_MB,
+      reservedConcurrentExecutions: props.authorizerReservedConcurrency,
     });
   }
 

@@ -19,6 +19,9 @@ export interface MediaBucketProps {
 export const mediaObjectsFinding = (statefulStackName: string) =>
   `AwsSolutions-IAM5[Resource::${statefulStackName}:ExportsOutputFnGetAttMediaBucket4022EBBFArnD921DB08/*]`;
 
+/** Where the media store keeps every object: `media/<tenant>/<media id>` (shared/aws/s3-media-store.ts). */
+export const MEDIA_KEY_PREFIX = 'media/';
+
 export class MediaBucket extends Construct {
   readonly bucket: Bucket;
   readonly accessLogs: Bucket;
@@ -64,12 +67,25 @@ export class MediaBucket extends Construct {
     consumer.addEnvironment('MEDIA_BUCKET_NAME', this.bucketName);
   }
 
-  /** Put and get objects, nothing else (no list, no delete): what a runner does with media. */
+  /**
+   * Put and get objects (no delete), and list the keys under `media/`: S3 answers a read of a
+   * missing key (HeadObject, GetObject) with 404 `NotFound`/`NoSuchKey` only to a caller that may
+   * list the bucket, and with 403 `AccessDenied` to anyone else, which the media store cannot tell
+   * from a real denial (it would be a 500, and the runner would retry a deleted file until the
+   * command expires). S3 checks that listing with the requested key as `s3:prefix`, so the condition
+   * holds for every media key and for nothing outside `media/`.
+   */
   bindPutAndGetObjects(consumer: RuntimeConsumer): void {
     Grant.addToPrincipal({
       grantee: consumer,
       actions: ['s3:PutObject', 's3:GetObject'],
       resourceArns: [this.bucket.arnForObjects('*')],
+    });
+    Grant.addToPrincipal({
+      grantee: consumer,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': `${MEDIA_KEY_PREFIX}*` } },
     });
     consumer.addEnvironment('MEDIA_BUCKET_NAME', this.bucketName);
   }

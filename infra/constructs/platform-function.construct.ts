@@ -28,6 +28,8 @@ export interface PlatformFunctionProps {
   readonly description: string;
   readonly timeout: Duration;
   readonly memorySize: number;
+  /** Lambda concurrency kept for this function alone, which is also its ceiling; none by default. */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 export class PlatformFunction extends Construct {
@@ -57,6 +59,9 @@ export class PlatformFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       role: this.role,
       logGroup: this.logs,
       tracing: Tracing.ACTIVE,

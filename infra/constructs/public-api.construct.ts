@@ -43,6 +43,22 @@ export const AUTHORIZER_IDENTITY_SOURCE = IdentitySource.header('Authorization')
 export const STAGE_THROTTLE = { rateLimit: 500, burstLimit: 1000 } as const;
 
 /**
+ * Headers API Gateway adds to its own answers, by response type. A throttled client may try again
+ * after a second: the stage's throttle is a token bucket refilled at `STAGE_THROTTLE.rateLimit`
+ * requests a second, so there is room again by then (the account-wide limit refills the same way).
+ * The functions' own 429 (a tenant over its limit) carries a `Retry-After` of its own.
+ */
+export const GATEWAY_RESPONSE_HEADERS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  THROTTLED: { 'Retry-After': '1' },
+};
+
+/** API Gateway takes a static header value as a quoted literal (`'1'`); unquoted, it is a mapping. */
+function staticHeaders(headers: Readonly<Record<string, string>> | undefined) {
+  if (!headers) return undefined;
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, `'${value}'`]));
+}
+
+/**
  * One JSON object a request, every value a string (an absent one is `-`, which would break a bare
  * number). Ids, timings and outcomes only: API Gateway cannot log bodies here, and the path carries
  * ids, never patient data.
@@ -131,6 +147,7 @@ export class PublicApi extends Construct {
         type: ResponseType.of(response.type),
         statusCode: String(response.status),
         templates: { 'application/json': gatewayResponseBody(response, '$context.requestId') },
+        responseHeaders: staticHeaders(GATEWAY_RESPONSE_HEADERS[response.type]),
       });
     }
 

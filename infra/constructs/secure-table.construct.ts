@@ -104,17 +104,31 @@ export class SecureTable extends Construct {
   }
 
   /**
+   * `GetItem` on the table and nothing else (no query, no batch, no index): for a consumer that only
+   * reads items by their full key, such as the API's authorizer (an API key's item, its tenant's).
+   */
+  bindGetItem(consumer: RuntimeConsumer): void {
+    this.grant(consumer, ['dynamodb:GetItem'], KEY_READ_ACTIONS, { indexes: false });
+    consumer.addEnvironment(this.environmentKey, this.tableName);
+  }
+
+  /**
    * Unlike `grantReadWriteData`, the customer-managed key is usable only through DynamoDB: the
    * consumer cannot call KMS with it directly, e.g. to decrypt without an encryption context. And the
    * indexes are named one by one rather than as `index/*`.
    */
-  private grant(consumer: RuntimeConsumer, tableActions: string[], keyActions: string[]): void {
+  private grant(
+    consumer: RuntimeConsumer,
+    tableActions: string[],
+    keyActions: string[],
+    { indexes = true } = {},
+  ): void {
     Grant.addToPrincipal({
       grantee: consumer,
       actions: tableActions,
       resourceArns: [
         this.table.tableArn,
-        ...this.indexNames.map((name) => `${this.table.tableArn}/index/${name}`),
+        ...(indexes ? this.indexNames.map((name) => `${this.table.tableArn}/index/${name}`) : []),
       ],
     });
     if (!this.encryptionKey) return;

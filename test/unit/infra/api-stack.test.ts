@@ -1,11 +1,14 @@
 // The API stack as synthesized: the REST API derived from ROUTES, what API Gateway answers itself,
 // the stage's logs and limits, the functions' runtime and environment, and each role's exact grants.
 // The functions' bundles are tested in api-bundles.test.ts (bundling is off here: it takes seconds).
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { adminKeySource } from '#functions/authorizer/admin-key.ts';
+import { resolvePrincipal } from '#functions/authorizer/resolve-principal.ts';
 import {
   AUTHORIZER_CACHE_SECONDS,
   BINARY_MEDIA_TYPES,
@@ -14,13 +17,19 @@ import {
 } from '#functions/http/gateway-responses.ts';
 import { FUNCTION_FAMILIES, ROUTES } from '#functions/http/routes.ts';
 import type { ApiStack } from '#infra/api-stack.ts';
+import { MEDIA_KEY_PREFIX } from '#infra/constructs/media-bucket.construct.ts';
 import { STAGE_THROTTLE } from '#infra/constructs/public-api.construct.ts';
 import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
-import { API_STACK_NAME, STATEFUL_STACK_NAME } from '#infra/platform-app.ts';
+import { API_STACK_NAME, cdkJsonContext, STATEFUL_STACK_NAME } from '#infra/platform-app.ts';
 import { parseRuntimeEnvironment, RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
+import { DynamoApiKeyRepository } from '#shared/aws/dynamo/api-key-repository.ts';
+import { DynamoTenantRepository } from '#shared/aws/dynamo/tenant-repository.ts';
+import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
 import { loadResourceConfig } from '#shared/config.ts';
+import { issueApiKeySecret } from '#shared/domain/api-key.ts';
+import { newId } from '#shared/domain/ids.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/observability.ts';
-import { type IamGrant, iamGrants } from './iam-grants.ts';
+import { allows, type IamGrant, iamGrants, principalsAllowed, stringLike } from './iam-grants.ts';
 import { cfnId, fakeResourceValues, platform, SynthesizedPlatform } from './support.ts';
 
 const SHARDS = 3;
@@ -217,11 +226,50 @@ describe('API stack', () => {
       }
     });
 
+    it('tells a throttled client when to retry (Retry-After: 1), and adds no header to the other answers', () => {
+      const headers = Object.fromEntries(
+        ofType('AWS::ApiGateway::GatewayResponse').map(([, { Properties: response }]) => [
+          response.ResponseType,
+          response.ResponseParameters,
+        ]),
+      );
+      expect(headers).toEqual(
+        Object.fromEntries(
+          Object.values(GATEWAY_RESPONSES).map(({ type }) => [
+            type,
+            // A quoted literal: unquoted, API Gateway would read `1` as a mapping expression.
+            type === 'THROTTLED' ? { 'gatewayresponse.header.Retry-After': "'1'" } : undefined,
+          ]),
+        ),
+      );
+    });
+
     it('is regional, takes the binary media types the functions expect, and waits 29 s for a function', () => {
       const [, { Properties: api }] = only('AWS::ApiGateway::RestApi');
       expect(api.EndpointConfiguration).toEqual({ Types: ['REGIONAL'] });
+      // Whatever the functions' constant says (a list of types, or `*/*` for every one), as it says it.
       expect(api.BinaryMediaTypes).toEqual(BINARY_MEDIA_TYPES);
-      expect(BINARY_MEDIA_TYPES).toEqual(['*/*']);
+      // API Gateway's matching: an exact type, `type/*`, or `*/*`. Files the media routes take, of any
+      // type, must reach the functions base64-encoded, or their bytes would be read as UTF-8 text.
+      const binary = (contentType: string) =>
+        (api.BinaryMediaTypes as string[]).some(
+          (pattern) =>
+            pattern === '*/*' ||
+            pattern === contentType ||
+            (pattern.endsWith('/*') && contentType.startsWith(pattern.slice(0, -1))),
+        );
+      for (const contentType of [
+        'image/jpeg',
+        'audio/ogg',
+        'video/mp4',
+        'application/pdf',
+        'application/octet-stream',
+        'multipart/form-data',
+        // A .docx: no list of types names every file a clinic may send.
+        'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      ]) {
+        expect(binary(contentType), contentType).toBe(true);
+      }
       for (const [, { Properties: method }] of ofType('AWS::ApiGateway::Method')) {
         expect((method.Integration as { TimeoutInMillis: number }).TimeoutInMillis).toBe(
           INTEGRATION_TIMEOUT_MS,
@@ -471,7 +519,6 @@ describe('API stack', () => {
       'dynamodb:Query',
       'dynamodb:UpdateItem',
     ].join(' ');
-    const READ_ITEMS = 'dynamodb:BatchGetItem dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:Query';
     const basics = (name: ApiFunctionName) => [
       `${name}-logs: logs:CreateLogStream logs:PutLogEvents`,
       '*: xray:PutTelemetryRecords xray:PutTraceSegments',
@@ -506,7 +553,7 @@ describe('API stack', () => {
       );
     });
 
-    it('gives messages the same, and putting and getting media objects (no list, no delete)', () => {
+    it('gives messages the same, and putting and getting media objects (no delete), listing only under media/', () => {
       expect(describeGrants('messages')).toEqual(
         [
           ...basics('messages'),
@@ -514,18 +561,74 @@ describe('API stack', () => {
           `idempotency-table: ${ITEMS}`,
           ...sendToShards,
           'media-bucket/*: s3:GetObject s3:PutObject',
+          'media-bucket: s3:ListBucket if StringLike',
         ].sort(),
       );
     });
 
-    it('gives the authorizer reads of the platform table and the admin key, nothing else', () => {
+    it('lets every reader of media list the keys the media store reads, so a missing file is a 404 and not a 403', async () => {
+      // Whoever may get a media object, in any stack: the messages function and the runner's tasks.
+      const readers = principalsAllowed(grants, ['s3:GetObject'], 'media-bucket', [...names.values()]);
+      expect(readers).toEqual([roleOf('messages'), cfnId(built.runner.runner.taskRole)].sort());
+      // S3 checks s3:ListBucket with the requested key as s3:prefix before it answers 404 for it.
+      const requested: string[] = [];
+      const client = {
+        send: async (command: { input: { Key: string } }) => {
+          requested.push(command.input.Key);
+          return {};
+        },
+      };
+      const store = new S3MediaStore(client as unknown as S3Client, 'media-bucket');
+      await store.describe('tenant_1', 'media_1');
+      await store.get('tenant_1', 'media_1');
+      expect(requested).toHaveLength(2);
+      for (const reader of readers) {
+        const listings = grants.filter(
+          (grant) => grant.principal === reader && allows(grant.actions, 's3:ListBucket'),
+        );
+        expect(listings.map((grant) => [grant.actions, grant.resources, grant.condition])).toEqual([
+          [['s3:ListBucket'], ['media-bucket'], { StringLike: { 's3:prefix': `${MEDIA_KEY_PREFIX}*` } }],
+        ]);
+        for (const key of requested) expect(stringLike(`${MEDIA_KEY_PREFIX}*`, key), key).toBe(true);
+      }
+      // …and the condition lists nothing else of the bucket.
+      expect(stringLike(`${MEDIA_KEY_PREFIX}*`, 'other/tenant_1/media_1')).toBe(false);
+    });
+
+    it('gives the authorizer GetItem on the platform table (no query, no batch, no index) and the admin key, nothing else', () => {
       expect(describeGrants('authorizer')).toEqual(
         [
           ...basics('authorizer'),
-          ...platformTable(READ_ITEMS),
+          'platform-table: dynamodb:GetItem',
           'admin-key-secret: secretsmanager:DescribeSecret secretsmanager:GetSecretValue',
         ].sort(),
       );
+    });
+
+    it('gives the authorizer what authenticating a tenant key takes: the key’s item and its tenant’s, by GetItem', async () => {
+      const sent: string[] = [];
+      const [tenantId, keyId] = [newId('tenant'), newId('apiKey')];
+      const { key, secretHash } = issueApiKeySecret(tenantId, keyId);
+      const at = '2030-01-01T00:00:00.000Z';
+      // One item that reads as the key and as its active tenant.
+      const item = { id: keyId, tenantId, name: 'k', scopes: [], secretHash, createdAt: at };
+      const client = {
+        send: async (command: { input: { TableName?: string } }) => {
+          sent.push(`${command.constructor.name} ${command.input.TableName}`);
+          return { Item: { ...item, status: 'active', retentionDays: 30, updatedAt: at } };
+        },
+      } as unknown as DynamoDBDocumentClient;
+      const principal = await resolvePrincipal(
+        {
+          tenants: new DynamoTenantRepository(client, 'platform-table'),
+          apiKeys: new DynamoApiKeyRepository(client, 'platform-table'),
+          adminKey: async () => 'a'.repeat(64),
+        },
+        `Bearer ${key}`,
+      );
+      expect(principal).toMatchObject({ kind: 'tenant', tenantId, keyId });
+      // GetCommand is GetItem: what the grant above allows, on the table it names.
+      expect(sent).toEqual(['GetCommand platform-table', 'GetCommand platform-table']);
     });
 
     /** What a role may do to the session state (any action), and any KMS call or wildcard beyond X-Ray. */
@@ -607,6 +710,40 @@ describe('API stack', () => {
       // One reason is never reused for another rule.
       for (const [reason, rules] of reasons) expect([...rules], reason).toHaveLength(1);
     });
+  });
+});
+
+describe('the authorizer’s reserved concurrency', () => {
+  /** Each function's ReservedConcurrentExecutions, by name, in an app with this context. */
+  function reservations(context: Record<string, unknown>) {
+    const built = platform({ shardCount: 2, ...context });
+    const template = Template.fromStack(built.api);
+    return Object.fromEntries(
+      FUNCTIONS.map((name) => {
+        const [, id] = cfnId(functionOf(built.api, name).function).split('/');
+        const fn = template.toJSON().Resources[id ?? ''] as { Properties: Record<string, unknown> };
+        return [name, fn.Properties.ReservedConcurrentExecutions];
+      }),
+    );
+  }
+  const none = Object.fromEntries(FUNCTIONS.map((name) => [name, undefined]));
+
+  it('is off by default (cdk.json), so a deployment never fails on a new account’s small quota', () => {
+    expect(cdkJsonContext().authorizerReservedConcurrency).toBe('off');
+    expect(reservations({})).toEqual(none);
+  });
+
+  it('reserves `-c authorizerReservedConcurrency=N` executions for the authorizer alone', () => {
+    expect(reservations({ authorizerReservedConcurrency: '10' })).toEqual({ ...none, authorizer: 10 });
+    expect(reservations({ authorizerReservedConcurrency: 25 })).toEqual({ ...none, authorizer: 25 });
+  });
+
+  it('refuses 0 (the authorizer could never run) and nonsense', () => {
+    for (const value of ['0', 0, -1, 'lots', 2.5]) {
+      expect(() => reservations({ authorizerReservedConcurrency: value }), String(value)).toThrow(
+        /authorizerReservedConcurrency must be "off" or a positive integer/,
+      );
+    }
   });
 });
 

@@ -104,6 +104,15 @@ export function allows(patterns: readonly string[], action: string): boolean {
   );
 }
 
+/** IAM's `StringLike`: `*` is any run of characters, `?` any one, case-sensitive. */
+export function stringLike(pattern: string, value: string): boolean {
+  const regExp = pattern
+    .split('*')
+    .map((part) => part.split('?').map(escapeRegExp).join('.'))
+    .join('.*');
+  return new RegExp(`^${regExp}$`, 's').test(value);
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

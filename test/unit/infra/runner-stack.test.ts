@@ -364,6 +364,8 @@ describe('runner stack', () => {
           ...Array.from({ length: SHARDS }, (_, shard) => `shard-${shard}-queue: ${consume}`),
           'event-bus: events:PutEvents',
           'media-bucket/*: s3:GetObject s3:PutObject',
+          // A missing file is a 404, not a 403 (the command fails at once instead of retrying).
+          'media-bucket: s3:ListBucket if StringLike',
         ].sort(),
       );
       const viaDynamo = grants.find(

@@ -410,6 +410,36 @@ describe('bind methods', () => {
     );
   });
 
+  it('bindGetItem: GetItem on the table alone (no index), its key only to decrypt through DynamoDB', () => {
+    const { stack } = statefulStack({ shardCount: 2 });
+    const reader = consumer(stack, 'Reader');
+    // The sessions table has a key of its own; the platform table has indexes.
+    stack.sessionsTable.bindGetItem(reader);
+    stack.platformTable.bindGetItem(reader);
+    expect(Object.keys(reader.environment).sort()).toEqual(['PLATFORM_TABLE_NAME', 'SESSIONS_TABLE_NAME']);
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
+      (policy) =>
+        policy.Properties.PolicyDocument.Statement as {
+          Action: string | string[];
+          Resource: unknown;
+          Condition?: Record<string, Record<string, unknown>>;
+        }[],
+    );
+    const resourceIds = (resource: unknown) =>
+      [resource].flat().map((r) => JSON.stringify(r).match(/"(\w+?)[0-9A-F]{8}"/)?.[1]);
+    expect(
+      statements.map((statement) => ({
+        actions: [statement.Action].flat(),
+        on: resourceIds(statement.Resource),
+        via: statement.Condition?.StringEquals?.['kms:ViaService'] ? 'dynamodb' : undefined,
+      })),
+    ).toEqual([
+      { actions: ['dynamodb:GetItem'], on: ['PlatformTable', 'SessionsTable'], via: undefined },
+      { actions: ['kms:Decrypt', 'kms:DescribeKey'], on: ['SessionKey'], via: 'dynamodb' },
+    ]);
+    expect(JSON.stringify(statements)).not.toContain('/index/');
+  });
+
   it('give an event consumer both its queues, the pairing secrets’ one with no dead-letter queue to read', () => {
     const { stack } = statefulStack({ shardCount: 2 });
     const webhooks = consumer(stack, 'Webhooks');

@@ -560,7 +560,7 @@ describe('API stack', () => {
           ...platformTable(ITEMS),
           `idempotency-table: ${ITEMS}`,
           ...sendToShards,
-          'media-bucket/*: s3:GetObject s3:PutObject',
+          'media-bucket/*: s3:AbortMultipartUpload s3:GetObject s3:PutObject',
           'media-bucket: s3:ListBucket if StringLike',
         ].sort(),
       );

@@ -363,7 +363,7 @@ describe('runner stack', () => {
           'session-key: kms:Decrypt kms:GenerateDataKey if ForAllValues:StringEquals+Null',
           ...Array.from({ length: SHARDS }, (_, shard) => `shard-${shard}-queue: ${consume}`),
           'event-bus: events:PutEvents',
-          'media-bucket/*: s3:GetObject s3:PutObject',
+          'media-bucket/*: s3:AbortMultipartUpload s3:GetObject s3:PutObject',
           // A missing file is a 404, not a 403 (the command fails at once instead of retrying).
           'media-bucket: s3:ListBucket if StringLike',
         ].sort(),

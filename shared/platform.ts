@@ -40,7 +40,8 @@ export type Platform = ReturnType<typeof createPlatform>;
 export function createPlatform({ source, env = process.env }: PlatformOptions) {
   const aws = loadAwsConfig(env);
   const resources = loadResourceConfig(env);
-  const dynamoBase = createDynamoBaseClient(aws);
+  // The API answers a waiting client; the runner's calls can afford to wait longer for DynamoDB.
+  const dynamoBase = createDynamoBaseClient(aws, source === 'api' ? 'request' : 'background');
   const clients = {
     dynamoBase,
     dynamo: createDynamoClient(aws, dynamoBase),

@@ -37,9 +37,28 @@ export const S3_TIMEOUTS = {
   socketTimeout: 30_000,
 };
 
+/**
+ * For a request a client waits on (an API function, 10 s to answer): a call that has not answered
+ * in 3 s is tried once more, so a stuck call ends as an error the function reports (a 5xx with its
+ * request id, counted in `Faults`) before Lambda's timeout cuts it off with nothing said.
+ */
+export const DYNAMO_REQUEST_PATH_TIMEOUTS = {
+  connectionTimeout: 1_000,
+  requestTimeout: 3_000,
+  throwOnRequestTimeout: true,
+};
+
 /** The plain client, for libraries that take one (Powertools Idempotency); our code uses the next. */
-export function createDynamoBaseClient(config: AwsConfig): DynamoDBClient {
-  return new DynamoDBClient({ ...baseOptions(config, 'dynamodb'), requestHandler: DYNAMO_TIMEOUTS });
+export function createDynamoBaseClient(
+  config: AwsConfig,
+  profile: 'background' | 'request' = 'background',
+): DynamoDBClient {
+  return new DynamoDBClient({
+    ...baseOptions(config, 'dynamodb'),
+    ...(profile === 'request'
+      ? { requestHandler: DYNAMO_REQUEST_PATH_TIMEOUTS, maxAttempts: 2 }
+      : { requestHandler: DYNAMO_TIMEOUTS }),
+  });
 }
 
 export function createDynamoClient(

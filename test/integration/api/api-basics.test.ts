@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiWorld, startApiWorld } from './support/api-client.ts';
+import { type ApiWorld, startApiWorld } from './support/api-world.ts';
 import { sendBytes, sendRaw } from './support/raw-http.ts';
 
 let world: ApiWorld;

@@ -13,7 +13,7 @@ import { loadAwsConfig } from '#shared/config.ts';
 import { emulatorEnvironment, platformRepositories } from '../support/platform.ts';
 import { fifoQueueWithDeadLetters } from '../support/queues.ts';
 import { faultOrShapeProblems, problemsWith, routeOf } from './support/answer-checks.ts';
-import { type ApiWorld, startApiWorld } from './support/api-client.ts';
+import { type ApiWorld, startApiWorld } from './support/api-world.ts';
 import { framedRequest } from './support/fuzz-framing.ts';
 import { type FuzzCast, type FuzzRequest, fuzzRequest, listRequest } from './support/fuzz-requests.ts';
 import { type PartitionSnapshot, partitionChanges, snapshotPartition } from './support/partition-snapshot.ts';

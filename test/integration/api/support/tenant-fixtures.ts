@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Platform } from '#shared/platform.ts';
 import { receivedText } from '../../support/messages.ts';
-import type { ApiClient, ApiWorld } from './api-client.ts';
+import type { ApiClient } from './api-client.ts';
 
 export interface TenantFixture {
   readonly tenantId: string;
@@ -28,19 +28,25 @@ export interface TenantFixture {
   readonly marker: string;
 }
 
+/** The API as the operator and as nobody in particular (a tenant's client is made with its key). */
+export interface ApiClients {
+  readonly admin: ApiClient;
+  readonly anonymous: ApiClient;
+}
+
 export async function plantTenant(
-  world: ApiWorld,
+  api: ApiClients,
   platform: Pick<Platform, 'channels' | 'messages'>,
   label: string,
 ): Promise<TenantFixture> {
   const marker = `${label}-${randomBytes(6).toString('hex')}`;
-  const tenant = await expectStatus(world.admin.post('/v1/tenants', { name: `Clínica ${marker}` }), 201);
+  const tenant = await expectStatus(api.admin.post('/v1/tenants', { name: `Clínica ${marker}` }), 201);
   const tenantId: string = tenant.id;
   const issued = await expectStatus(
-    world.admin.post(`/v1/tenants/${tenantId}/api-keys`, { name: `key ${marker}`, scopes: ['*'] }),
+    api.admin.post(`/v1/tenants/${tenantId}/api-keys`, { name: `key ${marker}`, scopes: ['*'] }),
     201,
   );
-  const client = world.anonymous.as(issued.key);
+  const client = api.anonymous.as(issued.key);
   const channel = async (role: string) =>
     (await expectStatus(client.post('/v1/channels', { name: `${role} ${marker}` }), 201)).id as string;
   const channels = {

@@ -6,7 +6,7 @@ import {
 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { ROUTES, type RouteSpec } from './routes.ts';
-import { errorSchema } from './schemas.ts';
+import { errorSchema, IDEMPOTENCY_KEY } from './schemas.ts';
 
 // The OpenAPI 3.1 document, generated from the route table and its zod schemas: what the handlers
 // validate with is what the document says, by construction.
@@ -93,11 +93,10 @@ function pathConfig(route: RouteSpec, securityScheme: string): RouteConfig {
       ...(route.idempotent
         ? {
             headers: z.object({
-              'Idempotency-Key': z
-                .string()
-                .max(255)
-                .optional()
-                .meta({ description: 'Replays within 24 h return the first response' }),
+              'Idempotency-Key': z.string().regex(IDEMPOTENCY_KEY).optional().meta({
+                description:
+                  '1 to 255 visible ASCII characters; replays within 24 h return the first response',
+              }),
             }),
           }
         : {}),

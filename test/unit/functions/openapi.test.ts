@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { openApiDocument } from '#functions/http/openapi.ts';
 
-type Document = { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+type Operation = {
+  responses: Record<string, unknown>;
+  parameters?: { name: string; in: string; schema: { pattern?: string; maxLength?: number } }[];
+};
+type Document = { paths: Record<string, Record<string, Operation>> };
 
 const statusesOf = (path: string, method: string) =>
   Object.keys((openApiDocument() as Document).paths[path]?.[method]?.responses ?? {}).map(Number);
@@ -15,5 +19,13 @@ describe('the OpenAPI document', () => {
 
   it('declares no conflict for a read that cannot have one', () => {
     expect(statusesOf('/v1/channels/{channelId}', 'get')).not.toContain(409);
+  });
+
+  it('declares the Idempotency-Key the API takes: 1 to 255 visible ASCII characters', () => {
+    const operation = (openApiDocument() as Document).paths['/v1/channels']?.post;
+    const header = operation?.parameters?.find((parameter) => parameter.name === 'Idempotency-Key');
+    const pattern = new RegExp(header?.schema.pattern ?? '');
+    expect(['retry-1', 'x'.repeat(255)].every((key) => pattern.test(key))).toBe(true);
+    expect(['', 'a b', 'chave-é', 'x'.repeat(256)].some((key) => pattern.test(key))).toBe(false);
   });
 });

@@ -198,6 +198,14 @@ describe('tenants and keys', () => {
     }
   });
 
+  it("refuses a channel to a tenant erased while the authorizer's cache still takes its key: 401", async () => {
+    const { tenantId, client } = await world.newTenant();
+    expect((await client.get('/v1/channels')).status).toBe(200);
+    expect((await world.admin.delete(`/v1/tenants/${tenantId}`)).status).toBe(202);
+    const created = await client.post('/v1/channels', { name: 'Recepção' });
+    expect(created).toMatchObject({ status: 401, body: { error: { code: 'unauthenticated' } } });
+  });
+
   it('answers a malformed path id with the same 404 as an absent one', async () => {
     const { tenantId, client } = await world.newTenant();
     const channel = (await client.post('/v1/channels', { name: 'Recepção' })).body;

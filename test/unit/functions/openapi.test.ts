@@ -28,4 +28,12 @@ describe('the OpenAPI document', () => {
     expect(['retry-1', 'x'.repeat(255)].every((key) => pattern.test(key))).toBe(true);
     expect(['', 'a b', 'chave-é', 'x'.repeat(256)].some((key) => pattern.test(key))).toBe(false);
   });
+
+  it('declares 413 on every operation: API Gateway refuses an oversized request on any route', () => {
+    const operations = Object.values((openApiDocument() as Document).paths).flatMap((path) =>
+      Object.values(path),
+    );
+    expect(operations.length).toBeGreaterThan(20);
+    for (const operation of operations) expect(Object.keys(operation.responses)).toContain('413');
+  });
 });

@@ -111,15 +111,14 @@ export function problemsWith(
 }
 
 /**
- * What API Gateway refuses before any route runs, for reasons no route has (a request over its size
- * limits, one it cannot parse), may come on any path: the document does not list it per operation.
+ * What the front refuses because it cannot parse the request (bad framing, a missing Host) is no
+ * operation's answer, though the request line named one: the document does not list it per operation.
  */
-function isGatewayRefusal(answer: RawResponse): boolean {
+function isUnparsableRefusal(answer: RawResponse): boolean {
   const { code, message } =
     (parseJson(answer.text) as { error?: { code?: string; message?: string } })?.error ?? {};
-  return [GATEWAY_RESPONSES.tooLarge, GATEWAY_RESPONSES.default4xx].some(
-    (refusal) => refusal.status === answer.status && refusal.code === code && refusal.message === message,
-  );
+  const refusal = GATEWAY_RESPONSES.default4xx;
+  return refusal.status === answer.status && refusal.code === code && refusal.message === message;
 }
 
 /** Never a fault; an error in the API's error body (none for a HEAD) with the request's id. */
@@ -142,7 +141,7 @@ export function faultOrShapeProblems(answer: RawResponse, method: string): strin
 
 /** A success in a status and shape the route declares; an error in a status its document lists. */
 function conformanceProblems(spec: RouteSpec, answer: RawResponse): string[] {
-  if (isGatewayRefusal(answer)) return [];
+  if (isUnparsableRefusal(answer)) return [];
   if (answer.status >= 400) {
     return declaredStatuses(spec).has(answer.status)
       ? []

@@ -1,6 +1,6 @@
 import QRCode from 'qrcode';
 import { currentPairing } from '#shared/domain/channel.ts';
-import { ConflictError } from '#shared/domain/errors.ts';
+import { ConflictError, TenantNotActiveError, UnauthenticatedError } from '#shared/domain/errors.ts';
 import type { PageRequest } from '#shared/domain/pagination.ts';
 import {
   type ChannelCommandDependencies,
@@ -22,10 +22,16 @@ export function channelRoutes(
 ): Record<string, RouteImplementation> {
   const now = () => deps.now?.() ?? new Date();
   return {
-    createChannel: async (input) => ({
-      status: 201,
-      body: channelView(await createChannel(deps, tenantOf(input), input.body as { name: string }), now()),
-    }),
+    createChannel: async (input) => {
+      try {
+        const channel = await createChannel(deps, tenantOf(input), input.body as { name: string });
+        return { status: 201, body: channelView(channel, now()) };
+      } catch (error) {
+        // The caller's own tenant, erased since the authorizer's cached answer: its key is no longer good.
+        if (error instanceof TenantNotActiveError) throw new UnauthenticatedError();
+        throw error;
+      }
+    },
     listChannels: async (input) => ({
       status: 200,
       body: pageView(await listChannels(deps, tenantOf(input), input.query as PageRequest), (channel) =>

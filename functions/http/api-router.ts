@@ -15,6 +15,7 @@ import {
 import { logger, metrics } from '#shared/observability.ts';
 import { type Principal, principalOf, requireAdmin, requireTenantScope } from './principal.ts';
 import { type FunctionFamily, PATH_PARAM_RESOURCES, ROUTES, type RouteSpec, routerPath } from './routes.ts';
+import { IDEMPOTENCY_KEY } from './schemas.ts';
 
 /** JSON bodies above this are refused (413) before they are parsed. */
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
@@ -58,8 +59,6 @@ export interface RouteGuards {
 }
 
 const NO_QUERY = z.object({});
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * A Powertools router with the routes of one function family, each checked in this order: who is

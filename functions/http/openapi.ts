@@ -6,7 +6,7 @@ import {
 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { ROUTES, type RouteSpec } from './routes.ts';
-import { errorSchema } from './schemas.ts';
+import { errorSchema, IDEMPOTENCY_KEY } from './schemas.ts';
 
 // The OpenAPI 3.1 document, generated from the route table and its zod schemas: what the handlers
 // validate with is what the document says, by construction.
@@ -17,7 +17,7 @@ const ERROR_STATUSES: Record<number, string> = {
   403: 'The key lacks the scope (or is not the admin key)',
   404: 'Absent, or owned by another tenant',
   409: 'Conflicts with the current state, or an `Idempotency-Key` reused with another request',
-  413: 'The body is larger than 1 MB',
+  413: 'Larger than API Gateway takes (10 MB in all, request line and headers within their limits), or a JSON body over 1 MB',
   415: 'The body is not `application/json`',
   422: 'Valid JSON, impossible request',
   429: "Over the tenant's rate limit: retry after `Retry-After` seconds",
@@ -67,7 +67,9 @@ function pathConfig(route: RouteSpec, securityScheme: string): RouteConfig {
     ...(route.request?.body || route.request?.query ? [400] : []),
     ...(secured ? [401, 403, 429] : []),
     ...(route.request?.params ? [404] : []),
-    ...(route.request?.body ? [413, 415] : []),
+    // Any request can be too large for API Gateway; a body route's JSON also for the function.
+    413,
+    ...(route.request?.body ? [415] : []),
     ...(route.method !== 'GET' && secured ? [409, 422] : []),
     ...(route.alsoRefuses ?? []),
   ]);
@@ -93,11 +95,10 @@ function pathConfig(route: RouteSpec, securityScheme: string): RouteConfig {
       ...(route.idempotent
         ? {
             headers: z.object({
-              'Idempotency-Key': z
-                .string()
-                .max(255)
-                .optional()
-                .meta({ description: 'Replays within 24 h return the first response' }),
+              'Idempotency-Key': z.string().regex(IDEMPOTENCY_KEY).optional().meta({
+                description:
+                  '1 to 255 visible ASCII characters; replays within 24 h return the first response',
+              }),
             }),
           }
         : {}),

@@ -158,7 +158,8 @@ export const ROUTES: readonly RouteSpec[] = [
     path: '/v1/tenants/{tenantId}',
     family: 'tenants',
     access: admin,
-    summary: 'Erase a tenant: its keys stop working at once, its data is erased after',
+    summary:
+      "Erase a tenant: its keys stop working within a minute (the authorizer's cache), its data is erased after",
     request: { params: tenantParams },
     responses: { 202: tenantSchema },
   },

@@ -24,6 +24,9 @@ export const idParam = (kind: IdKind) =>
     .max(40)
     .refine((value) => isId(kind, value), `must be a ${kind} id`);
 
+/** What an `Idempotency-Key` header may be: the router checks it, the OpenAPI document declares it. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
 export const errorSchema = z
   .object({
     error: z.object({

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// The one entry point behind `npm start`, `npm test`, `npm run bench` and `npm run sim`.
+// The one entry point behind `npm start`, `npm test`, `npm run bench`, `npm run sim` and
+// `npm run fuzz:api`.
 // Plain JavaScript with no dependencies, because it runs before anything is installed, on whatever
 // Node started it (20+): it installs the npm packages (when the lockfile changed), then re-executes
 // itself on the project's own Node (the exact `node` package pinned in package.json, a binary from
 // the npm registry), installs the moto virtualenv (when a command needs AWS) and hands over to the
 // command's entry point. Everything after the install runs on that one Node version.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,6 +31,7 @@ const commands = {
   start: { needsMoto: true, run: tsx('infra/local/start.ts') },
   bench: { needsMoto: true, run: tsx('bench/run.ts') },
   sim: { needsMoto: false, run: tsx('test/simulator/cli.ts') },
+  'fuzz-api': { needsMoto: true, needsFuzzer: true, run: tsx('test/fuzz/api-schemathesis.ts') },
   'dead-letters': { needsMoto: false, run: tsx('infra/ops/dead-letters-cli.ts') },
 };
 
@@ -76,6 +78,29 @@ function ensureMotoVirtualenv() {
     'infra/local/requirements.txt',
   ]);
   run('sh', ['-c', `cp infra/local/requirements.txt ${JSON.stringify(stamp)}`]);
+}
+
+const fuzzerRequirement = readFileSync(join(root, 'infra/local/requirements-fuzz.txt'), 'utf8');
+
+/**
+ * schemathesis (the API fuzzer, `npm run fuzz:api`) in the same virtualenv, installed with moto's
+ * requirements so pip resolves both together; only the commands that need it pay for it.
+ */
+function ensureFuzzerVirtualenv() {
+  const stamp = join(root, '.venv/.requirements-fuzz.txt');
+  const wanted = `${motoRequirement}${fuzzerRequirement}`;
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return;
+  console.log('bootstrap: installing the API fuzzer (schemathesis) into the Python virtualenv…');
+  run(join(root, '.venv/bin/pip'), [
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '-r',
+    'infra/local/requirements.txt',
+    '-r',
+    'infra/local/requirements-fuzz.txt',
+  ]);
+  writeFileSync(stamp, wanted);
 }
 
 /** Runs `cmd` with inherited stdio and signals, and exits with its code. */
@@ -129,6 +154,7 @@ if (!ensureProjectNode()) runCommand();
 
 function runCommand() {
   if (selected.needsMoto) ensureMotoVirtualenv();
+  if (selected.needsFuzzer) ensureFuzzerVirtualenv();
   if (selected.before) {
     const [beforeBin, ...beforeArgs] = selected.before;
     run(beforeBin, beforeArgs);

@@ -53,6 +53,16 @@ export class NotFoundError extends DomainError {
   }
 }
 
+/**
+ * 404: nothing can be added to a tenant that is absent or being erased. A tenant's own key meets it
+ * only in the minute the authorizer's cache still takes it after an erasure: `UnauthenticatedError`.
+ */
+export class TenantNotActiveError extends NotFoundError {
+  constructor(tenantId: string) {
+    super('tenant', tenantId);
+  }
+}
+
 /** 409: the request conflicts with the current state (stale version, forbidden transition…). */
 export class ConflictError extends DomainError {
   readonly httpStatus = 409;

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { NotFoundError } from '../../domain/errors.ts';
+import { TenantNotActiveError } from '../../domain/errors.ts';
 import { cancellationCodes } from './conditional-write.ts';
 import { tenantKey } from './platform-keys.ts';
 import type { Item } from './query-page.ts';
@@ -34,7 +34,7 @@ export async function putTenantChild(
     );
   } catch (error) {
     const codes = cancellationCodes(error);
-    if (codes?.[0] === 'ConditionalCheckFailed') throw new NotFoundError('tenant', tenantId);
+    if (codes?.[0] === 'ConditionalCheckFailed') throw new TenantNotActiveError(tenantId);
     if (codes?.[1] === 'ConditionalCheckFailed') throw onExists();
     throw error;
   }

@@ -1,7 +1,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformRepositories } from '../support/platform.ts';
-import { type ApiWorld, startApiWorld } from './support/api-client.ts';
+import { type ApiWorld, startApiWorld } from './support/api-world.ts';
 import { sendBytes, sendRaw } from './support/raw-http.ts';
 
 let world: ApiWorld;
@@ -199,6 +199,14 @@ describe('tenants and keys', () => {
       expect(page.status, `${path} ${JSON.stringify(key)}`).toBe(400);
       expect(page.body.error.code).toBe('invalid_cursor');
     }
+  });
+
+  it("refuses a channel to a tenant erased while the authorizer's cache still takes its key: 401", async () => {
+    const { tenantId, client } = await world.newTenant();
+    expect((await client.get('/v1/channels')).status).toBe(200);
+    expect((await world.admin.delete(`/v1/tenants/${tenantId}`)).status).toBe(202);
+    const created = await client.post('/v1/channels', { name: 'Recepção' });
+    expect(created).toMatchObject({ status: 401, body: { error: { code: 'unauthenticated' } } });
   });
 
   it('answers a malformed path id with the same 404 as an absent one', async () => {

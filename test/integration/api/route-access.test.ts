@@ -8,7 +8,8 @@ import type { ApiKeyScope } from '#shared/domain/api-key.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { queuedOutboundMessage } from '#shared/domain/message.ts';
 import { platformRepositories } from '../support/platform.ts';
-import { type ApiClient, type ApiWorld, startApiWorld } from './support/api-client.ts';
+import type { ApiClient } from './support/api-client.ts';
+import { type ApiWorld, startApiWorld } from './support/api-world.ts';
 
 const platform = platformRepositories();
 let world: ApiWorld;

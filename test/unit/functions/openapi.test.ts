@@ -4,7 +4,11 @@ import { openApiDocument } from '#functions/http/openapi.ts';
 import { ROUTES } from '#functions/http/routes.ts';
 import { API_KEY_SCOPES } from '#shared/domain/api-key.ts';
 
-type Document = { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+type Operation = {
+  responses: Record<string, unknown>;
+  parameters?: { name: string; in: string; schema: { pattern?: string; maxLength?: number } }[];
+};
+type Document = { paths: Record<string, Record<string, Operation>> };
 
 const statusesOf = (path: string, method: string) =>
   Object.keys((openApiDocument() as Document).paths[path]?.[method]?.responses ?? {}).map(Number);
@@ -51,5 +55,21 @@ describe('the OpenAPI document', () => {
 
   it('declares no conflict for a read that cannot have one', () => {
     expect(statusesOf('/v1/channels/{channelId}', 'get')).not.toContain(409);
+  });
+
+  it('declares the Idempotency-Key the API takes: 1 to 255 visible ASCII characters', () => {
+    const operation = (openApiDocument() as Document).paths['/v1/channels']?.post;
+    const header = operation?.parameters?.find((parameter) => parameter.name === 'Idempotency-Key');
+    const pattern = new RegExp(header?.schema.pattern ?? '');
+    expect(['retry-1', 'x'.repeat(255)].every((key) => pattern.test(key))).toBe(true);
+    expect(['', 'a b', 'chave-é', 'x'.repeat(256)].some((key) => pattern.test(key))).toBe(false);
+  });
+
+  it('declares 413 on every operation: API Gateway refuses an oversized request on any route', () => {
+    const operations = Object.values((openApiDocument() as Document).paths).flatMap((path) =>
+      Object.values(path),
+    );
+    expect(operations.length).toBeGreaterThan(20);
+    for (const operation of operations) expect(Object.keys(operation.responses)).toContain('413');
   });
 });

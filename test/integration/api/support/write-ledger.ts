@@ -1,0 +1,63 @@
+// Which writes to a tenant's partition the API's successful answers account for, so that any other
+// change found after a run was made by a request the API refused (or by nobody it should have).
+import type { PartitionChange } from './partition-snapshot.ts';
+
+export class WriteLedger {
+  /** Per tenant: sort keys a successful request may have added or changed. */
+  private readonly allowed = new Map<string, Set<string>>();
+  /** Messages a successful send created; their WhatsApp-id index item is theirs too. */
+  private readonly sentMessages = new Set<string>();
+
+  /**
+   * Notes what a 2xx answer wrote: in the partition of the tenant its path names (the operator's
+   * routes), else of the tenant that asked. Routes not listed write nothing of a tenant's.
+   */
+  record(askingTenantId: string, operationId: string, params: Record<string, string>, body: unknown): void {
+    const id = (body as { id?: unknown } | undefined)?.id;
+    const tenantId = params.tenantId ?? askingTenantId;
+    const allow = (sk: string) => {
+      const keys = this.allowed.get(tenantId) ?? new Set<string>();
+      keys.add(sk);
+      this.allowed.set(tenantId, keys);
+    };
+    switch (operationId) {
+      case 'eraseTenant':
+        allow('TENANT');
+        break;
+      case 'createApiKey':
+        allow(`APIKEY#${String(id)}`);
+        break;
+      case 'revokeApiKey':
+        allow(`APIKEY#${params.keyId}`);
+        break;
+      case 'createChannel':
+        allow(`CHANNEL#${String(id)}`);
+        break;
+      case 'deleteChannel':
+        allow(`CHANNEL#${params.channelId}`);
+        break;
+      case 'sendMessage':
+        allow(`MSG#${params.channelId}#${String(id)}`);
+        this.sentMessages.add(String(id));
+        break;
+      case 'checkContacts':
+        allow(`CHECK#${String(id)}`);
+        break;
+    }
+  }
+
+  /** The changes no successful answer accounts for (nothing is ever removed by the API). */
+  unexplained(tenantId: string, changes: readonly PartitionChange[]): PartitionChange[] {
+    const allowed = this.allowed.get(tenantId) ?? new Set<string>();
+    return changes.filter((change) => {
+      if (change.kind === 'removed') return true;
+      if (allowed.has(change.sk)) return false;
+      const indexedMessage = change.after?.messageId;
+      const isSendIndex =
+        change.kind === 'added' &&
+        change.sk.startsWith('WAMSG#') &&
+        this.sentMessages.has(String(indexedMessage));
+      return !isSendIndex;
+    });
+  }
+}

@@ -369,11 +369,12 @@ describe('S3 user metadata (limited)', () => {
     const fits = { filename: 'a'.repeat(2_040) };
     const over = { filename: 'a'.repeat(2_041) };
     await s3.send(new PutObjectCommand({ Bucket, Key: 'fits', Body: 'x', Metadata: fits }));
+    // One request at a time: a second one sent up front could be refused before anyone awaits it.
     for (const refused of [
-      s3.send(new PutObjectCommand({ Bucket, Key: 'over', Body: 'x', Metadata: over })),
-      s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'over', Metadata: over })),
+      () => s3.send(new PutObjectCommand({ Bucket, Key: 'over', Body: 'x', Metadata: over })),
+      () => s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'over', Metadata: over })),
     ]) {
-      const error = await refused.catch((caught: unknown) => caught);
+      const error = await refused().catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(S3ServiceException);
       expect((error as S3ServiceException).name).toBe('MetadataTooLarge');
       expect((error as S3ServiceException).$metadata.httpStatusCode).toBe(400);

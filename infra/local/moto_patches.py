@@ -30,6 +30,11 @@ docs/infra.md explains them; test/integration/moto-patches.test.ts holds them to
 7. S3 took user metadata of any size; AWS refuses more than 2 KB (the UTF-8 bytes of every
    `x-amz-meta-` name and value) with 400 MetadataTooLarge, on PutObject and CreateMultipartUpload
    alike. Here so does moto.
+8. A PutItem, UpdateItem or DeleteItem checked its condition and wrote without a lock, so two at
+   once could both pass a condition only one may (two `attribute_not_exists` puts of one key both
+   succeeding: an Idempotency-Key running its request twice). AWS makes each conditional write
+   atomic. Here single-item writes take the transactions' lock (re-entrant: a transaction's writes
+   go through them).
 """
 
 import copy
@@ -53,7 +58,7 @@ import moto.s3.responses
 from moto.s3.exceptions import S3ClientError
 from moto.sqs.models import Queue, SQSBackend
 
-_TRANSACTIONS = threading.Lock()
+_TRANSACTIONS = threading.RLock()
 _LONG_POLL_RESCAN_SECONDS = 1.0
 
 
@@ -216,7 +221,19 @@ def metadata_from_headers(headers):
 
 
 moto.s3.responses.metadata_from_headers = metadata_from_headers
+def _atomic(write):
+    @functools.wraps(write)
+    def locked(self, *args, **kwargs):
+        with _TRANSACTIONS:
+            return write(self, *args, **kwargs)
+
+    return locked
+
+
 DynamoDBBackend.transact_write_items = transact_write_items
+DynamoDBBackend.put_item = _atomic(DynamoDBBackend.put_item)
+DynamoDBBackend.update_item = _atomic(DynamoDBBackend.update_item)
+DynamoDBBackend.delete_item = _atomic(DynamoDBBackend.delete_item)
 SQSBackend.receive_message = receive_message
 Queue.delete_message = delete_message
 SQSBackend.change_message_visibility = change_message_visibility

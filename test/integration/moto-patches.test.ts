@@ -1,7 +1,8 @@
-// infra/local/moto_patches.py replaces moto's TransactWriteItems and its FIFO long-poll wait, and
-// remembers request routes and compiled JSONPath expressions. These hold the replacements to AWS's
+// infra/local/moto_patches.py replaces moto's TransactWriteItems and its FIFO long-poll wait, locks
+// its single-item writes, and remembers request routes and compiled JSONPath expressions. These hold the replacements to AWS's
 // semantics, on a server of this file's own.
 import {
+  ConditionalCheckFailedException,
   CreateTableCommand,
   DynamoDBClient,
   GetItemCommand,
@@ -186,6 +187,34 @@ describe('TransactWriteItems (patched)', () => {
     expect((await read('counter'))?.n).toEqual({ N: '25' });
     const claims = await Promise.all(Array.from({ length: 40 }, (_, i) => read(`claim-${i}`)));
     expect(claims.filter(Boolean)).toHaveLength(25);
+  });
+});
+
+describe('single-item writes (patched)', () => {
+  it('lets exactly one of concurrent conditional puts of one key through, as AWS does', async () => {
+    for (let round = 0; round < 10; round++) {
+      const attempts = Array.from({ length: 6 }, (_, i) =>
+        dynamo
+          .send(
+            new PutItemCommand({
+              TableName: TABLE,
+              Item: { ...key(`once-${round}`), by: { S: String(i) } },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          )
+          .then(
+            () => 'written',
+            (error: unknown) =>
+              error instanceof ConditionalCheckFailedException ? 'refused' : String(error),
+          ),
+      );
+      const outcomes = await Promise.all(attempts);
+      expect(
+        outcomes.filter((outcome) => outcome === 'written'),
+        `round ${round}`,
+      ).toHaveLength(1);
+      expect(outcomes.filter((outcome) => outcome === 'refused')).toHaveLength(5);
+    }
   });
 });
 

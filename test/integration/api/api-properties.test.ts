@@ -15,7 +15,13 @@ import { fifoQueueWithDeadLetters } from '../support/queues.ts';
 import { faultOrShapeProblems, problemsWith, routeOf } from './support/answer-checks.ts';
 import { type ApiWorld, startApiWorld } from './support/api-world.ts';
 import { framedRequest } from './support/fuzz-framing.ts';
-import { type FuzzCast, type FuzzRequest, fuzzRequest, listRequest } from './support/fuzz-requests.ts';
+import {
+  concurrentCreates,
+  type FuzzCast,
+  type FuzzRequest,
+  fuzzRequest,
+  listRequest,
+} from './support/fuzz-requests.ts';
 import { type PartitionSnapshot, partitionChanges, snapshotPartition } from './support/partition-snapshot.ts';
 import { type RawResponse, sendBytes, sendRaw } from './support/raw-http.ts';
 import { plantTenant, type TenantFixture } from './support/tenant-fixtures.ts';
@@ -181,6 +187,42 @@ describe('the API under generated requests', () => {
       actors: [operator],
       foreignTokens: () => [],
     });
+  });
+
+  it('creates at most one resource for concurrent requests sharing an Idempotency-Key', async () => {
+    const before = await snapshotAll();
+    const ledger = new WriteLedger();
+    const tokens = fuzzers.map(foreignTokens);
+    await fc.assert(
+      fc.asyncProperty(concurrentCreates({ actors: fuzzers, bystanders: [canary] }), async (batch) => {
+        const answers = await Promise.all(batch.map((request) => sendRaw(world.front.url, request)));
+        const problems = batch.flatMap((request, index) => {
+          const answer = answers[index] as RawResponse;
+          const matched = routeOf(request.method, request.path);
+          const actor = fuzzers[request.actor] as TenantFixture;
+          if (matched && answer.status < 300)
+            ledger.record(actor.tenantId, matched.spec.operationId, matched.params, parseJson(answer.text));
+          return problemsWith(request, answer, tokens[request.actor] ?? []);
+        });
+        const created = new Set(
+          answers
+            .filter((answer) => answer.status < 300)
+            .map((answer) => (parseJson(answer.text) as { id?: string }).id),
+        );
+        if (created.size > 1) problems.push(`one Idempotency-Key created ${[...created].join(', ')}`);
+        const conflicts = answers
+          .filter((answer) => answer.status === 409)
+          .map((answer) => (parseJson(answer.text) as { error?: { code?: string } }).error?.code);
+        for (const code of conflicts) {
+          if (code !== 'idempotency_key_in_use' && code !== 'idempotency_key_reused')
+            problems.push(`409 ${code}`);
+        }
+        if (problems.length) throw new Error(problems.join('\n'));
+      }),
+      { seed: SEED, numRuns: runs(40) },
+    );
+    // A copy that ran although another answered for the key would leave a resource no answer names.
+    await expectOnlyExplainedWrites(before, ledger);
   });
 
   it('answers requests framed wrongly on the wire in the API error body', async () => {

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { ROUTES, type RouteSpec } from '#functions/http/routes.ts';
 import { ID_PREFIXES, type IdKind } from '#shared/domain/ids.ts';
-import { bodyFor, e164 } from './fuzz-bodies.ts';
+import { bodyFor, e164, validBody } from './fuzz-bodies.ts';
 import type { RawRequest } from './raw-http.ts';
 import type { TenantFixture } from './tenant-fixtures.ts';
 
@@ -575,4 +575,46 @@ export function summarize(request: FuzzRequest): string {
     .map(([name, value]) => `${name}: ${clip(value, 80)}`)
     .join('; ');
   return `[actor ${request.actor}] ${request.method} ${clip(request.path, 400)} {${headerText}}${body}`;
+}
+
+/**
+ * A batch of the same create sent at once under one new Idempotency-Key, some copies with another
+ * body: what a client retrying over a flaky network, or a buggy one, sends.
+ */
+export function concurrentCreates(cast: FuzzCast): fc.Arbitrary<FuzzRequest[]> {
+  return fc.nat(cast.actors.length - 1).chain((index) => {
+    const actor = cast.actors[index] as TenantFixture;
+    const messages = fc.constantFrom(...messageIds(actor));
+    const creates = [
+      { path: '/v1/channels', operationId: 'createChannel' },
+      { path: `/v1/channels/${actor.channels.sendable}/messages`, operationId: 'sendMessage' },
+    ];
+    return fc.constantFrom(...creates).chain(({ path, operationId }) => {
+      const body = (validBody(operationId, { messageIds: messages }) as fc.Arbitrary<unknown>).map((value) =>
+        JSON.stringify(value),
+      );
+      return fc
+        .record({
+          key: fc.uuid(),
+          bodies: fc.tuple(body, body),
+          picks: fc.array(fc.nat(4), { minLength: 2, maxLength: 6 }),
+        })
+        .map(({ key, bodies, picks }) =>
+          // Most copies carry the first body; a pick of 0 carries the other.
+          picks.map((pick) =>
+            described({
+              actor: index,
+              method: 'POST',
+              path,
+              headers: {
+                authorization: `Bearer ${actor.key}`,
+                'content-type': 'application/json',
+                'idempotency-key': key,
+              },
+              body: pick === 0 ? bodies[1] : bodies[0],
+            }),
+          ),
+        );
+    });
+  });
 }

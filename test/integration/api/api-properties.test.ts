@@ -29,6 +29,8 @@ import { WriteLedger } from './support/write-ledger.ts';
 
 const SEED = Number(process.env.API_FUZZ_SEED ?? randomInt(2 ** 31 - 1));
 const runs = (suiteRuns: number) => Number(process.env.API_FUZZ_RUNS ?? suiteRuns);
+/** Room for a slow machine (another suite running beside this one), and for any API_FUZZ_RUNS. */
+const FUZZ_TIMEOUT_MS = process.env.API_FUZZ_RUNS ? 3_600_000 : 180_000;
 const SHARDS = 2;
 
 let world: ApiWorld;
@@ -148,102 +150,122 @@ async function fuzz({ requests, numRuns, actors, foreignTokens, moreProblems }: 
 }
 
 describe('the API under generated requests', () => {
-  it("answers any request of a tenant in the API's shapes, never with a fault, and writes only what it accepted", async () => {
-    await fuzz({
-      requests: fuzzRequest({ actors: fuzzers, bystanders: [canary, sandbox] }),
-      numRuns: runs(1500),
-      actors: fuzzers,
-      foreignTokens,
-    });
-  });
+  it(
+    "answers any request of a tenant in the API's shapes, never with a fault, and writes only what it accepted",
+    async () => {
+      await fuzz({
+        requests: fuzzRequest({ actors: fuzzers, bystanders: [canary, sandbox] }),
+        numRuns: runs(1500),
+        actors: fuzzers,
+        foreignTokens,
+      });
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('serves a page only of the list asked for, whatever cursor comes with it', async () => {
-    await fuzz({
-      requests: listRequest({ actors: fuzzers, bystanders: [canary] }),
-      numRuns: runs(300),
-      actors: fuzzers,
-      foreignTokens,
-      moreProblems: (request, answer) => {
-        if (answer.status !== 200) return [];
-        const channelId = routeOf(request.method, request.path)?.params.channelId;
-        const items = (parseJson(answer.text) as { items?: { channelId?: string }[] }).items ?? [];
-        const strays = channelId ? items.filter((item) => item.channelId !== channelId) : [];
-        return strays.map((item) => `a page of ${channelId} holds a message of ${item.channelId}`);
-      },
-    });
-  });
+  it(
+    'serves a page only of the list asked for, whatever cursor comes with it',
+    async () => {
+      await fuzz({
+        requests: listRequest({ actors: fuzzers, bystanders: [canary] }),
+        numRuns: runs(300),
+        actors: fuzzers,
+        foreignTokens,
+        moreProblems: (request, answer) => {
+          if (answer.status !== 200) return [];
+          const channelId = routeOf(request.method, request.path)?.params.channelId;
+          const items = (parseJson(answer.text) as { items?: { channelId?: string }[] }).items ?? [];
+          const strays = channelId ? items.filter((item) => item.channelId !== channelId) : [];
+          return strays.map((item) => `a page of ${channelId} holds a message of ${item.channelId}`);
+        },
+      });
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it("answers the operator's generated requests without a fault, touching only the tenant it names", async () => {
-    // The admin key acting on the sandbox's ids (and absent and malformed ones), never the others'.
-    const operator = { ...sandbox, key: world.adminKey };
-    const cast: FuzzCast = {
-      actors: [operator],
-      bystanders: [],
-      routes: ROUTES.filter((route) => route.access.kind !== 'tenant'),
-    };
-    await fuzz({
-      requests: fuzzRequest(cast),
-      numRuns: runs(250),
-      actors: [operator],
-      foreignTokens: () => [],
-    });
-  });
+  it(
+    "answers the operator's generated requests without a fault, touching only the tenant it names",
+    async () => {
+      // The admin key acting on the sandbox's ids (and absent and malformed ones), never the others'.
+      const operator = { ...sandbox, key: world.adminKey };
+      const cast: FuzzCast = {
+        actors: [operator],
+        bystanders: [],
+        routes: ROUTES.filter((route) => route.access.kind !== 'tenant'),
+      };
+      await fuzz({
+        requests: fuzzRequest(cast),
+        numRuns: runs(250),
+        actors: [operator],
+        foreignTokens: () => [],
+      });
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('creates at most one resource for concurrent requests sharing an Idempotency-Key', async () => {
-    const before = await snapshotAll();
-    const ledger = new WriteLedger();
-    const tokens = fuzzers.map(foreignTokens);
-    await fc.assert(
-      fc.asyncProperty(concurrentCreates({ actors: fuzzers, bystanders: [canary] }), async (batch) => {
-        const answers = await Promise.all(batch.map((request) => sendRaw(world.front.url, request)));
-        const problems = batch.flatMap((request, index) => {
-          const answer = answers[index] as RawResponse;
-          const matched = routeOf(request.method, request.path);
-          const actor = fuzzers[request.actor] as TenantFixture;
+  it(
+    'creates at most one resource for concurrent requests sharing an Idempotency-Key',
+    async () => {
+      const before = await snapshotAll();
+      const ledger = new WriteLedger();
+      const tokens = fuzzers.map(foreignTokens);
+      await fc.assert(
+        fc.asyncProperty(concurrentCreates({ actors: fuzzers, bystanders: [canary] }), async (batch) => {
+          const answers = await Promise.all(batch.map((request) => sendRaw(world.front.url, request)));
+          const problems = batch.flatMap((request, index) => {
+            const answer = answers[index] as RawResponse;
+            const matched = routeOf(request.method, request.path);
+            const actor = fuzzers[request.actor] as TenantFixture;
+            if (matched && answer.status < 300)
+              ledger.record(actor.tenantId, matched.spec.operationId, matched.params, parseJson(answer.text));
+            return problemsWith(request, answer, tokens[request.actor] ?? []);
+          });
+          const created = new Set(
+            answers
+              .filter((answer) => answer.status < 300)
+              .map((answer) => (parseJson(answer.text) as { id?: string }).id),
+          );
+          if (created.size > 1) problems.push(`one Idempotency-Key created ${[...created].join(', ')}`);
+          const conflicts = answers
+            .filter((answer) => answer.status === 409)
+            .map((answer) => (parseJson(answer.text) as { error?: { code?: string } }).error?.code);
+          for (const code of conflicts) {
+            if (code !== 'idempotency_key_in_use' && code !== 'idempotency_key_reused')
+              problems.push(`409 ${code}`);
+          }
+          if (problems.length) throw new Error(problems.join('\n'));
+        }),
+        { seed: SEED, numRuns: runs(40) },
+      );
+      // A copy that ran although another answered for the key would leave a resource no answer names.
+      await expectOnlyExplainedWrites(before, ledger);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
+
+  it(
+    'answers requests framed wrongly on the wire in the API error body',
+    async () => {
+      const actor = fuzzers[0] as TenantFixture;
+      const before = await snapshotAll();
+      const ledger = new WriteLedger();
+      await fc.assert(
+        fc.asyncProperty(framedRequest(actor), async (framed) => {
+          const answer = await sendBytes(world.front.url, framed.bytes, {
+            closeAfterMs: framed.promisesMore ? 150 : 10_000,
+          });
+          if (!answer) throw new Error('the connection closed without an answer');
+          const matched = routeOf(framed.method, framed.path);
           if (matched && answer.status < 300)
             ledger.record(actor.tenantId, matched.spec.operationId, matched.params, parseJson(answer.text));
-          return problemsWith(request, answer, tokens[request.actor] ?? []);
-        });
-        const created = new Set(
-          answers
-            .filter((answer) => answer.status < 300)
-            .map((answer) => (parseJson(answer.text) as { id?: string }).id),
-        );
-        if (created.size > 1) problems.push(`one Idempotency-Key created ${[...created].join(', ')}`);
-        const conflicts = answers
-          .filter((answer) => answer.status === 409)
-          .map((answer) => (parseJson(answer.text) as { error?: { code?: string } }).error?.code);
-        for (const code of conflicts) {
-          if (code !== 'idempotency_key_in_use' && code !== 'idempotency_key_reused')
-            problems.push(`409 ${code}`);
-        }
-        if (problems.length) throw new Error(problems.join('\n'));
-      }),
-      { seed: SEED, numRuns: runs(40) },
-    );
-    // A copy that ran although another answered for the key would leave a resource no answer names.
-    await expectOnlyExplainedWrites(before, ledger);
-  });
-
-  it('answers requests framed wrongly on the wire in the API error body', async () => {
-    const actor = fuzzers[0] as TenantFixture;
-    const before = await snapshotAll();
-    const ledger = new WriteLedger();
-    await fc.assert(
-      fc.asyncProperty(framedRequest(actor), async (framed) => {
-        const answer = await sendBytes(world.front.url, framed.bytes, {
-          closeAfterMs: framed.promisesMore ? 150 : 10_000,
-        });
-        if (!answer) throw new Error('the connection closed without an answer');
-        const matched = routeOf(framed.method, framed.path);
-        if (matched && answer.status < 300)
-          ledger.record(actor.tenantId, matched.spec.operationId, matched.params, parseJson(answer.text));
-        const problems = faultOrShapeProblems(answer, framed.method);
-        if (problems.length)
-          throw new Error(`${problems.join('\n')}\nanswer: ${answer.status} ${answer.text}`);
-      }),
-      { seed: SEED, numRuns: runs(150) },
-    );
-    await expectOnlyExplainedWrites(before, ledger);
-  });
+          const problems = faultOrShapeProblems(answer, framed.method);
+          if (problems.length)
+            throw new Error(`${problems.join('\n')}\nanswer: ${answer.status} ${answer.text}`);
+        }),
+        { seed: SEED, numRuns: runs(150) },
+      );
+      await expectOnlyExplainedWrites(before, ledger);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

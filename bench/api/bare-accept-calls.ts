@@ -12,12 +12,12 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { INTEGRATION_TIMEOUT_MS } from '#functions/http/gateway-responses.ts';
 import { IDEMPOTENCY_TTL_SECONDS } from '#functions/http/guards.ts';
-import { channelKey, messageKey, tenantPartition, waMessageKey } from '#shared/aws/dynamo/platform-keys.ts';
-import { DEFAULT_RATE_LIMIT } from '#shared/aws/dynamo/rate-limiter.ts';
+import { channelKey, messageKey, waMessageKey } from '#shared/aws/dynamo/platform-keys.ts';
+import { DynamoRateLimiter } from '#shared/aws/dynamo/rate-limiter.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { queuedOutboundMessage } from '#shared/domain/message.ts';
 import { createPlatform, type Platform } from '#shared/platform.ts';
@@ -69,24 +69,8 @@ async function round(
   const idempotencyId = { S: `clinic-wa-api#${randomBytes(16).toString('base64')}` };
   const payloadHash = randomBytes(16).toString('base64');
 
-  const windowMs = DEFAULT_RATE_LIMIT.windowSeconds * 1000;
-  const windowStart = Math.floor(now.getTime() / windowMs) * windowMs;
-  await timed(() =>
-    dynamo.send(
-      new UpdateCommand({
-        TableName: platformTable,
-        Key: { pk: tenantPartition(rateTenantId), sk: `RATE#${windowStart}` },
-        UpdateExpression: 'SET entity = :entity, expiresAt = :expiresAt ADD requests :one',
-        ConditionExpression: 'attribute_not_exists(requests) OR requests < :limit',
-        ExpressionAttributeValues: {
-          ':entity': 'rateWindow',
-          ':expiresAt': Math.ceil((windowStart + 2 * windowMs) / 1000),
-          ':one': 1,
-          ':limit': DEFAULT_RATE_LIMIT.requests,
-        },
-      }),
-    ),
-  );
+  // The rate limiter's one conditional UpdateItem, issued by the limiter itself (it adds no call).
+  await timed(() => new DynamoRateLimiter(dynamo, platformTable).take(rateTenantId));
 
   const expiration = Math.round(now.getTime() / 1000 + IDEMPOTENCY_TTL_SECONDS);
   await timed(() =>

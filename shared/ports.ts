@@ -3,11 +3,21 @@
 import type { ApiKey } from './domain/api-key.ts';
 import type { Channel, ChannelPairing, ChannelStatus, ChannelStatusDetails } from './domain/channel.ts';
 import type { ChannelCommand } from './domain/commands.ts';
-import type { MessageStatus, PlatformEvent } from './domain/events.ts';
+import type { EventType, MessageStatus, PlatformEvent } from './domain/events.ts';
 import type { Fence } from './domain/fence.ts';
 import type { Message, StatusChange } from './domain/message.ts';
 import type { Page, PageRequest } from './domain/pagination.ts';
 import type { Tenant, TenantStatus } from './domain/tenant.ts';
+import type {
+  Delivery,
+  DeliveryAttempt,
+  DeliveryStatus,
+  Webhook,
+  WebhookDisabledReason,
+  WebhookEventFilter,
+  WebhookSecret,
+  WebhookStatus,
+} from './domain/webhook.ts';
 
 export interface TenantRepository {
   create(tenant: Tenant): Promise<void>;
@@ -232,4 +242,86 @@ export interface ContactCheckRepository {
   /** The answer, or null while there is none. */
   get(tenantId: string, checkId: string): Promise<ContactCheckResult[] | null>;
   find(tenantId: string, checkId: string): Promise<ContactCheck | null>;
+}
+
+/** Fields of a webhook the clinic may change; absent ones stay. */
+export interface WebhookChanges {
+  readonly url?: string;
+  readonly description?: string | null;
+  readonly events?: readonly WebhookEventFilter[];
+  readonly channelIds?: readonly string[] | null;
+  readonly status?: WebhookStatus;
+  readonly disabledReason?: WebhookDisabledReason | null;
+  readonly secrets?: readonly WebhookSecret[];
+  readonly failingSince?: string | null;
+}
+
+export interface WebhookRepository {
+  /** Fails with a conflict when the tenant has `MAX_WEBHOOKS_PER_TENANT` already. */
+  create(webhook: Webhook): Promise<void>;
+  /** null when absent or another tenant's. */
+  get(tenantId: string, webhookId: string): Promise<Webhook | null>;
+  /** The tenant's webhooks, oldest first. */
+  list(tenantId: string, request: PageRequest): Promise<Page<Webhook>>;
+  /** Every webhook of the tenant (at most `MAX_WEBHOOKS_PER_TENANT`): what the dispatcher matches events against. */
+  listAll(tenantId: string): Promise<Webhook[]>;
+  /** Applies `changes` if the webhook is still at `expectedVersion` (conflict otherwise); the new webhook. */
+  update(
+    tenantId: string,
+    webhookId: string,
+    expectedVersion: number,
+    changes: WebhookChanges,
+  ): Promise<Webhook>;
+  /** Not-found when absent. Its deliveries stay until they expire. */
+  delete(tenantId: string, webhookId: string): Promise<void>;
+}
+
+/** Filters of the deliveries list. */
+export interface DeliveryFilter {
+  readonly status?: DeliveryStatus;
+  /** Deliveries created at or after this instant (ISO-8601). */
+  readonly since?: string;
+}
+
+export interface DeliveryRepository {
+  /** Stores a new delivery; false when one with its id exists (a duplicate event). */
+  create(delivery: Delivery): Promise<boolean>;
+  get(tenantId: string, webhookId: string, deliveryId: string): Promise<Delivery | null>;
+  /** A webhook's deliveries, newest first. */
+  list(tenantId: string, webhookId: string, request: PageRequest & DeliveryFilter): Promise<Page<Delivery>>;
+  /** Records a try and what follows it (status, next try); the delivery as it now is. */
+  recordAttempt(
+    tenantId: string,
+    webhookId: string,
+    deliveryId: string,
+    attempt: DeliveryAttempt,
+    next: { status: DeliveryStatus; nextAttemptAt: string | null },
+  ): Promise<Delivery>;
+  /** Puts a dead (or succeeded) delivery back to `pending` for a new round of tries. */
+  reopen(tenantId: string, webhookId: string, deliveryId: string, at: string): Promise<Delivery>;
+}
+
+/** A delivery to try, when: what the dispatcher's queue carries. */
+export interface DeliveryJob {
+  readonly tenantId: string;
+  readonly webhookId: string;
+  readonly deliveryId: string;
+  /** Group for ordering: deliveries of one webhook and one channel go in order while they succeed. */
+  readonly orderKey: string;
+}
+
+export interface DeliveryQueue {
+  /** Durable once resolved; `delayMs` may exceed what the queue can delay (the dispatcher waits again). */
+  enqueue(jobs: readonly DeliveryJob[], options?: { delayMs?: number }): Promise<void>;
+}
+
+/** Where a tenant's events are kept for `GET /v1/events`, in order of arrival. */
+export interface EventLog {
+  /** Stores events not stored before (by event id), each kept for the tenant's retention. */
+  append(events: readonly PlatformEvent[]): Promise<void>;
+  /** Events after `after` (an event id; from the start when absent), oldest first, narrowed by type or channel. */
+  list(
+    tenantId: string,
+    request: { after?: string; types?: readonly EventType[]; channelId?: string; limit?: number },
+  ): Promise<Page<PlatformEvent>>;
 }

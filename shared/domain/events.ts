@@ -30,10 +30,31 @@ export interface EventDataByType {
     recipient: { phoneNumber: string | null; lid: string | null };
     error?: { code: string; message: string };
   };
-  'webhook.test': { message: string };
+  'webhook.test': { message: string; webhookId: string };
+  'webhook.disabled': {
+    webhookId: string;
+    url: string;
+    reason: 'gone' | 'failing';
+    failingSince: string | null;
+  };
 }
 
 export type EventType = keyof EventDataByType;
+
+/** Every event type, in the order the API documents them. */
+export const EVENT_TYPES = [
+  'message.received',
+  'message.status',
+  'channel.qr',
+  'channel.pairing_code',
+  'channel.status',
+  'channel.logged_out',
+  'webhook.test',
+  'webhook.disabled',
+] as const satisfies readonly EventType[];
+/** Fails to compile when an event type is missing from `EVENT_TYPES`. */
+const everyTypeListed: Exclude<EventType, (typeof EVENT_TYPES)[number]> extends never ? true : never = true;
+void everyTypeListed;
 
 export interface PlatformEvent<T extends EventType = EventType> {
   readonly id: string;

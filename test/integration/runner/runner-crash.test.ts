@@ -120,8 +120,18 @@ describe('a runner killed while sending', () => {
       'every message at the patient',
       240_000,
     ).catch(async (error) => {
-      report('at the patient:', patient.received.length, 'statuses:', await statusCounts());
-      throw error;
+      // The whole story in the error itself: CI shows the failure, not always the output before it.
+      const received = new Set(patient.received.map((message) => message.text));
+      const missing = commands.flatMap((command, n) =>
+        command.type === 'send' && !received.has(`lembrete ${n}`) ? [`${n}@${command.channelId}`] : [],
+      );
+      const story = {
+        atThePatient: patient.received.length,
+        statuses: await statusCounts(),
+        missing: missing.slice(0, 20),
+        undecryptable: patient.undecryptable.length,
+      };
+      throw new Error(`${(error as Error).message}: ${JSON.stringify(story)}`);
     });
     report(`all ${MESSAGES} messages at the patient ${seconds(Date.now() - killedAt)} s after the kill`);
     await until(

@@ -231,7 +231,7 @@ describe('runner logs', () => {
       'the first of the burst',
     );
     simulator.faults.dropConnections({ phoneNumber: CLINIC.number, deviceId: runnerDevice });
-    await until(() => opened() > openedBefore || undefined, 'the channel to reconnect');
+    await until(() => opened() > openedBefore || undefined, 'the channel to reconnect', 60_000);
     await world.stopAll();
 
     const written = output.text();

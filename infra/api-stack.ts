@@ -82,6 +82,7 @@ export class ApiStack extends Stack {
     this.alarms = new ApiAlarms(this, 'Alarms', {
       stage: this.api.api.deploymentStage,
       functions: this.functions,
+      firewall: this.firewall,
     });
 
     new CfnOutput(this, API_URL_OUTPUT, {

@@ -87,9 +87,9 @@ export async function startApiFront(options: ApiFrontOptions): Promise<ApiFront>
     // one (chunked) by counting as it comes.
     const declared = request.headers['content-length'];
     if (declared !== undefined && Number(declared) > MAX_REQUEST_BODY_BYTES)
-      return refuseBody(request, response, requestId);
+      return refuseBody(request, response, requestId, 0);
     const body = await readBody(request, MAX_REQUEST_BODY_BYTES);
-    if (body === null) return refuseBody(request, response, requestId);
+    if (body === null) return refuseBody(request, response, requestId, MAX_REQUEST_BODY_BYTES + 1);
     if (!url || (request.httpVersion === '1.1' && request.headers.host === undefined))
       return gateway(response, GATEWAY_RESPONSES.default4xx, requestId);
     const match = matchRoute(routes, request.method ?? 'GET', url.pathname);
@@ -246,17 +246,22 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer | nul
  * answer before the client reads it; the connection then serves the next request. Past API Gateway's
  * own limit the client is sending more than any gateway takes: the connection is dropped.
  */
-function refuseBody(request: IncomingMessage, response: ServerResponse, requestId: string): void {
+function refuseBody(
+  request: IncomingMessage,
+  response: ServerResponse,
+  requestId: string,
+  alreadyRead: number,
+): void {
   const answer = bodyTooLargeResponse(requestId);
   response.writeHead(answer.status, {
     'content-type': 'application/json',
     'x-amzn-requestid': requestId,
   });
   response.end(JSON.stringify(answer.body));
-  let drained = 0;
+  let received = alreadyRead;
   request.on('data', (chunk: Buffer) => {
-    drained += chunk.length;
-    if (drained > GATEWAY_MAX_BODY_BYTES) request.socket.destroy();
+    received += chunk.length;
+    if (received > GATEWAY_MAX_BODY_BYTES) request.socket.destroy();
   });
   request.resume();
 }

@@ -1,11 +1,16 @@
-// The clinics' HTTPS API: the REST API (infra/constructs/public-api.construct.ts), its Lambda
-// functions and the admin key, given exactly the stateful resources each function uses through the
-// constructs' `bind…` methods. Stateless: it can be destroyed and redeployed; what the functions read
-// and write lives in the stateful stack.
+// The clinics' HTTPS API: the REST API (infra/constructs/public-api.construct.ts), the web ACL in
+// front of it (api-firewall.construct.ts), its Lambda functions and the admin key, given exactly the
+// stateful resources each function uses through the constructs' `bind…` methods. Stateless: it can
+// be destroyed and redeployed; what the functions read and write lives in the stateful stack.
 import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { AdminKey } from './constructs/admin-key.construct.ts';
 import { ApiAlarms } from './constructs/api-alarms.construct.ts';
+import {
+  ApiFirewall,
+  DEFAULT_FIREWALL_RATE_WINDOW,
+  type FirewallRateWindow,
+} from './constructs/api-firewall.construct.ts';
 import { ApiFunctions } from './constructs/api-functions.construct.ts';
 import { mediaObjectsFinding } from './constructs/media-bucket.construct.ts';
 import { PublicApi } from './constructs/public-api.construct.ts';
@@ -18,12 +23,15 @@ export interface ApiStackProps extends StackProps {
   readonly stateful: StatefulStack;
   /** Lambda concurrency reserved for the authorizer; none when undefined (docs/infra.md says why). */
   readonly authorizerReservedConcurrency?: number;
+  /** The web ACL's per-address rate window, in seconds (docs/infra.md, "The web ACL"). */
+  readonly firewallRateWindowSeconds?: FirewallRateWindow;
 }
 
 export class ApiStack extends Stack {
   readonly functions: ApiFunctions;
   readonly adminKey: AdminKey;
   readonly api: PublicApi;
+  readonly firewall: ApiFirewall;
   readonly alarms: ApiAlarms;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
@@ -66,9 +74,15 @@ export class ApiStack extends Stack {
       authorizer: authorizer.function,
     });
 
+    this.firewall = new ApiFirewall(this, 'Firewall', {
+      stage: this.api.api.deploymentStage,
+      rateWindowSeconds: props.firewallRateWindowSeconds ?? DEFAULT_FIREWALL_RATE_WINDOW,
+    });
+
     this.alarms = new ApiAlarms(this, 'Alarms', {
       stage: this.api.api.deploymentStage,
       functions: this.functions,
+      firewall: this.firewall,
     });
 
     new CfnOutput(this, API_URL_OUTPUT, {

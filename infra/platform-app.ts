@@ -4,6 +4,11 @@ import { readFileSync } from 'node:fs';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ApiStack } from './api-stack.ts';
+import {
+  DEFAULT_FIREWALL_RATE_WINDOW,
+  FIREWALL_RATE_WINDOWS,
+  type FirewallRateWindow,
+} from './constructs/api-firewall.construct.ts';
 import type { RunnerScaling } from './constructs/runner-service.construct.ts';
 import { RunnerStack } from './runner-stack.ts';
 import { DEFAULT_SHARD_COUNT, StatefulStack } from './stateful-stack.ts';
@@ -94,6 +99,23 @@ export function authorizerReservedConcurrencyOf(app: App): number | undefined {
   return value;
 }
 
+/**
+ * `firewallRateWindowSeconds`: the window over which the API's web ACL counts each address's
+ * requests (cdk.json: 60). AWS WAF takes 60, 120, 300 or 600 only; the limit scales with it, so the
+ * average rate allowed stays the same (docs/infra.md, "The web ACL").
+ */
+export function firewallRateWindowOf(app: App): FirewallRateWindow {
+  const raw: unknown = app.node.tryGetContext('firewallRateWindowSeconds') ?? DEFAULT_FIREWALL_RATE_WINDOW;
+  const value = typeof raw === 'string' ? Number(raw) : raw;
+  const window = FIREWALL_RATE_WINDOWS.find((allowed) => allowed === value);
+  if (window === undefined) {
+    throw new Error(
+      `context firewallRateWindowSeconds must be one of ${FIREWALL_RATE_WINDOWS.join(', ')}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return window;
+}
+
 export interface Platform {
   readonly stateful: StatefulStack;
   readonly api: ApiStack;
@@ -143,6 +165,7 @@ export function definePlatform(app: App, options: PlatformOptions = {}): Platfor
     description: 'clinic-wa API: the REST API, its functions and the admin key',
     stateful,
     authorizerReservedConcurrency: authorizerReservedConcurrencyOf(app),
+    firewallRateWindowSeconds: firewallRateWindowOf(app),
   });
   const runner = new RunnerStack(app, RUNNER_STACK_NAME, {
     env,

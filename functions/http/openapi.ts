@@ -5,6 +5,7 @@ import {
   type RouteConfig,
 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { MAX_REQUEST_BODY_BYTES } from './edge-limits.ts';
 import { ROUTES, type RouteSpec } from './routes.ts';
 import { errorSchema, IDEMPOTENCY_KEY } from './schemas.ts';
 
@@ -14,13 +15,13 @@ import { errorSchema, IDEMPOTENCY_KEY } from './schemas.ts';
 const ERROR_STATUSES: Record<number, string> = {
   400: 'The request is not valid; `error.fields` names each failing field',
   401: 'No key, or a key that does not authenticate',
-  403: 'The key lacks the scope (or is not the admin key)',
+  403: 'The key lacks the scope (or is not the admin key); on any route, `forbidden` when the firewall refuses a known-bad request or address',
   404: 'Absent, or owned by another tenant',
   409: 'Conflicts with the current state, or an `Idempotency-Key` reused with another request',
-  413: 'Larger than API Gateway takes (10 MB in all, request line and headers within their limits), or a JSON body over 1 MB',
+  413: `A body over ${MAX_REQUEST_BODY_BYTES} bytes on any route (it would not fit the function's event), a JSON body over 1 MB, a file over 4 MB (\`media_too_large\`), or request line and headers over API Gateway's limits`,
   415: 'The body is not `application/json`',
   422: 'Valid JSON, impossible request',
-  429: "Over the tenant's rate limit: retry after `Retry-After` seconds",
+  429: "Over the tenant's rate limit, the client address's or the whole API's: retry after `Retry-After` seconds",
 };
 
 const DESCRIPTION = `The clinics' API of clinic-wa: channels (one WhatsApp number each), messages and
@@ -65,9 +66,12 @@ function pathConfig(route: RouteSpec, securityScheme: string): RouteConfig {
   }
   const possible = new Set([
     ...(route.request?.body || route.request?.query ? [400] : []),
-    ...(secured ? [401, 403, 429] : []),
+    ...(secured ? [401] : []),
+    // On any route: the firewall refuses known-bad requests and addresses (403), bodies too large for
+    // the function's event (413) and floods from one address (429); the stage throttles the API (429).
+    403,
+    429,
     ...(route.request?.params ? [404] : []),
-    // Any request can be too large for API Gateway; a body route's JSON also for the function.
     413,
     ...(route.request?.body ? [415] : []),
     ...(route.method !== 'GET' && secured ? [409, 422] : []),

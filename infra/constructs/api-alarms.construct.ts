@@ -1,19 +1,20 @@
 // CloudWatch alarms on the API: what clients get (the stage's 5XXError), what each function does
-// (Lambda's Errors and Throttles) and the faults the router counts per route (the EMF metric
-// `Faults`). Like the dead-letter alarms, they have no action yet: they show in the console until
+// (Lambda's Errors and Throttles), the faults the router counts per route (the EMF metric `Faults`)
+// and what the web ACL refuses (AWS WAF's BlockedRequests). Like the dead-letter alarms, they have no action yet: they show in the console until
 // the operations issue gives them an SNS topic. docs/infra.md ("Alarms") says why each threshold.
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type { Stage } from 'aws-cdk-lib/aws-apigateway';
 import {
   type Alarm,
   ComparisonOperator,
   MathExpression,
-  type Metric,
+  Metric,
   Stats,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/observability.ts';
+import { type ApiFirewall, FIREWALL_RULES } from './api-firewall.construct.ts';
 import type { ApiFunctions } from './api-functions.construct.ts';
 
 /** Every alarm sums its metric over this period and alarms on one period over the threshold. */
@@ -44,7 +45,9 @@ export const FAULTS_QUERY =
  * What an alarm fires at, summed over `API_ALARM_PERIOD`. Every 5xx, function error, throttle and
  * fault is a bug or a failing dependency (the functions answer every expected failure with a 4xx),
  * so one is enough. The authorizer's Errors are the exception: a refused key is a thrown
- * `Unauthorized`, which Lambda counts as an error, so only a surge of them means anything.
+ * `Unauthorized`, which Lambda counts as an error, so only a surge of them means anything. So are
+ * the web ACL's blocks: scanners and oversized uploads are refused every day, only a surge is news;
+ * but one address over the rate limit is a flood, or an integration the limit is too low for.
  */
 export const API_ALARM_THRESHOLDS = {
   serverErrors: 1,
@@ -52,11 +55,14 @@ export const API_ALARM_THRESHOLDS = {
   functionErrors: 1,
   throttles: 1,
   authorizerErrors: 100,
+  firewallBlocks: 100,
+  firewallRateLimited: 1,
 } as const;
 
 export interface ApiAlarmsProps {
   readonly stage: Stage;
   readonly functions: ApiFunctions;
+  readonly firewall: ApiFirewall;
 }
 
 const capitalized = (name: string) => `${name[0]?.toUpperCase()}${name.slice(1)}`;
@@ -117,6 +123,31 @@ export class ApiAlarms extends Construct {
         'counts (it throws Unauthorized), so this is a surge of bad keys (a key-guessing flood, a client ' +
         'with a revoked key) or the authorizer failing (then ServerErrors fires too).',
     );
+    this.alarm(
+      'FirewallBlocks',
+      this.firewallBlocks(props.firewall, 'ALL'),
+      thresholds.firewallBlocks,
+      `The web ACL refused ${thresholds.firewallBlocks}+ requests in 5 minutes (any rule): a flood, a scan, or ` +
+        'a client retrying a refused request in a loop. Its log (aws-waf-logs-…) names the rule and address.',
+    );
+    this.alarm(
+      'FirewallRateLimited',
+      this.firewallBlocks(props.firewall, FIREWALL_RULES.rateLimitPerIp),
+      thresholds.firewallRateLimited,
+      `An address sent more than ${props.firewall.rateLimit} requests in the web ACL's window and was refused ` +
+        '(429): a flood, or an integration serving many clinics from one address that needs a higher limit.',
+    );
+  }
+
+  /** AWS WAF's count of requests a rule of the web ACL blocked (`ALL`: any rule). */
+  private firewallBlocks(firewall: ApiFirewall, rule: string): Metric {
+    return new Metric({
+      namespace: 'AWS/WAFV2',
+      metricName: 'BlockedRequests',
+      dimensionsMap: { WebACL: firewall.webAclName, Region: Stack.of(this).region, Rule: rule },
+      period: API_ALARM_PERIOD,
+      statistic: Stats.SUM,
+    });
   }
 
   private alarm(id: string, metric: Metric | MathExpression, threshold: number, description: string): void {

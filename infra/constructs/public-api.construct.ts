@@ -1,8 +1,9 @@
 // The clinics' HTTPS API: an API Gateway REST API with one method per route of `ROUTES`
 // (functions/http/routes.ts), each a Lambda proxy integration of its family's function, behind the
 // REQUEST authorizer except on public routes. Every answer API Gateway gives itself (no key, no
-// route, a body too large, throttled) carries the API's own error body and request id. docs/infra.md
-// ("The API stack") says why a REST API and not an HTTP API.
+// route, a body too large, throttled) carries the API's own error body and request id. The web ACL in
+// front of the stage is infra/constructs/api-firewall.construct.ts. docs/infra.md ("The API stack")
+// says why a REST API and not an HTTP API.
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
   AccessLogField,
@@ -84,6 +85,8 @@ export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   keyId: AccessLogField.contextAuthorizer('keyId'),
   errorType: AccessLogField.contextErrorResponseType(),
   errorMessage: AccessLogField.contextErrorMessage(),
+  // WAF_ALLOW or WAF_BLOCK: the web ACL's verdict (infra/constructs/api-firewall.construct.ts).
+  wafResponseCode: AccessLogField.contextWafResponseCode(),
   xrayTraceId: AccessLogField.contextXrayTraceId(),
 };
 
@@ -208,12 +211,6 @@ export class PublicApi extends Construct {
         'Every function validates path, query and body with zod (the schemas of functions/http/routes.ts, ' +
         'also the OpenAPI document) and answers 400 in the API’s error format; gateway models would be a ' +
         'second copy of those schemas.',
-    });
-    Validations.of(this.api.deploymentStage).acknowledge({
-      id: 'AwsSolutions-APIG3',
-      reason:
-        'No WAF yet: every non-public route needs an API key, each tenant is rate-limited in DynamoDB and ' +
-        'the stage throttles the whole API. A web ACL can be associated with the stage later without change here.',
     });
   }
 

@@ -1,7 +1,9 @@
 // The local stand-in for API Gateway (REST API, Lambda proxy integration): a plain HTTP server that
 // turns each request into the event API Gateway would send, runs the authorizer as API Gateway does
 // (cached per `Authorization` value), calls the route's function handler and writes its answer back.
-// No route logic lives here: routes, gateway responses and limits come from functions/http.
+// Before any of that it refuses a body too large for a Lambda event, as the web ACL in front of the
+// stage does on AWS. No route logic lives here: routes, gateway responses and limits come from
+// functions/http.
 import { randomUUID } from 'node:crypto';
 import {
   createServer,
@@ -20,6 +22,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import type { AuthorizerHandler } from '#functions/authorizer/authorizer.ts';
+import { bodyTooLargeResponse, MAX_REQUEST_BODY_BYTES } from '#functions/http/edge-limits.ts';
 import {
   AUTHORIZER_CACHE_SECONDS,
   BINARY_MEDIA_TYPES,
@@ -31,8 +34,11 @@ import {
 import type { ApiHandler } from '#functions/http/lambda.ts';
 import { type FunctionFamily, ROUTES, type RouteSpec } from '#functions/http/routes.ts';
 
-/** API Gateway's REST API payload limit. */
-const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+/**
+ * API Gateway's REST API payload limit. The body limit is lower (MAX_REQUEST_BODY_BYTES), so a body
+ * this large is refused before; past it, what is left of a refused body is not even read.
+ */
+const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 const STAGE = 'local';
 const ACCOUNT = '000000000000';
 const API_ID = 'local';
@@ -77,9 +83,13 @@ export async function startApiFront(options: ApiFrontOptions): Promise<ApiFront>
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     const url = targetUrl(request.url);
-    const body = await readBody(request, MAX_REQUEST_BYTES);
-    // The rest of the body is never read: the connection cannot carry another request.
-    if (body === null) return gateway(response, GATEWAY_RESPONSES.tooLarge, requestId, { close: true });
+    // As the web ACL does on AWS: by the declared length before reading anything, and a body without
+    // one (chunked) by counting as it comes.
+    const declared = request.headers['content-length'];
+    if (declared !== undefined && Number(declared) > MAX_REQUEST_BODY_BYTES)
+      return refuseBody(request, response, requestId, 0);
+    const body = await readBody(request, MAX_REQUEST_BODY_BYTES);
+    if (body === null) return refuseBody(request, response, requestId, MAX_REQUEST_BODY_BYTES + 1);
     if (!url || (request.httpVersion === '1.1' && request.headers.host === undefined))
       return gateway(response, GATEWAY_RESPONSES.default4xx, requestId);
     const match = matchRoute(routes, request.method ?? 'GET', url.pathname);
@@ -209,15 +219,51 @@ function matchRoute(routes: readonly CompiledRoute[], method: string, path: stri
   return null;
 }
 
-async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** The body, or null as soon as more than `limit` bytes of it have come (the rest is left unread). */
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (outcome: () => void) => {
+      request.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      outcome();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else settle(() => resolve(null));
+    };
+    const onEnd = () => settle(() => resolve(Buffer.concat(chunks)));
+    const onError = (error: Error) => settle(() => reject(error));
+    const onClose = () => settle(() => reject(new Error('the request ended before its body')));
+    request.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
+}
+
+/**
+ * 413 for a body over MAX_REQUEST_BODY_BYTES, at once, in a function's own words. What is left of the
+ * body is read into nothing, so that closing with bytes unread cannot reset the connection under the
+ * answer before the client reads it; the connection then serves the next request. Past API Gateway's
+ * own limit the client is sending more than any gateway takes: the connection is dropped.
+ */
+function refuseBody(
+  request: IncomingMessage,
+  response: ServerResponse,
+  requestId: string,
+  alreadyRead: number,
+): void {
+  const answer = bodyTooLargeResponse(requestId);
+  response.writeHead(answer.status, {
+    'content-type': 'application/json',
+    'x-amzn-requestid': requestId,
+  });
+  response.end(JSON.stringify(answer.body));
+  let received = alreadyRead;
+  request.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > GATEWAY_MAX_BODY_BYTES) request.socket.destroy();
+  });
+  request.resume();
 }
 
 function singleHeaders(request: IncomingMessage): Record<string, string> {
@@ -341,16 +387,10 @@ function answerUnparsable(error: NodeJS.ErrnoException & { rawPacket?: Buffer },
   socket.end(`${head.join('\r\n')}\r\n\r\n${toHead ? '' : body}`);
 }
 
-function gateway(
-  response: ServerResponse,
-  answer: GatewayResponse,
-  requestId: string,
-  options: { close?: boolean } = {},
-): void {
+function gateway(response: ServerResponse, answer: GatewayResponse, requestId: string): void {
   response.writeHead(answer.status, {
     'content-type': 'application/json',
     'x-amzn-requestid': requestId,
-    ...(options.close ? { connection: 'close' } : {}),
   });
   response.end(gatewayResponseBody(answer, requestId));
 }

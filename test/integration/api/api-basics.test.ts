@@ -1,7 +1,10 @@
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_REQUEST_BODY_BYTES } from '#functions/http/edge-limits.ts';
 import { platformRepositories } from '../support/platform.ts';
 import { type ApiWorld, startApiWorld } from './support/api-world.ts';
+import { snapshotPartition } from './support/partition-snapshot.ts';
 import { sendBytes, sendRaw } from './support/raw-http.ts';
 
 let world: ApiWorld;
@@ -68,7 +71,7 @@ describe('the local front', () => {
     expect(answer).toMatchObject({ status: 413, text: '' });
   });
 
-  it("refuses a body over API Gateway's 10 MB and closes that connection, so the next request is answered", async () => {
+  it("refuses a body over API Gateway's 10 MB and drops that connection, so the next request is answered", async () => {
     const json = { 'content-type': 'application/json' };
     const huge = await sendRaw(world.front.url, {
       method: 'POST',
@@ -99,6 +102,90 @@ describe('the local front', () => {
     const { client } = await world.newTenant(['channels:read']);
     const listed = await client.get('/v1/channels?__proto__=x&limit=5');
     expect(listed).toMatchObject({ status: 200, body: { items: [], nextCursor: null } });
+  });
+});
+
+describe('the largest body a Lambda event carries (MAX_REQUEST_BODY_BYTES)', () => {
+  const platform = platformRepositories();
+  const tooLarge = (requestId: string | undefined) => ({
+    error: {
+      code: 'request_too_large',
+      message: `The request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`,
+      requestId,
+    },
+  });
+
+  /** What the tenant has stored: its partition's items (not the rate limiter's) and media objects. */
+  async function storedBy(tenantId: string) {
+    const items = await snapshotPartition(platform.client, platform.resources.platformTable, tenantId);
+    const objects = await platform.clients.s3.send(
+      new ListObjectsV2Command({ Bucket: platform.resources.mediaBucket, Prefix: `media/${tenantId}/` }),
+    );
+    return { items: [...items.keys()].sort(), objects: (objects.Contents ?? []).map((object) => object.Key) };
+  }
+
+  function upload(key: string, bytes: number, framing: 'length' | 'chunked' = 'length') {
+    return sendRaw(world.front.url, {
+      method: 'POST',
+      path: '/v1/media?filename=scan.png',
+      headers: {
+        authorization: `Bearer ${key}`,
+        'content-type': 'image/png',
+        ...(framing === 'chunked' ? { 'transfer-encoding': 'chunked' } : {}),
+      },
+      body: Buffer.alloc(bytes, 0x89),
+    });
+  }
+
+  it('refuses a body one byte over before any function runs, and nothing is written', async () => {
+    const { tenantId, key } = await world.newTenant();
+    const before = await storedBy(tenantId);
+    const refused = await upload(key, MAX_REQUEST_BODY_BYTES + 1);
+    expect(refused.status).toBe(413);
+    // The front's answer, not the upload route's (which would say media_too_large, 4 MiB).
+    expect(JSON.parse(refused.text)).toEqual(tooLarge(refused.headers['x-amzn-requestid']));
+    expect(refused.headers['x-amzn-requestid']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await storedBy(tenantId)).toEqual(before);
+    // The connection read the rest of the body: it serves the next request.
+    expect((await sendRaw(world.front.url, { method: 'GET', path: '/health', headers: {} })).status).toBe(
+      200,
+    );
+  });
+
+  it('counts a body sent without a length (chunked) and refuses it past the limit', async () => {
+    const { tenantId, key } = await world.newTenant();
+    const before = await storedBy(tenantId);
+    const refused = await upload(key, MAX_REQUEST_BODY_BYTES + 1, 'chunked');
+    expect(refused.status).toBe(413);
+    expect(JSON.parse(refused.text)).toEqual(tooLarge(refused.headers['x-amzn-requestid']));
+    expect(await storedBy(tenantId)).toEqual(before);
+  });
+
+  it('passes a body of exactly the limit on to the function, whose own 413 answers', async () => {
+    const { tenantId, key } = await world.newTenant();
+    const before = await storedBy(tenantId);
+    for (const framing of ['length', 'chunked'] as const) {
+      const media = await upload(key, MAX_REQUEST_BODY_BYTES, framing);
+      expect(media.status, framing).toBe(413);
+      expect(JSON.parse(media.text).error, framing).toMatchObject({
+        code: 'media_too_large',
+        requestId: media.headers['x-amzn-requestid'],
+      });
+    }
+    const json = await sendRaw(world.front.url, {
+      method: 'POST',
+      path: '/v1/channels',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: `{"name":"${'x'.repeat(MAX_REQUEST_BODY_BYTES - 12)}"}`,
+    });
+    expect(json.status).toBe(413);
+    // The JSON routes' own limit, 1 MiB.
+    expect(JSON.parse(json.text).error).toMatchObject({
+      code: 'request_too_large',
+      message: 'The request body is larger than 1048576 bytes',
+      requestId: json.headers['x-amzn-requestid'],
+    });
+    expect(await storedBy(tenantId)).toEqual(before);
   });
 });
 

@@ -65,11 +65,12 @@ describe('the OpenAPI document', () => {
     expect(['', 'a b', 'chave-é', 'x'.repeat(256)].some((key) => pattern.test(key))).toBe(false);
   });
 
-  it('declares 413 on every operation: API Gateway refuses an oversized request on any route', () => {
+  it('declares 403, 413 and 429 on every operation: the firewall and API Gateway refuse on any route', () => {
     const operations = Object.values((openApiDocument() as Document).paths).flatMap((path) =>
       Object.values(path),
     );
     expect(operations.length).toBeGreaterThan(20);
-    for (const operation of operations) expect(Object.keys(operation.responses)).toContain('413');
+    for (const operation of operations)
+      expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['403', '413', '429']));
   });
 });

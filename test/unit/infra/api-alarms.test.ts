@@ -67,7 +67,7 @@ describe('API alarms', () => {
     return `${alarm.Namespace} ${alarm.MetricName} ${dimensions.join(',')} ${alarm.Statistic}/${alarm.Period} ${condition}`;
   };
 
-  it('watch the stage’s 5XXError, every function’s Errors and Throttles, and the router’s Faults over all routes', () => {
+  it('watch the stage’s 5XXError, every function’s Errors and Throttles, the router’s Faults over all routes and the web ACL’s blocks', () => {
     expect(alarms().map(describeAlarm).sort()).toEqual(
       [
         'AWS/ApiGateway 5XXError ApiName=clinic-wa,Stage=prod Sum/300 >= 1',
@@ -77,6 +77,9 @@ describe('API alarms', () => {
           `AWS/Lambda Throttles FunctionName=${name} Sum/300 >= 1`,
         ]),
         `query SELECT SUM(Faults) FROM SCHEMA("ClinicWA", route, service) WHERE service = 'clinic-wa' /300 >= 1`,
+        // Refusals are daily (scanners, oversized uploads): a surge of them; but any address rate-limited.
+        `AWS/WAFV2 BlockedRequests Region=AWS::Region,Rule=ALL,WebACL=${API_STACK_NAME} Sum/300 >= 100`,
+        `AWS/WAFV2 BlockedRequests Region=AWS::Region,Rule=RateLimitPerIp,WebACL=${API_STACK_NAME} Sum/300 >= 1`,
       ].sort(),
     );
   });

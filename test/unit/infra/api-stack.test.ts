@@ -9,6 +9,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { adminKeySource } from '#functions/authorizer/admin-key.ts';
 import { resolvePrincipal } from '#functions/authorizer/resolve-principal.ts';
+import { bodyTooLargeResponse, MAX_REQUEST_BODY_BYTES } from '#functions/http/edge-limits.ts';
 import {
   AUTHORIZER_CACHE_SECONDS,
   BINARY_MEDIA_TYPES,
@@ -17,6 +18,7 @@ import {
 } from '#functions/http/gateway-responses.ts';
 import { FUNCTION_FAMILIES, ROUTES } from '#functions/http/routes.ts';
 import type { ApiStack } from '#infra/api-stack.ts';
+import { decimalAbove, IP_REQUESTS_PER_MINUTE } from '#infra/constructs/api-firewall.construct.ts';
 import { MEDIA_KEY_PREFIX } from '#infra/constructs/media-bucket.construct.ts';
 import { STAGE_THROTTLE } from '#infra/constructs/public-api.construct.ts';
 import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
@@ -314,6 +316,8 @@ describe('API stack', () => {
         tenantId: '$context.authorizer.tenantId',
         keyId: '$context.authorizer.keyId',
         errorType: '$context.error.responseType',
+        // WAF_ALLOW or WAF_BLOCK: a request the web ACL refused has its line too.
+        wafResponseCode: '$context.wafResponseCode',
         xrayTraceId: '$context.xrayTraceId',
       });
       // Strings all, so an absent value (`-`) cannot break the JSON.
@@ -338,6 +342,239 @@ describe('API stack', () => {
       });
       expect(role?.DeletionPolicy).toBe('Retain');
       expect(JSON.stringify(role?.Properties.AssumeRolePolicyDocument)).toContain('apigateway.amazonaws.com');
+    });
+  });
+
+  describe('the web ACL', () => {
+    type Rule = {
+      Name: string;
+      Priority: number;
+      Statement: Record<string, unknown>;
+      Action?: { Block?: { CustomResponse?: CustomResponse } };
+      OverrideAction?: unknown;
+      VisibilityConfig: unknown;
+    };
+    type CustomResponse = {
+      ResponseCode: number;
+      CustomResponseBodyKey: string;
+      ResponseHeaders?: { Name: string; Value: string }[];
+    };
+    const webAcl = () => only('AWS::WAFv2::WebACL');
+    const rules = () => (webAcl()[1].Properties.Rules as Rule[]).toSorted((a, b) => a.Priority - b.Priority);
+    const rule = (name: string) => {
+      const found = rules().find((candidate) => candidate.Name === name);
+      if (!found) throw new Error(`no rule ${name}`);
+      return found;
+    };
+    /** What the web ACL answers for a rule: status, headers and the body it sends. */
+    const answerOf = (name: string) => {
+      const response = rule(name).Action?.Block?.CustomResponse;
+      if (!response) throw new Error(`${name} has no custom response`);
+      const bodies = webAcl()[1].Properties.CustomResponseBodies as Record<
+        string,
+        { ContentType: string; Content: string }
+      >;
+      const body = bodies[response.CustomResponseBodyKey];
+      return {
+        status: response.ResponseCode,
+        headers: Object.fromEntries((response.ResponseHeaders ?? []).map(({ Name, Value }) => [Name, Value])),
+        contentType: body?.ContentType,
+        body: JSON.parse(body?.Content ?? 'null') as unknown,
+      };
+    };
+
+    it('is one regional web ACL on the stage prod, letting through what no rule refuses', () => {
+      const [webAclId, { Properties: acl }] = webAcl();
+      expect(acl).toMatchObject({ Scope: 'REGIONAL', DefaultAction: { Allow: {} } });
+      const [, { Properties: association }] = only('AWS::WAFv2::WebACLAssociation');
+      expect(association.WebACLArn).toEqual({ 'Fn::GetAtt': [webAclId, 'Arn'] });
+      const [apiId] = only('AWS::ApiGateway::RestApi');
+      const [stageId] = only('AWS::ApiGateway::Stage');
+      expect(association.ResourceArn).toEqual({
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':apigateway:',
+            { Ref: 'AWS::Region' },
+            '::/restapis/',
+            { Ref: apiId },
+            '/stages/',
+            { Ref: stageId },
+          ],
+        ],
+      });
+    });
+
+    it('checks each address’s rate first, then the body’s length, then counts with AWS’s lists and refuses their matches', () => {
+      expect(rules().map((candidate) => `${candidate.Priority} ${candidate.Name}`)).toEqual([
+        '0 RateLimitPerIp',
+        '1 BodyTooLarge',
+        '2 AmazonIpReputation',
+        '3 KnownBadInputs',
+        '4 RefuseManagedMatches',
+      ]);
+    });
+
+    it('refuses a Content-Length over MAX_REQUEST_BODY_BYTES with a function’s own 413, before API Gateway invokes anything', () => {
+      const { Statement } = rule('BodyTooLarge');
+      expect(Statement).toEqual({
+        RegexMatchStatement: {
+          FieldToMatch: { SingleHeader: { Name: 'content-length' } },
+          RegexString: decimalAbove(MAX_REQUEST_BODY_BYTES),
+          TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+        },
+      });
+      // The synthesized pattern itself, at the boundary.
+      const pattern = new RegExp(
+        (Statement as { RegexMatchStatement: { RegexString: string } }).RegexMatchStatement.RegexString,
+      );
+      expect(pattern.test(String(MAX_REQUEST_BODY_BYTES + 1))).toBe(true);
+      expect(pattern.test(String(MAX_REQUEST_BODY_BYTES))).toBe(false);
+      expect(answerOf('BodyTooLarge')).toEqual({
+        status: 413,
+        headers: {},
+        contentType: 'APPLICATION_JSON',
+        // Static: the request id names the rule, for the WAF log (docs/api.md).
+        body: bodyTooLargeResponse('waf:BodyTooLarge').body,
+      });
+    });
+
+    it(`lets one address send ${IP_REQUESTS_PER_MINUTE} requests a minute (window 60 s), then answers 429 rate_limited with Retry-After`, () => {
+      expect(rule('RateLimitPerIp').Statement).toEqual({
+        RateBasedStatement: { AggregateKeyType: 'IP', EvaluationWindowSec: 60, Limit: 3000 },
+      });
+      // Well above a tenant's own limit of 200 requests in 10 s, from one address.
+      expect(IP_REQUESTS_PER_MINUTE).toBeGreaterThanOrEqual(2 * 1200);
+      expect(answerOf('RateLimitPerIp')).toEqual({
+        status: 429,
+        headers: { 'Retry-After': '60' },
+        contentType: 'APPLICATION_JSON',
+        body: {
+          error: {
+            code: 'rate_limited',
+            message: 'Too many requests: retry after 60 s',
+            requestId: 'waf:RateLimitPerIp',
+          },
+        },
+      });
+    });
+
+    it('counts with AWS’s known-bad-inputs and IP reputation groups, and refuses what they would block with 403 in the API’s body', () => {
+      for (const [name, group] of [
+        ['AmazonIpReputation', 'AWSManagedRulesAmazonIpReputationList'],
+        ['KnownBadInputs', 'AWSManagedRulesKnownBadInputsRuleSet'],
+      ]) {
+        expect(rule(name as string)).toMatchObject({
+          Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: group } },
+          OverrideAction: { Count: {} },
+        });
+      }
+      expect(rule('RefuseManagedMatches').Statement).toEqual({
+        OrStatement: {
+          Statements: [
+            { LabelMatchStatement: { Scope: 'NAMESPACE', Key: 'awswaf:managed:aws:known-bad-inputs:' } },
+            {
+              LabelMatchStatement: {
+                Scope: 'LABEL',
+                Key: 'awswaf:managed:aws:amazon-ip-list:AWSManagedIPReputationList',
+              },
+            },
+            {
+              LabelMatchStatement: {
+                Scope: 'LABEL',
+                Key: 'awswaf:managed:aws:amazon-ip-list:AWSManagedReconnaissanceList',
+              },
+            },
+          ],
+        },
+      });
+      expect(answerOf('RefuseManagedMatches')).toEqual({
+        status: 403,
+        headers: {},
+        contentType: 'APPLICATION_JSON',
+        body: {
+          error: {
+            code: 'forbidden',
+            message: 'The request was refused',
+            requestId: 'waf:RefuseManagedMatches',
+          },
+        },
+      });
+      // Not the common rule set: its SizeRestrictions_BODY blocks any body over 8 KB, every upload.
+      expect(JSON.stringify(webAcl()[1].Properties)).not.toContain('AWSManagedRulesCommonRuleSet');
+    });
+
+    it('answers every refusal in the API’s error body, and publishes metrics and samples of every rule', () => {
+      const acl = webAcl()[1].Properties;
+      for (const { Name, Action, OverrideAction, VisibilityConfig } of rules()) {
+        if (!OverrideAction) expect(Action?.Block?.CustomResponse, Name).toBeDefined();
+        expect(VisibilityConfig, Name).toEqual({
+          CloudWatchMetricsEnabled: true,
+          SampledRequestsEnabled: true,
+          MetricName: Name,
+        });
+      }
+      expect(acl.VisibilityConfig).toEqual({
+        CloudWatchMetricsEnabled: true,
+        SampledRequestsEnabled: true,
+        MetricName: acl.Name,
+      });
+      const bodies = Object.values(acl.CustomResponseBodies as Record<string, { Content: string }>);
+      expect(bodies).toHaveLength(3);
+      for (const { Content } of bodies) {
+        expect(Object.keys(JSON.parse(Content).error).sort()).toEqual(['code', 'message', 'requestId']);
+        expect(Buffer.byteLength(Content)).toBeLessThanOrEqual(4096);
+      }
+    });
+
+    it('keeps tenants’ keys and the query out of its log and samples, and logs what it refused or counted, 90 days', () => {
+      const [webAclId, { Properties: acl }] = webAcl();
+      expect(acl.DataProtectionConfig).toEqual({
+        DataProtections: [
+          { Field: { FieldType: 'SINGLE_HEADER', FieldKeys: ['authorization'] }, Action: 'SUBSTITUTION' },
+          { Field: { FieldType: 'QUERY_STRING' }, Action: 'SUBSTITUTION' },
+        ],
+      });
+      const [, { Properties: logging }] = only('AWS::WAFv2::LoggingConfiguration');
+      expect(logging.ResourceArn).toEqual({ 'Fn::GetAtt': [webAclId, 'Arn'] });
+      const [logsId, logs] =
+        ofType('AWS::Logs::LogGroup').find(([, group]) =>
+          String(group.Properties.LogGroupName).startsWith('aws-waf-logs-'),
+        ) ?? [];
+      expect(logs?.Properties).toEqual({
+        LogGroupName: `aws-waf-logs-${API_STACK_NAME}`,
+        RetentionInDays: 90,
+      });
+      // AWS WAF takes the group's ARN without CloudWatch's trailing `:*`.
+      expect(logging.LogDestinationConfigs).toEqual([
+        {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':logs:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              ':log-group:',
+              { Ref: logsId },
+            ],
+          ],
+        },
+      ]);
+      expect(logging.LoggingFilter).toEqual({
+        DefaultBehavior: 'DROP',
+        Filters: [
+          {
+            Behavior: 'KEEP',
+            Requirement: 'MEETS_ANY',
+            Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'COUNT' } }],
+          },
+        ],
+      });
     });
   });
 
@@ -695,7 +932,6 @@ describe('API stack', () => {
           'AdminKey/Secret AwsSolutions-SMG4',
           'Api/Api AwsSolutions-COG4',
           'Api/Api AwsSolutions-APIG2',
-          'Api/Api/DeploymentStage.prod AwsSolutions-APIG3',
           'Api/Api/CloudWatchRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
           ...['/health', '/v1/openapi.json', '/docs'].map(
             (path) => `Api/Api/Default${path}/GET AwsSolutions-APIG4`,
@@ -742,6 +978,53 @@ describe('the authorizer’s reserved concurrency', () => {
     for (const value of ['0', 0, -1, 'lots', 2.5]) {
       expect(() => reservations({ authorizerReservedConcurrency: value }), String(value)).toThrow(
         /authorizerReservedConcurrency must be "off" or a positive integer/,
+      );
+    }
+  });
+});
+
+describe('the web ACL’s rate window', () => {
+  /** The per-address rule and its 429's Retry-After, in an app with this context. */
+  function rateRule(context: Record<string, unknown>) {
+    const built = platform({ shardCount: 2, ...context });
+    const [acl] = Object.values(Template.fromStack(built.api).findResources('AWS::WAFv2::WebACL')) as {
+      Properties: {
+        Rules: {
+          Name: string;
+          Statement: { RateBasedStatement?: unknown };
+          Action?: { Block: { CustomResponse: { ResponseHeaders: { Name: string; Value: string }[] } } };
+        }[];
+      };
+    }[];
+    const rule = acl?.Properties.Rules.find((candidate) => candidate.Name === 'RateLimitPerIp');
+    return {
+      statement: rule?.Statement.RateBasedStatement,
+      retryAfter: rule?.Action?.Block.CustomResponse.ResponseHeaders.find(
+        ({ Name }) => Name === 'Retry-After',
+      )?.Value,
+    };
+  }
+
+  it('is 60 s by default (cdk.json)', () => {
+    expect(cdkJsonContext().firewallRateWindowSeconds).toBe(60);
+    expect(rateRule({})).toEqual({
+      statement: { AggregateKeyType: 'IP', EvaluationWindowSec: 60, Limit: 3000 },
+      retryAfter: '60',
+    });
+  });
+
+  it('takes `-c firewallRateWindowSeconds=N`, scaling the limit to the same rate and Retry-After to the window', () => {
+    expect(rateRule({ firewallRateWindowSeconds: '300' })).toEqual({
+      statement: { AggregateKeyType: 'IP', EvaluationWindowSec: 300, Limit: 15000 },
+      retryAfter: '300',
+    });
+    expect(rateRule({ firewallRateWindowSeconds: 600 }).statement).toMatchObject({ Limit: 30000 });
+  });
+
+  it('refuses a window AWS WAF does not take', () => {
+    for (const value of ['90', 30, 0, 'off', 3600]) {
+      expect(() => rateRule({ firewallRateWindowSeconds: value }), String(value)).toThrow(
+        /firewallRateWindowSeconds must be one of 60, 120, 300, 600/,
       );
     }
   });

@@ -27,6 +27,7 @@ describe('cdk-nag AwsSolutions', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'clinic-wa-nag-'));
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
+  // Builds and synthesizes all three stacks: seconds on a loaded machine, past vitest's default 5.
   it('finds no unacknowledged error or warning in any stack', () => {
     const { stateful, api, runner } = platform({ shardCount: 2 });
     for (const stack of [stateful, api, runner]) {
@@ -35,7 +36,7 @@ describe('cdk-nag AwsSolutions', () => {
       expect(annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
       expect(annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
     }
-  });
+  }, 30_000);
 
   it('does find problems: an unprotected queue is reported', () => {
     const stack = new Stack(new App(), 'Control');
@@ -80,7 +81,6 @@ describe('cdk-nag AwsSolutions', () => {
       'ClinicWa-Api/Api/Api/Default/docs/GET',
       'ClinicWa-Api/Api/Api/Default/health/GET',
       'ClinicWa-Api/Api/Api/Default/v1/openapi.json/GET',
-      'ClinicWa-Api/Api/Api/DeploymentStage.prod',
       'ClinicWa-Api/Functions/Authorizer/Role',
       'ClinicWa-Api/Functions/Channels/Role',
       'ClinicWa-Api/Functions/Messages/Role',

@@ -2,6 +2,7 @@
 // cases), the same with one field broken, arbitrary JSON, and bytes that are not JSON at all.
 import fc from 'fast-check';
 import { MAX_JSON_BODY_BYTES } from '#functions/http/api-router.ts';
+import { MAX_REQUEST_BODY_BYTES } from '#functions/http/edge-limits.ts';
 import { API_KEY_SCOPES } from '#shared/domain/api-key.ts';
 
 type Json = fc.JsonValue;
@@ -224,12 +225,14 @@ const deeplyNested = fc
     return asField ? `{"name":${nested}}` : nested;
   });
 
-/** Around the API's 1 MB limit and API Gateway's 10 MB one. */
+/** Around the JSON routes' 1 MiB limit, the largest body a Lambda event carries, and API Gateway's 10 MB. */
 const huge = fc
   .constantFrom(
     MAX_JSON_BODY_BYTES - 64,
     MAX_JSON_BODY_BYTES + 1,
     3 * MAX_JSON_BODY_BYTES,
+    MAX_REQUEST_BODY_BYTES,
+    MAX_REQUEST_BODY_BYTES + 1,
     11 * MAX_JSON_BODY_BYTES,
   )
   .map((size) => `{"name":"${'x'.repeat(Math.max(0, size - 11))}"}`);

@@ -32,9 +32,11 @@ function agentFor(origin: string): Agent {
 /** Sends one request with node:http (which still frames it correctly) and reads the whole answer. */
 export function sendRaw(baseUrl: string, raw: RawRequest, timeoutMs = 40_000): Promise<RawResponse> {
   const url = new URL(baseUrl);
-  // node:http sends a GET's body unframed unless told its length (fetch and curl frame it).
+  // node:http sends a GET's body unframed unless told its length (fetch and curl frame it); a body
+  // with `transfer-encoding: chunked` is sent in chunks, without a length.
+  const framing = ['content-length', 'transfer-encoding'];
   const framed =
-    raw.body === undefined || Object.keys(raw.headers).some((name) => name.toLowerCase() === 'content-length')
+    raw.body === undefined || Object.keys(raw.headers).some((name) => framing.includes(name.toLowerCase()))
       ? raw.headers
       : { ...raw.headers, 'content-length': String(Buffer.byteLength(raw.body)) };
   return new Promise((resolve, reject) => {

@@ -10,6 +10,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // Some synthesize whole CDK apps or bundle functions: seconds each on a loaded 2-core machine.
+          testTimeout: 30_000,
         },
       },
       {

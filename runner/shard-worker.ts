@@ -460,6 +460,8 @@ export class ShardWorker {
     if (channel) {
       this.live.delete(channelId);
       channel.gate.close();
+      // Logging in again (a takeover's quiet resume): it may be open in a moment, and then logged out.
+      if (isPaired(channel.auth) && channel.session.canOpen) await this.loginSettled(channel);
     } else if (restored && isPaired(restored) && !this.stopped) {
       channel = await this.openToLogOut(tenantId, channelId, restored);
     }
@@ -510,22 +512,35 @@ export class ShardWorker {
     channelId: string,
     auth: ChannelAuthState,
   ): Promise<LiveChannel> {
-    let reached: (status: ChannelStatus) => void = () => undefined;
-    const settled = new Promise<void>((resolve) => {
-      reached = (status) => {
-        if (status === 'open' || NOT_OPENING.has(status)) resolve();
-      };
+    const channel = this.newSession(tenantId, channelId, new ObserverGate(undefined), auth, {
+      loadsAnother: false,
     });
-    const gate = new ObserverGate(undefined, (status) => reached(status));
-    const channel = this.newSession(tenantId, channelId, gate, auth, { loadsAnother: false });
     this.deletionSessions.add(channel.session);
+    const settled = this.loginSettled(channel);
     channel.session.connect({ method: 'resume' }, { quiet: true }).catch(() => undefined);
+    await settled;
+    return channel;
+  }
+
+  /**
+   * Resolves once the channel's session is open, or will not open by waiting (reconnecting after a
+   * failure, logged out…), or `deletionLogoutTimeoutMs` passed, or the worker stops.
+   */
+  private async loginSettled(channel: LiveChannel): Promise<void> {
+    const settled = new Promise<void>((resolve) => {
+      channel.gate.watchStatus((status) => {
+        if (status === 'open' || NOT_OPENING.has(status)) resolve();
+      });
+    });
+    // `disconnected` now is a quiet login under way (it reports nothing until it is open); reported
+    // later, it is a login that ended.
+    const { status } = channel.session;
+    if (status === 'open' || (status !== 'disconnected' && NOT_OPENING.has(status))) return;
     await within(
       settled,
       this.deps.deletionLogoutTimeoutMs ?? DELETION_LOGOUT_TIMEOUT_MS,
       this.stopping.signal,
     );
-    return channel;
   }
 
   /**

@@ -15,13 +15,18 @@ export class ObserverGate implements SessionObserver {
   private closed: boolean;
   private readonly underWay = new Set<Promise<unknown>>();
 
+  private onStatusReached: ((status: ChannelStatus) => void) | undefined;
+
   constructor(
     /** The platform's observer; none for a session opened only to log a deleted channel out. */
     private readonly inner: SessionObserver | undefined,
-    /** Told of every status the session reaches, whether or not the gate is closed. */
-    private readonly onStatusReached?: (status: ChannelStatus) => void,
   ) {
     this.closed = inner === undefined;
+  }
+
+  /** Tells `listener` of every status the session reaches from now on, whether or not the gate is closed. */
+  watchStatus(listener: (status: ChannelStatus) => void): void {
+    this.onStatusReached = listener;
   }
 
   get isClosed(): boolean {

@@ -139,6 +139,28 @@ describe('deleted channels on the runner', () => {
     expect(runnerB.sessionsByState()).toEqual({});
   });
 
+  it('logs out a channel whose delete arrives while it logs back in, before the API marked it deleted', async () => {
+    await pairedThenNoRunner();
+    // The API queues the command first and marks the channel after: a runner may be faster.
+    await world.bus.send({ ...world.commandFields(channel), type: 'delete' }, channel.shard);
+    const runnerB = await world.startRunner('runner-b');
+    await sessionErased();
+    // The command came while the channel was still logging in quietly: it waited for the login.
+    await until(() => clinicPhone.linkedDevices().length === 0 || undefined, 'the device unlinked');
+    expect(counter(runnerB, 'DeletedWithoutLogout')).toBe(0);
+    expect(runnerB.sessionsByState()).toEqual({});
+    // Not marked deleted when the runner finished: left on the shard's list, as it should be…
+    expect(await listedOnShard()).toBe(true);
+    await markDeleted();
+    // …for the shard's next owner, which finds nothing left to erase and takes it off.
+    await world.stopAll();
+    const runnerC = await world.startRunner('runner-c');
+    await until(async () => !(await listedOnShard()) || undefined, 'the channel off its shard’s list');
+    expect(runnerC.sessionsByState()).toEqual({});
+    expect(simulator.server.isConnected(clinicDevice())).toBe(false);
+    expect(await world.storedSessionItems(channel)).toBe(0);
+  });
+
   it('deletes at the deadline of a delete command that expired: logged out, session erased', async () => {
     const runner = await world.startRunner('runner-a');
     await world.pairByQr(channel, clinicPhone);

@@ -63,7 +63,8 @@ describe('the gate of a deleted channel’s observer', () => {
 
   it('tells every status it sees, closed or not (a deletion waits for the socket to open)', async () => {
     const seen: string[] = [];
-    const gate = new ObserverGate(undefined, (status) => seen.push(status));
+    const gate = new ObserverGate(undefined);
+    gate.watchStatus((status) => seen.push(status));
     expect(gate.isClosed).toBe(true);
     await gate.onStatus({ from: 'disconnected', to: 'open' });
     expect(seen).toEqual(['open']);

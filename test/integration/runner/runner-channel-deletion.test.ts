@@ -193,5 +193,12 @@ describe('deleted channels on the runner', () => {
     expect(await world.receivedMessages(channel)).toEqual([]);
     await until(async () => !(await listedOnShard()) || undefined, 'the channel off its shard’s list');
     expect(counter(runner, 'CommandsRefused')).toBe(1);
+
+    // A send still queued for the deleted channel is refused: nothing leaves, nothing is written.
+    const late = world.textCommand(channel, `+${PATIENT_NUMBER}`, 'Lembrete da consulta');
+    await world.bus.send(late, channel.shard);
+    await until(() => counter(runner, 'CommandsRefused') === 2 || undefined, 'the late send refused');
+    expect(await world.platform.messages.get(channel.tenantId, channel.id, late.messageId)).toBeNull();
+    expect(patient.received).toEqual([]);
   });
 });

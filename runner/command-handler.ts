@@ -14,8 +14,12 @@ import { SendRejectedError } from './sessions/server-acks.ts';
 export interface CommandHandlerDeps {
   /** The channel's session, created when a connect needs one; null when the channel has none. */
   session(command: ChannelCommand, create: boolean): Promise<ChannelSession | null>;
-  /** Erases the channel's stored session (after logout, or for deletion). */
-  eraseSession(command: ChannelCommand): Promise<void>;
+  /**
+   * Deletes the channel on this runner: nothing more of it is recorded or reported, it is logged out
+   * when it can be, its socket closed and its stored session erased. Safe to repeat; throws when the
+   * erase failed (the command is tried again).
+   */
+  deleteChannel(command: ChannelCommand): Promise<void>;
   readonly messages: MessageRepository;
   readonly contactChecks: ContactCheckRepository;
   readonly media: MediaStore;
@@ -72,13 +76,9 @@ export async function handleCommand(
     case 'logout':
       await (await deps.session(command, false))?.logout();
       return 'done';
-    case 'delete': {
-      const session = await deps.session(command, false);
-      if (session?.status === 'open') await session.logout();
-      await session?.stop();
-      await deps.eraseSession(command);
+    case 'delete':
+      await deps.deleteChannel(command);
       return 'done';
-    }
     case 'send':
       return send(command, deps, onWritten);
     case 'mark_read': {

@@ -17,6 +17,11 @@ export type RunnerCounter =
   | 'InboundRecordedWithError'
   /** A download of a received file failed (reset, stalled, 5xx, expired URL…) and is tried again. */
   | 'MediaDownloadRetries'
+  /**
+   * A deleted channel's session erased without a logout (no socket could be opened in time, or the
+   * logout failed): the clinic's phone keeps a stale linked device until WhatsApp drops it.
+   */
+  | 'DeletedWithoutLogout'
   | 'LeasesAcquired'
   | 'LeasesReleased'
   | 'LeasesLost';

@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ZodError } from 'zod';
-import type { Channel } from '#shared/domain/channel.ts';
+import { acceptsCommand, type Channel, type ChannelStatus, shardDutyFor } from '#shared/domain/channel.ts';
 import { type ChannelCommand, readCommandEnvelope } from '#shared/domain/commands.ts';
 import type { Fence } from '#shared/domain/fence.ts';
 import { queuedOutboundMessage } from '#shared/domain/message.ts';
@@ -13,7 +13,13 @@ import type {
   MediaStore,
   MessageRepository,
 } from '#shared/ports.ts';
-import { type ChannelAuthState, loadAuthState, restoreAuthStates } from './auth/dynamo-auth-state.ts';
+import type { ChannelRef } from './auth/channel-cipher.ts';
+import {
+  type ChannelAuthState,
+  loadAuthState,
+  type RestoredAuthState,
+  restoreAuthStates,
+} from './auth/dynamo-auth-state.ts';
 import type { SessionStore } from './auth/session-store.ts';
 import { type CommandOutcome, handleCommand, PermanentCommandError } from './command-handler.ts';
 import type { ChannelOwnership } from './commands/channel-ownership.ts';
@@ -31,8 +37,9 @@ import { type MediaDownloadTuning, WhatsAppMedia } from './messages/whatsapp-med
 import type { RunnerCounter, RunnerMetrics } from './runner-metrics.ts';
 import type { Semaphore } from './semaphore.ts';
 import { PlatformSessionObserver } from './session-observer.ts';
-import type { BackoffPolicy } from './sessions/backoff.ts';
+import { type BackoffPolicy, backoffDelay } from './sessions/backoff.ts';
 import { ChannelSession, type SessionTuning, type SocketFactory } from './sessions/channel-session.ts';
+import { ObserverGate } from './sessions/observer-gate.ts';
 
 export interface ShardWorkerDeps {
   readonly channels: ChannelRepository;
@@ -67,6 +74,8 @@ export interface ShardWorkerDeps {
   /** The wait before a failed command is tried again (doubling, capped); defaults suit WhatsApp. */
   readonly commandRetry?: BackoffPolicy;
   readonly sessionTuning?: SessionTuning;
+  /** How long a deletion waits for a socket to log the channel out before it erases without (30 s). */
+  readonly deletionLogoutTimeoutMs?: number;
 }
 
 const SEND_COUNTERS: Partial<Record<CommandOutcome, RunnerCounter>> = {
@@ -95,12 +104,19 @@ function problemPaths(problem: unknown): string[] {
   return [problem instanceof SyntaxError ? 'not JSON' : 'unreadable'];
 }
 
-/** Channel statuses that mean the channel had paired and should be logged in again on takeover. */
-const RESUMABLE = new Set<Channel['status']>(['open', 'reconnecting', 'connecting', 'failed']);
+const DELETION_LOGOUT_TIMEOUT_MS = 30_000;
+/** Between attempts to finish a deletion a takeover found (its erase failed: DynamoDB, the lease…). */
+const DELETION_RETRY: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000 };
+/** Statuses after which a socket opened to log a deleted channel out will not open by waiting. */
+const NOT_OPENING = new Set<ChannelStatus>(['reconnecting', 'failed', 'logged_out', 'disconnected']);
 
 interface LiveChannel {
   readonly tenantId: string;
   readonly session: ChannelSession;
+  /** Closed when the channel is deleted: nothing its session sees is recorded after that. */
+  readonly gate: ObserverGate;
+  /** The auth state the session uses now; erasing through it refuses its socket's late writes. */
+  auth: ChannelAuthState | undefined;
 }
 
 /**
@@ -110,6 +126,12 @@ interface LiveChannel {
  */
 export class ShardWorker {
   private readonly live = new Map<string, LiveChannel>();
+  /** Deletions under way, by channel: one at a time per channel (a command, its expiry, a takeover). */
+  private readonly deletions = new Map<string, Promise<void>>();
+  /** Sockets opened only to log a deleted channel out: never in `live`, no command can use them. */
+  private readonly deletionSessions = new Set<ChannelSession>();
+  /** Aborts when the worker stops: deletions stop waiting for a socket or a retry. */
+  private readonly stopping = new AbortController();
   /** The platform's repositories as this shard writes them: fenced (leases/fenced-writes.ts). */
   private readonly channels: ChannelRepository;
   private readonly messages: MessageRepository;
@@ -179,11 +201,15 @@ export class ShardWorker {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     // A start still restoring must not go on to open sockets or poll once the shard is gone.
     await this.starting?.catch(() => undefined);
     await this.consumer.drain();
     await Promise.all(this.sessions.map((session) => session.stop()));
     this.live.clear();
+    // A deletion under way stops waiting for a logout and erases while the lease is still held;
+    // what it cannot finish, the shard's next owner does (the channel is still on the shard's list).
+    await Promise.allSettled([...this.deletions.values()]);
     await this.outboxPublisher.stop();
   }
 
@@ -194,7 +220,10 @@ export class ShardWorker {
    */
   async abandon(): Promise<void> {
     this.stopped = true;
-    const closing = this.sessions.map((session) => session.stop({ graceMs: 0 }));
+    this.stopping.abort();
+    const closing = [...this.sessions, ...this.deletionSessions].map((session) =>
+      session.stop({ graceMs: 0 }),
+    );
     this.live.clear();
     // A publish under way may hang on the lost route until its timeout; the events stay in the outbox.
     void this.outboxPublisher.stop();
@@ -207,8 +236,11 @@ export class ShardWorker {
   }
 
   private async restoreAndConsume(): Promise<void> {
-    const channels = await this.resumableChannels();
+    const channels = await this.channelsWithDuties();
     if (this.stopped) return;
+    const toDelete = new Set(
+      channels.filter((channel) => shardDutyFor(channel) === 'finish_deletion').map((channel) => channel.id),
+    );
     const restored = await restoreAuthStates({
       store: this.deps.sessionStore,
       channels: channels.map((channel) => ({
@@ -220,6 +252,12 @@ export class ShardWorker {
     });
     if (this.stopped) return;
     for (const result of restored) {
+      if (toDelete.has(result.channel.channelId)) {
+        // Deleted, its deletion never finished (its command failed until its deadline, or went to
+        // the dead-letter queue): never resumed; its deletion is finished in the background.
+        void this.finishPendingDeletion(result);
+        continue;
+      }
       if (result.status === 'failed') {
         this.deps.logger.error('could not restore a session', {
           channelId: result.channel.channelId,
@@ -233,7 +271,8 @@ export class ShardWorker {
     this.consumer.start();
   }
 
-  private async resumableChannels(): Promise<Channel[]> {
+  /** The shard's channels this runner owes something on takeover: a resume, or a deletion to finish. */
+  private async channelsWithDuties(): Promise<Channel[]> {
     const channels: Channel[] = [];
     let cursor: string | undefined;
     do {
@@ -241,7 +280,7 @@ export class ShardWorker {
         limit: 100,
         ...(cursor ? { cursor } : {}),
       });
-      channels.push(...page.items.filter((channel) => RESUMABLE.has(channel.status)));
+      channels.push(...page.items.filter((channel) => shardDutyFor(channel) !== 'none'));
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     return channels;
@@ -256,6 +295,11 @@ export class ShardWorker {
     const verdict = await this.deps.ownership.verify(command, this.fence.shard);
     if (!verdict.ok) {
       await this.refuse(command, verdict.reason, verdict.reason === 'wrong_shard' ? command : undefined);
+      return;
+    }
+    if (!acceptsCommand(verdict.channel, command.type)) {
+      // Deleted: nothing is sent from it or written for it any more (a send's record stays as it was).
+      await this.refuse(command, 'channel_deleted', undefined);
       return;
     }
     let outcome: CommandOutcome;
@@ -306,7 +350,12 @@ export class ShardWorker {
     await this.failSend(failing, failing.messageId, reason, REFUSAL_MESSAGES[reason] ?? reason);
   }
 
-  /** Kept failing until its deadline: given up, and a send marked `failed: expired`. */
+  /**
+   * Kept failing until its deadline (or received past it): given up, and a send marked `failed:
+   * expired`. A delete is not given up: the clinic's deletion still stands, so the channel is
+   * deleted here once more (its logout best effort) and the expiry is tried again until its session
+   * is erased.
+   */
   private async expire(command: ChannelCommand, lastError: unknown): Promise<void> {
     this.deps.logger.warn('command expired', {
       shard: this.fence.shard,
@@ -315,6 +364,12 @@ export class ShardWorker {
       ...(lastError instanceof Error ? { lastError: lastError.name } : {}),
     });
     this.deps.metrics?.count('CommandsExpired');
+    if (command.type === 'delete') {
+      // Never tried, maybe: the runner trusts an expired command no more than a live one.
+      const verdict = await this.deps.ownership.verify(command, this.fence.shard);
+      if (!verdict.ok) return this.refuse(command, verdict.reason, undefined);
+      return this.finishDeletion(command);
+    }
     if (command.type !== 'send') return;
     // Its record is made first if the send never got that far, so the clinic can read why.
     await this.messages.put(queuedOutboundMessage(command, new Date()));
@@ -349,17 +404,13 @@ export class ShardWorker {
         session: async (cmd, create) => {
           const live = this.live.get(cmd.channelId);
           if (live && live.tenantId === cmd.tenantId) return live.session;
-          // A worker given up or stopping makes no new session (its sockets could never be used).
-          return create && !live && !this.stopped ? this.createSession(cmd.tenantId, cmd.channelId) : null;
+          // A worker given up or stopping makes no new session (its sockets could never be used),
+          // nor one for a channel being deleted.
+          return create && !live && !this.stopped && !this.deletions.has(cmd.channelId)
+            ? this.createSession(cmd.tenantId, cmd.channelId)
+            : null;
         },
-        eraseSession: async (cmd) => {
-          this.live.delete(cmd.channelId);
-          this.deps.ownership.forget(cmd.tenantId, cmd.channelId);
-          await this.deps.sessionStore.erase(
-            { tenantId: cmd.tenantId, channelId: cmd.channelId },
-            this.fence,
-          );
-        },
+        deleteChannel: (cmd) => this.finishDeletion(cmd),
         messages: this.messages,
         contactChecks: this.deps.contactChecks,
         media: this.deps.media,
@@ -371,12 +422,228 @@ export class ShardWorker {
     );
   }
 
+  /**
+   * Deletes a channel on this runner — for its delete command, that command's expiry, or a takeover
+   * that finds it marked deleted — one run at a time per channel; each is safe to repeat.
+   */
+  private finishDeletion(channel: ChannelRef, restored?: ChannelAuthState): Promise<void> {
+    const { tenantId, channelId } = channel;
+    const before = this.deletions.get(channelId) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(() => this.deleteOnce({ tenantId, channelId }, restored));
+    this.deletions.set(channelId, run);
+    const settled = () => {
+      if (this.deletions.get(channelId) === run) this.deletions.delete(channelId);
+    };
+    run.then(settled, settled);
+    return run;
+  }
+
+  /**
+   * 1. The channel leaves `live` and its gate closes: no command can use its session, nothing it
+   *    receives is recorded (nor receipted), no status or event is reported for it.
+   * 2. Logout, best effort: it needs an open socket. A live open session logs out on its own; a
+   *    channel without one (a takeover) that had paired gets a socket opened quietly from its stored
+   *    creds, for this only, within `deletionLogoutTimeoutMs`. When no socket opens (WhatsApp
+   *    unreachable, the creds refused) the session is erased without a logout, and the phone keeps
+   *    a stale linked device until WhatsApp drops it (`DeletedWithoutLogout`).
+   * 3. The socket closes, and what got through the gate before it closed (a record under way) ends.
+   * 4. The stored session is erased, META (the data key) first: through the auth state the socket
+   *    used, so a late write of it is refused, or straight from the table.
+   * 5. The channel leaves its shard's list, if it is marked deleted (else the next takeover does
+   *    this, finding nothing left to erase).
+   * Repeated, each step finds nothing to do.
+   */
+  private async deleteOnce({ tenantId, channelId }: ChannelRef, restored?: ChannelAuthState): Promise<void> {
+    this.deps.ownership.forget(tenantId, channelId);
+    const live = this.live.get(channelId);
+    let channel = live?.tenantId === tenantId ? live : undefined;
+    if (channel) {
+      this.live.delete(channelId);
+      channel.gate.close();
+      // Logging in again (a takeover's quiet resume): it may be open in a moment, and then logged out.
+      if (isPaired(channel.auth) && channel.session.canOpen) await this.loginSettled(channel);
+    } else if (restored && isPaired(restored) && !this.stopped) {
+      channel = await this.openToLogOut(tenantId, channelId, restored);
+    }
+    const auth = channel?.auth ?? restored;
+    const paired = isPaired(auth);
+    const loggedOut = channel ? await this.logOut(channel.session, channelId) : false;
+    if (channel) {
+      await channel.session.stop();
+      this.deletionSessions.delete(channel.session);
+      await channel.gate.idle();
+    }
+    if (auth) await auth.erase();
+    else await this.deps.sessionStore.erase({ tenantId, channelId }, this.fence);
+    const completed = await this.channels.completeDeletion(tenantId, channelId, new Date().toISOString());
+    if (paired && !loggedOut) this.deps.metrics?.count('DeletedWithoutLogout');
+    this.deps.logger.info('channel deleted: session erased', {
+      shard: this.fence.shard,
+      channelId,
+      loggedOut,
+      ...(completed ? {} : { note: 'not marked deleted (yet): left on the shard list' }),
+    });
+  }
+
+  /** Unlinks the device from the phone when the socket is open; false when it could not. */
+  private async logOut(session: ChannelSession, channelId: string): Promise<boolean> {
+    if (session.status !== 'open') return false;
+    try {
+      const timeoutMs = this.deps.deletionLogoutTimeoutMs ?? DELETION_LOGOUT_TIMEOUT_MS;
+      if ((await within(session.logout(), timeoutMs)) === 'timed_out') throw new Error('logout timed out');
+      return true;
+    } catch (error) {
+      this.deps.logger.warn('a deleted channel could not be logged out; its session is erased anyway', {
+        channelId,
+        error: String(error),
+      });
+      return false;
+    }
+  }
+
+  /**
+   * A socket for a deleted channel that had paired, opened quietly from its stored creds only to log
+   * it out: its gate is closed from the start (nothing WhatsApp delivers on it is recorded or
+   * receipted) and it is never in `live`. Resolves once it is open, will not open by waiting, the
+   * timeout passed, or the worker stops; the caller logs out an open one only.
+   */
+  private async openToLogOut(
+    tenantId: string,
+    channelId: string,
+    auth: ChannelAuthState,
+  ): Promise<LiveChannel> {
+    const channel = this.newSession(tenantId, channelId, new ObserverGate(undefined), auth, {
+      loadsAnother: false,
+    });
+    this.deletionSessions.add(channel.session);
+    const settled = this.loginSettled(channel);
+    channel.session.connect({ method: 'resume' }, { quiet: true }).catch(() => undefined);
+    await settled;
+    return channel;
+  }
+
+  /**
+   * Resolves once the channel's session is open, or will not open by waiting (reconnecting after a
+   * failure, logged out…), or `deletionLogoutTimeoutMs` passed, or the worker stops.
+   */
+  private async loginSettled(channel: LiveChannel): Promise<void> {
+    const settled = new Promise<void>((resolve) => {
+      channel.gate.watchStatus((status) => {
+        if (status === 'open' || NOT_OPENING.has(status)) resolve();
+      });
+    });
+    // `disconnected` now is a quiet login under way (it reports nothing until it is open); reported
+    // later, it is a login that ended.
+    const { status } = channel.session;
+    if (status === 'open' || (status !== 'disconnected' && NOT_OPENING.has(status))) return;
+    await within(
+      settled,
+      this.deps.deletionLogoutTimeoutMs ?? DELETION_LOGOUT_TIMEOUT_MS,
+      this.stopping.signal,
+    );
+  }
+
+  /**
+   * A deletion a takeover found unfinished: tried until its session is erased or the worker stops
+   * (then the shard's next owner finds it on the list again).
+   */
+  private async finishPendingDeletion(result: RestoredAuthState): Promise<void> {
+    if (result.status === 'failed') {
+      this.deps.logger.warn('a deleted channel’s session could not be opened; erasing it without a logout', {
+        channelId: result.channel.channelId,
+        error: String(result.error),
+      });
+    }
+    let restored = result.status === 'restored' ? result.auth : undefined;
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.finishDeletion(result.channel, restored);
+        return;
+      } catch (error) {
+        restored = undefined;
+        this.deps.logger.warn('finishing a deleted channel’s deletion failed; trying again', {
+          channelId: result.channel.channelId,
+          error: String(error),
+        });
+        await within(
+          new Promise(() => undefined),
+          backoffDelay(attempt, DELETION_RETRY),
+          this.stopping.signal,
+        );
+      }
+    }
+  }
+
   private createSession(tenantId: string, channelId: string, restored?: ChannelAuthState): ChannelSession {
     let session: ChannelSession | undefined;
-    // A restored state serves the first login only; after a logout erased it, a new one is made.
+    const gate = new ObserverGate(
+      this.platformObserver(tenantId, channelId, () => session as ChannelSession),
+    );
+    const channel = this.newSession(tenantId, channelId, gate, restored, { loadsAnother: true });
+    session = channel.session;
+    this.live.set(channelId, channel);
+    return session;
+  }
+
+  /**
+   * A session of the channel reporting to `gate`. `restored` serves its first login; after that (a
+   * logout erased it) it loads or creates another, unless `loadsAnother` is false (a deleted channel).
+   */
+  private newSession(
+    tenantId: string,
+    channelId: string,
+    gate: ObserverGate,
+    restored: ChannelAuthState | undefined,
+    options: { loadsAnother: boolean },
+  ): LiveChannel {
     let preloaded = restored;
+    let channel: LiveChannel | undefined;
+    const session: ChannelSession = new ChannelSession({
+      ...this.deps.sessionTuning,
+      channelId,
+      ...(this.deps.leaseConfirmed ? { mayUseSocket: this.deps.leaseConfirmed } : {}),
+      createSocket: this.deps.createSocket,
+      limiter: this.deps.limiter,
+      observer: gate,
+      loadAuth: async () => {
+        const auth = preloaded;
+        preloaded = undefined;
+        if (!auth && !options.loadsAnother)
+          throw new Error('a deleted channel’s session is not loaded again');
+        const loaded =
+          auth ??
+          (await loadAuthState({
+            store: this.deps.sessionStore,
+            tenantId,
+            channelId,
+            fence: this.fence,
+            onStaleFence: () => void session.stop(),
+          }));
+        if (channel) channel.auth = loaded;
+        return loaded;
+      },
+      onError: (error, during) =>
+        this.deps.logger.warn(`session error while ${during}`, { channelId, error: String(error) }),
+      onRecordRetry: (error) => {
+        this.deps.metrics?.count('InboundRecordRetries');
+        this.deps.logger.warn('recording a received message failed; retrying while its receipt waits', {
+          channelId,
+          error: String(error),
+        });
+      },
+    });
+    channel = { tenantId, session, gate, auth: undefined };
+    return channel;
+  }
+
+  /** What the channel's session reports to: statuses, pairing, received messages, message statuses. */
+  private platformObserver(
+    tenantId: string,
+    channelId: string,
+    sessionOf: () => ChannelSession,
+  ): PlatformSessionObserver {
     const whatsAppMedia = new WhatsAppMedia({
-      reupload: (message, signal) => (session as ChannelSession).requestMediaReupload(message, signal),
+      reupload: (message, signal) => sessionOf().requestMediaReupload(message, signal),
       ...(this.deps.mediaDownloadTuning ? { tuning: this.deps.mediaDownloadTuning } : {}),
       onRetry: (error) => {
         this.deps.metrics?.count('MediaDownloadRetries');
@@ -386,7 +653,7 @@ export class ShardWorker {
         });
       },
     });
-    const observer = new PlatformSessionObserver(
+    return new PlatformSessionObserver(
       tenantId,
       channelId,
       {
@@ -424,38 +691,28 @@ export class ShardWorker {
         },
       ),
     );
-    session = new ChannelSession({
-      ...this.deps.sessionTuning,
-      channelId,
-      ...(this.deps.leaseConfirmed ? { mayUseSocket: this.deps.leaseConfirmed } : {}),
-      createSocket: this.deps.createSocket,
-      limiter: this.deps.limiter,
-      observer,
-      loadAuth: async () => {
-        const auth = preloaded;
-        preloaded = undefined;
-        return (
-          auth ??
-          loadAuthState({
-            store: this.deps.sessionStore,
-            tenantId,
-            channelId,
-            fence: this.fence,
-            onStaleFence: () => void session?.stop(),
-          })
-        );
-      },
-      onError: (error, during) =>
-        this.deps.logger.warn(`session error while ${during}`, { channelId, error: String(error) }),
-      onRecordRetry: (error) => {
-        this.deps.metrics?.count('InboundRecordRetries');
-        this.deps.logger.warn('recording a received message failed; retrying while its receipt waits', {
-          channelId,
-          error: String(error),
-        });
-      },
-    });
-    this.live.set(channelId, { tenantId, session });
-    return session;
+  }
+}
+
+/** A session that had paired (WhatsApp knows its device): only such a one can be logged out. */
+function isPaired(auth: ChannelAuthState | undefined): boolean {
+  return Boolean(auth?.state.creds.account);
+}
+
+/** Settles with `work`, or with `'timed_out'` once `ms` passed or `signal` aborted, whichever first. */
+async function within<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | 'timed_out'> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: () => void = () => undefined;
+  const limit = new Promise<'timed_out'>((resolve) => {
+    if (signal?.aborted) return resolve('timed_out');
+    timer = setTimeout(() => resolve('timed_out'), ms);
+    onAbort = () => resolve('timed_out');
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
 }

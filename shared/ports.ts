@@ -58,7 +58,10 @@ export interface ChannelRepository {
   get(tenantId: string, channelId: string): Promise<Channel | null>;
   /** The tenant's channels, oldest first. */
   list(tenantId: string, request: PageRequest): Promise<Page<Channel>>;
-  /** Channels of one command shard across tenants: what a runner owning the shard serves. */
+  /**
+   * Channels of one command shard across tenants: what a runner owning the shard serves. Deleted
+   * channels are listed until their deletion is complete (`completeDeletion`): see `shardDutyFor`.
+   */
   listByShard(shard: number, request: PageRequest): Promise<Page<Channel>>;
   /** Conditional on the status and version read; a stale or forbidden transition is a conflict. */
   transition(
@@ -76,6 +79,12 @@ export interface ChannelRepository {
   ): Promise<void>;
   /** Hides the channel from the API while its runner erases its session; a second call is a not-found. */
   markDeleted(tenantId: string, channelId: string, at: string): Promise<void>;
+  /**
+   * The runner erased a deleted channel's session: the channel leaves its shard's list, so no runner
+   * taking the shard has work for it again (the item stays, hidden). False, and nothing changed, when
+   * the channel is not marked deleted (yet); a second call changes nothing and answers true.
+   */
+  completeDeletion(tenantId: string, channelId: string, at: string, options?: WriteOptions): Promise<boolean>;
 }
 
 export interface EventPublisher {

@@ -35,6 +35,10 @@ export function fencedChannels(
       return channels.recordPairing(tenantId, channelId, pairing, { ...options, fence });
     },
     markDeleted: (tenantId, channelId, at) => channels.markDeleted(tenantId, channelId, at),
+    completeDeletion: async (tenantId, channelId, at, options) => {
+      requireConfirmed(fence, confirmed);
+      return channels.completeDeletion(tenantId, channelId, at, { ...options, fence });
+    },
   };
 }
 

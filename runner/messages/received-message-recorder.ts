@@ -116,6 +116,11 @@ export class ReceivedMessageRecorder {
       ? await this.deps.messages.findByWaMessageId(tenantId, channelId, received.context.messageId)
       : null;
     const { context: _waContext, messageId: _waMessageId, content, ...rest } = received;
+    const keepable = await this.keepable(content);
+    // The connection closed while the file or content was being stored: no receipt can go out now,
+    // WhatsApp delivers the message again; and the channel may be being deleted, so nothing is
+    // written for it past this point (an object stored meanwhile is left to the bucket's expiry).
+    signal.throwIfAborted();
     const draft = {
       ...rest,
       waMessageId,
@@ -124,7 +129,7 @@ export class ReceivedMessageRecorder {
       ...(repliedTo ? { context: { messageId: repliedTo.id } } : {}),
       createdAt,
     };
-    const written = await this.write(draft, await this.keepable(content)).catch((error: unknown) => {
+    const written = await this.write(draft, keepable).catch((error: unknown) => {
       if (!(error instanceof StoreRejectedError)) throw error;
       // Refused for what it holds, the same record would be refused every time, holding back every
       // message behind it: the message is recorded with the reason instead, and its receipt goes out.

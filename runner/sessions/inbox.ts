@@ -10,6 +10,18 @@ export class InboxClosedError extends Error {
 }
 
 /**
+ * A message that is not to be recorded at all (its channel is being deleted): given up at once,
+ * never retried, and no receipt goes out — WhatsApp keeps it for the phone and the devices still
+ * linked; nothing of it is stored for the deleted channel.
+ */
+export class RecordRefusedError extends Error {
+  constructor(reason: string) {
+    super(`the message is not recorded: ${reason}`);
+    this.name = 'RecordRefusedError';
+  }
+}
+
+/**
  * The received messages of one connection, recorded one at a time in the order WhatsApp delivered
  * them. `admit` resolves once its message is recorded — Baileys sends the delivery receipt then —
  * and a record that fails is retried with backoff while the receipt waits (an S3 or DynamoDB outage
@@ -60,6 +72,7 @@ export class Inbox<T> {
         return;
       } catch (error) {
         if (this.closed) throw new InboxClosedError();
+        if (error instanceof RecordRefusedError) throw error;
         this.options.onRetry?.(error, attempt);
       }
       await this.pause(backoffDelay(attempt, this.options.retry ?? DEFAULT_RECORD_RETRY));

@@ -2,6 +2,7 @@ import { DisconnectReason } from '@whiskeysockets/baileys';
 import { StaleFenceError } from '#shared/domain/fence.ts';
 import { SessionErasedError } from '../auth/stored-session.ts';
 import { errorOf } from './baileys-log-fields.ts';
+import { RecordRefusedError } from './inbox.ts';
 
 export interface RoutineLog {
   readonly level: 'info' | 'debug' | 'warn';
@@ -38,6 +39,11 @@ const ROUTINE: readonly Case[] = [
     why: 'the session was erased (logged out) while this was in flight',
     level: 'info',
     matches: (fields) => errorOf(fields) instanceof SessionErasedError,
+  },
+  {
+    why: 'the channel is being deleted: nothing it receives is recorded or receipted',
+    level: 'info',
+    matches: (fields) => errorOf(fields) instanceof RecordRefusedError,
   },
   {
     why: 'the socket closed under it: the session handles the close',

@@ -59,7 +59,10 @@ export interface Channel {
   readonly lastSeenAt: string | null;
   /** The QR or pairing code the runner last showed for the channel; kept only while it is valid. */
   readonly pairing: ChannelPairing | null;
-  /** Set when the clinic deleted the channel: the runner is erasing its session; the API shows none. */
+  /**
+   * Set when the clinic deleted the channel: the API shows it no more, and the runner holding its
+   * shard erases its session (see `isDeleted`).
+   */
   readonly deletedAt: string | null;
 }
 
@@ -84,6 +87,35 @@ export function currentPairing(channel: Channel, now: Date): ChannelPairing | nu
   const { pairing } = channel;
   if (!pairing || pairing.method !== channel.status) return null;
   return Date.parse(pairing.expiresAt) > now.getTime() ? pairing : null;
+}
+
+/** Statuses of a channel that had paired: a runner taking its shard logs it in again from its creds. */
+export const RESUMABLE_STATUSES: readonly ChannelStatus[] = ['open', 'reconnecting', 'connecting', 'failed'];
+
+/**
+ * True once the clinic deleted the channel (`DELETE /v1/channels/{id}`). For the runner a deleted
+ * channel is never opened for the clinic again, whatever its status: no resume, no command but
+ * `delete`, nothing it receives recorded, no status reported; its session (creds, Signal keys, data
+ * key) is erased, and once it is, the channel leaves its shard's list (`ChannelRepository.completeDeletion`).
+ */
+export function isDeleted(channel: Pick<Channel, 'deletedAt'>): boolean {
+  return channel.deletedAt !== null;
+}
+
+/**
+ * What the runner taking a shard owes each channel its shard lists: a deleted one (still listed: its
+ * session may not be erased yet) has its deletion finished; a paired one is logged in again.
+ */
+export type ShardDuty = 'finish_deletion' | 'resume' | 'none';
+
+export function shardDutyFor(channel: Pick<Channel, 'status' | 'deletedAt'>): ShardDuty {
+  if (isDeleted(channel)) return 'finish_deletion';
+  return RESUMABLE_STATUSES.includes(channel.status) ? 'resume' : 'none';
+}
+
+/** Whether the runner carries out a command of `type` for the channel: a deleted one takes only `delete`. */
+export function acceptsCommand(channel: Pick<Channel, 'deletedAt'>, type: string): boolean {
+  return !isDeleted(channel) || type === 'delete';
 }
 
 /** What a status change may set besides the status itself. */

@@ -174,4 +174,45 @@ describe('channels', () => {
       expect(ids).toContain(channel.id);
     }
   });
+
+  it('keeps a deleted channel on its shard’s list until its deletion is complete, then never again', async () => {
+    const tenant = await newTenant('Deletion');
+    const channel = await createChannel(deps, tenant.id, { name: 'Apagado' });
+    const shardIds = async () => {
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await platform.channels.listByShard(channel.shard, {
+          limit: 100,
+          ...(cursor ? { cursor } : {}),
+        });
+        ids.push(...page.items.map((item) => item.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return ids;
+    };
+    const at = '2026-11-29T10:00:00.000Z';
+
+    // Not deleted: nothing to complete, the channel stays where it is.
+    expect(await platform.channels.completeDeletion(tenant.id, channel.id, at)).toBe(false);
+    expect(await platform.channels.completeDeletion(tenant.id, 'chn_01JDZ8K4F0Q7W6X5V4T3S2R1QP', at)).toBe(
+      false,
+    );
+    expect(await shardIds()).toContain(channel.id);
+
+    // Deleted: hidden from the tenant, still listed for the runner that must erase its session.
+    await platform.channels.markDeleted(tenant.id, channel.id, at);
+    expect((await platform.channels.list(tenant.id, {})).items).toEqual([]);
+    expect((await platform.channels.get(tenant.id, channel.id))?.deletedAt).toBe(at);
+    expect(await shardIds()).toContain(channel.id);
+
+    // Erased: off the shard's list; a second completion (a retry, another path) is harmless.
+    expect(await platform.channels.completeDeletion(tenant.id, channel.id, at)).toBe(true);
+    expect(await shardIds()).not.toContain(channel.id);
+    const done = await platform.channels.get(tenant.id, channel.id);
+    expect(await platform.channels.completeDeletion(tenant.id, channel.id, at)).toBe(true);
+    expect(await platform.channels.get(tenant.id, channel.id)).toEqual(done);
+    expect(done).toMatchObject({ id: channel.id, deletedAt: at, shard: channel.shard });
+    await expect(getChannel(deps, tenant.id, channel.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
 });

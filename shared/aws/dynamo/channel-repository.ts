@@ -74,7 +74,7 @@ export class DynamoChannelRepository implements ChannelRepository {
       {
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        // A deleted channel stays only until its runner has erased its session: the tenant sees none.
+        // A deleted channel's item stays (hidden), out of its shard's list once its session is erased.
         FilterExpression: 'attribute_not_exists(deletedAt)',
         ExpressionAttributeValues: { ':pk': pk, ':prefix': SK_PREFIX.channel },
       },
@@ -195,6 +195,42 @@ export class DynamoChannelRepository implements ChannelRepository {
     );
   }
 
+  async completeDeletion(
+    tenantId: string,
+    channelId: string,
+    at: string,
+    options: WriteOptions = {},
+  ): Promise<boolean> {
+    const update = {
+      TableName: this.tableName,
+      Key: channelKey(tenantId, channelId),
+      // Without its gsi1 keys the item is in no shard's list: the index is sparse.
+      UpdateExpression:
+        'SET sessionErasedAt = :at, updatedAt = :at, version = version + :one REMOVE gsi1pk, gsi1sk',
+      ConditionExpression:
+        'attribute_exists(pk) AND attribute_exists(deletedAt) AND attribute_exists(gsi1pk)',
+      ExpressionAttributeValues: { ':at': at, ':one': 1 },
+    };
+    // Refused: either done before (deleted, out of the list) or not marked deleted (absent, or not yet).
+    const refused = (current: Item | undefined) =>
+      new DeletionNotCompleted(current?.deletedAt !== undefined && current.gsi1pk === undefined);
+    try {
+      if (options.fence) await this.fencedUpdate(update, options.fence, refused);
+      else
+        await conditionally(
+          () =>
+            this.client.send(
+              new UpdateCommand({ ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
+            ),
+          refused,
+        );
+      return true;
+    } catch (error) {
+      if (error instanceof DeletionNotCompleted) return error.doneBefore;
+      throw error;
+    }
+  }
+
   /**
    * The update and the fence's check in one transaction; the channel as it now is read after (a
    * transaction returns no values: one more read, for a change that happens a few times a day).
@@ -204,6 +240,19 @@ export class DynamoChannelRepository implements ChannelRepository {
     fence: Fence,
     conflict: (current: Item | undefined) => Error,
   ): Promise<Channel> {
+    await this.fencedUpdate(update, fence, conflict);
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: update.Key, ConsistentRead: true }),
+    );
+    return toChannel(result.Item as Item);
+  }
+
+  /** The update and the fence's check in one transaction. */
+  private async fencedUpdate(
+    update: ConditionalUpdate,
+    fence: Fence,
+    conflict: (current: Item | undefined) => Error,
+  ): Promise<void> {
     if (!this.options.leaseTable) throw new Error('A fenced channel write needs the lease table');
     try {
       await this.client.send(
@@ -221,10 +270,14 @@ export class DynamoChannelRepository implements ChannelRepository {
       if (reasons[1]?.code === 'ConditionalCheckFailed') throw conflict(reasons[1].item);
       throw error;
     }
-    const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: update.Key, ConsistentRead: true }),
-    );
-    return toChannel(result.Item as Item);
+  }
+}
+
+/** `completeDeletion`'s condition failed; `doneBefore` when that is because it was completed already. */
+class DeletionNotCompleted extends Error {
+  constructor(readonly doneBefore: boolean) {
+    super(doneBefore ? 'The deletion was completed before' : 'The channel is not marked deleted');
+    this.name = 'DeletionNotCompleted';
   }
 }
 

@@ -88,6 +88,32 @@ describe('fenced platform writes', () => {
     expect(await platform.messages.put(message, { fence: current })).toBe(false);
   });
 
+  it('refuse to take a deleted channel off its shard’s list from a stale token; the current one can, once', async () => {
+    const { channel, old, current } = await channelAndTwoFences();
+    const at = new Date().toISOString();
+    await platform.channels.markDeleted(channel.tenantId, channel.id, at);
+    const marked = await platform.channels.get(channel.tenantId, channel.id);
+    const channels = fencedChannels(platform.channels, old, () => true);
+    await expect(channels.completeDeletion(channel.tenantId, channel.id, at)).rejects.toBeInstanceOf(
+      StaleFenceError,
+    );
+    expect(await platform.channels.get(channel.tenantId, channel.id)).toEqual(marked);
+
+    const owner = fencedChannels(platform.channels, current, () => true);
+    expect(await owner.completeDeletion(channel.tenantId, channel.id, at)).toBe(true);
+    const completed = await platform.channels.get(channel.tenantId, channel.id);
+    expect(completed?.version).toBe((marked?.version ?? 0) + 1);
+    expect(await owner.completeDeletion(channel.tenantId, channel.id, at)).toBe(true);
+    expect(await platform.channels.get(channel.tenantId, channel.id)).toEqual(completed);
+    await expect(
+      fencedChannels(platform.channels, current, () => false).completeDeletion(
+        channel.tenantId,
+        channel.id,
+        at,
+      ),
+    ).rejects.toBeInstanceOf(LeaseUnconfirmedError);
+  });
+
   it('are refused before they leave while the runner cannot prove its lease, status advances included', async () => {
     const { channel, current } = await channelAndTwoFences();
     let confirmed = false;

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
+  acceptsCommand,
   assertTransition,
   CHANNEL_STATUSES,
   canTransition,
+  isDeleted,
+  shardDutyFor,
   shardFor,
   validateChannelName,
 } from '#shared/domain/channel.ts';
+import { channelCommandSchema } from '#shared/domain/commands.ts';
 import { ConflictError, ValidationError } from '#shared/domain/errors.ts';
 import { newId } from '#shared/domain/ids.ts';
 
@@ -33,6 +37,39 @@ describe('channel status machine', () => {
     for (const status of CHANNEL_STATUSES) {
       expect(CHANNEL_STATUSES.some((next) => next !== status && canTransition(status, next))).toBe(true);
     }
+  });
+});
+
+describe('what a deleted channel is for the runner', () => {
+  const deletedAt = '2026-11-29T10:00:00.000Z';
+
+  it('never resumes a deleted channel, whatever its status: its deletion is finished instead', () => {
+    for (const status of CHANNEL_STATUSES) {
+      expect(isDeleted({ deletedAt })).toBe(true);
+      expect(shardDutyFor({ status, deletedAt })).toBe('finish_deletion');
+    }
+  });
+
+  it('resumes a channel that had paired, and leaves the others alone', () => {
+    const duties = Object.fromEntries(
+      CHANNEL_STATUSES.map((status) => [status, shardDutyFor({ status, deletedAt: null })]),
+    );
+    expect(duties).toEqual({
+      disconnected: 'none',
+      connecting: 'resume',
+      qr: 'none',
+      pairing_code: 'none',
+      open: 'resume',
+      reconnecting: 'resume',
+      logged_out: 'none',
+      failed: 'resume',
+    });
+  });
+
+  it('takes only the delete command for a deleted channel, any command for another', () => {
+    const types = channelCommandSchema.options.map((option) => option.shape.type.value);
+    expect(types.filter((type) => acceptsCommand({ deletedAt }, type))).toEqual(['delete']);
+    expect(types.filter((type) => acceptsCommand({ deletedAt: null }, type))).toEqual(types);
   });
 });
 

@@ -90,6 +90,7 @@ export function withListByShard(
     transition: (...args) => channels.transition(...args),
     recordPairing: (...args) => channels.recordPairing(...args),
     markDeleted: (...args) => channels.markDeleted(...args),
+    completeDeletion: (...args) => channels.completeDeletion(...args),
     listByShard,
   };
 }

@@ -2,6 +2,7 @@ import type { WAMessageKey } from '@whiskeysockets/baileys';
 import type { ChannelCommand } from '#shared/domain/commands.ts';
 import { type Message, queuedOutboundMessage } from '#shared/domain/message.ts';
 import type { ContactCheckRepository, EventPublisher, MediaStore, MessageRepository } from '#shared/ports.ts';
+import type { SendsInProgress } from './commands/sends-in-progress.ts';
 import type { MessageStatusRecorder } from './events/message-status-recorder.ts';
 import {
   type MediaResolver,
@@ -26,6 +27,8 @@ export interface CommandHandlerDeps {
   readonly events: EventPublisher;
   /** The shard's recorder of message statuses (it orders the statuses of each message). */
   readonly messageStatusRecorder: MessageStatusRecorder;
+  /** The shard's sends under way: a second send of a message waits for the first to end. */
+  readonly sendsInProgress: SendsInProgress;
   readonly fetchLink?: (url: string) => Promise<{ data: Buffer; mimeType: string }>;
   readonly now?: () => Date;
 }
@@ -52,7 +55,8 @@ export type CommandOutcome = 'done' | 'sent' | 'send_failed' | 'already_sent';
  * It resolves when the command is done; throws `PermanentCommandError` when it can never succeed,
  * and anything else when it may succeed later (the channel reconnecting, WhatsApp slow to ack),
  * which the caller retries. A send resolves only after WhatsApp acknowledged it and its status is
- * recorded, and a send whose message is already past `queued` is not sent again.
+ * recorded, and a send whose message is already past `queued` is not sent again (a second send of a
+ * message whose first is still under way waits for it, then finds it past `queued`).
  */
 export async function handleCommand(
   command: ChannelCommand,
@@ -80,7 +84,7 @@ export async function handleCommand(
       await deps.deleteChannel(command);
       return 'done';
     case 'send':
-      return send(command, deps, onWritten);
+      return deps.sendsInProgress.exclusively(command, () => send(command, deps, onWritten));
     case 'mark_read': {
       const message = await deps.messages.get(command.tenantId, command.channelId, command.messageId);
       if (message?.direction !== 'inbound') return 'done';

@@ -23,6 +23,7 @@ import {
 import type { SessionStore } from './auth/session-store.ts';
 import { type CommandOutcome, handleCommand, PermanentCommandError } from './command-handler.ts';
 import type { ChannelOwnership } from './commands/channel-ownership.ts';
+import { SendsInProgress } from './commands/sends-in-progress.ts';
 import {
   CommandGroupMismatch,
   type MalformedCommand,
@@ -138,6 +139,7 @@ export class ShardWorker {
   private readonly consumer: ShardCommandConsumer;
   private readonly statusRecorder: ChannelStatusRecorder;
   private readonly messageStatusRecorder: MessageStatusRecorder;
+  private readonly sendsInProgress = new SendsInProgress();
   private readonly outboxPublisher: OutboxPublisher;
   private starting: Promise<void> | undefined;
   private stopped = false;
@@ -416,6 +418,7 @@ export class ShardWorker {
         media: this.deps.media,
         events: this.deps.events,
         messageStatusRecorder: this.messageStatusRecorder,
+        sendsInProgress: this.sendsInProgress,
         ...(this.deps.fetchLink ? { fetchLink: this.deps.fetchLink } : {}),
       },
       onWritten,

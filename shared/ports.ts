@@ -7,6 +7,7 @@ import type { EventType, MessageStatus, PlatformEvent } from './domain/events.ts
 import type { Fence } from './domain/fence.ts';
 import type { Message, StatusChange } from './domain/message.ts';
 import type { Page, PageRequest } from './domain/pagination.ts';
+import type { SendClaim } from './domain/send-claim.ts';
 import type { Tenant, TenantStatus } from './domain/tenant.ts';
 import type {
   Delivery,
@@ -142,6 +143,23 @@ export interface MessageRepository {
   ): Promise<Message | null>;
   /** A channel's messages, newest first. */
   list(tenantId: string, channelId: string, request: PageRequest & MessageFilter): Promise<Page<Message>>;
+  /**
+   * Stores a send's new `queued` message together with its claim on the request's key, in one write;
+   * `claim` when written. When the tenant's key is claimed already (unexpired at `claim.issuedAt`),
+   * writes nothing and returns that earlier claim. API sends only.
+   */
+  putQueuedOnce(message: Message, claim: SendClaim): Promise<SendClaim>;
+  /** The tenant's claim on `requestKey`, unless absent or expired at `at`. */
+  getSendClaim(tenantId: string, requestKey: string, at: Date): Promise<SendClaim | null>;
+  /**
+   * Gives up a claimed send whose command could not be queued: its message `failed` with `failure`
+   * and the claim deleted, in one write, so the key may send anew. Only from `queued`: false, and
+   * nothing written, once the message left it (the claim stays for a re-execution to find).
+   */
+  failQueuedAndReleaseClaim(
+    claim: SendClaim,
+    failure: StatusChange & { readonly status: 'failed' },
+  ): Promise<boolean>;
 }
 
 /** Where a waiting event is: its message, and its id (the outbox's order: by creation). */

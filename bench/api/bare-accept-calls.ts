@@ -16,10 +16,11 @@ import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { INTEGRATION_TIMEOUT_MS } from '#functions/http/gateway-responses.ts';
 import { IDEMPOTENCY_TTL_SECONDS } from '#functions/http/guards.ts';
-import { channelKey, messageKey, waMessageKey } from '#shared/aws/dynamo/platform-keys.ts';
+import { channelKey, messageKey, sendClaimKey, waMessageKey } from '#shared/aws/dynamo/platform-keys.ts';
 import { DynamoRateLimiter } from '#shared/aws/dynamo/rate-limiter.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { queuedOutboundMessage } from '#shared/domain/message.ts';
+import { SEND_CLAIM_TTL_SECONDS, sendRequestDigest } from '#shared/domain/send-claim.ts';
 import { createPlatform, type Platform } from '#shared/platform.ts';
 
 export interface AcceptTarget {
@@ -36,7 +37,7 @@ export const ACCEPT_CALLS = [
   'rate limit: UpdateItem (platform table)',
   'idempotency in progress: PutItem (idempotency table)',
   'channel: GetItem, consistent (platform table)',
-  'message record: TransactWriteItems, 2 Puts (platform table)',
+  'message record: TransactWriteItems, 3 Puts: message, WhatsApp-id index, send claim (platform table)',
   'send command: SendMessage (command queue of the shard)',
   'idempotency completed: UpdateItem (idempotency table)',
 ] as const;
@@ -122,6 +123,7 @@ async function round(
     message: { to: of.to, type: 'text' as const, text: { body: of.text } },
   };
   const message = queuedOutboundMessage(command, now);
+  const requestKey = `bench-${randomBytes(16).toString('hex')}`;
   await timed(() =>
     dynamo.send(
       new TransactWriteCommand({
@@ -142,6 +144,24 @@ async function round(
                 direction: message.direction,
               },
               ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          {
+            Put: {
+              TableName: platformTable,
+              Item: {
+                ...sendClaimKey(of.tenantId, requestKey),
+                entity: 'send_claim',
+                requestDigest: sendRequestDigest(of.channelId, command.message),
+                channelId: of.channelId,
+                messageId: message.id,
+                commandId: command.commandId,
+                issuedAt: command.issuedAt,
+                expiresAt: Math.floor(now.getTime() / 1000) + SEND_CLAIM_TTL_SECONDS,
+              },
+              ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+              ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             },
           },
         ],

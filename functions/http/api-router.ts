@@ -29,6 +29,12 @@ export interface RouteInput {
   readonly requestId: string;
   readonly headers: Headers;
   /**
+   * The request's `Idempotency-Key` (checked), on routes that take one; null without one. Powertools
+   * runs the route once per key; a route whose effects must also survive a re-execution (a send
+   * whose Lambda timed out before its response was kept) uses it too.
+   */
+  readonly idempotencyKey: string | null;
+  /**
    * The body's bytes as the client sent them, for upload routes (the router's own request body is
    * text: Powertools decodes a base64 body as UTF-8, which would corrupt a file).
    */
@@ -89,6 +95,10 @@ export function createApiRouter(
         const valid = (reqCtx as { valid?: { req?: { body?: unknown; query?: Record<string, unknown> } } })
           .valid?.req;
         const principal = principalFrom(reqCtx, spec);
+        const tenantId = principal?.kind === 'tenant' ? principal.tenantId : null;
+        if (tenantId) await guards.limitRate?.(tenantId);
+        const header = reqCtx.req.headers.get('idempotency-key');
+        const key = spec.idempotent && header !== null && guards.idempotent ? idempotencyKey(header) : null;
         const input: RouteInput = {
           params: reqCtx.params,
           query: valid?.query ?? {},
@@ -96,19 +106,17 @@ export function createApiRouter(
           principal,
           requestId: requestIdOf(reqCtx),
           headers: reqCtx.req.headers,
+          idempotencyKey: key,
           rawBody: spec.request?.upload ? rawBodyOf(reqCtx) : Buffer.alloc(0),
         };
-        const tenantId = principal?.kind === 'tenant' ? principal.tenantId : null;
-        if (tenantId) await guards.limitRate?.(tenantId);
-        const key = reqCtx.req.headers.get('idempotency-key');
         const run = () => implementation(input);
         const result =
-          spec.idempotent && key !== null && guards.idempotent
+          key !== null && guards.idempotent
             ? await guards.idempotent(
                 {
                   tenantId: tenantId ?? 'admin',
                   operationId: spec.operationId,
-                  key: idempotencyKey(key),
+                  key,
                   request: {
                     operationId: spec.operationId,
                     params: input.params,

@@ -2,12 +2,13 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
 import { DynamoRateLimiter, type RateLimit } from '#shared/aws/dynamo/rate-limiter.ts';
-import { ConflictError } from '#shared/domain/errors.ts';
+import { ConflictError, idempotencyKeyReused } from '#shared/domain/errors.ts';
+import { IDEMPOTENCY_WINDOW_SECONDS } from '#shared/domain/send-claim.ts';
 import type { Platform } from '#shared/platform.ts';
 import type { RouteGuards, RouteResult } from './api-router.ts';
 
 /** How long a response is kept for replays of its `Idempotency-Key` (API.md: 24 h). */
-export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+export const IDEMPOTENCY_TTL_SECONDS = IDEMPOTENCY_WINDOW_SECONDS;
 
 export interface Guards extends RouteGuards {
   /** Lets idempotency records expire with the invocation that wrote them (Lambda's remaining time). */
@@ -52,12 +53,7 @@ export function createGuards(platform: Platform, rateLimit?: RateLimit): Guards 
 
 function idempotencyConflict(error: unknown): ConflictError | null {
   const name = (error as Error)?.name;
-  if (name === 'IdempotencyValidationError') {
-    return new ConflictError(
-      'idempotency_key_reused',
-      'This Idempotency-Key was used with another request; use a new key for a new request',
-    );
-  }
+  if (name === 'IdempotencyValidationError') return idempotencyKeyReused();
   if (name === 'IdempotencyAlreadyInProgressError') {
     return new ConflictError(
       'idempotency_key_in_use',

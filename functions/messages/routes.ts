@@ -25,11 +25,15 @@ export function messageRoutes(
 ): Record<string, RouteImplementation> {
   return {
     sendMessage: async (input) => {
+      // The key also reaches the use case: a re-execution must not make a second message.
       const message = await sendMessage(
         deps,
         tenantOf(input),
         channelIdOf(input),
         input.body as OutboundMessage,
+        {
+          requestKey: input.idempotencyKey,
+        },
       );
       return { status: 202, body: { id: message.id, status: 'queued' } };
     },

@@ -60,6 +60,10 @@ export function fencedMessages(
     findByWaMessageId: (...args) => messages.findByWaMessageId(...args),
     resolveWaMessageId: (...args) => messages.resolveWaMessageId(...args),
     list: (...args) => messages.list(...args),
+    getSendClaim: (...args) => messages.getSendClaim(...args),
+    // The API's sends under an Idempotency-Key: a runner never claims one, and would write unfenced.
+    putQueuedOnce: () => Promise.reject(new Error('A runner does not claim sends')),
+    failQueuedAndReleaseClaim: () => Promise.reject(new Error('A runner does not claim sends')),
   };
 }
 

@@ -54,6 +54,10 @@ export class MessageIdMemory implements MessageRepository {
     this.inner.findByWaMessageId(...args);
   readonly advanceStatus: MessageRepository['advanceStatus'] = (...args) => this.inner.advanceStatus(...args);
   readonly list: MessageRepository['list'] = (...args) => this.inner.list(...args);
+  readonly putQueuedOnce: MessageRepository['putQueuedOnce'] = (...args) => this.inner.putQueuedOnce(...args);
+  readonly getSendClaim: MessageRepository['getSendClaim'] = (...args) => this.inner.getSendClaim(...args);
+  readonly failQueuedAndReleaseClaim: MessageRepository['failQueuedAndReleaseClaim'] = (...args) =>
+    this.inner.failQueuedAndReleaseClaim(...args);
 
   private remember(tenantId: string, channelId: string, waMessageId: string, resolved: Resolved): void {
     const key = keyOf(tenantId, channelId, waMessageId);

@@ -68,6 +68,17 @@ export class ConflictError extends DomainError {
   readonly httpStatus = 409;
 }
 
+/**
+ * 409 for an `Idempotency-Key` sent again with another request: the one answer, whether Powertools'
+ * record or a send's own claim on the key (`SendClaim`) found the reuse.
+ */
+export function idempotencyKeyReused(): ConflictError {
+  return new ConflictError(
+    'idempotency_key_reused',
+    'This Idempotency-Key was used with another request; use a new key for a new request',
+  );
+}
+
 /** 422: valid JSON, impossible request. */
 export class UnprocessableError extends DomainError {
   readonly httpStatus = 422;

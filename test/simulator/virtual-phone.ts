@@ -141,6 +141,11 @@ export interface PhoneConnection {
 
 export class VirtualPhone {
   readonly received: ReceivedMessage[] = [];
+  /**
+   * How many times each received message id reached the phone: `received` keeps a message once, as
+   * a phone shows it once, even when its sender sent it again under the same id.
+   */
+  readonly arrivals = new Map<string, number>();
   readonly sent = new Map<string, SentMessage>();
   /**
    * Ids of messages the phone could not decrypt (a reused message key, a broken session), from
@@ -547,6 +552,7 @@ export class VirtualPhone {
     ) {
       return;
     }
+    this.arrivals.set(key.id, (this.arrivals.get(key.id) ?? 0) + 1);
     if (this.receivedKeys.has(key.id)) return;
     this.receivedKeys.set(key.id, key);
     const base = {

@@ -9,11 +9,17 @@ import { MESSAGE_STATUSES, type MessageStatus } from '../../domain/events.ts';
 import { StaleFenceError } from '../../domain/fence.ts';
 import { isStatusAdvance, type Message, type StatusChange } from '../../domain/message.ts';
 import type { Page, PageRequest } from '../../domain/pagination.ts';
+import type { SendClaim } from '../../domain/send-claim.ts';
 import type { MessageFilter, MessageRepository, OutboxEntry, WriteOptions } from '../../ports.ts';
-import { cancellationCodes, conditionally, isRejectedByDynamo } from './conditional-write.ts';
+import {
+  cancellationCodes,
+  cancellationReasons,
+  conditionally,
+  isRejectedByDynamo,
+} from './conditional-write.ts';
 import { fenceCheck } from './fence-check.ts';
 import { outboxAttributes } from './message-outbox.ts';
-import { messageKey, SK_PREFIX, tenantPartition, waMessageKey } from './platform-keys.ts';
+import { messageKey, SK_PREFIX, sendClaimKey, tenantPartition, waMessageKey } from './platform-keys.ts';
 import { type Item, queryPage } from './query-page.ts';
 
 export class DynamoMessageRepository implements MessageRepository {
@@ -28,44 +34,12 @@ export class DynamoMessageRepository implements MessageRepository {
     message: Message,
     options: WriteOptions & { expiresAt?: number; outbox?: OutboxEntry } = {},
   ): Promise<boolean> {
-    const { tenantId, channelId } = message;
-    const ttl = options.expiresAt ? { expiresAt: options.expiresAt } : {};
-    const outbox = options.outbox ? outboxAttributes(options.outbox) : {};
     const { fence } = options;
     if (fence && !this.options.leaseTable) throw new Error('A fenced message write needs the lease table');
     const guard = fence && this.options.leaseTable ? [fenceCheck(this.options.leaseTable, fence)] : [];
     try {
       await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            ...guard,
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...messageKey(tenantId, channelId, message.id),
-                  entity: 'message',
-                  ...message,
-                  ...ttl,
-                  ...outbox,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...waMessageKey(tenantId, channelId, message.waMessageId),
-                  messageId: message.id,
-                  direction: message.direction,
-                  ...ttl,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-          ],
-        }),
+        new TransactWriteCommand({ TransactItems: [...guard, ...this.messagePuts(message, options)] }),
       );
       return true;
     } catch (error) {
@@ -75,6 +49,139 @@ export class DynamoMessageRepository implements MessageRepository {
       if (isRejectedByDynamo(error)) throw new StoreRejectedError('DynamoDB', error);
       throw error;
     }
+  }
+
+  /**
+   * The message's two items and the claim in one transaction: a claim never names a message that
+   * was not written, and a message is never written for a key claimed already. A claim past its
+   * `expiresAt` (DynamoDB's TTL removes it only within days) is as good as absent and is replaced.
+   */
+  async putQueuedOnce(message: Message, claim: SendClaim): Promise<SendClaim> {
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...this.messagePuts(message),
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...sendClaimKey(claim.tenantId, claim.requestKey),
+                  entity: 'send_claim',
+                  requestDigest: claim.requestDigest,
+                  channelId: claim.channelId,
+                  messageId: claim.messageId,
+                  commandId: claim.commandId,
+                  issuedAt: claim.issuedAt,
+                  expiresAt: claim.expiresAt,
+                },
+                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+                ExpressionAttributeValues: { ':now': epochSeconds(claim.issuedAt) },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+          ],
+        }),
+      );
+      return claim;
+    } catch (error) {
+      const existing = cancellationReasons(error)?.[2];
+      if (existing?.code === 'ConditionalCheckFailed' && existing.item) {
+        const earlier = toSendClaim(existing.item, claim);
+        // The SDK retried a write that had landed: the claim found is this one.
+        return earlier.messageId === claim.messageId ? claim : earlier;
+      }
+      if (isRejectedByDynamo(error)) throw new StoreRejectedError('DynamoDB', error);
+      throw error;
+    }
+  }
+
+  async getSendClaim(tenantId: string, requestKey: string, at: Date): Promise<SendClaim | null> {
+    const result = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: sendClaimKey(tenantId, requestKey),
+        ConsistentRead: true,
+      }),
+    );
+    const item = result.Item;
+    if (!item || (item.expiresAt as number) < epochSeconds(at.toISOString())) return null;
+    return toSendClaim(item, { tenantId, requestKey });
+  }
+
+  async failQueuedAndReleaseClaim(
+    claim: SendClaim,
+    failure: StatusChange & { readonly status: 'failed' },
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: messageKey(claim.tenantId, claim.channelId, claim.messageId),
+                UpdateExpression:
+                  'SET #status = :status, statusHistory = list_append(statusHistory, :change)',
+                ConditionExpression: 'attribute_exists(pk) AND #status = :queued',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':status': failure.status,
+                  ':change': [failure],
+                  ':queued': 'queued',
+                },
+              },
+            },
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: sendClaimKey(claim.tenantId, claim.requestKey),
+                ConditionExpression: 'messageId = :messageId',
+                ExpressionAttributeValues: { ':messageId': claim.messageId },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (cancellationCodes(error)?.includes('ConditionalCheckFailed')) return false;
+      throw error;
+    }
+  }
+
+  /** A message's item and its WhatsApp-id index item, each written only if new. */
+  private messagePuts(message: Message, options: { expiresAt?: number; outbox?: OutboxEntry } = {}) {
+    const { tenantId, channelId } = message;
+    const ttl = options.expiresAt ? { expiresAt: options.expiresAt } : {};
+    const outbox = options.outbox ? outboxAttributes(options.outbox) : {};
+    return [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...messageKey(tenantId, channelId, message.id),
+            entity: 'message',
+            ...message,
+            ...ttl,
+            ...outbox,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...waMessageKey(tenantId, channelId, message.waMessageId),
+            messageId: message.id,
+            direction: message.direction,
+            ...ttl,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    ];
   }
 
   async get(tenantId: string, channelId: string, messageId: string): Promise<Message | null> {
@@ -199,6 +306,23 @@ function messageFilter(filter: MessageFilter) {
 }
 
 class StatusNotAdvanced extends Error {}
+
+function toSendClaim(item: Item, of: Pick<SendClaim, 'tenantId' | 'requestKey'>): SendClaim {
+  return {
+    tenantId: of.tenantId,
+    requestKey: of.requestKey,
+    requestDigest: item.requestDigest as string,
+    channelId: item.channelId as string,
+    messageId: item.messageId as string,
+    commandId: item.commandId as string,
+    issuedAt: item.issuedAt as string,
+    expiresAt: item.expiresAt as number,
+  };
+}
+
+function epochSeconds(isoTime: string): number {
+  return Math.floor(Date.parse(isoTime) / 1000);
+}
 
 function toMessage(item: Item): Message {
   return {

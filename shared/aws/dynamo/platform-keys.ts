@@ -37,6 +37,15 @@ export const waMessageKey = (tenantId: string, channelId: string, waMessageId: s
   }`,
 });
 
+/**
+ * A send's claim on a tenant's `Idempotency-Key` (`SendClaim`), keyed by the key's SHA-256: a key is
+ * up to 255 characters of the client's choosing, and need not be kept as sent.
+ */
+export const sendClaimKey = (tenantId: string, requestKey: string) => ({
+  pk: tenantPartition(tenantId),
+  sk: `SEND_REQUEST#${createHash('sha256').update(requestKey).digest('hex')}`,
+});
+
 export const contactCheckKey = (tenantId: string, checkId: string) => ({
   pk: tenantPartition(tenantId),
   sk: `CHECK#${checkId}`,

@@ -1,5 +1,5 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REQUEST_BODY_BYTES } from '#functions/http/edge-limits.ts';
 import { platformRepositories } from '../support/platform.ts';
@@ -373,5 +373,57 @@ describe('API keys and idempotency', () => {
     );
     expect(JSON.stringify(records.Items ?? [])).not.toContain(first.body.key);
     expect(JSON.stringify(records.Items ?? [])).not.toContain('cwa_');
+  });
+});
+
+describe('a send re-executed under its Idempotency-Key', () => {
+  it('answers as the first run when Powertools kept no response, and a reused key the same 409 either way', async () => {
+    const { tenantId, client } = await world.newTenant();
+    const platform = platformRepositories();
+    const channel = (await client.post('/v1/channels', { name: 'Recepção' })).body;
+    // Sendable: the runner would have moved it on after a connect.
+    await platform.channels.transition(tenantId, channel.id, {
+      from: 'disconnected',
+      expectedVersion: channel.version ?? 1,
+      to: 'connecting',
+      at: new Date().toISOString(),
+    });
+    const path = `/v1/channels/${channel.id}/messages`;
+    const headers = { 'idempotency-key': 'lembrete-0001' };
+    const text = (body: string) => ({ to: '+5511987654321', type: 'text', text: { body } });
+    /** What a timeout leaves: no idempotency record of the request, so its retry runs again. */
+    const forgetResponses = async (messageId: string) => {
+      const records = await platform.client.send(
+        new ScanCommand({ TableName: platform.resources.idempotencyTable }),
+      );
+      const ours = (records.Items ?? []).filter((item) => JSON.stringify(item).includes(messageId));
+      expect(ours.length).toBeGreaterThan(0);
+      for (const item of ours) {
+        await platform.client.send(
+          new DeleteCommand({ TableName: platform.resources.idempotencyTable, Key: { id: item.id } }),
+        );
+      }
+    };
+
+    const first = await client.post(path, text('Sua consulta é amanhã.'), headers);
+    expect(first).toMatchObject({ status: 202, body: { id: expect.any(String), status: 'queued' } });
+    await forgetResponses(first.body.id);
+    const again = await client.post(path, text('Sua consulta é amanhã.'), headers);
+    expect(again.status).toBe(202);
+    expect(again.body).toEqual(first.body);
+    expect((await client.get(path)).body.items.map((item: { id: string }) => item.id)).toEqual([
+      first.body.id,
+    ]);
+
+    const byPowertools = await client.post(path, text('Outro texto'), headers);
+    await forgetResponses(first.body.id);
+    const byClaim = await client.post(path, text('Outro texto'), headers);
+    for (const reused of [byPowertools, byClaim]) {
+      expect(reused).toMatchObject({ status: 409, body: { error: { code: 'idempotency_key_reused' } } });
+    }
+    const { requestId: _one, ...powertoolsError } = byPowertools.body.error;
+    const { requestId: _two, ...claimError } = byClaim.body.error;
+    expect(claimError).toEqual(powertoolsError);
+    expect((await client.get(path)).body.items).toHaveLength(1);
   });
 });

@@ -5,7 +5,10 @@ import type { PartitionChange } from './partition-snapshot.ts';
 export class WriteLedger {
   /** Per tenant: sort keys a successful request may have added or changed. */
   private readonly allowed = new Map<string, Set<string>>();
-  /** Messages a successful send created; their WhatsApp-id index item is theirs too. */
+  /**
+   * Messages a successful send created; their WhatsApp-id index item is theirs too, and so is the
+   * claim on the send's Idempotency-Key (`SEND_REQUEST#…`, naming the message), when it had one.
+   */
   private readonly sentMessages = new Set<string>();
 
   /**
@@ -55,7 +58,7 @@ export class WriteLedger {
       const indexedMessage = change.after?.messageId;
       const isSendIndex =
         change.kind === 'added' &&
-        change.sk.startsWith('WAMSG#') &&
+        (change.sk.startsWith('WAMSG#') || change.sk.startsWith('SEND_REQUEST#')) &&
         this.sentMessages.has(String(indexedMessage));
       return !isSendIndex;
     });

@@ -7,7 +7,8 @@
 // the npm registry), installs the moto virtualenv (when a command needs AWS) and hands over to the
 // command's entry point. Everything after the install runs on that one Node version.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,14 +48,36 @@ function run(cmd, cmdArgs, options = {}) {
   }
 }
 
+/**
+ * What the install was made from: the lockfile and the patches applied after it. Compared by
+ * content, not by date, so a fresh checkout of the same lockfile does not reinstall.
+ */
+function installSource() {
+  const hash = createHash('sha256').update(readFileSync(join(root, 'package-lock.json')));
+  const patches = join(root, 'patches');
+  if (existsSync(patches)) {
+    for (const name of readdirSync(patches).sort())
+      hash.update(name).update(readFileSync(join(patches, name)));
+  }
+  return hash.digest('hex');
+}
+
 function ensureNodeModules() {
-  const installed = join(root, 'node_modules/.package-lock.json');
-  const lock = join(root, 'package-lock.json');
-  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  const modules = join(root, 'node_modules');
+  const stamp = join(modules, '.clinic-wa-install');
+  const source = installSource();
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === source) return;
+  // A linked node_modules is another checkout's install (a git worktree): `npm ci` would empty it
+  // under whatever that checkout is running. Its owner installs; here we only say so.
+  if (existsSync(modules) && lstatSync(modules).isSymbolicLink()) {
+    console.warn('bootstrap: node_modules is a link to another checkout’s install; not reinstalling it');
+    return;
+  }
   // On a fresh clone this runs on the Node that started us: npm's engine warnings are expected until
   // the project's own Node (installed by this very step) takes over.
   console.log(`bootstrap: installing npm packages (npm ci, on Node ${process.version})…`);
   run('npm', ['ci', '--no-audit', '--no-fund']);
+  writeFileSync(stamp, source);
 }
 
 const motoRequirement = readFileSync(join(root, 'infra/local/requirements.txt'), 'utf8');

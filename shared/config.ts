@@ -100,6 +100,16 @@ export const resourceConfigSchema = z
   }));
 export type ResourceConfig = z.output<typeof resourceConfigSchema>;
 
+/**
+ * Where webhooks may point (shared/net/webhook-url-policy.ts). `WEBHOOK_ALLOW_LOOPBACK=true` lets
+ * them use `http:` and loopback addresses: local development only (`npm start` sets it); a deployed
+ * stack never does.
+ */
+export const webhookUrlPolicySchema = z
+  .object({ WEBHOOK_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false') })
+  .transform((env) => ({ allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK === 'true' }));
+export type WebhookUrlPolicyConfig = z.output<typeof webhookUrlPolicySchema>;
+
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
 
 export const observabilityConfigSchema = z
@@ -115,3 +125,5 @@ export const loadResourceConfig = (env?: Environment): ResourceConfig =>
   readConfig(resourceConfigSchema, env);
 export const loadObservabilityConfig = (env?: Environment): ObservabilityConfig =>
   readConfig(observabilityConfigSchema, env);
+export const loadWebhookUrlPolicy = (env?: Environment): WebhookUrlPolicyConfig =>
+  readConfig(webhookUrlPolicySchema, env);

@@ -22,7 +22,7 @@ import { EventBridgePublisher } from './aws/eventbridge-publisher.ts';
 import { S3MediaStore } from './aws/s3-media-store.ts';
 import { SqsCommandBus } from './aws/sqs-command-bus.ts';
 import { SqsDeliveryQueue } from './aws/sqs-delivery-queue.ts';
-import { type Environment, loadAwsConfig, loadResourceConfig } from './config.ts';
+import { type Environment, loadAwsConfig, loadResourceConfig, loadWebhookUrlPolicy } from './config.ts';
 import { EVENT_SOURCES } from './domain/events.ts';
 
 export type EventSource = keyof typeof EVENT_SOURCES;
@@ -73,5 +73,7 @@ export function createPlatform({ source, env = process.env }: PlatformOptions) {
     deliveryQueue: new SqsDeliveryQueue(clients.sqs, resources.webhookDeliveryQueueUrl),
     events: new EventBridgePublisher(clients.eventBridge, resources.eventBusName, EVENT_SOURCES[source]),
     shardCount: resources.shardCount,
+    /** Where webhooks may point: the API checks a URL with it when set, the dispatcher at each try. */
+    webhookUrlPolicy: loadWebhookUrlPolicy(env),
   };
 }

@@ -234,6 +234,11 @@ export interface Delivery {
 
 export const MAX_ATTEMPTS_KEPT = 20;
 /**
+ * Dead deliveries one recovery request reopens at most, so a request's work is bounded (Lambda's
+ * 10 s); a reopened delivery is no longer dead, so the same request again takes the next ones.
+ */
+export const MAX_RECOVERED_PER_REQUEST = 100;
+/**
  * A delivery is kept this long after it was created or last reopened, then expires (DynamoDB TTL):
  * it holds the event, patient data among it, so it is kept only as long as a clinic needs to see a
  * failure and recover it — the whole retry schedule (about 3 days) fits many times over.

@@ -6,6 +6,7 @@ import {
   DEFAULT_ROTATION_OVERLAP_SECONDS,
   type Delivery,
   deliveryOrderKey,
+  MAX_RECOVERED_PER_REQUEST,
   MAX_SIGNING_SECRETS,
   newDelivery,
   newWebhookSecret,
@@ -56,8 +57,6 @@ export interface WebhookPatch {
   readonly enabled?: boolean;
 }
 
-/** Dead deliveries one recovery request reopens at most; the rest wait for the same request again. */
-export const MAX_RECOVERED_PER_REQUEST = 100;
 /** Pages of the deliveries list one recovery reads at most (each a few queries). */
 const MAX_RECOVERY_PAGES = 5;
 /** Writes a request makes at once (channel checks, reopens). */

@@ -149,7 +149,8 @@ export async function deleteWebhook(
 
 /**
  * A new current secret, shown this once; the one it replaces keeps signing for `overlapSeconds`
- * (a day by default), so receivers can switch without missing a delivery.
+ * (a day by default), so receivers can switch without missing a delivery. An overlap of 0 ends
+ * every earlier secret at once (`rotatedSecrets`): what a leaked secret calls for.
  */
 export async function rotateWebhookSecret(
   deps: WebhookDependencies,
@@ -168,7 +169,7 @@ export async function rotateWebhookSecret(
         .sort()[0];
       throw new ConflictError(
         'webhook_secret_rotation_limit',
-        `Webhook ${webhookId} has ${MAX_SIGNING_SECRETS} secrets valid already: rotate again after ${ending}, when the oldest one's overlap ends, or with a shorter overlapSeconds`,
+        `Webhook ${webhookId} has ${MAX_SIGNING_SECRETS} secrets valid already: rotate again after ${ending}, when the oldest one's overlap ends, or with overlapSeconds 0, which ends every earlier secret at once`,
       );
     }
     secret = secrets[0]?.value ?? '';

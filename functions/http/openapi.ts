@@ -114,7 +114,8 @@ function pathConfig(route: RouteSpec, securityScheme: string): RouteConfig {
     };
   }
   const possible = new Set([
-    ...(route.request?.body || route.request?.query ? [400] : []),
+    // A malformed Idempotency-Key is a 400 too, on a route with neither body nor query (a test POST).
+    ...(route.request?.body || route.request?.query || route.idempotent ? [400] : []),
     ...(secured ? [401, 403, 429] : []),
     ...(route.request?.params ? [404] : []),
     // Any request can be too large for API Gateway; a body route's JSON also for the function.

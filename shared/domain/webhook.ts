@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from './errors.ts';
-import { EVENT_TYPES, type EventType, type PlatformEvent } from './events.ts';
+import { EVENT_TYPES, type EventType, PAIRING_SECRET_EVENTS, type PlatformEvent } from './events.ts';
 import { idBody, isId } from './ids.ts';
 
 // A clinic's webhook: where events go, which ones, and the secrets that sign them (Standard Webhooks).
@@ -279,6 +279,26 @@ export function newDelivery(event: PlatformEvent, webhookId: string, now: Date):
     createdAt: at,
     updatedAt: at,
   };
+}
+
+/**
+ * The event as a delivery keeps it. A QR or a pairing code must not outlive its minutes
+ * (docs/architecture.md, "Pairing secrets do not linger"), so a delivery of one keeps the envelope
+ * and the expiry only: it is tried from the event in hand while valid, never sent again from storage.
+ */
+export function storedEventOf(event: PlatformEvent): PlatformEvent {
+  if (!isPairingSecretEvent(event)) return event;
+  const { expiresAt } = event.data as { expiresAt: string };
+  return { ...event, data: { expiresAt } } as unknown as PlatformEvent;
+}
+
+/** Whether a delivery can be tried again from what is stored (not a pairing secret's). */
+export function isRedeliverable(delivery: Pick<Delivery, 'event'>): boolean {
+  return !isPairingSecretEvent(delivery.event);
+}
+
+function isPairingSecretEvent(event: Pick<PlatformEvent, 'type'>): boolean {
+  return (PAIRING_SECRET_EVENTS as readonly string[]).includes(event.type);
 }
 
 /** Whether a value has the form of `deliveryIdOf`'s ids (the event's ULID, then the webhook's). */

@@ -6,6 +6,7 @@ import {
   DEFAULT_ROTATION_OVERLAP_SECONDS,
   type Delivery,
   deliveryOrderKey,
+  isRedeliverable,
   MAX_RECOVERED_PER_REQUEST,
   MAX_SIGNING_SECRETS,
   newDelivery,
@@ -234,6 +235,14 @@ export async function redeliver(
   deliveryId: string,
 ): Promise<Delivery> {
   await requireEnabled(deps, tenantId, webhookId);
+  const found = await deps.deliveries.get(tenantId, webhookId, deliveryId);
+  if (!found) throw new NotFoundError('delivery', deliveryId);
+  if (!isRedeliverable(found)) {
+    throw new ConflictError(
+      'delivery_not_redeliverable',
+      `Delivery ${deliveryId} carried a ${found.event.type}, valid for minutes only and not kept: ask the channel for a new one`,
+    );
+  }
   const delivery = await deps.deliveries.reopen(tenantId, webhookId, deliveryId, clock(deps).toISOString());
   await deps.deliveryQueue.enqueue([jobOf(delivery)]);
   return delivery;
@@ -242,7 +251,7 @@ export async function redeliver(
 /**
  * Every dead delivery of events since `since` tried again — up to MAX_RECOVERED_PER_REQUEST per
  * request. A reopened delivery is no longer dead, so the same request again takes the next ones:
- * `complete` says when none is left.
+ * `complete` says when none is left. Deliveries of pairing secrets are left dead (not kept).
  */
 export async function recoverDeliveries(
   deps: WebhookDependencies,
@@ -261,7 +270,8 @@ export async function recoverDeliveries(
       limit: MAX_RECOVERED_PER_REQUEST - jobs.length,
       ...(cursor ? { cursor } : {}),
     });
-    const reopened = await inBatches(dead.items, (delivery) =>
+    // A QR or a pairing code is not kept (and long expired): nothing to send again.
+    const reopened = await inBatches(dead.items.filter(isRedeliverable), (delivery) =>
       deps.deliveries
         .reopen(tenantId, webhookId, delivery.id, at, { onlyFrom: 'dead' })
         // Reopened (or gone) meanwhile: someone else's round, not this one's.

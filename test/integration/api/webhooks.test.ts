@@ -464,6 +464,18 @@ describe('deliveries', () => {
     expect(
       (await takeJobsOf(platform.clients.sqs, queueUrl, tenantId, 1)).map((job) => job.deliveryId),
     ).toEqual([dead.id]);
+    // A QR's delivery kept no QR: there is nothing to send again.
+    const qr = platformEvent(
+      'channel.qr',
+      { tenantId, channelId: newId('channel') },
+      { qr: '2@q', expiresAt: new Date().toISOString() },
+    );
+    await platform.deliveries.create(newDelivery(qr, webhook.id, new Date()));
+    const qrDelivery = `dlv_${qr.id.slice(4)}${webhook.id.slice(4)}`;
+    expect(await client.post(`/v1/webhooks/${webhook.id}/deliveries/${qrDelivery}/redeliver`)).toMatchObject({
+      status: 409,
+      body: { error: { code: 'delivery_not_redeliverable' } },
+    });
     const absent = `dlv_${'0'.repeat(52)}`;
     expect(await client.post(`/v1/webhooks/${webhook.id}/deliveries/${absent}/redeliver`)).toMatchObject({
       status: 404,
@@ -479,6 +491,28 @@ describe('deliveries', () => {
     const webhook = await created(client);
     const since = Date.parse('2030-03-01T12:00:00.000Z');
     const deadBefore = await deliveryAt(tenantId, webhook.id, new Date(since - 60_000), 'dead');
+    // A dead QR delivery since then stays dead: it kept no QR to send.
+    const qr = platformEvent(
+      'channel.qr',
+      { tenantId, channelId: newId('channel') },
+      { qr: '2@q', expiresAt: new Date(since + 60_000).toISOString() },
+      new Date(since + 500),
+    );
+    const qrDelivery = newDelivery(qr, webhook.id, new Date(since + 500));
+    await platform.deliveries.create(qrDelivery);
+    await platform.deliveries.recordAttempt(
+      tenantId,
+      webhook.id,
+      qrDelivery.id,
+      {
+        at: new Date().toISOString(),
+        statusCode: null,
+        latencyMs: 15_000,
+        error: 'timeout',
+        responseExcerpt: null,
+      },
+      { status: 'dead', nextAttemptAt: null },
+    );
     const succeeded = await deliveryAt(tenantId, webhook.id, new Date(since + 1_000), 'succeeded');
     const dead: Delivery[] = [];
     const count = MAX_RECOVERED_PER_REQUEST + 5;
@@ -505,7 +539,7 @@ describe('deliveries', () => {
       (await client.get(`/v1/webhooks/${webhook.id}/deliveries?status=${status}&limit=100`)).body.items.map(
         (delivery: { id: string }) => delivery.id,
       );
-    expect(await statuses('dead')).toEqual([deadBefore.id]);
+    expect(await statuses('dead')).toEqual([qrDelivery.id, deadBefore.id]);
     expect(await statuses('succeeded')).toEqual([succeeded.id]);
   }, 120_000);
 

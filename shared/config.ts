@@ -77,6 +77,7 @@ export const resourceConfigSchema = z
     WEBHOOK_PAIRING_QUEUE_URL: z.url(),
     SESSION_KEY_ARN: name,
     MEDIA_BUCKET_NAME: name,
+    WEBHOOK_DELIVERY_QUEUE_URL: z.url(),
   })
   .refine((env) => env.COMMAND_QUEUE_URLS.length === env.SHARD_COUNT, {
     path: ['COMMAND_QUEUE_URLS'],
@@ -95,8 +96,19 @@ export const resourceConfigSchema = z
     webhookPairingQueueUrl: env.WEBHOOK_PAIRING_QUEUE_URL,
     sessionKeyArn: env.SESSION_KEY_ARN,
     mediaBucket: env.MEDIA_BUCKET_NAME,
+    webhookDeliveryQueueUrl: env.WEBHOOK_DELIVERY_QUEUE_URL,
   }));
 export type ResourceConfig = z.output<typeof resourceConfigSchema>;
+
+/**
+ * Where webhooks may point (shared/net/webhook-url-policy.ts). `WEBHOOK_ALLOW_LOOPBACK=true` lets
+ * them use `http:` and loopback addresses: local development only (`npm start` sets it); a deployed
+ * stack never does.
+ */
+export const webhookUrlPolicySchema = z
+  .object({ WEBHOOK_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false') })
+  .transform((env) => ({ allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK === 'true' }));
+export type WebhookUrlPolicyConfig = z.output<typeof webhookUrlPolicySchema>;
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
 
@@ -113,3 +125,5 @@ export const loadResourceConfig = (env?: Environment): ResourceConfig =>
   readConfig(resourceConfigSchema, env);
 export const loadObservabilityConfig = (env?: Environment): ObservabilityConfig =>
   readConfig(observabilityConfigSchema, env);
+export const loadWebhookUrlPolicy = (env?: Environment): WebhookUrlPolicyConfig =>
+  readConfig(webhookUrlPolicySchema, env);

@@ -53,6 +53,8 @@ function readableNames(built: ReturnType<typeof platform>): Map<string, string> 
     [cfnId(stateful.sessionKey.key), 'session-key'],
     [cfnId(stateful.events.bus), 'event-bus'],
     [cfnId(stateful.media.bucket), 'media-bucket'],
+    [cfnId(stateful.webhookDeliveries.queue.queue), 'webhook-deliveries-queue'],
+    [cfnId(stateful.webhookDeliveries.queue.deadLetterQueue), 'webhook-deliveries-dlq'],
     [cfnId(api.adminKey.secret), 'admin-key-secret'],
     // A stage's Ref is its name.
     [cfnId(api.api.api.deploymentStage), 'prod'],
@@ -596,7 +598,7 @@ describe('API stack', () => {
       );
     };
 
-    it('are the four families and the authorizer, and nothing else runs code in the stack', () => {
+    it('are the five families and the authorizer, and nothing else runs code in the stack', () => {
       expect(
         functions()
           .map((fn) => fn.name)
@@ -643,7 +645,7 @@ describe('API stack', () => {
       const contract = parseRuntimeEnvironment(
         synthesized.resolve(output, STATEFUL_STACK_NAME, fakeResourceValues(synthesized)),
       );
-      for (const name of ['tenants', 'channels', 'messages', 'authorizer'] as const) {
+      for (const name of ['tenants', 'channels', 'messages', 'webhooks', 'authorizer'] as const) {
         const environment = environmentOf(name);
         expect(
           Object.fromEntries(RUNTIME_ENVIRONMENT_KEYS.map((key) => [key, environment[key]])),
@@ -698,7 +700,7 @@ describe('API stack', () => {
         return JSON.stringify(resolved).length;
       });
       // Lambda refuses a function whose variables pass 4 KB. The command queue URLs are most of it
-      // (~125 bytes a shard): the largest is ~3.4 KB, so ~21 shards is the ceiling (docs/infra.md).
+      // (~125 bytes a shard): the largest is ~3.6 KB, so 20 shards is the ceiling (docs/infra.md).
       expect(Math.max(...sizes)).toBeLessThan(4096);
       expect(Math.max(...sizes)).toBeGreaterThan(3000);
     });
@@ -799,6 +801,17 @@ describe('API stack', () => {
           ...sendToShards,
           'media-bucket/*: s3:AbortMultipartUpload s3:GetObject s3:PutObject',
           'media-bucket: s3:ListBucket if StringLike',
+        ].sort(),
+      );
+    });
+
+    it('gives webhooks the platform and idempotency tables and sending to the deliveries’ queue (not its DLQ), nothing else', () => {
+      expect(describeGrants('webhooks')).toEqual(
+        [
+          ...basics('webhooks'),
+          ...platformTable(ITEMS),
+          `idempotency-table: ${ITEMS}`,
+          'webhook-deliveries-queue: sqs:GetQueueAttributes sqs:GetQueueUrl sqs:SendMessage',
         ].sort(),
       );
     });
@@ -925,7 +938,7 @@ describe('API stack', () => {
       const xray = 'AwsSolutions-IAM5[Resource::*]';
       expect(acknowledgements.map(({ at, rule }) => `${at} ${rule}`).sort()).toEqual(
         [
-          ...['Public', 'Tenants', 'Channels', 'Messages', 'Authorizer'].map(
+          ...['Public', 'Tenants', 'Channels', 'Messages', 'Webhooks', 'Authorizer'].map(
             (fn) => `Functions/${fn}/Role ${xray}`,
           ),
           `Functions/Messages/Role AwsSolutions-IAM5[Resource::${STATEFUL_STACK_NAME}:ExportsOutputFnGetAttMediaBucket4022EBBFArnD921DB08/*]`,

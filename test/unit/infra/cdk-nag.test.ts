@@ -86,6 +86,7 @@ describe('cdk-nag AwsSolutions', () => {
       'ClinicWa-Api/Functions/Messages/Role',
       'ClinicWa-Api/Functions/Public/Role',
       'ClinicWa-Api/Functions/Tenants/Role',
+      'ClinicWa-Api/Functions/Webhooks/Role',
       'ClinicWa-Runner/Runner/Task',
       'ClinicWa-Runner/Runner/Task/ExecutionRole',
       'ClinicWa-Runner/Runner/Task/TaskRole',

@@ -4,6 +4,7 @@ import {
   loadAwsConfig,
   loadObservabilityConfig,
   loadResourceConfig,
+  loadWebhookUrlPolicy,
 } from '#shared/config.ts';
 
 const resources = {
@@ -18,6 +19,7 @@ const resources = {
   WEBHOOK_QUEUE_URL: 'http://127.0.0.1:5000/123456789012/webhooks',
   RECORDER_PAIRING_QUEUE_URL: 'http://127.0.0.1:5000/123456789012/recorder-pairing',
   WEBHOOK_PAIRING_QUEUE_URL: 'http://127.0.0.1:5000/123456789012/webhooks-pairing',
+  WEBHOOK_DELIVERY_QUEUE_URL: 'http://127.0.0.1:5000/123456789012/webhook-deliveries',
   SESSION_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/abc',
   MEDIA_BUCKET_NAME: 'media',
 };
@@ -65,5 +67,11 @@ describe('configuration', () => {
   it('defaults the log level and rejects an unknown one', () => {
     expect(loadObservabilityConfig({}).logLevel).toBe('INFO');
     expect(() => loadObservabilityConfig({ LOG_LEVEL: 'LOUD' })).toThrow(/LOG_LEVEL/);
+  });
+
+  it('lets webhooks reach loopback only when told so, and refuses anything but true or false', () => {
+    expect(loadWebhookUrlPolicy({})).toEqual({ allowLoopback: false });
+    expect(loadWebhookUrlPolicy({ WEBHOOK_ALLOW_LOOPBACK: 'true' })).toEqual({ allowLoopback: true });
+    expect(() => loadWebhookUrlPolicy({ WEBHOOK_ALLOW_LOOPBACK: 'yes' })).toThrow(/WEBHOOK_ALLOW_LOOPBACK/);
   });
 });

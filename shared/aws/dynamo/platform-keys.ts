@@ -42,6 +42,18 @@ export const contactCheckKey = (tenantId: string, checkId: string) => ({
   sk: `CHECK#${checkId}`,
 });
 
+export const EVENT_LOG_PREFIX = 'EVLOG#';
+/** An event in its tenant's log, at its position (arrival time and id: shared/domain/event-log.ts). */
+export const eventLogKey = (tenantId: string, position: string) => ({
+  pk: tenantPartition(tenantId),
+  sk: `${EVENT_LOG_PREFIX}${position}`,
+});
+/** An event id's first position in the log (what `after=<event id>` continues from); also its dedupe. */
+export const eventIdKey = (tenantId: string, eventId: string) => ({
+  pk: tenantPartition(tenantId),
+  sk: `EVID#${eventId}`,
+});
+
 export const SK_PREFIX = {
   apiKey: 'APIKEY#',
   channel: 'CHANNEL#',

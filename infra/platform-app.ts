@@ -10,12 +10,14 @@ import {
   type FirewallRateWindow,
 } from './constructs/api-firewall.construct.ts';
 import type { RunnerScaling } from './constructs/runner-service.construct.ts';
+import { ConsumersStack } from './consumers-stack.ts';
 import { RunnerStack } from './runner-stack.ts';
 import { DEFAULT_SHARD_COUNT, StatefulStack } from './stateful-stack.ts';
 
 export const STATEFUL_STACK_NAME = 'ClinicWa-Stateful';
 export const RUNNER_STACK_NAME = 'ClinicWa-Runner';
 export const API_STACK_NAME = 'ClinicWa-Api';
+export const CONSUMERS_STACK_NAME = 'ClinicWa-Consumers';
 
 /** The runner's scaling when cdk.json and `-c` say nothing (docs/infra.md: why these). */
 export const DEFAULT_RUNNER_SCALING: RunnerScaling = {
@@ -120,6 +122,7 @@ export interface Platform {
   readonly stateful: StatefulStack;
   readonly api: ApiStack;
   readonly runner: RunnerStack;
+  readonly consumers: ConsumersStack;
 }
 
 export interface PlatformOptions {
@@ -173,7 +176,12 @@ export function definePlatform(app: App, options: PlatformOptions = {}): Platfor
     stateful,
     scaling: runnerScalingOf(app, stateful.commandQueues.shardCount),
   });
+  const consumers = new ConsumersStack(app, CONSUMERS_STACK_NAME, {
+    env,
+    description: 'clinic-wa event consumers: the event recorder',
+    stateful,
+  });
   // Synthesis fails on any unacknowledged finding; acknowledgements sit on the resource they excuse.
   if (options.checks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { stateful, api, runner };
+  return { stateful, api, runner, consumers };
 }

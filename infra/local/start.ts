@@ -1,6 +1,6 @@
 // `npm start`: the platform on this machine. Each part starts in order, prints what it runs, and
 // stops in reverse order on Ctrl-C or SIGTERM: local AWS (moto, provisioned from the CDK template),
-// the WhatsApp simulator, a runner, the HTTPS API behind its local front.
+// the WhatsApp simulator, a runner, the HTTPS API behind its local front, the queue consumers.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -176,7 +176,47 @@ const apiPart: Part = async (platform) => {
   };
 };
 
-const PARTS: readonly Part[] = [localAwsPart, simulatorPart, runnerPart, apiPart];
+/**
+ * The queue consumers' Lambda handlers (the event recorder) under a local SQS event source, as their
+ * own process: what GET /v1/events lists is recorded here.
+ */
+const consumersPart: Part = async (platform) => {
+  const { aws } = platform;
+  if (!aws) throw new Error('the consumers need local AWS');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'infra/local/consumers-main.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: {
+      ...localAwsEnvironment(aws),
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const consumers = await new Promise<{ name: string; queueUrl: string }[]>((resolve, reject) => {
+    child.once('message', (message) =>
+      resolve((message as { ready: { name: string; queueUrl: string }[] }).ready),
+    );
+    child.once('exit', (code) =>
+      reject(new Error(`the consumers exited with ${code} before they were ready`)),
+    );
+  });
+  console.log(
+    `\nQueue consumers (pid ${child.pid}; Lambda's SQS event source, infra/local/queue-consumers.ts):`,
+  );
+  for (const consumer of consumers) {
+    console.log(`  ${consumer.name} ← ${consumer.queueUrl.split('/').pop()}`);
+  }
+  return {
+    name: 'queue consumers',
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+};
+
+const PARTS: readonly Part[] = [localAwsPart, simulatorPart, runnerPart, apiPart, consumersPart];
 
 async function main(): Promise<void> {
   const running: RunningPart[] = [];

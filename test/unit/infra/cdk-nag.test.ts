@@ -29,8 +29,8 @@ describe('cdk-nag AwsSolutions', () => {
 
   // Builds and synthesizes all three stacks: seconds on a loaded machine, past vitest's default 5.
   it('finds no unacknowledged error or warning in any stack', () => {
-    const { stateful, api, runner } = platform({ shardCount: 2 });
-    for (const stack of [stateful, api, runner]) {
+    const { stateful, api, runner, consumers } = platform({ shardCount: 2 });
+    for (const stack of [stateful, api, runner, consumers]) {
       expect(findings(stack)).toEqual([]);
       const annotations = Annotations.fromStack(stack);
       expect(annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
@@ -87,6 +87,7 @@ describe('cdk-nag AwsSolutions', () => {
       'ClinicWa-Api/Functions/Public/Role',
       'ClinicWa-Api/Functions/Tenants/Role',
       'ClinicWa-Api/Functions/Webhooks/Role',
+      'ClinicWa-Consumers/Recorder/Function/Role',
       'ClinicWa-Runner/Runner/Task',
       'ClinicWa-Runner/Runner/Task/ExecutionRole',
       'ClinicWa-Runner/Runner/Task/TaskRole',

@@ -301,6 +301,39 @@ export interface DeliveryRepository {
   reopen(tenantId: string, webhookId: string, deliveryId: string, at: string): Promise<Delivery>;
 }
 
+/** One signed POST of a delivery to its webhook (Standard Webhooks): what the dispatcher sends per try. */
+export interface WebhookRequest {
+  readonly url: string;
+  /** The delivery id: the `webhook-id` header, the same on every try. */
+  readonly deliveryId: string;
+  /** The secrets valid now (`signingSecrets`), newest first: one `v1,` signature each. */
+  readonly secrets: readonly string[];
+  /** The JSON body, signed as it is sent: the event envelope. */
+  readonly body: string;
+  /** A shorter deadline than `DELIVERY_TIMEOUT_MS` (a QR that expires sooner); never a longer one. */
+  readonly timeoutMs?: number;
+}
+
+/** What one try came to. Never thrown: a receiver's failure is an outcome, not an error. */
+export interface WebhookResponse {
+  /** null when no response came (see `error`). */
+  readonly statusCode: number | null;
+  readonly latencyMs: number;
+  /**
+   * Why no response came: `timeout`, `address_refused`, `url_refused`, `dns_error`,
+   * `connection_refused`, `connection_reset`, `tls_error`, `invalid_response`, `connection_error`;
+   * null when one came (`judgeResponse` judges it).
+   */
+  readonly error: string | null;
+  /** The start of the body, at most `RESPONSE_EXCERPT_BYTES` of UTF-8. */
+  readonly responseExcerpt: string | null;
+  readonly retryAfter: string | null;
+}
+
+export interface WebhookSender {
+  send(request: WebhookRequest): Promise<WebhookResponse>;
+}
+
 /** A delivery to try, when: what the dispatcher's queue carries. */
 export interface DeliveryJob {
   readonly tenantId: string;

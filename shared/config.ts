@@ -108,8 +108,45 @@ export const observabilityConfigSchema = z
   .transform((env) => ({ logLevel: env.LOG_LEVEL, stage: env.STAGE }));
 export type ObservabilityConfig = z.output<typeof observabilityConfigSchema>;
 
+/**
+ * The dispatcher's settings that exist for local development and tests only: `http:` webhook URLs
+ * and loopback receivers (`WEBHOOK_LOCAL_TARGETS=allow`), a shrunk retry schedule
+ * (`WEBHOOK_RETRY_SCALE`, e.g. 0.001). Inside Lambda (`AWS_EXECUTION_ENV`, set by the runtime and
+ * reserved: no template can set it) either one fails the cold start, and synthesis refuses a
+ * function that sets them (infra/constructs/webhook-dispatcher.construct.ts).
+ */
+export const LOCAL_ONLY_WEBHOOK_SETTINGS = ['WEBHOOK_LOCAL_TARGETS', 'WEBHOOK_RETRY_SCALE'] as const;
+
+export const webhookDispatchConfigSchema = z
+  .object({
+    WEBHOOK_LOCAL_TARGETS: z.enum(['allow', 'deny']).default('deny'),
+    WEBHOOK_RETRY_SCALE: z.coerce.number().positive().max(1).default(1),
+    AWS_EXECUTION_ENV: z.string().optional(),
+  })
+  .superRefine((env, context) => {
+    if (!env.AWS_EXECUTION_ENV?.startsWith('AWS_Lambda')) return;
+    const set = [
+      ...(env.WEBHOOK_LOCAL_TARGETS === 'allow' ? ['WEBHOOK_LOCAL_TARGETS'] : []),
+      ...(env.WEBHOOK_RETRY_SCALE !== 1 ? ['WEBHOOK_RETRY_SCALE'] : []),
+    ];
+    for (const variable of set) {
+      context.addIssue({
+        code: 'custom',
+        path: [variable],
+        message: 'is for local development and tests only, never inside Lambda',
+      });
+    }
+  })
+  .transform((env) => ({
+    allowLocalTargets: env.WEBHOOK_LOCAL_TARGETS === 'allow',
+    retryScale: env.WEBHOOK_RETRY_SCALE,
+  }));
+export type WebhookDispatchConfig = z.output<typeof webhookDispatchConfigSchema>;
+
 export const loadAwsConfig = (env?: Environment): AwsConfig => readConfig(awsConfigSchema, env);
 export const loadResourceConfig = (env?: Environment): ResourceConfig =>
   readConfig(resourceConfigSchema, env);
 export const loadObservabilityConfig = (env?: Environment): ObservabilityConfig =>
   readConfig(observabilityConfigSchema, env);
+export const loadWebhookDispatchConfig = (env?: Environment): WebhookDispatchConfig =>
+  readConfig(webhookDispatchConfigSchema, env);

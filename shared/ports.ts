@@ -334,15 +334,30 @@ export interface WebhookSender {
   send(request: WebhookRequest): Promise<WebhookResponse>;
 }
 
-/** A delivery to try, when: what the dispatcher's queue carries. */
+/**
+ * A delivery to try, when: what the dispatcher's queues carry. A job is only a pointer: the delivery
+ * it names says whether it is still to be tried, and when (docs/architecture.md, "Webhooks").
+ */
 export interface DeliveryJob {
   readonly tenantId: string;
   readonly webhookId: string;
   readonly deliveryId: string;
   /** Group for ordering: deliveries of one webhook and one channel go in order while they succeed. */
   readonly orderKey: string;
+  /**
+   * The delivery's `attemptCount` when the job was queued. A job whose delivery has been tried since
+   * is stale and dropped, so a job queued twice (a crash, a redelivery asked while one waited) costs
+   * at most one extra try; a job ahead of its delivery waits for the try it follows to be recorded.
+   */
+  readonly attemptCount: number;
+  /** The delivery's `nextAttemptAt` when the job was queued (ISO-8601): when to try. */
+  readonly dueAt: string;
 }
 
+/**
+ * Jobs without a delay are first tries (and redeliveries): in order of `orderKey`. Jobs with one are
+ * retries and waits, in no order, so a failing delivery never holds back the ones behind it.
+ */
 export interface DeliveryQueue {
   /** Durable once resolved; `delayMs` may exceed what the queue can delay (the dispatcher waits again). */
   enqueue(jobs: readonly DeliveryJob[], options?: { delayMs?: number }): Promise<void>;

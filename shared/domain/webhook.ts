@@ -137,6 +137,12 @@ export interface Delivery {
   readonly status: DeliveryStatus;
   /** Tries made, including those of redeliveries. */
   readonly attemptCount: number;
+  /**
+   * Tries since the delivery was created or last reopened (a redelivery or a recovery restarts the
+   * schedule): the failed tries `retryDelayMs` counts. `attemptCount` alone cannot tell, since a
+   * reopened dead delivery has every try of its first round behind it.
+   */
+  readonly roundAttemptCount: number;
   /** The latest tries, newest last, at most `MAX_ATTEMPTS_KEPT`. */
   readonly attempts: readonly DeliveryAttempt[];
   readonly nextAttemptAt: string | null;
@@ -162,6 +168,11 @@ export const RETRY_JITTER = 0.1;
 /** The delivery id for an event and a webhook: stable, so a retry or a duplicate event reuses it. */
 export function deliveryIdOf(eventId: string, webhookId: string): string {
   return `dlv_${idBody(eventId)}${idBody(webhookId)}`;
+}
+
+/** The order group of a delivery: one webhook and one channel (events of no channel go together). */
+export function deliveryOrderKey(webhookId: string, channelId: string | null): string {
+  return `${webhookId}#${channelId ?? '-'}`;
 }
 
 /**

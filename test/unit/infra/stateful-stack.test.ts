@@ -194,7 +194,10 @@ describe('stateful stack with 4 shards', () => {
     const rules = template.findResources('AWS::Events::Rule', {
       Properties: {
         EventBusName: { Ref: busId },
-        EventPattern: { source: ['clinic-wa.runner', 'clinic-wa.api'], 'detail-type': detailType },
+        EventPattern: {
+          source: ['clinic-wa.runner', 'clinic-wa.api', 'clinic-wa.webhooks'],
+          'detail-type': detailType,
+        },
         State: 'ENABLED',
       },
     });

@@ -18,6 +18,8 @@ export const RUNTIME_ENVIRONMENT_KEYS = [
   'WEBHOOK_PAIRING_QUEUE_URL',
   'SESSION_KEY_ARN',
   'MEDIA_BUCKET_NAME',
+  /** Deliveries to try: the webhook dispatcher's work queue. */
+  'WEBHOOK_DELIVERY_QUEUE_URL',
 ] as const;
 
 export type RuntimeEnvironmentKey = (typeof RUNTIME_ENVIRONMENT_KEYS)[number];

@@ -8,6 +8,7 @@ import { EventRouting } from './constructs/event-routing.construct.ts';
 import { MediaBucket } from './constructs/media-bucket.construct.ts';
 import { SecureTable } from './constructs/secure-table.construct.ts';
 import { SessionKey } from './constructs/session-key.construct.ts';
+import { WebhookDeliveries } from './constructs/webhook-deliveries.construct.ts';
 import { RUNTIME_ENVIRONMENT_OUTPUT, type RuntimeEnvironment } from './runtime-environment.ts';
 
 export const DEFAULT_SHARD_COUNT = 16;
@@ -25,6 +26,7 @@ export class StatefulStack extends Stack {
   readonly commandQueues: CommandQueues;
   readonly events: EventRouting;
   readonly media: MediaBucket;
+  readonly webhookDeliveries: WebhookDeliveries;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
     super(scope, id, { terminationProtection: true, ...props });
@@ -60,6 +62,7 @@ export class StatefulStack extends Stack {
     });
     this.events = new EventRouting(this, 'Events');
     this.media = new MediaBucket(this, 'Media');
+    this.webhookDeliveries = new WebhookDeliveries(this, 'WebhookDeliveries');
 
     new CfnOutput(this, RUNTIME_ENVIRONMENT_OUTPUT, {
       description: 'The environment every function and runner task needs (infra/runtime-environment.ts)',
@@ -82,6 +85,7 @@ export class StatefulStack extends Stack {
       WEBHOOK_PAIRING_QUEUE_URL: this.events.webhooks.pairingSecretsQueueUrl,
       SESSION_KEY_ARN: this.sessionKey.keyArn,
       MEDIA_BUCKET_NAME: this.media.bucketName,
+      WEBHOOK_DELIVERY_QUEUE_URL: this.webhookDeliveries.queueUrl,
     };
   }
 }

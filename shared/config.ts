@@ -77,6 +77,7 @@ export const resourceConfigSchema = z
     WEBHOOK_PAIRING_QUEUE_URL: z.url(),
     SESSION_KEY_ARN: name,
     MEDIA_BUCKET_NAME: name,
+    WEBHOOK_DELIVERY_QUEUE_URL: z.url(),
   })
   .refine((env) => env.COMMAND_QUEUE_URLS.length === env.SHARD_COUNT, {
     path: ['COMMAND_QUEUE_URLS'],
@@ -95,6 +96,7 @@ export const resourceConfigSchema = z
     webhookPairingQueueUrl: env.WEBHOOK_PAIRING_QUEUE_URL,
     sessionKeyArn: env.SESSION_KEY_ARN,
     mediaBucket: env.MEDIA_BUCKET_NAME,
+    webhookDeliveryQueueUrl: env.WEBHOOK_DELIVERY_QUEUE_URL,
   }));
 export type ResourceConfig = z.output<typeof resourceConfigSchema>;
 

@@ -13,12 +13,15 @@ import {
 import { DynamoApiKeyRepository } from './aws/dynamo/api-key-repository.ts';
 import { DynamoChannelRepository } from './aws/dynamo/channel-repository.ts';
 import { DynamoContactCheckRepository } from './aws/dynamo/contact-check-repository.ts';
+import { DynamoDeliveryRepository } from './aws/dynamo/delivery-repository.ts';
 import { DynamoMessageOutbox } from './aws/dynamo/message-outbox.ts';
 import { DynamoMessageRepository } from './aws/dynamo/message-repository.ts';
 import { DynamoTenantRepository } from './aws/dynamo/tenant-repository.ts';
+import { DynamoWebhookRepository } from './aws/dynamo/webhook-repository.ts';
 import { EventBridgePublisher } from './aws/eventbridge-publisher.ts';
 import { S3MediaStore } from './aws/s3-media-store.ts';
 import { SqsCommandBus } from './aws/sqs-command-bus.ts';
+import { SqsDeliveryQueue } from './aws/sqs-delivery-queue.ts';
 import { type Environment, loadAwsConfig, loadResourceConfig } from './config.ts';
 import { EVENT_SOURCES } from './domain/events.ts';
 
@@ -63,8 +66,11 @@ export function createPlatform({ source, env = process.env }: PlatformOptions) {
     messages: new DynamoMessageRepository(clients.dynamo, table, leases),
     contactChecks: new DynamoContactCheckRepository(clients.dynamo, table),
     outbox: new DynamoMessageOutbox(clients.dynamo, table),
+    webhooks: new DynamoWebhookRepository(clients.dynamo, table),
+    deliveries: new DynamoDeliveryRepository(clients.dynamo, table),
     media: new S3MediaStore(clients.s3, resources.mediaBucket),
     commands: new SqsCommandBus(clients.sqs, resources.commandQueueUrls),
+    deliveryQueue: new SqsDeliveryQueue(clients.sqs, resources.webhookDeliveryQueueUrl),
     events: new EventBridgePublisher(clients.eventBridge, resources.eventBusName, EVENT_SOURCES[source]),
     shardCount: resources.shardCount,
   };

@@ -254,6 +254,8 @@ export interface WebhookChanges {
   readonly disabledReason?: WebhookDisabledReason | null;
   readonly secrets?: readonly WebhookSecret[];
   readonly failingSince?: string | null;
+  /** When the change is made (the repository's clock when absent). */
+  readonly updatedAt?: string;
 }
 
 export interface WebhookRepository {
@@ -279,7 +281,12 @@ export interface WebhookRepository {
 /** Filters of the deliveries list. */
 export interface DeliveryFilter {
   readonly status?: DeliveryStatus;
-  /** Deliveries created at or after this instant (ISO-8601). */
+  /**
+   * Deliveries of events created at or after this instant (ISO-8601). The event's time, not the
+   * delivery's: a delivery's id begins with its event's, so deliveries are stored in event order and
+   * `since` is a key range, not a filter that reads everything older to skip it; and "since the
+   * receiver went down" is a question about events.
+   */
   readonly since?: string;
 }
 
@@ -287,9 +294,13 @@ export interface DeliveryRepository {
   /** Stores a new delivery; false when one with its id exists (a duplicate event). */
   create(delivery: Delivery): Promise<boolean>;
   get(tenantId: string, webhookId: string, deliveryId: string): Promise<Delivery | null>;
-  /** A webhook's deliveries, newest first. */
+  /** A webhook's deliveries, newest first (by event: see `DeliveryFilter.since`). */
   list(tenantId: string, webhookId: string, request: PageRequest & DeliveryFilter): Promise<Page<Delivery>>;
-  /** Records a try and what follows it (status, next try); the delivery as it now is. */
+  /**
+   * Records a try and what follows it (status, next try); the delivery as it now is. Appends the try
+   * (keeping the latest `MAX_ATTEMPTS_KEPT`) and counts it in `attemptCount` and `roundAttemptCount`,
+   * atomically against any other write to the delivery. Not-found when absent.
+   */
   recordAttempt(
     tenantId: string,
     webhookId: string,
@@ -297,8 +308,19 @@ export interface DeliveryRepository {
     attempt: DeliveryAttempt,
     next: { status: DeliveryStatus; nextAttemptAt: string | null },
   ): Promise<Delivery>;
-  /** Puts a dead (or succeeded) delivery back to `pending` for a new round of tries. */
-  reopen(tenantId: string, webhookId: string, deliveryId: string, at: string): Promise<Delivery>;
+  /**
+   * Puts a delivery back to `pending`, due at `at`, for a new round of tries (`roundAttemptCount`
+   * back to 0, its retention counted again from `at`). Any status may be reopened (a pending one
+   * whose job was lost, too) unless `onlyFrom` names the one it must be in: a conflict otherwise.
+   * Not-found when absent.
+   */
+  reopen(
+    tenantId: string,
+    webhookId: string,
+    deliveryId: string,
+    at: string,
+    options?: { onlyFrom?: DeliveryStatus },
+  ): Promise<Delivery>;
 }
 
 /** One signed POST of a delivery to its webhook (Standard Webhooks): what the dispatcher sends per try. */

@@ -11,6 +11,7 @@ export const ID_PREFIXES = {
   message: 'msg',
   command: 'cmd',
   media: 'med',
+  webhook: 'whk',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

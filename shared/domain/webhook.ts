@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from './errors.ts';
 import { EVENT_TYPES, type EventType, type PlatformEvent } from './events.ts';
-import { idBody } from './ids.ts';
+import { idBody, isId } from './ids.ts';
 
 // A clinic's webhook: where events go, which ones, and the secrets that sign them (Standard Webhooks).
 // The rules of delivery — what a response means, when to try again, when to give up — live here so
@@ -108,6 +108,83 @@ export function webhookWants(
 /** The event types a webhook may name (`*` included). */
 export const WEBHOOK_EVENT_FILTERS: readonly WebhookEventFilter[] = [ALL_EVENTS, ...EVENT_TYPES];
 
+/** What a clinic sets on a webhook (its URL's scheme and address are checked apart: shared/net). */
+export interface WebhookSettings {
+  readonly url: string;
+  readonly events: readonly WebhookEventFilter[];
+  readonly channelIds: readonly string[] | null;
+  readonly description: string | null;
+}
+
+/**
+ * Checks the settings given (absent ones are not checked) and returns them normalized: lists
+ * without repeats, a blank description as none. Every failing field is named (400).
+ */
+export function validateWebhookSettings<T extends Partial<Record<keyof WebhookSettings, unknown>>>(
+  input: T,
+): { [K in keyof T & keyof WebhookSettings]: WebhookSettings[K] } {
+  const fields: { field: string; message: string }[] = [];
+  const out: Record<string, unknown> = {};
+  if ('url' in input && input.url !== undefined) {
+    const url = input.url;
+    if (typeof url !== 'string' || url.length > MAX_WEBHOOK_URL_LENGTH || !URL.canParse(url))
+      fields.push({
+        field: 'url',
+        message: `must be an absolute URL of at most ${MAX_WEBHOOK_URL_LENGTH} characters`,
+      });
+    else out.url = url;
+  }
+  if ('events' in input && input.events !== undefined) {
+    const events = input.events;
+    if (!Array.isArray(events) || events.length === 0)
+      fields.push({ field: 'events', message: 'must list at least one event type (or "*")' });
+    else {
+      events.forEach((event, index) => {
+        if (!(WEBHOOK_EVENT_FILTERS as readonly unknown[]).includes(event))
+          fields.push({
+            field: `events.${index}`,
+            message: `must be one of ${WEBHOOK_EVENT_FILTERS.join(', ')}`,
+          });
+      });
+      out.events = [...new Set(events as WebhookEventFilter[])];
+    }
+  }
+  if ('channelIds' in input && input.channelIds !== undefined) {
+    const channelIds = input.channelIds;
+    if (channelIds === null) out.channelIds = null;
+    else if (!Array.isArray(channelIds) || channelIds.length === 0 || channelIds.length > MAX_CHANNEL_FILTER)
+      fields.push({
+        field: 'channelIds',
+        message: `must be null (every channel) or list 1 to ${MAX_CHANNEL_FILTER} channel ids`,
+      });
+    else {
+      channelIds.forEach((id, index) => {
+        if (typeof id !== 'string' || !isId('channel', id))
+          fields.push({ field: `channelIds.${index}`, message: 'must be a channel id' });
+      });
+      out.channelIds = [...new Set(channelIds as string[])];
+    }
+  }
+  if ('description' in input && input.description !== undefined) {
+    const description = input.description;
+    if (
+      description !== null &&
+      (typeof description !== 'string' || description.length > MAX_DESCRIPTION_LENGTH)
+    )
+      fields.push({
+        field: 'description',
+        message: `must be at most ${MAX_DESCRIPTION_LENGTH} characters, or null`,
+      });
+    else
+      out.description =
+        typeof description === 'string' && description.trim() !== '' ? description.trim() : null;
+  }
+  if (fields.length > 0) {
+    throw new ValidationError(`The webhook is not valid: ${fields.map((f) => f.field).join(', ')}`, fields);
+  }
+  return out as { [K in keyof T & keyof WebhookSettings]: WebhookSettings[K] };
+}
+
 // ---- Deliveries ------------------------------------------------------------------------------
 
 /**
@@ -151,6 +228,12 @@ export interface Delivery {
 }
 
 export const MAX_ATTEMPTS_KEPT = 20;
+/**
+ * A delivery is kept this long after it was created or last reopened, then expires (DynamoDB TTL):
+ * it holds the event, patient data among it, so it is kept only as long as a clinic needs to see a
+ * failure and recover it — the whole retry schedule (about 3 days) fits many times over.
+ */
+export const DELIVERY_RETENTION_DAYS = 30;
 export const RESPONSE_EXCERPT_BYTES = 512;
 /** A receiver that has not answered 2xx within this is a failed try. */
 export const DELIVERY_TIMEOUT_MS = 15_000;
@@ -168,6 +251,11 @@ export const RETRY_JITTER = 0.1;
 /** The delivery id for an event and a webhook: stable, so a retry or a duplicate event reuses it. */
 export function deliveryIdOf(eventId: string, webhookId: string): string {
   return `dlv_${idBody(eventId)}${idBody(webhookId)}`;
+}
+
+/** Whether a value has the form of `deliveryIdOf`'s ids (the event's ULID, then the webhook's). */
+export function isDeliveryId(value: string): boolean {
+  return /^dlv_[0-9A-HJKMNP-TV-Z]{52}$/.test(value);
 }
 
 /** The order group of a delivery: one webhook and one channel (events of no channel go together). */

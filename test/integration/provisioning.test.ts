@@ -27,6 +27,7 @@ import {
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { COMMAND_MAX_RECEIVE_COUNT } from '#infra/constructs/command-queues.construct.ts';
+import { MAX_RECEIVE_COUNT } from '#infra/constructs/secure-queue.construct.ts';
 import { emulatorClients } from '#infra/local/aws-clients.ts';
 
 const { endpoint, region, env } = inject('localAws');
@@ -135,6 +136,21 @@ describe('tables', () => {
         backups.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus,
       ).toBe('ENABLED');
     }
+  });
+});
+
+describe('webhook deliveries', () => {
+  it('is a standard queue the dispatcher has three minutes per receive on, redriving to its DLQ after 5', async () => {
+    const { Attributes } = await aws.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: env.WEBHOOK_DELIVERY_QUEUE_URL, AttributeNames: ['All'] }),
+    );
+    expect(Attributes?.FifoQueue).toBeUndefined();
+    expect(Attributes?.VisibilityTimeout).toBe('180');
+    const redrive = JSON.parse(Attributes?.RedrivePolicy ?? '{}');
+    expect(Number(redrive.maxReceiveCount)).toBe(MAX_RECEIVE_COUNT);
+    const dlqName = String(redrive.deadLetterTargetArn).split(':').pop();
+    const { QueueUrl: dlqUrl } = await aws.sqs.send(new GetQueueUrlCommand({ QueueName: dlqName }));
+    expect(dlqUrl).toBeTruthy();
   });
 });
 

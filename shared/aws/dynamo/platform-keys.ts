@@ -42,10 +42,24 @@ export const contactCheckKey = (tenantId: string, checkId: string) => ({
   sk: `CHECK#${checkId}`,
 });
 
+export const webhookKey = (tenantId: string, webhookId: string) => ({
+  pk: tenantPartition(tenantId),
+  sk: `WEBHOOK#${webhookId}`,
+});
+/** How many webhooks the tenant has: the item a create and a delete change with the webhook's. */
+export const webhookCountKey = (tenantId: string) => ({ pk: tenantPartition(tenantId), sk: 'WEBHOOKS' });
+/** A webhook's deliveries sort by their ids, which begin with their event's: by event time. */
+export const deliveryKey = (tenantId: string, webhookId: string, deliveryId: string) => ({
+  pk: tenantPartition(tenantId),
+  sk: `DLV#${webhookId}#${deliveryId}`,
+});
+
 export const SK_PREFIX = {
   apiKey: 'APIKEY#',
   channel: 'CHANNEL#',
   messagesOf: (channelId: string) => `MSG#${channelId}#`,
+  webhook: 'WEBHOOK#',
+  deliveriesOf: (webhookId: string) => `DLV#${webhookId}#`,
 } as const;
 
 export const ALL_TENANTS_PARTITION = 'TENANTS';

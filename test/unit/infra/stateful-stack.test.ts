@@ -163,8 +163,8 @@ describe('stateful stack with 4 shards', () => {
           'Fn::GetAtt'
         ][0],
     );
-    // Every command shard's DLQ, each event subscription's, and each rule target's.
-    expect(redrivenTo).toHaveLength(4 + 2);
+    // Every command shard's DLQ, each event subscription's, the webhook deliveries', and each rule target's.
+    expect(redrivenTo).toHaveLength(4 + 2 + 1);
     expect(ruleTargetDeadLetters).toHaveLength(2);
     expect([...watched].sort()).toEqual([...redrivenTo, ...ruleTargetDeadLetters].sort());
   });
@@ -172,8 +172,8 @@ describe('stateful stack with 4 shards', () => {
   it('denies every queue access without TLS and keeps queues on stack deletion', () => {
     const queues = logicalIdsOf(template, 'AWS::SQS::Queue');
     // Per shard a queue and its DLQ; per consumer a queue, its DLQ, its rule target's DLQ, and the
-    // pairing secrets' queue.
-    expect(queues).toHaveLength(4 * 2 + 2 * 4);
+    // pairing secrets' queue; the webhook deliveries' queue and its DLQ.
+    expect(queues).toHaveLength(4 * 2 + 2 * 4 + 2);
     const resources = template.toJSON().Resources as Resources;
     for (const queueId of queues) {
       expect(resources[queueId]?.DeletionPolicy).toBe('Retain');
@@ -327,6 +327,7 @@ describe('stateful stack with 4 shards', () => {
       WEBHOOK_PAIRING_QUEUE_URL: expect.stringMatching(/^ref:EventsWebhooksPairingSecrets/),
       SESSION_KEY_ARN: expect.stringMatching(/^arn:SessionKey/),
       MEDIA_BUCKET_NAME: expect.stringMatching(/^ref:MediaBucket/),
+      WEBHOOK_DELIVERY_QUEUE_URL: expect.stringMatching(/^ref:WebhookDeliveriesJobsQueue/),
     });
     // The contract only (synthesized alone, as locally; beside the other stacks, CDK adds an export
     // for each of their references).
@@ -465,6 +466,38 @@ describe('bind methods', () => {
       'EventsWebhooksEventsDeadLetterQueue',
       'EventsWebhooksEventsQueue',
       'EventsWebhooksPairingSecrets',
+    ]);
+  });
+
+  it('give the webhook deliveries’ senders its queue to send to, and its consumer the queue and its DLQ', () => {
+    const { stack } = statefulStack({ shardCount: 2 });
+    const api = consumer(stack, 'Api');
+    const dispatcher = consumer(stack, 'Dispatcher');
+    stack.webhookDeliveries.bindSend(api);
+    stack.webhookDeliveries.bindConsume(dispatcher);
+    for (const bound of [api, dispatcher]) {
+      expect(bound.environment).toEqual({
+        WEBHOOK_DELIVERY_QUEUE_URL: { Ref: expect.stringMatching(/^WebhookDeliveriesJobsQueue/) },
+      });
+    }
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
+      (policy) =>
+        (policy.Properties.PolicyDocument.Statement as { Action: string[]; Resource: unknown[] }[]).map(
+          (statement) => ({ ...statement, role: JSON.stringify(policy.Properties.Roles) }),
+        ),
+    );
+    const queuesOf = (role: string, action: string) =>
+      statements
+        .filter((statement) => statement.role.includes(role) && [statement.Action].flat().includes(action))
+        .flatMap((statement) => [statement.Resource].flat() as { 'Fn::GetAtt': [string] }[])
+        .map((resource) => resource['Fn::GetAtt'][0].replace(/[0-9A-F]{8}$/, ''))
+        .sort();
+    expect(queuesOf('Api', 'sqs:SendMessage')).toEqual(['WebhookDeliveriesJobsQueue']);
+    expect(queuesOf('Api', 'sqs:ReceiveMessage')).toEqual([]);
+    expect(queuesOf('Dispatcher', 'sqs:SendMessage')).toEqual(['WebhookDeliveriesJobsQueue']);
+    expect(queuesOf('Dispatcher', 'sqs:ReceiveMessage')).toEqual([
+      'WebhookDeliveriesJobsDeadLetterQueue',
+      'WebhookDeliveriesJobsQueue',
     ]);
   });
 });

@@ -1,0 +1,257 @@
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { encodeTime } from 'ulid';
+import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.ts';
+import type { PlatformEvent } from '../../domain/events.ts';
+import type { Page, PageRequest } from '../../domain/pagination.ts';
+import {
+  DELIVERY_RETENTION_DAYS,
+  type Delivery,
+  type DeliveryAttempt,
+  type DeliveryStatus,
+  MAX_ATTEMPTS_KEPT,
+} from '../../domain/webhook.ts';
+import type { DeliveryFilter, DeliveryRepository } from '../../ports.ts';
+import { conditionally } from './conditional-write.ts';
+import { decodeCursor } from './cursor.ts';
+import { deliveryKey, SK_PREFIX, tenantPartition } from './platform-keys.ts';
+import { type Item, queryPage } from './query-page.ts';
+
+// Deliveries of a webhook, in its tenant's partition under `DLV#<webhookId>#<deliveryId>`. A
+// delivery id begins with its event's ULID, so the key order is the events' order: the newest-first
+// list reads the key range backwards and `since` is where the range starts. Each item expires
+// (DynamoDB TTL on `expiresAt`) DELIVERY_RETENTION_DAYS after it was created or last reopened.
+//
+// Every write bumps `revision`, an attribute of the item only: recording a try reads the delivery,
+// appends the try to the latest MAX_ATTEMPTS_KEPT and writes back on condition that nothing else
+// wrote in between (DynamoDB cannot append to a list and drop its head in one update expression).
+
+/** Read-and-write rounds of `recordAttempt` before it gives up on a delivery written that often. */
+const MAX_RECORD_ROUNDS = 5;
+/** Above every character of a delivery id: the top of a webhook's key range. */
+const KEY_RANGE_TOP = '~';
+/** The latest time a ULID can hold (2^48 - 1 ms, in the year 10889). */
+const MAX_ULID_TIME = 2 ** 48 - 1;
+
+export class DynamoDeliveryRepository implements DeliveryRepository {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly options: { readonly now?: () => Date } = {},
+  ) {}
+
+  async create(delivery: Delivery): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id),
+            entity: 'delivery',
+            ...delivery,
+            attempts: delivery.attempts.slice(-MAX_ATTEMPTS_KEPT),
+            revision: 1,
+            expiresAt: expiryFrom(delivery.createdAt),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  async get(tenantId: string, webhookId: string, deliveryId: string): Promise<Delivery | null> {
+    const item = await this.read(tenantId, webhookId, deliveryId);
+    return item ? toDelivery(item) : null;
+  }
+
+  async list(
+    tenantId: string,
+    webhookId: string,
+    request: PageRequest & DeliveryFilter,
+  ): Promise<Page<Delivery>> {
+    const pk = tenantPartition(tenantId);
+    const prefix = SK_PREFIX.deliveriesOf(webhookId);
+    const from = request.since === undefined ? undefined : `${prefix}dlv_${timePrefix(request.since)}`;
+    // Read backwards, a cursor is the last key handed out: one below where the range starts has
+    // nothing left in it (DynamoDB would refuse it as outside the query's range).
+    if (from !== undefined && request.cursor !== undefined) {
+      const cursor = decodeCursor(request.cursor, {
+        partition: { pk },
+        keyAttributes: ['pk', 'sk'],
+        sortKeyPrefix: prefix,
+      });
+      if ((cursor.sk as string) < from) return { items: [], nextCursor: null };
+    }
+    const status = request.status === undefined ? {} : { ':status': request.status };
+    return queryPage(
+      this.client,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression:
+          from === undefined
+            ? 'pk = :pk AND begins_with(sk, :prefix)'
+            : 'pk = :pk AND sk BETWEEN :from AND :to',
+        ...(request.status === undefined
+          ? {}
+          : { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } }),
+        ExpressionAttributeValues: {
+          ':pk': pk,
+          ...(from === undefined
+            ? { ':prefix': prefix }
+            : { ':from': from, ':to': `${prefix}${KEY_RANGE_TOP}` }),
+          ...status,
+        },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      },
+      request,
+      { pk },
+      ['pk', 'sk'],
+      toDelivery,
+      prefix,
+    );
+  }
+
+  async recordAttempt(
+    tenantId: string,
+    webhookId: string,
+    deliveryId: string,
+    attempt: DeliveryAttempt,
+    next: { status: DeliveryStatus; nextAttemptAt: string | null },
+  ): Promise<Delivery> {
+    for (let round = 0; round < MAX_RECORD_ROUNDS; round++) {
+      const current = await this.read(tenantId, webhookId, deliveryId);
+      if (!current) throw new NotFoundError('delivery', deliveryId);
+      const attempts = [...((current.attempts as DeliveryAttempt[] | undefined) ?? []), attempt].slice(
+        -MAX_ATTEMPTS_KEPT,
+      );
+      try {
+        const result = await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: deliveryKey(tenantId, webhookId, deliveryId),
+            UpdateExpression:
+              'SET attempts = :attempts, attemptCount = attemptCount + :one, ' +
+              'roundAttemptCount = if_not_exists(roundAttemptCount, :zero) + :one, #status = :status, ' +
+              'nextAttemptAt = :next, updatedAt = :now, revision = revision + :one',
+            ConditionExpression: 'revision = :revision',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':attempts': attempts,
+              ':zero': 0,
+              ':one': 1,
+              ':status': next.status,
+              ':next': next.nextAttemptAt,
+              ':now': this.now(),
+              ':revision': current.revision,
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return toDelivery(result.Attributes as Item);
+      } catch (error) {
+        // Written (or deleted by its TTL) since it was read: read it again, after a moment.
+        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * (round + 1)));
+      }
+    }
+    throw new ConflictError(
+      'delivery_busy',
+      `Delivery ${deliveryId} kept changing while a try was being recorded`,
+    );
+  }
+
+  async reopen(
+    tenantId: string,
+    webhookId: string,
+    deliveryId: string,
+    at: string,
+    options: { onlyFrom?: DeliveryStatus } = {},
+  ): Promise<Delivery> {
+    const onlyFrom = options.onlyFrom === undefined ? {} : { ':from': options.onlyFrom };
+    const result = await conditionally(
+      () =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: deliveryKey(tenantId, webhookId, deliveryId),
+            UpdateExpression:
+              'SET #status = :pending, nextAttemptAt = :at, updatedAt = :at, roundAttemptCount = :zero, ' +
+              'expiresAt = :expiresAt, revision = revision + :one',
+            ConditionExpression:
+              options.onlyFrom === undefined
+                ? 'attribute_exists(pk)'
+                : 'attribute_exists(pk) AND #status = :from',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':pending': 'pending',
+              ':at': at,
+              ':zero': 0,
+              ':one': 1,
+              ':expiresAt': expiryFrom(at),
+              ...onlyFrom,
+            },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      (current) =>
+        current
+          ? new ConflictError(
+              `delivery_not_${options.onlyFrom}`,
+              `Delivery ${deliveryId} is ${String(current.status)}, not ${options.onlyFrom}`,
+            )
+          : new NotFoundError('delivery', deliveryId),
+    );
+    return toDelivery(result.Attributes as Item);
+  }
+
+  private async read(tenantId: string, webhookId: string, deliveryId: string): Promise<Item | undefined> {
+    const result = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: deliveryKey(tenantId, webhookId, deliveryId),
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item;
+  }
+
+  private now(): string {
+    return (this.options.now?.() ?? new Date()).toISOString();
+  }
+}
+
+/** The first characters of the ids of events made at or after `since` (an ISO-8601 instant). */
+function timePrefix(since: string): string {
+  const at = Date.parse(since);
+  if (Number.isNaN(at)) {
+    const message = 'since must be an ISO-8601 instant';
+    throw new ValidationError(message, [{ field: 'since', message }]);
+  }
+  return encodeTime(Math.min(Math.max(0, at), MAX_ULID_TIME), 10);
+}
+
+/** Epoch seconds DELIVERY_RETENTION_DAYS after `at`: DynamoDB's TTL form. */
+function expiryFrom(at: string): number {
+  return Math.floor(Date.parse(at) / 1000) + DELIVERY_RETENTION_DAYS * 86_400;
+}
+
+function toDelivery(item: Item): Delivery {
+  return {
+    id: item.id as string,
+    tenantId: item.tenantId as string,
+    webhookId: item.webhookId as string,
+    event: item.event as PlatformEvent,
+    status: item.status as DeliveryStatus,
+    attemptCount: item.attemptCount as number,
+    roundAttemptCount: (item.roundAttemptCount as number | undefined) ?? 0,
+    attempts: (item.attempts as DeliveryAttempt[] | undefined) ?? [],
+    nextAttemptAt: (item.nextAttemptAt as string | null | undefined) ?? null,
+    createdAt: item.createdAt as string,
+    updatedAt: item.updatedAt as string,
+  };
+}

@@ -1,0 +1,84 @@
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+import type { DeliveryJob, DeliveryQueue } from '../ports.ts';
+
+// Deliveries to try, on the dispatcher's standard queue (`WEBHOOK_DELIVERY_QUEUE_URL`). SQS delays a
+// message 15 minutes at most: a job due later is delayed that long and carries its due time,
+// `notBefore`, for the dispatcher to send it on again until then (infra/constructs/
+// webhook-deliveries.construct.ts). The message is JSON the dispatcher parses with
+// `parseDeliveryJobMessage`, so the two ends read one shape.
+
+/** The longest delay SQS gives a message. */
+export const MAX_SQS_DELAY_SECONDS = 900;
+/** Entries of one SendMessageBatch call. */
+const BATCH_SIZE = 10;
+/** Sends of entries SQS refused (throttled, say) before `enqueue` fails. */
+const MAX_SEND_ROUNDS = 3;
+
+export const deliveryJobMessageSchema = z.object({
+  tenantId: z.string().min(1),
+  webhookId: z.string().min(1),
+  deliveryId: z.string().min(1),
+  orderKey: z.string().min(1),
+  /** When the try is due (ISO-8601): a receiver before then sends the job on, delayed again. */
+  notBefore: z.iso.datetime(),
+});
+
+export type DeliveryJobMessage = z.output<typeof deliveryJobMessageSchema>;
+
+/** A message of the queue as the dispatcher reads it; throws (a zod error) on anything else. */
+export function parseDeliveryJobMessage(body: string): DeliveryJobMessage {
+  return deliveryJobMessageSchema.parse(JSON.parse(body));
+}
+
+export class SqsDeliveryQueue implements DeliveryQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+    private readonly options: { readonly now?: () => Date } = {},
+  ) {}
+
+  async enqueue(jobs: readonly DeliveryJob[], options: { delayMs?: number } = {}): Promise<void> {
+    const delayMs = Math.max(0, options.delayMs ?? 0);
+    const notBefore = new Date((this.options.now?.() ?? new Date()).getTime() + delayMs).toISOString();
+    const delaySeconds = Math.min(MAX_SQS_DELAY_SECONDS, Math.ceil(delayMs / 1000));
+    for (let start = 0; start < jobs.length; start += BATCH_SIZE) {
+      const entries = jobs.slice(start, start + BATCH_SIZE).map(
+        (job, index): SendMessageBatchRequestEntry => ({
+          Id: String(index),
+          MessageBody: JSON.stringify({
+            tenantId: job.tenantId,
+            webhookId: job.webhookId,
+            deliveryId: job.deliveryId,
+            orderKey: job.orderKey,
+            notBefore,
+          } satisfies DeliveryJobMessage),
+          ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
+        }),
+      );
+      await this.sendBatch(entries);
+    }
+  }
+
+  /** Sends a batch, again for the entries SQS refused; fails naming them if they keep failing. */
+  private async sendBatch(entries: SendMessageBatchRequestEntry[]): Promise<void> {
+    let pending = entries;
+    for (let round = 1; ; round++) {
+      const result = await this.client.send(
+        new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }),
+      );
+      const failed = new Set((result.Failed ?? []).map((failure) => failure.Id));
+      if (failed.size === 0) return;
+      const refusals = (result.Failed ?? []).filter((failure) => failure.SenderFault);
+      if (refusals.length > 0 || round >= MAX_SEND_ROUNDS) {
+        const reasons = (result.Failed ?? []).map((failure) => `${failure.Code}: ${failure.Message}`);
+        throw new Error(`SQS did not take ${failed.size} delivery job(s): ${reasons.join('; ')}`);
+      }
+      pending = pending.filter((entry) => failed.has(entry.Id));
+    }
+  }
+}

@@ -127,7 +127,7 @@ export function defineStatefulStack(app: App): StatefulStack {
  * The API's functions carry every shard's queue URL in their environment, which Lambda caps at 4 KB
  * (docs/infra.md, "Shard count"): past this many shards a deploy would fail, so synthesis does first.
  */
-export const MAX_SHARDS_WITH_API = 20;
+export const MAX_SHARDS_WITH_API = 18;
 
 export function definePlatform(app: App, options: PlatformOptions = {}): Platform {
   const env = deploymentEnvironment();

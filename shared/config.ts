@@ -78,6 +78,7 @@ export const resourceConfigSchema = z
     SESSION_KEY_ARN: name,
     MEDIA_BUCKET_NAME: name,
     WEBHOOK_DELIVERY_QUEUE_URL: z.url(),
+    WEBHOOK_ORDERED_QUEUE_URL: z.url(),
   })
   .refine((env) => env.COMMAND_QUEUE_URLS.length === env.SHARD_COUNT, {
     path: ['COMMAND_QUEUE_URLS'],
@@ -97,6 +98,7 @@ export const resourceConfigSchema = z
     sessionKeyArn: env.SESSION_KEY_ARN,
     mediaBucket: env.MEDIA_BUCKET_NAME,
     webhookDeliveryQueueUrl: env.WEBHOOK_DELIVERY_QUEUE_URL,
+    webhookOrderedQueueUrl: env.WEBHOOK_ORDERED_QUEUE_URL,
   }));
 export type ResourceConfig = z.output<typeof resourceConfigSchema>;
 

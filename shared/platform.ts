@@ -22,6 +22,7 @@ import { EventBridgePublisher } from './aws/eventbridge-publisher.ts';
 import { S3MediaStore } from './aws/s3-media-store.ts';
 import { SqsCommandBus } from './aws/sqs-command-bus.ts';
 import { SqsDeliveryQueue } from './aws/sqs-delivery-queue.ts';
+import { SqsOrderedDeliveryQueue } from './aws/sqs-ordered-delivery-queue.ts';
 import { type Environment, loadAwsConfig, loadResourceConfig } from './config.ts';
 import { EVENT_SOURCES } from './domain/events.ts';
 
@@ -71,6 +72,7 @@ export function createPlatform({ source, env = process.env }: PlatformOptions) {
     media: new S3MediaStore(clients.s3, resources.mediaBucket),
     commands: new SqsCommandBus(clients.sqs, resources.commandQueueUrls),
     deliveryQueue: new SqsDeliveryQueue(clients.sqs, resources.webhookDeliveryQueueUrl),
+    orderedDeliveryQueue: new SqsOrderedDeliveryQueue(clients.sqs, resources.webhookOrderedQueueUrl),
     events: new EventBridgePublisher(clients.eventBridge, resources.eventBusName, EVENT_SOURCES[source]),
     shardCount: resources.shardCount,
   };

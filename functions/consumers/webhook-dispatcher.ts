@@ -12,6 +12,7 @@ import { processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
+import { parseDeliveryJobMessage } from '#shared/aws/sqs-delivery-queue.ts';
 import { EVENT_TYPES, type PlatformEvent } from '#shared/domain/events.ts';
 import { isId } from '#shared/domain/ids.ts';
 import { metrics } from '#shared/observability.ts';
@@ -51,25 +52,13 @@ export function eventOf(record: SQSRecord): PlatformEvent {
   return parsed.data as unknown as PlatformEvent;
 }
 
-const deliveryJobSchema = z.object({
-  tenantId: z.string().min(1),
-  webhookId: z.string().min(1),
-  deliveryId: z.string().min(1),
-  orderKey: z.string().min(1),
-  attemptCount: z.number().int().min(0),
-  dueAt: z.iso.datetime(),
-});
-
 export function jobOf(record: SQSRecord): DeliveryJob {
-  let body: unknown;
   try {
-    body = JSON.parse(record.body);
+    const { notBefore: _, ...job } = parseDeliveryJobMessage(record.body);
+    return job;
   } catch {
-    throw new MalformedRecordError('JSON', record.messageId);
+    throw new MalformedRecordError('a delivery job', record.messageId);
   }
-  const parsed = deliveryJobSchema.safeParse(body);
-  if (!parsed.success) throw new MalformedRecordError('a delivery job', record.messageId);
-  return parsed.data;
 }
 
 /** A record's event id, for sorting; records that do not parse sort first and fail alone. */

@@ -4,6 +4,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { DeliveryJob, DeliveryQueue } from '../ports.ts';
+import { deliveryJobMessage } from './sqs-delivery-queue.ts';
 
 // First tries of deliveries, in order: the dispatcher's FIFO queue (`WEBHOOK_ORDERED_QUEUE_URL`),
 // one message group per webhook and channel (`orderKey`), so a healthy receiver gets a channel's
@@ -26,6 +27,7 @@ export class SqsOrderedDeliveryQueue implements DeliveryQueue {
   constructor(
     private readonly client: SQSClient,
     private readonly queueUrl: string,
+    private readonly options: { readonly now?: () => Date } = {},
   ) {}
 
   async enqueue(jobs: readonly DeliveryJob[], options: { delayMs?: number } = {}): Promise<void> {
@@ -34,12 +36,13 @@ export class SqsOrderedDeliveryQueue implements DeliveryQueue {
         'A FIFO queue delays no single message: queue a delayed job on the delivery queue',
       );
     }
+    const notBefore = (this.options.now?.() ?? new Date()).toISOString();
     for (let start = 0; start < jobs.length; start += BATCH_SIZE) {
       // In one call, a group's messages keep the order of the entries.
       const entries = jobs.slice(start, start + BATCH_SIZE).map(
         (job, index): SendMessageBatchRequestEntry => ({
           Id: String(index),
-          MessageBody: JSON.stringify(job),
+          MessageBody: deliveryJobMessage(job, notBefore),
           MessageGroupId: job.orderKey,
           MessageDeduplicationId: orderedJobDeduplicationId(job),
         }),

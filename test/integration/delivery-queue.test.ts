@@ -14,7 +14,14 @@ const platform = platformRepositories();
 
 function job(tenantId: string) {
   const webhookId = newId('webhook');
-  return { tenantId, webhookId, deliveryId: `dlv_${'0'.repeat(52)}`, orderKey: `${webhookId}#-` };
+  return {
+    tenantId,
+    webhookId,
+    deliveryId: `dlv_${'0'.repeat(52)}`,
+    orderKey: `${webhookId}#-`,
+    attemptCount: 0,
+    dueAt: '2030-01-01T00:00:00.000Z',
+  };
 }
 
 /** Receives until every message of the tenant arrived (other tests share the queue), or the deadline. */

@@ -1,4 +1,5 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { deliveryJobMessage } from '#shared/aws/sqs-delivery-queue.ts';
 import { ConflictError, NotFoundError } from '#shared/domain/errors.ts';
 import {
   type EventDataByType,
@@ -184,7 +185,8 @@ export class MemoryQueue implements DeliveryQueue {
     if (this.fifo && delayMs > 0) throw new RangeError('a FIFO queue delays no single message');
     for (const job of jobs) {
       this.sent.push({ job, delayMs });
-      this.put(JSON.stringify(job), delayMs, this.fifo ? job.orderKey : undefined);
+      const notBefore = new Date(this.clock() + delayMs).toISOString();
+      this.put(deliveryJobMessage(job, notBefore), delayMs, this.fifo ? job.orderKey : undefined);
     }
   }
 

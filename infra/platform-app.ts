@@ -1,16 +1,21 @@
 // Builds the platform's stacks into an App. Shared by the CDK entry point (`infra/app.ts`), the
 // local synthesizer and the tests, so all three see the same stacks, context and cdk-nag checks.
 import { readFileSync } from 'node:fs';
-import { App, type AppProps, Validations } from 'aws-cdk-lib';
+import { App, type AppProps, Aspects, type IAspect, Stack, Validations } from 'aws-cdk-lib';
+import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { LOCAL_ONLY_WEBHOOK_SETTINGS } from '#shared/config.ts';
 import { ApiStack } from './api-stack.ts';
 import type { RunnerScaling } from './constructs/runner-service.construct.ts';
+import { ConsumersStack } from './consumers-stack.ts';
 import { RunnerStack } from './runner-stack.ts';
 import { DEFAULT_SHARD_COUNT, StatefulStack } from './stateful-stack.ts';
 
 export const STATEFUL_STACK_NAME = 'ClinicWa-Stateful';
 export const RUNNER_STACK_NAME = 'ClinicWa-Runner';
 export const API_STACK_NAME = 'ClinicWa-Api';
+export const CONSUMERS_STACK_NAME = 'ClinicWa-Consumers';
 
 /** The runner's scaling when cdk.json and `-c` say nothing (docs/infra.md: why these). */
 export const DEFAULT_RUNNER_SCALING: RunnerScaling = {
@@ -98,6 +103,26 @@ export interface Platform {
   readonly stateful: StatefulStack;
   readonly api: ApiStack;
   readonly runner: RunnerStack;
+  readonly consumers: ConsumersStack;
+}
+
+/**
+ * Synthesis fails on any Lambda function that sets a setting meant for local development and tests
+ * (`http:` webhooks to loopback, a shrunk retry schedule: `LOCAL_ONLY_WEBHOOK_SETTINGS`), whatever
+ * construct added it. The dispatcher also refuses them at cold start inside Lambda (shared/config.ts).
+ */
+export class LocalOnlySettingsGuard implements IAspect {
+  visit(node: IConstruct): void {
+    if (!(node instanceof CfnFunction)) return;
+    const environment = Stack.of(node).resolve(node.environment) as
+      | { variables?: Record<string, unknown> }
+      | undefined;
+    for (const key of LOCAL_ONLY_WEBHOOK_SETTINGS) {
+      if (environment?.variables && key in environment.variables) {
+        throw new Error(`${node.node.path} sets ${key}, which is for local development and tests only`);
+      }
+    }
+  }
 }
 
 export interface PlatformOptions {
@@ -150,7 +175,13 @@ export function definePlatform(app: App, options: PlatformOptions = {}): Platfor
     stateful,
     scaling: runnerScalingOf(app, stateful.commandQueues.shardCount),
   });
+  const consumers = new ConsumersStack(app, CONSUMERS_STACK_NAME, {
+    env,
+    description: 'clinic-wa consumers: the webhook dispatcher',
+    stateful,
+  });
+  Aspects.of(app).add(new LocalOnlySettingsGuard());
   // Synthesis fails on any unacknowledged finding; acknowledgements sit on the resource they excuse.
   if (options.checks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { stateful, api, runner };
+  return { stateful, api, runner, consumers };
 }

@@ -28,14 +28,14 @@ describe('cdk-nag AwsSolutions', () => {
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   it('finds no unacknowledged error or warning in any stack', () => {
-    const { stateful, api, runner } = platform({ shardCount: 2 });
-    for (const stack of [stateful, api, runner]) {
+    const { stateful, api, runner, consumers } = platform({ shardCount: 2 });
+    for (const stack of [stateful, api, runner, consumers]) {
       expect(findings(stack)).toEqual([]);
       const annotations = Annotations.fromStack(stack);
       expect(annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
       expect(annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
     }
-  });
+  }, 30_000);
 
   it('does find problems: an unprotected queue is reported', () => {
     const stack = new Stack(new App(), 'Control');
@@ -86,6 +86,8 @@ describe('cdk-nag AwsSolutions', () => {
       'ClinicWa-Api/Functions/Messages/Role',
       'ClinicWa-Api/Functions/Public/Role',
       'ClinicWa-Api/Functions/Tenants/Role',
+      'ClinicWa-Consumers/WebhookDispatcher/Delivery/Role',
+      'ClinicWa-Consumers/WebhookDispatcher/FanOut/Role',
       'ClinicWa-Runner/Runner/Task',
       'ClinicWa-Runner/Runner/Task/ExecutionRole',
       'ClinicWa-Runner/Runner/Task/TaskRole',

@@ -102,6 +102,22 @@ export const resourceConfigSchema = z
   }));
 export type ResourceConfig = z.output<typeof resourceConfigSchema>;
 
+/**
+ * Where webhooks may point (shared/net/webhook-url-policy.ts). `WEBHOOK_ALLOW_LOOPBACK=true` lets
+ * them use `http:` and loopback addresses: local development only (`npm start` sets it); a deployed
+ * stack never does.
+ */
+export const webhookUrlPolicySchema = z
+  .object({
+    WEBHOOK_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false'),
+    AWS_EXECUTION_ENV: z.string().optional(),
+  })
+  .superRefine((env, context) => {
+    if (env.WEBHOOK_ALLOW_LOOPBACK === 'true') refuseInsideLambda(env, 'WEBHOOK_ALLOW_LOOPBACK', context);
+  })
+  .transform((env) => ({ allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK === 'true' }));
+export type WebhookUrlPolicyConfig = z.output<typeof webhookUrlPolicySchema>;
+
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
 
 export const observabilityConfigSchema = z
@@ -113,38 +129,37 @@ export const observabilityConfigSchema = z
 export type ObservabilityConfig = z.output<typeof observabilityConfigSchema>;
 
 /**
- * The dispatcher's settings that exist for local development and tests only: `http:` webhook URLs
- * and loopback receivers (`WEBHOOK_LOCAL_TARGETS=allow`), a shrunk retry schedule
- * (`WEBHOOK_RETRY_SCALE`, e.g. 0.001). Inside Lambda (`AWS_EXECUTION_ENV`, set by the runtime and
- * reserved: no template can set it) either one fails the cold start, and synthesis refuses a
- * function that sets them (infra/constructs/webhook-dispatcher.construct.ts).
+ * Settings for local development and tests only: `http:` webhook URLs and loopback receivers
+ * (`WEBHOOK_ALLOW_LOOPBACK=true`), a shrunk retry schedule (`WEBHOOK_RETRY_SCALE`, e.g. 0.001).
+ * Inside Lambda (`AWS_EXECUTION_ENV`, set by the runtime and reserved: no template can set it) either
+ * one fails the cold start, and synthesis refuses any function that sets them
+ * (infra/platform-app.ts, `LocalOnlySettingsGuard`).
  */
-export const LOCAL_ONLY_WEBHOOK_SETTINGS = ['WEBHOOK_LOCAL_TARGETS', 'WEBHOOK_RETRY_SCALE'] as const;
+export const LOCAL_ONLY_WEBHOOK_SETTINGS = ['WEBHOOK_ALLOW_LOOPBACK', 'WEBHOOK_RETRY_SCALE'] as const;
 
+function refuseInsideLambda(
+  env: { AWS_EXECUTION_ENV?: string | undefined },
+  variable: (typeof LOCAL_ONLY_WEBHOOK_SETTINGS)[number],
+  context: z.RefinementCtx,
+): void {
+  if (!env.AWS_EXECUTION_ENV?.startsWith('AWS_Lambda')) return;
+  context.addIssue({
+    code: 'custom',
+    path: [variable],
+    message: 'is for local development and tests only, never inside Lambda',
+  });
+}
+
+/** The dispatcher's own settings (where webhooks may point is `webhookUrlPolicySchema`'s). */
 export const webhookDispatchConfigSchema = z
   .object({
-    WEBHOOK_LOCAL_TARGETS: z.enum(['allow', 'deny']).default('deny'),
     WEBHOOK_RETRY_SCALE: z.coerce.number().positive().max(1).default(1),
     AWS_EXECUTION_ENV: z.string().optional(),
   })
   .superRefine((env, context) => {
-    if (!env.AWS_EXECUTION_ENV?.startsWith('AWS_Lambda')) return;
-    const set = [
-      ...(env.WEBHOOK_LOCAL_TARGETS === 'allow' ? ['WEBHOOK_LOCAL_TARGETS'] : []),
-      ...(env.WEBHOOK_RETRY_SCALE !== 1 ? ['WEBHOOK_RETRY_SCALE'] : []),
-    ];
-    for (const variable of set) {
-      context.addIssue({
-        code: 'custom',
-        path: [variable],
-        message: 'is for local development and tests only, never inside Lambda',
-      });
-    }
+    if (env.WEBHOOK_RETRY_SCALE !== 1) refuseInsideLambda(env, 'WEBHOOK_RETRY_SCALE', context);
   })
-  .transform((env) => ({
-    allowLocalTargets: env.WEBHOOK_LOCAL_TARGETS === 'allow',
-    retryScale: env.WEBHOOK_RETRY_SCALE,
-  }));
+  .transform((env) => ({ retryScale: env.WEBHOOK_RETRY_SCALE }));
 export type WebhookDispatchConfig = z.output<typeof webhookDispatchConfigSchema>;
 
 export const loadAwsConfig = (env?: Environment): AwsConfig => readConfig(awsConfigSchema, env);
@@ -154,3 +169,5 @@ export const loadObservabilityConfig = (env?: Environment): ObservabilityConfig 
   readConfig(observabilityConfigSchema, env);
 export const loadWebhookDispatchConfig = (env?: Environment): WebhookDispatchConfig =>
   readConfig(webhookDispatchConfigSchema, env);
+export const loadWebhookUrlPolicy = (env?: Environment): WebhookUrlPolicyConfig =>
+  readConfig(webhookUrlPolicySchema, env);

@@ -23,7 +23,7 @@ import { S3MediaStore } from './aws/s3-media-store.ts';
 import { SqsCommandBus } from './aws/sqs-command-bus.ts';
 import { SqsDeliveryQueue } from './aws/sqs-delivery-queue.ts';
 import { SqsOrderedDeliveryQueue } from './aws/sqs-ordered-delivery-queue.ts';
-import { type Environment, loadAwsConfig, loadResourceConfig } from './config.ts';
+import { type Environment, loadAwsConfig, loadResourceConfig, loadWebhookUrlPolicy } from './config.ts';
 import { EVENT_SOURCES } from './domain/events.ts';
 
 export type EventSource = keyof typeof EVENT_SOURCES;
@@ -75,5 +75,7 @@ export function createPlatform({ source, env = process.env }: PlatformOptions) {
     orderedDeliveryQueue: new SqsOrderedDeliveryQueue(clients.sqs, resources.webhookOrderedQueueUrl),
     events: new EventBridgePublisher(clients.eventBridge, resources.eventBusName, EVENT_SOURCES[source]),
     shardCount: resources.shardCount,
+    /** Where webhooks may point: the API checks a URL with it when set, the dispatcher at each try. */
+    webhookUrlPolicy: loadWebhookUrlPolicy(env),
   };
 }

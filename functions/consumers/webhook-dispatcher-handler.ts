@@ -30,7 +30,7 @@ function coldStart(): ReturnType<typeof createDispatcherHandlers> {
     deliveries: platform.deliveries,
     firstTries: platform.orderedDeliveryQueue,
     queue: platform.deliveryQueue,
-    sender: createWebhookSender({ allowLocalTargets: config.allowLocalTargets }),
+    sender: createWebhookSender({ policy: platform.webhookUrlPolicy }),
     events: platform.events,
     metrics: powertoolsDispatchMetrics,
     log: logger,

@@ -92,6 +92,8 @@ function localAwsEnvironment(aws: LocalAws): NodeJS.ProcessEnv {
     AWS_REGION: aws.region,
     ...EMULATOR_CREDENTIAL_ENV,
     ...aws.env,
+    // Webhooks may point at a receiver on this machine (http, loopback): local development only.
+    WEBHOOK_ALLOW_LOOPBACK: process.env.WEBHOOK_ALLOW_LOOPBACK ?? 'true',
   };
 }
 

@@ -53,6 +53,11 @@ export const MAX_WEBHOOKS_PER_TENANT = 20;
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 export const MAX_CHANNEL_FILTER = 100;
 export const MAX_DESCRIPTION_LENGTH = 500;
+/**
+ * Secrets valid at once (the current one and those still in their overlap): each signs every
+ * request, and each is kept in the webhook's item. A rotation past it waits for an overlap to end.
+ */
+export const MAX_SIGNING_SECRETS = 5;
 /** How long the previous secret keeps signing after a rotation, unless the clinic says otherwise. */
 export const DEFAULT_ROTATION_OVERLAP_SECONDS = 24 * 3600;
 export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 24 * 3600;
@@ -251,6 +256,24 @@ export const RETRY_JITTER = 0.1;
 /** The delivery id for an event and a webhook: stable, so a retry or a duplicate event reuses it. */
 export function deliveryIdOf(eventId: string, webhookId: string): string {
   return `dlv_${idBody(eventId)}${idBody(webhookId)}`;
+}
+
+/** A new delivery of an event to a webhook: pending, due at once, not tried yet. */
+export function newDelivery(event: PlatformEvent, webhookId: string, now: Date): Delivery {
+  const at = now.toISOString();
+  return {
+    id: deliveryIdOf(event.id, webhookId),
+    tenantId: event.tenantId,
+    webhookId,
+    event,
+    status: 'pending',
+    attemptCount: 0,
+    roundAttemptCount: 0,
+    attempts: [],
+    nextAttemptAt: at,
+    createdAt: at,
+    updatedAt: at,
+  };
 }
 
 /** Whether a value has the form of `deliveryIdOf`'s ids (the event's ULID, then the webhook's). */

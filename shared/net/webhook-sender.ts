@@ -1,34 +1,32 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { isIP } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { DELIVERY_TIMEOUT_MS, RESPONSE_EXCERPT_BYTES } from '../domain/webhook.ts';
 import type { WebhookRequest, WebhookResponse, WebhookSender } from '../ports.ts';
+import { AddressRefusedError, checkedLookup, type Resolve, systemResolve } from './checked-lookup.ts';
 import {
-  AddressRefusedError,
-  checkedLookup,
-  hostnameOf,
-  publicAddressesOnly,
-  publicOrLoopbackAddresses,
-  type Resolve,
-  systemResolve,
-} from './checked-lookup.ts';
+  checkWebhookUrl,
+  isAllowedWebhookAddress,
+  STRICT_WEBHOOK_URL_POLICY,
+  type WebhookUrlPolicy,
+} from './webhook-url-policy.ts';
 
 // One try of a webhook delivery: a POST signed as Standard Webhooks says (`webhook-id`,
 // `webhook-timestamp`, `webhook-signature` with a `v1,` signature per valid secret, signed by the
 // `standardwebhooks` package itself, so a receiver verifies with it unchanged). The URL is the
-// clinic's input, so the connection may only reach public addresses: every address the name
-// resolves to is checked at each connection, inside the socket's own lookup, and the socket connects
-// to a checked one (DNS rebinding reaches nothing new); a literal IP is checked before connecting.
+// clinic's input, so it passes the webhook URL policy again at every try (shared/net/
+// webhook-url-policy.ts, the API's rule at creation): the scheme and a literal IP before connecting,
+// and every address the name resolves to inside the socket's own lookup, at each connection, so the
+// socket connects only to a checked address (DNS rebinding reaches nothing new).
 // Redirects are not followed (a 3xx is a failed try). The whole exchange — connection, TLS, the
 // answer, the body excerpt — has one deadline; the body is read only up to the excerpt.
 
 export interface WebhookSenderOptions {
   /**
-   * `http:` URLs and this machine's loopback addresses too: local development and tests only
-   * (`shared/webhook-config.ts` refuses it inside Lambda, and synthesis refuses it in any function).
+   * Where webhooks may point; strict by default. `allowLoopback` (`WEBHOOK_ALLOW_LOOPBACK`) is for
+   * local development and tests: refused inside Lambda (shared/config.ts) and by synthesis.
    */
-  readonly allowLocalTargets?: boolean;
+  readonly policy?: WebhookUrlPolicy;
   /** The deadline of one try; DELIVERY_TIMEOUT_MS unless a test shortens it. */
   readonly timeoutMs?: number;
   readonly resolve?: Resolve;
@@ -40,8 +38,11 @@ const USER_AGENT = 'clinic-wa-webhooks/1';
 const EXCERPT_READ_BYTES = RESPONSE_EXCERPT_BYTES + 3;
 
 export function createWebhookSender(options: WebhookSenderOptions = {}): WebhookSender {
-  const permit = options.allowLocalTargets ? publicOrLoopbackAddresses : publicAddressesOnly;
-  const lookup = checkedLookup(permit, options.resolve ?? systemResolve);
+  const policy = options.policy ?? STRICT_WEBHOOK_URL_POLICY;
+  const lookup = checkedLookup(
+    (address) => isAllowedWebhookAddress(address, policy),
+    options.resolve ?? systemResolve,
+  );
   const timeoutMs = options.timeoutMs ?? DELIVERY_TIMEOUT_MS;
   const now = options.now ?? (() => new Date());
 
@@ -57,14 +58,13 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
         latencyMs: Math.round(performance.now() - started),
       });
 
-      const url = URL.canParse(request.url) ? new URL(request.url) : null;
-      const schemeAllowed =
-        url?.protocol === 'https:' || (options.allowLocalTargets === true && url?.protocol === 'http:');
-      if (!url || !schemeAllowed || url.username !== '' || url.password !== '') {
-        return outcome({ error: 'url_refused' });
+      const checked = checkWebhookUrl(request.url, policy);
+      if (!checked.ok) {
+        return outcome({
+          error: checked.code === 'webhook_url_forbidden' ? 'address_refused' : 'url_refused',
+        });
       }
-      const hostname = hostnameOf(url);
-      if (isIP(hostname) !== 0 && !permit(hostname, hostname)) return outcome({ error: 'address_refused' });
+      const { url } = checked;
       if (request.secrets.length === 0) return outcome({ error: 'no_signing_secret' });
 
       const timestamp = now();

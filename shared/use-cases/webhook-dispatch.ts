@@ -5,9 +5,9 @@ import {
   type Delivery,
   type DeliveryAttempt,
   DISABLE_AFTER_FAILING_MS,
-  deliveryIdOf,
   deliveryOrderKey,
   judgeResponse,
+  newDelivery,
   type ResponseVerdict,
   retryDelayMs,
   signingSecrets,
@@ -138,6 +138,18 @@ export function storableEvent(event: PlatformEvent): PlatformEvent {
   return event;
 }
 
+/** The job of a delivery as it is now: its next try, in its webhook and channel's order. */
+export function deliveryJobOf(delivery: Delivery): DeliveryJob {
+  return {
+    tenantId: delivery.tenantId,
+    webhookId: delivery.webhookId,
+    deliveryId: delivery.id,
+    orderKey: deliveryOrderKey(delivery.webhookId, delivery.event.channelId),
+    attemptCount: delivery.attemptCount,
+    dueAt: delivery.nextAttemptAt ?? delivery.updatedAt,
+  };
+}
+
 export function createWebhookDispatcher(deps: DispatchDependencies) {
   const now = deps.now ?? (() => new Date());
   const metrics = deps.metrics ?? noMetrics;
@@ -157,40 +169,13 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
     return (await webhooks).filter((webhook) => webhook.tenantId === tenantId);
   }
 
-  function newDelivery(event: PlatformEvent, webhook: Webhook, at: string): Delivery {
-    return {
-      id: deliveryIdOf(event.id, webhook.id),
-      tenantId: event.tenantId,
-      webhookId: webhook.id,
-      event: storableEvent(event),
-      status: 'pending',
-      attemptCount: 0,
-      roundAttemptCount: 0,
-      attempts: [],
-      nextAttemptAt: at,
-      createdAt: at,
-      updatedAt: at,
-    };
-  }
-
-  function jobOf(delivery: Delivery, channelId: string | null): DeliveryJob {
-    return {
-      tenantId: delivery.tenantId,
-      webhookId: delivery.webhookId,
-      deliveryId: delivery.id,
-      orderKey: deliveryOrderKey(delivery.webhookId, channelId),
-      attemptCount: delivery.attemptCount,
-      dueAt: delivery.nextAttemptAt ?? delivery.updatedAt,
-    };
-  }
-
   /**
    * Stores the delivery unless it exists. The delivery to queue: the new one, or one an earlier
    * fan-out of the same event made and nothing has tried since (that fan-out may have failed before
    * queuing it); null for one tried or finished since.
    */
   async function ensureDelivery(event: PlatformEvent, webhook: Webhook): Promise<Delivery | null> {
-    const delivery = newDelivery(event, webhook, now().toISOString());
+    const delivery = newDelivery(storableEvent(event), webhook.id, now());
     if (await deps.deliveries.create(delivery)) return delivery;
     const existing = await deps.deliveries.get(event.tenantId, webhook.id, delivery.id);
     return existing?.status === 'pending' && existing.attemptCount === 0 ? existing : null;
@@ -198,7 +183,7 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
 
   /** The same for a pairing secret, whose message comes back after a failed try: any pending one. */
   async function ensurePairingDelivery(event: PlatformEvent, webhook: Webhook): Promise<Delivery | null> {
-    const delivery = newDelivery(event, webhook, now().toISOString());
+    const delivery = newDelivery(storableEvent(event), webhook.id, now());
     if (await deps.deliveries.create(delivery)) return delivery;
     const existing = await deps.deliveries.get(event.tenantId, webhook.id, delivery.id);
     return existing?.status === 'pending' ? existing : null;
@@ -370,7 +355,7 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       const deliveries = await Promise.all(wanting.map((webhook) => ensureDelivery(event, webhook)));
       const jobs = deliveries
         .filter((delivery): delivery is Delivery => delivery !== null)
-        .map((delivery) => jobOf(delivery, event.channelId));
+        .map(deliveryJobOf);
       if (jobs.length > 0) await deps.firstTries.enqueue(jobs);
       return jobs.length;
     },

@@ -25,7 +25,7 @@ export function dispatcherWorld(options: DispatcherWorldOptions = {}) {
     queue: retries,
     events,
     sender: createWebhookSender({
-      allowLocalTargets: true,
+      policy: { allowLoopback: true },
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     }),
     metrics: {

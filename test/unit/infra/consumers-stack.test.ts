@@ -9,7 +9,7 @@ import {
 import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
 import { CONSUMERS_STACK_NAME, type Platform } from '#infra/platform-app.ts';
 import { RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
-import { loadResourceConfig, loadWebhookDispatchConfig } from '#shared/config.ts';
+import { loadResourceConfig, loadWebhookDispatchConfig, loadWebhookUrlPolicy } from '#shared/config.ts';
 import { type IamGrant, iamGrants, principalsAllowed } from './iam-grants.ts';
 import { cfnId, fakeResourceValues, platform, SynthesizedPlatform } from './support.ts';
 
@@ -105,12 +105,9 @@ describe('consumers stack: the webhook dispatcher', () => {
       );
       for (const key of RUNTIME_ENVIRONMENT_KEYS) expect(variables).toHaveProperty(key);
       expect(() => loadResourceConfig(variables)).not.toThrow();
-      expect(loadWebhookDispatchConfig({ ...variables, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x' })).toEqual(
-        {
-          allowLocalTargets: false,
-          retryScale: 1,
-        },
-      );
+      const inLambda = { ...variables, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x' };
+      expect(loadWebhookDispatchConfig(inLambda)).toEqual({ retryScale: 1 });
+      expect(loadWebhookUrlPolicy(inLambda)).toEqual({ allowLoopback: false });
       expect(variables.POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS).toBe('false');
     }
   });
@@ -251,11 +248,11 @@ describe('consumers stack: the webhook dispatcher', () => {
   });
 
   it('refuses to synthesize a function that sets a local-only webhook setting', () => {
-    for (const key of ['WEBHOOK_LOCAL_TARGETS', 'WEBHOOK_RETRY_SCALE']) {
+    for (const key of ['WEBHOOK_ALLOW_LOOPBACK', 'WEBHOOK_RETRY_SCALE']) {
       const tampered = platform({ shardCount: 2 });
       tampered.consumers.webhookDispatcher.delivery.function.addEnvironment(
         key,
-        key.endsWith('SCALE') ? '0.001' : 'allow',
+        key.endsWith('SCALE') ? '0.001' : 'true',
       );
       expect(() => tampered.app.synth()).toThrow(new RegExp(`sets ${key}, which is for local development`));
     }
@@ -265,18 +262,14 @@ describe('consumers stack: the webhook dispatcher', () => {
 describe('the dispatcher’s local-only settings', () => {
   it('are refused at a Lambda cold start, and taken locally', () => {
     const inLambda = { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x' };
-    expect(() => loadWebhookDispatchConfig({ ...inLambda, WEBHOOK_LOCAL_TARGETS: 'allow' })).toThrow(
-      /WEBHOOK_LOCAL_TARGETS: is for local development and tests only/,
+    expect(() => loadWebhookUrlPolicy({ ...inLambda, WEBHOOK_ALLOW_LOOPBACK: 'true' })).toThrow(
+      /WEBHOOK_ALLOW_LOOPBACK: is for local development and tests only/,
     );
     expect(() => loadWebhookDispatchConfig({ ...inLambda, WEBHOOK_RETRY_SCALE: '0.001' })).toThrow(
       /WEBHOOK_RETRY_SCALE/,
     );
-    expect(
-      loadWebhookDispatchConfig({ WEBHOOK_LOCAL_TARGETS: 'allow', WEBHOOK_RETRY_SCALE: '0.001' }),
-    ).toEqual({
-      allowLocalTargets: true,
-      retryScale: 0.001,
-    });
+    expect(loadWebhookDispatchConfig({ WEBHOOK_RETRY_SCALE: '0.001' })).toEqual({ retryScale: 0.001 });
+    expect(loadWebhookUrlPolicy({ WEBHOOK_ALLOW_LOOPBACK: 'true' })).toEqual({ allowLoopback: true });
     expect(() => loadWebhookDispatchConfig({ WEBHOOK_RETRY_SCALE: '2' })).toThrow(/WEBHOOK_RETRY_SCALE/);
   });
 });

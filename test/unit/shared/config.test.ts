@@ -4,6 +4,7 @@ import {
   loadAwsConfig,
   loadObservabilityConfig,
   loadResourceConfig,
+  loadWebhookUrlPolicy,
 } from '#shared/config.ts';
 
 const resources = {
@@ -67,5 +68,11 @@ describe('configuration', () => {
   it('defaults the log level and rejects an unknown one', () => {
     expect(loadObservabilityConfig({}).logLevel).toBe('INFO');
     expect(() => loadObservabilityConfig({ LOG_LEVEL: 'LOUD' })).toThrow(/LOG_LEVEL/);
+  });
+
+  it('lets webhooks reach loopback only when told so, and refuses anything but true or false', () => {
+    expect(loadWebhookUrlPolicy({})).toEqual({ allowLoopback: false });
+    expect(loadWebhookUrlPolicy({ WEBHOOK_ALLOW_LOOPBACK: 'true' })).toEqual({ allowLoopback: true });
+    expect(() => loadWebhookUrlPolicy({ WEBHOOK_ALLOW_LOOPBACK: 'yes' })).toThrow(/WEBHOOK_ALLOW_LOOPBACK/);
   });
 });

@@ -45,7 +45,7 @@ function requestTo(url: string, overrides: Partial<WebhookRequest> = {}): Webhoo
   };
 }
 
-const local = createWebhookSender({ allowLocalTargets: true });
+const local = createWebhookSender({ policy: { allowLoopback: true } });
 
 describe('the webhook sender', () => {
   it('signs each request as Standard Webhooks says: the receiver verifies it with standardwebhooks', async () => {
@@ -79,7 +79,7 @@ describe('the webhook sender', () => {
   it('keeps the same webhook-id on every try, with a fresh timestamp and signature', async () => {
     const clinic = await receiver([secret]);
     let now = new Date('2030-01-01T00:00:00Z');
-    const sender = createWebhookSender({ allowLocalTargets: true, now: () => now });
+    const sender = createWebhookSender({ policy: { allowLoopback: true }, now: () => now });
     const request = requestTo(clinic.url);
     await sender.send(request);
     now = new Date('2030-01-01T00:05:00Z');
@@ -118,7 +118,7 @@ describe('the webhook sender', () => {
       await new Promise((resolve) => setTimeout(resolve, 20 * 25));
       response.writeHead(200).end();
     });
-    const sender = createWebhookSender({ allowLocalTargets: true, timeoutMs: 15 * 25 });
+    const sender = createWebhookSender({ policy: { allowLoopback: true }, timeoutMs: 15 * 25 });
     const result = await sender.send(requestTo(clinic.url));
 
     expect(result).toMatchObject({ statusCode: null, error: 'timeout', responseExcerpt: null });
@@ -133,7 +133,7 @@ describe('the webhook sender', () => {
       const drip = setInterval(() => response.write('.'), 20);
       response.on('close', () => clearInterval(drip));
     });
-    const sender = createWebhookSender({ allowLocalTargets: true, timeoutMs: 300 });
+    const sender = createWebhookSender({ policy: { allowLoopback: true }, timeoutMs: 300 });
     const started = Date.now();
     const result = await sender.send(requestTo(clinic.url));
 

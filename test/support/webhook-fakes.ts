@@ -25,7 +25,7 @@ import type {
 export function newWebhook(tenantId: string, url: string, overrides: Partial<Webhook> = {}): Webhook {
   const now = new Date().toISOString();
   return {
-    id: `whk_${newId('event').slice(4)}`,
+    id: newId('webhook'),
     tenantId,
     url,
     description: null,

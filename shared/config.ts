@@ -1,6 +1,7 @@
 // Typed configuration, read once at start-up from the environment. A missing or malformed variable
 // fails at once with its name, instead of surfacing as `undefined` deep in a request.
 import { z } from 'zod';
+import { DEFAULT_SETTLE_MS } from './domain/event-log.ts';
 
 export class ConfigurationError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -118,6 +119,17 @@ export const webhookUrlPolicySchema = z
   .transform((env) => ({ allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK === 'true' }));
 export type WebhookUrlPolicyConfig = z.output<typeof webhookUrlPolicySchema>;
 
+/**
+ * The event log's settle window (shared/domain/event-log.ts): one value for its writer (the recorder)
+ * and its readers (the API), or a reader may pass a write that is still landing.
+ */
+export const eventLogConfigSchema = z
+  .object({
+    EVENT_LOG_SETTLE_MS: z.coerce.number().int().min(100).max(60_000).default(DEFAULT_SETTLE_MS),
+  })
+  .transform((env) => ({ settleMs: env.EVENT_LOG_SETTLE_MS }));
+export type EventLogConfig = z.output<typeof eventLogConfigSchema>;
+
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
 
 export const observabilityConfigSchema = z
@@ -165,6 +177,8 @@ export type WebhookDispatchConfig = z.output<typeof webhookDispatchConfigSchema>
 export const loadAwsConfig = (env?: Environment): AwsConfig => readConfig(awsConfigSchema, env);
 export const loadResourceConfig = (env?: Environment): ResourceConfig =>
   readConfig(resourceConfigSchema, env);
+export const loadEventLogConfig = (env?: Environment): EventLogConfig =>
+  readConfig(eventLogConfigSchema, env);
 export const loadObservabilityConfig = (env?: Environment): ObservabilityConfig =>
   readConfig(observabilityConfigSchema, env);
 export const loadWebhookDispatchConfig = (env?: Environment): WebhookDispatchConfig =>

@@ -14,16 +14,24 @@ import { DynamoApiKeyRepository } from './aws/dynamo/api-key-repository.ts';
 import { DynamoChannelRepository } from './aws/dynamo/channel-repository.ts';
 import { DynamoContactCheckRepository } from './aws/dynamo/contact-check-repository.ts';
 import { DynamoDeliveryRepository } from './aws/dynamo/delivery-repository.ts';
+import { DynamoEventLog } from './aws/dynamo/event-log.ts';
 import { DynamoMessageOutbox } from './aws/dynamo/message-outbox.ts';
 import { DynamoMessageRepository } from './aws/dynamo/message-repository.ts';
 import { DynamoTenantRepository } from './aws/dynamo/tenant-repository.ts';
+import { DynamoTenantRetention } from './aws/dynamo/tenant-retention.ts';
 import { DynamoWebhookRepository } from './aws/dynamo/webhook-repository.ts';
 import { EventBridgePublisher } from './aws/eventbridge-publisher.ts';
 import { S3MediaStore } from './aws/s3-media-store.ts';
 import { SqsCommandBus } from './aws/sqs-command-bus.ts';
 import { SqsDeliveryQueue } from './aws/sqs-delivery-queue.ts';
 import { SqsOrderedDeliveryQueue } from './aws/sqs-ordered-delivery-queue.ts';
-import { type Environment, loadAwsConfig, loadResourceConfig, loadWebhookUrlPolicy } from './config.ts';
+import {
+  type Environment,
+  loadAwsConfig,
+  loadEventLogConfig,
+  loadResourceConfig,
+  loadWebhookUrlPolicy,
+} from './config.ts';
 import { EVENT_SOURCES } from './domain/events.ts';
 
 export type EventSource = keyof typeof EVENT_SOURCES;
@@ -32,6 +40,11 @@ export interface PlatformOptions {
   /** Who publishes the events (`runner` or `api`): EventBridge's `source`. */
   readonly source: EventSource;
   readonly env?: Environment;
+  /**
+   * How long DynamoDB calls may take: `request` (3 s, tried twice: a client waits) or `background`
+   * (15 s). By default the API's are `request` and the runner's `background`.
+   */
+  readonly dynamoTimeouts?: 'request' | 'background';
 }
 
 export type Platform = ReturnType<typeof createPlatform>;
@@ -41,11 +54,14 @@ export type Platform = ReturnType<typeof createPlatform>;
  * call. Channel and message writes carry a shard's fence only when a runner passes one; the lease
  * table they check it against is named here for all callers.
  */
-export function createPlatform({ source, env = process.env }: PlatformOptions) {
+export function createPlatform({ source, env = process.env, dynamoTimeouts }: PlatformOptions) {
   const aws = loadAwsConfig(env);
   const resources = loadResourceConfig(env);
   // The API answers a waiting client; the runner's calls can afford to wait longer for DynamoDB.
-  const dynamoBase = createDynamoBaseClient(aws, source === 'api' ? 'request' : 'background');
+  const dynamoBase = createDynamoBaseClient(
+    aws,
+    dynamoTimeouts ?? (source === 'api' ? 'request' : 'background'),
+  );
   const clients = {
     dynamoBase,
     dynamo: createDynamoClient(aws, dynamoBase),
@@ -69,6 +85,8 @@ export function createPlatform({ source, env = process.env }: PlatformOptions) {
     outbox: new DynamoMessageOutbox(clients.dynamo, table),
     webhooks: new DynamoWebhookRepository(clients.dynamo, table),
     deliveries: new DynamoDeliveryRepository(clients.dynamo, table),
+    eventLog: new DynamoEventLog(clients.dynamo, table, loadEventLogConfig(env)),
+    tenantRetention: new DynamoTenantRetention(clients.dynamo, table),
     media: new S3MediaStore(clients.s3, resources.mediaBucket),
     commands: new SqsCommandBus(clients.sqs, resources.commandQueueUrls),
     deliveryQueue: new SqsDeliveryQueue(clients.sqs, resources.webhookDeliveryQueueUrl),

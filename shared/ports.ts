@@ -385,13 +385,44 @@ export interface DeliveryQueue {
   enqueue(jobs: readonly DeliveryJob[], options?: { delayMs?: number }): Promise<void>;
 }
 
-/** Where a tenant's events are kept for `GET /v1/events`, in order of arrival. */
+/** One event to keep, with what only its caller knows. */
+export interface EventLogEntry {
+  readonly event: PlatformEvent;
+  /** The tenant's retention, which the caller looked up (the log does not read tenants). */
+  readonly retentionDays: number;
+  /**
+   * Who delivers it (an SQS message id): when the event is found stored already by this same
+   * delivery, an earlier attempt wrote it and may have landed late, so it is stored again.
+   */
+  readonly writer?: string;
+}
+
+/**
+ * `recorded`; `rewritten`: stored (again) at a new position because a write was late or its
+ * outcome unknown; `duplicate`: stored before by another delivery; `expired`: a pairing secret
+ * already expired, not stored.
+ */
+export type EventLogOutcome = 'recorded' | 'rewritten' | 'duplicate' | 'expired';
+
+export interface EventLogRequest extends PageRequest {
+  /** An event id: the events that arrived after it (from the oldest kept when absent). */
+  readonly after?: string;
+  readonly types?: readonly EventType[];
+  readonly channelId?: string;
+}
+
+/**
+ * Where a tenant's events are kept for `GET /v1/events`, in order of arrival: paging after an event
+ * id (or on with `nextCursor`) gives every event that arrived after it once, except that a write
+ * that landed late is served a second time (shared/domain/event-log.ts).
+ */
 export interface EventLog {
-  /** Stores events not stored before (by event id), each kept for the tenant's retention. */
-  append(events: readonly PlatformEvent[]): Promise<void>;
-  /** Events after `after` (an event id; from the start when absent), oldest first, narrowed by type or channel. */
-  list(
-    tenantId: string,
-    request: { after?: string; types?: readonly EventType[]; channelId?: string; limit?: number },
-  ): Promise<Page<PlatformEvent>>;
+  /** Stores events not stored before (by event id), each kept for its tenant's retention; one outcome each. */
+  append(entries: readonly EventLogEntry[]): Promise<EventLogOutcome[]>;
+  /**
+   * Events after `after`, or after where `cursor` (a `nextCursor`) stopped, oldest first, narrowed
+   * by type or channel. `after` naming no event of the tenant (absent, another tenant's, past
+   * retention) is a not-found.
+   */
+  list(tenantId: string, request: EventLogRequest): Promise<Page<PlatformEvent>>;
 }

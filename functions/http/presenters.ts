@@ -1,5 +1,6 @@
 import type { ApiKey } from '#shared/domain/api-key.ts';
 import { type Channel, currentPairing } from '#shared/domain/channel.ts';
+import type { PlatformEvent } from '#shared/domain/events.ts';
 import { type Message, typedContent } from '#shared/domain/message.ts';
 import type { Page } from '#shared/domain/pagination.ts';
 import type { Tenant } from '#shared/domain/tenant.ts';
@@ -52,6 +53,12 @@ export function messageView(message: Message) {
     ...(status === 'failed' && error ? { error } : {}),
     createdAt,
   };
+}
+
+/** An event as webhooks deliver it: its envelope, nothing the log keeps beside it. */
+export function eventView(event: PlatformEvent) {
+  const { id, type, createdAt, tenantId, channelId, data } = event;
+  return { id, type, createdAt, tenantId, channelId, data };
 }
 
 export function pageView<T, V>(page: Page<T>, view: (item: T) => V) {

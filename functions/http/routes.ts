@@ -8,6 +8,8 @@ import {
   connectSchema,
   contactCheckRequestSchema,
   contactCheckSchema,
+  eventListQuery,
+  eventSchema,
   healthSchema,
   idParam,
   issuedApiKeySchema,
@@ -372,6 +374,21 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: 'A stored file with a short-lived download URL',
     request: { params: mediaParams },
     responses: { 200: mediaDownloadSchema },
+  },
+  // The event log: with the messages function, as its events carry the same patient content under
+  // the same scope and it needs no grant that function lacks (docs/api.md).
+  {
+    operationId: 'listEvents',
+    method: 'GET',
+    path: '/v1/events',
+    family: 'messages',
+    access: tenant('messages:read'),
+    summary:
+      'The event log: your events in the order they arrived, oldest first, after `after` (an event id) or where `nextCursor` stopped, to catch up after downtime',
+    request: { query: eventListQuery },
+    responses: { 200: pageOf(eventSchema, 'EventPage') },
+    // `after` naming no event of yours.
+    alsoRefuses: [404],
   },
 ];
 

@@ -1,8 +1,10 @@
 import { ValidationError } from '#shared/domain/errors.ts';
+import type { EventType } from '#shared/domain/events.ts';
 import type { OutboundMessage } from '#shared/domain/outbound-message.ts';
 import type { PageRequest } from '#shared/domain/pagination.ts';
 import type { MessageFilter } from '#shared/ports.ts';
 import { type ContactCheckDependencies, checkContacts, getContactCheck } from '#shared/use-cases/contacts.ts';
+import { type EventLogDependencies, listEvents } from '#shared/use-cases/events.ts';
 import {
   getMediaDownload,
   type MediaDependencies,
@@ -17,11 +19,11 @@ import {
   sendMessage,
 } from '#shared/use-cases/messages.ts';
 import { type RouteImplementation, type RouteInput, tenantOf } from '../http/api-router.ts';
-import { messageView, pageView } from '../http/presenters.ts';
+import { eventView, messageView, pageView } from '../http/presenters.ts';
 
-/** A channel's messages: send, list, read one, mark read; and contact checks. */
+/** A channel's messages: send, list, read one, mark read; contact checks, media, the event log. */
 export function messageRoutes(
-  deps: MessageDependencies & ContactCheckDependencies & MediaDependencies,
+  deps: MessageDependencies & ContactCheckDependencies & MediaDependencies & EventLogDependencies,
 ): Record<string, RouteImplementation> {
   return {
     sendMessage: async (input) => {
@@ -80,6 +82,23 @@ export function messageRoutes(
       status: 200,
       body: await getMediaDownload(deps, tenantOf(input), input.params.mediaId as string),
     }),
+    listEvents: async (input) => {
+      const { after, cursor, types, channelId, limit } = input.query as {
+        after?: string;
+        cursor?: string;
+        types?: string;
+        channelId?: string;
+        limit?: number;
+      };
+      const page = await listEvents(deps, tenantOf(input), {
+        ...(after !== undefined ? { after } : {}),
+        ...(cursor !== undefined ? { cursor } : {}),
+        ...(types !== undefined ? { types: [...new Set(types.split(','))] as EventType[] } : {}),
+        ...(channelId !== undefined ? { channelId } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+      });
+      return { status: 200, body: pageView(page, eventView) };
+    },
     getContactCheck: async (input) => ({
       status: 200,
       body: await getContactCheck(deps, tenantOf(input), channelIdOf(input), input.params.checkId as string),

@@ -22,7 +22,7 @@ const DESCRIPTIONS: Readonly<Record<FunctionFamily, string>> = {
   public: 'clinic-wa API: liveness, the OpenAPI document and its documentation page',
   tenants: 'clinic-wa API: tenants and their API keys (the operator)',
   channels: 'clinic-wa API: a tenant’s channels (WhatsApp numbers)',
-  messages: 'clinic-wa API: a channel’s messages and contact checks',
+  messages: 'clinic-wa API: a channel’s messages and contact checks, media, the event log',
 };
 
 function byFamily<T>(make: (family: FunctionFamily) => T): Record<FunctionFamily, T> {

@@ -53,6 +53,17 @@ export const deliveryKey = (tenantId: string, webhookId: string, deliveryId: str
   pk: tenantPartition(tenantId),
   sk: `DLV#${webhookId}#${deliveryId}`,
 });
+export const EVENT_LOG_PREFIX = 'EVLOG#';
+/** An event in its tenant's log, at its position (arrival time and id: shared/domain/event-log.ts). */
+export const eventLogKey = (tenantId: string, position: string) => ({
+  pk: tenantPartition(tenantId),
+  sk: `${EVENT_LOG_PREFIX}${position}`,
+});
+/** An event id's first position in the log (what `after=<event id>` continues from); also its dedupe. */
+export const eventIdKey = (tenantId: string, eventId: string) => ({
+  pk: tenantPartition(tenantId),
+  sk: `EVID#${eventId}`,
+});
 
 export const SK_PREFIX = {
   apiKey: 'APIKEY#',

@@ -6,37 +6,16 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { loadWebhookDispatchConfig } from '#shared/config.ts';
-import { createWebhookSender } from '#shared/net/webhook-sender.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { createPlatform } from '#shared/platform.ts';
 import { tracer } from '#shared/tracing.ts';
-import { createWebhookDispatcher } from '#shared/use-cases/webhook-dispatch.ts';
-import {
-  createDispatcherHandlers,
-  powertoolsDispatchMetrics,
-  type SqsBatchHandler,
-} from './webhook-dispatcher.ts';
+import { createDispatcherHandlers, dispatcherOf, type SqsBatchHandler } from './webhook-dispatcher.ts';
 
 let handlers: ReturnType<typeof createDispatcherHandlers> | undefined;
 
 /** Built at the first invocation from the environment: the platform, the queues, the sender. */
 function coldStart(): ReturnType<typeof createDispatcherHandlers> {
-  if (handlers) return handlers;
-  const platform = createPlatform({ source: 'webhooks' });
-  const config = loadWebhookDispatchConfig();
-  const dispatcher = createWebhookDispatcher({
-    webhooks: platform.webhooks,
-    deliveries: platform.deliveries,
-    firstTries: platform.orderedDeliveryQueue,
-    queue: platform.deliveryQueue,
-    sender: createWebhookSender({ policy: platform.webhookUrlPolicy }),
-    events: platform.events,
-    metrics: powertoolsDispatchMetrics,
-    log: logger,
-    retryScale: config.retryScale,
-  });
-  handlers = createDispatcherHandlers(dispatcher);
+  handlers ??= createDispatcherHandlers(dispatcherOf(createPlatform({ source: 'webhooks' })));
   return handlers;
 }
 

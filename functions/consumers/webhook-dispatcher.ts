@@ -13,14 +13,38 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { parseDeliveryJobMessage } from '#shared/aws/sqs-delivery-queue.ts';
+import type { Environment } from '#shared/config.ts';
+import { loadWebhookDispatchConfig } from '#shared/config.ts';
 import { EVENT_TYPES, type PlatformEvent } from '#shared/domain/events.ts';
 import { isId } from '#shared/domain/ids.ts';
-import { metrics } from '#shared/observability.ts';
+import { createWebhookSender } from '#shared/net/webhook-sender.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import type { Platform } from '#shared/platform.ts';
 import type { DeliveryJob } from '#shared/ports.ts';
-import type { DispatchMetrics, WebhookDispatcher } from '#shared/use-cases/webhook-dispatch.ts';
+import {
+  createWebhookDispatcher,
+  type DispatchDependencies,
+  type DispatchMetrics,
+  type WebhookDispatcher,
+} from '#shared/use-cases/webhook-dispatch.ts';
 import { GroupedBatchProcessor } from './grouped-batch-processor.ts';
 
 export type SqsBatchHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+
+/**
+ * How each queue feeds the dispatcher: the stack's event sources (infra/constructs/
+ * webhook-dispatcher.construct.ts) and the local ones (infra/local/consumers-platform.ts) read these.
+ * The fan-out ends within the pairing queue's 20 s visibility; the worker fits five first tries of one
+ * group in turn (15 s each) in its 120 s.
+ */
+export const WEBHOOK_DISPATCHER_SOURCES = {
+  fanOut: {
+    timeoutSeconds: 20,
+    events: { batchSize: 10, batchingWindowSeconds: 1 },
+    pairing: { batchSize: 10 },
+  },
+  delivery: { timeoutSeconds: 120, ordered: { batchSize: 5 }, jobs: { batchSize: 10 } },
+} as const;
 
 /** An event record that is not a platform event: it will never be one, so it goes to the DLQ. */
 export class MalformedRecordError extends Error {
@@ -125,3 +149,27 @@ export const powertoolsDispatchMetrics: DispatchMetrics = {
   dead: () => metrics.addMetric(DELIVERY_METRICS.dead, MetricUnit.Count, 1),
   webhookDisabled: () => metrics.addMetric(DELIVERY_METRICS.webhookDisabled, MetricUnit.Count, 1),
 };
+
+/**
+ * The dispatcher as a Lambda container (or the local consumers process) builds it from its platform
+ * and environment: the DynamoDB repositories, both delivery queues, the sender under the platform's
+ * URL policy, the EventBridge publisher, Powertools' logger and metrics.
+ */
+export function dispatcherOf(
+  platform: Platform,
+  env: Environment = process.env,
+  overrides: Partial<DispatchDependencies> = {},
+): WebhookDispatcher {
+  return createWebhookDispatcher({
+    webhooks: platform.webhooks,
+    deliveries: platform.deliveries,
+    firstTries: platform.orderedDeliveryQueue,
+    queue: platform.deliveryQueue,
+    sender: createWebhookSender({ policy: platform.webhookUrlPolicy }),
+    events: platform.events,
+    metrics: powertoolsDispatchMetrics,
+    log: logger,
+    retryScale: loadWebhookDispatchConfig(env).retryScale,
+    ...overrides,
+  });
+}

@@ -22,18 +22,20 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
+import { WEBHOOK_DISPATCHER_SOURCES } from '#functions/consumers/webhook-dispatcher.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/observability.ts';
 import type { StatefulStack } from '../stateful-stack.ts';
 import { PlatformFunction } from './platform-function.construct.ts';
 
 const ENTRY = 'functions/consumers/webhook-dispatcher-handler.ts';
 
+const SOURCES = WEBHOOK_DISPATCHER_SOURCES;
 /** The pairing secrets' queue hands a message out again after 20 s: the fan-out ends before. */
-export const FAN_OUT_TIMEOUT = Duration.seconds(20);
+export const FAN_OUT_TIMEOUT = Duration.seconds(SOURCES.fanOut.timeoutSeconds);
 /** Five first tries of one group in turn at 15 s each, with room for the reads and writes around them. */
-export const DELIVERY_FUNCTION_TIMEOUT = Duration.seconds(120);
+export const DELIVERY_FUNCTION_TIMEOUT = Duration.seconds(SOURCES.delivery.timeoutSeconds);
 /** First tries per batch from the ordered queue: a group's are sent one after another. */
-export const ORDERED_BATCH_SIZE = 5;
+export const ORDERED_BATCH_SIZE = SOURCES.delivery.ordered.batchSize;
 export const DISPATCHER_MEMORY_MB = 512;
 
 /** The dispatcher's EMF counts (functions/consumers/webhook-dispatcher.ts, `DELIVERY_METRICS`). */
@@ -104,18 +106,21 @@ export class WebhookDispatcher extends Construct {
     this.fanOut.function.addEventSource(
       new SqsEventSource(subscription.queue.queue, {
         ...batches,
-        batchSize: 10,
-        maxBatchingWindow: Duration.seconds(1),
+        batchSize: SOURCES.fanOut.events.batchSize,
+        maxBatchingWindow: Duration.seconds(SOURCES.fanOut.events.batchingWindowSeconds),
       }),
     );
     this.fanOut.function.addEventSource(
-      new SqsEventSource(subscription.pairingSecretsQueue, { ...batches, batchSize: 10 }),
+      new SqsEventSource(subscription.pairingSecretsQueue, {
+        ...batches,
+        batchSize: SOURCES.fanOut.pairing.batchSize,
+      }),
     );
     this.delivery.function.addEventSource(
       new SqsEventSource(queues.ordered.queue, { ...batches, batchSize: ORDERED_BATCH_SIZE }),
     );
     this.delivery.function.addEventSource(
-      new SqsEventSource(queues.queue.queue, { ...batches, batchSize: 10 }),
+      new SqsEventSource(queues.queue.queue, { ...batches, batchSize: SOURCES.delivery.jobs.batchSize }),
     );
 
     const sum = { period: FAILED_SHARE_ALARM.period, statistic: Stats.SUM };

@@ -1,6 +1,7 @@
 // `npm start`: the platform on this machine. Each part starts in order, prints what it runs, and
 // stops in reverse order on Ctrl-C or SIGTERM: local AWS (moto, provisioned from the CDK template),
-// the WhatsApp simulator, a runner, the HTTPS API behind its local front.
+// the WhatsApp simulator, a runner, the HTTPS API behind its local front, the queue consumers (the
+// event recorder, the webhook dispatcher).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -176,7 +177,45 @@ const apiPart: Part = async (platform) => {
   };
 };
 
-const PARTS: readonly Part[] = [localAwsPart, simulatorPart, runnerPart, apiPart];
+/**
+ * The queue consumers (infra/local/consumers-main.ts), as their own process: the event recorder and
+ * the webhook dispatcher, each the Lambda handler the stack deploys, fed as Lambda's event sources
+ * feed them. Webhooks are retried on a schedule a hundred times shorter than a deployed stage's (5 s
+ * → 50 ms, a day → 14 min; `WEBHOOK_RETRY_SCALE`), and may point at receivers on this machine.
+ */
+const consumersPart: Part = async (platform) => {
+  const { aws } = platform;
+  if (!aws) throw new Error('the consumers need local AWS');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'infra/local/consumers-main.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: {
+      ...localAwsEnvironment(aws),
+      WEBHOOK_RETRY_SCALE: process.env.WEBHOOK_RETRY_SCALE ?? '0.01',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = await new Promise<{ name: string }[]>((resolve, reject) => {
+    child.once('message', (message) => resolve((message as { ready: { name: string }[] }).ready));
+    child.once('exit', (code) =>
+      reject(new Error(`the consumers exited with ${code} before they were ready`)),
+    );
+  });
+  console.log(`
+Queue consumers (pid ${child.pid}): ${ready.map((consumer) => consumer.name).join(', ')}`);
+  console.log('  webhooks may point at http://127.0.0.1:<port>/… on this machine (WEBHOOK_ALLOW_LOOPBACK)');
+  return {
+    name: 'queue consumers',
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+};
+
+const PARTS: readonly Part[] = [localAwsPart, simulatorPart, runnerPart, apiPart, consumersPart];
 
 async function main(): Promise<void> {
   const running: RunningPart[] = [];

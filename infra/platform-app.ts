@@ -1,8 +1,11 @@
 // Builds the platform's stacks into an App. Shared by the CDK entry point (`infra/app.ts`), the
 // local synthesizer and the tests, so all three see the same stacks, context and cdk-nag checks.
 import { readFileSync } from 'node:fs';
-import { App, type AppProps, Validations } from 'aws-cdk-lib';
+import { App, type AppProps, Aspects, type IAspect, Stack, Validations } from 'aws-cdk-lib';
+import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { LOCAL_ONLY_WEBHOOK_SETTINGS } from '#shared/config.ts';
 import { ApiStack } from './api-stack.ts';
 import {
   DEFAULT_FIREWALL_RATE_WINDOW,
@@ -125,6 +128,25 @@ export interface Platform {
   readonly consumers: ConsumersStack;
 }
 
+/**
+ * Synthesis fails on any Lambda function that sets a setting meant for local development and tests
+ * (`http:` webhooks to loopback, a shrunk retry schedule: `LOCAL_ONLY_WEBHOOK_SETTINGS`), whatever
+ * construct added it. The dispatcher also refuses them at cold start inside Lambda (shared/config.ts).
+ */
+export class LocalOnlySettingsGuard implements IAspect {
+  visit(node: IConstruct): void {
+    if (!(node instanceof CfnFunction)) return;
+    const environment = Stack.of(node).resolve(node.environment) as
+      | { variables?: Record<string, unknown> }
+      | undefined;
+    for (const key of LOCAL_ONLY_WEBHOOK_SETTINGS) {
+      if (environment?.variables && key in environment.variables) {
+        throw new Error(`${node.node.path} sets ${key}, which is for local development and tests only`);
+      }
+    }
+  }
+}
+
 export interface PlatformOptions {
   /** cdk-nag's AwsSolutions checks on synthesis; off only where the stack is already checked. */
   readonly checks?: boolean;
@@ -152,7 +174,7 @@ export function defineStatefulStack(app: App): StatefulStack {
  * The API's functions carry every shard's queue URL in their environment, which Lambda caps at 4 KB
  * (docs/infra.md, "Shard count"): past this many shards a deploy would fail, so synthesis does first.
  */
-export const MAX_SHARDS_WITH_API = 20;
+export const MAX_SHARDS_WITH_API = 18;
 
 export function definePlatform(app: App, options: PlatformOptions = {}): Platform {
   const env = deploymentEnvironment();
@@ -178,9 +200,10 @@ export function definePlatform(app: App, options: PlatformOptions = {}): Platfor
   });
   const consumers = new ConsumersStack(app, CONSUMERS_STACK_NAME, {
     env,
-    description: 'clinic-wa event consumers: the event recorder',
+    description: 'clinic-wa event consumers: the event recorder and the webhook dispatcher',
     stateful,
   });
+  Aspects.of(app).add(new LocalOnlySettingsGuard());
   // Synthesis fails on any unacknowledged finding; acknowledgements sit on the resource they excuse.
   if (options.checks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { stateful, api, runner, consumers };

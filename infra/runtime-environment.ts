@@ -20,6 +20,8 @@ export const RUNTIME_ENVIRONMENT_KEYS = [
   'MEDIA_BUCKET_NAME',
   /** Deliveries to try: the webhook dispatcher's work queue. */
   'WEBHOOK_DELIVERY_QUEUE_URL',
+  /** First tries of deliveries, in order per webhook and channel (FIFO). */
+  'WEBHOOK_ORDERED_QUEUE_URL',
 ] as const;
 
 export type RuntimeEnvironmentKey = (typeof RUNTIME_ENVIRONMENT_KEYS)[number];

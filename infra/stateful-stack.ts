@@ -86,6 +86,7 @@ export class StatefulStack extends Stack {
       SESSION_KEY_ARN: this.sessionKey.keyArn,
       MEDIA_BUCKET_NAME: this.media.bucketName,
       WEBHOOK_DELIVERY_QUEUE_URL: this.webhookDeliveries.queueUrl,
+      WEBHOOK_ORDERED_QUEUE_URL: this.webhookDeliveries.orderedQueueUrl,
     };
   }
 }

@@ -79,6 +79,7 @@ export const resourceConfigSchema = z
     SESSION_KEY_ARN: name,
     MEDIA_BUCKET_NAME: name,
     WEBHOOK_DELIVERY_QUEUE_URL: z.url(),
+    WEBHOOK_ORDERED_QUEUE_URL: z.url(),
   })
   .refine((env) => env.COMMAND_QUEUE_URLS.length === env.SHARD_COUNT, {
     path: ['COMMAND_QUEUE_URLS'],
@@ -98,6 +99,7 @@ export const resourceConfigSchema = z
     sessionKeyArn: env.SESSION_KEY_ARN,
     mediaBucket: env.MEDIA_BUCKET_NAME,
     webhookDeliveryQueueUrl: env.WEBHOOK_DELIVERY_QUEUE_URL,
+    webhookOrderedQueueUrl: env.WEBHOOK_ORDERED_QUEUE_URL,
   }));
 export type ResourceConfig = z.output<typeof resourceConfigSchema>;
 
@@ -107,7 +109,13 @@ export type ResourceConfig = z.output<typeof resourceConfigSchema>;
  * stack never does.
  */
 export const webhookUrlPolicySchema = z
-  .object({ WEBHOOK_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false') })
+  .object({
+    WEBHOOK_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false'),
+    AWS_EXECUTION_ENV: z.string().optional(),
+  })
+  .superRefine((env, context) => {
+    if (env.WEBHOOK_ALLOW_LOOPBACK === 'true') refuseInsideLambda(env, 'WEBHOOK_ALLOW_LOOPBACK', context);
+  })
   .transform((env) => ({ allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK === 'true' }));
 export type WebhookUrlPolicyConfig = z.output<typeof webhookUrlPolicySchema>;
 
@@ -132,6 +140,40 @@ export const observabilityConfigSchema = z
   .transform((env) => ({ logLevel: env.LOG_LEVEL, stage: env.STAGE }));
 export type ObservabilityConfig = z.output<typeof observabilityConfigSchema>;
 
+/**
+ * Settings for local development and tests only: `http:` webhook URLs and loopback receivers
+ * (`WEBHOOK_ALLOW_LOOPBACK=true`), a shrunk retry schedule (`WEBHOOK_RETRY_SCALE`, e.g. 0.001).
+ * Inside Lambda (`AWS_EXECUTION_ENV`, set by the runtime and reserved: no template can set it) either
+ * one fails the cold start, and synthesis refuses any function that sets them
+ * (infra/platform-app.ts, `LocalOnlySettingsGuard`).
+ */
+export const LOCAL_ONLY_WEBHOOK_SETTINGS = ['WEBHOOK_ALLOW_LOOPBACK', 'WEBHOOK_RETRY_SCALE'] as const;
+
+function refuseInsideLambda(
+  env: { AWS_EXECUTION_ENV?: string | undefined },
+  variable: (typeof LOCAL_ONLY_WEBHOOK_SETTINGS)[number],
+  context: z.RefinementCtx,
+): void {
+  if (!env.AWS_EXECUTION_ENV?.startsWith('AWS_Lambda')) return;
+  context.addIssue({
+    code: 'custom',
+    path: [variable],
+    message: 'is for local development and tests only, never inside Lambda',
+  });
+}
+
+/** The dispatcher's own settings (where webhooks may point is `webhookUrlPolicySchema`'s). */
+export const webhookDispatchConfigSchema = z
+  .object({
+    WEBHOOK_RETRY_SCALE: z.coerce.number().positive().max(1).default(1),
+    AWS_EXECUTION_ENV: z.string().optional(),
+  })
+  .superRefine((env, context) => {
+    if (env.WEBHOOK_RETRY_SCALE !== 1) refuseInsideLambda(env, 'WEBHOOK_RETRY_SCALE', context);
+  })
+  .transform((env) => ({ retryScale: env.WEBHOOK_RETRY_SCALE }));
+export type WebhookDispatchConfig = z.output<typeof webhookDispatchConfigSchema>;
+
 export const loadAwsConfig = (env?: Environment): AwsConfig => readConfig(awsConfigSchema, env);
 export const loadResourceConfig = (env?: Environment): ResourceConfig =>
   readConfig(resourceConfigSchema, env);
@@ -139,5 +181,7 @@ export const loadEventLogConfig = (env?: Environment): EventLogConfig =>
   readConfig(eventLogConfigSchema, env);
 export const loadObservabilityConfig = (env?: Environment): ObservabilityConfig =>
   readConfig(observabilityConfigSchema, env);
+export const loadWebhookDispatchConfig = (env?: Environment): WebhookDispatchConfig =>
+  readConfig(webhookDispatchConfigSchema, env);
 export const loadWebhookUrlPolicy = (env?: Environment): WebhookUrlPolicyConfig =>
   readConfig(webhookUrlPolicySchema, env);

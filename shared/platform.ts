@@ -24,6 +24,7 @@ import { EventBridgePublisher } from './aws/eventbridge-publisher.ts';
 import { S3MediaStore } from './aws/s3-media-store.ts';
 import { SqsCommandBus } from './aws/sqs-command-bus.ts';
 import { SqsDeliveryQueue } from './aws/sqs-delivery-queue.ts';
+import { SqsOrderedDeliveryQueue } from './aws/sqs-ordered-delivery-queue.ts';
 import {
   type Environment,
   loadAwsConfig,
@@ -89,6 +90,7 @@ export function createPlatform({ source, env = process.env, dynamoTimeouts }: Pl
     media: new S3MediaStore(clients.s3, resources.mediaBucket),
     commands: new SqsCommandBus(clients.sqs, resources.commandQueueUrls),
     deliveryQueue: new SqsDeliveryQueue(clients.sqs, resources.webhookDeliveryQueueUrl),
+    orderedDeliveryQueue: new SqsOrderedDeliveryQueue(clients.sqs, resources.webhookOrderedQueueUrl),
     events: new EventBridgePublisher(clients.eventBridge, resources.eventBusName, EVENT_SOURCES[source]),
     shardCount: resources.shardCount,
     /** Where webhooks may point: the API checks a URL with it when set, the dispatcher at each try. */

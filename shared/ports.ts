@@ -354,15 +354,63 @@ export interface DeliveryRepository {
   ): Promise<Delivery>;
 }
 
-/** A delivery to try, when: what the dispatcher's queue carries. */
+/** One signed POST of a delivery to its webhook (Standard Webhooks): what the dispatcher sends per try. */
+export interface WebhookRequest {
+  readonly url: string;
+  /** The delivery id: the `webhook-id` header, the same on every try. */
+  readonly deliveryId: string;
+  /** The secrets valid now (`signingSecrets`), newest first: one `v1,` signature each. */
+  readonly secrets: readonly string[];
+  /** The JSON body, signed as it is sent: the event envelope. */
+  readonly body: string;
+  /** A shorter deadline than `DELIVERY_TIMEOUT_MS` (a QR that expires sooner); never a longer one. */
+  readonly timeoutMs?: number;
+}
+
+/** What one try came to. Never thrown: a receiver's failure is an outcome, not an error. */
+export interface WebhookResponse {
+  /** null when no response came (see `error`). */
+  readonly statusCode: number | null;
+  readonly latencyMs: number;
+  /**
+   * Why no response came: `timeout`, `address_refused`, `url_refused`, `dns_error`,
+   * `connection_refused`, `connection_reset`, `tls_error`, `invalid_response`, `connection_error`;
+   * null when one came (`judgeResponse` judges it).
+   */
+  readonly error: string | null;
+  /** The start of the body, at most `RESPONSE_EXCERPT_BYTES` of UTF-8. */
+  readonly responseExcerpt: string | null;
+  readonly retryAfter: string | null;
+}
+
+export interface WebhookSender {
+  send(request: WebhookRequest): Promise<WebhookResponse>;
+}
+
+/**
+ * A delivery to try, when: what the dispatcher's queues carry. A job is only a pointer: the delivery
+ * it names says whether it is still to be tried, and when (docs/architecture.md, "Webhooks").
+ */
 export interface DeliveryJob {
   readonly tenantId: string;
   readonly webhookId: string;
   readonly deliveryId: string;
   /** Group for ordering: deliveries of one webhook and one channel go in order while they succeed. */
   readonly orderKey: string;
+  /**
+   * The delivery's `attemptCount` when the job was queued. A job whose delivery has been tried since
+   * is stale and dropped, so a job queued twice (a crash, a redelivery asked while one waited) costs
+   * at most one extra try; a job ahead of its delivery waits for the try it follows to be recorded.
+   */
+  readonly attemptCount: number;
+  /** The delivery's `nextAttemptAt` when the job was queued (ISO-8601): when to try. */
+  readonly dueAt: string;
 }
 
+/**
+ * Jobs without a delay are first tries (and redeliveries): in order of `orderKey`. Jobs with one are
+ * retries and waits, in no order, so a failing delivery never holds back the ones behind it.
+ */
 export interface DeliveryQueue {
   /** Durable once resolved; `delayMs` may exceed what the queue can delay (the dispatcher waits again). */
   enqueue(jobs: readonly DeliveryJob[], options?: { delayMs?: number }): Promise<void>;

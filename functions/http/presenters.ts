@@ -56,6 +56,12 @@ export function messageView(message: Message) {
   };
 }
 
+/** An event as webhooks deliver it: its envelope, nothing the log keeps beside it. */
+export function eventView(event: PlatformEvent) {
+  const { id, type, createdAt, tenantId, channelId, data } = event;
+  return { id, type, createdAt, tenantId, channelId, data };
+}
+
 /** A webhook without its secrets: they are shown once, by the answer that made them. */
 export function webhookView(webhook: Webhook) {
   const {
@@ -106,12 +112,6 @@ export function deliveryView(delivery: Delivery) {
     createdAt,
     updatedAt,
   };
-}
-
-/** An event as webhooks deliver it: its envelope, nothing the log keeps beside it. */
-export function eventView(event: PlatformEvent) {
-  const { id, type, createdAt, tenantId, channelId, data } = event;
-  return { id, type, createdAt, tenantId, channelId, data };
 }
 
 export function pageView<T, V>(page: Page<T>, view: (item: T) => V) {

@@ -399,6 +399,21 @@ export const ROUTES: readonly RouteSpec[] = [
     request: { params: mediaParams },
     responses: { 200: mediaDownloadSchema },
   },
+  // The event log: with the messages function, as its events carry the same patient content under
+  // the same scope and it needs no grant that function lacks (docs/api.md).
+  {
+    operationId: 'listEvents',
+    method: 'GET',
+    path: '/v1/events',
+    family: 'messages',
+    access: tenant('messages:read'),
+    summary:
+      'The event log: your events in the order they arrived, oldest first, after `after` (an event id) or where `nextCursor` stopped, to catch up after downtime',
+    request: { query: eventListQuery },
+    responses: { 200: pageOf(eventSchema, 'EventPage') },
+    // `after` naming no event of yours.
+    alsoRefuses: [404],
+  },
   // Webhooks
   {
     operationId: 'createWebhook',
@@ -507,21 +522,6 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: `Try every dead delivery of events since a time again, up to ${MAX_RECOVERED_PER_REQUEST} per request: repeat the request while \`complete\` is false`,
     request: { params: webhookParams, body: recoveryRequestSchema },
     responses: { 202: recoverySchema },
-  },
-  // The event log: with the messages function, as its events carry the same patient content under
-  // the same scope and it needs no grant that function lacks (docs/api.md).
-  {
-    operationId: 'listEvents',
-    method: 'GET',
-    path: '/v1/events',
-    family: 'messages',
-    access: tenant('messages:read'),
-    summary:
-      'The event log: your events in the order they arrived, oldest first, after `after` (an event id) or where `nextCursor` stopped, to catch up after downtime',
-    request: { query: eventListQuery },
-    responses: { 200: pageOf(eventSchema, 'EventPage') },
-    // `after` naming no event of yours.
-    alsoRefuses: [404],
   },
 ];
 

@@ -251,6 +251,58 @@ export const mediaDownloadSchema = mediaSchema
 
 export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
 
+// The event log
+
+/** An id of one kind as a pattern the OpenAPI document shows (`isId`'s form). */
+const idPattern = (kind: IdKind) => new RegExp(`^${ID_PREFIXES[kind]}_[0-9A-HJKMNP-TV-Z]{26}$`);
+
+/** `message.received,message.status`: one or more event types, comma-separated. */
+const oneEventType = EVENT_TYPES.map((type) => type.replace('.', '\\.')).join('|');
+const eventTypeList = new RegExp(`^(${oneEventType})(,(${oneEventType}))*$`);
+
+export const eventListQuery = pageQuery
+  .extend({
+    after: z.string().max(40).regex(idPattern('event'), 'must be an event id').optional().meta({
+      description:
+        'An event id: the events that arrived after it (404 `event_not_found` when it is not one of your events, or is past your retention)',
+    }),
+    types: z
+      .string()
+      .max(500)
+      .regex(eventTypeList, `must be a comma-separated list of: ${EVENT_TYPES.join(', ')}`)
+      .optional()
+      .meta({
+        description: 'Only these event types, comma-separated',
+        example: 'message.received,message.status',
+      }),
+    channelId: z
+      .string()
+      .max(40)
+      .regex(idPattern('channel'), 'must be a channel id')
+      .optional()
+      .meta({ description: "Only this channel's events" }),
+  })
+  .refine((query) => query.after === undefined || query.cursor === undefined, {
+    path: ['cursor'],
+    message: 'give either after or cursor, not both',
+  });
+
+export const eventSchema = z
+  .object({
+    id: z.string().meta({ example: 'evt_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' }),
+    type: z.enum(EVENT_TYPES),
+    createdAt: timestamp,
+    tenantId: z.string(),
+    channelId: z.string().nullable(),
+    data: z
+      .record(z.string(), z.unknown())
+      .meta({ description: 'Depends on `type`, as in webhook requests' }),
+  })
+  .meta({
+    id: 'Event',
+    description:
+      'A platform event, as webhooks deliver it. QR and pairing codes are listed only while they are valid.',
+  });
 // Webhooks
 
 const webhookUrl = z
@@ -430,55 +482,3 @@ export const recoverySchema = z
     }),
   })
   .meta({ id: 'Recovery' });
-// The event log
-
-/** An id of one kind as a pattern the OpenAPI document shows (`isId`'s form). */
-const idPattern = (kind: IdKind) => new RegExp(`^${ID_PREFIXES[kind]}_[0-9A-HJKMNP-TV-Z]{26}$`);
-
-/** `message.received,message.status`: one or more event types, comma-separated. */
-const oneEventType = EVENT_TYPES.map((type) => type.replace('.', '\\.')).join('|');
-const eventTypeList = new RegExp(`^(${oneEventType})(,(${oneEventType}))*$`);
-
-export const eventListQuery = pageQuery
-  .extend({
-    after: z.string().max(40).regex(idPattern('event'), 'must be an event id').optional().meta({
-      description:
-        'An event id: the events that arrived after it (404 `event_not_found` when it is not one of your events, or is past your retention)',
-    }),
-    types: z
-      .string()
-      .max(500)
-      .regex(eventTypeList, `must be a comma-separated list of: ${EVENT_TYPES.join(', ')}`)
-      .optional()
-      .meta({
-        description: 'Only these event types, comma-separated',
-        example: 'message.received,message.status',
-      }),
-    channelId: z
-      .string()
-      .max(40)
-      .regex(idPattern('channel'), 'must be a channel id')
-      .optional()
-      .meta({ description: "Only this channel's events" }),
-  })
-  .refine((query) => query.after === undefined || query.cursor === undefined, {
-    path: ['cursor'],
-    message: 'give either after or cursor, not both',
-  });
-
-export const eventSchema = z
-  .object({
-    id: z.string().meta({ example: 'evt_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' }),
-    type: z.enum(EVENT_TYPES),
-    createdAt: timestamp,
-    tenantId: z.string(),
-    channelId: z.string().nullable(),
-    data: z
-      .record(z.string(), z.unknown())
-      .meta({ description: 'Depends on `type`, as in webhook requests' }),
-  })
-  .meta({
-    id: 'Event',
-    description:
-      'A platform event, as webhooks deliver it. QR and pairing codes are listed only while they are valid.',
-  });

@@ -23,8 +23,10 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
 export interface PlatformFunctionProps {
-  /** The module exporting `handler`, relative to the repository root (`functions/tenants/handler.ts`). */
+  /** The module exporting the handler, relative to the repository root (`functions/tenants/handler.ts`). */
   readonly entry: string;
+  /** The handler's export name; `handler` by default. */
+  readonly handler?: string;
   readonly description: string;
   readonly timeout: Duration;
   readonly memorySize: number;
@@ -51,7 +53,7 @@ export class PlatformFunction extends Construct {
 
     this.function = new NodejsFunction(this, 'Function', {
       entry: `${PROJECT_ROOT}${props.entry}`,
-      handler: 'handler',
+      handler: props.handler ?? 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
       description: props.description,

@@ -1,8 +1,16 @@
-// The webhook dispatcher's own work queue: one message per delivery to try (`DeliveryJob`), sent by
-// the API (a test, a redelivery, a recovery) and by the dispatcher itself (an event's deliveries,
-// the next try of a failed one). Standard, not FIFO: a FIFO queue holds a whole message group behind
-// a delayed message and caps a message's delay per queue; deliveries are ordered by the dispatcher
-// where it matters (`orderKey`), and a duplicate is harmless (receivers deduplicate by `webhook-id`).
+// The webhook dispatcher's own work queues, one message per delivery to try (`DeliveryJob`):
+//
+// - `Jobs`, standard: sent by the API (a test, a redelivery, a recovery) and by the dispatcher (the
+//   next try of a failed delivery, a wait longer than SQS's delay). Not FIFO: a FIFO queue holds a
+//   whole message group behind a failing message and delays no single message.
+// - `Ordered`, FIFO: an event's first tries, from the fan-out, one message group per webhook and
+//   channel (`orderKey`), so a healthy receiver gets each channel's events in order while other
+//   groups go on beside it; every message waits 1 s (`ORDERED_QUEUE_DELAY`) so a burst's jobs, queued
+//   by concurrent fan-outs, are received together and sorted. A failed try moves to `Jobs`, so no
+//   failing delivery holds its group.
+//
+// A duplicate is harmless: a job names a delivery and the try it is for (`attemptCount`), and
+// receivers deduplicate by `webhook-id` anyway (docs/architecture.md, "Webhooks").
 //
 // SQS delays a message 15 minutes at most. A later try carries its due time in the message and the
 // dispatcher sends it again until then (a new message each time, never a longer visibility timeout:
@@ -12,11 +20,19 @@ import { Construct } from 'constructs';
 import type { RuntimeConsumer } from '../runtime-environment.ts';
 import { SecureQueue } from './secure-queue.construct.ts';
 
+/**
+ * Every first try waits this long in `Ordered` before it can be received: long enough for the
+ * fan-outs of a burst (handled by concurrent invocations) to have queued their jobs, so the worker
+ * receives a group's jobs together and sorts them by event (functions/consumers/webhook-dispatcher.ts).
+ */
+export const ORDERED_QUEUE_DELAY = Duration.seconds(1);
+
 /** A batch of signed POSTs to slow clinic servers, each with its own 15 s timeout. */
 export const WEBHOOK_DELIVERY_VISIBILITY_TIMEOUT = Duration.seconds(180);
 
 export class WebhookDeliveries extends Construct {
   readonly queue: SecureQueue;
+  readonly ordered: SecureQueue;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -24,10 +40,19 @@ export class WebhookDeliveries extends Construct {
       fifo: false,
       visibilityTimeout: WEBHOOK_DELIVERY_VISIBILITY_TIMEOUT,
     });
+    this.ordered = new SecureQueue(this, 'Ordered', {
+      fifo: true,
+      visibilityTimeout: WEBHOOK_DELIVERY_VISIBILITY_TIMEOUT,
+      deliveryDelay: ORDERED_QUEUE_DELAY,
+    });
   }
 
   get queueUrl(): string {
     return this.queue.queueUrl;
+  }
+
+  get orderedQueueUrl(): string {
+    return this.ordered.queueUrl;
   }
 
   /** What enqueuing deliveries takes: the API's webhooks function. */
@@ -36,11 +61,20 @@ export class WebhookDeliveries extends Construct {
     consumer.addEnvironment('WEBHOOK_DELIVERY_QUEUE_URL', this.queueUrl);
   }
 
-  /** The dispatcher: it consumes the queue, sends the next tries to it, and inspects its DLQ. */
+  /** The dispatcher's delivery worker: it consumes both queues, sends the next tries to `Jobs`, and inspects the DLQs. */
   bindConsume(consumer: RuntimeConsumer): void {
-    this.queue.grantConsume(consumer);
+    for (const queue of [this.queue, this.ordered]) {
+      queue.grantConsume(consumer);
+      queue.grantConsumeDeadLetters(consumer);
+    }
     this.queue.queue.grantSendMessages(consumer);
-    this.queue.grantConsumeDeadLetters(consumer);
     consumer.addEnvironment('WEBHOOK_DELIVERY_QUEUE_URL', this.queueUrl);
+    consumer.addEnvironment('WEBHOOK_ORDERED_QUEUE_URL', this.orderedQueueUrl);
+  }
+
+  /** The dispatcher's fan-out: it queues first tries, in order. */
+  bindSendOrdered(consumer: RuntimeConsumer): void {
+    this.ordered.queue.grantSendMessages(consumer);
+    consumer.addEnvironment('WEBHOOK_ORDERED_QUEUE_URL', this.orderedQueueUrl);
   }
 }

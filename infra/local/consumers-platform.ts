@@ -1,11 +1,18 @@
 // The platform's queue consumers on one machine, each the Lambda handler the stack deploys, fed by
 // the local event source mapping (queue-consumers.ts): what `npm start` runs beside the API, and
-// what the API tests start when they need events recorded. The webhook dispatcher joins here.
+// what the API tests start when they need events recorded or webhooks delivered. The recorder on
+// its two queues; the webhook dispatcher's fan-out on the webhook event queues and its delivery
+// worker on the ordered and the jobs queue (functions/consumers/webhook-dispatcher.ts).
 import {
   createEventRecorder,
   EVENT_RECORDER_SOURCE,
   type EventRecorderOptions,
 } from '#functions/consumers/event-recorder.ts';
+import {
+  createDispatcherHandlers,
+  dispatcherOf,
+  WEBHOOK_DISPATCHER_SOURCES,
+} from '#functions/consumers/webhook-dispatcher.ts';
 import type { Environment } from '#shared/config.ts';
 import { createPlatform } from '#shared/platform.ts';
 import { type QueueConsumer, startQueueConsumer } from './queue-consumers.ts';
@@ -22,6 +29,8 @@ export interface LocalConsumersOptions {
   /** Invocations at once per queue. */
   readonly concurrency?: number;
   readonly recorder?: EventRecorderOptions;
+  /** The webhook dispatcher too (default true). */
+  readonly webhooks?: boolean;
 }
 
 export function startLocalConsumers(options: LocalConsumersOptions): LocalConsumers {
@@ -38,7 +47,7 @@ export function startLocalConsumers(options: LocalConsumersOptions): LocalConsum
     concurrency: options.concurrency ?? 2,
     ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
   };
-  const consumers = [
+  const consumers: QueueConsumer[] = [
     startQueueConsumer({ ...common, name: 'event-recorder', queueUrl: resources.recorderQueueUrl }),
     startQueueConsumer({
       ...common,
@@ -46,12 +55,65 @@ export function startLocalConsumers(options: LocalConsumersOptions): LocalConsum
       queueUrl: resources.recorderPairingQueueUrl,
     }),
   ];
+  // As the dispatcher's Lambda builds it (functions/consumers/webhook-dispatcher-handler.ts).
+  const webhooksPlatform =
+    options.webhooks === false ? null : createPlatform({ source: 'webhooks', env: options.env });
+  if (webhooksPlatform) {
+    const dispatcher = createDispatcherHandlers(dispatcherOf(webhooksPlatform, options.env));
+    const { fanOut, delivery } = WEBHOOK_DISPATCHER_SOURCES;
+    const webhookQueues = webhooksPlatform.resources;
+    const sources = [
+      [
+        'webhook-fan-out',
+        webhookQueues.webhookQueueUrl,
+        dispatcher.fanOut,
+        fanOut.events.batchSize,
+        fanOut.timeoutSeconds,
+      ],
+      [
+        'webhook-fan-out-pairing',
+        webhookQueues.webhookPairingQueueUrl,
+        dispatcher.fanOut,
+        fanOut.pairing.batchSize,
+        fanOut.timeoutSeconds,
+      ],
+      [
+        'webhook-delivery-ordered',
+        webhookQueues.webhookOrderedQueueUrl,
+        dispatcher.deliveries,
+        delivery.ordered.batchSize,
+        delivery.timeoutSeconds,
+      ],
+      [
+        'webhook-delivery',
+        webhookQueues.webhookDeliveryQueueUrl,
+        dispatcher.deliveries,
+        delivery.jobs.batchSize,
+        delivery.timeoutSeconds,
+      ],
+    ] as const;
+    for (const [name, queueUrl, handler, batchSize, timeoutSeconds] of sources) {
+      consumers.push(
+        startQueueConsumer({
+          ...common,
+          sqs: webhooksPlatform.clients.sqs,
+          name,
+          queueUrl,
+          handler,
+          batchSize,
+          timeoutMs: timeoutSeconds * 1000,
+        }),
+      );
+    }
+  }
   return {
     consumers,
     async stop() {
       await Promise.all(consumers.map((consumer) => consumer.stop()));
-      platform.clients.sqs.destroy();
-      platform.clients.dynamoBase.destroy();
+      for (const built of [platform, webhooksPlatform]) {
+        built?.clients.sqs.destroy();
+        built?.clients.dynamoBase.destroy();
+      }
     },
   };
 }

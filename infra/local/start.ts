@@ -1,6 +1,7 @@
 // `npm start`: the platform on this machine. Each part starts in order, prints what it runs, and
 // stops in reverse order on Ctrl-C or SIGTERM: local AWS (moto, provisioned from the CDK template),
-// the WhatsApp simulator, a runner, the HTTPS API behind its local front, the queue consumers.
+// the WhatsApp simulator, a runner, the HTTPS API behind its local front, the queue consumers (the
+// event recorder, the webhook dispatcher).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -177,8 +178,11 @@ const apiPart: Part = async (platform) => {
 };
 
 /**
- * The queue consumers' Lambda handlers (the event recorder) under a local SQS event source, as their
- * own process: what GET /v1/events lists is recorded here.
+ * The queue consumers' Lambda handlers (the event recorder, the webhook dispatcher) under a local
+ * SQS event source, as their own process: what GET /v1/events lists is recorded here, and webhooks
+ * are delivered from here. They are retried on a schedule a hundred times shorter than a deployed
+ * stage's (5 s → 50 ms, a day → 14 min; `WEBHOOK_RETRY_SCALE`) and may point at receivers on this
+ * machine (`WEBHOOK_ALLOW_LOOPBACK`).
  */
 const consumersPart: Part = async (platform) => {
   const { aws } = platform;
@@ -188,6 +192,7 @@ const consumersPart: Part = async (platform) => {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: {
       ...localAwsEnvironment(aws),
+      WEBHOOK_RETRY_SCALE: process.env.WEBHOOK_RETRY_SCALE ?? '0.01',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
       POWERTOOLS_METRICS_DISABLED: 'true',
     },
@@ -207,6 +212,7 @@ const consumersPart: Part = async (platform) => {
   for (const consumer of consumers) {
     console.log(`  ${consumer.name} ← ${consumer.queueUrl.split('/').pop()}`);
   }
+  console.log('  webhooks may point at http://127.0.0.1:<port>/… on this machine (WEBHOOK_ALLOW_LOOPBACK)');
   return {
     name: 'queue consumers',
     stop: async () => {

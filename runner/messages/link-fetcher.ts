@@ -1,17 +1,25 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
+import {
+  AddressRefusedError,
+  checkedAddresses,
+  hostnameOf,
+  pinnedLookup,
+  type Resolve,
+  systemResolve,
+} from '#shared/net/checked-lookup.ts';
 import { isPublicAddress } from '#shared/net/public-address.ts';
 import { PermanentCommandError } from '../command-handler.ts';
 
 // Media a clinic sends by `link`: the runner downloads it. A link is the clinic's input, so the
 // download may only reach public addresses (shared/net/public-address.ts) over HTTPS on port 443
 // (the runner's only egress), checked on the address actually connected to — the name is resolved
-// once, checked, and the socket pinned to it, so a name that resolves differently the second time
-// (DNS rebinding) reaches nothing new. Redirects are followed a few times, each checked the same way;
-// the body is capped while it streams and the whole download has a deadline. A link that fails
-// twice fails its message: the channel's next messages must not wait a day behind it.
+// once, every address checked, and the socket pinned to the first (shared/net/checked-lookup.ts), so
+// a name that resolves differently the second time (DNS rebinding) reaches nothing new. Redirects
+// are followed a few times, each checked the same way; the body is capped while it streams and the
+// whole download has a deadline. A link that fails twice fails its message: the channel's next
+// messages must not wait a day behind it.
 
 export interface LinkFetchPolicy {
   readonly maxBytes: number;
@@ -35,15 +43,6 @@ export const DEFAULT_LINK_FETCH_POLICY: LinkFetchPolicy = {
   maxRedirects: 3,
   privateHostsAllowed: new Set(),
 };
-
-type Resolve = (hostname: string) => Promise<LookupAddress[]>;
-
-const systemResolve: Resolve = (hostname) =>
-  new Promise((resolve, reject) =>
-    dnsLookup(hostname, { all: true, verbatim: true }, (error, addresses) =>
-      error ? reject(error) : resolve(addresses),
-    ),
-  );
 
 export function createLinkFetcher(
   policy: LinkFetchPolicy = DEFAULT_LINK_FETCH_POLICY,
@@ -109,27 +108,21 @@ function parseLink(link: string, policy: LinkFetchPolicy): URL {
 }
 
 async function checkedAddress(url: URL, policy: LinkFetchPolicy, resolve: Resolve): Promise<LookupAddress> {
-  const hostname = url.hostname.replace(/^\[|\]$/g, '');
-  let addresses: LookupAddress[];
+  const hostname = hostnameOf(url);
+  const permit = (address: string) => policy.privateHostsAllowed.has(hostname) || isPublicAddress(address);
   try {
-    addresses = await resolve(hostname);
+    return (await checkedAddresses(hostname, permit, resolve))[0] as LookupAddress;
   } catch (error) {
+    if (error instanceof AddressRefusedError) {
+      throw new PermanentCommandError(
+        'media_link_forbidden',
+        'The media link points to an address the platform may not reach',
+      );
+    }
     if ((error as NodeJS.ErrnoException).code === 'ENOTFOUND')
       throw new PermanentCommandError('media_link_unavailable', 'The media link names no known host');
     throw error;
   }
-  const allowedPrivate = policy.privateHostsAllowed.has(hostname);
-  // Every address must pass: a name with one public and one private address could be steered to either.
-  if (
-    addresses.length === 0 ||
-    (!allowedPrivate && !addresses.every(({ address }) => isPublicAddress(address)))
-  ) {
-    throw new PermanentCommandError(
-      'media_link_forbidden',
-      'The media link points to an address the platform may not reach',
-    );
-  }
-  return addresses[0] as LookupAddress;
 }
 
 function get(
@@ -138,10 +131,7 @@ function get(
   policy: LinkFetchPolicy,
   signal: AbortSignal,
 ): Promise<IncomingMessage> {
-  const pinned: LookupFunction = (_hostname, options, callback) => {
-    if ((options as { all?: boolean }).all) callback(null, [address]);
-    else callback(null, address.address, address.family);
-  };
+  const pinned = pinnedLookup(address);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const outgoing = request(

@@ -24,6 +24,10 @@ export const deliveryJobMessageSchema = z.object({
   webhookId: z.string().min(1),
   deliveryId: z.string().min(1),
   orderKey: z.string().min(1),
+  /** The delivery's tries when the job was queued: a job its delivery has moved past is stale. */
+  attemptCount: z.number().int().min(0),
+  /** The delivery's next try when the job was queued (ISO-8601). */
+  dueAt: z.iso.datetime(),
   /** When the try is due (ISO-8601): a receiver before then sends the job on, delayed again. */
   notBefore: z.iso.datetime(),
 });
@@ -33,6 +37,19 @@ export type DeliveryJobMessage = z.output<typeof deliveryJobMessageSchema>;
 /** A message of the queue as the dispatcher reads it; throws (a zod error) on anything else. */
 export function parseDeliveryJobMessage(body: string): DeliveryJobMessage {
   return deliveryJobMessageSchema.parse(JSON.parse(body));
+}
+
+/** The message of a job (this queue's and the ordered FIFO queue's: one shape for both). */
+export function deliveryJobMessage(job: DeliveryJob, notBefore: string): string {
+  return JSON.stringify({
+    tenantId: job.tenantId,
+    webhookId: job.webhookId,
+    deliveryId: job.deliveryId,
+    orderKey: job.orderKey,
+    attemptCount: job.attemptCount,
+    dueAt: job.dueAt,
+    notBefore,
+  } satisfies DeliveryJobMessage);
 }
 
 export class SqsDeliveryQueue implements DeliveryQueue {
@@ -50,13 +67,7 @@ export class SqsDeliveryQueue implements DeliveryQueue {
       const entries = jobs.slice(start, start + BATCH_SIZE).map(
         (job, index): SendMessageBatchRequestEntry => ({
           Id: String(index),
-          MessageBody: JSON.stringify({
-            tenantId: job.tenantId,
-            webhookId: job.webhookId,
-            deliveryId: job.deliveryId,
-            orderKey: job.orderKey,
-            notBefore,
-          } satisfies DeliveryJobMessage),
+          MessageBody: deliveryJobMessage(job, notBefore),
           ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
         }),
       );

@@ -5,7 +5,12 @@ import { newId } from './ids.ts';
 // the public webhook payload of API.md; EventBridge carries it as the detail, its type as the
 // detail-type.
 
-export const EVENT_SOURCES = { runner: 'clinic-wa.runner', api: 'clinic-wa.api' } as const;
+/** Who publishes: the runners, the API, the webhook dispatcher (`webhook.disabled`). */
+export const EVENT_SOURCES = {
+  runner: 'clinic-wa.runner',
+  api: 'clinic-wa.api',
+  webhooks: 'clinic-wa.webhooks',
+} as const;
 
 export const MESSAGE_STATUSES = ['queued', 'sent', 'delivered', 'read', 'failed'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];

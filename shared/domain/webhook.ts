@@ -297,7 +297,8 @@ export function isRedeliverable(delivery: Pick<Delivery, 'event'>): boolean {
   return !isPairingSecretEvent(delivery.event);
 }
 
-function isPairingSecretEvent(event: Pick<PlatformEvent, 'type'>): boolean {
+/** A QR or a pairing code (`PAIRING_SECRET_EVENTS`): sent while valid, never stored whole. */
+export function isPairingSecretEvent(event: Pick<PlatformEvent, 'type'>): boolean {
   return (PAIRING_SECRET_EVENTS as readonly string[]).includes(event.type);
 }
 

@@ -50,3 +50,14 @@ export function isPublicAddress(address: string): boolean {
   }
   return !blocked.check(address, 'ipv4');
 }
+
+const loopback = new BlockList();
+loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+loopback.addAddress('::1', 'ipv6');
+
+/** Whether an IP address is this machine's own loopback (127.0.0.0/8, ::1, their IPv4-mapped forms). */
+export function isLoopbackAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return false;
+  return loopback.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}

@@ -1,6 +1,7 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { isPublicAddress } from './public-address.ts';
+import type { LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
+import { hostnameOf, type Resolve, systemResolve } from './checked-lookup.ts';
+import { isLoopbackAddress, isPublicAddress } from './public-address.ts';
 
 // Where a webhook may point: one rule for the API, which checks a URL when a clinic sets it, and the
 // dispatcher, which checks it again at every connection (a name can resolve elsewhere tomorrow).
@@ -9,8 +10,9 @@ import { isPublicAddress } from './public-address.ts';
 // - Every address the name resolves to must be a public unicast one (shared/net/public-address.ts:
 //   no private, loopback, link-local, CGNAT, multicast, unique-local, metadata or documentation
 //   ranges); an IPv4-mapped IPv6 literal (`[::ffff:10.0.0.1]`) is refused whatever it maps.
-// - The connection goes to the address checked (`pinnedLookup`), so a second resolution cannot
-//   rebind the name to another.
+// - The connection goes to an address checked: the API pins it (`pinnedLookup`); the dispatcher
+//   checks every address in the socket's own lookup at each connection (shared/net/checked-lookup.ts,
+//   shared/net/webhook-sender.ts), so a second resolution cannot rebind the name to another.
 // - For local development only (`WEBHOOK_ALLOW_LOOPBACK=true`, which `npm start` sets), `http:` and
 //   loopback addresses (127.0.0.0/8, ::1) are allowed too: a receiver on the developer's machine.
 
@@ -39,22 +41,10 @@ export type WebhookTargetCheck =
   | { readonly ok: true; readonly url: URL; readonly address: LookupAddress }
   | WebhookUrlRefusal;
 
-/** Resolves a host name to every address it has (the system resolver by default). */
-export type Resolve = (hostname: string) => Promise<LookupAddress[]>;
+export { pinnedLookup, type Resolve } from './checked-lookup.ts';
 
 /** A resolver that has not answered by then is taken as no answer. */
 export const RESOLVE_TIMEOUT_MS = 3_000;
-
-const systemResolve: Resolve = (hostname) =>
-  new Promise((resolve, reject) =>
-    dnsLookup(hostname, { all: true, verbatim: true }, (error, addresses) =>
-      error ? reject(error) : resolve(addresses),
-    ),
-  );
-
-const loopback = new BlockList();
-loopback.addSubnet('127.0.0.0', 8, 'ipv4');
-loopback.addAddress('::1', 'ipv6');
 
 const refuse = (code: WebhookUrlRefusalCode, message: string): WebhookUrlRefusal => ({
   ok: false,
@@ -64,10 +54,7 @@ const refuse = (code: WebhookUrlRefusalCode, message: string): WebhookUrlRefusal
 
 /** Whether the policy lets a connection go to this address. */
 export function isAllowedWebhookAddress(address: string, policy: WebhookUrlPolicy): boolean {
-  if (isPublicAddress(address)) return true;
-  if (!policy.allowLoopback) return false;
-  const family = isIP(address);
-  return family !== 0 && loopback.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return isPublicAddress(address) || (policy.allowLoopback && isLoopbackAddress(address));
 }
 
 /** What can be told without resolving the name: the scheme, credentials, and an address written in. */
@@ -83,7 +70,7 @@ export function checkWebhookUrl(value: string, policy: WebhookUrlPolicy): Webhoo
     return refuse('webhook_url_not_https', `url must be an https URL, not ${url.protocol.replace(':', '')}`);
   if (url.username || url.password)
     return refuse('webhook_url_invalid', 'url must not carry a user name or password');
-  const host = hostOf(url);
+  const host = hostnameOf(url);
   // The URL parser writes an IPv4-mapped address in hex (`::ffff:a00:1`): one form to recognise.
   if (isIP(host) === 6 && /^::ffff:[0-9a-f]{1,4}:[0-9a-f]{1,4}$/i.test(host))
     return refuse('webhook_url_forbidden', 'url must not be an IPv4-mapped IPv6 address');
@@ -103,7 +90,7 @@ export async function resolveWebhookTarget(
 ): Promise<WebhookTargetCheck> {
   const checked = checkWebhookUrl(value, policy);
   if (!checked.ok) return checked;
-  const host = hostOf(checked.url);
+  const host = hostnameOf(checked.url);
   const family = isIP(host);
   if (family !== 0) return { ok: true, url: checked.url, address: { address: host, family } };
   let addresses: LookupAddress[];
@@ -123,18 +110,6 @@ export async function resolveWebhookTarget(
     );
   }
   return { ok: true, url: checked.url, address: addresses[0] as LookupAddress };
-}
-
-/** A `lookup` for http(s).request that answers only the checked address: no second resolution. */
-export function pinnedLookup(address: LookupAddress): LookupFunction {
-  return (_hostname, options, callback) => {
-    if ((options as { all?: boolean }).all) callback(null, [address]);
-    else callback(null, address.address, address.family);
-  };
-}
-
-function hostOf(url: URL): string {
-  return url.hostname.replace(/^\[|\]$/g, '');
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

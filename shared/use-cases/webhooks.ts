@@ -5,7 +5,6 @@ import type { Page, PageRequest } from '../domain/pagination.ts';
 import {
   DEFAULT_ROTATION_OVERLAP_SECONDS,
   type Delivery,
-  deliveryOrderKey,
   isRedeliverable,
   MAX_RECOVERED_PER_REQUEST,
   MAX_SIGNING_SECRETS,
@@ -26,6 +25,7 @@ import type {
   WebhookChanges,
   WebhookRepository,
 } from '../ports.ts';
+import { deliveryJobOf } from './webhook-dispatch.ts';
 
 // A clinic's webhooks: where its events go, and what became of their deliveries. The deliveries
 // themselves are the dispatcher's; the API makes a test one, and reopens dead ones for another round
@@ -200,7 +200,7 @@ export async function testWebhook(
   const delivery = newDelivery(event, webhook.id, now);
   await deps.deliveries.create(delivery);
   try {
-    await deps.deliveryQueue.enqueue([jobOf(delivery)]);
+    await deps.deliveryQueue.enqueue([deliveryJobOf(delivery)]);
   } catch (error) {
     // Nothing would ever try it: say so on the delivery (dead, so it can be redelivered).
     await deps.deliveries
@@ -244,7 +244,7 @@ export async function redeliver(
     );
   }
   const delivery = await deps.deliveries.reopen(tenantId, webhookId, deliveryId, clock(deps).toISOString());
-  await deps.deliveryQueue.enqueue([jobOf(delivery)]);
+  await deps.deliveryQueue.enqueue([deliveryJobOf(delivery)]);
   return delivery;
 }
 
@@ -279,21 +279,12 @@ export async function recoverDeliveries(
           error instanceof ConflictError || error instanceof NotFoundError ? null : Promise.reject(error),
         ),
     );
-    jobs.push(...reopened.flatMap((delivery) => (delivery ? [jobOf(delivery)] : [])));
+    jobs.push(...reopened.flatMap((delivery) => (delivery ? [deliveryJobOf(delivery)] : [])));
     cursor = dead.nextCursor;
     if (!cursor) break;
   }
   await deps.deliveryQueue.enqueue(jobs);
   return { count: jobs.length, complete: cursor === null };
-}
-
-function jobOf(delivery: Delivery): DeliveryJob {
-  return {
-    tenantId: delivery.tenantId,
-    webhookId: delivery.webhookId,
-    deliveryId: delivery.id,
-    orderKey: deliveryOrderKey(delivery.webhookId, delivery.event.channelId),
-  };
 }
 
 /** A disabled webhook takes no deliveries: enable it first (its receiver is back, say). */

@@ -14,7 +14,14 @@ const queueUrl = platform.resources.webhookDeliveryQueueUrl;
 
 function job(tenantId: string) {
   const webhookId = newId('webhook');
-  return { tenantId, webhookId, deliveryId: `dlv_${'0'.repeat(52)}`, orderKey: `${webhookId}#-` };
+  return {
+    tenantId,
+    webhookId,
+    deliveryId: `dlv_${'0'.repeat(52)}`,
+    orderKey: `${webhookId}#-`,
+    attemptCount: 0,
+    dueAt: '2030-01-01T00:00:00.000Z',
+  };
 }
 
 describe('the SQS delivery queue', () => {

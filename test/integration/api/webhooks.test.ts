@@ -396,6 +396,9 @@ describe('deliveries', () => {
         webhookId: webhook.id,
         deliveryId: test.body.id,
         orderKey: `${webhook.id}#-`,
+        // The try the job is for (the dispatcher drops a job its delivery has moved past).
+        attemptCount: 0,
+        dueAt: expect.any(String),
         notBefore: expect.any(String),
       },
     ]);

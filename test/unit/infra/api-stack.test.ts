@@ -700,7 +700,7 @@ describe('API stack', () => {
         return JSON.stringify(resolved).length;
       });
       // Lambda refuses a function whose variables pass 4 KB. The command queue URLs are most of it
-      // (~125 bytes a shard): the largest is ~3.6 KB, so 20 shards is the ceiling (docs/infra.md).
+      // (~125 bytes a shard): the largest is ~3.7 KB, so 18 shards is the ceiling (docs/infra.md).
       expect(Math.max(...sizes)).toBeLessThan(4096);
       expect(Math.max(...sizes)).toBeGreaterThan(3000);
     });

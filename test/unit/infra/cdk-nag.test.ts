@@ -88,6 +88,8 @@ describe('cdk-nag AwsSolutions', () => {
       'ClinicWa-Api/Functions/Tenants/Role',
       'ClinicWa-Api/Functions/Webhooks/Role',
       'ClinicWa-Consumers/Recorder/Function/Role',
+      'ClinicWa-Consumers/WebhookDispatcher/Delivery/Role',
+      'ClinicWa-Consumers/WebhookDispatcher/FanOut/Role',
       'ClinicWa-Runner/Runner/Task',
       'ClinicWa-Runner/Runner/Task/ExecutionRole',
       'ClinicWa-Runner/Runner/Task/TaskRole',

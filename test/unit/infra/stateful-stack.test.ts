@@ -116,11 +116,12 @@ describe('stateful stack with 4 shards', () => {
     const commandQueues = template.findResources('AWS::SQS::Queue', {
       Properties: { ...highThroughputFifo, VisibilityTimeout: 30, RedrivePolicy: Match.anyValue() },
     });
+    // The webhook deliveries' ordered queue is FIFO too, with its own DLQ (see below).
     const deadLetterQueues = logicalIdsOf(template, 'AWS::SQS::Queue', {
       ...highThroughputFifo,
       MessageRetentionPeriod: 14 * 24 * 3600,
       RedrivePolicy: Match.absent(),
-    });
+    }).filter((id) => !id.startsWith('WebhookDeliveries'));
     expect(Object.keys(commandQueues)).toHaveLength(4);
     expect(deadLetterQueues).toHaveLength(4);
     const targets = Object.values(commandQueues).map((queue) => {
@@ -163,8 +164,8 @@ describe('stateful stack with 4 shards', () => {
           'Fn::GetAtt'
         ][0],
     );
-    // Every command shard's DLQ, each event subscription's, the webhook deliveries', and each rule target's.
-    expect(redrivenTo).toHaveLength(4 + 2 + 1);
+    // Every command shard's DLQ, each event subscription's, the webhook deliveries' two, and each rule target's.
+    expect(redrivenTo).toHaveLength(4 + 2 + 2);
     expect(ruleTargetDeadLetters).toHaveLength(2);
     expect([...watched].sort()).toEqual([...redrivenTo, ...ruleTargetDeadLetters].sort());
   });
@@ -172,8 +173,8 @@ describe('stateful stack with 4 shards', () => {
   it('denies every queue access without TLS and keeps queues on stack deletion', () => {
     const queues = logicalIdsOf(template, 'AWS::SQS::Queue');
     // Per shard a queue and its DLQ; per consumer a queue, its DLQ, its rule target's DLQ, and the
-    // pairing secrets' queue; the webhook deliveries' queue and its DLQ.
-    expect(queues).toHaveLength(4 * 2 + 2 * 4 + 2);
+    // pairing secrets' queue; the webhook deliveries' two queues (ordered and not) and their DLQs.
+    expect(queues).toHaveLength(4 * 2 + 2 * 4 + 4);
     const resources = template.toJSON().Resources as Resources;
     for (const queueId of queues) {
       expect(resources[queueId]?.DeletionPolicy).toBe('Retain');
@@ -194,7 +195,10 @@ describe('stateful stack with 4 shards', () => {
     const rules = template.findResources('AWS::Events::Rule', {
       Properties: {
         EventBusName: { Ref: busId },
-        EventPattern: { source: ['clinic-wa.runner', 'clinic-wa.api'], 'detail-type': detailType },
+        EventPattern: {
+          source: ['clinic-wa.runner', 'clinic-wa.api', 'clinic-wa.webhooks'],
+          'detail-type': detailType,
+        },
         State: 'ENABLED',
       },
     });
@@ -325,6 +329,7 @@ describe('stateful stack with 4 shards', () => {
       SESSION_KEY_ARN: expect.stringMatching(/^arn:SessionKey/),
       MEDIA_BUCKET_NAME: expect.stringMatching(/^ref:MediaBucket/),
       WEBHOOK_DELIVERY_QUEUE_URL: expect.stringMatching(/^ref:WebhookDeliveriesJobsQueue/),
+      WEBHOOK_ORDERED_QUEUE_URL: expect.stringMatching(/^ref:WebhookDeliveriesOrderedQueue/),
     });
     // The contract only (synthesized alone, as locally; beside the other stacks, CDK adds an export
     // for each of their references).
@@ -338,7 +343,8 @@ describe('shard count', () => {
     const environment = runtimeEnvironmentOf(template);
     expect(environment.SHARD_COUNT).toBe('16');
     expect(environment.COMMAND_QUEUE_URLS.split(',')).toHaveLength(16);
-    expect(logicalIdsOf(template, 'AWS::SQS::Queue', { FifoQueue: true })).toHaveLength(32);
+    // And the webhook deliveries' ordered queue and its DLQ.
+    expect(logicalIdsOf(template, 'AWS::SQS::Queue', { FifoQueue: true })).toHaveLength(32 + 2);
   });
 
   it('takes the count as a string from `cdk -c shardCount=2` and refuses nonsense', () => {
@@ -466,17 +472,23 @@ describe('bind methods', () => {
     ]);
   });
 
-  it('give the webhook deliveries’ senders its queue to send to, and its consumer the queue and its DLQ', () => {
+  it('give the webhook deliveries’ senders its queue to send to, the fan-out the ordered one, and the worker both and their DLQs', () => {
     const { stack } = statefulStack({ shardCount: 2 });
     const api = consumer(stack, 'Api');
+    const fanOut = consumer(stack, 'FanOut');
     const dispatcher = consumer(stack, 'Dispatcher');
     stack.webhookDeliveries.bindSend(api);
+    stack.webhookDeliveries.bindSendOrdered(fanOut);
     stack.webhookDeliveries.bindConsume(dispatcher);
-    for (const bound of [api, dispatcher]) {
-      expect(bound.environment).toEqual({
-        WEBHOOK_DELIVERY_QUEUE_URL: { Ref: expect.stringMatching(/^WebhookDeliveriesJobsQueue/) },
-      });
-    }
+    const jobs = {
+      WEBHOOK_DELIVERY_QUEUE_URL: { Ref: expect.stringMatching(/^WebhookDeliveriesJobsQueue/) },
+    };
+    const ordered = {
+      WEBHOOK_ORDERED_QUEUE_URL: { Ref: expect.stringMatching(/^WebhookDeliveriesOrderedQueue/) },
+    };
+    expect(api.environment).toEqual(jobs);
+    expect(fanOut.environment).toEqual(ordered);
+    expect(dispatcher.environment).toEqual({ ...jobs, ...ordered });
     const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
       (policy) =>
         (policy.Properties.PolicyDocument.Statement as { Action: string[]; Resource: unknown[] }[]).map(
@@ -495,6 +507,10 @@ describe('bind methods', () => {
     expect(queuesOf('Dispatcher', 'sqs:ReceiveMessage')).toEqual([
       'WebhookDeliveriesJobsDeadLetterQueue',
       'WebhookDeliveriesJobsQueue',
+      'WebhookDeliveriesOrderedDeadLetterQueue',
+      'WebhookDeliveriesOrderedQueue',
     ]);
+    expect(queuesOf('FanOut', 'sqs:SendMessage')).toEqual(['WebhookDeliveriesOrderedQueue']);
+    expect(queuesOf('FanOut', 'sqs:ReceiveMessage')).toEqual([]);
   });
 });

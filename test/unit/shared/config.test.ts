@@ -20,6 +20,7 @@ const resources = {
   RECORDER_PAIRING_QUEUE_URL: 'http://127.0.0.1:5000/123456789012/recorder-pairing',
   WEBHOOK_PAIRING_QUEUE_URL: 'http://127.0.0.1:5000/123456789012/webhooks-pairing',
   WEBHOOK_DELIVERY_QUEUE_URL: 'http://127.0.0.1:5000/123456789012/webhook-deliveries',
+  WEBHOOK_ORDERED_QUEUE_URL: 'http://127.0.0.1:5000/123456789012/webhook-ordered.fifo',
   SESSION_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/abc',
   MEDIA_BUCKET_NAME: 'media',
 };

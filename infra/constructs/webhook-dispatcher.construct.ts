@@ -1,0 +1,206 @@
+// The webhook dispatcher's functions (functions/consumers/webhook-dispatcher-handler.ts) on their SQS
+// queues, their grants and their alarms (docs/infra.md, "The consumers stack"):
+//
+// - `FanOut` takes every platform event from the webhook subscription's queues (all events but the
+//   pairing secrets, and those on their own 60 s queue) and queues first tries on the ordered queue;
+//   a QR or pairing code it sends itself. Its timeout is the pairing queue's visibility (20 s).
+// - `Delivery` takes the ordered FIFO queue (one webhook and channel's first tries in turn) and the
+//   standard jobs queue (retries, waits, the API's redeliveries), sends, and queues the next tries.
+//
+// Neither reads the sessions table or may use the session key. Both report the records they could
+// not handle (`reportBatchItemFailures`): only those come back, and each queue's DLQ (with its alarm)
+// catches what keeps failing.
+import { Duration } from 'aws-cdk-lib';
+import {
+  type Alarm,
+  Metric as CloudWatchMetric,
+  ComparisonOperator,
+  MathExpression,
+  type Metric,
+  Stats,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Construct } from 'constructs';
+import { WEBHOOK_DISPATCHER_SOURCES } from '#functions/consumers/webhook-dispatcher.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/observability.ts';
+import type { StatefulStack } from '../stateful-stack.ts';
+import { PlatformFunction } from './platform-function.construct.ts';
+
+const ENTRY = 'functions/consumers/webhook-dispatcher-handler.ts';
+
+const SOURCES = WEBHOOK_DISPATCHER_SOURCES;
+/** The pairing secrets' queue hands a message out again after 20 s: the fan-out ends before. */
+export const FAN_OUT_TIMEOUT = Duration.seconds(SOURCES.fanOut.timeoutSeconds);
+/** Five first tries of one group in turn at 15 s each, with room for the reads and writes around them. */
+export const DELIVERY_FUNCTION_TIMEOUT = Duration.seconds(SOURCES.delivery.timeoutSeconds);
+/** First tries per batch from the ordered queue: a group's are sent one after another. */
+export const ORDERED_BATCH_SIZE = SOURCES.delivery.ordered.batchSize;
+export const DISPATCHER_MEMORY_MB = 512;
+
+/** The dispatcher's EMF counts (functions/consumers/webhook-dispatcher.ts, `DELIVERY_METRICS`). */
+export const DELIVERY_METRIC_NAMES = {
+  succeeded: 'DeliveriesSucceeded',
+  failed: 'DeliveriesFailed',
+} as const;
+
+/**
+ * The failed share of tries that alarms: over 15 minutes in a row (three periods of 5), at least
+ * `minimumTries` tries a period. Receivers fail for their own reasons (one clinic's server down is
+ * its webhook's business, not an alarm); most of all tries failing at once points at us: egress,
+ * DNS, a bug in signing or sending.
+ */
+export const FAILED_SHARE_ALARM = {
+  period: Duration.minutes(5),
+  evaluationPeriods: 3,
+  thresholdPercent: 50,
+  minimumTries: 20,
+} as const;
+
+/** How long a first try or an event may wait in its queue before the backlog alarms. */
+export const MAX_BACKLOG_AGE = Duration.minutes(5);
+
+export interface WebhookDispatcherProps {
+  readonly stateful: StatefulStack;
+}
+
+export class WebhookDispatcher extends Construct {
+  readonly fanOut: PlatformFunction;
+  readonly delivery: PlatformFunction;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: WebhookDispatcherProps) {
+    super(scope, id);
+    const { stateful } = props;
+    const subscription = stateful.events.webhooks;
+    const queues = stateful.webhookDeliveries;
+
+    this.fanOut = new PlatformFunction(this, 'FanOut', {
+      entry: ENTRY,
+      handler: 'fanOutHandler',
+      description: 'clinic-wa webhooks: platform events to deliveries (QR and pairing codes sent at once)',
+      timeout: FAN_OUT_TIMEOUT,
+      memorySize: DISPATCHER_MEMORY_MB,
+    });
+    this.delivery = new PlatformFunction(this, 'Delivery', {
+      entry: ENTRY,
+      handler: 'deliveryHandler',
+      description: 'clinic-wa webhooks: signed POSTs to the clinics’ webhooks, retries, dead letters',
+      timeout: DELIVERY_FUNCTION_TIMEOUT,
+      memorySize: DISPATCHER_MEMORY_MB,
+    });
+
+    // What each does, one grant each (docs/infra.md has the table).
+    stateful.platformTable.bindReadWrite(this.fanOut.consumer);
+    subscription.bindConsume(this.fanOut.consumer);
+    queues.bindSendOrdered(this.fanOut.consumer);
+    stateful.events.bindPublish(this.fanOut.consumer);
+    stateful.platformTable.bindReadWrite(this.delivery.consumer);
+    queues.bindConsume(this.delivery.consumer);
+    stateful.events.bindPublish(this.delivery.consumer);
+    for (const fn of [this.fanOut, this.delivery]) {
+      fn.completeEnvironment(stateful.runtimeEnvironment());
+      // Clinics' URLs may carry tokens in their query: not into X-Ray segments.
+      fn.function.addEnvironment('POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS', 'false');
+    }
+
+    const batches = { reportBatchItemFailures: true } as const;
+    // A second of batching sorts a burst of one channel's events together (they go out in id order).
+    this.fanOut.function.addEventSource(
+      new SqsEventSource(subscription.queue.queue, {
+        ...batches,
+        batchSize: SOURCES.fanOut.events.batchSize,
+        maxBatchingWindow: Duration.seconds(SOURCES.fanOut.events.batchingWindowSeconds),
+      }),
+    );
+    this.fanOut.function.addEventSource(
+      new SqsEventSource(subscription.pairingSecretsQueue, {
+        ...batches,
+        batchSize: SOURCES.fanOut.pairing.batchSize,
+      }),
+    );
+    this.delivery.function.addEventSource(
+      new SqsEventSource(queues.ordered.queue, { ...batches, batchSize: ORDERED_BATCH_SIZE }),
+    );
+    this.delivery.function.addEventSource(
+      new SqsEventSource(queues.queue.queue, { ...batches, batchSize: SOURCES.delivery.jobs.batchSize }),
+    );
+
+    const sum = { period: FAILED_SHARE_ALARM.period, statistic: Stats.SUM };
+    // A first try should leave within seconds: a message waiting 5 minutes means a consumer that
+    // fails, is throttled or disabled (the retries' queue is left out: its messages wait on purpose).
+    for (const [name, queue, what] of [
+      ['EventBacklog', subscription.queue.queue, 'the webhook event queue: the fan-out'],
+      ['OrderedBacklog', queues.ordered.queue, 'the ordered first tries: the delivery worker'],
+    ] as const) {
+      this.alarm(
+        name,
+        queue.metricApproximateAgeOfOldestMessage({
+          period: FAILED_SHARE_ALARM.period,
+          statistic: Stats.MAXIMUM,
+        }),
+        MAX_BACKLOG_AGE.toSeconds(),
+        1,
+        `A message has waited 5 minutes on ${what} is failing, throttled or disabled, and webhooks fall behind.`,
+      );
+    }
+    for (const [name, fn] of [
+      ['FanOut', this.fanOut],
+      ['Delivery', this.delivery],
+    ] as const) {
+      this.alarm(
+        `${name}Errors`,
+        fn.function.metricErrors(sum),
+        1,
+        1,
+        `The webhook dispatcher's ${name} function failed an invocation (Lambda Errors): a crash, a timeout ` +
+          'or a failed cold start. Its batch comes back whole; what keeps failing reaches the queue’s DLQ.',
+      );
+    }
+    // Powertools' default dimension only (service), as the dispatcher's EMF lines carry them.
+    const tries = (metricName: string): Metric =>
+      new CloudWatchMetric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: SERVICE_NAME },
+        ...sum,
+      });
+    const { minimumTries, thresholdPercent, evaluationPeriods } = FAILED_SHARE_ALARM;
+    this.alarm(
+      'FailedDeliveries',
+      new MathExpression({
+        expression: `IF((s + f) >= ${minimumTries}, 100 * f / (s + f), 0)`,
+        usingMetrics: {
+          s: tries(DELIVERY_METRIC_NAMES.succeeded),
+          f: tries(DELIVERY_METRIC_NAMES.failed),
+        },
+        period: FAILED_SHARE_ALARM.period,
+        label: 'Failed share of webhook tries (%)',
+      }),
+      thresholdPercent,
+      evaluationPeriods,
+      `More than ${thresholdPercent}% of webhook tries failed for 15 minutes (EMF DeliveriesFailed against ` +
+        'DeliveriesSucceeded, at least 20 tries in each 5 minutes): look for a cause on our side (egress, DNS, ' +
+        'signing) before blaming the clinics.',
+    );
+  }
+
+  private alarm(
+    id: string,
+    metric: Metric | MathExpression,
+    threshold: number,
+    periods: number,
+    description: string,
+  ) {
+    this.alarms.push(
+      metric.createAlarm(this, id, {
+        alarmDescription: description,
+        threshold,
+        evaluationPeriods: periods,
+        datapointsToAlarm: periods,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+  }
+}

@@ -1,0 +1,411 @@
+import { ConflictError } from '../domain/errors.ts';
+import { type PlatformEvent, platformEvent } from '../domain/events.ts';
+import {
+  DELIVERY_TIMEOUT_MS,
+  type Delivery,
+  type DeliveryAttempt,
+  DISABLE_AFTER_FAILING_MS,
+  deliveryOrderKey,
+  isPairingSecretEvent,
+  isRedeliverable,
+  judgeResponse,
+  newDelivery,
+  type ResponseVerdict,
+  retryDelayMs,
+  signingSecrets,
+  storedEventOf,
+  type Webhook,
+  webhookWants,
+} from '../domain/webhook.ts';
+import type {
+  DeliveryJob,
+  DeliveryQueue,
+  DeliveryRepository,
+  EventPublisher,
+  WebhookRepository,
+  WebhookResponse,
+  WebhookSender,
+} from '../ports.ts';
+
+// The webhook dispatcher (docs/architecture.md, "Webhooks"): events in, signed POSTs out.
+//
+// - Fan-out: each event becomes one delivery per webhook of its tenant that wants it, stored under
+//   an id made of the event's and the webhook's (so a duplicate event creates nothing), and one job
+//   on the ordered queue (one group per webhook and channel).
+// - A job is tried when due: the delivery and the webhook are read afresh, the request is sent, the
+//   try recorded, and what follows decided here: done, a retry on the unordered queue (so a failing
+//   delivery never holds its group), dead when the schedule is over or the receiver said 410.
+// - A webhook failing for DISABLE_AFTER_FAILING_MS, or answering 410, is disabled and
+//   `webhook.disabled` published. Jobs of a disabled (or deleted) webhook are dropped; their
+//   deliveries stay pending, visible and redeliverable.
+// - QR and pairing codes are sent from the fan-out itself, never queued, never stored whole and
+//   never tried past their `expiresAt`.
+
+export interface DispatchMetrics {
+  /** One try that ended in a 2xx. */
+  succeeded(): void;
+  /** One try that did not (no answer, or any other status). */
+  failed(): void;
+  /** A delivery given up: the schedule over, or 410. */
+  dead(): void;
+  /** A webhook disabled by the dispatcher (410, or failing for too long). */
+  webhookDisabled(): void;
+}
+
+export interface DispatchLog {
+  info(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
+  error(message: string, fields: Record<string, unknown>): void;
+}
+
+export interface DispatchDependencies {
+  readonly webhooks: WebhookRepository;
+  readonly deliveries: DeliveryRepository;
+  /** First tries, in order per `orderKey` (the FIFO queue); no delays. */
+  readonly firstTries: DeliveryQueue;
+  /** Retries and waits, delayed and in no order (the standard delivery queue). */
+  readonly queue: DeliveryQueue;
+  readonly sender: WebhookSender;
+  readonly events: EventPublisher;
+  readonly metrics?: DispatchMetrics;
+  readonly log?: DispatchLog;
+  readonly now?: () => Date;
+  /** Draws the retry jitter. */
+  readonly random?: () => number;
+  /** Shrinks the retry schedule (local runs and tests: WEBHOOK_RETRY_SCALE); 1 in a deployed stage. */
+  readonly retryScale?: number;
+  /** How long the fan-out keeps a tenant's webhooks before reading them again. */
+  readonly webhookCacheMs?: number;
+  /** How soon a pairing secret whose try failed is tried again: its queue's visibility timeout. */
+  readonly pairingRetryMs?: number;
+}
+
+/** A tenant's webhooks are read again after this: a new or changed webhook gets events within it. */
+export const WEBHOOK_CACHE_MS = 10_000;
+/** How soon a pairing secret whose try failed comes back: its queue's visibility timeout. */
+export const PAIRING_RETRY_MS = 20_000;
+/** A job ahead of its delivery (its try not yet recorded) is given up after this long. */
+const AHEAD_JOB_LIFETIME_MS = 15 * 60_000;
+const AHEAD_JOB_WAIT_MS = 1_000;
+/** Read-modify-write rounds on a webhook (its version) before leaving the change to a later try. */
+const WEBHOOK_UPDATE_ROUNDS = 3;
+
+/** What became of a job. */
+export type JobOutcome =
+  | 'succeeded'
+  | 'retrying'
+  | 'dead'
+  | 'waiting'
+  /** Nothing to do: the delivery is gone, done, or was tried since the job was queued. */
+  | 'dropped'
+  /** The webhook is disabled or deleted: the delivery stays pending, redeliverable. */
+  | 'webhook_disabled';
+
+/** A pairing secret could not be delivered yet and is still valid: its message should come back. */
+export class PairingSecretPendingError extends Error {
+  constructor(readonly eventId: string) {
+    super(`A pairing secret's delivery failed and will be tried again while it is valid (${eventId})`);
+    this.name = 'PairingSecretPendingError';
+  }
+}
+
+export type WebhookDispatcher = ReturnType<typeof createWebhookDispatcher>;
+
+const noMetrics: DispatchMetrics = {
+  succeeded: () => {},
+  failed: () => {},
+  dead: () => {},
+  webhookDisabled: () => {},
+};
+const noLog: DispatchLog = { info: () => {}, warn: () => {}, error: () => {} };
+
+/** The job of a delivery as it is now: its next try, in its webhook and channel's order. */
+export function deliveryJobOf(delivery: Delivery): DeliveryJob {
+  return {
+    tenantId: delivery.tenantId,
+    webhookId: delivery.webhookId,
+    deliveryId: delivery.id,
+    orderKey: deliveryOrderKey(delivery.webhookId, delivery.event.channelId),
+    attemptCount: delivery.attemptCount,
+    dueAt: delivery.nextAttemptAt ?? delivery.updatedAt,
+  };
+}
+
+export function createWebhookDispatcher(deps: DispatchDependencies) {
+  const now = deps.now ?? (() => new Date());
+  const metrics = deps.metrics ?? noMetrics;
+  const log = deps.log ?? noLog;
+  const cacheMs = deps.webhookCacheMs ?? WEBHOOK_CACHE_MS;
+  const cache = new Map<string, { readonly at: number; readonly webhooks: Promise<Webhook[]> }>();
+
+  /** The tenant's webhooks, read at most every `cacheMs`; never another tenant's. */
+  async function webhooksOf(tenantId: string): Promise<Webhook[]> {
+    const at = now().getTime();
+    const cached = cache.get(tenantId);
+    if (cached && at - cached.at < cacheMs) return cached.webhooks;
+    const webhooks = deps.webhooks.listAll(tenantId);
+    cache.set(tenantId, { at, webhooks });
+    webhooks.catch(() => cache.delete(tenantId));
+    // The repository reads one partition; this keeps that promise even if it ever did not.
+    return (await webhooks).filter((webhook) => webhook.tenantId === tenantId);
+  }
+
+  /**
+   * Stores the delivery unless it exists. The delivery to queue: the new one, or one an earlier
+   * fan-out of the same event made and nothing has tried since (that fan-out may have failed before
+   * queuing it); null for one tried or finished since.
+   */
+  async function ensureDelivery(event: PlatformEvent, webhook: Webhook): Promise<Delivery | null> {
+    const delivery = newDelivery(storedEventOf(event), webhook.id, now());
+    if (await deps.deliveries.create(delivery)) return delivery;
+    const existing = await deps.deliveries.get(event.tenantId, webhook.id, delivery.id);
+    return existing?.status === 'pending' && existing.attemptCount === 0 ? existing : null;
+  }
+
+  /** The same for a pairing secret, whose message comes back after a failed try: any pending one. */
+  async function ensurePairingDelivery(event: PlatformEvent, webhook: Webhook): Promise<Delivery | null> {
+    const delivery = newDelivery(storedEventOf(event), webhook.id, now());
+    if (await deps.deliveries.create(delivery)) return delivery;
+    const existing = await deps.deliveries.get(event.tenantId, webhook.id, delivery.id);
+    return existing?.status === 'pending' ? existing : null;
+  }
+
+  /** Reads, changes and writes the webhook at its version, again on a conflict; null when absent. */
+  async function updateWebhook(
+    webhook: Webhook,
+    change: (current: Webhook) => Parameters<WebhookRepository['update']>[3] | null,
+  ): Promise<{ before: Webhook; after: Webhook } | null> {
+    let current: Webhook | null = webhook;
+    for (let round = 0; round < WEBHOOK_UPDATE_ROUNDS && current; round++) {
+      const changes = change(current);
+      if (changes === null) return null;
+      try {
+        const after = await deps.webhooks.update(current.tenantId, current.id, current.version, changes);
+        return { before: current, after };
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        current = await deps.webhooks.get(webhook.tenantId, webhook.id);
+      }
+    }
+    return null;
+  }
+
+  async function disable(webhook: Webhook, reason: 'gone' | 'failing', at: Date): Promise<void> {
+    const updated = await updateWebhook(webhook, (current) =>
+      current.status === 'enabled'
+        ? { status: 'disabled', disabledReason: reason, updatedAt: at.toISOString() }
+        : null,
+    );
+    if (!updated) return;
+    metrics.webhookDisabled();
+    log.warn('webhook disabled', { tenantId: webhook.tenantId, webhookId: webhook.id, reason });
+    const event = platformEvent(
+      'webhook.disabled',
+      { tenantId: webhook.tenantId, channelId: null },
+      { webhookId: webhook.id, url: webhook.url, reason, failingSince: updated.before.failingSince },
+      at,
+    );
+    try {
+      await deps.events.publish([event]);
+    } catch (error) {
+      // The webhook is disabled either way; a try again would find it so and publish nothing.
+      log.error('webhook.disabled could not be published', {
+        tenantId: webhook.tenantId,
+        webhookId: webhook.id,
+        error: (error as Error).message,
+      });
+    }
+  }
+
+  /** A failed try: the webhook's run of failures starts now, or, run long enough, disables it. */
+  async function noteFailure(webhook: Webhook, at: Date): Promise<void> {
+    if (webhook.failingSince === null) {
+      await updateWebhook(webhook, (current) =>
+        current.failingSince === null && current.status === 'enabled'
+          ? { failingSince: at.toISOString(), updatedAt: at.toISOString() }
+          : null,
+      );
+    } else if (at.getTime() - Date.parse(webhook.failingSince) >= DISABLE_AFTER_FAILING_MS) {
+      await disable(webhook, 'failing', at);
+    }
+  }
+
+  async function noteSuccess(webhook: Webhook, at: Date): Promise<void> {
+    if (webhook.failingSince === null) return;
+    await updateWebhook(webhook, (current) =>
+      current.failingSince === null ? null : { failingSince: null, updatedAt: at.toISOString() },
+    );
+  }
+
+  function verdictOf(response: WebhookResponse, at: Date): ResponseVerdict {
+    if (response.statusCode === null) {
+      return { outcome: 'retry', error: response.error ?? 'connection_error', retryAfterMs: null };
+    }
+    return judgeResponse(response.statusCode, response.retryAfter, at);
+  }
+
+  function attemptOf(response: WebhookResponse, verdict: ResponseVerdict, at: Date): DeliveryAttempt {
+    return {
+      at: at.toISOString(),
+      statusCode: response.statusCode,
+      latencyMs: response.latencyMs,
+      error: verdict.outcome === 'succeeded' ? null : verdict.error,
+      responseExcerpt: response.responseExcerpt,
+    };
+  }
+
+  function send(webhook: Webhook, delivery: Delivery, body: string, timeoutMs?: number) {
+    return deps.sender.send({
+      url: webhook.url,
+      deliveryId: delivery.id,
+      secrets: signingSecrets(webhook, now()),
+      body,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
+  }
+
+  /** What a job's try came to, recorded, with the webhook's state kept up. */
+  async function settle(
+    webhook: Webhook,
+    delivery: Delivery,
+    response: WebhookResponse,
+    /** Arranges the next try `delayMs` from now; null when there will be none. */
+    retry: (delayMs: number) => Promise<{ nextAttemptAt: string } | null>,
+  ): Promise<JobOutcome> {
+    const at = now();
+    const verdict = verdictOf(response, at);
+    const attempt = attemptOf(response, verdict, at);
+    const ids = { tenantId: delivery.tenantId, webhookId: webhook.id, deliveryId: delivery.id };
+    if (verdict.outcome === 'succeeded') {
+      metrics.succeeded();
+      await deps.deliveries.recordAttempt(ids.tenantId, ids.webhookId, ids.deliveryId, attempt, {
+        status: 'succeeded',
+        nextAttemptAt: null,
+      });
+      await noteSuccess(webhook, at);
+      return 'succeeded';
+    }
+    metrics.failed();
+    log.info('webhook delivery failed', { ...ids, statusCode: response.statusCode, error: attempt.error });
+    const dead = async () => {
+      metrics.dead();
+      await deps.deliveries.recordAttempt(ids.tenantId, ids.webhookId, ids.deliveryId, attempt, {
+        status: 'dead',
+        nextAttemptAt: null,
+      });
+      return 'dead' as const;
+    };
+    if (verdict.outcome === 'gone') {
+      await dead();
+      await disable(webhook, 'gone', at);
+      return 'dead';
+    }
+    const failedTries = delivery.roundAttemptCount + 1;
+    const delayMs = retryDelayMs(failedTries, {
+      scale: deps.retryScale ?? 1,
+      ...(deps.random ? { random: deps.random } : {}),
+      retryAfterMs: verdict.retryAfterMs,
+    });
+    const next = delayMs === null ? null : await retry(delayMs);
+    let outcome: JobOutcome;
+    if (next === null) outcome = await dead();
+    else {
+      await deps.deliveries.recordAttempt(ids.tenantId, ids.webhookId, ids.deliveryId, attempt, {
+        status: 'pending',
+        nextAttemptAt: next.nextAttemptAt,
+      });
+      outcome = 'retrying';
+    }
+    await noteFailure(webhook, at);
+    return outcome;
+  }
+
+  const dispatcher = {
+    /** Clears the webhooks the fan-out keeps (tests, and a process that knows they changed). */
+    forgetWebhooks(): void {
+      cache.clear();
+    },
+
+    /**
+     * Makes the event's deliveries and queues their first tries, in one call for the event: a
+     * caller handing the events of one channel in their order keeps that order in each group.
+     */
+    async fanOut(event: PlatformEvent): Promise<number> {
+      if (isPairingSecretEvent(event)) return dispatcher.deliverPairingSecret(event);
+      const wanting = (await webhooksOf(event.tenantId)).filter((webhook) => webhookWants(webhook, event));
+      const deliveries = await Promise.all(wanting.map((webhook) => ensureDelivery(event, webhook)));
+      const jobs = deliveries
+        .filter((delivery): delivery is Delivery => delivery !== null)
+        .map(deliveryJobOf);
+      if (jobs.length > 0) await deps.firstTries.enqueue(jobs);
+      return jobs.length;
+    },
+
+    /**
+     * A QR or pairing code, sent at once to each webhook that wants it (a try no longer than the
+     * secret has left), never queued; the delivery keeps it without the secret. A failed try while
+     * the secret is still valid throws `PairingSecretPendingError`, for the event's message to come
+     * back (its queue keeps it 60 s at most): a webhook it reached already is not sent it again.
+     */
+    async deliverPairingSecret(event: PlatformEvent): Promise<number> {
+      const expiresAt = Date.parse((event.data as { expiresAt?: string }).expiresAt ?? '');
+      if (!(expiresAt > now().getTime())) return 0;
+      const wanting = (await webhooksOf(event.tenantId)).filter((webhook) => webhookWants(webhook, event));
+      const body = JSON.stringify(event);
+      const outcomes = await Promise.all(
+        wanting.map(async (webhook) => {
+          const delivery = await ensurePairingDelivery(event, webhook);
+          if (!delivery) return 'dropped' as const;
+          const left = expiresAt - now().getTime();
+          if (left <= 0) return 'dropped' as const;
+          const response = await send(webhook, delivery, body, Math.min(left, DELIVERY_TIMEOUT_MS));
+          return settle(webhook, delivery, response, async () => {
+            const nextAt = now().getTime() + (deps.pairingRetryMs ?? PAIRING_RETRY_MS);
+            return nextAt < expiresAt ? { nextAttemptAt: new Date(nextAt).toISOString() } : null;
+          });
+        }),
+      );
+      if (outcomes.includes('retrying')) throw new PairingSecretPendingError(event.id);
+      return outcomes.filter((outcome) => outcome !== 'dropped').length;
+    },
+
+    /** One job: wait more, try, or drop it (see `JobOutcome`). */
+    async deliver(job: DeliveryJob): Promise<JobOutcome> {
+      const delivery = await deps.deliveries.get(job.tenantId, job.webhookId, job.deliveryId);
+      if (delivery?.status !== 'pending') return 'dropped';
+      // Pairing secrets are never queued, and their deliveries no longer hold them.
+      if (!isRedeliverable(delivery)) return 'dropped';
+      const at = now().getTime();
+      if (job.attemptCount < delivery.attemptCount) return 'dropped';
+      if (job.attemptCount > delivery.attemptCount) {
+        // Queued by a try whose record has not landed yet; or never will (its worker died, and
+        // that try's own job, redelivered, queues another).
+        if (at - Date.parse(delivery.updatedAt) > AHEAD_JOB_LIFETIME_MS) return 'dropped';
+        await deps.queue.enqueue([job], { delayMs: AHEAD_JOB_WAIT_MS });
+        return 'waiting';
+      }
+      const dueAt = Date.parse(delivery.nextAttemptAt ?? job.dueAt);
+      if (dueAt > at) {
+        // SQS delays a message 15 minutes at most: a longer wait takes several hops.
+        await deps.queue.enqueue([{ ...job, dueAt: new Date(dueAt).toISOString() }], {
+          delayMs: dueAt - at,
+        });
+        return 'waiting';
+      }
+      const webhook = await deps.webhooks.get(job.tenantId, job.webhookId);
+      if (webhook?.status !== 'enabled') return 'webhook_disabled';
+      const response = await send(webhook, delivery, JSON.stringify(delivery.event));
+      return settle(webhook, delivery, response, async (delayMs) => {
+        const nextAttemptAt = new Date(now().getTime() + delayMs).toISOString();
+        // Queued before the try is recorded: a crash in between leaves a job ahead of its delivery
+        // (dropped in time) rather than a delivery that no job will ever try.
+        await deps.queue.enqueue(
+          [{ ...job, attemptCount: delivery.attemptCount + 1, dueAt: nextAttemptAt }],
+          { delayMs },
+        );
+        return { nextAttemptAt };
+      });
+    },
+  };
+  return dispatcher;
+}

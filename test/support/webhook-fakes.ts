@@ -1,0 +1,286 @@
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { deliveryJobMessage } from '#shared/aws/sqs-delivery-queue.ts';
+import { ConflictError, NotFoundError } from '#shared/domain/errors.ts';
+import {
+  type EventDataByType,
+  type EventType,
+  type PlatformEvent,
+  platformEvent,
+} from '#shared/domain/events.ts';
+import { newId } from '#shared/domain/ids.ts';
+import { type Delivery, newWebhookSecret, type Webhook } from '#shared/domain/webhook.ts';
+import type {
+  DeliveryJob,
+  DeliveryQueue,
+  DeliveryRepository,
+  EventPublisher,
+  WebhookChanges,
+  WebhookRepository,
+} from '#shared/ports.ts';
+
+// In-memory stand-ins of the dispatcher's ports, with the semantics of the real adapters (versions,
+// idempotent creates, FIFO groups, delays), and SQS-shaped batches for the handlers. The tests that
+// use the DynamoDB repositories and SQS on moto are in test/integration/webhook-dispatcher.test.ts.
+
+export function newWebhook(tenantId: string, url: string, overrides: Partial<Webhook> = {}): Webhook {
+  const now = new Date().toISOString();
+  return {
+    id: newId('webhook'),
+    tenantId,
+    url,
+    description: null,
+    events: ['*'],
+    channelIds: null,
+    status: 'enabled',
+    disabledReason: null,
+    secrets: [newWebhookSecret(new Date())],
+    failingSince: null,
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+    ...overrides,
+  };
+}
+
+export function eventOfType<T extends EventType>(
+  type: T,
+  tenantId: string,
+  channelId: string | null,
+  data: EventDataByType[T],
+): PlatformEvent<T> {
+  return platformEvent(type, { tenantId, channelId }, data);
+}
+
+export function statusEvent(tenantId: string, channelId: string | null, n = 0): PlatformEvent {
+  return eventOfType('message.status', tenantId, channelId, {
+    messageId: newId('message'),
+    status: 'delivered',
+    timestamp: new Date().toISOString(),
+    recipient: { phoneNumber: `+5511900000${String(n).padStart(3, '0')}`, lid: null },
+  });
+}
+
+export class MemoryWebhooks implements WebhookRepository {
+  readonly items = new Map<string, Webhook>();
+  listAllCalls = 0;
+
+  async create(webhook: Webhook): Promise<void> {
+    this.items.set(webhook.id, webhook);
+  }
+  async get(tenantId: string, webhookId: string): Promise<Webhook | null> {
+    const webhook = this.items.get(webhookId);
+    return webhook && webhook.tenantId === tenantId ? webhook : null;
+  }
+  async list(): Promise<never> {
+    throw new Error('not used by the dispatcher');
+  }
+  async listAll(tenantId: string): Promise<Webhook[]> {
+    this.listAllCalls++;
+    return [...this.items.values()].filter((webhook) => webhook.tenantId === tenantId);
+  }
+  async update(
+    tenantId: string,
+    webhookId: string,
+    expectedVersion: number,
+    changes: WebhookChanges & { updatedAt?: string },
+  ): Promise<Webhook> {
+    const current = await this.get(tenantId, webhookId);
+    if (!current) throw new NotFoundError('webhook', webhookId);
+    if (current.version !== expectedVersion) throw new ConflictError('webhook_conflict', 'stale version');
+    const next = { ...current, ...changes, version: current.version + 1 } as Webhook;
+    this.items.set(webhookId, next);
+    return next;
+  }
+  async delete(_tenantId: string, webhookId: string): Promise<void> {
+    this.items.delete(webhookId);
+  }
+}
+
+export class MemoryDeliveries implements DeliveryRepository {
+  readonly items = new Map<string, Delivery>();
+
+  async create(delivery: Delivery): Promise<boolean> {
+    if (this.items.has(delivery.id)) return false;
+    this.items.set(delivery.id, structuredClone(delivery));
+    return true;
+  }
+  async get(tenantId: string, webhookId: string, deliveryId: string): Promise<Delivery | null> {
+    const delivery = this.items.get(deliveryId);
+    return delivery && delivery.tenantId === tenantId && delivery.webhookId === webhookId
+      ? structuredClone(delivery)
+      : null;
+  }
+  async list(): Promise<never> {
+    throw new Error('not used by the dispatcher');
+  }
+  async recordAttempt(
+    tenantId: string,
+    webhookId: string,
+    deliveryId: string,
+    attempt: Delivery['attempts'][number],
+    next: { status: Delivery['status']; nextAttemptAt: string | null },
+  ): Promise<Delivery> {
+    const current = await this.get(tenantId, webhookId, deliveryId);
+    if (!current) throw new NotFoundError('delivery', deliveryId);
+    const updated: Delivery = {
+      ...current,
+      ...next,
+      attempts: [...current.attempts, attempt].slice(-20),
+      attemptCount: current.attemptCount + 1,
+      roundAttemptCount: current.roundAttemptCount + 1,
+      updatedAt: attempt.at,
+    };
+    this.items.set(deliveryId, updated);
+    return structuredClone(updated);
+  }
+  async reopen(tenantId: string, webhookId: string, deliveryId: string, at: string): Promise<Delivery> {
+    const current = await this.get(tenantId, webhookId, deliveryId);
+    if (!current) throw new NotFoundError('delivery', deliveryId);
+    const updated: Delivery = {
+      ...current,
+      status: 'pending',
+      nextAttemptAt: at,
+      updatedAt: at,
+      roundAttemptCount: 0,
+    };
+    this.items.set(deliveryId, updated);
+    return structuredClone(updated);
+  }
+  all(): Delivery[] {
+    return [...this.items.values()].map((delivery) => structuredClone(delivery));
+  }
+}
+
+export class MemoryEvents implements EventPublisher {
+  readonly published: PlatformEvent[] = [];
+  async publish(events: readonly PlatformEvent[]): Promise<void> {
+    this.published.push(...events);
+  }
+}
+
+interface QueuedMessage {
+  readonly record: SQSRecord;
+  visibleAt: number;
+}
+
+let messageCounter = 0;
+
+/**
+ * An SQS queue in memory, FIFO or standard. FIFO: one message group is handed out at a time (no
+ * message of a group while an earlier one is in flight), in order; a failed record goes back to
+ * the head of its group. Standard: a delayed message becomes visible after its delay.
+ */
+export class MemoryQueue implements DeliveryQueue {
+  private messages: QueuedMessage[] = [];
+  private readonly inFlightGroups = new Set<string>();
+  readonly sent: { job: DeliveryJob; delayMs: number }[] = [];
+
+  constructor(
+    readonly fifo: boolean,
+    private readonly clock: () => number = Date.now,
+    /** The queue's own delay (DelaySeconds), every message's. */
+    private readonly queueDelayMs = 0,
+  ) {}
+
+  async enqueue(jobs: readonly DeliveryJob[], options: { delayMs?: number } = {}): Promise<void> {
+    if (this.fifo && (options.delayMs ?? 0) > 0)
+      throw new RangeError('a FIFO queue delays no single message');
+    const delayMs = Math.max(this.queueDelayMs, options.delayMs ?? 0);
+    for (const job of jobs) {
+      this.sent.push({ job, delayMs });
+      const notBefore = new Date(this.clock() + delayMs).toISOString();
+      this.put(deliveryJobMessage(job, notBefore), delayMs, this.fifo ? job.orderKey : undefined);
+    }
+  }
+
+  put(body: string, delayMs = 0, group?: string): void {
+    const record = {
+      messageId: `msg-${++messageCounter}`,
+      receiptHandle: `rh-${messageCounter}`,
+      body,
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(this.clock()),
+        SenderId: 'test',
+        ApproximateFirstReceiveTimestamp: String(this.clock()),
+        ...(group ? { MessageGroupId: group, MessageDeduplicationId: `d-${messageCounter}` } : {}),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${this.fifo ? 'ordered.fifo' : 'standard'}`,
+      awsRegion: 'us-east-1',
+    } as SQSRecord;
+    this.messages.push({ record, visibleAt: this.clock() + delayMs });
+  }
+
+  get depth(): number {
+    return this.messages.length;
+  }
+
+  /** When the next message becomes visible (null when empty). */
+  nextVisibleAt(): number | null {
+    return this.messages.length === 0 ? null : Math.min(...this.messages.map((m) => m.visibleAt));
+  }
+
+  /** Up to `max` visible messages, taken out of the queue until `settle` says what became of them. */
+  receive(max = 10): SQSEvent | null {
+    const at = this.clock();
+    const taken: QueuedMessage[] = [];
+    const blocked = new Set(this.inFlightGroups);
+    for (const message of this.messages) {
+      if (taken.length >= max) break;
+      const group = message.record.attributes.MessageGroupId;
+      if (group && blocked.has(group)) continue;
+      if (message.visibleAt > at) {
+        if (group) blocked.add(group);
+        continue;
+      }
+      taken.push(message);
+    }
+    if (taken.length === 0) return null;
+    this.messages = this.messages.filter((message) => !taken.includes(message));
+    for (const message of taken) {
+      const group = message.record.attributes.MessageGroupId;
+      if (group) this.inFlightGroups.add(group);
+    }
+    this.taken.set(taken[0]?.record.messageId ?? '', taken);
+    return { Records: taken.map((message) => message.record) };
+  }
+
+  private readonly taken = new Map<string, QueuedMessage[]>();
+
+  /** The handler's answer: failed records come back (at the head of their group), the rest are deleted. */
+  settle(batch: SQSEvent, failedIds: readonly string[], retryAfterMs = 0): void {
+    const taken = this.taken.get(batch.Records[0]?.messageId ?? '') ?? [];
+    this.taken.delete(batch.Records[0]?.messageId ?? '');
+    const back = taken
+      .filter((message) => failedIds.includes(message.record.messageId))
+      .map((message) => ({ ...message, visibleAt: this.clock() + retryAfterMs }));
+    this.messages = [...back, ...this.messages];
+    for (const message of taken) {
+      const group = message.record.attributes.MessageGroupId;
+      if (group) this.inFlightGroups.delete(group);
+    }
+  }
+}
+
+/** An EventBridge → SQS record of a platform event, as the webhook event queues carry them. */
+export function eventBatch(events: readonly PlatformEvent[]): SQSEvent {
+  const queue = new MemoryQueue(false);
+  for (const event of events) {
+    queue.put(
+      JSON.stringify({
+        version: '0',
+        id: `eb-${event.id}`,
+        'detail-type': event.type,
+        source: 'clinic-wa.runner',
+        time: event.createdAt,
+        region: 'us-east-1',
+        resources: [],
+        detail: event,
+      }),
+    );
+  }
+  return queue.receive(events.length) ?? { Records: [] };
+}

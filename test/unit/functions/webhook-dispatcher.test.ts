@@ -1,0 +1,422 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { newId } from '#shared/domain/ids.ts';
+import {
+  DISABLE_AFTER_FAILING_MS,
+  deliveryIdOf,
+  deliveryOrderKey,
+  RETRY_SCHEDULE_SECONDS,
+  type Webhook,
+} from '#shared/domain/webhook.ts';
+import { dispatcherWorld } from '#test/support/dispatcher-world.ts';
+import { eventBatch, eventOfType, newWebhook, statusEvent } from '#test/support/webhook-fakes.ts';
+import { type Receiver, startReceiver } from '#test/support/webhook-receiver.ts';
+
+const receivers: Receiver[] = [];
+afterEach(async () => {
+  await Promise.all(receivers.splice(0).map((receiver) => receiver.close()));
+});
+
+async function receiverFor(webhook: Pick<Webhook, 'secrets'>): Promise<Receiver> {
+  const receiver = await startReceiver(webhook.secrets.map((secret) => secret.value));
+  receivers.push(receiver);
+  return receiver;
+}
+
+/** A webhook of the world's tenant with its receiver. */
+async function clinicWebhook(
+  world: ReturnType<typeof dispatcherWorld>,
+  overrides: Partial<Webhook> = {},
+): Promise<{ webhook: Webhook; receiver: Receiver }> {
+  const draft = newWebhook(world.tenantId, 'http://placeholder.invalid/', overrides);
+  const receiver = await receiverFor(draft);
+  const webhook = { ...draft, url: receiver.url, ...(overrides.url ? { url: overrides.url } : {}) };
+  await world.webhooks.create(webhook);
+  return { webhook, receiver };
+}
+
+describe('fan-out', () => {
+  it('sends each event to the webhooks of its tenant that want it, and to no other', async () => {
+    const world = dispatcherWorld();
+    const channelA = newId('channel');
+    const channelB = newId('channel');
+    const all = await clinicWebhook(world);
+    const statusesOnly = await clinicWebhook(world, { events: ['message.status'] });
+    const channelAOnly = await clinicWebhook(world, { channelIds: [channelA] });
+    const disabled = await clinicWebhook(world, { status: 'disabled', disabledReason: 'by_clinic' });
+    const otherTenant = newId('tenant');
+    const stranger = newWebhook(otherTenant, all.webhook.url);
+    await world.webhooks.create(stranger);
+
+    const events = [
+      statusEvent(world.tenantId, channelA),
+      eventOfType('channel.status', world.tenantId, channelB, {
+        status: 'open',
+        previousStatus: 'connecting',
+      }),
+      eventOfType('webhook.test', world.tenantId, null, { message: 'hi', webhookId: all.webhook.id }),
+    ];
+    const response = await world.handlers.fanOut(eventBatch(events));
+    expect(response.batchItemFailures).toEqual([]);
+    await world.pump(world.settled);
+
+    const typesAt = (receiver: Receiver) => receiver.requests.map((request) => request.event?.type);
+    expect(typesAt(all.receiver)).toEqual(['message.status', 'channel.status', 'webhook.test']);
+    expect(typesAt(statusesOnly.receiver)).toEqual(['message.status']);
+    expect(typesAt(channelAOnly.receiver)).toEqual(['message.status']);
+    expect(disabled.receiver.requests).toHaveLength(0);
+    // The stranger shares a URL with `all`: it got exactly `all`'s three, none for its own tenant.
+    expect(world.deliveries.all().filter((d) => d.webhookId === stranger.id)).toEqual([]);
+    expect(world.deliveries.all().every((delivery) => delivery.tenantId === world.tenantId)).toBe(true);
+    for (const request of all.receiver.requests) expect(request.verifiedWith.every(Boolean)).toBe(true);
+  });
+
+  it('makes nothing of a duplicate event, and never sends a succeeded delivery again', async () => {
+    const world = dispatcherWorld();
+    const { webhook, receiver } = await clinicWebhook(world);
+    const event = statusEvent(world.tenantId, newId('channel'));
+    await world.handlers.fanOut(eventBatch([event]));
+    await world.pump(world.settled);
+    await world.handlers.fanOut(eventBatch([event, event]));
+    await world.pump(world.settled);
+
+    expect(receiver.requests).toHaveLength(1);
+    expect(world.deliveries.all()).toHaveLength(1);
+    expect(world.deliveries.all()[0]).toMatchObject({
+      id: deliveryIdOf(event.id, webhook.id),
+      status: 'succeeded',
+      attemptCount: 1,
+    });
+  });
+
+  it('fails only the record that is not a platform event', async () => {
+    const world = dispatcherWorld();
+    await clinicWebhook(world);
+    const batch = eventBatch([statusEvent(world.tenantId, null)]);
+    const bad = {
+      ...(batch.Records[0] as (typeof batch.Records)[number]),
+      messageId: 'bad',
+      body: '{"detail":{}}',
+    };
+    const response = await world.handlers.fanOut({ Records: [...batch.Records, bad] });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'bad' }]);
+  });
+});
+
+describe('retries', () => {
+  it('delivers once the receiver recovers, with the same webhook-id, and forgets the failures', async () => {
+    const world = dispatcherWorld();
+    const { webhook, receiver } = await clinicWebhook(world);
+    let calls = 0;
+    receiver.answer((_request, response) => {
+      calls++;
+      response.writeHead(calls === 1 ? 500 : 200).end(calls === 1 ? 'boom' : 'ok');
+    });
+    await world.handlers.fanOut(eventBatch([statusEvent(world.tenantId, newId('channel'))]));
+    await world.pump(() => (world.webhooks.items.get(webhook.id)?.failingSince ?? null) !== null);
+    await world.pump(world.settled);
+
+    const [first, second] = receiver.requests;
+    expect(receiver.requests).toHaveLength(2);
+    expect(first?.headers['webhook-id']).toBe(second?.headers['webhook-id']);
+    const [delivery] = world.deliveries.all();
+    expect(delivery).toMatchObject({ status: 'succeeded', attemptCount: 2 });
+    expect(delivery?.attempts.map((attempt) => [attempt.statusCode, attempt.error])).toEqual([
+      [500, 'http_500'],
+      [200, null],
+    ]);
+    expect(delivery?.attempts[0]?.responseExcerpt).toBe('boom');
+    expect(world.webhooks.items.get(webhook.id)?.failingSince).toBeNull();
+    expect(world.counts).toMatchObject({ succeeded: 1, failed: 1 });
+  });
+
+  it('gives a delivery up after the whole (scaled) schedule, and delivers it when asked again', async () => {
+    const world = dispatcherWorld();
+    const { webhook, receiver } = await clinicWebhook(world);
+    receiver.answer((_request, response) => {
+      response.writeHead(503).end();
+    });
+    await world.handlers.fanOut(eventBatch([statusEvent(world.tenantId, newId('channel'))]));
+    await world.pump(world.settled);
+
+    const tries = RETRY_SCHEDULE_SECONDS.length + 1;
+    expect(receiver.requests).toHaveLength(tries);
+    const [dead] = world.deliveries.all();
+    expect(dead).toMatchObject({ status: 'dead', attemptCount: tries, nextAttemptAt: null });
+    expect(world.counts).toMatchObject({ failed: tries, dead: 1 });
+    expect(world.webhooks.items.get(webhook.id)).toMatchObject({ status: 'enabled' });
+
+    // Redelivery, as the API asks for it: reopen, and one job.
+    receiver.answer((_request, response) => {
+      response.writeHead(204).end();
+    });
+    const reopened = await world.deliveries.reopen(
+      world.tenantId,
+      webhook.id,
+      dead?.id ?? '',
+      new Date().toISOString(),
+    );
+    await world.ordered.enqueue([
+      {
+        tenantId: world.tenantId,
+        webhookId: webhook.id,
+        deliveryId: reopened.id,
+        orderKey: deliveryOrderKey(webhook.id, reopened.event.channelId),
+        attemptCount: reopened.attemptCount,
+        dueAt: reopened.nextAttemptAt ?? '',
+      },
+    ]);
+    await world.pump(world.settled);
+    expect(receiver.requests).toHaveLength(tries + 1);
+    expect(new Set(receiver.requests.map((request) => request.headers['webhook-id']))).toEqual(
+      new Set([dead?.id]),
+    );
+    expect(world.deliveries.all()[0]).toMatchObject({ status: 'succeeded', attemptCount: tries + 1 });
+  });
+
+  it('honours Retry-After on a 429: the next try comes no sooner', async () => {
+    const world = dispatcherWorld();
+    const { receiver } = await clinicWebhook(world);
+    let calls = 0;
+    receiver.answer((_request, response) => {
+      calls++;
+      if (calls === 1) response.writeHead(429, { 'retry-after': '1' }).end();
+      else response.writeHead(200).end();
+    });
+    await world.handlers.fanOut(eventBatch([statusEvent(world.tenantId, newId('channel'))]));
+    await world.pump(world.settled);
+
+    const [first, second] = receiver.requests;
+    expect(receiver.requests).toHaveLength(2);
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(1_000);
+    expect(world.retries.sent[0]?.delayMs).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('counts a receiver that does not answer in time as a failed try, and tries again', async () => {
+    // The deadline scaled like the receiver (15 s against 20 s, in 25 ms units): the shape, not the clock.
+    const world = dispatcherWorld({ timeoutMs: 15 * 25 });
+    const { receiver } = await clinicWebhook(world);
+    let calls = 0;
+    receiver.answer(async (_request, response) => {
+      calls++;
+      if (calls === 1) await new Promise((resolve) => setTimeout(resolve, 20 * 25));
+      response.writeHead(200).end();
+    });
+    await world.handlers.fanOut(eventBatch([statusEvent(world.tenantId, newId('channel'))]));
+    await world.pump(world.settled);
+
+    const [delivery] = world.deliveries.all();
+    expect(delivery?.status).toBe('succeeded');
+    expect(delivery?.attempts.map((attempt) => attempt.error)).toEqual(['timeout', null]);
+    expect(delivery?.attempts[0]?.statusCode).toBeNull();
+  });
+});
+
+describe('disabling', () => {
+  it('disables a webhook that answers 410, publishes webhook.disabled and drops its other jobs', async () => {
+    const world = dispatcherWorld();
+    const { webhook, receiver } = await clinicWebhook(world);
+    receiver.answer((_request, response) => {
+      response.writeHead(410).end();
+    });
+    const channel = newId('channel');
+    await world.handlers.fanOut(
+      eventBatch([statusEvent(world.tenantId, channel, 1), statusEvent(world.tenantId, channel, 2)]),
+    );
+    await world.pump(() => world.ordered.depth === 0 && world.retries.depth === 0);
+
+    expect(receiver.requests).toHaveLength(1);
+    expect(world.webhooks.items.get(webhook.id)).toMatchObject({
+      status: 'disabled',
+      disabledReason: 'gone',
+    });
+    const [gone, dropped] = world.deliveries.all().sort((a, b) => a.id.localeCompare(b.id));
+    expect(gone).toMatchObject({ status: 'dead', attemptCount: 1 });
+    expect(gone?.attempts[0]).toMatchObject({ statusCode: 410, error: 'http_410' });
+    // Not tried, kept pending: visible, and redeliverable once the clinic enables the webhook again.
+    expect(dropped).toMatchObject({ status: 'pending', attemptCount: 0 });
+    expect(world.events.published).toHaveLength(1);
+    expect(world.events.published[0]).toMatchObject({
+      type: 'webhook.disabled',
+      tenantId: world.tenantId,
+      channelId: null,
+      data: { webhookId: webhook.id, url: webhook.url, reason: 'gone' },
+    });
+    expect(world.counts.webhookDisabled).toBe(1);
+  });
+
+  it('disables a webhook failing for DISABLE_AFTER_FAILING_MS', async () => {
+    let now = Date.now();
+    const world = dispatcherWorld({ now: () => new Date(now), retryScale: 1 });
+    const failingSince = new Date(now - DISABLE_AFTER_FAILING_MS + 60_000).toISOString();
+    const { webhook, receiver } = await clinicWebhook(world, { failingSince });
+    receiver.answer((_request, response) => {
+      response.writeHead(500).end();
+    });
+    await world.handlers.fanOut(eventBatch([statusEvent(world.tenantId, newId('channel'))]));
+    await world.pump(() => receiver.requests.length === 1 && world.ordered.depth === 0);
+    // Failing for a minute less than the limit: still enabled, its run of failures kept.
+    expect(world.webhooks.items.get(webhook.id)).toMatchObject({ status: 'enabled', failingSince });
+
+    // Ten minutes later by the dispatcher's clock, the retry (queued 5 s ahead) fails too.
+    now += 600_000;
+    const retry = world.retries.sent.at(-1)?.job;
+    expect(await world.dispatcher.deliver(retry as NonNullable<typeof retry>)).toBe('retrying');
+    expect(world.webhooks.items.get(webhook.id)).toMatchObject({
+      status: 'disabled',
+      disabledReason: 'failing',
+    });
+    expect(world.events.published.map((event) => event.data)).toEqual([
+      { webhookId: webhook.id, url: webhook.url, reason: 'failing', failingSince },
+    ]);
+    // Its next job finds the webhook disabled: dropped, the delivery kept pending.
+    now += 3_600_000;
+    const next = world.retries.sent.at(-1)?.job;
+    expect(await world.dispatcher.deliver(next as NonNullable<typeof next>)).toBe('webhook_disabled');
+    expect(receiver.requests).toHaveLength(2);
+  });
+});
+
+describe('order', () => {
+  it('keeps each channel’s order per webhook while receivers are healthy, many groups at once', async () => {
+    const world = dispatcherWorld();
+    const hooks = await Promise.all([clinicWebhook(world), clinicWebhook(world), clinicWebhook(world)]);
+    for (const { receiver } of hooks) {
+      receiver.answer(async (_request, response) => {
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 8));
+        response.writeHead(200).end();
+      });
+    }
+    const channels = [newId('channel'), newId('channel'), newId('channel'), newId('channel')];
+    const events = Array.from({ length: 48 }, (_, n) =>
+      statusEvent(world.tenantId, channels[n % 4] ?? null, n),
+    );
+    // Batches as SQS hands them out: ten at a time, each in no particular order.
+    for (let start = 0; start < events.length; start += 10) {
+      const batch = events.slice(start, start + 10).sort(() => Math.random() - 0.5);
+      await world.handlers.fanOut(eventBatch(batch));
+    }
+    await world.pump(world.settled);
+
+    for (const { receiver } of hooks) {
+      expect(receiver.requests).toHaveLength(events.length);
+      for (const channel of channels) {
+        const got = receiver.requests.filter((r) => r.event?.channelId === channel).map((r) => r.event?.id);
+        expect(got).toEqual(events.filter((event) => event.channelId === channel).map((event) => event.id));
+      }
+    }
+  });
+
+  it('keeps a channel’s order when concurrent fan-outs queue its events the wrong way round', async () => {
+    const world = dispatcherWorld({ orderedDelayMs: 50 });
+    const { receiver } = await clinicWebhook(world);
+    const channel = newId('channel');
+    const [first, second, third] = [1, 2, 3].map((n) => statusEvent(world.tenantId, channel, n));
+    // Three fan-out invocations, the later events' done first (a standard queue hands out in any order).
+    await world.handlers.fanOut(eventBatch([third as NonNullable<typeof third>]));
+    await world.handlers.fanOut(eventBatch([second as NonNullable<typeof second>]));
+    await world.handlers.fanOut(eventBatch([first as NonNullable<typeof first>]));
+    await world.pump(world.settled);
+    expect(receiver.requests.map((request) => request.event?.id)).toEqual([first?.id, second?.id, third?.id]);
+  });
+
+  it('does not let a failing delivery hold back other channels or webhooks', async () => {
+    const world = dispatcherWorld({ retryScale: 1e-3 });
+    const failing = await clinicWebhook(world);
+    const healthy = await clinicWebhook(world);
+    const stuck = newId('channel');
+    const other = newId('channel');
+    failing.receiver.answer((request, response) => {
+      response.writeHead(request.event?.channelId === stuck ? 500 : 200).end();
+    });
+    await world.handlers.fanOut(
+      eventBatch([statusEvent(world.tenantId, stuck, 1), statusEvent(world.tenantId, other, 2)]),
+    );
+    await world.pump(() => world.ordered.depth === 0 && healthy.receiver.requests.length === 2);
+    await world.pump(() => failing.receiver.requests.some((r) => r.event?.channelId === other));
+    // The stuck channel's delivery waits for its second try (5 s at this scale: 5 ms… 300 ms).
+    expect(
+      world.deliveries.all().find((d) => d.webhookId === failing.webhook.id && d.event.channelId === stuck)
+        ?.status,
+    ).toBe('pending');
+  });
+});
+
+describe('pairing secrets', () => {
+  it('sends a QR at once, keeps no copy of it, and tries no more once it has expired', async () => {
+    const world = dispatcherWorld({ pairingRetryMs: 200 });
+    const { receiver } = await clinicWebhook(world);
+    let calls = 0;
+    receiver.answer((_request, response) => {
+      calls++;
+      response.writeHead(calls === 1 ? 502 : 200).end();
+    });
+    const qr = eventOfType('channel.qr', world.tenantId, newId('channel'), {
+      qr: '2@secret-qr-payload',
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    });
+    const first = await world.handlers.fanOut(eventBatch([qr]));
+    expect(first.batchItemFailures).toHaveLength(1);
+    const again = await world.handlers.fanOut(eventBatch([qr]));
+    expect(again.batchItemFailures).toEqual([]);
+    await world.handlers.fanOut(eventBatch([qr]));
+
+    expect(
+      receiver.requests.map((request) => (request.event?.data as { qr?: string } | undefined)?.qr),
+    ).toEqual(['2@secret-qr-payload', '2@secret-qr-payload']);
+    expect(world.ordered.sent).toHaveLength(0);
+    expect(world.retries.sent).toHaveLength(0);
+    const [delivery] = world.deliveries.all();
+    expect(delivery?.status).toBe('succeeded');
+    expect(JSON.stringify(delivery)).not.toContain('secret-qr-payload');
+
+    const expired = eventOfType('channel.qr', world.tenantId, newId('channel'), {
+      qr: '2@old',
+      expiresAt: new Date(Date.now() - 1).toISOString(),
+    });
+    expect((await world.handlers.fanOut(eventBatch([expired]))).batchItemFailures).toEqual([]);
+    expect(receiver.requests).toHaveLength(2);
+  });
+
+  it('gives a pairing code up as dead when its next try would come after it expires', async () => {
+    const world = dispatcherWorld({ pairingRetryMs: 20_000 });
+    const { receiver } = await clinicWebhook(world);
+    receiver.answer((_request, response) => {
+      response.writeHead(500).end();
+    });
+    const code = eventOfType('channel.pairing_code', world.tenantId, newId('channel'), {
+      pairingCode: 'ABCD1234',
+      phoneNumber: '+5511912345678',
+      expiresAt: new Date(Date.now() + 5_000).toISOString(),
+    });
+    expect((await world.handlers.fanOut(eventBatch([code]))).batchItemFailures).toEqual([]);
+    const [delivery] = world.deliveries.all();
+    expect(delivery).toMatchObject({ status: 'dead', attemptCount: 1 });
+    expect(JSON.stringify(delivery)).not.toContain('ABCD1234');
+  });
+});
+
+describe('jobs', () => {
+  it('drops a job whose delivery was tried since it was queued, and sends one due later on again', async () => {
+    const world = dispatcherWorld();
+    const { webhook, receiver } = await clinicWebhook(world);
+    const event = statusEvent(world.tenantId, null);
+    await world.handlers.fanOut(eventBatch([event]));
+    const [job] = world.ordered.sent.map((sent) => sent.job);
+    await world.pump(world.settled);
+    expect(receiver.requests).toHaveLength(1);
+
+    // The same job again (a duplicate message): the delivery has moved on, nothing is sent.
+    expect(await world.dispatcher.deliver(job as NonNullable<typeof job>)).toBe('dropped');
+    // A delivery due in two hours: the job goes back to wait, delayed by what is left.
+    const later = new Date(Date.now() + 7_200_000).toISOString();
+    const reopened = await world.deliveries.reopen(world.tenantId, webhook.id, job?.deliveryId ?? '', later);
+    const waiting = {
+      ...(job as NonNullable<typeof job>),
+      attemptCount: reopened.attemptCount,
+      dueAt: later,
+    };
+    expect(await world.dispatcher.deliver(waiting)).toBe('waiting');
+    expect(world.retries.sent.at(-1)?.delayMs).toBeGreaterThan(7_190_000);
+    expect(receiver.requests).toHaveLength(1);
+  });
+});

@@ -59,10 +59,11 @@ function labelOf(command: ChannelCommand): string {
     : command.type;
 }
 
+/** Liveness, not speed: a loaded 2-core machine with a slow emulator still gets there within a minute. */
 async function until(
   condition: () => boolean | Promise<boolean>,
   what: string,
-  timeoutMs = 20_000,
+  timeoutMs = 60_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {

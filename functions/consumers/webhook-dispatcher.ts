@@ -85,6 +85,15 @@ export function jobOf(record: SQSRecord): DeliveryJob {
   }
 }
 
+/** A job record's delivery id, for sorting a group by event; '' for a record that is no job. */
+function deliveryIdOfRecord(record: SQSRecord): string {
+  try {
+    return jobOf(record).deliveryId;
+  } catch {
+    return '';
+  }
+}
+
 /** A record's event id, for sorting; records that do not parse sort first and fail alone. */
 function sortKeyOf(record: SQSRecord): string {
   try {
@@ -128,7 +137,12 @@ export function createDispatcherHandlers(dispatcher: WebhookDispatcher): {
           await dispatcher.deliver(jobOf(record));
         },
         // FIFO records carry their group; a standard queue's records are each a group of their own.
-        new GroupedBatchProcessor((record) => record.attributes.MessageGroupId ?? record.messageId),
+        // A group's first tries go in the order of their events (a delivery id begins with its
+        // event's ULID), whatever order concurrent fan-outs queued them in.
+        new GroupedBatchProcessor(
+          (record) => record.attributes.MessageGroupId ?? record.messageId,
+          (a, b) => deliveryIdOfRecord(a).localeCompare(deliveryIdOfRecord(b)),
+        ),
         { ...(context ? { context } : {}), throwOnFullBatchFailure: false },
       );
     },

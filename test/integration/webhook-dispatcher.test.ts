@@ -60,7 +60,8 @@ async function dispatcherOnEmulator() {
 beforeAll(async () => {
   const suffix = newId('event').slice(-10).toLowerCase();
   queues = {
-    ordered: await createQueue(sqs, `dispatch-ordered-${suffix}`, { fifo: true }),
+    // As the stack's: every first try waits 1 s (ORDERED_QUEUE_DELAY).
+    ordered: await createQueue(sqs, `dispatch-ordered-${suffix}`, { fifo: true, delaySeconds: 1 }),
     jobs: await createQueue(sqs, `dispatch-jobs-${suffix}`),
   };
   world = await dispatcherOnEmulator();
@@ -105,11 +106,20 @@ describe('the webhook dispatcher on the emulator', () => {
     const stored = await platform.deliveries.list(clinic.tenantId, clinic.webhook.id, { limit: 50 });
     expect(stored.items.map((delivery) => delivery.status)).toEqual(events.map(() => 'succeeded'));
 
+    // A burst handed to concurrent fan-outs the wrong way round still reaches the receiver in order.
+    const burstChannel = newId('channel');
+    const burst = [0, 1, 2, 3].map((n) => statusEvent(clinic.tenantId, burstChannel, n));
+    for (const event of [...burst].reverse()) await world.handlers.fanOut(eventBatch([event]));
+    await world.run(() => clinic.receiver.requests.length >= events.length + burst.length);
+    expect(clinic.receiver.requests.slice(events.length).map((r) => r.event?.id)).toEqual(
+      burst.map((event) => event.id),
+    );
+
     // The same events again (EventBridge delivers at least once): nothing new, nothing sent.
     await world.handlers.fanOut(eventBatch(events.slice(0, 5)));
     await world.run(async () => true);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    expect(clinic.receiver.requests).toHaveLength(events.length);
+    expect(clinic.receiver.requests).toHaveLength(events.length + burst.length);
   });
 
   it('retries through the delayed queue with the same webhook-id, and gives up after the schedule, then redelivers', async () => {

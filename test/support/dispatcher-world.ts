@@ -9,13 +9,15 @@ import { MemoryDeliveries, MemoryEvents, MemoryQueue, MemoryWebhooks } from './w
 
 export interface DispatcherWorldOptions extends Partial<DispatchDependencies> {
   readonly timeoutMs?: number;
+  /** The ordered queue's own delay (the stack's is 1 s). */
+  readonly orderedDelayMs?: number;
 }
 
 export function dispatcherWorld(options: DispatcherWorldOptions = {}) {
   const webhooks = new MemoryWebhooks();
   const deliveries = new MemoryDeliveries();
   const events = new MemoryEvents();
-  const ordered = new MemoryQueue(true);
+  const ordered = new MemoryQueue(true, Date.now, options.orderedDelayMs ?? 20);
   const retries = new MemoryQueue(false);
   const counts = { succeeded: 0, failed: 0, dead: 0, webhookDisabled: 0 };
   const dispatcher = createWebhookDispatcher({
@@ -52,9 +54,12 @@ export function dispatcherWorld(options: DispatcherWorldOptions = {}) {
         );
       }
       let started = false;
-      for (const queue of [ordered, retries]) {
+      for (const [queue, size] of [
+        [ordered, 5],
+        [retries, 10],
+      ] as const) {
         while (inFlight.size < 4) {
-          const batch = queue.receive(10);
+          const batch = queue.receive(size);
           if (!batch) break;
           started = true;
           const run = handlers

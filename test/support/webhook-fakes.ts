@@ -178,11 +178,14 @@ export class MemoryQueue implements DeliveryQueue {
   constructor(
     readonly fifo: boolean,
     private readonly clock: () => number = Date.now,
+    /** The queue's own delay (DelaySeconds), every message's. */
+    private readonly queueDelayMs = 0,
   ) {}
 
   async enqueue(jobs: readonly DeliveryJob[], options: { delayMs?: number } = {}): Promise<void> {
-    const delayMs = options.delayMs ?? 0;
-    if (this.fifo && delayMs > 0) throw new RangeError('a FIFO queue delays no single message');
+    if (this.fifo && (options.delayMs ?? 0) > 0)
+      throw new RangeError('a FIFO queue delays no single message');
+    const delayMs = Math.max(this.queueDelayMs, options.delayMs ?? 0);
     for (const job of jobs) {
       this.sent.push({ job, delayMs });
       const notBefore = new Date(this.clock() + delayMs).toISOString();

@@ -13,7 +13,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 export async function createQueue(
   sqs: SQSClient,
   name: string,
-  options: { fifo?: boolean; visibilityTimeoutSeconds?: number } = {},
+  options: { fifo?: boolean; visibilityTimeoutSeconds?: number; delaySeconds?: number } = {},
 ): Promise<string> {
   const { QueueUrl } = await sqs.send(
     new CreateQueueCommand({
@@ -21,6 +21,7 @@ export async function createQueue(
       Attributes: {
         ...(options.fifo ? { FifoQueue: 'true' } : {}),
         VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 5),
+        ...(options.delaySeconds ? { DelaySeconds: String(options.delaySeconds) } : {}),
       },
     }),
   );

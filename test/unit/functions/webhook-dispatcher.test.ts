@@ -306,6 +306,19 @@ describe('order', () => {
     }
   });
 
+  it('keeps a channel’s order when concurrent fan-outs queue its events the wrong way round', async () => {
+    const world = dispatcherWorld({ orderedDelayMs: 50 });
+    const { receiver } = await clinicWebhook(world);
+    const channel = newId('channel');
+    const [first, second, third] = [1, 2, 3].map((n) => statusEvent(world.tenantId, channel, n));
+    // Three fan-out invocations, the later events' done first (a standard queue hands out in any order).
+    await world.handlers.fanOut(eventBatch([third as NonNullable<typeof third>]));
+    await world.handlers.fanOut(eventBatch([second as NonNullable<typeof second>]));
+    await world.handlers.fanOut(eventBatch([first as NonNullable<typeof first>]));
+    await world.pump(world.settled);
+    expect(receiver.requests.map((request) => request.event?.id)).toEqual([first?.id, second?.id, third?.id]);
+  });
+
   it('does not let a failing delivery hold back other channels or webhooks', async () => {
     const world = dispatcherWorld({ retryScale: 1e-3 });
     const failing = await clinicWebhook(world);

@@ -95,6 +95,13 @@ describe('consumers stack: the webhook dispatcher', () => {
     ]);
   });
 
+  it('lets every first try wait a second in the ordered queue, so a burst is received together', () => {
+    const ordered = Template.fromJSON(synthesized.template(built.stateful.stackName)).toJSON().Resources[
+      cfnId(built.stateful.webhookDeliveries.ordered.queue).split('/')[1] ?? ''
+    ];
+    expect(ordered?.Properties).toMatchObject({ FifoQueue: true, DelaySeconds: 1, VisibilityTimeout: 180 });
+  });
+
   it('gives each function its environment: the contract the config loaders read, nothing local-only', () => {
     for (const [, fn] of functionsOf()) {
       const variables = Object.fromEntries(

@@ -257,7 +257,10 @@ function poll(
 }
 
 /** Clocks agree within a quarter of the window either way (half of it between any two), often at the edge. */
-const skew = fc.oneof(fc.constantFrom(-SETTLE / 4, SETTLE / 4), fc.integer({ min: -SETTLE / 4, max: SETTLE / 4 }));
+const skew = fc.oneof(
+  fc.constantFrom(-SETTLE / 4, SETTLE / 4),
+  fc.integer({ min: -SETTLE / 4, max: SETTLE / 4 }),
+);
 
 const write = (maxDelay: number) =>
   fc.record({

@@ -2,7 +2,8 @@
 // per webhook (`/hooks/<webhookId>`), that verifies every request with the `standardwebhooks`
 // package's `Webhook.verify` and that webhook's secret, as a clinic would, records when it arrived
 // (this process's monotonic clock, the one the publishing side reads too) and answers 200. It also
-// counts the requests it is serving at once, to show how many the sender had in flight.
+// counts the connections open at once, to show how many requests the sender had in flight (the
+// dispatcher's sender, like the bare loop by default, opens a connection per request).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -28,7 +29,7 @@ export interface BenchReceiver {
   /** Registers the secret the webhook's requests must verify with. */
   expect(webhookId: string, secret: string): void;
   readonly arrivals: readonly Arrival[];
-  /** The most requests being served at once since the last `reset`. */
+  /** The most connections open at once since the last `reset` (a request's, until it closes). */
   readonly maxInFlight: number;
   /** Forgets the arrivals and the peak: a new phase starts. */
   reset(): Arrival[];
@@ -43,49 +44,48 @@ export interface BenchReceiver {
 export async function startBenchReceiver(): Promise<BenchReceiver> {
   const secrets = new Map<string, Webhook>();
   let arrivals: Arrival[] = [];
-  let inFlight = 0;
+  let open = 0;
   let maxInFlight = 0;
   let wake: (() => void) | undefined;
 
   const server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
-    inFlight++;
-    maxInFlight = Math.max(maxInFlight, inFlight);
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const webhookId = /^\/hooks\/([^/?]+)$/.exec(request.url ?? '')?.[1] ?? '';
+    const headers = Object.fromEntries(
+      Object.entries(request.headers).map(([name, value]) => [name, [value].flat().join(', ')]),
+    );
+    let payload: Record<string, unknown> | null = null;
+    let verified = false;
     try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of request) chunks.push(chunk as Buffer);
-      const body = Buffer.concat(chunks).toString('utf8');
-      const webhookId = /^\/hooks\/([^/?]+)$/.exec(request.url ?? '')?.[1] ?? '';
-      const headers = Object.fromEntries(
-        Object.entries(request.headers).map(([name, value]) => [name, [value].flat().join(', ')]),
-      );
-      let payload: Record<string, unknown> | null = null;
-      let verified = false;
+      payload = secrets.get(webhookId)?.verify(body, headers) as Record<string, unknown>;
+      verified = payload !== undefined && payload !== null;
+    } catch {
       try {
-        payload = secrets.get(webhookId)?.verify(body, headers) as Record<string, unknown>;
-        verified = payload !== undefined && payload !== null;
+        payload = JSON.parse(body) as Record<string, unknown>;
       } catch {
-        try {
-          payload = JSON.parse(body) as Record<string, unknown>;
-        } catch {
-          payload = null;
-        }
+        payload = null;
       }
-      arrivals.push({
-        at: performance.now(),
-        webhookId,
-        messageId: headers['webhook-id'] ?? '',
-        verified,
-        eventId: typeof payload?.id === 'string' ? payload.id : null,
-        channelId: typeof payload?.channelId === 'string' ? payload.channelId : null,
-      });
-      wake?.();
-      response.writeHead(verified ? 200 : 401, { 'content-type': 'text/plain' }).end(verified ? 'ok' : 'no');
-    } finally {
-      inFlight--;
     }
+    arrivals.push({
+      at: performance.now(),
+      webhookId,
+      messageId: headers['webhook-id'] ?? '',
+      verified,
+      eventId: typeof payload?.id === 'string' ? payload.id : null,
+      channelId: typeof payload?.channelId === 'string' ? payload.channelId : null,
+    });
+    wake?.();
+    response.writeHead(verified ? 200 : 401, { 'content-type': 'text/plain' }).end(verified ? 'ok' : 'no');
   });
-  // Every request a connection of its own (the dispatcher's sender opens one per try): no idle
-  // keep-alive sockets to hold the server open at the end.
+  server.on('connection', (socket) => {
+    open++;
+    maxInFlight = Math.max(maxInFlight, open);
+    socket.once('close', () => open--);
+  });
+  // The keep-alive way of the bare loop leaves idle connections: closed within a second, before the
+  // next phase starts counting.
   server.keepAliveTimeout = 1_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -104,7 +104,7 @@ export async function startBenchReceiver(): Promise<BenchReceiver> {
     reset() {
       const phase = arrivals;
       arrivals = [];
-      maxInFlight = inFlight;
+      maxInFlight = open;
       return phase;
     },
     async waitFor(count, stallMs) {

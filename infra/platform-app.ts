@@ -177,7 +177,7 @@ export function definePlatform(app: App, options: PlatformOptions = {}): Platfor
   });
   const consumers = new ConsumersStack(app, CONSUMERS_STACK_NAME, {
     env,
-    description: 'clinic-wa consumers: the webhook dispatcher',
+    description: 'clinic-wa event consumers: the event recorder and the webhook dispatcher',
     stateful,
   });
   Aspects.of(app).add(new LocalOnlySettingsGuard());

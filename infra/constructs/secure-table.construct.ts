@@ -113,6 +113,45 @@ export class SecureTable extends Construct {
   }
 
   /**
+   * As far as DynamoDB's IAM goes for a consumer that adds items of its own kind and reads a few
+   * attributes of others, by their full key (the event recorder): `PutItem` of items made only of
+   * the `put` attributes, `GetItem` returning only the `get` ones (`dynamodb:Attributes`, with
+   * `dynamodb:Select` = `SPECIFIC_ATTRIBUTES`: a read without a projection is refused), no old item
+   * returned by a put, only tenant partitions (`dynamodb:LeadingKeys`). No query, update, delete,
+   * batch or index. IAM has no condition on the sort key, so it cannot stop such a put from landing
+   * on another kind of item's key: the consumer's puts are conditional on the item not existing.
+   */
+  bindAttributeAccess(
+    consumer: RuntimeConsumer,
+    attributes: { readonly put: readonly string[]; readonly get: readonly string[] },
+  ): void {
+    const partitions = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TENANT#*'] } };
+    Grant.addToPrincipal({
+      grantee: consumer,
+      actions: ['dynamodb:PutItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: {
+        ...partitions,
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...new Set(attributes.put)].sort() },
+        StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+      },
+    });
+    Grant.addToPrincipal({
+      grantee: consumer,
+      actions: ['dynamodb:GetItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: {
+        ...partitions,
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...new Set(attributes.get)].sort() },
+        StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+      },
+    });
+    if (this.encryptionKey)
+      throw new Error('bindAttributeAccess: a customer-managed key is not granted here');
+    consumer.addEnvironment(this.environmentKey, this.tableName);
+  }
+
+  /**
    * Unlike `grantReadWriteData`, the customer-managed key is usable only through DynamoDB: the
    * consumer cannot call KMS with it directly, e.g. to decrypt without an encryption context. And the
    * indexes are named one by one rather than as `index/*`.

@@ -178,10 +178,11 @@ const apiPart: Part = async (platform) => {
 };
 
 /**
- * The queue consumers (infra/local/consumers-main.ts), as their own process: the event recorder and
- * the webhook dispatcher, each the Lambda handler the stack deploys, fed as Lambda's event sources
- * feed them. Webhooks are retried on a schedule a hundred times shorter than a deployed stage's (5 s
- * → 50 ms, a day → 14 min; `WEBHOOK_RETRY_SCALE`), and may point at receivers on this machine.
+ * The queue consumers' Lambda handlers (the event recorder, the webhook dispatcher) under a local
+ * SQS event source, as their own process: what GET /v1/events lists is recorded here, and webhooks
+ * are delivered from here. They are retried on a schedule a hundred times shorter than a deployed
+ * stage's (5 s → 50 ms, a day → 14 min; `WEBHOOK_RETRY_SCALE`) and may point at receivers on this
+ * machine (`WEBHOOK_ALLOW_LOOPBACK`).
  */
 const consumersPart: Part = async (platform) => {
   const { aws } = platform;
@@ -197,14 +198,20 @@ const consumersPart: Part = async (platform) => {
     },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const ready = await new Promise<{ name: string }[]>((resolve, reject) => {
-    child.once('message', (message) => resolve((message as { ready: { name: string }[] }).ready));
+  const consumers = await new Promise<{ name: string; queueUrl: string }[]>((resolve, reject) => {
+    child.once('message', (message) =>
+      resolve((message as { ready: { name: string; queueUrl: string }[] }).ready),
+    );
     child.once('exit', (code) =>
       reject(new Error(`the consumers exited with ${code} before they were ready`)),
     );
   });
-  console.log(`
-Queue consumers (pid ${child.pid}): ${ready.map((consumer) => consumer.name).join(', ')}`);
+  console.log(
+    `\nQueue consumers (pid ${child.pid}; Lambda's SQS event source, infra/local/queue-consumers.ts):`,
+  );
+  for (const consumer of consumers) {
+    console.log(`  ${consumer.name} ← ${consumer.queueUrl.split('/').pop()}`);
+  }
   console.log('  webhooks may point at http://127.0.0.1:<port>/… on this machine (WEBHOOK_ALLOW_LOOPBACK)');
   return {
     name: 'queue consumers',

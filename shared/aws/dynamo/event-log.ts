@@ -106,7 +106,14 @@ export class DynamoEventLog implements EventLog {
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-            { Put: { TableName: this.tableName, Item: this.logItem(event, position, expiresAt) } },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: this.logItem(event, position, expiresAt),
+                // Positions are unique; the condition keeps a put from replacing any other item.
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
           ],
         }),
       );
@@ -142,6 +149,7 @@ export class DynamoEventLog implements EventLog {
         new PutCommand({
           TableName: this.tableName,
           Item: { ...this.logItem(event, position, expiresAt), firstPosition },
+          ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
       if (!isLateWrite(this.elapsed() - started, this.settleMs)) return;

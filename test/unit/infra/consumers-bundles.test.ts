@@ -55,7 +55,11 @@ describe('the webhook dispatcher’s bundle', () => {
     const synthesized = new SynthesizedPlatform(app);
     const fake = fakeResourceValues(synthesized);
     functions = Object.values(synthesized.template(CONSUMERS_STACK_NAME).Resources)
-      .filter((resource) => resource.Type === 'AWS::Lambda::Function')
+      .filter(
+        (resource) =>
+          resource.Type === 'AWS::Lambda::Function' &&
+          /^index\.(fanOut|delivery)Handler$/.test(String(resource.Properties?.Handler)),
+      )
       .map((resource) => {
         const properties = resource.Properties as {
           Handler: string;

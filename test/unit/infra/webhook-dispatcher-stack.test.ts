@@ -1,0 +1,285 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  DELIVERY_FUNCTION_TIMEOUT,
+  FAILED_SHARE_ALARM,
+  FAN_OUT_TIMEOUT,
+  ORDERED_BATCH_SIZE,
+} from '#infra/constructs/webhook-dispatcher.construct.ts';
+import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
+import { CONSUMERS_STACK_NAME, type Platform } from '#infra/platform-app.ts';
+import { RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
+import { loadResourceConfig, loadWebhookDispatchConfig, loadWebhookUrlPolicy } from '#shared/config.ts';
+import { type IamGrant, iamGrants, principalsAllowed } from './iam-grants.ts';
+import { cfnId, fakeResourceValues, platform, SynthesizedPlatform } from './support.ts';
+
+describe('consumers stack: the webhook dispatcher', () => {
+  let built: Platform & { app: import('aws-cdk-lib').App };
+  let synthesized: SynthesizedPlatform;
+  let template: Template;
+  let names: Map<string, string>;
+  const named = (stack: string, id: string, attribute?: string) =>
+    names.get(`${stack}/${id}`) ?? `${stack}/${id}${attribute ? `.${attribute}` : ''}`;
+
+  beforeAll(() => {
+    built = platform({ shardCount: 2 });
+    const { stateful } = built;
+    const webhooks = stateful.events.webhooks;
+    const deliveries = stateful.webhookDeliveries;
+    names = new Map([
+      [cfnId(stateful.platformTable.table), 'platform-table'],
+      [cfnId(stateful.sessionsTable.table), 'sessions-table'],
+      [cfnId(stateful.sessionKey.key), 'session-key'],
+      [cfnId(stateful.events.bus), 'event-bus'],
+      [cfnId(webhooks.queue.queue), 'webhook-events'],
+      [cfnId(webhooks.queue.deadLetterQueue), 'webhook-events-dlq'],
+      [cfnId(webhooks.pairingSecretsQueue), 'webhook-pairing'],
+      [cfnId(deliveries.queue.queue), 'jobs'],
+      [cfnId(deliveries.queue.deadLetterQueue), 'jobs-dlq'],
+      [cfnId(deliveries.ordered.queue), 'ordered'],
+      [cfnId(deliveries.ordered.deadLetterQueue), 'ordered-dlq'],
+    ]);
+    synthesized = new SynthesizedPlatform(built.app);
+    template = Template.fromJSON(synthesized.template(CONSUMERS_STACK_NAME));
+  });
+
+  /** The dispatcher's resources of the stack (the event recorder's are consumers-stack.test.ts's). */
+  const ours = <T>(found: Record<string, T>): Record<string, T> =>
+    Object.fromEntries(Object.entries(found).filter(([id]) => id.startsWith('WebhookDispatcher')));
+  const functionsOf = () =>
+    Object.entries(ours(template.findResources('AWS::Lambda::Function'))) as [
+      string,
+      { Properties: Record<string, unknown> & { Environment: { Variables: Record<string, unknown> } } },
+    ][];
+  const functionId = (handler: string) =>
+    functionsOf().find(([, fn]) => fn.Properties.Handler === `index.${handler}`)?.[0] ?? '';
+
+  it('has a fan-out and a delivery function on the project’s runtime, within their queues’ visibility', () => {
+    const byHandler = Object.fromEntries(
+      functionsOf().map(([, fn]) => [fn.Properties.Handler, fn.Properties]),
+    );
+    expect(Object.keys(byHandler).sort()).toEqual(['index.deliveryHandler', 'index.fanOutHandler']);
+    expect(byHandler['index.fanOutHandler']).toMatchObject({
+      Runtime: LAMBDA_NODE_RUNTIME.name,
+      Architectures: ['arm64'],
+      Timeout: FAN_OUT_TIMEOUT.toSeconds(),
+      TracingConfig: { Mode: 'Active' },
+    });
+    // The pairing secrets' queue gives a message out again after 20 s: the fan-out must be done.
+    expect(FAN_OUT_TIMEOUT.toSeconds()).toBeLessThanOrEqual(20);
+    expect(byHandler['index.deliveryHandler']).toMatchObject({
+      Timeout: DELIVERY_FUNCTION_TIMEOUT.toSeconds(),
+    });
+    // Five first tries of one group in turn at 15 s each fit.
+    expect(ORDERED_BATCH_SIZE * 15).toBeLessThan(DELIVERY_FUNCTION_TIMEOUT.toSeconds());
+  });
+
+  it('reads each queue with partial batch failures: events and pairing secrets to the fan-out, jobs to the worker', () => {
+    const mappings = Object.values(ours(template.findResources('AWS::Lambda::EventSourceMapping'))).map(
+      (mapping) => mapping.Properties as Record<string, unknown>,
+    );
+    const described = mappings
+      .map((mapping) => ({
+        queue: synthesized.resolve(mapping.EventSourceArn as never, CONSUMERS_STACK_NAME, named),
+        fn: (mapping.FunctionName as { Ref: string }).Ref,
+        batchSize: mapping.BatchSize,
+        window: mapping.MaximumBatchingWindowInSeconds,
+        failures: mapping.FunctionResponseTypes,
+      }))
+      .sort((a, b) => a.queue.localeCompare(b.queue));
+    const fanOut = functionId('fanOutHandler');
+    const delivery = functionId('deliveryHandler');
+    const partial = ['ReportBatchItemFailures'];
+    expect(described).toEqual([
+      { queue: 'jobs', fn: delivery, batchSize: 10, window: undefined, failures: partial },
+      { queue: 'ordered', fn: delivery, batchSize: ORDERED_BATCH_SIZE, window: undefined, failures: partial },
+      { queue: 'webhook-events', fn: fanOut, batchSize: 10, window: 1, failures: partial },
+      { queue: 'webhook-pairing', fn: fanOut, batchSize: 10, window: undefined, failures: partial },
+    ]);
+  });
+
+  it('lets every first try wait a second in the ordered queue, so a burst is received together', () => {
+    const ordered = Template.fromJSON(synthesized.template(built.stateful.stackName)).toJSON().Resources[
+      cfnId(built.stateful.webhookDeliveries.ordered.queue).split('/')[1] ?? ''
+    ];
+    expect(ordered?.Properties).toMatchObject({ FifoQueue: true, DelaySeconds: 1, VisibilityTimeout: 180 });
+  });
+
+  it('gives each function its environment: the contract the config loaders read, nothing local-only', () => {
+    for (const [, fn] of functionsOf()) {
+      const variables = Object.fromEntries(
+        Object.entries(fn.Properties.Environment.Variables).map(([key, value]) => [
+          key,
+          synthesized.resolve(value as never, CONSUMERS_STACK_NAME, fakeResourceValues(synthesized)),
+        ]),
+      );
+      for (const key of RUNTIME_ENVIRONMENT_KEYS) expect(variables).toHaveProperty(key);
+      expect(() => loadResourceConfig(variables)).not.toThrow();
+      const inLambda = { ...variables, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x' };
+      expect(loadWebhookDispatchConfig(inLambda)).toEqual({ retryScale: 1 });
+      expect(loadWebhookUrlPolicy(inLambda)).toEqual({ allowLoopback: false });
+      expect(variables.POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS).toBe('false');
+    }
+  });
+
+  describe('IAM', () => {
+    let grants: IamGrant[];
+    beforeAll(() => {
+      grants = iamGrants(synthesized, named);
+    });
+    const grantsOf = (handler: string) => {
+      const fn = template.findResources('AWS::Lambda::Function')[functionId(handler)];
+      const role = (fn?.Properties.Role as { 'Fn::GetAtt': [string] } | undefined)?.['Fn::GetAtt'][0];
+      return grants.filter((grant) => grant.principal === `${CONSUMERS_STACK_NAME}/${role}`);
+    };
+    const resourcesFor = (handler: string, action: string) =>
+      [
+        ...new Set(
+          grantsOf(handler)
+            .filter((grant) => grant.actions.includes(action))
+            .flatMap((grant) => grant.resources),
+        ),
+      ].sort();
+
+    it('lets the fan-out read its event queues and queue first tries, the worker read the job queues and queue retries', () => {
+      expect(resourcesFor('fanOutHandler', 'sqs:ReceiveMessage')).toEqual([
+        'webhook-events',
+        'webhook-events-dlq',
+        'webhook-pairing',
+      ]);
+      expect(resourcesFor('fanOutHandler', 'sqs:SendMessage')).toEqual(['ordered']);
+      expect(resourcesFor('deliveryHandler', 'sqs:ReceiveMessage')).toEqual([
+        'jobs',
+        'jobs-dlq',
+        'ordered',
+        'ordered-dlq',
+      ]);
+      expect(resourcesFor('deliveryHandler', 'sqs:SendMessage')).toEqual(['jobs']);
+      for (const handler of ['fanOutHandler', 'deliveryHandler']) {
+        expect(resourcesFor(handler, 'events:PutEvents')).toEqual(['event-bus']);
+        expect(resourcesFor(handler, 'dynamodb:UpdateItem')).toEqual([
+          'platform-table',
+          'platform-table/index/gsi1',
+          'platform-table/index/outbox',
+        ]);
+      }
+    });
+
+    it('gives neither function the sessions table or the session key, with any action', () => {
+      const roles = ['fanOutHandler', 'deliveryHandler'].map(
+        (handler) => grantsOf(handler)[0]?.principal ?? `missing ${handler}`,
+      );
+      const everything = [...names.values()];
+      for (const target of ['sessions-table', 'session-key']) {
+        const reaching = principalsAllowed(grants, ['*'], target, everything).concat(
+          principalsAllowed(
+            grants,
+            ['kms:Decrypt', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+            target,
+            everything,
+          ),
+        );
+        for (const role of roles) expect(reaching).not.toContain(role);
+      }
+      for (const handler of ['fanOutHandler', 'deliveryHandler']) {
+        for (const grant of grantsOf(handler)) {
+          expect(grant.resources.join(' ')).not.toMatch(/sessions-table|session-key/);
+          expect(grant.actions.some((action) => action.startsWith('kms:'))).toBe(false);
+        }
+      }
+    });
+  });
+
+  it('alarms on each function’s errors and on the failed share of tries', () => {
+    const alarms = Object.values(ours(template.findResources('AWS::CloudWatch::Alarm'))).map(
+      (alarm) => alarm.Properties as Record<string, unknown>,
+    );
+    const errors = alarms.filter((alarm) => alarm.MetricName === 'Errors');
+    expect(
+      errors.map((alarm) => (alarm.Dimensions as { Value: { Ref: string } }[])[0]?.Value.Ref).sort(),
+    ).toEqual([functionId('deliveryHandler'), functionId('fanOutHandler')].sort());
+    for (const alarm of errors) expect(alarm).toMatchObject({ Threshold: 1, Statistic: 'Sum', Period: 300 });
+    const share = alarms.find((alarm) => alarm.Metrics !== undefined) as {
+      Metrics: {
+        Id: string;
+        Expression?: string;
+        MetricStat?: { Metric: Record<string, unknown>; Stat: string };
+      }[];
+      Threshold: number;
+      EvaluationPeriods: number;
+      DatapointsToAlarm: number;
+      TreatMissingData: string;
+    };
+    expect(share.Threshold).toBe(FAILED_SHARE_ALARM.thresholdPercent);
+    expect(share.EvaluationPeriods).toBe(3);
+    expect(share.DatapointsToAlarm).toBe(3);
+    expect(share.TreatMissingData).toBe('notBreaching');
+    expect(share.Metrics.find((metric) => metric.Expression)?.Expression).toBe(
+      'IF((s + f) >= 20, 100 * f / (s + f), 0)',
+    );
+    expect(
+      share.Metrics.filter((metric) => metric.MetricStat).map((metric) => [
+        metric.Id,
+        metric.MetricStat?.Metric,
+        metric.MetricStat?.Stat,
+      ]),
+    ).toEqual([
+      [
+        's',
+        {
+          Namespace: 'ClinicWA',
+          MetricName: 'DeliveriesSucceeded',
+          Dimensions: [{ Name: 'service', Value: 'clinic-wa' }],
+        },
+        'Sum',
+      ],
+      [
+        'f',
+        {
+          Namespace: 'ClinicWA',
+          MetricName: 'DeliveriesFailed',
+          Dimensions: [{ Name: 'service', Value: 'clinic-wa' }],
+        },
+        'Sum',
+      ],
+    ]);
+    // The delivery queues' dead letters alarm in the stateful stack, like every DLQ's.
+    const deadLetterAlarms = Template.fromJSON(synthesized.template(built.stateful.stackName)).findResources(
+      'AWS::CloudWatch::Alarm',
+      { Properties: { MetricName: 'ApproximateNumberOfMessagesVisible' } },
+    );
+    const watched = Object.values(deadLetterAlarms).map((alarm) =>
+      JSON.stringify(alarm.Properties.Dimensions),
+    );
+    for (const dlq of [built.stateful.webhookDeliveries.queue, built.stateful.webhookDeliveries.ordered]) {
+      const id = cfnId(dlq.deadLetterQueue).split('/')[1] ?? '';
+      expect(watched.some((dimensions) => dimensions.includes(id))).toBe(true);
+    }
+  });
+
+  it('refuses to synthesize a function that sets a local-only webhook setting', () => {
+    for (const key of ['WEBHOOK_ALLOW_LOOPBACK', 'WEBHOOK_RETRY_SCALE']) {
+      const tampered = platform({ shardCount: 2 });
+      tampered.consumers.webhookDispatcher.delivery.function.addEnvironment(
+        key,
+        key.endsWith('SCALE') ? '0.001' : 'true',
+      );
+      expect(() => tampered.app.synth()).toThrow(new RegExp(`sets ${key}, which is for local development`));
+    }
+  });
+});
+
+describe('the dispatcher’s local-only settings', () => {
+  it('are refused at a Lambda cold start, and taken locally', () => {
+    const inLambda = { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x' };
+    expect(() => loadWebhookUrlPolicy({ ...inLambda, WEBHOOK_ALLOW_LOOPBACK: 'true' })).toThrow(
+      /WEBHOOK_ALLOW_LOOPBACK: is for local development and tests only/,
+    );
+    expect(() => loadWebhookDispatchConfig({ ...inLambda, WEBHOOK_RETRY_SCALE: '0.001' })).toThrow(
+      /WEBHOOK_RETRY_SCALE/,
+    );
+    expect(loadWebhookDispatchConfig({ WEBHOOK_RETRY_SCALE: '0.001' })).toEqual({ retryScale: 0.001 });
+    expect(loadWebhookUrlPolicy({ WEBHOOK_ALLOW_LOOPBACK: 'true' })).toEqual({ allowLoopback: true });
+    expect(() => loadWebhookDispatchConfig({ WEBHOOK_RETRY_SCALE: '2' })).toThrow(/WEBHOOK_RETRY_SCALE/);
+  });
+});

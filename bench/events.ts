@@ -393,7 +393,16 @@ function codeUnderTest() {
   return {
     commit: git('rev-parse', 'HEAD'),
     changesUncommitted:
-      git('status', '--porcelain', 'functions', 'shared', 'infra/local', 'runner', 'bench') !== '',
+      git(
+        'status',
+        '--porcelain',
+        'functions',
+        'shared',
+        'infra',
+        'runner',
+        'bench',
+        ':(exclude)bench/results',
+      ) !== '',
   };
 }
 

@@ -716,6 +716,11 @@ function report(
       value: failuresOf(check),
       unit: `of ${check.expected} deliveries${check.ok ? '' : ' — FAIL'}`,
     })),
+    ...(['warmUp', 'throughput', 'latency'] as const).map((phase) => ({
+      name: `${phase}: deliveries after a later event's of their webhook and channel`,
+      value: checks[phase].outOfOrder,
+      unit: `of ${checks[phase].expected} (order, not a failure)`,
+    })),
     {
       name: 'messages the dispatcher failed (left for redelivery)',
       value: consumerFailures,

@@ -34,7 +34,7 @@ export class ApiStack extends Stack {
       authorizerReservedConcurrency: props.authorizerReservedConcurrency,
     });
     this.adminKey = new AdminKey(this, 'AdminKey');
-    const { tenants, channels, messages } = this.functions.families;
+    const { tenants, channels, messages, webhooks } = this.functions.families;
     const { authorizer } = this.functions;
 
     // What each function does, one grant each (docs/infra.md has the table). The public function
@@ -46,6 +46,11 @@ export class ApiStack extends Stack {
       stateful.idempotencyTable.bindReadWrite(commandIssuer.consumer);
       stateful.commandQueues.bindSend(commandIssuer.consumer);
     }
+    // Webhooks: their items and deliveries, and queuing a delivery for the dispatcher (no command
+    // queue, no media, no event bus: a test event goes to its one webhook, not to every consumer).
+    stateful.platformTable.bindReadWrite(webhooks.consumer);
+    stateful.idempotencyTable.bindReadWrite(webhooks.consumer);
+    stateful.webhookDeliveries.bindSend(webhooks.consumer);
     stateful.media.bindPutAndGetObjects(messages.consumer);
     Validations.of(messages.role).acknowledge({
       id: mediaObjectsFinding(stateful.stackName),
@@ -57,7 +62,7 @@ export class ApiStack extends Stack {
     // Authenticating a key is two GetItems (the key's item, then its tenant's): nothing else.
     stateful.platformTable.bindGetItem(authorizer.consumer);
     this.adminKey.bindRead(authorizer.function);
-    for (const fn of [tenants, channels, messages, authorizer]) {
+    for (const fn of [tenants, channels, messages, webhooks, authorizer]) {
       fn.completeEnvironment(stateful.runtimeEnvironment());
     }
 

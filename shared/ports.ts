@@ -291,7 +291,11 @@ export interface DeliveryFilter {
 }
 
 export interface DeliveryRepository {
-  /** Stores a new delivery; false when one with its id exists (a duplicate event). */
+  /**
+   * Stores a new delivery; false when one with its id exists (a duplicate event). A delivery of a
+   * QR or a pairing code is stored without the secret (`storedEventOf`: its `data` keeps `expiresAt`
+   * only), so it must be tried from the event in hand; read back, it cannot be sent again.
+   */
   create(delivery: Delivery): Promise<boolean>;
   get(tenantId: string, webhookId: string, deliveryId: string): Promise<Delivery | null>;
   /** A webhook's deliveries, newest first (by event: see `DeliveryFilter.since`). */

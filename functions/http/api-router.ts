@@ -77,10 +77,13 @@ export function createApiRouter(
     const implementation = implementations[spec.operationId];
     if (!implementation) throw new Error(`No implementation for ${spec.operationId}`);
     // Every route validates its query (unknown parameters are dropped), and its body when it has one.
+    // A body that may be left out is validated here instead (`optionalBody`): the router's own
+    // validation would refuse an empty body sent as application/json before any schema saw it.
+    const validatedBody = spec.request?.body && !spec.request.bodyOptional ? spec.request.body : undefined;
     const validation = {
       req: {
         query: spec.request?.query ?? NO_QUERY,
-        ...(spec.request?.body ? { body: spec.request.body } : {}),
+        ...(validatedBody ? { body: validatedBody } : {}),
       },
     };
     const checks = [authorize(spec), pathIds(spec), bodyLimits(spec)];
@@ -92,7 +95,10 @@ export function createApiRouter(
         const input: RouteInput = {
           params: reqCtx.params,
           query: valid?.query ?? {},
-          body: valid?.body,
+          body:
+            spec.request?.body && spec.request.bodyOptional
+              ? optionalBody(reqCtx, spec.request.body)
+              : valid?.body,
           principal,
           requestId: requestIdOf(reqCtx),
           headers: reqCtx.req.headers,
@@ -215,11 +221,31 @@ function bodyLimits(spec: RouteSpec): Middleware {
       const type = reqCtx.req.headers.get('content-type') ?? '';
       if (body.length > 0 && !/^application\/json\s*(;|$)/i.test(type))
         throw new UnsupportedMediaTypeError('application/json');
-      if (body.length === 0)
+      if (body.length === 0 && !spec.request.bodyOptional)
         throw new ValidationError('The request needs a JSON body', [{ field: 'body', message: 'required' }]);
     }
     await next();
   };
+}
+
+/** A JSON body that may be left out (`{}` then), checked against its schema as the router checks others. */
+function optionalBody(reqCtx: RequestContext, schema: z.ZodType): unknown {
+  const text = rawBodyOf(reqCtx).toString('utf8');
+  let value: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new ValidationError(
+        'The request body is not valid JSON',
+        [{ field: 'body', message: 'not valid JSON' }],
+        'invalid_json',
+      );
+    }
+  }
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw validationErrorOf(parsed.error.issues.map((issue) => ({ ...issue, path: ['body', ...issue.path] })));
 }
 
 /** The body's size as sent (API Gateway hands binary bodies over base64-encoded). */

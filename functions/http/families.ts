@@ -3,6 +3,7 @@ import { channelRoutes } from '../channels/routes.ts';
 import { messageRoutes } from '../messages/routes.ts';
 import { publicRoutes } from '../public/routes.ts';
 import { tenantRoutes } from '../tenants/routes.ts';
+import { webhookRoutes } from '../webhooks/routes.ts';
 import type { ApiConfig } from './api-config.ts';
 import { createApiRouter } from './api-router.ts';
 import { createGuards } from './guards.ts';
@@ -21,6 +22,8 @@ export function familyHandler(family: FunctionFamily, platform: Platform, config
       ? tenantRoutes(platform)
       : family === 'channels'
         ? channelRoutes(platform)
-        : messageRoutes(platform);
+        : family === 'webhooks'
+          ? webhookRoutes(platform)
+          : messageRoutes(platform);
   return apiLambda(createApiRouter(family, routes, guards), guards);
 }

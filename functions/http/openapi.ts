@@ -5,6 +5,8 @@ import {
   type RouteConfig,
 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { EVENT_TYPES, type EventType } from '#shared/domain/events.ts';
+import { EVENT_EXAMPLES, EVENT_SCHEMAS, eventDescription } from './event-schemas.ts';
 import { ROUTES, type RouteSpec } from './routes.ts';
 import { errorSchema, IDEMPOTENCY_KEY } from './schemas.ts';
 
@@ -27,7 +29,8 @@ const DESCRIPTION = `The clinics' API of clinic-wa: channels (one WhatsApp numbe
 their statuses. Authenticate with \`Authorization: Bearer <key>\`: the admin key manages tenants, a
 tenant key acts on its own tenant within its scopes. Every error is
 \`{ "error": { "code", "message", "requestId" } }\`. Every POST that creates something takes an
-\`Idempotency-Key\` header: the same key and body within 24 h return the first response.`;
+\`Idempotency-Key\` header: the same key and body within 24 h return the first response. Events reach
+the clinic's webhooks as signed POSTs (the \`webhooks\` section).`;
 
 let cached: object | undefined;
 
@@ -44,11 +47,58 @@ function generate(): object {
     description: 'The admin key, or a tenant key (`cwa_…`)',
   });
   for (const route of ROUTES) registry.registerPath(pathConfig(route, bearer.name));
+  for (const type of EVENT_TYPES) registry.registerWebhook(webhookConfig(type));
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: { title: 'clinic-wa API', version: '1', description: DESCRIPTION },
     servers: [{ url: '/' }],
   });
+}
+
+/** What a webhook receiver is sent (Standard Webhooks): the headers every request carries. */
+const webhookHeaders = z.object({
+  'webhook-id': z.string().meta({
+    description: 'The delivery id: the same on every try of one event to one webhook. Deduplicate on it',
+  }),
+  'webhook-timestamp': z
+    .string()
+    .regex(/^\d+$/)
+    .meta({ description: 'When this try was signed, in seconds since the epoch: refuse stale ones' }),
+  'webhook-signature': z.string().meta({
+    description:
+      'Space-separated `v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>`, one per valid secret (more than one while a rotation overlaps)',
+    example: 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=',
+  }),
+});
+
+const WEBHOOK_DELIVERY_RULES = `Sent as a POST to every enabled webhook subscribed to the type (and to the event's
+channel, if it names channels), signed per Standard Webhooks: verify with the \`standardwebhooks\` or
+\`svix\` package and the webhook's secret. A 2xx within 15 s is success; a 3xx fails (redirects are
+not followed); 410 disables the webhook; 429 and 503 are retried after \`Retry-After\`; anything else is
+retried with exponential backoff and jitter for about three days, then the delivery is dead (see
+\`GET /v1/webhooks/{webhookId}/deliveries\`, redeliver or recover it). Deliveries are at least once.`;
+
+function webhookConfig(type: EventType): RouteConfig {
+  return {
+    method: 'post',
+    path: type,
+    operationId: `event:${type}`,
+    summary: eventDescription(type),
+    description: `${eventDescription(type)}.\n\n${WEBHOOK_DELIVERY_RULES}`,
+    tags: ['events'],
+    request: {
+      headers: webhookHeaders,
+      body: {
+        required: true,
+        content: { 'application/json': { schema: EVENT_SCHEMAS[type], example: EVENT_EXAMPLES[type] } },
+      },
+    },
+    responses: {
+      '2XX': { description: 'Received: any 2xx within 15 s' },
+      '410': { description: 'Gone: the webhook is disabled and nothing more is sent to it' },
+      default: { description: 'Anything else (or no answer in 15 s) is a failed try, tried again later' },
+    },
+  };
 }
 
 function pathConfig(route: RouteSpec, securityScheme: string): RouteConfig {
@@ -64,7 +114,8 @@ function pathConfig(route: RouteSpec, securityScheme: string): RouteConfig {
     };
   }
   const possible = new Set([
-    ...(route.request?.body || route.request?.query ? [400] : []),
+    // A malformed Idempotency-Key is a 400 too, on a route with neither body nor query (a test POST).
+    ...(route.request?.body || route.request?.query || route.idempotent ? [400] : []),
     ...(secured ? [401, 403, 429] : []),
     ...(route.request?.params ? [404] : []),
     // Any request can be too large for API Gateway; a body route's JSON also for the function.
@@ -103,7 +154,12 @@ function pathConfig(route: RouteSpec, securityScheme: string): RouteConfig {
           }
         : {}),
       ...(route.request?.body
-        ? { body: { required: true, content: { 'application/json': { schema: route.request.body } } } }
+        ? {
+            body: {
+              required: !route.request.bodyOptional,
+              content: { 'application/json': { schema: route.request.body } },
+            },
+          }
         : {}),
     },
     responses,

@@ -4,6 +4,7 @@ import type { PlatformEvent } from '#shared/domain/events.ts';
 import { type Message, typedContent } from '#shared/domain/message.ts';
 import type { Page } from '#shared/domain/pagination.ts';
 import type { Tenant } from '#shared/domain/tenant.ts';
+import type { Delivery, Webhook } from '#shared/domain/webhook.ts';
 
 // Domain records as the API shows them: no internal fields (versions, shards, hashes), secrets only
 // where the contract shows them once, and a channel's pairing secret only while it is valid.
@@ -59,6 +60,58 @@ export function messageView(message: Message) {
 export function eventView(event: PlatformEvent) {
   const { id, type, createdAt, tenantId, channelId, data } = event;
   return { id, type, createdAt, tenantId, channelId, data };
+}
+
+/** A webhook without its secrets: they are shown once, by the answer that made them. */
+export function webhookView(webhook: Webhook) {
+  const {
+    id,
+    url,
+    description,
+    events,
+    channelIds,
+    status,
+    disabledReason,
+    failingSince,
+    createdAt,
+    updatedAt,
+  } = webhook;
+  return {
+    id,
+    url,
+    description,
+    events,
+    channelIds,
+    status,
+    disabledReason,
+    failingSince,
+    createdAt,
+    updatedAt,
+  };
+}
+
+/** A delivery with its tries, naming its event by id and type (the payload is what was POSTed). */
+export function deliveryView(delivery: Delivery) {
+  const { id, webhookId, event, status, attemptCount, attempts, nextAttemptAt, createdAt, updatedAt } =
+    delivery;
+  return {
+    id,
+    webhookId,
+    eventId: event.id,
+    eventType: event.type,
+    status,
+    attemptCount,
+    attempts: attempts.map(({ at, statusCode, latencyMs, error, responseExcerpt }) => ({
+      at,
+      statusCode,
+      latencyMs,
+      error,
+      responseExcerpt,
+    })),
+    nextAttemptAt,
+    createdAt,
+    updatedAt,
+  };
 }
 
 export function pageView<T, V>(page: Page<T>, view: (item: T) => V) {

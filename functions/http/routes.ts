@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ApiKeyScope } from '#shared/domain/api-key.ts';
 import { DIRECT_UPLOAD_MAX_BYTES, MEDIA_MAX_BYTES } from '#shared/domain/media.ts';
+import { isDeliveryId, MAX_RECOVERED_PER_REQUEST, MAX_WEBHOOKS_PER_TENANT } from '#shared/domain/webhook.ts';
 import {
   acceptedSchema,
   apiKeySchema,
@@ -8,11 +9,14 @@ import {
   connectSchema,
   contactCheckRequestSchema,
   contactCheckSchema,
+  deliveryListQuery,
+  deliverySchema,
   eventListQuery,
   eventSchema,
   healthSchema,
   idParam,
   issuedApiKeySchema,
+  issuedWebhookSchema,
   mediaDownloadSchema,
   mediaSchema,
   mediaUploadSchema,
@@ -22,14 +26,22 @@ import {
   newChannelSchema,
   newTenantSchema,
   newUploadSchema,
+  newWebhookSchema,
   pageOf,
   pageQuery,
   qrQuery,
   qrSchema,
+  queuedDeliverySchema,
   queuedMessageSchema,
+  recoveryRequestSchema,
+  recoverySchema,
+  rotatedSecretSchema,
+  secretRotationSchema,
   sendMessageSchema,
   tenantSchema,
   uploadQuery,
+  webhookPatchSchema,
+  webhookSchema,
 } from './schemas.ts';
 
 // The API's routes, declared once: each handler registers its family's routes from here, the CDK
@@ -37,7 +49,7 @@ import {
 // OpenAPI document is generated from it.
 
 /** Which Lambda function serves a route. */
-export const FUNCTION_FAMILIES = ['public', 'tenants', 'channels', 'messages'] as const;
+export const FUNCTION_FAMILIES = ['public', 'tenants', 'channels', 'messages', 'webhooks'] as const;
 export type FunctionFamily = (typeof FUNCTION_FAMILIES)[number];
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -60,6 +72,8 @@ export interface RouteSpec {
     readonly params?: z.ZodObject;
     readonly query?: z.ZodObject;
     readonly body?: z.ZodType;
+    /** The body may be left out: an empty one is taken as `{}` (its fields all optional). */
+    readonly bodyOptional?: boolean;
     /** A file as the body itself (any media type) or as the `file` part of a multipart form. */
     readonly upload?: { readonly maxBytes: number };
   };
@@ -85,6 +99,8 @@ export const PATH_PARAM_RESOURCES: Readonly<Record<string, string>> = {
   messageId: 'message',
   checkId: 'contact_check',
   mediaId: 'media',
+  webhookId: 'webhook',
+  deliveryId: 'delivery',
 };
 
 const tenantParams = z.object({ tenantId: idParam('tenant') });
@@ -93,6 +109,14 @@ const channelParams = z.object({ channelId: idParam('channel') });
 const messageParams = channelParams.extend({ messageId: idParam('message') });
 const checkParams = channelParams.extend({ checkId: idParam('command') });
 const mediaParams = z.object({ mediaId: idParam('media') });
+const webhookParams = z.object({ webhookId: idParam('webhook') });
+const deliveryParams = webhookParams.extend({
+  deliveryId: z
+    .string()
+    .max(60)
+    .refine((value) => isDeliveryId(value), 'must be a delivery id'),
+});
+const webhooks = tenant('webhooks:manage');
 
 export const ROUTES: readonly RouteSpec[] = [
   {
@@ -389,6 +413,115 @@ export const ROUTES: readonly RouteSpec[] = [
     responses: { 200: pageOf(eventSchema, 'EventPage') },
     // `after` naming no event of yours.
     alsoRefuses: [404],
+  },
+  // Webhooks
+  {
+    operationId: 'createWebhook',
+    method: 'POST',
+    path: '/v1/webhooks',
+    family: 'webhooks',
+    access: webhooks,
+    summary: `Create a webhook (at most ${MAX_WEBHOOKS_PER_TENANT} per tenant): its signing secret is shown only in this response`,
+    request: { body: newWebhookSchema },
+    responses: { 201: issuedWebhookSchema },
+    // A replay answers the first response, secret included: the idempotency record keeps it for
+    // 24 h, in a table as protected as the one that keeps the secret itself (docs/api.md).
+    idempotent: true,
+  },
+  {
+    operationId: 'listWebhooks',
+    method: 'GET',
+    path: '/v1/webhooks',
+    family: 'webhooks',
+    access: webhooks,
+    summary: 'List webhooks, oldest first (never their secrets)',
+    request: { query: pageQuery },
+    responses: { 200: pageOf(webhookSchema, 'WebhookPage') },
+  },
+  {
+    operationId: 'getWebhook',
+    method: 'GET',
+    path: '/v1/webhooks/{webhookId}',
+    family: 'webhooks',
+    access: webhooks,
+    summary: 'Read a webhook (never its secrets)',
+    request: { params: webhookParams },
+    responses: { 200: webhookSchema },
+  },
+  {
+    operationId: 'updateWebhook',
+    method: 'PATCH',
+    path: '/v1/webhooks/{webhookId}',
+    family: 'webhooks',
+    access: webhooks,
+    summary: 'Change a webhook’s URL, events, channels or description, or disable and enable it',
+    request: { params: webhookParams, body: webhookPatchSchema },
+    responses: { 200: webhookSchema },
+  },
+  {
+    operationId: 'deleteWebhook',
+    method: 'DELETE',
+    path: '/v1/webhooks/{webhookId}',
+    family: 'webhooks',
+    access: webhooks,
+    summary: 'Delete a webhook: nothing more is delivered to it',
+    request: { params: webhookParams },
+    responses: { 200: acceptedSchema },
+  },
+  {
+    operationId: 'rotateWebhookSecret',
+    method: 'POST',
+    path: '/v1/webhooks/{webhookId}/rotate-secret',
+    family: 'webhooks',
+    access: webhooks,
+    summary:
+      'A new signing secret, shown only in this response; the previous one keeps signing until `previousSecretExpiresAt`',
+    request: { params: webhookParams, body: secretRotationSchema, bodyOptional: true },
+    responses: { 200: rotatedSecretSchema },
+    // No Idempotency-Key: a replay would keep the new secret in the idempotency table; a retry after
+    // a lost answer rotates again, and the secret before both still signs for its overlap.
+  },
+  {
+    operationId: 'testWebhook',
+    method: 'POST',
+    path: '/v1/webhooks/{webhookId}/test',
+    family: 'webhooks',
+    access: webhooks,
+    summary: 'Send a `webhook.test` event to this webhook alone; 409 while it is disabled',
+    request: { params: webhookParams },
+    responses: { 202: queuedDeliverySchema },
+    idempotent: true,
+  },
+  {
+    operationId: 'listDeliveries',
+    method: 'GET',
+    path: '/v1/webhooks/{webhookId}/deliveries',
+    family: 'webhooks',
+    access: webhooks,
+    summary:
+      'A webhook’s deliveries, newest first, with their tries: status code, latency, error, response excerpt',
+    request: { params: webhookParams, query: deliveryListQuery },
+    responses: { 200: pageOf(deliverySchema, 'WebhookDeliveryPage') },
+  },
+  {
+    operationId: 'redeliver',
+    method: 'POST',
+    path: '/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver',
+    family: 'webhooks',
+    access: webhooks,
+    summary: 'Try a delivery again, from the start of the retry schedule; 409 while the webhook is disabled',
+    request: { params: deliveryParams },
+    responses: { 202: queuedDeliverySchema },
+  },
+  {
+    operationId: 'recoverDeliveries',
+    method: 'POST',
+    path: '/v1/webhooks/{webhookId}/recover',
+    family: 'webhooks',
+    access: webhooks,
+    summary: `Try every dead delivery of events since a time again, up to ${MAX_RECOVERED_PER_REQUEST} per request: repeat the request while \`complete\` is false`,
+    request: { params: webhookParams, body: recoveryRequestSchema },
+    responses: { 202: recoverySchema },
   },
 ];
 

@@ -7,6 +7,19 @@ import { MEDIA_MAX_BYTES } from '#shared/domain/media.ts';
 import { outboundMessageSchema } from '#shared/domain/outbound-message.ts';
 import { MAX_PAGE_SIZE } from '#shared/domain/pagination.ts';
 import { MAX_RETENTION_DAYS } from '#shared/domain/tenant.ts';
+import {
+  ALL_EVENTS,
+  DEFAULT_ROTATION_OVERLAP_SECONDS,
+  DELIVERY_STATUSES,
+  MAX_CHANNEL_FILTER,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_RECOVERED_PER_REQUEST,
+  MAX_ROTATION_OVERLAP_SECONDS,
+  MAX_WEBHOOK_URL_LENGTH,
+  WEBHOOK_DISABLED_REASONS,
+  WEBHOOK_EVENT_FILTERS,
+  WEBHOOK_STATUSES,
+} from '#shared/domain/webhook.ts';
 
 // The API's request and response shapes: the handlers validate with them, the OpenAPI document is
 // generated from them. `.meta({ id })` names a schema as an OpenAPI component.
@@ -290,3 +303,182 @@ export const eventSchema = z
     description:
       'A platform event, as webhooks deliver it. QR and pairing codes are listed only while they are valid.',
   });
+// Webhooks
+
+const webhookUrl = z
+  .string()
+  .max(MAX_WEBHOOK_URL_LENGTH)
+  .refine((value) => URL.canParse(value), 'must be an absolute URL')
+  .meta({
+    example: 'https://crm.clinica.example/webhooks/whatsapp',
+    description:
+      'An https URL whose host resolves to public addresses only (422 `webhook_url_not_https`, `webhook_url_forbidden`, `webhook_url_unresolvable`, `webhook_url_invalid` otherwise)',
+  });
+
+const eventFilter = z.enum([ALL_EVENTS, ...EVENT_TYPES]);
+
+const webhookEvents = z
+  .array(eventFilter)
+  .min(1)
+  .max(WEBHOOK_EVENT_FILTERS.length)
+  .meta({ description: 'Event types to receive; `*` for every type, those added later included' });
+
+const channelFilter = z
+  .array(
+    z
+      .string()
+      .max(40)
+      .refine((value) => isId('channel', value), 'must be a channel id'),
+  )
+  .min(1)
+  .max(MAX_CHANNEL_FILTER)
+  .nullable()
+  .meta({
+    description:
+      "Only these channels' events (422 `invalid_reference` for an id that is not one of the tenant's channels); null or absent: every channel's, and events of no channel",
+  });
+
+const webhookDescription = z.string().max(MAX_DESCRIPTION_LENGTH).nullable();
+
+export const newWebhookSchema = z
+  .object({
+    url: webhookUrl,
+    events: webhookEvents,
+    channelIds: channelFilter.optional(),
+    description: webhookDescription.optional(),
+  })
+  .strict()
+  .meta({ id: 'NewWebhook' });
+
+export const webhookPatchSchema = z
+  .object({
+    url: webhookUrl.optional(),
+    events: webhookEvents.optional(),
+    channelIds: channelFilter.optional(),
+    description: webhookDescription.optional(),
+    enabled: z.boolean().optional().meta({
+      description:
+        'false disables the webhook; true enables it again and clears `disabledReason` and `failingSince`',
+    }),
+  })
+  .strict()
+  .refine((patch) => Object.keys(patch).length > 0, 'must change at least one field')
+  .meta({ id: 'WebhookPatch' });
+
+export const webhookSchema = z
+  .object({
+    id: z.string().meta({ example: 'whk_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' }),
+    url: z.string(),
+    description: z.string().nullable(),
+    events: z.array(eventFilter),
+    channelIds: z.array(z.string()).nullable(),
+    status: z.enum(WEBHOOK_STATUSES),
+    disabledReason: z.enum(WEBHOOK_DISABLED_REASONS).nullable().meta({
+      description:
+        '`gone`: the receiver answered 410; `failing`: every delivery failed for 5 days; `by_clinic`: PATCH `{"enabled": false}`',
+    }),
+    failingSince: timestamp
+      .nullable()
+      .meta({ description: 'When the current run of failed deliveries began; null while they succeed' }),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Webhook', description: 'A webhook; its signing secrets are never shown after they are made' });
+
+const webhookSecret = z.string().meta({
+  example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  description: 'The signing secret (Standard Webhooks), shown in this answer only',
+});
+
+export const issuedWebhookSchema = webhookSchema
+  .extend({ secret: webhookSecret })
+  .meta({ id: 'IssuedWebhook' });
+
+export const secretRotationSchema = z
+  .object({
+    overlapSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_ROTATION_OVERLAP_SECONDS)
+      .optional()
+      .meta({
+        description: `How long the previous secret keeps signing, 0 to ${MAX_ROTATION_OVERLAP_SECONDS} s (default ${DEFAULT_ROTATION_OVERLAP_SECONDS})`,
+      }),
+  })
+  .strict()
+  .meta({ id: 'SecretRotation' });
+
+export const rotatedSecretSchema = z
+  .object({
+    id: z.string(),
+    secret: webhookSecret,
+    previousSecretExpiresAt: timestamp.meta({
+      description: 'Until then every request is signed with the previous secret too',
+    }),
+  })
+  .meta({ id: 'RotatedSecret' });
+
+export const queuedDeliverySchema = z
+  .object({
+    id: z.string().meta({ example: `dlv_${'01JDQ7Z8K3M4N5P6Q7R8S9T0VW'.repeat(2)}` }),
+    status: z.literal('pending'),
+    eventId: z.string(),
+  })
+  .meta({ id: 'QueuedDelivery', description: 'A delivery queued for a try now' });
+
+const deliveryAttemptSchema = z
+  .object({
+    at: timestamp,
+    statusCode: z.number().int().nullable().meta({ description: 'null when no response came' }),
+    latencyMs: z.number().int(),
+    error: z
+      .string()
+      .nullable()
+      .meta({ description: '`timeout`, `http_500`, `redirect_302`, `address_refused`…; null for a 2xx' }),
+    responseExcerpt: z.string().nullable().meta({ description: 'The start of the response body' }),
+  })
+  .meta({ id: 'DeliveryAttempt' });
+
+export const deliverySchema = z
+  .object({
+    id: z.string().meta({ description: 'Also the `webhook-id` header of every try' }),
+    webhookId: z.string(),
+    eventId: z.string(),
+    eventType: z.enum(EVENT_TYPES),
+    status: z.enum(DELIVERY_STATUSES).meta({
+      description: '`pending`: to be tried (again); `succeeded`; `dead`: every try failed, redeliver it',
+    }),
+    attemptCount: z.number().int(),
+    attempts: z.array(deliveryAttemptSchema).meta({ description: 'The latest tries, oldest first' }),
+    nextAttemptAt: timestamp.nullable(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'WebhookDelivery' });
+
+export const deliveryListQuery = pageQuery.extend({
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  since: z.iso
+    .datetime()
+    .optional()
+    .meta({ description: 'Deliveries of events created at or after this instant' }),
+});
+
+export const recoveryRequestSchema = z
+  .object({
+    since: z.iso
+      .datetime()
+      .meta({ description: 'Dead deliveries of events created at or after this instant' }),
+  })
+  .strict()
+  .meta({ id: 'RecoveryRequest' });
+
+export const recoverySchema = z
+  .object({
+    count: z.number().int().meta({ description: 'Dead deliveries reopened and queued by this request' }),
+    complete: z.boolean().meta({
+      description: `false: more than ${MAX_RECOVERED_PER_REQUEST} were found; send the same request again for the next ones`,
+    }),
+  })
+  .meta({ id: 'Recovery' });

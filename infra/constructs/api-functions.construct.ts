@@ -23,6 +23,7 @@ const DESCRIPTIONS: Readonly<Record<FunctionFamily, string>> = {
   tenants: 'clinic-wa API: tenants and their API keys (the operator)',
   channels: 'clinic-wa API: a tenant’s channels (WhatsApp numbers)',
   messages: 'clinic-wa API: a channel’s messages and contact checks, media, the event log',
+  webhooks: 'clinic-wa API: a tenant’s webhooks and their deliveries',
 };
 
 function byFamily<T>(make: (family: FunctionFamily) => T): Record<FunctionFamily, T> {

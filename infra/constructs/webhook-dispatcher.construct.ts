@@ -57,6 +57,9 @@ export const FAILED_SHARE_ALARM = {
   minimumTries: 20,
 } as const;
 
+/** How long a first try or an event may wait in its queue before the backlog alarms. */
+export const MAX_BACKLOG_AGE = Duration.minutes(5);
+
 export interface WebhookDispatcherProps {
   readonly stateful: StatefulStack;
 }
@@ -124,6 +127,23 @@ export class WebhookDispatcher extends Construct {
     );
 
     const sum = { period: FAILED_SHARE_ALARM.period, statistic: Stats.SUM };
+    // A first try should leave within seconds: a message waiting 5 minutes means a consumer that
+    // fails, is throttled or disabled (the retries' queue is left out: its messages wait on purpose).
+    for (const [name, queue, what] of [
+      ['EventBacklog', subscription.queue.queue, 'the webhook event queue: the fan-out'],
+      ['OrderedBacklog', queues.ordered.queue, 'the ordered first tries: the delivery worker'],
+    ] as const) {
+      this.alarm(
+        name,
+        queue.metricApproximateAgeOfOldestMessage({
+          period: FAILED_SHARE_ALARM.period,
+          statistic: Stats.MAXIMUM,
+        }),
+        MAX_BACKLOG_AGE.toSeconds(),
+        1,
+        `A message has waited 5 minutes on ${what} is failing, throttled or disabled, and webhooks fall behind.`,
+      );
+    }
     for (const [name, fn] of [
       ['FanOut', this.fanOut],
       ['Delivery', this.delivery],

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from './errors.ts';
-import { EVENT_TYPES, type EventType, type PlatformEvent } from './events.ts';
+import { EVENT_TYPES, type EventType, PAIRING_SECRET_EVENTS, type PlatformEvent } from './events.ts';
 import { idBody, isId } from './ids.ts';
 
 // A clinic's webhook: where events go, which ones, and the secrets that sign them (Standard Webhooks).
@@ -234,6 +234,11 @@ export interface Delivery {
 
 export const MAX_ATTEMPTS_KEPT = 20;
 /**
+ * Dead deliveries one recovery request reopens at most, so a request's work is bounded (Lambda's
+ * 10 s); a reopened delivery is no longer dead, so the same request again takes the next ones.
+ */
+export const MAX_RECOVERED_PER_REQUEST = 100;
+/**
  * A delivery is kept this long after it was created or last reopened, then expires (DynamoDB TTL):
  * it holds the event, patient data among it, so it is kept only as long as a clinic needs to see a
  * failure and recover it — the whole retry schedule (about 3 days) fits many times over.
@@ -274,6 +279,27 @@ export function newDelivery(event: PlatformEvent, webhookId: string, now: Date):
     createdAt: at,
     updatedAt: at,
   };
+}
+
+/**
+ * The event as a delivery keeps it. A QR or a pairing code must not outlive its minutes
+ * (docs/architecture.md, "Pairing secrets do not linger"), so a delivery of one keeps the envelope
+ * and the expiry only: it is tried from the event in hand while valid, never sent again from storage.
+ */
+export function storedEventOf(event: PlatformEvent): PlatformEvent {
+  if (!isPairingSecretEvent(event)) return event;
+  const { expiresAt } = event.data as { expiresAt: string };
+  return { ...event, data: { expiresAt } } as unknown as PlatformEvent;
+}
+
+/** Whether a delivery can be tried again from what is stored (not a pairing secret's). */
+export function isRedeliverable(delivery: Pick<Delivery, 'event'>): boolean {
+  return !isPairingSecretEvent(delivery.event);
+}
+
+/** A QR or a pairing code (`PAIRING_SECRET_EVENTS`): sent while valid, never stored whole. */
+export function isPairingSecretEvent(event: Pick<PlatformEvent, 'type'>): boolean {
+  return (PAIRING_SECRET_EVENTS as readonly string[]).includes(event.type);
 }
 
 /** Whether a value has the form of `deliveryIdOf`'s ids (the event's ULID, then the webhook's). */

@@ -1,16 +1,19 @@
 import { ConflictError } from '../domain/errors.ts';
-import { PAIRING_SECRET_EVENTS, type PlatformEvent, platformEvent } from '../domain/events.ts';
+import { type PlatformEvent, platformEvent } from '../domain/events.ts';
 import {
   DELIVERY_TIMEOUT_MS,
   type Delivery,
   type DeliveryAttempt,
   DISABLE_AFTER_FAILING_MS,
   deliveryOrderKey,
+  isPairingSecretEvent,
+  isRedeliverable,
   judgeResponse,
   newDelivery,
   type ResponseVerdict,
   retryDelayMs,
   signingSecrets,
+  storedEventOf,
   type Webhook,
   webhookWants,
 } from '../domain/webhook.ts';
@@ -116,28 +119,6 @@ const noMetrics: DispatchMetrics = {
 };
 const noLog: DispatchLog = { info: () => {}, warn: () => {}, error: () => {} };
 
-export function isPairingSecretEvent(
-  event: Pick<PlatformEvent, 'type'>,
-): event is PlatformEvent<(typeof PAIRING_SECRET_EVENTS)[number]> {
-  return (PAIRING_SECRET_EVENTS as readonly string[]).includes(event.type);
-}
-
-/**
- * The event as a delivery keeps it: a QR or pairing code without its secret (nothing may keep one
- * longer than it is valid), every other event whole.
- */
-export function storableEvent(event: PlatformEvent): PlatformEvent {
-  if (event.type === 'channel.qr') {
-    const { expiresAt } = (event as PlatformEvent<'channel.qr'>).data;
-    return { ...event, data: { qr: '[not kept]', expiresAt } } as PlatformEvent;
-  }
-  if (event.type === 'channel.pairing_code') {
-    const { expiresAt, phoneNumber } = (event as PlatformEvent<'channel.pairing_code'>).data;
-    return { ...event, data: { pairingCode: '[not kept]', phoneNumber, expiresAt } } as PlatformEvent;
-  }
-  return event;
-}
-
 /** The job of a delivery as it is now: its next try, in its webhook and channel's order. */
 export function deliveryJobOf(delivery: Delivery): DeliveryJob {
   return {
@@ -175,7 +156,7 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
    * queuing it); null for one tried or finished since.
    */
   async function ensureDelivery(event: PlatformEvent, webhook: Webhook): Promise<Delivery | null> {
-    const delivery = newDelivery(storableEvent(event), webhook.id, now());
+    const delivery = newDelivery(storedEventOf(event), webhook.id, now());
     if (await deps.deliveries.create(delivery)) return delivery;
     const existing = await deps.deliveries.get(event.tenantId, webhook.id, delivery.id);
     return existing?.status === 'pending' && existing.attemptCount === 0 ? existing : null;
@@ -183,7 +164,7 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
 
   /** The same for a pairing secret, whose message comes back after a failed try: any pending one. */
   async function ensurePairingDelivery(event: PlatformEvent, webhook: Webhook): Promise<Delivery | null> {
-    const delivery = newDelivery(storableEvent(event), webhook.id, now());
+    const delivery = newDelivery(storedEventOf(event), webhook.id, now());
     if (await deps.deliveries.create(delivery)) return delivery;
     const existing = await deps.deliveries.get(event.tenantId, webhook.id, delivery.id);
     return existing?.status === 'pending' ? existing : null;
@@ -393,7 +374,7 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       const delivery = await deps.deliveries.get(job.tenantId, job.webhookId, job.deliveryId);
       if (delivery?.status !== 'pending') return 'dropped';
       // Pairing secrets are never queued, and their deliveries no longer hold them.
-      if (isPairingSecretEvent(delivery.event)) return 'dropped';
+      if (!isRedeliverable(delivery)) return 'dropped';
       const at = now().getTime();
       if (job.attemptCount < delivery.attemptCount) return 'dropped';
       if (job.attemptCount > delivery.attemptCount) {

@@ -5,6 +5,8 @@ import type { Page, PageRequest } from '../domain/pagination.ts';
 import {
   DEFAULT_ROTATION_OVERLAP_SECONDS,
   type Delivery,
+  isRedeliverable,
+  MAX_RECOVERED_PER_REQUEST,
   MAX_SIGNING_SECRETS,
   newDelivery,
   newWebhookSecret,
@@ -56,8 +58,6 @@ export interface WebhookPatch {
   readonly enabled?: boolean;
 }
 
-/** Dead deliveries one recovery request reopens at most; the rest wait for the same request again. */
-export const MAX_RECOVERED_PER_REQUEST = 100;
 /** Pages of the deliveries list one recovery reads at most (each a few queries). */
 const MAX_RECOVERY_PAGES = 5;
 /** Writes a request makes at once (channel checks, reopens). */
@@ -150,7 +150,8 @@ export async function deleteWebhook(
 
 /**
  * A new current secret, shown this once; the one it replaces keeps signing for `overlapSeconds`
- * (a day by default), so receivers can switch without missing a delivery.
+ * (a day by default), so receivers can switch without missing a delivery. An overlap of 0 ends
+ * every earlier secret at once (`rotatedSecrets`): what a leaked secret calls for.
  */
 export async function rotateWebhookSecret(
   deps: WebhookDependencies,
@@ -169,7 +170,7 @@ export async function rotateWebhookSecret(
         .sort()[0];
       throw new ConflictError(
         'webhook_secret_rotation_limit',
-        `Webhook ${webhookId} has ${MAX_SIGNING_SECRETS} secrets valid already: rotate again after ${ending}, when the oldest one's overlap ends, or with a shorter overlapSeconds`,
+        `Webhook ${webhookId} has ${MAX_SIGNING_SECRETS} secrets valid already: rotate again after ${ending}, when the oldest one's overlap ends, or with overlapSeconds 0, which ends every earlier secret at once`,
       );
     }
     secret = secrets[0]?.value ?? '';
@@ -234,6 +235,14 @@ export async function redeliver(
   deliveryId: string,
 ): Promise<Delivery> {
   await requireEnabled(deps, tenantId, webhookId);
+  const found = await deps.deliveries.get(tenantId, webhookId, deliveryId);
+  if (!found) throw new NotFoundError('delivery', deliveryId);
+  if (!isRedeliverable(found)) {
+    throw new ConflictError(
+      'delivery_not_redeliverable',
+      `Delivery ${deliveryId} carried a ${found.event.type}, valid for minutes only and not kept: ask the channel for a new one`,
+    );
+  }
   const delivery = await deps.deliveries.reopen(tenantId, webhookId, deliveryId, clock(deps).toISOString());
   await deps.deliveryQueue.enqueue([deliveryJobOf(delivery)]);
   return delivery;
@@ -242,7 +251,7 @@ export async function redeliver(
 /**
  * Every dead delivery of events since `since` tried again — up to MAX_RECOVERED_PER_REQUEST per
  * request. A reopened delivery is no longer dead, so the same request again takes the next ones:
- * `complete` says when none is left.
+ * `complete` says when none is left. Deliveries of pairing secrets are left dead (not kept).
  */
 export async function recoverDeliveries(
   deps: WebhookDependencies,
@@ -261,7 +270,8 @@ export async function recoverDeliveries(
       limit: MAX_RECOVERED_PER_REQUEST - jobs.length,
       ...(cursor ? { cursor } : {}),
     });
-    const reopened = await inBatches(dead.items, (delivery) =>
+    // A QR or a pairing code is not kept (and long expired): nothing to send again.
+    const reopened = await inBatches(dead.items.filter(isRedeliverable), (delivery) =>
       deps.deliveries
         .reopen(tenantId, webhookId, delivery.id, at, { onlyFrom: 'dead' })
         // Reopened (or gone) meanwhile: someone else's round, not this one's.

@@ -1,16 +1,16 @@
 // The SQS delivery queue on the emulator's provisioned queue: what the dispatcher will receive.
-import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import {
-  type DeliveryJobMessage,
   MAX_SQS_DELAY_SECONDS,
   parseDeliveryJobMessage,
   SqsDeliveryQueue,
 } from '#shared/aws/sqs-delivery-queue.ts';
 import { newId } from '#shared/domain/ids.ts';
+import { takeJobsOf } from './support/delivery-jobs.ts';
 import { platformRepositories } from './support/platform.ts';
 
 const platform = platformRepositories();
+const queueUrl = platform.resources.webhookDeliveryQueueUrl;
 
 function job(tenantId: string) {
   const webhookId = newId('webhook');
@@ -24,29 +24,6 @@ function job(tenantId: string) {
   };
 }
 
-/** Receives until every message of the tenant arrived (other tests share the queue), or the deadline. */
-async function receiveFor(tenantId: string, count: number, deadlineMs = 15_000) {
-  const found: { body: DeliveryJobMessage; message: Message }[] = [];
-  const deadline = Date.now() + deadlineMs;
-  while (found.length < count && Date.now() < deadline) {
-    const { Messages = [] } = await platform.clients.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: platform.resources.webhookDeliveryQueueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-        VisibilityTimeout: 0,
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
-    for (const message of Messages) {
-      const body = parseDeliveryJobMessage(message.Body ?? '');
-      if (body.tenantId === tenantId && !found.some((seen) => seen.body.webhookId === body.webhookId))
-        found.push({ body, message });
-    }
-  }
-  return found;
-}
-
 describe('the SQS delivery queue', () => {
   it('sends every job, in batches of ten, with the time it is due', async () => {
     const tenantId = newId('tenant');
@@ -55,9 +32,9 @@ describe('the SQS delivery queue', () => {
     await new SqsDeliveryQueue(platform.clients.sqs, platform.resources.webhookDeliveryQueueUrl, {
       now: () => now,
     }).enqueue(jobs);
-    const received = await receiveFor(tenantId, jobs.length);
-    expect(received.map(({ body }) => body.webhookId).sort()).toEqual(jobs.map((j) => j.webhookId).sort());
-    for (const { body } of received) expect(body.notBefore).toBe(now.toISOString());
+    const received = await takeJobsOf(platform.clients.sqs, queueUrl, tenantId, jobs.length);
+    expect(received.map((body) => body.webhookId).sort()).toEqual(jobs.map((j) => j.webhookId).sort());
+    for (const body of received) expect(body.notBefore).toBe(now.toISOString());
   });
 
   it('delays a job at most 15 minutes, and carries the real due time', async () => {
@@ -68,7 +45,7 @@ describe('the SQS delivery queue', () => {
     });
     await queue.enqueue([job(tenantId)], { delayMs: 3 * 3600_000 });
     // Delayed: not there now.
-    expect(await receiveFor(tenantId, 1, 2_000)).toEqual([]);
+    expect(await takeJobsOf(platform.clients.sqs, queueUrl, tenantId, 1, 2_000)).toEqual([]);
     expect(MAX_SQS_DELAY_SECONDS).toBe(900);
   });
 

@@ -11,6 +11,7 @@ import {
   type DeliveryAttempt,
   deliveryIdOf,
   MAX_ATTEMPTS_KEPT,
+  newDelivery,
   newWebhookSecret,
   type Webhook,
 } from '#shared/domain/webhook.ts';
@@ -174,6 +175,39 @@ describe('deliveries', () => {
     expect(raw.Item?.expiresAt).toBe(
       Math.floor(Date.parse(delivery.createdAt) / 1000) + DELIVERY_RETENTION_DAYS * 86_400,
     );
+  });
+
+  it('keeps no pairing secret: a QR’s or a pairing code’s delivery is stored with its expiry only', async () => {
+    const webhook = webhookOf(await tenant());
+    const at = new Date();
+    for (const event of [
+      platformEvent(
+        'channel.qr',
+        { tenantId: webhook.tenantId, channelId: newId('channel') },
+        { qr: '2@secret-qr', expiresAt: '2030-01-01T00:01:00.000Z' },
+        at,
+      ),
+      platformEvent(
+        'channel.pairing_code',
+        { tenantId: webhook.tenantId, channelId: newId('channel') },
+        { pairingCode: 'K7QF-2MXD', phoneNumber: '+5511977770001', expiresAt: '2030-01-01T00:03:00.000Z' },
+        at,
+      ),
+    ]) {
+      const delivery = newDelivery(event, webhook.id, at);
+      await platform.deliveries.create(delivery);
+      const raw = await platform.client.send(
+        new GetCommand({
+          TableName: platform.resources.platformTable,
+          Key: { pk: `TENANT#${webhook.tenantId}`, sk: `DLV#${webhook.id}#${delivery.id}` },
+        }),
+      );
+      expect(JSON.stringify(raw.Item)).not.toMatch(/secret-qr|K7QF|5511977770001/);
+      expect((await platform.deliveries.get(webhook.tenantId, webhook.id, delivery.id))?.event).toEqual({
+        ...event,
+        data: { expiresAt: event.data.expiresAt },
+      });
+    }
   });
 
   it('lists newest first, by status and since, in pages', async () => {

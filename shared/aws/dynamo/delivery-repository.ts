@@ -9,6 +9,7 @@ import {
   type DeliveryAttempt,
   type DeliveryStatus,
   MAX_ATTEMPTS_KEPT,
+  storedEventOf,
 } from '../../domain/webhook.ts';
 import type { DeliveryFilter, DeliveryRepository } from '../../ports.ts';
 import { conditionally } from './conditional-write.ts';
@@ -20,6 +21,8 @@ import { type Item, queryPage } from './query-page.ts';
 // delivery id begins with its event's ULID, so the key order is the events' order: the newest-first
 // list reads the key range backwards and `since` is where the range starts. Each item expires
 // (DynamoDB TTL on `expiresAt`) DELIVERY_RETENTION_DAYS after it was created or last reopened.
+//
+// A delivery of a QR or a pairing code is stored without the secret (`storedEventOf`).
 //
 // Every write bumps `revision`, an attribute of the item only: recording a try reads the delivery,
 // appends the try to the latest MAX_ATTEMPTS_KEPT and writes back on condition that nothing else
@@ -48,6 +51,7 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
             ...deliveryKey(delivery.tenantId, delivery.webhookId, delivery.id),
             entity: 'delivery',
             ...delivery,
+            event: storedEventOf(delivery.event),
             attempts: delivery.attempts.slice(-MAX_ATTEMPTS_KEPT),
             revision: 1,
             expiresAt: expiryFrom(delivery.createdAt),

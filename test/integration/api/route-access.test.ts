@@ -27,6 +27,9 @@ const VALID_BODIES: Record<string, unknown> = {
   sendMessage: { to: '+5511999990000', type: 'text', text: { body: 'Olá' } },
   checkContacts: { phoneNumbers: ['+5511999990000'] },
   startMediaUpload: { mimeType: 'image/png', size: 10 },
+  createWebhook: { url: 'https://93.184.215.14/hooks', events: ['*'] },
+  updateWebhook: { description: 'CRM' },
+  recoverDeliveries: { since: '2026-01-01T00:00:00.000Z' },
 };
 
 function pathOf(route: RouteSpec, ids: Record<string, string>): string {
@@ -86,6 +89,8 @@ beforeAll(async () => {
     headers: { 'content-type': 'image/png' },
   });
   const key = (await world.admin.get(`/v1/tenants/${a.tenantId}/api-keys`)).body.items[0];
+  const webhook = await a.client.post('/v1/webhooks', VALID_BODIES.createWebhook);
+  const delivery = await a.client.post(`/v1/webhooks/${webhook.body.id}/test`);
   owned = {
     tenantId: a.tenantId,
     keyId: key.id,
@@ -93,14 +98,30 @@ beforeAll(async () => {
     messageId,
     checkId,
     mediaId: media.body.mediaId,
+    webhookId: webhook.body.id,
+    deliveryId: delivery.body.id,
   };
   expect(stored?.status).toBe('disconnected');
+  expect([webhook.status, delivery.status]).toEqual([201, 202]);
 });
 afterAll(() => world?.front.stop());
 
 const secured = ROUTES.filter((route) => route.access.kind !== 'public');
 const tenantRoutes = ROUTES.filter((route) => route.access.kind === 'tenant');
 const adminRoutes = ROUTES.filter((route) => route.access.kind === 'admin');
+
+describe('the route table', () => {
+  it('is covered: a real id of tenant A for every path parameter, a valid body for every body it requires', () => {
+    const params = new Set(
+      ROUTES.flatMap((route) => [...route.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1])),
+    );
+    expect([...params].sort()).toEqual(Object.keys(owned).sort());
+    const needBodies = ROUTES.filter((route) => route.request?.body && !route.request.bodyOptional);
+    expect(
+      needBodies.filter((route) => !(route.operationId in VALID_BODIES)).map((route) => route.operationId),
+    ).toEqual([]);
+  });
+});
 
 describe('every secured route', () => {
   it.each(secured.map((route) => [route.operationId, route] as const))(
@@ -139,8 +160,12 @@ describe('every secured route', () => {
   )("%s: another tenant's ids answer 404, as absent ones do, and change nothing", async (_, route) => {
     const before = await itemsOf(a.tenantId);
     const theirs = await call(b.client, route, owned);
+    // Well-formed and absent: the prefix of the real id, then a ULID's worth (a delivery's, two).
     const absentIds = Object.fromEntries(
-      Object.entries(owned).map(([name, id]) => [name, `${id.slice(0, 4)}01JDQ7Z8K3M4N5P6Q7R8S9T0VW`]),
+      Object.entries(owned).map(([name, id]) => [
+        name,
+        `${id.slice(0, 4)}${'01JDQ7Z8K3M4N5P6Q7R8S9T0VW'.repeat(2).slice(0, id.length - 4)}`,
+      ]),
     );
     const absent = await call(b.client, route, absentIds);
     expect(theirs.status).toBe(404);
@@ -155,10 +180,9 @@ describe('every secured route', () => {
     async (_, route) => {
       const client = route.access.kind === 'admin' ? world.admin : a.client;
       const before = await itemsOf(a.tenantId);
-      for (const body of [
-        {},
-        { name: 42, method: 'fax', to: 'nobody', phoneNumbers: 'x', size: -1, unknown: true },
-      ]) {
+      const bad = { name: 42, method: 'fax', to: 'nobody', phoneNumbers: 'x', size: -1, unknown: true };
+      // `{}` is a valid body where every field is optional (a body that may be left out).
+      for (const body of route.request?.bodyOptional ? [bad] : [{}, bad]) {
         const response = await call(client, route, owned, body);
         expect(response.status).toBe(400);
         expect(response.body.error.code).toBe('validation_failed');

@@ -1,8 +1,10 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
+import { EVENT_EXAMPLES, EVENT_SCHEMAS } from '#functions/http/event-schemas.ts';
 import { openApiDocument } from '#functions/http/openapi.ts';
 import { ROUTES } from '#functions/http/routes.ts';
 import { API_KEY_SCOPES } from '#shared/domain/api-key.ts';
+import { EVENT_TYPES } from '#shared/domain/events.ts';
 
 type Operation = {
   responses: Record<string, unknown>;
@@ -71,5 +73,52 @@ describe('the OpenAPI document', () => {
     );
     expect(operations.length).toBeGreaterThan(20);
     for (const operation of operations) expect(Object.keys(operation.responses)).toContain('413');
+  });
+});
+
+describe('the OpenAPI document’s webhooks', () => {
+  type WebhookOperation = {
+    operationId: string;
+    requestBody: {
+      required: boolean;
+      content: { 'application/json': { schema: unknown; example: unknown } };
+    };
+    parameters: { name: string; in: string }[];
+  };
+  const webhooks = () =>
+    (openApiDocument() as { webhooks: Record<string, { post: WebhookOperation }> }).webhooks;
+
+  it('document every event type’s payload, with an example the API’s own schema takes', () => {
+    expect(Object.keys(webhooks()).sort()).toEqual([...EVENT_TYPES].sort());
+    for (const type of EVENT_TYPES) {
+      const operation = webhooks()[type]?.post;
+      const example = operation?.requestBody.content['application/json'].example;
+      expect(example, type).toEqual(EVENT_EXAMPLES[type]);
+      expect(EVENT_SCHEMAS[type].safeParse(example).success, type).toBe(true);
+      expect(operation?.requestBody.content['application/json'].schema, type).toEqual({
+        $ref: expect.stringMatching(/^#\/components\/schemas\/\w+Event$/),
+      });
+      expect(
+        operation?.parameters.map((parameter) => `${parameter.in} ${parameter.name}`).sort(),
+        type,
+      ).toEqual(['header webhook-id', 'header webhook-signature', 'header webhook-timestamp']);
+    }
+  });
+
+  it('refuse an event whose data is not its type’s', () => {
+    const wrong = { ...EVENT_EXAMPLES['webhook.test'], data: EVENT_EXAMPLES['channel.qr'].data };
+    expect(EVENT_SCHEMAS['webhook.test'].safeParse(wrong).success).toBe(false);
+  });
+
+  it('let a secret rotation leave its body out, and nothing else that takes one', () => {
+    const document = openApiDocument() as Document & {
+      paths: Record<string, Record<string, { requestBody?: { required: boolean } }>>;
+    };
+    const optional = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).flatMap(([method, operation]) =>
+        operation.requestBody && !operation.requestBody.required ? [`${method} ${path}`] : [],
+      ),
+    );
+    expect(optional).toEqual(['post /v1/webhooks/{webhookId}/rotate-secret']);
   });
 });

@@ -85,6 +85,7 @@ describe('the API functions’ bundles', () => {
       'messages',
       'public',
       'tenants',
+      'webhooks',
     ]);
     for (const fn of functions) {
       expect(readdirSync(fn.directory).sort(), fn.name).toEqual(['index.mjs', 'index.mjs.map']);
@@ -106,9 +107,10 @@ describe('the API functions’ bundles', () => {
 
   // The bundles sit in a temporary directory, outside the repository: a package left out of one could
   // not be found in node_modules, as it could not in Lambda.
+  // A Node process per function, each loading a bundle of megabytes: seconds on a busy machine.
   it('load on the project’s Node with exactly the environment the stack gives each function', () => {
     for (const fn of functions) expect(runBundle(fn), fn.name).toBe('function');
-  });
+  }, 60_000);
 
   it('answer a request: the public function’s GET /health through the bundled router, tracer and metrics', () => {
     const publicFunction = functions.find((fn) => fn.name === 'public');

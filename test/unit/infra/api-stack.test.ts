@@ -51,6 +51,8 @@ function readableNames(built: ReturnType<typeof platform>): Map<string, string> 
     [cfnId(stateful.sessionKey.key), 'session-key'],
     [cfnId(stateful.events.bus), 'event-bus'],
     [cfnId(stateful.media.bucket), 'media-bucket'],
+    [cfnId(stateful.webhookDeliveries.queue.queue), 'webhook-deliveries-queue'],
+    [cfnId(stateful.webhookDeliveries.queue.deadLetterQueue), 'webhook-deliveries-dlq'],
     [cfnId(api.adminKey.secret), 'admin-key-secret'],
     // A stage's Ref is its name.
     [cfnId(api.api.api.deploymentStage), 'prod'],
@@ -359,7 +361,7 @@ describe('API stack', () => {
       );
     };
 
-    it('are the four families and the authorizer, and nothing else runs code in the stack', () => {
+    it('are the five families and the authorizer, and nothing else runs code in the stack', () => {
       expect(
         functions()
           .map((fn) => fn.name)
@@ -406,7 +408,7 @@ describe('API stack', () => {
       const contract = parseRuntimeEnvironment(
         synthesized.resolve(output, STATEFUL_STACK_NAME, fakeResourceValues(synthesized)),
       );
-      for (const name of ['tenants', 'channels', 'messages', 'authorizer'] as const) {
+      for (const name of ['tenants', 'channels', 'messages', 'webhooks', 'authorizer'] as const) {
         const environment = environmentOf(name);
         expect(
           Object.fromEntries(RUNTIME_ENVIRONMENT_KEYS.map((key) => [key, environment[key]])),
@@ -566,6 +568,17 @@ describe('API stack', () => {
       );
     });
 
+    it('gives webhooks the platform and idempotency tables and sending to the deliveries’ queue (not its DLQ), nothing else', () => {
+      expect(describeGrants('webhooks')).toEqual(
+        [
+          ...basics('webhooks'),
+          ...platformTable(ITEMS),
+          `idempotency-table: ${ITEMS}`,
+          'webhook-deliveries-queue: sqs:GetQueueAttributes sqs:GetQueueUrl sqs:SendMessage',
+        ].sort(),
+      );
+    });
+
     it('lets every reader of media list the keys the media store reads, so a missing file is a 404 and not a 403', async () => {
       // Whoever may get a media object, in any stack: the messages function and the runner's tasks.
       const readers = principalsAllowed(grants, ['s3:GetObject'], 'media-bucket', [...names.values()]);
@@ -688,7 +701,7 @@ describe('API stack', () => {
       const xray = 'AwsSolutions-IAM5[Resource::*]';
       expect(acknowledgements.map(({ at, rule }) => `${at} ${rule}`).sort()).toEqual(
         [
-          ...['Public', 'Tenants', 'Channels', 'Messages', 'Authorizer'].map(
+          ...['Public', 'Tenants', 'Channels', 'Messages', 'Webhooks', 'Authorizer'].map(
             (fn) => `Functions/${fn}/Role ${xray}`,
           ),
           `Functions/Messages/Role AwsSolutions-IAM5[Resource::${STATEFUL_STACK_NAME}:ExportsOutputFnGetAttMediaBucket4022EBBFArnD921DB08/*]`,

@@ -86,6 +86,7 @@ describe('cdk-nag AwsSolutions', () => {
       'ClinicWa-Api/Functions/Messages/Role',
       'ClinicWa-Api/Functions/Public/Role',
       'ClinicWa-Api/Functions/Tenants/Role',
+      'ClinicWa-Api/Functions/Webhooks/Role',
       'ClinicWa-Consumers/Recorder/Function/Role',
       'ClinicWa-Consumers/WebhookDispatcher/Delivery/Role',
       'ClinicWa-Consumers/WebhookDispatcher/FanOut/Role',

@@ -194,6 +194,21 @@ describe('consumers stack: the webhook dispatcher', () => {
     const alarms = Object.values(ours(template.findResources('AWS::CloudWatch::Alarm'))).map(
       (alarm) => alarm.Properties as Record<string, unknown>,
     );
+    const backlogs = alarms
+      .filter((alarm) => alarm.MetricName === 'ApproximateAgeOfOldestMessage')
+      .map((alarm) => [
+        synthesized.resolve(
+          (alarm.Dimensions as { Value: never }[])[0]?.Value as never,
+          CONSUMERS_STACK_NAME,
+          named,
+        ),
+        alarm.Statistic,
+        alarm.Threshold,
+      ]);
+    expect(backlogs.sort()).toEqual([
+      ['ordered', 'Maximum', 300],
+      ['webhook-events', 'Maximum', 300],
+    ]);
     const errors = alarms.filter((alarm) => alarm.MetricName === 'Errors');
     expect(
       errors.map((alarm) => (alarm.Dimensions as { Value: { Ref: string } }[])[0]?.Value.Ref).sort(),

@@ -31,6 +31,7 @@ const PARAM_KINDS: Record<string, IdKind> = {
   channelId: 'channel',
   messageId: 'message',
   checkId: 'command',
+  webhookId: 'webhook',
 };
 
 const absentId = (kind: IdKind) => fc.ulid().map((ulid) => `${ID_PREFIXES[kind]}_${ulid}`);

@@ -7,6 +7,10 @@ export class WriteLedger {
   private readonly allowed = new Map<string, Set<string>>();
   /** Messages a successful send created; their WhatsApp-id index item is theirs too. */
   private readonly sentMessages = new Set<string>();
+  /** Per tenant: sort key prefixes a successful request may have written under (a recovery's deliveries). */
+  private readonly allowedPrefixes = new Map<string, Set<string>>();
+  /** Per tenant: sort keys a successful request may have removed (a deleted webhook). */
+  private readonly removable = new Map<string, Set<string>>();
 
   /**
    * Notes what a 2xx answer wrote: in the partition of the tenant its path names (the operator's
@@ -20,7 +24,30 @@ export class WriteLedger {
       keys.add(sk);
       this.allowed.set(tenantId, keys);
     };
+    const add = (map: Map<string, Set<string>>, value: string) =>
+      map.set(tenantId, (map.get(tenantId) ?? new Set<string>()).add(value));
     switch (operationId) {
+      case 'createWebhook':
+        allow(`WEBHOOK#${String(id)}`);
+        allow('WEBHOOKS');
+        break;
+      case 'updateWebhook':
+      case 'rotateWebhookSecret':
+        allow(`WEBHOOK#${params.webhookId}`);
+        break;
+      case 'deleteWebhook':
+        add(this.removable, `WEBHOOK#${params.webhookId}`);
+        allow('WEBHOOKS');
+        break;
+      case 'testWebhook':
+        allow(`DLV#${params.webhookId}#${String(id)}`);
+        break;
+      case 'redeliver':
+        allow(`DLV#${params.webhookId}#${params.deliveryId}`);
+        break;
+      case 'recoverDeliveries':
+        add(this.allowedPrefixes, `DLV#${params.webhookId}#`);
+        break;
       case 'eraseTenant':
         allow('TENANT');
         break;
@@ -46,12 +73,14 @@ export class WriteLedger {
     }
   }
 
-  /** The changes no successful answer accounts for (nothing is ever removed by the API). */
+  /** The changes no successful answer accounts for (the API removes nothing but deleted webhooks). */
   unexplained(tenantId: string, changes: readonly PartitionChange[]): PartitionChange[] {
     const allowed = this.allowed.get(tenantId) ?? new Set<string>();
+    const prefixes = [...(this.allowedPrefixes.get(tenantId) ?? [])];
+    const removable = this.removable.get(tenantId) ?? new Set<string>();
     return changes.filter((change) => {
-      if (change.kind === 'removed') return true;
-      if (allowed.has(change.sk)) return false;
+      if (change.kind === 'removed') return !removable.has(change.sk);
+      if (allowed.has(change.sk) || prefixes.some((prefix) => change.sk.startsWith(prefix))) return false;
       const indexedMessage = change.after?.messageId;
       const isSendIndex =
         change.kind === 'added' &&

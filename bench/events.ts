@@ -53,9 +53,9 @@ import { distribution, round } from './stats.ts';
 
 export const DEFAULT_EVENTS_BENCH_OPTIONS = {
   /** Events of the throughput phase, published at once. Also `BENCH_EVENTS`. */
-  events: 600,
+  events: 400,
   /** Events of the latency phase, published at a steady rate. Also `BENCH_LATENCY_EVENTS`. */
-  latencyEvents: 200,
+  latencyEvents: 150,
   /** The latency phase's rate, in % of the events per second the throughput phase measured. */
   latencyLoadPercent: 50,
   /** Unmeasured events first (connections, caches, the emulators' code paths). */

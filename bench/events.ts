@@ -351,11 +351,18 @@ async function measureBare(
   }));
 }
 
-/** Messages left on a queue and on its dead-letter queue (every delivery done: both 0). */
-async function queueLeftovers(
-  sqs: SQSClient,
-  queueUrl: string,
-): Promise<{ left: number; deadLetters: number | null }> {
+interface Leftovers {
+  /** Messages waiting to be received. */
+  readonly visible: number;
+  /** Received and not deleted (in flight), or delayed. */
+  readonly inFlight: number;
+  readonly delayed: number;
+  /** On its dead-letter queue; null when it has none. */
+  readonly deadLetters: number | null;
+}
+
+/** Messages left on a queue and on its dead-letter queue (every delivery done: all 0). */
+async function queueLeftovers(sqs: SQSClient, queueUrl: string): Promise<Leftovers> {
   const count = async (url: string) => {
     const { Attributes = {} } = await sqs.send(
       new GetQueueAttributesCommand({
@@ -363,28 +370,32 @@ async function queueLeftovers(
         AttributeNames: [
           'ApproximateNumberOfMessages',
           'ApproximateNumberOfMessagesNotVisible',
+          'ApproximateNumberOfMessagesDelayed',
           'RedrivePolicy',
         ],
       }),
     );
     return {
-      messages:
-        Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-        Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+      visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+      inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+      delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
       redrive: Attributes.RedrivePolicy,
     };
   };
-  const queue = await count(queueUrl);
+  const { redrive, ...queue } = await count(queueUrl);
   let deadLetters: number | null = null;
-  if (queue.redrive) {
-    const name = (JSON.parse(queue.redrive) as { deadLetterTargetArn: string }).deadLetterTargetArn
+  if (redrive) {
+    const name = (JSON.parse(redrive) as { deadLetterTargetArn: string }).deadLetterTargetArn
       .split(':')
       .at(-1);
     const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
     // An emulator's URL names its own host: ask by the same client whatever it says.
-    if (QueueUrl) deadLetters = (await count(QueueUrl)).messages;
+    if (QueueUrl) {
+      const dlq = await count(QueueUrl);
+      deadLetters = dlq.visible + dlq.inFlight + dlq.delayed;
+    }
   }
-  return { left: queue.messages, deadLetters };
+  return { ...queue, deadLetters };
 }
 
 /** The code measured: the commit, and whether the dispatcher's or the bench's code had uncommitted changes. */
@@ -566,7 +577,7 @@ function report(
     bare: BareFigures[];
     bareCpu: PhaseCpu;
     consumerStats: Awaited<ReturnType<DispatcherProcess['stats']>>;
-    leftovers: Record<string, { left: number; deadLetters: number | null }>;
+    leftovers: Record<string, Leftovers>;
     motoReadMs: number[];
   },
 ): BenchmarkResult {
@@ -600,12 +611,23 @@ function report(
     check.duplicates + check.missing + check.unexpected + check.unverified;
   const dispatcherFailures = dispatcherChecks.reduce((sum, check) => sum + failuresOf(check), 0);
   const dispatcherExpected = dispatcherChecks.reduce((sum, check) => sum + check.expected, 0);
-  const consumerFailures = Object.values(figures.consumerStats).reduce((sum, stats) => sum + stats.failed, 0);
-  const leftover = Object.values(figures.leftovers).reduce(
-    (sum, queue) => sum + queue.left + (queue.deadLetters ?? 0),
+  const consumerFailures = Object.values(figures.consumerStats.stats).reduce(
+    (sum, stats) => sum + stats.failed,
     0,
   );
-  const correct = dispatcherFailures === 0 && consumerFailures === 0 && leftover === 0;
+  // Dead letters are failures. Messages still on a queue once every delivery came are not counted as
+  // such: with concurrent receives and deletes moto's SQS hands a message to two pollers and brings
+  // deleted ones back in flight (bench/events/moto-sqs-race.py); a delivery they cost shows above.
+  const deadLetters = Object.values(figures.leftovers).reduce(
+    (sum, queue) => sum + (queue.deadLetters ?? 0),
+    0,
+  );
+  const leftover = Object.values(figures.leftovers).reduce(
+    (sum, queue) => sum + queue.visible + queue.inFlight + queue.delayed,
+    0,
+  );
+  const failures = dispatcherFailures + consumerFailures + deadLetters;
+  const correct = failures === 0;
   const goals: Goal[] = [
     goal(
       `events/s: dispatcher / bare loop (${reference === concurrent ? `${figures.dispatcherWidth} in flight` : 'one at a time'})`,
@@ -626,10 +648,10 @@ function report(
     {
       name: 'every delivery exactly once, verified',
       goal: '0 failures',
-      measured: dispatcherFailures + consumerFailures + leftover,
+      measured: failures,
       reference: dispatcherExpected,
       unit: 'of deliveries',
-      ratio: round((dispatcherFailures + consumerFailures + leftover) / dispatcherExpected, 4),
+      ratio: round(failures / dispatcherExpected, 4),
       pass: correct,
     },
   ];
@@ -726,7 +748,12 @@ function report(
       value: consumerFailures,
       unit: 'messages',
     },
-    { name: 'messages left on its queues and dead-letter queues', value: leftover, unit: 'messages' },
+    { name: 'messages on its dead-letter queues', value: deadLetters, unit: 'messages' },
+    {
+      name: 'messages still on its queues at the end (moto: see moto-sqs-race.py)',
+      value: leftover,
+      unit: 'messages',
+    },
   ];
   return {
     name: 'events',

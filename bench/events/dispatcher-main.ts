@@ -28,6 +28,7 @@ export type DispatcherReply =
   | {
       readonly type: 'stats';
       readonly stats: Record<string, { invocations: number; deleted: number; failed: number }>;
+      readonly errors: Record<string, Record<string, number>>;
     };
 
 const env = process.env;
@@ -78,8 +79,15 @@ const sources = [
     delivery.timeoutSeconds,
   ],
 ] as const;
+/** Receives and deletes that failed, by consumer and error (the event source logs each and goes on). */
+const errors: Record<string, Record<string, number>> = {};
 const consumers: QueueConsumer[] = sources.map(([name, sqs, queueUrl, handler, batchSize, timeoutSeconds]) =>
   startQueueConsumer({
+    onError: (error) => {
+      const key = `${(error as Error)?.name}: ${(error as Error)?.message}`;
+      errors[name] = { ...errors[name], [key]: (errors[name]?.[key] ?? 0) + 1 };
+      console.error(`${name}: ${key}`);
+    },
     name,
     sqs,
     queueUrl,
@@ -97,6 +105,7 @@ process.on('message', (message: { type?: string }) => {
   reply({
     type: 'stats',
     stats: Object.fromEntries(consumers.map((consumer) => [consumer.name, { ...consumer.stats }])),
+    errors,
   });
 });
 process.on('SIGTERM', () => {

@@ -65,7 +65,8 @@ export interface DispatcherProcess {
   readonly pid: number;
   readonly child: ChildProcess;
   readonly consumers: readonly string[];
-  stats(): Promise<Extract<DispatcherReply, { type: 'stats' }>['stats']>;
+  /** Each consumer's counts, and the receives and deletes that failed (by consumer and error). */
+  stats(): Promise<Omit<Extract<DispatcherReply, { type: 'stats' }>, 'type'>>;
   stop(): Promise<void>;
 }
 
@@ -110,7 +111,8 @@ export async function spawnDispatcher(options: {
       async stats() {
         const reply = nextReply<DispatcherReply, 'stats'>(child, 'stats', 'the dispatcher', 10_000);
         child.send({ type: 'stats' });
-        return (await reply).stats;
+        const { stats, errors } = await reply;
+        return { stats, errors };
       },
       stop,
     };

@@ -11,6 +11,7 @@ import { apiBenchmark, DEFAULT_API_BENCH_OPTIONS } from './api.ts';
 import { baseline, DEFAULT_BASELINE_OPTIONS } from './baseline.ts';
 import type { Benchmark, BenchmarkResult } from './benchmark.ts';
 import { curveBenchmark } from './curve.ts';
+import { DEFAULT_EVENTS_BENCH_OPTIONS, eventsBenchmark } from './events.ts';
 import { DEFAULT_RUNNER_BENCH_OPTIONS, runnerBenchmark } from './runner.ts';
 
 // A thousand in-process Baileys clients need more heap than V8's default: near the limit the
@@ -29,7 +30,7 @@ if (getHeapStatistics().heap_size_limit < REQUIRED_HEAP_BYTES * 0.9) {
 
 // The runner comes last: it installs the native curve in this process, which the curve benchmark
 // must not find installed.
-const benchmarks: Benchmark[] = [baseline, curveBenchmark, runnerBenchmark, apiBenchmark];
+const benchmarks: Benchmark[] = [baseline, curveBenchmark, runnerBenchmark, apiBenchmark, eventsBenchmark];
 
 // libsignal prints whole session records to the console on routine session turnover; they would
 // bury the table.
@@ -48,6 +49,7 @@ const numericOptions = [
   ...Object.keys(DEFAULT_BASELINE_OPTIONS),
   ...Object.keys(DEFAULT_RUNNER_BENCH_OPTIONS),
   ...Object.keys(DEFAULT_API_BENCH_OPTIONS),
+  ...Object.keys(DEFAULT_EVENTS_BENCH_OPTIONS),
 ];
 
 const { values } = parseArgs({

@@ -1,8 +1,9 @@
 // The shards' command queues on fauxqs (npm), a faster SQS emulator than moto, as issue 4 suggests
 // for benchmarks: the runner reaches it through AWS_ENDPOINT_URL_SQS, while its events still go
 // through moto's EventBridge to moto's queues (rule targets cannot cross emulators). Each queue is
-// made as the stack makes it: FIFO, the same visibility timeout, a FIFO dead-letter queue after the
-// same number of receives.
+// made as the stack makes it: FIFO, the same visibility timeout and delivery delay (the webhook
+// dispatcher's ordered queue holds every message 1 s), a FIFO dead-letter queue after the same number
+// of receives.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,7 @@ export interface Fauxqs {
 const COPIED_ATTRIBUTES: QueueAttributeName[] = [
   'FifoQueue',
   'VisibilityTimeout',
+  'DelaySeconds',
   'ContentBasedDeduplication',
   'RedrivePolicy',
   'MessageRetentionPeriod',

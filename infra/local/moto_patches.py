@@ -35,6 +35,10 @@ docs/infra.md explains them; test/integration/moto-patches.test.ts holds them to
    succeeding: an Idempotency-Key running its request twice). AWS makes each conditional write
    atomic. Here single-item writes take the transactions' lock (re-entrant: a transaction's writes
    go through them).
+9. SQS requests ran unlocked on moto's threads: two receives at once could hand one message to both,
+   and a delete racing a receive could leave a deleted message in flight (a webhook delivered twice,
+   a FIFO group's order broken; bench/events/moto-sqs-race.py shows it). Here sends, receives'
+   choices, deletes and visibility changes take one lock, as AWS's per-message operations are atomic.
 """
 
 import copy
@@ -149,6 +153,9 @@ def transact_write_items(self, transact_items):
 
 
 _short_poll = SQSBackend.receive_message
+# SQS requests ran unlocked on moto's threads: two receives at once could hand out one message twice,
+# and a delete racing a receive could leave a deleted message in flight. (Patch 9.)
+_SQS = threading.RLock()
 
 
 def receive_message(self, queue_name, count, wait_seconds_timeout, visibility_timeout,
@@ -158,7 +165,8 @@ def receive_message(self, queue_name, count, wait_seconds_timeout, visibility_ti
     while True:
         for message in [m for m in list(queue.pending_messages) if m.visible]:
             queue.pending_messages.discard(message)
-        result = _short_poll(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+        with _SQS:
+            result = _short_poll(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
         remaining = deadline - unix_time()
         if result or remaining <= 0:
             return result
@@ -175,7 +183,8 @@ _delete_message = Queue.delete_message
 
 
 def delete_message(self, receipt_handle):
-    _delete_message(self, receipt_handle)
+    with _SQS:
+        _delete_message(self, receipt_handle)
     _wake_long_polls(self)
 
 
@@ -183,8 +192,17 @@ _change_message_visibility = SQSBackend.change_message_visibility
 
 
 def change_message_visibility(self, queue_name, receipt_handle, visibility_timeout):
-    _change_message_visibility(self, queue_name, receipt_handle, visibility_timeout)
+    with _SQS:
+        _change_message_visibility(self, queue_name, receipt_handle, visibility_timeout)
     _wake_long_polls(self.get_queue(queue_name))
+
+
+_send_message = SQSBackend.send_message
+
+
+def send_message(self, *args, **kwargs):
+    with _SQS:
+        return _send_message(self, *args, **kwargs)
 
 
 _route = DomainDispatcherApplication.get_backend_for_host
@@ -237,6 +255,7 @@ DynamoDBBackend.delete_item = _atomic(DynamoDBBackend.delete_item)
 SQSBackend.receive_message = receive_message
 Queue.delete_message = delete_message
 SQSBackend.change_message_visibility = change_message_visibility
+SQSBackend.send_message = send_message
 DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
 jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
 sys.setswitchinterval(0.0005)

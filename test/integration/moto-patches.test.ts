@@ -27,9 +27,11 @@ import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
+  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -322,6 +324,71 @@ describe('FIFO long poll (patched)', () => {
       }),
     );
     expect((await waiting).Messages?.map((message) => message.Body)).toEqual(['hello']);
+  });
+});
+
+describe('SQS under concurrent requests (patched)', () => {
+  it('hands each message to one receiver only, and leaves nothing in flight once all are deleted', async () => {
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({ QueueName: 'patched-race', Attributes: { VisibilityTimeout: '180' } }),
+    );
+    const total = 400;
+    const received = new Map<string, number>();
+    const sending = Promise.all(
+      Array.from({ length: 4 }, async (_, sender) => {
+        for (let start = sender * 10; start < total; start += 40) {
+          await sqs.send(
+            new SendMessageBatchCommand({
+              QueueUrl,
+              Entries: Array.from({ length: 10 }, (_, i) => ({
+                Id: String(i),
+                MessageBody: `m${start + i}`,
+              })),
+            }),
+          );
+        }
+      }),
+    );
+    let sent = false;
+    void sending.then(() => {
+      sent = true;
+    });
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let idle = 0; idle < 2; ) {
+          const { Messages = [] } = await sqs.send(
+            new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+          );
+          if (Messages.length === 0) {
+            if (sent) idle++;
+            continue;
+          }
+          for (const message of Messages)
+            received.set(message.Body ?? '', (received.get(message.Body ?? '') ?? 0) + 1);
+          await sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl,
+              Entries: Messages.map((message, i) => ({
+                Id: String(i),
+                ReceiptHandle: message.ReceiptHandle,
+              })),
+            }),
+          );
+        }
+      }),
+    );
+    expect(received.size).toBe(total);
+    expect([...received.values()].filter((count) => count > 1)).toEqual([]);
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    expect([
+      Attributes?.ApproximateNumberOfMessages,
+      Attributes?.ApproximateNumberOfMessagesNotVisible,
+    ]).toEqual(['0', '0']);
   });
 });
 

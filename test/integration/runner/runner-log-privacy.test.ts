@@ -246,5 +246,6 @@ describe('runner logs', () => {
         return `${what} (${JSON.stringify(needle)}) in: ${line.slice(0, 400)}`;
       });
     expect(leaks).toEqual([]);
-  });
+    // A whole conversation, a restart and a reconnect: minutes on a loaded 2-core machine.
+  }, 300_000);
 });

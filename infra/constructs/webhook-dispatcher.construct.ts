@@ -60,8 +60,18 @@ export const FAILED_SHARE_ALARM = {
 /** How long a first try or an event may wait in its queue before the backlog alarms. */
 export const MAX_BACKLOG_AGE = Duration.minutes(5);
 
+/** One dispatcher function's share of the account's concurrency (docs/infra.md, "Consumer concurrency"). */
+export interface DispatcherConcurrency {
+  /** Each of its SQS event sources' `MaximumConcurrency` (2 to 1,000). */
+  readonly maxConcurrency: number;
+  /** Executions reserved for it alone, also its ceiling; none if `undefined`. */
+  readonly reservedConcurrency: number | undefined;
+}
+
 export interface WebhookDispatcherProps {
   readonly stateful: StatefulStack;
+  readonly fanOut: DispatcherConcurrency;
+  readonly delivery: DispatcherConcurrency;
 }
 
 export class WebhookDispatcher extends Construct {
@@ -81,6 +91,7 @@ export class WebhookDispatcher extends Construct {
       description: 'clinic-wa webhooks: platform events to deliveries (QR and pairing codes sent at once)',
       timeout: FAN_OUT_TIMEOUT,
       memorySize: DISPATCHER_MEMORY_MB,
+      reservedConcurrentExecutions: props.fanOut.reservedConcurrency,
     });
     this.delivery = new PlatformFunction(this, 'Delivery', {
       entry: ENTRY,
@@ -88,6 +99,7 @@ export class WebhookDispatcher extends Construct {
       description: 'clinic-wa webhooks: signed POSTs to the clinics’ webhooks, retries, dead letters',
       timeout: DELIVERY_FUNCTION_TIMEOUT,
       memorySize: DISPATCHER_MEMORY_MB,
+      reservedConcurrentExecutions: props.delivery.reservedConcurrency,
     });
 
     // What each does, one grant each (docs/infra.md has the table).
@@ -104,26 +116,38 @@ export class WebhookDispatcher extends Construct {
       fn.function.addEnvironment('POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS', 'false');
     }
 
-    const batches = { reportBatchItemFailures: true } as const;
+    // A receiver that never answers holds a delivery execution 15 s a try: without a ceiling, one
+    // tenant's dead server could take the account's whole pool and throttle the API.
+    const fanOutSource = {
+      reportBatchItemFailures: true,
+      maxConcurrency: props.fanOut.maxConcurrency,
+    } as const;
+    const deliverySource = {
+      reportBatchItemFailures: true,
+      maxConcurrency: props.delivery.maxConcurrency,
+    } as const;
     // A second of batching sorts a burst of one channel's events together (they go out in id order).
     this.fanOut.function.addEventSource(
       new SqsEventSource(subscription.queue.queue, {
-        ...batches,
+        ...fanOutSource,
         batchSize: SOURCES.fanOut.events.batchSize,
         maxBatchingWindow: Duration.seconds(SOURCES.fanOut.events.batchingWindowSeconds),
       }),
     );
     this.fanOut.function.addEventSource(
       new SqsEventSource(subscription.pairingSecretsQueue, {
-        ...batches,
+        ...fanOutSource,
         batchSize: SOURCES.fanOut.pairing.batchSize,
       }),
     );
     this.delivery.function.addEventSource(
-      new SqsEventSource(queues.ordered.queue, { ...batches, batchSize: ORDERED_BATCH_SIZE }),
+      new SqsEventSource(queues.ordered.queue, { ...deliverySource, batchSize: ORDERED_BATCH_SIZE }),
     );
     this.delivery.function.addEventSource(
-      new SqsEventSource(queues.queue.queue, { ...batches, batchSize: SOURCES.delivery.jobs.batchSize }),
+      new SqsEventSource(queues.queue.queue, {
+        ...deliverySource,
+        batchSize: SOURCES.delivery.jobs.batchSize,
+      }),
     );
 
     const sum = { period: FAILED_SHARE_ALARM.period, statistic: Stats.SUM };
@@ -155,6 +179,14 @@ export class WebhookDispatcher extends Construct {
         1,
         `The webhook dispatcher's ${name} function failed an invocation (Lambda Errors): a crash, a timeout ` +
           'or a failed cold start. Its batch comes back whole; what keeps failing reaches the queue’s DLQ.',
+      );
+      this.alarm(
+        `${name}Throttles`,
+        fn.function.metricThrottles(sum),
+        1,
+        1,
+        `Lambda throttled the webhook dispatcher's ${name} function: its reservation or the account’s ` +
+          'concurrent executions are used up. Its messages wait on their queues; the backlog alarms follow.',
       );
     }
     // Powertools' default dimension only (service), as the dispatcher's EMF lines carry them.

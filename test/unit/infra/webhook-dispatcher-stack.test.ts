@@ -6,6 +6,7 @@ import {
   FAN_OUT_TIMEOUT,
   ORDERED_BATCH_SIZE,
 } from '#infra/constructs/webhook-dispatcher.construct.ts';
+import { DEFAULT_CONSUMER_CONCURRENCY } from '#infra/consumers-stack.ts';
 import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
 import { CONSUMERS_STACK_NAME, type Platform } from '#infra/platform-app.ts';
 import { RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
@@ -85,17 +86,80 @@ describe('consumers stack: the webhook dispatcher', () => {
         batchSize: mapping.BatchSize,
         window: mapping.MaximumBatchingWindowInSeconds,
         failures: mapping.FunctionResponseTypes,
+        max: (mapping.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency,
       }))
       .sort((a, b) => a.queue.localeCompare(b.queue));
     const fanOut = functionId('fanOutHandler');
     const delivery = functionId('deliveryHandler');
     const partial = ['ReportBatchItemFailures'];
+    // Every source has a ceiling: a receiver that never answers holds an execution 15 s a try.
     expect(described).toEqual([
-      { queue: 'jobs', fn: delivery, batchSize: 10, window: undefined, failures: partial },
-      { queue: 'ordered', fn: delivery, batchSize: ORDERED_BATCH_SIZE, window: undefined, failures: partial },
-      { queue: 'webhook-events', fn: fanOut, batchSize: 10, window: 1, failures: partial },
-      { queue: 'webhook-pairing', fn: fanOut, batchSize: 10, window: undefined, failures: partial },
+      { queue: 'jobs', fn: delivery, batchSize: 10, window: undefined, failures: partial, max: 10 },
+      {
+        queue: 'ordered',
+        fn: delivery,
+        batchSize: ORDERED_BATCH_SIZE,
+        window: undefined,
+        failures: partial,
+        max: 10,
+      },
+      { queue: 'webhook-events', fn: fanOut, batchSize: 10, window: 1, failures: partial, max: 5 },
+      { queue: 'webhook-pairing', fn: fanOut, batchSize: 10, window: undefined, failures: partial, max: 5 },
     ]);
+  });
+
+  it('reserves for each function exactly what its two sources may run: 30 of the default 1,000, none for the recorder', () => {
+    const reserved = Object.fromEntries(
+      functionsOf().map(([, fn]) => [fn.Properties.Handler, fn.Properties.ReservedConcurrentExecutions]),
+    );
+    expect(reserved).toEqual({ 'index.fanOutHandler': 10, 'index.deliveryHandler': 20 });
+    const all = Object.values(template.findResources('AWS::Lambda::Function')).map(
+      (fn) => fn.Properties.ReservedConcurrentExecutions ?? 0,
+    );
+    expect(all.reduce((a: number, b: number) => a + b, 0)).toBe(30);
+    const d = DEFAULT_CONSUMER_CONCURRENCY;
+    expect(d.fanOutReservedConcurrency).toBe(2 * d.fanOutMaxConcurrency);
+    expect(d.deliveryReservedConcurrency).toBe(2 * d.deliveryMaxConcurrency);
+    // At most 40 executions for every consumer together, well under the 900 the default quota leaves
+    // once Lambda's 100 unreserved are set aside.
+    expect(2 * (d.recorderMaxConcurrency + d.fanOutMaxConcurrency + d.deliveryMaxConcurrency)).toBe(40);
+  });
+
+  it('takes the ceilings and reservations from context, `off` for none, and refuses a reservation its sources would outrun', () => {
+    const custom = platform({
+      shardCount: 2,
+      recorderMaxConcurrency: '3',
+      webhookFanOutMaxConcurrency: 2,
+      webhookFanOutReservedConcurrency: 'off',
+      webhookDeliveryMaxConcurrency: '25',
+      webhookDeliveryReservedConcurrency: 60,
+    });
+    const resources = Template.fromJSON(
+      new SynthesizedPlatform(custom.app).template(CONSUMERS_STACK_NAME),
+    ).toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(
+      Object.fromEntries(
+        functions.map((fn) => [fn.Properties.Handler, fn.Properties.ReservedConcurrentExecutions]),
+      ),
+    ).toEqual({
+      'index.handler': undefined,
+      'index.fanOutHandler': undefined,
+      'index.deliveryHandler': 60,
+    });
+    const ceilings = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping')
+      .map((r) => (r.Properties.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency)
+      .sort((a, b) => a - b);
+    expect(ceilings).toEqual([2, 2, 3, 3, 25, 25]);
+
+    const refused = (context: Record<string, unknown>) => () => platform({ shardCount: 2, ...context });
+    expect(refused({ webhookDeliveryReservedConcurrency: 19 })).toThrow(
+      /webhookDeliveryReservedConcurrency \(19\) is below what the function's two event sources may run \(20\)/,
+    );
+    expect(refused({ webhookFanOutMaxConcurrency: 1 })).toThrow(/from 2 to 1000/);
+    expect(refused({ recorderMaxConcurrency: 1001 })).toThrow(/from 2 to 1000/);
+    expect(refused({ webhookFanOutReservedConcurrency: 0 })).toThrow(/positive integer/);
   });
 
   it('lets every first try wait a second in the ordered queue, so a burst is received together', () => {
@@ -190,7 +254,7 @@ describe('consumers stack: the webhook dispatcher', () => {
     });
   });
 
-  it('alarms on each function’s errors and on the failed share of tries', () => {
+  it('alarms on each function’s errors and throttles and on the failed share of tries', () => {
     const alarms = Object.values(ours(template.findResources('AWS::CloudWatch::Alarm'))).map(
       (alarm) => alarm.Properties as Record<string, unknown>,
     );
@@ -209,11 +273,15 @@ describe('consumers stack: the webhook dispatcher', () => {
       ['ordered', 'Maximum', 300],
       ['webhook-events', 'Maximum', 300],
     ]);
-    const errors = alarms.filter((alarm) => alarm.MetricName === 'Errors');
-    expect(
-      errors.map((alarm) => (alarm.Dimensions as { Value: { Ref: string } }[])[0]?.Value.Ref).sort(),
-    ).toEqual([functionId('deliveryHandler'), functionId('fanOutHandler')].sort());
-    for (const alarm of errors) expect(alarm).toMatchObject({ Threshold: 1, Statistic: 'Sum', Period: 300 });
+    for (const metricName of ['Errors', 'Throttles']) {
+      const perFunction = alarms.filter((alarm) => alarm.MetricName === metricName);
+      expect(
+        perFunction.map((alarm) => (alarm.Dimensions as { Value: { Ref: string } }[])[0]?.Value.Ref).sort(),
+      ).toEqual([functionId('deliveryHandler'), functionId('fanOutHandler')].sort());
+      for (const alarm of perFunction) {
+        expect(alarm).toMatchObject({ Threshold: 1, Statistic: 'Sum', Period: 300, EvaluationPeriods: 1 });
+      }
+    }
     const share = alarms.find((alarm) => alarm.Metrics !== undefined) as {
       Metrics: {
         Id: string;

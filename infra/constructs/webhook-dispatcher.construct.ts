@@ -57,6 +57,17 @@ export const FAILED_SHARE_ALARM = {
   minimumTries: 20,
 } as const;
 
+/**
+ * The failed share of tries in a period, in %, or 0 under `minimumTries`. A period in which one of
+ * the two counts has no datapoint counts it as 0 (`FILL`): in a total outage `DeliveriesSucceeded` is
+ * never emitted, and without the fill `s + f` would have no value and the alarm would see missing data
+ * (not breaching) instead of 100%. The divisor is never 0, even in the branch `IF` does not take.
+ */
+export function failedShareExpression(minimumTries: number): string {
+  const total = 'FILL(s, 0) + FILL(f, 0)';
+  return `IF(${total} >= ${minimumTries}, 100 * FILL(f, 0) / IF(${total} > 0, ${total}, 1), 0)`;
+}
+
 /** How long a first try or an event may wait in its queue before the backlog alarms. */
 export const MAX_BACKLOG_AGE = Duration.minutes(5);
 
@@ -201,7 +212,7 @@ export class WebhookDispatcher extends Construct {
     this.alarm(
       'FailedDeliveries',
       new MathExpression({
-        expression: `IF((s + f) >= ${minimumTries}, 100 * f / (s + f), 0)`,
+        expression: failedShareExpression(minimumTries),
         usingMetrics: {
           s: tries(DELIVERY_METRIC_NAMES.succeeded),
           f: tries(DELIVERY_METRIC_NAMES.failed),

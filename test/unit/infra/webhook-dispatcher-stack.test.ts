@@ -4,6 +4,7 @@ import {
   DELIVERY_FUNCTION_TIMEOUT,
   FAILED_SHARE_ALARM,
   FAN_OUT_TIMEOUT,
+  failedShareExpression,
   ORDERED_BATCH_SIZE,
 } from '#infra/constructs/webhook-dispatcher.construct.ts';
 import { DEFAULT_CONSUMER_CONCURRENCY } from '#infra/consumers-stack.ts';
@@ -297,9 +298,27 @@ describe('consumers stack: the webhook dispatcher', () => {
     expect(share.EvaluationPeriods).toBe(3);
     expect(share.DatapointsToAlarm).toBe(3);
     expect(share.TreatMissingData).toBe('notBreaching');
-    expect(share.Metrics.find((metric) => metric.Expression)?.Expression).toBe(
-      'IF((s + f) >= 20, 100 * f / (s + f), 0)',
-    );
+    const expression = share.Metrics.find((metric) => metric.Expression)?.Expression ?? '';
+    expect(expression).toBe(failedShareExpression(FAILED_SHARE_ALARM.minimumTries));
+    // Evaluated as CloudWatch does, one period at a time, both branches of IF computed: a count
+    // without a datapoint is undefined; FILL turns it into 0.
+    expect(expression.replace(/IF|FILL|[sf]\b|[\d\s(),+*/<>=]/g, '')).toBe('');
+    const evaluate = new Function('IF', 'FILL', 's', 'f', `return ${expression};`) as (
+      ...args: unknown[]
+    ) => number;
+    const IF = (condition: boolean, yes: number, no: number) => (condition ? yes : no);
+    const FILL = (value: number | undefined, fill: number) => value ?? fill;
+    const shareOf = (s: number | undefined, f: number | undefined) => evaluate(IF, FILL, s, f);
+    // A total outage: no success emitted at all, every try failed: 100%, which alarms.
+    expect(shareOf(undefined, 30)).toBe(100);
+    expect(shareOf(0, 30)).toBe(100);
+    expect(shareOf(10, 10)).toBe(50);
+    expect(shareOf(15, 5)).toBe(25);
+    // Too few tries, or none at all: 0, and never a division by zero (NaN, a dropped datapoint).
+    expect(shareOf(undefined, 19)).toBe(0);
+    expect(shareOf(19, undefined)).toBe(0);
+    expect(shareOf(undefined, undefined)).toBe(0);
+    expect(shareOf(0, 0)).toBe(0);
     expect(
       share.Metrics.filter((metric) => metric.MetricStat).map((metric) => [
         metric.Id,

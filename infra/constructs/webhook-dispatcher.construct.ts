@@ -26,6 +26,7 @@ import { WEBHOOK_DISPATCHER_SOURCES } from '#functions/consumers/webhook-dispatc
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/observability.ts';
 import type { StatefulStack } from '../stateful-stack.ts';
 import { PlatformFunction } from './platform-function.construct.ts';
+import type { ItemAction } from './secure-table.construct.ts';
 
 const ENTRY = 'functions/consumers/webhook-dispatcher-handler.ts';
 
@@ -67,6 +68,21 @@ export function failedShareExpression(minimumTries: number): string {
   const total = 'FILL(s, 0) + FILL(f, 0)';
   return `IF(${total} >= ${minimumTries}, 100 * FILL(f, 0) / IF(${total} > 0, ${total}, 1), 0)`;
 }
+
+/**
+ * What the dispatcher's code sends to the platform table (webhooks: `listAll` a Query, `get`, `update`;
+ * deliveries: `create` a conditional put, `get`, `recordAttempt` a get and an update), all on the
+ * table, all in a tenant's partition; both functions share the code paths (the fan-out sends a QR
+ * itself). No delete, batch, transaction-only check or index: test/unit/infra/webhook-dispatcher-stack.test.ts
+ * runs that code against a recording client. Not narrower: the webhook and delivery reads take whole
+ * items (no projection) and the updates return `ALL_NEW`, which attribute conditions would refuse.
+ */
+export const DISPATCHER_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+] as const satisfies readonly ItemAction[];
 
 /** How long a first try or an event may wait in its queue before the backlog alarms. */
 export const MAX_BACKLOG_AGE = Duration.minutes(5);
@@ -114,11 +130,11 @@ export class WebhookDispatcher extends Construct {
     });
 
     // What each does, one grant each (docs/infra.md has the table).
-    stateful.platformTable.bindReadWrite(this.fanOut.consumer);
+    stateful.platformTable.bindItemAccess(this.fanOut.consumer, DISPATCHER_TABLE_ACTIONS);
     subscription.bindConsume(this.fanOut.consumer);
     queues.bindSendOrdered(this.fanOut.consumer);
     stateful.events.bindPublish(this.fanOut.consumer);
-    stateful.platformTable.bindReadWrite(this.delivery.consumer);
+    stateful.platformTable.bindItemAccess(this.delivery.consumer, DISPATCHER_TABLE_ACTIONS);
     queues.bindConsume(this.delivery.consumer);
     stateful.events.bindPublish(this.delivery.consumer);
     for (const fn of [this.fanOut, this.delivery]) {

@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DELIVERY_FUNCTION_TIMEOUT,
+  DISPATCHER_TABLE_ACTIONS,
   FAILED_SHARE_ALARM,
   FAN_OUT_TIMEOUT,
   failedShareExpression,
@@ -11,7 +14,11 @@ import { DEFAULT_CONSUMER_CONCURRENCY } from '#infra/consumers-stack.ts';
 import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
 import { CONSUMERS_STACK_NAME, type Platform } from '#infra/platform-app.ts';
 import { RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
+import { DynamoDeliveryRepository } from '#shared/aws/dynamo/delivery-repository.ts';
+import { DynamoWebhookRepository } from '#shared/aws/dynamo/webhook-repository.ts';
 import { loadResourceConfig, loadWebhookDispatchConfig, loadWebhookUrlPolicy } from '#shared/config.ts';
+import { platformEvent } from '#shared/domain/events.ts';
+import { newId } from '#shared/domain/ids.ts';
 import { type IamGrant, iamGrants, principalsAllowed } from './iam-grants.ts';
 import { cfnId, fakeResourceValues, platform, SynthesizedPlatform } from './support.ts';
 
@@ -222,12 +229,159 @@ describe('consumers stack: the webhook dispatcher', () => {
       expect(resourcesFor('deliveryHandler', 'sqs:SendMessage')).toEqual(['jobs']);
       for (const handler of ['fanOutHandler', 'deliveryHandler']) {
         expect(resourcesFor(handler, 'events:PutEvents')).toEqual(['event-bus']);
-        expect(resourcesFor(handler, 'dynamodb:UpdateItem')).toEqual([
-          'platform-table',
-          'platform-table/index/gsi1',
-          'platform-table/index/outbox',
-        ]);
       }
+    });
+
+    it('gives each function of the platform table only gets, puts, queries and updates, on the table (no index), in tenant partitions', () => {
+      for (const handler of ['fanOutHandler', 'deliveryHandler']) {
+        const onTable = grantsOf(handler).filter((grant) =>
+          grant.resources.some((resource) => resource.startsWith('platform-table')),
+        );
+        expect(
+          onTable.map(({ actions, resources, condition }) => ({ actions, resources, condition })),
+        ).toEqual([
+          {
+            actions: [...DISPATCHER_TABLE_ACTIONS],
+            resources: ['platform-table'],
+            condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TENANT#*'] } },
+          },
+        ]);
+        for (const action of ['DeleteItem', 'BatchGetItem', 'BatchWriteItem', 'Scan', 'ConditionCheckItem']) {
+          expect(resourcesFor(handler, `dynamodb:${action}`)).toEqual([]);
+        }
+      }
+    });
+
+    it('shows who may read a webhook’s signing secret today (docs/api.md, “Secrets”): more roles than need it', () => {
+      const { api, runner, consumers } = built;
+      const roles = new Map<string, string>([
+        ...Object.entries(api.functions.families).map(([family, fn]): [string, string] => [
+          cfnId(fn.role),
+          family,
+        ]),
+        [cfnId(api.functions.authorizer.role), 'authorizer'],
+        [cfnId(runner.runner.taskRole), 'runner-task'],
+        [cfnId(consumers.recorder.function.role), 'recorder'],
+        [cfnId(consumers.webhookDispatcher.fanOut.role), 'dispatcher-fan-out'],
+        [cfnId(consumers.webhookDispatcher.delivery.role), 'dispatcher-delivery'],
+      ]);
+      // A read whose grant lists the attributes it may return reads a secret only if `secrets` is one.
+      const readsSecrets = grants.filter((grant) => {
+        const listed = (
+          grant.condition?.['ForAllValues:StringEquals'] as Record<string, string[]> | undefined
+        )?.['dynamodb:Attributes'];
+        return listed === undefined || listed.includes('secrets');
+      });
+      const readers = principalsAllowed(
+        readsSecrets,
+        ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:Scan'],
+        'platform-table',
+        [...names.values()],
+      ).map((principal) => roles.get(principal) ?? principal);
+      expect(readers.sort()).toEqual(
+        [
+          'webhooks',
+          'dispatcher-fan-out',
+          'dispatcher-delivery',
+          // Not needing them, and able to read them: the whole table's readers.
+          'tenants',
+          'channels',
+          'messages',
+          'authorizer',
+          'runner-task',
+        ].sort(),
+      );
+    });
+
+    it('holds that grant to what the dispatcher’s code sends to the table', async () => {
+      // The repository methods the dispatcher calls: a new call in its code must be added here.
+      const source = readFileSync(
+        new URL('../../../shared/use-cases/webhook-dispatch.ts', import.meta.url),
+        'utf8',
+      );
+      const called = [...new Set(source.match(/deps\.(webhooks|deliveries)\.\w+/g))].sort();
+      expect(called).toEqual([
+        'deps.deliveries.create',
+        'deps.deliveries.get',
+        'deps.deliveries.recordAttempt',
+        'deps.webhooks.get',
+        'deps.webhooks.listAll',
+        'deps.webhooks.update',
+      ]);
+      // And the dispatcher's platform gives it no other DynamoDB user.
+      const entry = readFileSync(
+        new URL('../../../functions/consumers/webhook-dispatcher.ts', import.meta.url),
+        'utf8',
+      );
+      expect([...new Set(entry.match(/\bplatform\.(?!ts\b)\w+/g))].sort()).toEqual([
+        'platform.deliveries',
+        'platform.deliveryQueue',
+        'platform.events',
+        'platform.orderedDeliveryQueue',
+        'platform.webhookUrlPolicy',
+        'platform.webhooks',
+      ]);
+
+      const sent: { name: string; input: Record<string, unknown> }[] = [];
+      const tenantId = newId('tenant');
+      const webhookItem = { id: 'wh_1', tenantId, secrets: [], version: 3, attempts: [], revision: 1 };
+      const client = {
+        send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+          sent.push({ name: command.constructor.name, input: command.input });
+          switch (command.constructor.name) {
+            case 'QueryCommand':
+              return { Items: [webhookItem] };
+            case 'GetCommand':
+              return { Item: webhookItem };
+            case 'UpdateCommand':
+              return { Attributes: webhookItem };
+            default:
+              return {};
+          }
+        },
+      } as unknown as DynamoDBDocumentClient;
+      const webhooks = new DynamoWebhookRepository(client, 'platform-table');
+      const deliveries = new DynamoDeliveryRepository(client, 'platform-table');
+      await webhooks.listAll(tenantId);
+      await webhooks.get(tenantId, 'wh_1');
+      await webhooks.update(tenantId, 'wh_1', 3, { status: 'disabled', disabledReason: 'gone' } as never);
+      await deliveries.create({
+        id: 'dlv_1',
+        tenantId,
+        webhookId: 'wh_1',
+        event: platformEvent(
+          'channel.status',
+          { tenantId, channelId: null },
+          { status: 'open', previousStatus: 'connecting' },
+        ),
+        attempts: [],
+        createdAt: new Date().toISOString(),
+      } as never);
+      await deliveries.get(tenantId, 'wh_1', 'dlv_1');
+      await deliveries.recordAttempt(tenantId, 'wh_1', 'dlv_1', {} as never, {
+        status: 'succeeded' as never,
+        nextAttemptAt: null,
+      });
+
+      const actionOf: Record<string, string> = {
+        GetCommand: 'dynamodb:GetItem',
+        QueryCommand: 'dynamodb:Query',
+        PutCommand: 'dynamodb:PutItem',
+        UpdateCommand: 'dynamodb:UpdateItem',
+      };
+      expect(sent.length).toBeGreaterThanOrEqual(7);
+      for (const { name, input } of sent) {
+        expect(DISPATCHER_TABLE_ACTIONS as readonly string[], name).toContain(actionOf[name]);
+        expect(input.IndexName, name).toBeUndefined();
+        const pk =
+          (input.Key as { pk?: string } | undefined)?.pk ??
+          (input.Item as { pk?: string } | undefined)?.pk ??
+          (input.ExpressionAttributeValues as { ':pk'?: string } | undefined)?.[':pk'];
+        expect(String(pk), name).toMatch(/^TENANT#/);
+      }
+      expect([...new Set(sent.map(({ name }) => actionOf[name]))].sort()).toEqual([
+        ...DISPATCHER_TABLE_ACTIONS,
+      ]);
     });
 
     it('gives neither function the sessions table or the session key, with any action', () => {

@@ -13,7 +13,7 @@ import {
   type FirewallRateWindow,
 } from './constructs/api-firewall.construct.ts';
 import type { RunnerScaling } from './constructs/runner-service.construct.ts';
-import { ConsumersStack } from './consumers-stack.ts';
+import { type ConsumerConcurrency, ConsumersStack, DEFAULT_CONSUMER_CONCURRENCY } from './consumers-stack.ts';
 import { RunnerStack } from './runner-stack.ts';
 import { DEFAULT_SHARD_COUNT, StatefulStack } from './stateful-stack.ts';
 
@@ -102,6 +102,60 @@ export function authorizerReservedConcurrencyOf(app: App): number | undefined {
     );
   }
   return value;
+}
+
+/** Lambda's bounds for an SQS event source's `MaximumConcurrency`. */
+export const EVENT_SOURCE_MAX_CONCURRENCY = { min: 2, max: 1000 } as const;
+
+/**
+ * The consumers' share of the account's Lambda concurrency (docs/infra.md, "Consumer concurrency"):
+ * `recorderMaxConcurrency`, `webhookFanOutMaxConcurrency`, `webhookDeliveryMaxConcurrency` (each event
+ * source's `MaximumConcurrency`, 2 to 1,000) and `webhookFanOutReservedConcurrency`,
+ * `webhookDeliveryReservedConcurrency` (a positive integer or `off`). A reservation below what the
+ * function's two sources may run would have Lambda throttle its own pollers: synthesis refuses it.
+ */
+export function consumerConcurrencyOf(app: App): ConsumerConcurrency {
+  const defaults = DEFAULT_CONSUMER_CONCURRENCY;
+  const maxConcurrency = (name: string, fallback: number) => {
+    const value = positiveIntegerContext(app, name, fallback);
+    const { min, max } = EVENT_SOURCE_MAX_CONCURRENCY;
+    if (value < min || value > max) {
+      throw new Error(`context ${name} must be an integer from ${min} to ${max}, got ${value}`);
+    }
+    return value;
+  };
+  const reserved = (name: string, fallback: number, sources: number) => {
+    const raw: unknown = app.node.tryGetContext(name);
+    if (raw === 'off' || raw === false) return undefined;
+    const value = positiveIntegerContext(app, name, fallback);
+    if (value < sources) {
+      throw new Error(
+        `context ${name} (${value}) is below what the function's two event sources may run (${sources}): ` +
+          'Lambda would throttle its own pollers; raise it or lower the sources’ maximum concurrency',
+      );
+    }
+    return value;
+  };
+  const fanOutMaxConcurrency = maxConcurrency('webhookFanOutMaxConcurrency', defaults.fanOutMaxConcurrency);
+  const deliveryMaxConcurrency = maxConcurrency(
+    'webhookDeliveryMaxConcurrency',
+    defaults.deliveryMaxConcurrency,
+  );
+  return {
+    recorderMaxConcurrency: maxConcurrency('recorderMaxConcurrency', defaults.recorderMaxConcurrency),
+    fanOutMaxConcurrency,
+    fanOutReservedConcurrency: reserved(
+      'webhookFanOutReservedConcurrency',
+      2 * fanOutMaxConcurrency,
+      2 * fanOutMaxConcurrency,
+    ),
+    deliveryMaxConcurrency,
+    deliveryReservedConcurrency: reserved(
+      'webhookDeliveryReservedConcurrency',
+      2 * deliveryMaxConcurrency,
+      2 * deliveryMaxConcurrency,
+    ),
+  };
 }
 
 /**
@@ -202,6 +256,7 @@ export function definePlatform(app: App, options: PlatformOptions = {}): Platfor
     env,
     description: 'clinic-wa event consumers: the event recorder and the webhook dispatcher',
     stateful,
+    concurrency: consumerConcurrencyOf(app),
   });
   Aspects.of(app).add(new LocalOnlySettingsGuard());
   // Synthesis fails on any unacknowledged finding; acknowledgements sit on the resource they excuse.

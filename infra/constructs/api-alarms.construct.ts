@@ -46,8 +46,10 @@ export const FAULTS_QUERY =
  * fault is a bug or a failing dependency (the functions answer every expected failure with a 4xx),
  * so one is enough. The authorizer's Errors are the exception: a refused key is a thrown
  * `Unauthorized`, which Lambda counts as an error, so only a surge of them means anything. So are
- * the web ACL's blocks: scanners and oversized uploads are refused every day, only a surge is news;
- * but one address over the rate limit is a flood, or an integration the limit is too low for.
+ * the web ACL's blocks: scanners and oversized uploads are refused every day, only a surge is news.
+ * And so is the rate limit: a scanner bursting past it for a minute is refused and gone, so only a
+ * limit hit for `FIREWALL_RATE_LIMITED_PERIODS` periods in a row (a flood that lasts, or an
+ * integration the limit is too low for) fires, at 100+ refusals each (not a client's stray retries).
  */
 export const API_ALARM_THRESHOLDS = {
   serverErrors: 1,
@@ -56,8 +58,11 @@ export const API_ALARM_THRESHOLDS = {
   throttles: 1,
   authorizerErrors: 100,
   firewallBlocks: 100,
-  firewallRateLimited: 1,
+  firewallRateLimited: 100,
 } as const;
+
+/** Periods in a row the rate limit must refuse `firewallRateLimited`+ requests: 15 minutes. */
+export const FIREWALL_RATE_LIMITED_PERIODS = 3;
 
 export interface ApiAlarmsProps {
   readonly stage: Stage;
@@ -134,8 +139,11 @@ export class ApiAlarms extends Construct {
       'FirewallRateLimited',
       this.firewallBlocks(props.firewall, FIREWALL_RULES.rateLimitPerIp),
       thresholds.firewallRateLimited,
-      `An address sent more than ${props.firewall.rateLimit} requests in the web ACL's window and was refused ` +
-        '(429): a flood, or an integration serving many clinics from one address that needs a higher limit.',
+      `The rate limit (${props.firewall.rateLimit} requests per address in the web ACL's window) refused ` +
+        `${thresholds.firewallRateLimited}+ requests (429) in each of ${FIREWALL_RATE_LIMITED_PERIODS} periods of 5 minutes ` +
+        'in a row: a flood that lasts, or an integration serving many clinics from one address that needs a ' +
+        'higher limit. The WAF log names the addresses.',
+      FIREWALL_RATE_LIMITED_PERIODS,
     );
   }
 
@@ -150,12 +158,19 @@ export class ApiAlarms extends Construct {
     });
   }
 
-  private alarm(id: string, metric: Metric | MathExpression, threshold: number, description: string): void {
+  private alarm(
+    id: string,
+    metric: Metric | MathExpression,
+    threshold: number,
+    description: string,
+    periods = 1,
+  ): void {
     this.alarms.push(
       metric.createAlarm(this, `${id}Alarm`, {
         alarmDescription: `${description} (docs/infra.md, Alarms)`,
         threshold,
-        evaluationPeriods: 1,
+        evaluationPeriods: periods,
+        datapointsToAlarm: periods,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),

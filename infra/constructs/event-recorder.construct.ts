@@ -31,6 +31,8 @@ export interface EventRecorderProps {
   readonly platformTable: SecureTable;
   /** The whole contract: `shared/config.ts` reads all of it at cold start. */
   readonly environment: RuntimeEnvironment;
+  /** Each event source's `MaximumConcurrency` (2 to 1,000): the recorder's share of the account's pool. */
+  readonly maxConcurrency: number;
 }
 
 export class EventRecorder extends Construct {
@@ -55,6 +57,7 @@ export class EventRecorder extends Construct {
         new SqsEventSource(queue, {
           batchSize: EVENT_RECORDER_SOURCE.batchSize,
           reportBatchItemFailures: true,
+          maxConcurrency: props.maxConcurrency,
         }),
       );
     }
@@ -66,6 +69,13 @@ export class EventRecorder extends Construct {
       1,
       'The event recorder failed an invocation (Lambda Errors): a whole batch failed, a crash or a timeout. ' +
         'Its records come back after the queue’s visibility timeout.',
+    );
+    this.alarm(
+      'Throttles',
+      fn.function.metricThrottles(sum),
+      1,
+      'Lambda throttled the event recorder: the account’s concurrent executions are used up (the recorder has ' +
+        'no reservation). Its records wait on the queue; if it lasts, the Backlog alarm follows.',
     );
     this.alarm(
       'NotRecorded',

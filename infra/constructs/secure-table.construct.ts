@@ -45,6 +45,9 @@ const KEY_WRITE_ACTIONS = [
   'kms:ReEncryptTo',
 ];
 
+/** What `bindItemAccess` may grant: single-item reads and writes and key-range queries, no delete. */
+export type ItemAction = 'dynamodb:GetItem' | 'dynamodb:Query' | 'dynamodb:PutItem' | 'dynamodb:UpdateItem';
+
 export interface SecureTableIndex {
   readonly name: string;
   readonly partitionKey: string;
@@ -148,6 +151,24 @@ export class SecureTable extends Construct {
     });
     if (this.encryptionKey)
       throw new Error('bindAttributeAccess: a customer-managed key is not granted here');
+    consumer.addEnvironment(this.environmentKey, this.tableName);
+  }
+
+  /**
+   * Only the item actions named, on the table itself (no index), in tenant partitions only
+   * (`dynamodb:LeadingKeys` `TENANT#*`): for a consumer whose code reads and writes whole items by
+   * key or by a key range, so attribute conditions cannot apply (they need projections on every read
+   * and no `ALL_NEW`/`ALL_OLD` return values), but which never deletes, batches, scans or uses an index
+   * (the webhook dispatcher).
+   */
+  bindItemAccess(consumer: RuntimeConsumer, actions: readonly ItemAction[]): void {
+    Grant.addToPrincipal({
+      grantee: consumer,
+      actions: [...new Set(actions)].sort(),
+      resourceArns: [this.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TENANT#*'] } },
+    });
+    if (this.encryptionKey) throw new Error('bindItemAccess: a customer-managed key is not granted here');
     consumer.addEnvironment(this.environmentKey, this.tableName);
   }
 

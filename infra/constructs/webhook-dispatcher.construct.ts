@@ -26,6 +26,7 @@ import { WEBHOOK_DISPATCHER_SOURCES } from '#functions/consumers/webhook-dispatc
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/observability.ts';
 import type { StatefulStack } from '../stateful-stack.ts';
 import { PlatformFunction } from './platform-function.construct.ts';
+import type { ItemAction } from './secure-table.construct.ts';
 
 const ENTRY = 'functions/consumers/webhook-dispatcher-handler.ts';
 
@@ -57,11 +58,47 @@ export const FAILED_SHARE_ALARM = {
   minimumTries: 20,
 } as const;
 
+/**
+ * The failed share of tries in a period, in %, or 0 under `minimumTries`. A period in which one of
+ * the two counts has no datapoint counts it as 0 (`FILL`): in a total outage `DeliveriesSucceeded` is
+ * never emitted, and without the fill `s + f` would have no value and the alarm would see missing data
+ * (not breaching) instead of 100%. The divisor is never 0, even in the branch `IF` does not take.
+ */
+export function failedShareExpression(minimumTries: number): string {
+  const total = 'FILL(s, 0) + FILL(f, 0)';
+  return `IF(${total} >= ${minimumTries}, 100 * FILL(f, 0) / IF(${total} > 0, ${total}, 1), 0)`;
+}
+
+/**
+ * What the dispatcher's code sends to the platform table (webhooks: `listAll` a Query, `get`, `update`;
+ * deliveries: `create` a conditional put, `get`, `recordAttempt` a get and an update), all on the
+ * table, all in a tenant's partition; both functions share the code paths (the fan-out sends a QR
+ * itself). No delete, batch, transaction-only check or index: test/unit/infra/webhook-dispatcher-stack.test.ts
+ * runs that code against a recording client. Not narrower: the webhook and delivery reads take whole
+ * items (no projection) and the updates return `ALL_NEW`, which attribute conditions would refuse.
+ */
+export const DISPATCHER_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+] as const satisfies readonly ItemAction[];
+
 /** How long a first try or an event may wait in its queue before the backlog alarms. */
 export const MAX_BACKLOG_AGE = Duration.minutes(5);
 
+/** One dispatcher function's share of the account's concurrency (docs/infra.md, "Consumer concurrency"). */
+export interface DispatcherConcurrency {
+  /** Each of its SQS event sources' `MaximumConcurrency` (2 to 1,000). */
+  readonly maxConcurrency: number;
+  /** Executions reserved for it alone, also its ceiling; none if `undefined`. */
+  readonly reservedConcurrency: number | undefined;
+}
+
 export interface WebhookDispatcherProps {
   readonly stateful: StatefulStack;
+  readonly fanOut: DispatcherConcurrency;
+  readonly delivery: DispatcherConcurrency;
 }
 
 export class WebhookDispatcher extends Construct {
@@ -81,6 +118,7 @@ export class WebhookDispatcher extends Construct {
       description: 'clinic-wa webhooks: platform events to deliveries (QR and pairing codes sent at once)',
       timeout: FAN_OUT_TIMEOUT,
       memorySize: DISPATCHER_MEMORY_MB,
+      reservedConcurrentExecutions: props.fanOut.reservedConcurrency,
     });
     this.delivery = new PlatformFunction(this, 'Delivery', {
       entry: ENTRY,
@@ -88,14 +126,15 @@ export class WebhookDispatcher extends Construct {
       description: 'clinic-wa webhooks: signed POSTs to the clinics’ webhooks, retries, dead letters',
       timeout: DELIVERY_FUNCTION_TIMEOUT,
       memorySize: DISPATCHER_MEMORY_MB,
+      reservedConcurrentExecutions: props.delivery.reservedConcurrency,
     });
 
     // What each does, one grant each (docs/infra.md has the table).
-    stateful.platformTable.bindReadWrite(this.fanOut.consumer);
+    stateful.platformTable.bindItemAccess(this.fanOut.consumer, DISPATCHER_TABLE_ACTIONS);
     subscription.bindConsume(this.fanOut.consumer);
     queues.bindSendOrdered(this.fanOut.consumer);
     stateful.events.bindPublish(this.fanOut.consumer);
-    stateful.platformTable.bindReadWrite(this.delivery.consumer);
+    stateful.platformTable.bindItemAccess(this.delivery.consumer, DISPATCHER_TABLE_ACTIONS);
     queues.bindConsume(this.delivery.consumer);
     stateful.events.bindPublish(this.delivery.consumer);
     for (const fn of [this.fanOut, this.delivery]) {
@@ -104,26 +143,38 @@ export class WebhookDispatcher extends Construct {
       fn.function.addEnvironment('POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS', 'false');
     }
 
-    const batches = { reportBatchItemFailures: true } as const;
+    // A receiver that never answers holds a delivery execution 15 s a try: without a ceiling, one
+    // tenant's dead server could take the account's whole pool and throttle the API.
+    const fanOutSource = {
+      reportBatchItemFailures: true,
+      maxConcurrency: props.fanOut.maxConcurrency,
+    } as const;
+    const deliverySource = {
+      reportBatchItemFailures: true,
+      maxConcurrency: props.delivery.maxConcurrency,
+    } as const;
     // A second of batching sorts a burst of one channel's events together (they go out in id order).
     this.fanOut.function.addEventSource(
       new SqsEventSource(subscription.queue.queue, {
-        ...batches,
+        ...fanOutSource,
         batchSize: SOURCES.fanOut.events.batchSize,
         maxBatchingWindow: Duration.seconds(SOURCES.fanOut.events.batchingWindowSeconds),
       }),
     );
     this.fanOut.function.addEventSource(
       new SqsEventSource(subscription.pairingSecretsQueue, {
-        ...batches,
+        ...fanOutSource,
         batchSize: SOURCES.fanOut.pairing.batchSize,
       }),
     );
     this.delivery.function.addEventSource(
-      new SqsEventSource(queues.ordered.queue, { ...batches, batchSize: ORDERED_BATCH_SIZE }),
+      new SqsEventSource(queues.ordered.queue, { ...deliverySource, batchSize: ORDERED_BATCH_SIZE }),
     );
     this.delivery.function.addEventSource(
-      new SqsEventSource(queues.queue.queue, { ...batches, batchSize: SOURCES.delivery.jobs.batchSize }),
+      new SqsEventSource(queues.queue.queue, {
+        ...deliverySource,
+        batchSize: SOURCES.delivery.jobs.batchSize,
+      }),
     );
 
     const sum = { period: FAILED_SHARE_ALARM.period, statistic: Stats.SUM };
@@ -156,6 +207,14 @@ export class WebhookDispatcher extends Construct {
         `The webhook dispatcher's ${name} function failed an invocation (Lambda Errors): a crash, a timeout ` +
           'or a failed cold start. Its batch comes back whole; what keeps failing reaches the queue’s DLQ.',
       );
+      this.alarm(
+        `${name}Throttles`,
+        fn.function.metricThrottles(sum),
+        1,
+        1,
+        `Lambda throttled the webhook dispatcher's ${name} function: its reservation or the account’s ` +
+          'concurrent executions are used up. Its messages wait on their queues; the backlog alarms follow.',
+      );
     }
     // Powertools' default dimension only (service), as the dispatcher's EMF lines carry them.
     const tries = (metricName: string): Metric =>
@@ -169,7 +228,7 @@ export class WebhookDispatcher extends Construct {
     this.alarm(
       'FailedDeliveries',
       new MathExpression({
-        expression: `IF((s + f) >= ${minimumTries}, 100 * f / (s + f), 0)`,
+        expression: failedShareExpression(minimumTries),
         usingMetrics: {
           s: tries(DELIVERY_METRIC_NAMES.succeeded),
           f: tries(DELIVERY_METRIC_NAMES.failed),

@@ -20,9 +20,12 @@ import { queryAll } from './query-all.ts';
 import { type Item, queryPage } from './query-page.ts';
 
 // A tenant's webhooks, in its partition. The signing secrets are attributes of the webhook's item:
-// encrypted at rest with the table's key like everything else there, readable by whoever may read
-// the table (the API's webhooks function and the dispatcher), and never in an API answer after the
-// one that made them (docs/api.md, "Webhooks" says why not application-level KMS encryption).
+// encrypted at rest with the table's key like everything else there, and never in an API answer
+// after the one that made them. Readable by every role that may read the table's items: not only the
+// webhooks function and the dispatcher but the tenants, channels and messages functions, the
+// authorizer (GetItem) and the runner's task role. docs/api.md ("Webhooks", "Secrets") lists them
+// and what would close it: a KMS key for the secrets, usable only by the webhooks function and the
+// dispatcher, with an encryption context.
 //
 // The limit of MAX_WEBHOOKS_PER_TENANT is a counter item (`WEBHOOKS`) changed in the same
 // transaction as the webhook: two creates racing for the last place cannot both win, which a count

@@ -22,7 +22,16 @@ import { decimalAbove, IP_REQUESTS_PER_MINUTE } from '#infra/constructs/api-fire
 import { MEDIA_KEY_PREFIX } from '#infra/constructs/media-bucket.construct.ts';
 import { STAGE_THROTTLE } from '#infra/constructs/public-api.construct.ts';
 import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
-import { API_STACK_NAME, cdkJsonContext, STATEFUL_STACK_NAME } from '#infra/platform-app.ts';
+import {
+  API_STACK_NAME,
+  CONSUMERS_STACK_NAME,
+  cdkJsonContext,
+  createApp,
+  definePlatform,
+  MAX_SHARDS_WITH_API,
+  STATEFUL_STACK_NAME,
+  WITHOUT_BUNDLING,
+} from '#infra/platform-app.ts';
 import { parseRuntimeEnvironment, RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
 import { DynamoApiKeyRepository } from '#shared/aws/dynamo/api-key-repository.ts';
 import { DynamoTenantRepository } from '#shared/aws/dynamo/tenant-repository.ts';
@@ -658,51 +667,14 @@ describe('API stack', () => {
     });
 
     it('fit Lambda’s 4 KB of variables with cdk.json’s 16 shards and names as long as CloudFormation makes them', () => {
-      const full = platform();
-      const fullSynthesized = new SynthesizedPlatform(full.app);
-      const [region, account] = ['ap-southeast-2', '123456789012'];
-      /** `<stack>-<logical id>-<13 random>`, cut to the service's limit, as CloudFormation names things. */
-      const generated = (stack: string, id: string, max: number, suffix = '') =>
-        `${stack}-${id}-${'X'.repeat(13)}`.slice(0, max - suffix.length) + suffix;
-      const longest = (stack: string, id: string, attribute?: string) => {
-        const type = fullSynthesized.template(stack).Resources[id]?.Type ?? '';
-        if (type === 'AWS::SQS::Queue') {
-          const name = generated(stack, id, 80, id.includes('Shard') ? '.fifo' : '');
-          return attribute === 'Arn'
-            ? `arn:aws:sqs:${region}:${account}:${name}`
-            : `https://sqs.${region}.amazonaws.com/${account}/${name}`;
-        }
-        if (type === 'AWS::KMS::Key') return `arn:aws:kms:${region}:${account}:key/${'0'.repeat(36)}`;
-        if (type === 'AWS::SecretsManager::Secret')
-          return `arn:aws:secretsmanager:${region}:${account}:secret:${generated(stack, id, 512)}-XXXXXX`;
-        if (type === 'AWS::S3::Bucket') return generated(stack, id, 63).toLowerCase();
-        if (attribute === 'Arn') return `arn:aws:service:${region}:${account}:${generated(stack, id, 255)}`;
-        return generated(stack, id, 255);
-      };
-      const functionsOfFull = Object.values(
-        fullSynthesized.template(API_STACK_NAME).Resources as Resources,
-      ).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-      expect(functionsOfFull).toHaveLength(FUNCTIONS.length);
-      const sizes = functionsOfFull.map((fn) => {
-        const { Variables: variables } = fn.Properties.Environment as { Variables: Record<string, unknown> };
-        const resolved = Object.fromEntries(
-          Object.entries(variables).map(([key, value]) => [
-            key,
-            fullSynthesized.resolve(value, API_STACK_NAME, longest, {
-              'AWS::Region': region,
-              'AWS::AccountId': account,
-              'AWS::Partition': 'aws',
-              'AWS::URLSuffix': 'amazonaws.com',
-            }),
-          ]),
-        );
-        if ('PLATFORM_TABLE_NAME' in resolved) expect(loadResourceConfig(resolved).shardCount).toBe(16);
-        return JSON.stringify(resolved).length;
-      });
+      const sizes = largestEnvironments(platform());
+      expect(sizes.filter(({ stack }) => stack === API_STACK_NAME)).toHaveLength(FUNCTIONS.length);
+      for (const { shardCount } of sizes) if (shardCount !== undefined) expect(shardCount).toBe(16);
       // Lambda refuses a function whose variables pass 4 KB. The command queue URLs are most of it
       // (~125 bytes a shard): the largest is ~3.7 KB, so 18 shards is the ceiling (docs/infra.md).
-      expect(Math.max(...sizes)).toBeLessThan(4096);
-      expect(Math.max(...sizes)).toBeGreaterThan(3000);
+      const largest = Math.max(...sizes.map(({ bytes }) => bytes));
+      expect(largest).toBeLessThan(4096);
+      expect(largest).toBeGreaterThan(3000);
     });
 
     it('let the authorizer, and only it, find the admin key’s secret', async () => {
@@ -1044,9 +1016,91 @@ describe('the web ACL’s rate window', () => {
 });
 
 describe('the shard count the API can carry', () => {
-  it('refuses at synthesis a shard count whose queue URLs would not fit a function environment', async () => {
-    const { createApp, definePlatform, MAX_SHARDS_WITH_API } = await import('#infra/platform-app.ts');
-    const app = createApp({ context: { shardCount: MAX_SHARDS_WITH_API + 1 } });
-    expect(() => definePlatform(app, { checks: false })).toThrow(/more than the API's functions can carry/);
+  it('synthesizes at the ceiling, every function of every stack with its variables under 4 KB', () => {
+    const sizes = largestEnvironments(platform({ shardCount: MAX_SHARDS_WITH_API }));
+    // The API's six functions and the consumers' three, each with every shard's queue URL.
+    expect(sizes.map(({ stack }) => stack).sort()).toEqual(
+      [...Array(FUNCTIONS.length).fill(API_STACK_NAME), ...Array(3).fill(CONSUMERS_STACK_NAME)].sort(),
+    );
+    for (const { stack, id, bytes, shardCount } of sizes) {
+      // The public function reads no platform and gets none of the contract.
+      if (shardCount !== undefined) expect(shardCount, `${stack}/${id}`).toBe(MAX_SHARDS_WITH_API);
+      expect(bytes, `${stack}/${id}`).toBeLessThan(4096);
+    }
+    // The ceiling is tight: one more shard's URL (the longest, ~125 bytes) would not fit the largest.
+    const largest = Math.max(...sizes.map(({ bytes }) => bytes));
+    expect(
+      largest +
+        (largest -
+          Math.max(
+            ...largestEnvironments(platform({ shardCount: MAX_SHARDS_WITH_API - 1 })).map(
+              ({ bytes }) => bytes,
+            ),
+          )),
+    ).toBeGreaterThan(4096);
+  }, 60_000);
+
+  it('refuses at synthesis the next shard count, from cdk.json or -c, before building any stack', () => {
+    for (const shardCount of [MAX_SHARDS_WITH_API + 1, String(MAX_SHARDS_WITH_API + 1), 64]) {
+      const app = createApp({ context: { ...WITHOUT_BUNDLING, shardCount } });
+      expect(() => definePlatform(app, { checks: false })).toThrow(
+        new RegExp(
+          `context shardCount ${Number(shardCount)} is more than the API's functions can carry \\(${MAX_SHARDS_WITH_API}\\)`,
+        ),
+      );
+      expect(app.node.children).toHaveLength(0);
+    }
   });
 });
+
+/**
+ * The size of each Lambda function's variables (API and consumers stacks) as Lambda counts it (the
+ * JSON of the map, in bytes), with every resource named as long as CloudFormation may name it:
+ * `<stack>-<logical id>-<13 random>`, cut to the service's limit, in the region with the longest name
+ * we might use.
+ */
+function largestEnvironments(built: ReturnType<typeof platform>) {
+  const synthesized = new SynthesizedPlatform(built.app);
+  const [region, account] = ['ap-southeast-2', '123456789012'];
+  const generated = (stack: string, id: string, max: number, suffix = '') =>
+    `${stack}-${id}-${'X'.repeat(13)}`.slice(0, max - suffix.length) + suffix;
+  const longest = (stack: string, id: string, attribute?: string) => {
+    const type = synthesized.template(stack).Resources[id]?.Type ?? '';
+    if (type === 'AWS::SQS::Queue') {
+      const name = generated(stack, id, 80, id.includes('Shard') || id.includes('Ordered') ? '.fifo' : '');
+      return attribute === 'Arn'
+        ? `arn:aws:sqs:${region}:${account}:${name}`
+        : `https://sqs.${region}.amazonaws.com/${account}/${name}`;
+    }
+    if (type === 'AWS::KMS::Key') return `arn:aws:kms:${region}:${account}:key/${'0'.repeat(36)}`;
+    if (type === 'AWS::SecretsManager::Secret')
+      return `arn:aws:secretsmanager:${region}:${account}:secret:${generated(stack, id, 512)}-XXXXXX`;
+    if (type === 'AWS::S3::Bucket') return generated(stack, id, 63).toLowerCase();
+    if (attribute === 'Arn') return `arn:aws:service:${region}:${account}:${generated(stack, id, 255)}`;
+    return generated(stack, id, 255);
+  };
+  const pseudo = {
+    'AWS::Region': region,
+    'AWS::AccountId': account,
+    'AWS::Partition': 'aws',
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
+  return [API_STACK_NAME, CONSUMERS_STACK_NAME].flatMap((stack) =>
+    Object.entries(synthesized.template(stack).Resources as Resources)
+      .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
+      .map(([id, fn]) => {
+        const { Variables: variables = {} } = (fn.Properties.Environment ?? {}) as {
+          Variables?: Record<string, unknown>;
+        };
+        const resolved = Object.fromEntries(
+          Object.entries(variables).map(([key, value]) => [
+            key,
+            synthesized.resolve(value, stack, longest, pseudo),
+          ]),
+        );
+        const shardCount =
+          'PLATFORM_TABLE_NAME' in resolved ? loadResourceConfig(resolved).shardCount : undefined;
+        return { stack, id, bytes: Buffer.byteLength(JSON.stringify(resolved)), shardCount };
+      }),
+  );
+}

@@ -10,6 +10,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEventRecorder, EVENT_RECORDER_SOURCE } from '#functions/consumers/event-recorder.ts';
 import { EVENT_RECORDER_ATTRIBUTES } from '#infra/constructs/event-recorder.construct.ts';
+import { DEFAULT_CONSUMER_CONCURRENCY } from '#infra/consumers-stack.ts';
 import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
 import { CONSUMERS_STACK_NAME, createApp, definePlatform, STATEFUL_STACK_NAME } from '#infra/platform-app.ts';
 import { DynamoEventLog } from '#shared/aws/dynamo/event-log.ts';
@@ -80,11 +81,16 @@ describe('consumers stack', () => {
         queue: synthesized.resolve(Properties.EventSourceArn, CONSUMERS_STACK_NAME, named),
         batchSize: Properties.BatchSize,
         responses: Properties.FunctionResponseTypes,
+        maxConcurrency: (Properties.ScalingConfig as { MaximumConcurrency?: number } | undefined)
+          ?.MaximumConcurrency,
       }));
+      // Each source runs at most 5 at a time: the recorder takes 10 of the account's pool at most.
+      const source = { batchSize: 10, responses: ['ReportBatchItemFailures'], maxConcurrency: 5 };
       expect(mappings.sort((a, b) => a.queue.localeCompare(b.queue))).toEqual([
-        { queue: 'recorder-pairing-queue', batchSize: 10, responses: ['ReportBatchItemFailures'] },
-        { queue: 'recorder-queue', batchSize: 10, responses: ['ReportBatchItemFailures'] },
+        { queue: 'recorder-pairing-queue', ...source },
+        { queue: 'recorder-queue', ...source },
       ]);
+      expect(DEFAULT_CONSUMER_CONCURRENCY.recorderMaxConcurrency).toBe(5);
       // Lambda refuses a source whose queue hides a message for less than the function may run.
       const { recorder } = built.stateful.events;
       for (const queue of [recorder.queue.queue, recorder.pairingSecretsQueue]) {
@@ -229,7 +235,7 @@ describe('consumers stack', () => {
   describe('alarms', () => {
     afterEach(() => vi.restoreAllMocks());
 
-    it('on the recorder’s Errors, on events not recorded (the EMF metric it prints), and on a backlog of 5 minutes; its DLQ has its own', async () => {
+    it('on the recorder’s Errors and Throttles, on events not recorded (the EMF metric it prints), and on a backlog of 5 minutes; its DLQ has its own', async () => {
       const alarms = ofType('AWS::CloudWatch::Alarm').map(({ Properties }) => {
         const dimensions = (Properties.Dimensions as { Name: string; Value: unknown }[]).map(
           ({ Name, Value }) => `${Name}=${synthesized.resolve(Value, CONSUMERS_STACK_NAME, named)}`,
@@ -239,6 +245,7 @@ describe('consumers stack', () => {
       expect(alarms.sort()).toEqual(
         [
           'AWS/Lambda Errors FunctionName=recorder Sum/300 >= 1 (notBreaching)',
+          'AWS/Lambda Throttles FunctionName=recorder Sum/300 >= 1 (notBreaching)',
           'ClinicWA EventsNotRecorded service=clinic-wa Sum/300 >= 1 (notBreaching)',
           'AWS/SQS ApproximateAgeOfOldestMessage QueueName=recorder-queue Maximum/300 >= 300 (notBreaching)',
         ].sort(),

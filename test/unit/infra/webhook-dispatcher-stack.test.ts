@@ -1,15 +1,24 @@
+import { readFileSync } from 'node:fs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DELIVERY_FUNCTION_TIMEOUT,
+  DISPATCHER_TABLE_ACTIONS,
   FAILED_SHARE_ALARM,
   FAN_OUT_TIMEOUT,
+  failedShareExpression,
   ORDERED_BATCH_SIZE,
 } from '#infra/constructs/webhook-dispatcher.construct.ts';
+import { DEFAULT_CONSUMER_CONCURRENCY } from '#infra/consumers-stack.ts';
 import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
 import { CONSUMERS_STACK_NAME, type Platform } from '#infra/platform-app.ts';
 import { RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
+import { DynamoDeliveryRepository } from '#shared/aws/dynamo/delivery-repository.ts';
+import { DynamoWebhookRepository } from '#shared/aws/dynamo/webhook-repository.ts';
 import { loadResourceConfig, loadWebhookDispatchConfig, loadWebhookUrlPolicy } from '#shared/config.ts';
+import { platformEvent } from '#shared/domain/events.ts';
+import { newId } from '#shared/domain/ids.ts';
 import { type IamGrant, iamGrants, principalsAllowed } from './iam-grants.ts';
 import { cfnId, fakeResourceValues, platform, SynthesizedPlatform } from './support.ts';
 
@@ -85,17 +94,80 @@ describe('consumers stack: the webhook dispatcher', () => {
         batchSize: mapping.BatchSize,
         window: mapping.MaximumBatchingWindowInSeconds,
         failures: mapping.FunctionResponseTypes,
+        max: (mapping.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency,
       }))
       .sort((a, b) => a.queue.localeCompare(b.queue));
     const fanOut = functionId('fanOutHandler');
     const delivery = functionId('deliveryHandler');
     const partial = ['ReportBatchItemFailures'];
+    // Every source has a ceiling: a receiver that never answers holds an execution 15 s a try.
     expect(described).toEqual([
-      { queue: 'jobs', fn: delivery, batchSize: 10, window: undefined, failures: partial },
-      { queue: 'ordered', fn: delivery, batchSize: ORDERED_BATCH_SIZE, window: undefined, failures: partial },
-      { queue: 'webhook-events', fn: fanOut, batchSize: 10, window: 1, failures: partial },
-      { queue: 'webhook-pairing', fn: fanOut, batchSize: 10, window: undefined, failures: partial },
+      { queue: 'jobs', fn: delivery, batchSize: 10, window: undefined, failures: partial, max: 10 },
+      {
+        queue: 'ordered',
+        fn: delivery,
+        batchSize: ORDERED_BATCH_SIZE,
+        window: undefined,
+        failures: partial,
+        max: 10,
+      },
+      { queue: 'webhook-events', fn: fanOut, batchSize: 10, window: 1, failures: partial, max: 5 },
+      { queue: 'webhook-pairing', fn: fanOut, batchSize: 10, window: undefined, failures: partial, max: 5 },
     ]);
+  });
+
+  it('reserves for each function exactly what its two sources may run: 30 of the default 1,000, none for the recorder', () => {
+    const reserved = Object.fromEntries(
+      functionsOf().map(([, fn]) => [fn.Properties.Handler, fn.Properties.ReservedConcurrentExecutions]),
+    );
+    expect(reserved).toEqual({ 'index.fanOutHandler': 10, 'index.deliveryHandler': 20 });
+    const all = Object.values(template.findResources('AWS::Lambda::Function')).map(
+      (fn) => fn.Properties.ReservedConcurrentExecutions ?? 0,
+    );
+    expect(all.reduce((a: number, b: number) => a + b, 0)).toBe(30);
+    const d = DEFAULT_CONSUMER_CONCURRENCY;
+    expect(d.fanOutReservedConcurrency).toBe(2 * d.fanOutMaxConcurrency);
+    expect(d.deliveryReservedConcurrency).toBe(2 * d.deliveryMaxConcurrency);
+    // At most 40 executions for every consumer together, well under the 900 the default quota leaves
+    // once Lambda's 100 unreserved are set aside.
+    expect(2 * (d.recorderMaxConcurrency + d.fanOutMaxConcurrency + d.deliveryMaxConcurrency)).toBe(40);
+  });
+
+  it('takes the ceilings and reservations from context, `off` for none, and refuses a reservation its sources would outrun', () => {
+    const custom = platform({
+      shardCount: 2,
+      recorderMaxConcurrency: '3',
+      webhookFanOutMaxConcurrency: 2,
+      webhookFanOutReservedConcurrency: 'off',
+      webhookDeliveryMaxConcurrency: '25',
+      webhookDeliveryReservedConcurrency: 60,
+    });
+    const resources = Template.fromJSON(
+      new SynthesizedPlatform(custom.app).template(CONSUMERS_STACK_NAME),
+    ).toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(
+      Object.fromEntries(
+        functions.map((fn) => [fn.Properties.Handler, fn.Properties.ReservedConcurrentExecutions]),
+      ),
+    ).toEqual({
+      'index.handler': undefined,
+      'index.fanOutHandler': undefined,
+      'index.deliveryHandler': 60,
+    });
+    const ceilings = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping')
+      .map((r) => (r.Properties.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency)
+      .sort((a, b) => a - b);
+    expect(ceilings).toEqual([2, 2, 3, 3, 25, 25]);
+
+    const refused = (context: Record<string, unknown>) => () => platform({ shardCount: 2, ...context });
+    expect(refused({ webhookDeliveryReservedConcurrency: 19 })).toThrow(
+      /webhookDeliveryReservedConcurrency \(19\) is below what the function's two event sources may run \(20\)/,
+    );
+    expect(refused({ webhookFanOutMaxConcurrency: 1 })).toThrow(/from 2 to 1000/);
+    expect(refused({ recorderMaxConcurrency: 1001 })).toThrow(/from 2 to 1000/);
+    expect(refused({ webhookFanOutReservedConcurrency: 0 })).toThrow(/positive integer/);
   });
 
   it('lets every first try wait a second in the ordered queue, so a burst is received together', () => {
@@ -157,12 +229,159 @@ describe('consumers stack: the webhook dispatcher', () => {
       expect(resourcesFor('deliveryHandler', 'sqs:SendMessage')).toEqual(['jobs']);
       for (const handler of ['fanOutHandler', 'deliveryHandler']) {
         expect(resourcesFor(handler, 'events:PutEvents')).toEqual(['event-bus']);
-        expect(resourcesFor(handler, 'dynamodb:UpdateItem')).toEqual([
-          'platform-table',
-          'platform-table/index/gsi1',
-          'platform-table/index/outbox',
-        ]);
       }
+    });
+
+    it('gives each function of the platform table only gets, puts, queries and updates, on the table (no index), in tenant partitions', () => {
+      for (const handler of ['fanOutHandler', 'deliveryHandler']) {
+        const onTable = grantsOf(handler).filter((grant) =>
+          grant.resources.some((resource) => resource.startsWith('platform-table')),
+        );
+        expect(
+          onTable.map(({ actions, resources, condition }) => ({ actions, resources, condition })),
+        ).toEqual([
+          {
+            actions: [...DISPATCHER_TABLE_ACTIONS],
+            resources: ['platform-table'],
+            condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TENANT#*'] } },
+          },
+        ]);
+        for (const action of ['DeleteItem', 'BatchGetItem', 'BatchWriteItem', 'Scan', 'ConditionCheckItem']) {
+          expect(resourcesFor(handler, `dynamodb:${action}`)).toEqual([]);
+        }
+      }
+    });
+
+    it('shows who may read a webhook’s signing secret today (docs/api.md, “Secrets”): more roles than need it', () => {
+      const { api, runner, consumers } = built;
+      const roles = new Map<string, string>([
+        ...Object.entries(api.functions.families).map(([family, fn]): [string, string] => [
+          cfnId(fn.role),
+          family,
+        ]),
+        [cfnId(api.functions.authorizer.role), 'authorizer'],
+        [cfnId(runner.runner.taskRole), 'runner-task'],
+        [cfnId(consumers.recorder.function.role), 'recorder'],
+        [cfnId(consumers.webhookDispatcher.fanOut.role), 'dispatcher-fan-out'],
+        [cfnId(consumers.webhookDispatcher.delivery.role), 'dispatcher-delivery'],
+      ]);
+      // A read whose grant lists the attributes it may return reads a secret only if `secrets` is one.
+      const readsSecrets = grants.filter((grant) => {
+        const listed = (
+          grant.condition?.['ForAllValues:StringEquals'] as Record<string, string[]> | undefined
+        )?.['dynamodb:Attributes'];
+        return listed === undefined || listed.includes('secrets');
+      });
+      const readers = principalsAllowed(
+        readsSecrets,
+        ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:Scan'],
+        'platform-table',
+        [...names.values()],
+      ).map((principal) => roles.get(principal) ?? principal);
+      expect(readers.sort()).toEqual(
+        [
+          'webhooks',
+          'dispatcher-fan-out',
+          'dispatcher-delivery',
+          // Not needing them, and able to read them: the whole table's readers.
+          'tenants',
+          'channels',
+          'messages',
+          'authorizer',
+          'runner-task',
+        ].sort(),
+      );
+    });
+
+    it('holds that grant to what the dispatcher’s code sends to the table', async () => {
+      // The repository methods the dispatcher calls: a new call in its code must be added here.
+      const source = readFileSync(
+        new URL('../../../shared/use-cases/webhook-dispatch.ts', import.meta.url),
+        'utf8',
+      );
+      const called = [...new Set(source.match(/deps\.(webhooks|deliveries)\.\w+/g))].sort();
+      expect(called).toEqual([
+        'deps.deliveries.create',
+        'deps.deliveries.get',
+        'deps.deliveries.recordAttempt',
+        'deps.webhooks.get',
+        'deps.webhooks.listAll',
+        'deps.webhooks.update',
+      ]);
+      // And the dispatcher's platform gives it no other DynamoDB user.
+      const entry = readFileSync(
+        new URL('../../../functions/consumers/webhook-dispatcher.ts', import.meta.url),
+        'utf8',
+      );
+      expect([...new Set(entry.match(/\bplatform\.(?!ts\b)\w+/g))].sort()).toEqual([
+        'platform.deliveries',
+        'platform.deliveryQueue',
+        'platform.events',
+        'platform.orderedDeliveryQueue',
+        'platform.webhookUrlPolicy',
+        'platform.webhooks',
+      ]);
+
+      const sent: { name: string; input: Record<string, unknown> }[] = [];
+      const tenantId = newId('tenant');
+      const webhookItem = { id: 'wh_1', tenantId, secrets: [], version: 3, attempts: [], revision: 1 };
+      const client = {
+        send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+          sent.push({ name: command.constructor.name, input: command.input });
+          switch (command.constructor.name) {
+            case 'QueryCommand':
+              return { Items: [webhookItem] };
+            case 'GetCommand':
+              return { Item: webhookItem };
+            case 'UpdateCommand':
+              return { Attributes: webhookItem };
+            default:
+              return {};
+          }
+        },
+      } as unknown as DynamoDBDocumentClient;
+      const webhooks = new DynamoWebhookRepository(client, 'platform-table');
+      const deliveries = new DynamoDeliveryRepository(client, 'platform-table');
+      await webhooks.listAll(tenantId);
+      await webhooks.get(tenantId, 'wh_1');
+      await webhooks.update(tenantId, 'wh_1', 3, { status: 'disabled', disabledReason: 'gone' } as never);
+      await deliveries.create({
+        id: 'dlv_1',
+        tenantId,
+        webhookId: 'wh_1',
+        event: platformEvent(
+          'channel.status',
+          { tenantId, channelId: null },
+          { status: 'open', previousStatus: 'connecting' },
+        ),
+        attempts: [],
+        createdAt: new Date().toISOString(),
+      } as never);
+      await deliveries.get(tenantId, 'wh_1', 'dlv_1');
+      await deliveries.recordAttempt(tenantId, 'wh_1', 'dlv_1', {} as never, {
+        status: 'succeeded' as never,
+        nextAttemptAt: null,
+      });
+
+      const actionOf: Record<string, string> = {
+        GetCommand: 'dynamodb:GetItem',
+        QueryCommand: 'dynamodb:Query',
+        PutCommand: 'dynamodb:PutItem',
+        UpdateCommand: 'dynamodb:UpdateItem',
+      };
+      expect(sent.length).toBeGreaterThanOrEqual(7);
+      for (const { name, input } of sent) {
+        expect(DISPATCHER_TABLE_ACTIONS as readonly string[], name).toContain(actionOf[name]);
+        expect(input.IndexName, name).toBeUndefined();
+        const pk =
+          (input.Key as { pk?: string } | undefined)?.pk ??
+          (input.Item as { pk?: string } | undefined)?.pk ??
+          (input.ExpressionAttributeValues as { ':pk'?: string } | undefined)?.[':pk'];
+        expect(String(pk), name).toMatch(/^TENANT#/);
+      }
+      expect([...new Set(sent.map(({ name }) => actionOf[name]))].sort()).toEqual([
+        ...DISPATCHER_TABLE_ACTIONS,
+      ]);
     });
 
     it('gives neither function the sessions table or the session key, with any action', () => {
@@ -190,7 +409,7 @@ describe('consumers stack: the webhook dispatcher', () => {
     });
   });
 
-  it('alarms on each function’s errors and on the failed share of tries', () => {
+  it('alarms on each function’s errors and throttles and on the failed share of tries', () => {
     const alarms = Object.values(ours(template.findResources('AWS::CloudWatch::Alarm'))).map(
       (alarm) => alarm.Properties as Record<string, unknown>,
     );
@@ -209,11 +428,15 @@ describe('consumers stack: the webhook dispatcher', () => {
       ['ordered', 'Maximum', 300],
       ['webhook-events', 'Maximum', 300],
     ]);
-    const errors = alarms.filter((alarm) => alarm.MetricName === 'Errors');
-    expect(
-      errors.map((alarm) => (alarm.Dimensions as { Value: { Ref: string } }[])[0]?.Value.Ref).sort(),
-    ).toEqual([functionId('deliveryHandler'), functionId('fanOutHandler')].sort());
-    for (const alarm of errors) expect(alarm).toMatchObject({ Threshold: 1, Statistic: 'Sum', Period: 300 });
+    for (const metricName of ['Errors', 'Throttles']) {
+      const perFunction = alarms.filter((alarm) => alarm.MetricName === metricName);
+      expect(
+        perFunction.map((alarm) => (alarm.Dimensions as { Value: { Ref: string } }[])[0]?.Value.Ref).sort(),
+      ).toEqual([functionId('deliveryHandler'), functionId('fanOutHandler')].sort());
+      for (const alarm of perFunction) {
+        expect(alarm).toMatchObject({ Threshold: 1, Statistic: 'Sum', Period: 300, EvaluationPeriods: 1 });
+      }
+    }
     const share = alarms.find((alarm) => alarm.Metrics !== undefined) as {
       Metrics: {
         Id: string;
@@ -229,9 +452,27 @@ describe('consumers stack: the webhook dispatcher', () => {
     expect(share.EvaluationPeriods).toBe(3);
     expect(share.DatapointsToAlarm).toBe(3);
     expect(share.TreatMissingData).toBe('notBreaching');
-    expect(share.Metrics.find((metric) => metric.Expression)?.Expression).toBe(
-      'IF((s + f) >= 20, 100 * f / (s + f), 0)',
-    );
+    const expression = share.Metrics.find((metric) => metric.Expression)?.Expression ?? '';
+    expect(expression).toBe(failedShareExpression(FAILED_SHARE_ALARM.minimumTries));
+    // Evaluated as CloudWatch does, one period at a time, both branches of IF computed: a count
+    // without a datapoint is undefined; FILL turns it into 0.
+    expect(expression.replace(/IF|FILL|[sf]\b|[\d\s(),+*/<>=]/g, '')).toBe('');
+    const evaluate = new Function('IF', 'FILL', 's', 'f', `return ${expression};`) as (
+      ...args: unknown[]
+    ) => number;
+    const IF = (condition: boolean, yes: number, no: number) => (condition ? yes : no);
+    const FILL = (value: number | undefined, fill: number) => value ?? fill;
+    const shareOf = (s: number | undefined, f: number | undefined) => evaluate(IF, FILL, s, f);
+    // A total outage: no success emitted at all, every try failed: 100%, which alarms.
+    expect(shareOf(undefined, 30)).toBe(100);
+    expect(shareOf(0, 30)).toBe(100);
+    expect(shareOf(10, 10)).toBe(50);
+    expect(shareOf(15, 5)).toBe(25);
+    // Too few tries, or none at all: 0, and never a division by zero (NaN, a dropped datapoint).
+    expect(shareOf(undefined, 19)).toBe(0);
+    expect(shareOf(19, undefined)).toBe(0);
+    expect(shareOf(undefined, undefined)).toBe(0);
+    expect(shareOf(0, 0)).toBe(0);
     expect(
       share.Metrics.filter((metric) => metric.MetricStat).map((metric) => [
         metric.Id,

@@ -225,6 +225,16 @@ export interface Delivery {
    * reopened dead delivery has every try of its first round behind it.
    */
   readonly roundAttemptCount: number;
+  /**
+   * Rounds begun since creation: every reopen (a redelivery, a recovery) starts a new one, so a job
+   * queued for an earlier round is recognisably stale. 0 until the first reopen.
+   */
+  readonly generation: number;
+  /**
+   * While a try is being made: until when it holds the delivery's current try (`claimTry`). No other
+   * job may try the delivery before then; past it (its worker died) the try may be made again.
+   */
+  readonly claimedUntil: string | null;
   /** The latest tries, newest last, at most `MAX_ATTEMPTS_KEPT`. */
   readonly attempts: readonly DeliveryAttempt[];
   readonly nextAttemptAt: string | null;
@@ -247,6 +257,11 @@ export const DELIVERY_RETENTION_DAYS = 30;
 export const RESPONSE_EXCERPT_BYTES = 512;
 /** A receiver that has not answered 2xx within this is a failed try. */
 export const DELIVERY_TIMEOUT_MS = 15_000;
+/**
+ * How long a claimed try holds its delivery: longer than the send's deadline and the writes after
+ * it, so two jobs never try one delivery at once; a worker that died mid-try frees it after this.
+ */
+export const DELIVERY_CLAIM_MS = 4 * DELIVERY_TIMEOUT_MS;
 /** A webhook whose deliveries all failed for this long is disabled (and `webhook.disabled` recorded). */
 export const DISABLE_AFTER_FAILING_MS = 5 * 24 * 3600_000;
 
@@ -274,6 +289,8 @@ export function newDelivery(event: PlatformEvent, webhookId: string, now: Date):
     status: 'pending',
     attemptCount: 0,
     roundAttemptCount: 0,
+    generation: 0,
+    claimedUntil: null,
     attempts: [],
     nextAttemptAt: at,
     createdAt: at,

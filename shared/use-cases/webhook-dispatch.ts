@@ -1,6 +1,7 @@
 import { ConflictError } from '../domain/errors.ts';
 import { type PlatformEvent, platformEvent } from '../domain/events.ts';
 import {
+  DELIVERY_CLAIM_MS,
   DELIVERY_TIMEOUT_MS,
   type Delivery,
   type DeliveryAttempt,
@@ -21,6 +22,7 @@ import type {
   DeliveryJob,
   DeliveryQueue,
   DeliveryRepository,
+  DeliveryTry,
   EventPublisher,
   WebhookRepository,
   WebhookResponse,
@@ -127,6 +129,7 @@ export function deliveryJobOf(delivery: Delivery): DeliveryJob {
     deliveryId: delivery.id,
     orderKey: deliveryOrderKey(delivery.webhookId, delivery.event.channelId),
     attemptCount: delivery.attemptCount,
+    generation: delivery.generation,
     dueAt: delivery.nextAttemptAt ?? delivery.updatedAt,
   };
 }
@@ -276,29 +279,45 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
     const verdict = verdictOf(response, at);
     const attempt = attemptOf(response, verdict, at);
     const ids = { tenantId: delivery.tenantId, webhookId: webhook.id, deliveryId: delivery.id };
+    const expected: DeliveryTry = {
+      attemptCount: delivery.attemptCount,
+      generation: delivery.generation,
+    };
+    /** Records the try; false when the delivery moved on meanwhile (tried or reopened since). */
+    const record = async (next: { status: Delivery['status']; nextAttemptAt: string | null }) => {
+      try {
+        await deps.deliveries.recordAttempt(
+          ids.tenantId,
+          ids.webhookId,
+          ids.deliveryId,
+          attempt,
+          next,
+          expected,
+        );
+        return true;
+      } catch (error) {
+        if (!(error instanceof ConflictError) || error.code !== 'delivery_moved_on') throw error;
+        log.warn('webhook delivery moved on during a try: not recorded', { ...ids, ...expected });
+        return false;
+      }
+    };
     if (verdict.outcome === 'succeeded') {
       metrics.succeeded();
-      await deps.deliveries.recordAttempt(ids.tenantId, ids.webhookId, ids.deliveryId, attempt, {
-        status: 'succeeded',
-        nextAttemptAt: null,
-      });
+      if (!(await record({ status: 'succeeded', nextAttemptAt: null }))) return 'dropped';
       await noteSuccess(webhook, at);
       return 'succeeded';
     }
     metrics.failed();
     log.info('webhook delivery failed', { ...ids, statusCode: response.statusCode, error: attempt.error });
     const dead = async () => {
+      if (!(await record({ status: 'dead', nextAttemptAt: null }))) return 'dropped' as const;
       metrics.dead();
-      await deps.deliveries.recordAttempt(ids.tenantId, ids.webhookId, ids.deliveryId, attempt, {
-        status: 'dead',
-        nextAttemptAt: null,
-      });
       return 'dead' as const;
     };
     if (verdict.outcome === 'gone') {
-      await dead();
+      const outcome = await dead();
       await disable(webhook, 'gone', at);
-      return 'dead';
+      return outcome;
     }
     const failedTries = delivery.roundAttemptCount + 1;
     const delayMs = retryDelayMs(failedTries, {
@@ -309,13 +328,10 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
     const next = delayMs === null ? null : await retry(delayMs);
     let outcome: JobOutcome;
     if (next === null) outcome = await dead();
-    else {
-      await deps.deliveries.recordAttempt(ids.tenantId, ids.webhookId, ids.deliveryId, attempt, {
-        status: 'pending',
-        nextAttemptAt: next.nextAttemptAt,
-      });
-      outcome = 'retrying';
-    }
+    else
+      outcome = (await record({ status: 'pending', nextAttemptAt: next.nextAttemptAt }))
+        ? 'retrying'
+        : 'dropped';
     await noteFailure(webhook, at);
     return outcome;
   }
@@ -376,6 +392,9 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       // Pairing secrets are never queued, and their deliveries no longer hold them.
       if (!isRedeliverable(delivery)) return 'dropped';
       const at = now().getTime();
+      const generation = delivery.generation;
+      // Of an earlier round: the reopen that began this one queued its own job.
+      if (job.generation !== generation) return 'dropped';
       if (job.attemptCount < delivery.attemptCount) return 'dropped';
       if (job.attemptCount > delivery.attemptCount) {
         // Queued by a try whose record has not landed yet; or never will (its worker died, and
@@ -394,13 +413,41 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       }
       const webhook = await deps.webhooks.get(job.tenantId, job.webhookId);
       if (webhook?.status !== 'enabled') return 'webhook_disabled';
+      // The try is this job's alone: a duplicate job (SQS, a double redelivery) finds it claimed.
+      const claimAt = now();
+      const claim = await deps.deliveries.claimTry(
+        job.tenantId,
+        job.webhookId,
+        job.deliveryId,
+        { attemptCount: job.attemptCount, generation },
+        claimAt.toISOString(),
+        new Date(claimAt.getTime() + DELIVERY_CLAIM_MS).toISOString(),
+      );
+      if (!claim.claimed) {
+        const current = claim.delivery;
+        if (
+          current?.status !== 'pending' ||
+          current.generation !== generation ||
+          current.attemptCount !== job.attemptCount
+        )
+          return 'dropped';
+        // Another job holds this try. Come back when its claim ends: recorded by then, this job is
+        // stale and dropped; not (its worker died), this job makes the try.
+        const claimedUntil = Date.parse(current.claimedUntil ?? '');
+        const delayMs = Math.max(
+          AHEAD_JOB_WAIT_MS,
+          (claimedUntil || 0) - claimAt.getTime() + AHEAD_JOB_WAIT_MS,
+        );
+        await deps.queue.enqueue([job], { delayMs });
+        return 'waiting';
+      }
       const response = await send(webhook, delivery, JSON.stringify(delivery.event));
-      return settle(webhook, delivery, response, async (delayMs) => {
+      return settle(webhook, claim.delivery, response, async (delayMs) => {
         const nextAttemptAt = new Date(now().getTime() + delayMs).toISOString();
         // Queued before the try is recorded: a crash in between leaves a job ahead of its delivery
         // (dropped in time) rather than a delivery that no job will ever try.
         await deps.queue.enqueue(
-          [{ ...job, attemptCount: delivery.attemptCount + 1, dueAt: nextAttemptAt }],
+          [{ ...job, attemptCount: delivery.attemptCount + 1, generation, dueAt: nextAttemptAt }],
           { delayMs },
         );
         return { nextAttemptAt };

@@ -162,6 +162,7 @@ describe('retries', () => {
         deliveryId: reopened.id,
         orderKey: deliveryOrderKey(webhook.id, reopened.event.channelId),
         attemptCount: reopened.attemptCount,
+        generation: reopened.generation,
         dueAt: reopened.nextAttemptAt ?? '',
       },
     ]);
@@ -413,6 +414,7 @@ describe('jobs', () => {
     const waiting = {
       ...(job as NonNullable<typeof job>),
       attemptCount: reopened.attemptCount,
+      generation: reopened.generation,
       dueAt: later,
     };
     expect(await world.dispatcher.deliver(waiting)).toBe('waiting');

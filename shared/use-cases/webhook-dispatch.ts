@@ -121,6 +121,15 @@ const noMetrics: DispatchMetrics = {
 };
 const noLog: DispatchLog = { info: () => {}, warn: () => {}, error: () => {} };
 
+/** scheme://host[:port] of a URL; '' for one that does not parse (never the URL itself). */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '';
+  }
+}
+
 /** The job of a delivery as it is now: its next try, in its webhook and channel's order. */
 export function deliveryJobOf(delivery: Delivery): DeliveryJob {
   return {
@@ -205,7 +214,14 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
     const event = platformEvent(
       'webhook.disabled',
       { tenantId: webhook.tenantId, channelId: null },
-      { webhookId: webhook.id, url: webhook.url, reason, failingSince: updated.before.failingSince },
+      // The origin only: a URL's path and query may carry a token, and this event is kept in the
+      // event log and sent to the tenant's other webhooks.
+      {
+        webhookId: webhook.id,
+        origin: originOf(webhook.url),
+        reason,
+        failingSince: updated.before.failingSince,
+      },
       at,
     );
     try {

@@ -385,7 +385,11 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       const wanting = (await webhooksOf(event.tenantId)).filter((webhook) => webhookWants(webhook, event));
       const body = JSON.stringify(event);
       const outcomes = await Promise.all(
-        wanting.map(async (webhook) => {
+        wanting.map(async (listed) => {
+          // The list may be up to `cacheMs` old: the secret goes only where the webhook points now,
+          // signed with the secrets valid now (a PATCHed URL, a deletion, a rotation with no overlap).
+          const webhook = await deps.webhooks.get(listed.tenantId, listed.id);
+          if (!webhook || !webhookWants(webhook, event)) return 'dropped' as const;
           const delivery = await ensurePairingDelivery(event, webhook);
           if (!delivery) return 'dropped' as const;
           const left = expiresAt - now().getTime();

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { newId } from '#shared/domain/ids.ts';
-import { DELIVERY_CLAIM_MS, newDelivery } from '#shared/domain/webhook.ts';
-import type { WebhookResponse } from '#shared/ports.ts';
+import { DELIVERY_CLAIM_MS, newDelivery, rotatedSecrets } from '#shared/domain/webhook.ts';
+import type { WebhookRequest, WebhookResponse } from '#shared/ports.ts';
 import { createWebhookDispatcher, deliveryJobOf } from '#shared/use-cases/webhook-dispatch.ts';
 import {
+  eventOfType,
   MemoryDeliveries,
   MemoryEvents,
   MemoryQueue,
@@ -136,5 +137,54 @@ describe('one try, one job', () => {
     // The new round's job tries it.
     expect(await w.dispatcher.deliver(deliveryJobOf(reopened))).toBe('retrying');
     expect(w.sent).toHaveLength(2);
+  });
+});
+
+describe('pairing secrets and a cached webhook list', () => {
+  it('sends a QR where the webhook points now, signed with the secrets valid now, and not to a deleted one', async () => {
+    const tenantId = newId('tenant');
+    const webhooks = new MemoryWebhooks();
+    const requests: WebhookRequest[] = [];
+    const dispatcher = createWebhookDispatcher({
+      webhooks,
+      deliveries: new MemoryDeliveries(),
+      firstTries: new MemoryQueue(true),
+      queue: new MemoryQueue(false),
+      sender: {
+        async send(request) {
+          requests.push(request);
+          return { statusCode: 204, error: null, responseExcerpt: null, retryAfter: null, latencyMs: 1 };
+        },
+      },
+      events: new MemoryEvents(),
+      webhookCacheMs: 60_000,
+    });
+    const webhook = newWebhook(tenantId, 'https://old.example/hook');
+    await webhooks.create(webhook);
+    const qr = () =>
+      eventOfType('channel.qr', tenantId, newId('channel'), {
+        qr: 'QR-SECRET',
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      });
+    expect(await dispatcher.deliverPairingSecret(qr())).toBe(1);
+    expect(requests.at(-1)?.url).toBe('https://old.example/hook');
+
+    // Within the cache's life: the clinic moves the URL and rotates the secret with no overlap.
+    const now = new Date();
+    await webhooks.update(tenantId, webhook.id, webhook.version, {
+      url: 'https://new.example/hook',
+      secrets: rotatedSecrets(webhook, now, 0),
+      updatedAt: now.toISOString(),
+    });
+    const current = await webhooks.get(tenantId, webhook.id);
+    expect(await dispatcher.deliverPairingSecret(qr())).toBe(1);
+    expect(requests.at(-1)?.url).toBe('https://new.example/hook');
+    expect(requests.at(-1)?.secrets).toEqual(current?.secrets.map((secret) => secret.value));
+    expect(requests.at(-1)?.secrets).not.toContain(webhook.secrets[0]?.value);
+
+    // Deleted: nothing is sent.
+    await webhooks.delete(tenantId, webhook.id);
+    expect(await dispatcher.deliverPairingSecret(qr())).toBe(0);
+    expect(requests).toHaveLength(2);
   });
 });

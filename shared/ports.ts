@@ -317,6 +317,11 @@ export interface DeliveryFilter {
   readonly since?: string;
 }
 
+export interface DeliveryCreateOptions {
+  /** The tenant's `retentionDays`: the delivery expires no later than its event does (`deliveryExpiry`). */
+  readonly retentionDays?: number | null;
+}
+
 /** Which try of a delivery: its `attemptCount` and `generation` (round) then. */
 export interface DeliveryTry {
   readonly attemptCount: number;
@@ -329,7 +334,7 @@ export interface DeliveryRepository {
    * QR or a pairing code is stored without the secret (`storedEventOf`: its `data` keeps `expiresAt`
    * only), so it must be tried from the event in hand; read back, it cannot be sent again.
    */
-  create(delivery: Delivery): Promise<boolean>;
+  create(delivery: Delivery, options?: DeliveryCreateOptions): Promise<boolean>;
   get(tenantId: string, webhookId: string, deliveryId: string): Promise<Delivery | null>;
   /** A webhook's deliveries, newest first (by event: see `DeliveryFilter.since`). */
   list(tenantId: string, webhookId: string, request: PageRequest & DeliveryFilter): Promise<Page<Delivery>>;

@@ -249,9 +249,10 @@ export const MAX_ATTEMPTS_KEPT = 20;
  */
 export const MAX_RECOVERED_PER_REQUEST = 100;
 /**
- * A delivery is kept this long after it was created or last reopened, then expires (DynamoDB TTL):
- * it holds the event, patient data among it, so it is kept only as long as a clinic needs to see a
- * failure and recover it — the whole retry schedule (about 3 days) fits many times over.
+ * A delivery is kept at most this long after it was created, then expires (DynamoDB TTL): it holds
+ * the event, patient data among it, so it is kept only as long as a clinic needs to see a failure
+ * and recover it — the whole retry schedule (about 3 days) fits many times over — and never longer
+ * than its tenant keeps the event (`deliveryExpiry`). A reopen does not extend it.
  */
 export const DELIVERY_RETENTION_DAYS = 30;
 export const RESPONSE_EXCERPT_BYTES = 512;
@@ -272,6 +273,21 @@ export const DISABLE_AFTER_FAILING_MS = 5 * 24 * 3600_000;
 export const RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400] as const;
 /** Jitter: each delay is drawn from ±this share around its nominal value. */
 export const RETRY_JITTER = 0.1;
+
+/**
+ * When a delivery expires (epoch seconds, DynamoDB's TTL form): DELIVERY_RETENTION_DAYS after it
+ * was created, or sooner when its tenant keeps events for less (`retentionDays`, counted from the
+ * event's `createdAt`): a delivery never outlives the tenant's retention of the event it holds.
+ */
+export function deliveryExpiry(
+  delivery: Pick<Delivery, 'createdAt' | 'event'>,
+  retentionDays?: number | null,
+): number {
+  const byDelivery = Math.floor(Date.parse(delivery.createdAt) / 1000) + DELIVERY_RETENTION_DAYS * 86_400;
+  if (retentionDays === undefined || retentionDays === null) return byDelivery;
+  const byEvent = Math.floor(Date.parse(delivery.event.createdAt) / 1000) + retentionDays * 86_400;
+  return Math.min(byDelivery, byEvent);
+}
 
 /** The delivery id for an event and a webhook: stable, so a retry or a duplicate event reuses it. */
 export function deliveryIdOf(eventId: string, webhookId: string): string {

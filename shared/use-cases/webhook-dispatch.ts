@@ -80,6 +80,11 @@ export interface DispatchDependencies {
   readonly webhookCacheMs?: number;
   /** How soon a pairing secret whose try failed is tried again: its queue's visibility timeout. */
   readonly pairingRetryMs?: number;
+  /**
+   * A tenant's `retentionDays` (null: unknown): a delivery expires no later than its tenant keeps
+   * the event (`deliveryExpiry`). Read at most every `webhookCacheMs`. Without it, 30 days.
+   */
+  readonly retention?: { retentionOf(tenantId: string): Promise<number | null> };
 }
 
 /** A tenant's webhooks are read again after this: a new or changed webhook gets events within it. */
@@ -149,6 +154,19 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
   const log = deps.log ?? noLog;
   const cacheMs = deps.webhookCacheMs ?? WEBHOOK_CACHE_MS;
   const cache = new Map<string, { readonly at: number; readonly webhooks: Promise<Webhook[]> }>();
+  const retentions = new Map<string, { readonly at: number; readonly days: Promise<number | null> }>();
+
+  /** The tenant's retention, read at most every `cacheMs`; null when unknown. */
+  async function retentionOf(tenantId: string): Promise<number | null> {
+    if (!deps.retention) return null;
+    const at = now().getTime();
+    const cached = retentions.get(tenantId);
+    if (cached && at - cached.at < cacheMs) return cached.days;
+    const days = deps.retention.retentionOf(tenantId);
+    retentions.set(tenantId, { at, days });
+    days.catch(() => retentions.delete(tenantId));
+    return days;
+  }
 
   /** The tenant's webhooks, read at most every `cacheMs`; never another tenant's. */
   async function webhooksOf(tenantId: string): Promise<Webhook[]> {
@@ -169,7 +187,8 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
    */
   async function ensureDelivery(event: PlatformEvent, webhook: Webhook): Promise<Delivery | null> {
     const delivery = newDelivery(storedEventOf(event), webhook.id, now());
-    if (await deps.deliveries.create(delivery)) return delivery;
+    const retentionDays = await retentionOf(event.tenantId);
+    if (await deps.deliveries.create(delivery, { retentionDays })) return delivery;
     const existing = await deps.deliveries.get(event.tenantId, webhook.id, delivery.id);
     return existing?.status === 'pending' && existing.attemptCount === 0 ? existing : null;
   }
@@ -177,7 +196,8 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
   /** The same for a pairing secret, whose message comes back after a failed try: any pending one. */
   async function ensurePairingDelivery(event: PlatformEvent, webhook: Webhook): Promise<Delivery | null> {
     const delivery = newDelivery(storedEventOf(event), webhook.id, now());
-    if (await deps.deliveries.create(delivery)) return delivery;
+    const retentionDays = await retentionOf(event.tenantId);
+    if (await deps.deliveries.create(delivery, { retentionDays })) return delivery;
     const existing = await deps.deliveries.get(event.tenantId, webhook.id, delivery.id);
     return existing?.status === 'pending' ? existing : null;
   }
@@ -356,6 +376,7 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
     /** Clears the webhooks the fan-out keeps (tests, and a process that knows they changed). */
     forgetWebhooks(): void {
       cache.clear();
+      retentions.clear();
     },
 
     /**

@@ -180,6 +180,30 @@ describe('deliveries', () => {
     );
   });
 
+  it('expires a delivery no later than its tenant keeps the event, and a reopen never extends it', async () => {
+    const webhook = webhookOf(await tenant());
+    const delivery = deliveryOf(webhook, new Date());
+    expect(await platform.deliveries.create(delivery, { retentionDays: 1 })).toBe(true);
+    const expiresAt = async () =>
+      (
+        await platform.client.send(
+          new GetCommand({
+            TableName: platform.resources.platformTable,
+            Key: { pk: `TENANT#${webhook.tenantId}`, sk: `DLV#${webhook.id}#${delivery.id}` },
+          }),
+        )
+      ).Item?.expiresAt;
+    const expected = Math.floor(Date.parse(delivery.event.createdAt) / 1000) + 86_400;
+    expect(await expiresAt()).toBe(expected);
+    await platform.deliveries.reopen(
+      webhook.tenantId,
+      webhook.id,
+      delivery.id,
+      new Date(Date.now() + 10 * 86_400_000).toISOString(),
+    );
+    expect(await expiresAt()).toBe(expected);
+  });
+
   it('keeps no pairing secret: a QR’s or a pairing code’s delivery is stored with its expiry only', async () => {
     const webhook = webhookOf(await tenant());
     const at = new Date();

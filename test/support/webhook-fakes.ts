@@ -8,8 +8,9 @@ import {
   platformEvent,
 } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
-import { type Delivery, newWebhookSecret, type Webhook } from '#shared/domain/webhook.ts';
+import { type Delivery, deliveryExpiry, newWebhookSecret, type Webhook } from '#shared/domain/webhook.ts';
 import type {
+  DeliveryCreateOptions,
   DeliveryJob,
   DeliveryQueue,
   DeliveryRepository,
@@ -99,9 +100,12 @@ export class MemoryWebhooks implements WebhookRepository {
 
 export class MemoryDeliveries implements DeliveryRepository {
   readonly items = new Map<string, Delivery>();
+  /** Each delivery's TTL (epoch seconds), as the DynamoDB repository would store it. */
+  readonly expiries = new Map<string, number>();
 
-  async create(delivery: Delivery): Promise<boolean> {
+  async create(delivery: Delivery, options: DeliveryCreateOptions = {}): Promise<boolean> {
     if (this.items.has(delivery.id)) return false;
+    this.expiries.set(delivery.id, deliveryExpiry(delivery, options.retentionDays));
     this.items.set(delivery.id, structuredClone(delivery));
     return true;
   }

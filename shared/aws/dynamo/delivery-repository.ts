@@ -6,15 +6,15 @@ import { ConflictError, NotFoundError, ValidationError } from '../../domain/erro
 import type { PlatformEvent } from '../../domain/events.ts';
 import type { Page, PageRequest } from '../../domain/pagination.ts';
 import {
-  DELIVERY_RETENTION_DAYS,
   type Delivery,
   type DeliveryAttempt,
   type DeliveryStatus,
+  deliveryExpiry,
   isDeliveryId,
   MAX_ATTEMPTS_KEPT,
   storedEventOf,
 } from '../../domain/webhook.ts';
-import type { DeliveryFilter, DeliveryRepository, DeliveryTry } from '../../ports.ts';
+import type { DeliveryCreateOptions, DeliveryFilter, DeliveryRepository, DeliveryTry } from '../../ports.ts';
 import { conditionally } from './conditional-write.ts';
 import { decodeCursor, invalidCursor } from './cursor.ts';
 import { deliveryKey, SK_PREFIX, tenantPartition } from './platform-keys.ts';
@@ -23,7 +23,8 @@ import { type Item, queryPage } from './query-page.ts';
 // Deliveries of a webhook, in its tenant's partition under `DLV#<webhookId>#<deliveryId>`. A
 // delivery id begins with its event's ULID, so the key order is the events' order: the newest-first
 // list reads the key range backwards and `since` is where the range starts. Each item expires
-// (DynamoDB TTL on `expiresAt`) DELIVERY_RETENTION_DAYS after it was created or last reopened.
+// (DynamoDB TTL on `expiresAt`) DELIVERY_RETENTION_DAYS after it was created, or when its tenant's
+// retention of the event ends if sooner (`deliveryExpiry`); a reopen never extends it.
 //
 // A delivery of a QR or a pairing code is stored without the secret (`storedEventOf`).
 //
@@ -45,7 +46,7 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
     private readonly options: { readonly now?: () => Date } = {},
   ) {}
 
-  async create(delivery: Delivery): Promise<boolean> {
+  async create(delivery: Delivery, options: DeliveryCreateOptions = {}): Promise<boolean> {
     try {
       await this.client.send(
         new PutCommand({
@@ -57,7 +58,7 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
             event: storedEventOf(delivery.event),
             attempts: delivery.attempts.slice(-MAX_ATTEMPTS_KEPT),
             revision: 1,
-            expiresAt: expiryFrom(delivery.createdAt),
+            expiresAt: deliveryExpiry(delivery, options.retentionDays),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
@@ -287,11 +288,6 @@ function timePrefix(since: string): string {
     throw new ValidationError(message, [{ field: 'since', message }]);
   }
   return encodeTime(Math.min(Math.max(0, at), MAX_ULID_TIME), 10);
-}
-
-/** Epoch seconds DELIVERY_RETENTION_DAYS after `at`: DynamoDB's TTL form. */
-function expiryFrom(at: string): number {
-  return Math.floor(Date.parse(at) / 1000) + DELIVERY_RETENTION_DAYS * 86_400;
 }
 
 /** Whether the delivery is still at the try `expected` (no try recorded, no reopen since). */

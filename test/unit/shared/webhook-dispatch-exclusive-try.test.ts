@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { newId } from '#shared/domain/ids.ts';
-import { DELIVERY_CLAIM_MS, newDelivery, rotatedSecrets } from '#shared/domain/webhook.ts';
+import {
+  DELIVERY_CLAIM_MS,
+  DELIVERY_RETENTION_DAYS,
+  deliveryExpiry,
+  newDelivery,
+  rotatedSecrets,
+} from '#shared/domain/webhook.ts';
 import type { WebhookRequest, WebhookResponse } from '#shared/ports.ts';
 import { createWebhookDispatcher, deliveryJobOf } from '#shared/use-cases/webhook-dispatch.ts';
 import {
@@ -186,5 +192,52 @@ describe('pairing secrets and a cached webhook list', () => {
     await webhooks.delete(tenantId, webhook.id);
     expect(await dispatcher.deliverPairingSecret(qr())).toBe(0);
     expect(requests).toHaveLength(2);
+  });
+});
+
+describe('delivery retention', () => {
+  it('expires a delivery when its tenant stops keeping the event, 30 days at most, and a reopen does not extend it', async () => {
+    const event = statusEvent(newId('tenant'), null);
+    const created = new Date(Date.parse(event.createdAt) + 3_600_000);
+    const delivery = newDelivery(event, newId('webhook'), created);
+    const createdS = Math.floor(created.getTime() / 1000);
+    const eventS = Math.floor(Date.parse(event.createdAt) / 1000);
+    expect(deliveryExpiry(delivery)).toBe(createdS + DELIVERY_RETENTION_DAYS * 86_400);
+    expect(deliveryExpiry(delivery, null)).toBe(createdS + DELIVERY_RETENTION_DAYS * 86_400);
+    expect(deliveryExpiry(delivery, 1)).toBe(eventS + 86_400);
+    expect(deliveryExpiry(delivery, 365)).toBe(createdS + DELIVERY_RETENTION_DAYS * 86_400);
+  });
+
+  it("stores the fan-out's deliveries with the tenant's retention", async () => {
+    const tenantId = newId('tenant');
+    const webhooks = new MemoryWebhooks();
+    const deliveries = new MemoryDeliveries();
+    const asked: string[] = [];
+    const dispatcher = createWebhookDispatcher({
+      webhooks,
+      deliveries,
+      firstTries: new MemoryQueue(true),
+      queue: new MemoryQueue(false),
+      sender: {
+        async send() {
+          return { statusCode: 204, error: null, responseExcerpt: null, retryAfter: null, latencyMs: 1 };
+        },
+      },
+      events: new MemoryEvents(),
+      retention: {
+        async retentionOf(id) {
+          asked.push(id);
+          return 1;
+        },
+      },
+    });
+    await webhooks.create(newWebhook(tenantId, 'https://example.com/hook'));
+    const event = statusEvent(tenantId, null);
+    expect(await dispatcher.fanOut(event)).toBe(1);
+    const [stored] = deliveries.all();
+    expect(deliveries.expiries.get(stored?.id ?? '')).toBe(
+      Math.floor(Date.parse(event.createdAt) / 1000) + 86_400,
+    );
+    expect(asked).toEqual([tenantId]);
   });
 });

@@ -317,13 +317,24 @@ export interface DeliveryFilter {
   readonly since?: string;
 }
 
+export interface DeliveryCreateOptions {
+  /** The tenant's `retentionDays`: the delivery expires no later than its event does (`deliveryExpiry`). */
+  readonly retentionDays?: number | null;
+}
+
+/** Which try of a delivery: its `attemptCount` and `generation` (round) then. */
+export interface DeliveryTry {
+  readonly attemptCount: number;
+  readonly generation: number;
+}
+
 export interface DeliveryRepository {
   /**
    * Stores a new delivery; false when one with its id exists (a duplicate event). A delivery of a
    * QR or a pairing code is stored without the secret (`storedEventOf`: its `data` keeps `expiresAt`
    * only), so it must be tried from the event in hand; read back, it cannot be sent again.
    */
-  create(delivery: Delivery): Promise<boolean>;
+  create(delivery: Delivery, options?: DeliveryCreateOptions): Promise<boolean>;
   get(tenantId: string, webhookId: string, deliveryId: string): Promise<Delivery | null>;
   /** A webhook's deliveries, newest first (by event: see `DeliveryFilter.since`). */
   list(tenantId: string, webhookId: string, request: PageRequest & DeliveryFilter): Promise<Page<Delivery>>;
@@ -338,10 +349,29 @@ export interface DeliveryRepository {
     deliveryId: string,
     attempt: DeliveryAttempt,
     next: { status: DeliveryStatus; nextAttemptAt: string | null },
+    /**
+     * The try this records (the one `claimTry` claimed): a conflict (`delivery_moved_on`) when the
+     * delivery has been tried or reopened since, and nothing is written. Clears the claim.
+     */
+    expected?: DeliveryTry,
   ): Promise<Delivery>;
   /**
+   * Claims a delivery's try for `until`: on condition that it is pending, at the expected try
+   * (`attemptCount` and `generation`) and not claimed by another until later than now. The
+   * claimed delivery; else the delivery as it is (null when absent), for the caller to decide.
+   */
+  claimTry(
+    tenantId: string,
+    webhookId: string,
+    deliveryId: string,
+    expected: DeliveryTry,
+    at: string,
+    until: string,
+  ): Promise<{ claimed: true; delivery: Delivery } | { claimed: false; delivery: Delivery | null }>;
+  /**
    * Puts a delivery back to `pending`, due at `at`, for a new round of tries (`roundAttemptCount`
-   * back to 0, its retention counted again from `at`). Any status may be reopened (a pending one
+   * back to 0, `generation` one more, any claim released: jobs of earlier rounds are stale; its
+   * expiry unchanged, never extended). Any status may be reopened (a pending one
    * whose job was lost, too) unless `onlyFrom` names the one it must be in: a conflict otherwise.
    * Not-found when absent.
    */
@@ -403,6 +433,8 @@ export interface DeliveryJob {
    * at most one extra try; a job ahead of its delivery waits for the try it follows to be recorded.
    */
   readonly attemptCount: number;
+  /** The delivery's `generation` when the job was queued: a job of an earlier round is stale. */
+  readonly generation: number;
   /** The delivery's `nextAttemptAt` when the job was queued (ISO-8601): when to try. */
   readonly dueAt: string;
 }

@@ -181,6 +181,7 @@ export function dispatcherOf(
     queue: platform.deliveryQueue,
     sender: createWebhookSender({ policy: platform.webhookUrlPolicy }),
     events: platform.events,
+    retention: platform.tenantRetention,
     metrics: powertoolsDispatchMetrics,
     log: logger,
     retryScale: loadWebhookDispatchConfig(env).retryScale,

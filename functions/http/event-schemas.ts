@@ -54,7 +54,9 @@ const DATA: { readonly [T in EventType]: z.ZodType<EventDataByType[T]> } = {
   'webhook.test': z.object({ message: z.string(), webhookId: z.string() }),
   'webhook.disabled': z.object({
     webhookId: z.string(),
-    url: z.string(),
+    origin: z.string().meta({
+      description: "The webhook URL's origin (scheme://host[:port]); never its path or query",
+    }),
     reason: z.enum(['gone', 'failing']),
     failingSince: timestamp.nullable(),
   }),
@@ -142,7 +144,7 @@ export const EVENT_EXAMPLES: { readonly [T in EventType]: PlatformEvent<T> } = {
     channelId: null,
     data: {
       webhookId: WEBHOOK,
-      url: 'https://crm.clinica.example/webhooks/whatsapp',
+      origin: 'https://crm.clinica.example',
       reason: 'failing',
       failingSince: '2026-11-26T09:30:00.000Z',
     },

@@ -26,6 +26,8 @@ export const deliveryJobMessageSchema = z.object({
   orderKey: z.string().min(1),
   /** The delivery's tries when the job was queued: a job its delivery has moved past is stale. */
   attemptCount: z.number().int().min(0),
+  /** The delivery's round when the job was queued (0 in messages queued before rounds were kept). */
+  generation: z.number().int().min(0).default(0),
   /** The delivery's next try when the job was queued (ISO-8601). */
   dueAt: z.iso.datetime(),
   /** When the try is due (ISO-8601): a receiver before then sends the job on, delayed again. */
@@ -47,6 +49,7 @@ export function deliveryJobMessage(job: DeliveryJob, notBefore: string): string 
     deliveryId: job.deliveryId,
     orderKey: job.orderKey,
     attemptCount: job.attemptCount,
+    generation: job.generation,
     dueAt: job.dueAt,
     notBefore,
   } satisfies DeliveryJobMessage);

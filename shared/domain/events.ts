@@ -38,7 +38,11 @@ export interface EventDataByType {
   'webhook.test': { message: string; webhookId: string };
   'webhook.disabled': {
     webhookId: string;
-    url: string;
+    /**
+     * The webhook URL's origin only (scheme://host[:port]): its path and query may carry a token,
+     * and this event is kept in the event log and sent to the tenant's other webhooks.
+     */
+    origin: string;
     reason: 'gone' | 'failing';
     failingSince: string | null;
   };

@@ -225,6 +225,16 @@ export interface Delivery {
    * reopened dead delivery has every try of its first round behind it.
    */
   readonly roundAttemptCount: number;
+  /**
+   * Rounds begun since creation: every reopen (a redelivery, a recovery) starts a new one, so a job
+   * queued for an earlier round is recognisably stale. 0 until the first reopen.
+   */
+  readonly generation: number;
+  /**
+   * While a try is being made: until when it holds the delivery's current try (`claimTry`). No other
+   * job may try the delivery before then; past it (its worker died) the try may be made again.
+   */
+  readonly claimedUntil: string | null;
   /** The latest tries, newest last, at most `MAX_ATTEMPTS_KEPT`. */
   readonly attempts: readonly DeliveryAttempt[];
   readonly nextAttemptAt: string | null;
@@ -239,14 +249,20 @@ export const MAX_ATTEMPTS_KEPT = 20;
  */
 export const MAX_RECOVERED_PER_REQUEST = 100;
 /**
- * A delivery is kept this long after it was created or last reopened, then expires (DynamoDB TTL):
- * it holds the event, patient data among it, so it is kept only as long as a clinic needs to see a
- * failure and recover it — the whole retry schedule (about 3 days) fits many times over.
+ * A delivery is kept at most this long after it was created, then expires (DynamoDB TTL): it holds
+ * the event, patient data among it, so it is kept only as long as a clinic needs to see a failure
+ * and recover it — the whole retry schedule (about 3 days) fits many times over — and never longer
+ * than its tenant keeps the event (`deliveryExpiry`). A reopen does not extend it.
  */
 export const DELIVERY_RETENTION_DAYS = 30;
 export const RESPONSE_EXCERPT_BYTES = 512;
 /** A receiver that has not answered 2xx within this is a failed try. */
 export const DELIVERY_TIMEOUT_MS = 15_000;
+/**
+ * How long a claimed try holds its delivery: longer than the send's deadline and the writes after
+ * it, so two jobs never try one delivery at once; a worker that died mid-try frees it after this.
+ */
+export const DELIVERY_CLAIM_MS = 4 * DELIVERY_TIMEOUT_MS;
 /** A webhook whose deliveries all failed for this long is disabled (and `webhook.disabled` recorded). */
 export const DISABLE_AFTER_FAILING_MS = 5 * 24 * 3600_000;
 
@@ -257,6 +273,21 @@ export const DISABLE_AFTER_FAILING_MS = 5 * 24 * 3600_000;
 export const RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400] as const;
 /** Jitter: each delay is drawn from ±this share around its nominal value. */
 export const RETRY_JITTER = 0.1;
+
+/**
+ * When a delivery expires (epoch seconds, DynamoDB's TTL form): DELIVERY_RETENTION_DAYS after it
+ * was created, or sooner when its tenant keeps events for less (`retentionDays`, counted from the
+ * event's `createdAt`): a delivery never outlives the tenant's retention of the event it holds.
+ */
+export function deliveryExpiry(
+  delivery: Pick<Delivery, 'createdAt' | 'event'>,
+  retentionDays?: number | null,
+): number {
+  const byDelivery = Math.floor(Date.parse(delivery.createdAt) / 1000) + DELIVERY_RETENTION_DAYS * 86_400;
+  if (retentionDays === undefined || retentionDays === null) return byDelivery;
+  const byEvent = Math.floor(Date.parse(delivery.event.createdAt) / 1000) + retentionDays * 86_400;
+  return Math.min(byDelivery, byEvent);
+}
 
 /** The delivery id for an event and a webhook: stable, so a retry or a duplicate event reuses it. */
 export function deliveryIdOf(eventId: string, webhookId: string): string {
@@ -274,6 +305,8 @@ export function newDelivery(event: PlatformEvent, webhookId: string, now: Date):
     status: 'pending',
     attemptCount: 0,
     roundAttemptCount: 0,
+    generation: 0,
+    claimedUntil: null,
     attempts: [],
     nextAttemptAt: at,
     createdAt: at,

@@ -1,6 +1,7 @@
 import { ConflictError } from '../domain/errors.ts';
 import { type PlatformEvent, platformEvent } from '../domain/events.ts';
 import {
+  DELIVERY_CLAIM_MS,
   DELIVERY_TIMEOUT_MS,
   type Delivery,
   type DeliveryAttempt,
@@ -21,6 +22,7 @@ import type {
   DeliveryJob,
   DeliveryQueue,
   DeliveryRepository,
+  DeliveryTry,
   EventPublisher,
   WebhookRepository,
   WebhookResponse,
@@ -78,6 +80,11 @@ export interface DispatchDependencies {
   readonly webhookCacheMs?: number;
   /** How soon a pairing secret whose try failed is tried again: its queue's visibility timeout. */
   readonly pairingRetryMs?: number;
+  /**
+   * A tenant's `retentionDays` (null: unknown): a delivery expires no later than its tenant keeps
+   * the event (`deliveryExpiry`). Read at most every `webhookCacheMs`. Without it, 30 days.
+   */
+  readonly retention?: { retentionOf(tenantId: string): Promise<number | null> };
 }
 
 /** A tenant's webhooks are read again after this: a new or changed webhook gets events within it. */
@@ -119,6 +126,15 @@ const noMetrics: DispatchMetrics = {
 };
 const noLog: DispatchLog = { info: () => {}, warn: () => {}, error: () => {} };
 
+/** scheme://host[:port] of a URL; '' for one that does not parse (never the URL itself). */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '';
+  }
+}
+
 /** The job of a delivery as it is now: its next try, in its webhook and channel's order. */
 export function deliveryJobOf(delivery: Delivery): DeliveryJob {
   return {
@@ -127,6 +143,7 @@ export function deliveryJobOf(delivery: Delivery): DeliveryJob {
     deliveryId: delivery.id,
     orderKey: deliveryOrderKey(delivery.webhookId, delivery.event.channelId),
     attemptCount: delivery.attemptCount,
+    generation: delivery.generation,
     dueAt: delivery.nextAttemptAt ?? delivery.updatedAt,
   };
 }
@@ -137,6 +154,19 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
   const log = deps.log ?? noLog;
   const cacheMs = deps.webhookCacheMs ?? WEBHOOK_CACHE_MS;
   const cache = new Map<string, { readonly at: number; readonly webhooks: Promise<Webhook[]> }>();
+  const retentions = new Map<string, { readonly at: number; readonly days: Promise<number | null> }>();
+
+  /** The tenant's retention, read at most every `cacheMs`; null when unknown. */
+  async function retentionOf(tenantId: string): Promise<number | null> {
+    if (!deps.retention) return null;
+    const at = now().getTime();
+    const cached = retentions.get(tenantId);
+    if (cached && at - cached.at < cacheMs) return cached.days;
+    const days = deps.retention.retentionOf(tenantId);
+    retentions.set(tenantId, { at, days });
+    days.catch(() => retentions.delete(tenantId));
+    return days;
+  }
 
   /** The tenant's webhooks, read at most every `cacheMs`; never another tenant's. */
   async function webhooksOf(tenantId: string): Promise<Webhook[]> {
@@ -157,7 +187,8 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
    */
   async function ensureDelivery(event: PlatformEvent, webhook: Webhook): Promise<Delivery | null> {
     const delivery = newDelivery(storedEventOf(event), webhook.id, now());
-    if (await deps.deliveries.create(delivery)) return delivery;
+    const retentionDays = await retentionOf(event.tenantId);
+    if (await deps.deliveries.create(delivery, { retentionDays })) return delivery;
     const existing = await deps.deliveries.get(event.tenantId, webhook.id, delivery.id);
     return existing?.status === 'pending' && existing.attemptCount === 0 ? existing : null;
   }
@@ -165,7 +196,8 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
   /** The same for a pairing secret, whose message comes back after a failed try: any pending one. */
   async function ensurePairingDelivery(event: PlatformEvent, webhook: Webhook): Promise<Delivery | null> {
     const delivery = newDelivery(storedEventOf(event), webhook.id, now());
-    if (await deps.deliveries.create(delivery)) return delivery;
+    const retentionDays = await retentionOf(event.tenantId);
+    if (await deps.deliveries.create(delivery, { retentionDays })) return delivery;
     const existing = await deps.deliveries.get(event.tenantId, webhook.id, delivery.id);
     return existing?.status === 'pending' ? existing : null;
   }
@@ -202,7 +234,14 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
     const event = platformEvent(
       'webhook.disabled',
       { tenantId: webhook.tenantId, channelId: null },
-      { webhookId: webhook.id, url: webhook.url, reason, failingSince: updated.before.failingSince },
+      // The origin only: a URL's path and query may carry a token, and this event is kept in the
+      // event log and sent to the tenant's other webhooks.
+      {
+        webhookId: webhook.id,
+        origin: originOf(webhook.url),
+        reason,
+        failingSince: updated.before.failingSince,
+      },
       at,
     );
     try {
@@ -276,29 +315,45 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
     const verdict = verdictOf(response, at);
     const attempt = attemptOf(response, verdict, at);
     const ids = { tenantId: delivery.tenantId, webhookId: webhook.id, deliveryId: delivery.id };
+    const expected: DeliveryTry = {
+      attemptCount: delivery.attemptCount,
+      generation: delivery.generation,
+    };
+    /** Records the try; false when the delivery moved on meanwhile (tried or reopened since). */
+    const record = async (next: { status: Delivery['status']; nextAttemptAt: string | null }) => {
+      try {
+        await deps.deliveries.recordAttempt(
+          ids.tenantId,
+          ids.webhookId,
+          ids.deliveryId,
+          attempt,
+          next,
+          expected,
+        );
+        return true;
+      } catch (error) {
+        if (!(error instanceof ConflictError) || error.code !== 'delivery_moved_on') throw error;
+        log.warn('webhook delivery moved on during a try: not recorded', { ...ids, ...expected });
+        return false;
+      }
+    };
     if (verdict.outcome === 'succeeded') {
       metrics.succeeded();
-      await deps.deliveries.recordAttempt(ids.tenantId, ids.webhookId, ids.deliveryId, attempt, {
-        status: 'succeeded',
-        nextAttemptAt: null,
-      });
+      if (!(await record({ status: 'succeeded', nextAttemptAt: null }))) return 'dropped';
       await noteSuccess(webhook, at);
       return 'succeeded';
     }
     metrics.failed();
     log.info('webhook delivery failed', { ...ids, statusCode: response.statusCode, error: attempt.error });
     const dead = async () => {
+      if (!(await record({ status: 'dead', nextAttemptAt: null }))) return 'dropped' as const;
       metrics.dead();
-      await deps.deliveries.recordAttempt(ids.tenantId, ids.webhookId, ids.deliveryId, attempt, {
-        status: 'dead',
-        nextAttemptAt: null,
-      });
       return 'dead' as const;
     };
     if (verdict.outcome === 'gone') {
-      await dead();
+      const outcome = await dead();
       await disable(webhook, 'gone', at);
-      return 'dead';
+      return outcome;
     }
     const failedTries = delivery.roundAttemptCount + 1;
     const delayMs = retryDelayMs(failedTries, {
@@ -309,13 +364,10 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
     const next = delayMs === null ? null : await retry(delayMs);
     let outcome: JobOutcome;
     if (next === null) outcome = await dead();
-    else {
-      await deps.deliveries.recordAttempt(ids.tenantId, ids.webhookId, ids.deliveryId, attempt, {
-        status: 'pending',
-        nextAttemptAt: next.nextAttemptAt,
-      });
-      outcome = 'retrying';
-    }
+    else
+      outcome = (await record({ status: 'pending', nextAttemptAt: next.nextAttemptAt }))
+        ? 'retrying'
+        : 'dropped';
     await noteFailure(webhook, at);
     return outcome;
   }
@@ -324,6 +376,7 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
     /** Clears the webhooks the fan-out keeps (tests, and a process that knows they changed). */
     forgetWebhooks(): void {
       cache.clear();
+      retentions.clear();
     },
 
     /**
@@ -353,7 +406,11 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       const wanting = (await webhooksOf(event.tenantId)).filter((webhook) => webhookWants(webhook, event));
       const body = JSON.stringify(event);
       const outcomes = await Promise.all(
-        wanting.map(async (webhook) => {
+        wanting.map(async (listed) => {
+          // The list may be up to `cacheMs` old: the secret goes only where the webhook points now,
+          // signed with the secrets valid now (a PATCHed URL, a deletion, a rotation with no overlap).
+          const webhook = await deps.webhooks.get(listed.tenantId, listed.id);
+          if (!webhook || !webhookWants(webhook, event)) return 'dropped' as const;
           const delivery = await ensurePairingDelivery(event, webhook);
           if (!delivery) return 'dropped' as const;
           const left = expiresAt - now().getTime();
@@ -376,6 +433,9 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       // Pairing secrets are never queued, and their deliveries no longer hold them.
       if (!isRedeliverable(delivery)) return 'dropped';
       const at = now().getTime();
+      const generation = delivery.generation;
+      // Of an earlier round: the reopen that began this one queued its own job.
+      if (job.generation !== generation) return 'dropped';
       if (job.attemptCount < delivery.attemptCount) return 'dropped';
       if (job.attemptCount > delivery.attemptCount) {
         // Queued by a try whose record has not landed yet; or never will (its worker died, and
@@ -394,13 +454,41 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       }
       const webhook = await deps.webhooks.get(job.tenantId, job.webhookId);
       if (webhook?.status !== 'enabled') return 'webhook_disabled';
+      // The try is this job's alone: a duplicate job (SQS, a double redelivery) finds it claimed.
+      const claimAt = now();
+      const claim = await deps.deliveries.claimTry(
+        job.tenantId,
+        job.webhookId,
+        job.deliveryId,
+        { attemptCount: job.attemptCount, generation },
+        claimAt.toISOString(),
+        new Date(claimAt.getTime() + DELIVERY_CLAIM_MS).toISOString(),
+      );
+      if (!claim.claimed) {
+        const current = claim.delivery;
+        if (
+          current?.status !== 'pending' ||
+          current.generation !== generation ||
+          current.attemptCount !== job.attemptCount
+        )
+          return 'dropped';
+        // Another job holds this try. Come back when its claim ends: recorded by then, this job is
+        // stale and dropped; not (its worker died), this job makes the try.
+        const claimedUntil = Date.parse(current.claimedUntil ?? '');
+        const delayMs = Math.max(
+          AHEAD_JOB_WAIT_MS,
+          (claimedUntil || 0) - claimAt.getTime() + AHEAD_JOB_WAIT_MS,
+        );
+        await deps.queue.enqueue([job], { delayMs });
+        return 'waiting';
+      }
       const response = await send(webhook, delivery, JSON.stringify(delivery.event));
-      return settle(webhook, delivery, response, async (delayMs) => {
+      return settle(webhook, claim.delivery, response, async (delayMs) => {
         const nextAttemptAt = new Date(now().getTime() + delayMs).toISOString();
         // Queued before the try is recorded: a crash in between leaves a job ahead of its delivery
         // (dropped in time) rather than a delivery that no job will ever try.
         await deps.queue.enqueue(
-          [{ ...job, attemptCount: delivery.attemptCount + 1, dueAt: nextAttemptAt }],
+          [{ ...job, attemptCount: delivery.attemptCount + 1, generation, dueAt: nextAttemptAt }],
           { delayMs },
         );
         return { nextAttemptAt };

@@ -60,6 +60,11 @@ export interface WebhookPatch {
 
 /** Pages of the deliveries list one recovery reads at most (each a few queries). */
 const MAX_RECOVERY_PAGES = 5;
+/**
+ * A pending delivery due longer ago than this has no job that will try it (its webhook was disabled
+ * meanwhile, a job was lost): a recovery reopens it like a dead one.
+ */
+export const STUCK_PENDING_MS = 3_600_000;
 /** Writes a request makes at once (channel checks, reopens). */
 const CONCURRENCY = 10;
 /** Tries of a change that met a concurrent write of the dispatcher (the webhook's version moved). */
@@ -249,9 +254,11 @@ export async function redeliver(
 }
 
 /**
- * Every dead delivery of events since `since` tried again — up to MAX_RECOVERED_PER_REQUEST per
- * request. A reopened delivery is no longer dead, so the same request again takes the next ones:
- * `complete` says when none is left. Deliveries of pairing secrets are left dead (not kept).
+ * Every dead delivery of events since `since` tried again, and every pending one stuck (due more
+ * than STUCK_PENDING_MS ago: no job will try it, its webhook was disabled meanwhile, say) — up to
+ * MAX_RECOVERED_PER_REQUEST per request. A reopened delivery is neither dead nor stuck, so the same
+ * request again takes the next ones: `complete` says when none is left. Deliveries of pairing
+ * secrets are left as they are (not kept).
  */
 export async function recoverDeliveries(
   deps: WebhookDependencies,
@@ -260,31 +267,52 @@ export async function recoverDeliveries(
   input: { since: string },
 ): Promise<{ count: number; complete: boolean }> {
   await requireEnabled(deps, tenantId, webhookId);
-  const at = clock(deps).toISOString();
+  const now = clock(deps);
+  const at = now.toISOString();
+  const stuckBefore = now.getTime() - STUCK_PENDING_MS;
+  const passes = [
+    { status: 'dead' as const, takes: (_: Delivery) => true },
+    {
+      status: 'pending' as const,
+      takes: (delivery: Delivery) =>
+        delivery.nextAttemptAt !== null && Date.parse(delivery.nextAttemptAt) < stuckBefore,
+    },
+  ];
   const jobs: DeliveryJob[] = [];
-  let cursor: string | null = null;
-  for (let page = 0; page < MAX_RECOVERY_PAGES && jobs.length < MAX_RECOVERED_PER_REQUEST; page++) {
-    const dead: Page<Delivery> = await deps.deliveries.list(tenantId, webhookId, {
-      status: 'dead',
-      since: input.since,
-      limit: MAX_RECOVERED_PER_REQUEST - jobs.length,
-      ...(cursor ? { cursor } : {}),
-    });
-    // A QR or a pairing code is not kept (and long expired): nothing to send again.
-    const reopened = await inBatches(dead.items.filter(isRedeliverable), (delivery) =>
-      deps.deliveries
-        .reopen(tenantId, webhookId, delivery.id, at, { onlyFrom: 'dead' })
-        // Reopened (or gone) meanwhile: someone else's round, not this one's.
-        .catch((error: unknown) =>
-          error instanceof ConflictError || error instanceof NotFoundError ? null : Promise.reject(error),
-        ),
-    );
-    jobs.push(...reopened.flatMap((delivery) => (delivery ? [deliveryJobOf(delivery)] : [])));
-    cursor = dead.nextCursor;
-    if (!cursor) break;
+  let complete = true;
+  let pages = 0;
+  for (const pass of passes) {
+    let cursor: string | null = null;
+    do {
+      if (pages >= MAX_RECOVERY_PAGES || jobs.length >= MAX_RECOVERED_PER_REQUEST) {
+        // This pass not read to its end: the next request goes on with it.
+        complete = false;
+        break;
+      }
+      pages++;
+      const page: Page<Delivery> = await deps.deliveries.list(tenantId, webhookId, {
+        status: pass.status,
+        since: input.since,
+        limit: MAX_RECOVERED_PER_REQUEST - jobs.length,
+        ...(cursor ? { cursor } : {}),
+      });
+      // A QR or a pairing code is not kept (and long expired): nothing to send again.
+      const reopened = await inBatches(
+        page.items.filter((d) => isRedeliverable(d) && pass.takes(d)),
+        (delivery) =>
+          deps.deliveries
+            .reopen(tenantId, webhookId, delivery.id, at, { onlyFrom: pass.status })
+            // Reopened (or gone) meanwhile: someone else's round, not this one's.
+            .catch((error: unknown) =>
+              error instanceof ConflictError || error instanceof NotFoundError ? null : Promise.reject(error),
+            ),
+      );
+      jobs.push(...reopened.flatMap((delivery) => (delivery ? [deliveryJobOf(delivery)] : [])));
+      cursor = page.nextCursor;
+    } while (cursor);
   }
   await deps.deliveryQueue.enqueue(jobs);
-  return { count: jobs.length, complete: cursor === null };
+  return { count: jobs.length, complete };
 }
 
 /** A disabled webhook takes no deliveries: enable it first (its receiver is back, say). */

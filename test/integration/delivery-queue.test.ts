@@ -20,6 +20,7 @@ function job(tenantId: string) {
     deliveryId: `dlv_${'0'.repeat(52)}`,
     orderKey: `${webhookId}#-`,
     attemptCount: 0,
+    generation: 0,
     dueAt: '2030-01-01T00:00:00.000Z',
   };
 }

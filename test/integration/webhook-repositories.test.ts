@@ -1,6 +1,7 @@
 // The webhook and delivery repositories on the emulator: what the API and the dispatcher both rely on.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { encodeCursor } from '#shared/aws/dynamo/cursor.ts';
 import { webhookCountKey } from '#shared/aws/dynamo/platform-keys.ts';
 import { DynamoWebhookRepository } from '#shared/aws/dynamo/webhook-repository.ts';
 import { platformEvent } from '#shared/domain/events.ts';
@@ -55,6 +56,8 @@ function deliveryOf(webhook: Webhook, at: Date): Delivery {
     status: 'pending',
     attemptCount: 0,
     roundAttemptCount: 0,
+    generation: 0,
+    claimedUntil: null,
     attempts: [],
     nextAttemptAt: at.toISOString(),
     createdAt: at.toISOString(),
@@ -177,6 +180,30 @@ describe('deliveries', () => {
     );
   });
 
+  it('expires a delivery no later than its tenant keeps the event, and a reopen never extends it', async () => {
+    const webhook = webhookOf(await tenant());
+    const delivery = deliveryOf(webhook, new Date());
+    expect(await platform.deliveries.create(delivery, { retentionDays: 1 })).toBe(true);
+    const expiresAt = async () =>
+      (
+        await platform.client.send(
+          new GetCommand({
+            TableName: platform.resources.platformTable,
+            Key: { pk: `TENANT#${webhook.tenantId}`, sk: `DLV#${webhook.id}#${delivery.id}` },
+          }),
+        )
+      ).Item?.expiresAt;
+    const expected = Math.floor(Date.parse(delivery.event.createdAt) / 1000) + 86_400;
+    expect(await expiresAt()).toBe(expected);
+    await platform.deliveries.reopen(
+      webhook.tenantId,
+      webhook.id,
+      delivery.id,
+      new Date(Date.now() + 10 * 86_400_000).toISOString(),
+    );
+    expect(await expiresAt()).toBe(expected);
+  });
+
   it('keeps no pairing secret: a QR’s or a pairing code’s delivery is stored with its expiry only', async () => {
     const webhook = webhookOf(await tenant());
     const at = new Date();
@@ -268,6 +295,107 @@ describe('deliveries', () => {
     await expect(
       platform.deliveries.list(webhook.tenantId, newId('webhook'), { cursor: deep.nextCursor ?? '' }),
     ).rejects.toMatchObject({ code: 'invalid_cursor' });
+  });
+
+  it('refuses a forged cursor (above the range, or not a delivery key) with invalid_cursor, never a 5xx', async () => {
+    const webhook = webhookOf(await tenant());
+    const delivery = deliveryOf(webhook, new Date('2030-05-01T10:00:00.000Z'));
+    await platform.deliveries.create(delivery);
+    const pk = `TENANT#${webhook.tenantId}`;
+    const prefix = `DLV#${webhook.id}#`;
+    const since = '2030-05-01T00:00:00.000Z';
+    for (const sk of [`${prefix}\u00ff`, `${prefix}~~`, `${prefix}dlv_x`, `${prefix}${delivery.id}X`]) {
+      for (const filter of [{ since }, {}]) {
+        await expect(
+          platform.deliveries.list(webhook.tenantId, webhook.id, {
+            ...filter,
+            cursor: encodeCursor({ pk, sk }),
+          }),
+        ).rejects.toMatchObject({ code: 'invalid_cursor', httpStatus: 400 });
+      }
+    }
+    // A genuine delivery key still pages on.
+    await expect(
+      platform.deliveries.list(webhook.tenantId, webhook.id, {
+        since,
+        cursor: encodeCursor({ pk, sk: `${prefix}${delivery.id}` }),
+      }),
+    ).resolves.toEqual({ items: [], nextCursor: null });
+  });
+
+  it('claims a try for one job at a time, records it only at that try, and a reopen starts a new round', async () => {
+    const webhook = webhookOf(await tenant());
+    const delivery = deliveryOf(webhook, new Date());
+    await platform.deliveries.create(delivery);
+    const ids = [webhook.tenantId, webhook.id, delivery.id] as const;
+    const t0 = Date.parse('2030-01-01T00:00:00.000Z');
+    const iso = (ms: number) => new Date(t0 + ms).toISOString();
+    const first = { attemptCount: 0, generation: 0 };
+    const claims = await Promise.all([
+      platform.deliveries.claimTry(...ids, first, iso(0), iso(60_000)),
+      platform.deliveries.claimTry(...ids, first, iso(0), iso(60_000)),
+    ]);
+    expect(claims.map((claim) => claim.claimed).sort()).toEqual([false, true]);
+    const refused = claims.find((claim) => !claim.claimed);
+    expect(refused?.delivery?.claimedUntil).toBe(iso(60_000));
+    // Past its claim (the worker died), the try may be claimed again.
+    expect((await platform.deliveries.claimTry(...ids, first, iso(61_000), iso(121_000))).claimed).toBe(true);
+    // Not at another try.
+    expect(
+      (
+        await platform.deliveries.claimTry(
+          ...ids,
+          { attemptCount: 1, generation: 0 },
+          iso(200_000),
+          iso(260_000),
+        )
+      ).claimed,
+    ).toBe(false);
+
+    const recorded = await platform.deliveries.recordAttempt(
+      ...ids,
+      failed(new Date()),
+      { status: 'pending', nextAttemptAt: iso(300_000) },
+      first,
+    );
+    expect(recorded).toMatchObject({ attemptCount: 1, claimedUntil: null, generation: 0 });
+    // The same try recorded twice (a duplicate job): refused, nothing written.
+    await expect(
+      platform.deliveries.recordAttempt(
+        ...ids,
+        failed(new Date()),
+        { status: 'pending', nextAttemptAt: null },
+        first,
+      ),
+    ).rejects.toMatchObject({ code: 'delivery_moved_on', httpStatus: 409 });
+
+    const reopened = await platform.deliveries.reopen(...ids, iso(400_000));
+    expect(reopened).toMatchObject({ generation: 1, attemptCount: 1 });
+    // A try of the earlier round neither claims nor records.
+    const stale = { attemptCount: 1, generation: 0 };
+    expect((await platform.deliveries.claimTry(...ids, stale, iso(400_000), iso(460_000))).claimed).toBe(
+      false,
+    );
+    await expect(
+      platform.deliveries.recordAttempt(
+        ...ids,
+        failed(new Date()),
+        { status: 'dead', nextAttemptAt: null },
+        stale,
+      ),
+    ).rejects.toMatchObject({ code: 'delivery_moved_on' });
+    expect(
+      (
+        await platform.deliveries.claimTry(
+          ...ids,
+          { attemptCount: 1, generation: 1 },
+          iso(400_000),
+          iso(460_000),
+        )
+      ).claimed,
+    ).toBe(true);
+    // A reopen releases a claim: the try of the earlier round can no longer be recorded anyway.
+    expect((await platform.deliveries.reopen(...ids, iso(401_000))).claimedUntil).toBeNull();
   });
 
   it('records tries atomically, keeping the latest MAX_ATTEMPTS_KEPT, and reopens for a new round', async () => {

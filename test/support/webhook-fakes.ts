@@ -8,11 +8,13 @@ import {
   platformEvent,
 } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
-import { type Delivery, newWebhookSecret, type Webhook } from '#shared/domain/webhook.ts';
+import { type Delivery, deliveryExpiry, newWebhookSecret, type Webhook } from '#shared/domain/webhook.ts';
 import type {
+  DeliveryCreateOptions,
   DeliveryJob,
   DeliveryQueue,
   DeliveryRepository,
+  DeliveryTry,
   EventPublisher,
   WebhookChanges,
   WebhookRepository,
@@ -98,9 +100,12 @@ export class MemoryWebhooks implements WebhookRepository {
 
 export class MemoryDeliveries implements DeliveryRepository {
   readonly items = new Map<string, Delivery>();
+  /** Each delivery's TTL (epoch seconds), as the DynamoDB repository would store it. */
+  readonly expiries = new Map<string, number>();
 
-  async create(delivery: Delivery): Promise<boolean> {
+  async create(delivery: Delivery, options: DeliveryCreateOptions = {}): Promise<boolean> {
     if (this.items.has(delivery.id)) return false;
+    this.expiries.set(delivery.id, deliveryExpiry(delivery, options.retentionDays));
     this.items.set(delivery.id, structuredClone(delivery));
     return true;
   }
@@ -119,12 +124,19 @@ export class MemoryDeliveries implements DeliveryRepository {
     deliveryId: string,
     attempt: Delivery['attempts'][number],
     next: { status: Delivery['status']; nextAttemptAt: string | null },
+    expected?: DeliveryTry,
   ): Promise<Delivery> {
     const current = await this.get(tenantId, webhookId, deliveryId);
     if (!current) throw new NotFoundError('delivery', deliveryId);
+    if (
+      expected &&
+      (current.attemptCount !== expected.attemptCount || current.generation !== expected.generation)
+    )
+      throw new ConflictError('delivery_moved_on', 'tried or reopened since');
     const updated: Delivery = {
       ...current,
       ...next,
+      claimedUntil: null,
       attempts: [...current.attempts, attempt].slice(-20),
       attemptCount: current.attemptCount + 1,
       roundAttemptCount: current.roundAttemptCount + 1,
@@ -133,11 +145,36 @@ export class MemoryDeliveries implements DeliveryRepository {
     this.items.set(deliveryId, updated);
     return structuredClone(updated);
   }
+  async claimTry(
+    tenantId: string,
+    webhookId: string,
+    deliveryId: string,
+    expected: DeliveryTry,
+    at: string,
+    until: string,
+  ): Promise<{ claimed: true; delivery: Delivery } | { claimed: false; delivery: Delivery | null }> {
+    // Read and written with no await between: one conditional write, like DynamoDB's.
+    const found = this.items.get(deliveryId);
+    const current =
+      found && found.tenantId === tenantId && found.webhookId === webhookId ? structuredClone(found) : null;
+    if (
+      current?.status !== 'pending' ||
+      current.attemptCount !== expected.attemptCount ||
+      current.generation !== expected.generation ||
+      (current.claimedUntil !== null && current.claimedUntil > at)
+    )
+      return { claimed: false, delivery: current };
+    const updated: Delivery = { ...current, claimedUntil: until };
+    this.items.set(deliveryId, updated);
+    return { claimed: true, delivery: structuredClone(updated) };
+  }
   async reopen(tenantId: string, webhookId: string, deliveryId: string, at: string): Promise<Delivery> {
     const current = await this.get(tenantId, webhookId, deliveryId);
     if (!current) throw new NotFoundError('delivery', deliveryId);
     const updated: Delivery = {
       ...current,
+      generation: current.generation + 1,
+      claimedUntil: null,
       status: 'pending',
       nextAttemptAt: at,
       updatedAt: at,

@@ -55,7 +55,7 @@ function isKeyOf(value: unknown, attributes: readonly string[]): value is ItemKe
   );
 }
 
-function invalidCursor(): ValidationError {
+export function invalidCursor(): ValidationError {
   const message = 'cursor is not one this API returned for this list';
   return new ValidationError(message, [{ field: 'cursor', message }], 'invalid_cursor');
 }

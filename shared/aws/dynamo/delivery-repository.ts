@@ -1,26 +1,30 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { encodeTime } from 'ulid';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import type { PlatformEvent } from '../../domain/events.ts';
 import type { Page, PageRequest } from '../../domain/pagination.ts';
 import {
-  DELIVERY_RETENTION_DAYS,
   type Delivery,
   type DeliveryAttempt,
   type DeliveryStatus,
+  deliveryExpiry,
+  isDeliveryId,
   MAX_ATTEMPTS_KEPT,
   storedEventOf,
 } from '../../domain/webhook.ts';
-import type { DeliveryFilter, DeliveryRepository } from '../../ports.ts';
+import type { DeliveryCreateOptions, DeliveryFilter, DeliveryRepository, DeliveryTry } from '../../ports.ts';
 import { conditionally } from './conditional-write.ts';
-import { decodeCursor } from './cursor.ts';
+import { decodeCursor, invalidCursor } from './cursor.ts';
 import { deliveryKey, SK_PREFIX, tenantPartition } from './platform-keys.ts';
 import { type Item, queryPage } from './query-page.ts';
 
 // Deliveries of a webhook, in its tenant's partition under `DLV#<webhookId>#<deliveryId>`. A
 // delivery id begins with its event's ULID, so the key order is the events' order: the newest-first
 // list reads the key range backwards and `since` is where the range starts. Each item expires
-// (DynamoDB TTL on `expiresAt`) DELIVERY_RETENTION_DAYS after it was created or last reopened.
+// (DynamoDB TTL on `expiresAt`) DELIVERY_RETENTION_DAYS after it was created, or when its tenant's
+// retention of the event ends if sooner (`deliveryExpiry`); a reopen never extends it.
 //
 // A delivery of a QR or a pairing code is stored without the secret (`storedEventOf`).
 //
@@ -42,7 +46,7 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
     private readonly options: { readonly now?: () => Date } = {},
   ) {}
 
-  async create(delivery: Delivery): Promise<boolean> {
+  async create(delivery: Delivery, options: DeliveryCreateOptions = {}): Promise<boolean> {
     try {
       await this.client.send(
         new PutCommand({
@@ -54,7 +58,7 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
             event: storedEventOf(delivery.event),
             attempts: delivery.attempts.slice(-MAX_ATTEMPTS_KEPT),
             revision: 1,
-            expiresAt: expiryFrom(delivery.createdAt),
+            expiresAt: deliveryExpiry(delivery, options.retentionDays),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
@@ -79,15 +83,20 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
     const pk = tenantPartition(tenantId);
     const prefix = SK_PREFIX.deliveriesOf(webhookId);
     const from = request.since === undefined ? undefined : `${prefix}dlv_${timePrefix(request.since)}`;
-    // Read backwards, a cursor is the last key handed out: one below where the range starts has
-    // nothing left in it (DynamoDB would refuse it as outside the query's range).
-    if (from !== undefined && request.cursor !== undefined) {
+    const to = `${prefix}${KEY_RANGE_TOP}`;
+    if (request.cursor !== undefined) {
+      // A cursor is the last key handed out: a delivery key of this webhook, or not one of ours
+      // (400, never a key DynamoDB would refuse as outside the query's range: a 5xx).
       const cursor = decodeCursor(request.cursor, {
         partition: { pk },
         keyAttributes: ['pk', 'sk'],
         sortKeyPrefix: prefix,
       });
-      if ((cursor.sk as string) < from) return { items: [], nextCursor: null };
+      const sk = cursor.sk as string;
+      if (!isDeliveryId(sk.slice(prefix.length)) || sk > to) throw invalidCursor();
+      // Read backwards, one below where the range starts has nothing left in it (a cursor of the
+      // unfiltered list already past `since`).
+      if (from !== undefined && sk < from) return { items: [], nextCursor: null };
     }
     const status = request.status === undefined ? {} : { ':status': request.status };
     return queryPage(
@@ -103,9 +112,7 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
           : { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } }),
         ExpressionAttributeValues: {
           ':pk': pk,
-          ...(from === undefined
-            ? { ':prefix': prefix }
-            : { ':from': from, ':to': `${prefix}${KEY_RANGE_TOP}` }),
+          ...(from === undefined ? { ':prefix': prefix } : { ':from': from, ':to': to }),
           ...status,
         },
         ScanIndexForward: false,
@@ -125,10 +132,12 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
     deliveryId: string,
     attempt: DeliveryAttempt,
     next: { status: DeliveryStatus; nextAttemptAt: string | null },
+    expected?: DeliveryTry,
   ): Promise<Delivery> {
     for (let round = 0; round < MAX_RECORD_ROUNDS; round++) {
       const current = await this.read(tenantId, webhookId, deliveryId);
       if (!current) throw new NotFoundError('delivery', deliveryId);
+      if (expected && !atTry(current, expected)) throw movedOn(deliveryId);
       const attempts = [...((current.attempts as DeliveryAttempt[] | undefined) ?? []), attempt].slice(
         -MAX_ATTEMPTS_KEPT,
       );
@@ -140,7 +149,8 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
             UpdateExpression:
               'SET attempts = :attempts, attemptCount = attemptCount + :one, ' +
               'roundAttemptCount = if_not_exists(roundAttemptCount, :zero) + :one, #status = :status, ' +
-              'nextAttemptAt = :next, updatedAt = :now, revision = revision + :one',
+              'nextAttemptAt = :next, updatedAt = :now, revision = revision + :one REMOVE claimedUntil',
+            // The revision read: nothing else wrote since, so the try expected is still the current one.
             ConditionExpression: 'revision = :revision',
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: {
@@ -168,6 +178,47 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
     );
   }
 
+  async claimTry(
+    tenantId: string,
+    webhookId: string,
+    deliveryId: string,
+    expected: DeliveryTry,
+    at: string,
+    until: string,
+  ): Promise<{ claimed: true; delivery: Delivery } | { claimed: false; delivery: Delivery | null }> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: deliveryKey(tenantId, webhookId, deliveryId),
+          UpdateExpression: 'SET claimedUntil = :until, revision = revision + :one',
+          ConditionExpression:
+            'attribute_exists(pk) AND #status = :pending AND attemptCount = :count AND ' +
+            (expected.generation === 0
+              ? '(attribute_not_exists(generation) OR generation = :generation)'
+              : 'generation = :generation') +
+            ' AND (attribute_not_exists(claimedUntil) OR claimedUntil = :null OR claimedUntil <= :at)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':until': until,
+            ':one': 1,
+            ':pending': 'pending',
+            ':count': expected.attemptCount,
+            ':generation': expected.generation,
+            ':null': null,
+            ':at': at,
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { claimed: true, delivery: toDelivery(result.Attributes as Item) };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { claimed: false, delivery: error.Item ? toDelivery(unmarshall(error.Item) as Item) : null };
+    }
+  }
+
   async reopen(
     tenantId: string,
     webhookId: string,
@@ -184,7 +235,8 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
             Key: deliveryKey(tenantId, webhookId, deliveryId),
             UpdateExpression:
               'SET #status = :pending, nextAttemptAt = :at, updatedAt = :at, roundAttemptCount = :zero, ' +
-              'expiresAt = :expiresAt, revision = revision + :one',
+              'generation = if_not_exists(generation, :zero) + :one, revision = revision + :one ' +
+              'REMOVE claimedUntil',
             ConditionExpression:
               options.onlyFrom === undefined
                 ? 'attribute_exists(pk)'
@@ -195,7 +247,6 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
               ':at': at,
               ':zero': 0,
               ':one': 1,
-              ':expiresAt': expiryFrom(at),
               ...onlyFrom,
             },
             ReturnValues: 'ALL_NEW',
@@ -239,9 +290,19 @@ function timePrefix(since: string): string {
   return encodeTime(Math.min(Math.max(0, at), MAX_ULID_TIME), 10);
 }
 
-/** Epoch seconds DELIVERY_RETENTION_DAYS after `at`: DynamoDB's TTL form. */
-function expiryFrom(at: string): number {
-  return Math.floor(Date.parse(at) / 1000) + DELIVERY_RETENTION_DAYS * 86_400;
+/** Whether the delivery is still at the try `expected` (no try recorded, no reopen since). */
+function atTry(item: Item, expected: DeliveryTry): boolean {
+  return (
+    item.attemptCount === expected.attemptCount &&
+    ((item.generation as number | undefined) ?? 0) === expected.generation
+  );
+}
+
+function movedOn(deliveryId: string): ConflictError {
+  return new ConflictError(
+    'delivery_moved_on',
+    `Delivery ${deliveryId} was tried or reopened since this try was claimed: the try is not recorded`,
+  );
 }
 
 function toDelivery(item: Item): Delivery {
@@ -253,6 +314,8 @@ function toDelivery(item: Item): Delivery {
     status: item.status as DeliveryStatus,
     attemptCount: item.attemptCount as number,
     roundAttemptCount: (item.roundAttemptCount as number | undefined) ?? 0,
+    generation: (item.generation as number | undefined) ?? 0,
+    claimedUntil: (item.claimedUntil as string | null | undefined) ?? null,
     attempts: (item.attempts as DeliveryAttempt[] | undefined) ?? [],
     nextAttemptAt: (item.nextAttemptAt as string | null | undefined) ?? null,
     createdAt: item.createdAt as string,

@@ -398,6 +398,8 @@ describe('deliveries', () => {
         orderKey: `${webhook.id}#-`,
         // The try the job is for (the dispatcher drops a job its delivery has moved past).
         attemptCount: 0,
+        // Its round: a job of a round before a redelivery is dropped.
+        generation: 0,
         dueAt: expect.any(String),
         notBefore: expect.any(String),
       },
@@ -591,6 +593,36 @@ describe('deliveries', () => {
       `/v1/webhooks/${other.id}/deliveries?cursor=${encodeURIComponent(first)}`,
     );
     expect(foreign).toMatchObject({ status: 400, body: { error: { code: 'invalid_cursor' } } });
+  });
+
+  it('recover also reopens a pending delivery stuck far past its next try, not one due lately', async () => {
+    const { client, tenantId } = await world.newTenant();
+    const webhook = await created(client);
+    const pendingAt = async (at: Date) => {
+      const event = platformEvent(
+        'webhook.test',
+        { tenantId, channelId: null },
+        { message: 'x', webhookId: webhook.id },
+        at,
+      );
+      const delivery = newDelivery(event, webhook.id, at);
+      await platform.deliveries.create(delivery);
+      return delivery;
+    };
+    const stuck = await pendingAt(new Date(Date.now() - 3 * 3_600_000));
+    const recent = await pendingAt(new Date(Date.now() - 60_000));
+    const since = new Date(Date.now() - 4 * 3_600_000).toISOString();
+    const recovered = await client.post(`/v1/webhooks/${webhook.id}/recover`, { since });
+    expect(recovered).toMatchObject({ status: 202, body: { count: 1, complete: true } });
+    const jobs = await takeJobsOf(platform.clients.sqs, queueUrl, tenantId, 1, 30_000);
+    expect(jobs.map((job) => job.deliveryId)).toEqual([stuck.id]);
+    expect(jobs[0]).toMatchObject({ generation: 1, attemptCount: 0 });
+    expect(await platform.deliveries.get(tenantId, webhook.id, recent.id)).toMatchObject({ generation: 0 });
+    // No longer stuck: the same request again reopens nothing.
+    expect((await client.post(`/v1/webhooks/${webhook.id}/recover`, { since })).body).toEqual({
+      count: 0,
+      complete: true,
+    });
   });
 
   it('a disabled webhook takes no test, redelivery or recovery until enabled again', async () => {

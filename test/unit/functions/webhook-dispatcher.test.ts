@@ -162,6 +162,7 @@ describe('retries', () => {
         deliveryId: reopened.id,
         orderKey: deliveryOrderKey(webhook.id, reopened.event.channelId),
         attemptCount: reopened.attemptCount,
+        generation: reopened.generation,
         dueAt: reopened.nextAttemptAt ?? '',
       },
     ]);
@@ -214,7 +215,11 @@ describe('retries', () => {
 describe('disabling', () => {
   it('disables a webhook that answers 410, publishes webhook.disabled and drops its other jobs', async () => {
     const world = dispatcherWorld();
-    const { webhook, receiver } = await clinicWebhook(world);
+    const clinic = await clinicWebhook(world);
+    const { receiver } = clinic;
+    // A URL whose path and query carry a token: none of it goes into webhook.disabled.
+    const webhook = { ...clinic.webhook, url: new URL('/hooks/wa?token=s3cret', receiver.url).href };
+    world.webhooks.items.set(webhook.id, webhook);
     receiver.answer((_request, response) => {
       response.writeHead(410).end();
     });
@@ -239,8 +244,14 @@ describe('disabling', () => {
       type: 'webhook.disabled',
       tenantId: world.tenantId,
       channelId: null,
-      data: { webhookId: webhook.id, url: webhook.url, reason: 'gone' },
     });
+    expect(world.events.published[0]?.data).toEqual({
+      webhookId: webhook.id,
+      origin: new URL(receiver.url).origin,
+      reason: 'gone',
+      failingSince: null,
+    });
+    expect(JSON.stringify(world.events.published[0])).not.toMatch(/s3cret|hooks\/wa/);
     expect(world.counts.webhookDisabled).toBe(1);
   });
 
@@ -266,7 +277,7 @@ describe('disabling', () => {
       disabledReason: 'failing',
     });
     expect(world.events.published.map((event) => event.data)).toEqual([
-      { webhookId: webhook.id, url: webhook.url, reason: 'failing', failingSince },
+      { webhookId: webhook.id, origin: new URL(webhook.url).origin, reason: 'failing', failingSince },
     ]);
     // Its next job finds the webhook disabled: dropped, the delivery kept pending.
     now += 3_600_000;
@@ -413,6 +424,7 @@ describe('jobs', () => {
     const waiting = {
       ...(job as NonNullable<typeof job>),
       attemptCount: reopened.attemptCount,
+      generation: reopened.generation,
       dueAt: later,
     };
     expect(await world.dispatcher.deliver(waiting)).toBe('waiting');

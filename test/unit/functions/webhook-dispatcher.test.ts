@@ -318,7 +318,8 @@ describe('order', () => {
   });
 
   it('keeps a channel’s order when concurrent fan-outs queue its events the wrong way round', async () => {
-    const world = dispatcherWorld({ orderedDelayMs: 50 });
+    // The queue's delay as deployed (1 s): three fan-outs on a loaded machine outlasted 50 ms.
+    const world = dispatcherWorld({ orderedDelayMs: 1_000 });
     const { receiver } = await clinicWebhook(world);
     const channel = newId('channel');
     const [first, second, third] = [1, 2, 3].map((n) => statusEvent(world.tenantId, channel, n));

@@ -15,6 +15,7 @@ import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
 import { CONSUMERS_STACK_NAME, type Platform } from '#infra/platform-app.ts';
 import { RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
 import { DynamoDeliveryRepository } from '#shared/aws/dynamo/delivery-repository.ts';
+import { DynamoTenantRetention } from '#shared/aws/dynamo/tenant-retention.ts';
 import { DynamoWebhookRepository } from '#shared/aws/dynamo/webhook-repository.ts';
 import { loadResourceConfig, loadWebhookDispatchConfig, loadWebhookUrlPolicy } from '#shared/config.ts';
 import { platformEvent } from '#shared/domain/events.ts';
@@ -301,6 +302,7 @@ describe('consumers stack: the webhook dispatcher', () => {
       );
       const called = [...new Set(source.match(/deps\.(webhooks|deliveries)\.\w+/g))].sort();
       expect(called).toEqual([
+        'deps.deliveries.claimTry',
         'deps.deliveries.create',
         'deps.deliveries.get',
         'deps.deliveries.recordAttempt',
@@ -318,6 +320,7 @@ describe('consumers stack: the webhook dispatcher', () => {
         'platform.deliveryQueue',
         'platform.events',
         'platform.orderedDeliveryQueue',
+        'platform.tenantRetention',
         'platform.webhookUrlPolicy',
         'platform.webhooks',
       ]);
@@ -358,6 +361,15 @@ describe('consumers stack: the webhook dispatcher', () => {
         createdAt: new Date().toISOString(),
       } as never);
       await deliveries.get(tenantId, 'wh_1', 'dlv_1');
+      await deliveries.claimTry(
+        tenantId,
+        'wh_1',
+        'dlv_1',
+        { attemptCount: 0, generation: 0 },
+        new Date().toISOString(),
+        new Date(Date.now() + 60_000).toISOString(),
+      );
+      await new DynamoTenantRetention(client, 'platform-table').retentionOf(tenantId);
       await deliveries.recordAttempt(tenantId, 'wh_1', 'dlv_1', {} as never, {
         status: 'succeeded' as never,
         nextAttemptAt: null,

@@ -66,9 +66,10 @@ describe('runners sharing the shards', () => {
   });
 
   it('gives its leases up on SIGTERM before its long polls end, then waits for them', async () => {
-    const a = await world.startRunner('runner-a', { commandWaitSeconds: 5 });
+    const a = await world.startRunner('runner-a', { commandWaitSeconds: 10 });
     expect(a.heldShards).toEqual([0, 1]);
-    await new Promise((resolve) => setTimeout(resolve, 500)); // both polls are out
+    // Both polls are out (a loaded machine took more than the half second this once waited).
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
 
     let stopped = false;
     const stopping = a.stop().then(() => {
@@ -80,7 +81,7 @@ describe('runners sharing the shards', () => {
     );
     expect(stopped).toBe(false);
     await stopping;
-  }, 20_000);
+  }, 30_000);
 
   it('splits the shards between two runners and hands them over at once on SIGTERM, without re-pairing', async () => {
     const a = await world.startRunner('runner-a');

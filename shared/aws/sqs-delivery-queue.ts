@@ -66,33 +66,43 @@ export class SqsDeliveryQueue implements DeliveryQueue {
     const delayMs = Math.max(0, options.delayMs ?? 0);
     const notBefore = new Date((this.options.now?.() ?? new Date()).getTime() + delayMs).toISOString();
     const delaySeconds = Math.min(MAX_SQS_DELAY_SECONDS, Math.ceil(delayMs / 1000));
-    for (let start = 0; start < jobs.length; start += BATCH_SIZE) {
-      const entries = jobs.slice(start, start + BATCH_SIZE).map(
-        (job, index): SendMessageBatchRequestEntry => ({
-          Id: String(index),
-          MessageBody: deliveryJobMessage(job, notBefore),
-          ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
-        }),
-      );
-      await this.sendBatch(entries);
-    }
+    const entries = jobs.map(
+      (job): Omit<SendMessageBatchRequestEntry, 'Id'> => ({
+        MessageBody: deliveryJobMessage(job, notBefore),
+        ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
+      }),
+    );
+    await sendJobEntries(this.client, this.queueUrl, entries, { keepOrder: false });
   }
+}
 
-  /** Sends a batch, again for the entries SQS refused; fails naming them if they keep failing. */
-  private async sendBatch(entries: SendMessageBatchRequestEntry[]): Promise<void> {
-    let pending = entries;
+/**
+ * Sends delivery jobs in batches of ten, again for the entries SQS refused; fails naming them if
+ * they keep failing. With `keepOrder` (a FIFO queue) everything after a batch's first failure goes
+ * again too: a retried entry sent after a later one of its group would break the group's order.
+ */
+export async function sendJobEntries(
+  client: SQSClient,
+  queueUrl: string,
+  entries: readonly Omit<SendMessageBatchRequestEntry, 'Id'>[],
+  { keepOrder }: { keepOrder: boolean },
+): Promise<void> {
+  for (let start = 0; start < entries.length; start += BATCH_SIZE) {
+    let pending = entries
+      .slice(start, start + BATCH_SIZE)
+      .map((entry, index): SendMessageBatchRequestEntry => ({ ...entry, Id: String(index) }));
     for (let round = 1; ; round++) {
-      const result = await this.client.send(
-        new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }),
-      );
-      const failed = new Set((result.Failed ?? []).map((failure) => failure.Id));
-      if (failed.size === 0) return;
-      const refusals = (result.Failed ?? []).filter((failure) => failure.SenderFault);
-      if (refusals.length > 0 || round >= MAX_SEND_ROUNDS) {
-        const reasons = (result.Failed ?? []).map((failure) => `${failure.Code}: ${failure.Message}`);
-        throw new Error(`SQS did not take ${failed.size} delivery job(s): ${reasons.join('; ')}`);
+      const result = await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
+      const failures = result.Failed ?? [];
+      if (failures.length === 0) break;
+      if (failures.some((failure) => failure.SenderFault) || round >= MAX_SEND_ROUNDS) {
+        const reasons = failures.map((failure) => `${failure.Code}: ${failure.Message}`);
+        throw new Error(`SQS did not take ${failures.length} delivery job(s): ${reasons.join('; ')}`);
       }
-      pending = pending.filter((entry) => failed.has(entry.Id));
+      const failed = new Set(failures.map((failure) => failure.Id));
+      pending = keepOrder
+        ? pending.slice(pending.findIndex((entry) => failed.has(entry.Id)))
+        : pending.filter((entry) => failed.has(entry.Id));
     }
   }
 }

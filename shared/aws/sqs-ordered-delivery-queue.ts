@@ -1,19 +1,12 @@
-import {
-  SendMessageBatchCommand,
-  type SendMessageBatchRequestEntry,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DeliveryJob, DeliveryQueue } from '../ports.ts';
-import { deliveryJobMessage } from './sqs-delivery-queue.ts';
+import { deliveryJobMessage, sendJobEntries } from './sqs-delivery-queue.ts';
 
 // First tries of deliveries, in order: the dispatcher's FIFO queue (`WEBHOOK_ORDERED_QUEUE_URL`),
 // one message group per webhook and channel (`orderKey`), so a healthy receiver gets a channel's
 // events in the order they happened while other groups go on beside it. FIFO queues cannot delay
 // one message: retries and waits go to the standard delivery queue instead, so a failing delivery
 // never holds its group (docs/architecture.md, "Webhooks").
-
-const BATCH_SIZE = 10;
-const MAX_SEND_ROUNDS = 3;
 
 /**
  * The deduplication id: the same job queued twice within SQS's five minutes (a fan-out tried again
@@ -37,36 +30,12 @@ export class SqsOrderedDeliveryQueue implements DeliveryQueue {
       );
     }
     const notBefore = (this.options.now?.() ?? new Date()).toISOString();
-    for (let start = 0; start < jobs.length; start += BATCH_SIZE) {
-      // In one call, a group's messages keep the order of the entries.
-      const entries = jobs.slice(start, start + BATCH_SIZE).map(
-        (job, index): SendMessageBatchRequestEntry => ({
-          Id: String(index),
-          MessageBody: deliveryJobMessage(job, notBefore),
-          MessageGroupId: job.orderKey,
-          MessageDeduplicationId: orderedJobDeduplicationId(job),
-        }),
-      );
-      await this.sendBatch(entries);
-    }
-  }
-
-  private async sendBatch(entries: SendMessageBatchRequestEntry[]): Promise<void> {
-    let pending = entries;
-    for (let round = 1; ; round++) {
-      const result = await this.client.send(
-        new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }),
-      );
-      const failed = new Set((result.Failed ?? []).map((failure) => failure.Id));
-      if (failed.size === 0) return;
-      if ((result.Failed ?? []).some((failure) => failure.SenderFault) || round >= MAX_SEND_ROUNDS) {
-        const reasons = (result.Failed ?? []).map((failure) => `${failure.Code}: ${failure.Message}`);
-        throw new Error(`SQS did not take ${failed.size} delivery job(s): ${reasons.join('; ')}`);
-      }
-      // Only what failed goes again; a retried entry after a later one of its group would break
-      // the group's order, so everything after the first failure goes again too.
-      const first = pending.findIndex((entry) => failed.has(entry.Id));
-      pending = pending.slice(first);
-    }
+    const entries = jobs.map((job) => ({
+      MessageBody: deliveryJobMessage(job, notBefore),
+      MessageGroupId: job.orderKey,
+      MessageDeduplicationId: orderedJobDeduplicationId(job),
+    }));
+    // In one call, a group's messages keep the order of the entries.
+    await sendJobEntries(this.client, this.queueUrl, entries, { keepOrder: true });
   }
 }

@@ -2,9 +2,13 @@
 // Later benchmarks (the runner, the platform) compare their figures with these.
 import { performance } from 'node:perf_hooks';
 import type { WAMessage } from '@whiskeysockets/baileys';
-import { provisionCompanion } from '#test/simulator/provisioning.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
-import { eventually, TestCompanion } from '#test/simulator/test-client.ts';
+import {
+  eventually,
+  provisionCompanion,
+  type Simulator,
+  startSimulator,
+  TestCompanion,
+} from '#test/simulator';
 import type { Benchmark, BenchmarkResult, Metric } from './benchmark.ts';
 import { mapWithConcurrency, percentile, round, settledRss, timed } from './stats.ts';
 

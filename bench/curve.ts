@@ -16,7 +16,7 @@ import pino from 'pino';
 import { installNativeCurve, isNativeCurveInstalled } from '#runner/crypto/install-native-curve.ts';
 import { x25519SharedKey } from '#runner/crypto/x25519.ts';
 import { verifyXEdDSA } from '#runner/crypto/xeddsa.ts';
-import { memoryAuthState } from '#test/simulator/memory-auth-state.ts';
+import { memoryAuthState } from '#test/simulator';
 
 export const DEFAULT_CURVE_BENCH_OPTIONS = {
   /** Operations per native measurement. */

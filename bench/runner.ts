@@ -19,9 +19,13 @@ import type { ChannelCommand } from '#shared/domain/commands.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { createPlatform } from '#shared/platform.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
-import { provisionCompanion } from '#test/simulator/provisioning.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
-import { eventually, TestCompanion } from '#test/simulator/test-client.ts';
+import {
+  eventually,
+  provisionCompanion,
+  type Simulator,
+  startSimulator,
+  TestCompanion,
+} from '#test/simulator';
 import { DEFAULT_BASELINE_OPTIONS } from './baseline.ts';
 import { type Benchmark, type BenchmarkResult, type Goal, goal, type Metric } from './benchmark.ts';
 import { type BenchEmulators, servedServices, startBenchEmulators } from './emulators.ts';

@@ -14,7 +14,7 @@ import {
   WA_CERT_DETAILS,
 } from '@whiskeysockets/baileys';
 import pino from 'pino';
-import { memoryAuthState } from '#test/simulator/memory-auth-state.ts';
+import { memoryAuthState } from '#test/simulator';
 
 export interface BareClientsFile {
   readonly preKeys: ReadonlyArray<{ readonly public: Buffer; readonly private: Buffer }>;

@@ -9,9 +9,7 @@ import type { Channel } from '#shared/domain/channel.ts';
 import type { Fence } from '#shared/domain/fence.ts';
 import type { Platform } from '#shared/platform.ts';
 import { createChannel } from '#shared/use-cases/channels.ts';
-import type { DeviceAddress } from '#test/simulator/accounts.ts';
-import { provisionCompanion } from '#test/simulator/provisioning.ts';
-import type { Simulator } from '#test/simulator/simulator.ts';
+import { type DeviceAddress, provisionCompanion, type Simulator } from '#test/simulator';
 import { mapWithConcurrency } from '../stats.ts';
 
 export interface SeededChannel {

@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
+import { type Simulator, startSimulator } from '#test/simulator';
 import { type RunnerPlatform, runnerPlatform, until } from '../runner/support/runner-harness.ts';
 import type { ApiClient } from './support/api-client.ts';
 import { type ApiWorld, startApiWorld } from './support/api-world.ts';

@@ -12,8 +12,7 @@ import type { Runner } from '#runner/runner.ts';
 import type { Channel } from '#shared/domain/channel.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { queuedOutboundMessage } from '#shared/domain/message.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
-import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
+import { type Simulator, startSimulator, type VirtualPhone } from '#test/simulator';
 import { runnerPlatform, until } from './support/runner-harness.ts';
 
 const CLINIC_NUMBER = '5511966670001';

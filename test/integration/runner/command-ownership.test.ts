@@ -11,8 +11,7 @@ import { queuedOutboundMessage } from '#shared/domain/message.ts';
 import type { Tenant } from '#shared/domain/tenant.ts';
 import { createChannel } from '#shared/use-cases/channels.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
-import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
+import { type Simulator, startSimulator, type VirtualPhone } from '#test/simulator';
 import { runnerPlatform, until } from './support/runner-harness.ts';
 
 const CLINIC_B_NUMBER = '5511933340001';

@@ -4,8 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Runner } from '#runner/runner.ts';
 import type { Channel } from '#shared/domain/channel.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
-import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
+import { type Simulator, startSimulator, type VirtualPhone } from '#test/simulator';
 import { type DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy.ts';
 import { emulatorEnvironment } from '../support/platform.ts';
 import { runnerPlatform, until } from './support/runner-harness.ts';

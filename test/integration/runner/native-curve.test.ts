@@ -1,9 +1,13 @@
 import { Curve, WA_CERT_DETAILS } from '@whiskeysockets/baileys';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { installNativeCurve, nativeCurveStatus } from '#runner/crypto/install-native-curve.ts';
-import type { ServerIdentity } from '#test/simulator/cert-chain.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
-import { eventually, TestCompanion } from '#test/simulator/test-client.ts';
+import {
+  eventually,
+  type ServerIdentity,
+  type Simulator,
+  startSimulator,
+  TestCompanion,
+} from '#test/simulator';
 
 // Unmodified Baileys clients over real sockets against the simulator, with the runner's native curve
 // installed in this process: logins work, and a server whose chain is not vouched for is refused.

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel } from '#shared/domain/channel.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
+import { type Simulator, startSimulator } from '#test/simulator';
 import { runnerPlatform, until, withListByShard } from './support/runner-harness.ts';
 
 describe('runners sharing the shards', () => {

@@ -1,8 +1,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PlatformEvent } from '#shared/domain/events.ts';
-import { deviceKey } from '#test/simulator/offline-queue.ts';
-import type { SentMessage } from '#test/simulator/virtual-phone.ts';
+import { deviceKey, type SentMessage } from '#test/simulator';
 import { type DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy.ts';
 import { ownPlatformForEachTest, report, seconds, until } from './support/runner-harness.ts';
 

@@ -3,8 +3,7 @@ import type { MediaDownloadTuning } from '#runner/messages/whatsapp-media.ts';
 import type { Runner } from '#runner/runner.ts';
 import type { Channel } from '#shared/domain/channel.ts';
 import type { Message } from '#shared/domain/message.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
-import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
+import { type Simulator, startSimulator, type VirtualPhone } from '#test/simulator';
 import { type RunnerPlatform, runnerPlatform, until } from './support/runner-harness.ts';
 
 const RECEPTION = '5511911170001';

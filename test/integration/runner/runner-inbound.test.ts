@@ -4,9 +4,7 @@ import type { Channel } from '#shared/domain/channel.ts';
 import { StoreRejectedError } from '#shared/domain/errors.ts';
 import type { Message } from '#shared/domain/message.ts';
 import type { MediaStore, MessageRepository } from '#shared/ports.ts';
-import { deviceKey } from '#test/simulator/offline-queue.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
-import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
+import { deviceKey, type Simulator, startSimulator, type VirtualPhone } from '#test/simulator';
 import { runnerPlatform, until } from './support/runner-harness.ts';
 
 const CLINIC = '5511911130001';

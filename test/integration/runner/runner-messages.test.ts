@@ -2,8 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel } from '#shared/domain/channel.ts';
 import { newId } from '#shared/domain/ids.ts';
 import type { OutboundMessage } from '#shared/domain/outbound-message.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
-import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
+import { type Simulator, startSimulator, type VirtualPhone } from '#test/simulator';
 import { runnerPlatform, until } from './support/runner-harness.ts';
 
 describe('runner messages of every kind', () => {

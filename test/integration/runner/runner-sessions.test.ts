@@ -2,7 +2,7 @@ import { Curve } from '@whiskeysockets/baileys';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel } from '#shared/domain/channel.ts';
 import { newId } from '#shared/domain/ids.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
+import { type Simulator, startSimulator } from '#test/simulator';
 import { runnerPlatform, until } from './support/runner-harness.ts';
 
 describe('runner sessions against the WhatsApp simulator', () => {

@@ -10,8 +10,7 @@ import { queuedOutboundMessage, whatsappMessageId } from '#shared/domain/message
 import type { OutboundMessage } from '#shared/domain/outbound-message.ts';
 import type { CommandBus } from '#shared/ports.ts';
 import { sendMessage } from '#shared/use-cases/messages.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
-import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
+import { type Simulator, startSimulator, type VirtualPhone } from '#test/simulator';
 import { runnerPlatform, until } from './support/runner-harness.ts';
 
 const CLINIC = '5511911170001';

@@ -35,8 +35,7 @@ import type { ChannelRepository, EventPublisher, MediaStore, MessageRepository }
 import { connectChannel, createChannel } from '#shared/use-cases/channels.ts';
 import { sendMessage } from '#shared/use-cases/messages.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
-import type { VirtualPhone } from '#test/simulator/virtual-phone.ts';
+import { type Simulator, startSimulator, type VirtualPhone } from '#test/simulator';
 import { type EmulatorContext, emulatorEnvironment, platformRepositories } from '../../support/platform.ts';
 import { fifoQueueWithDeadLetters } from '../../support/queues.ts';
 

@@ -36,7 +36,10 @@ describe('admin HTTP API', () => {
     expect(await call('POST', '/phones', { phoneNumber: '12' })).toEqual({
       status: 400,
       body: {
-        error: { code: 'invalid_request', message: 'phoneNumber: digits only, 7–15, country code first' },
+        error: {
+          code: 'invalid_request',
+          message: 'phoneNumber: E.164 (+5511987654321) or its digits: 7–15 digits, country code first',
+        },
       },
     });
     expect(await call('POST', '/phones', '{not json')).toEqual({
@@ -71,6 +74,75 @@ describe('admin HTTP API', () => {
       status: 404,
       body: { error: { code: 'message_not_found', message: 'no received message NOPE' } },
     });
+  });
+
+  it('takes a number in E.164 or as digits, in bodies and in paths, and answers with the digits', async () => {
+    const created = await call('POST', '/phones', { phoneNumber: '+5511944440003' });
+    expect(created).toMatchObject({
+      status: 201,
+      body: { phoneNumber: '5511944440003', jid: '5511944440003@s.whatsapp.net' },
+    });
+    // The same phone, whichever form names it.
+    expect(await call('POST', '/phones', { phoneNumber: '5511944440003' })).toEqual({
+      status: 200,
+      body: created.body,
+    });
+    for (const path of ['/phones/+5511944440003', '/phones/%2B5511944440003', '/phones/5511944440003'])
+      expect(await call('GET', path)).toEqual({ status: 200, body: created.body });
+    expect((await call('POST', '/phones', { phoneNumber: '5511955550003' })).status).toBe(201);
+
+    const sent = await call('POST', '/phones/+5511944440003/messages', { to: '+5511955550003', text: 'Oi' });
+    expect(sent).toMatchObject({ status: 201, body: { to: '5511955550003', status: 'server_ack' } });
+    const received = await eventually(async () => {
+      const { body } = await call('GET', '/phones/%2B5511955550003/messages');
+      return body.received.find((message: { id: string }) => message.id === sent.body.id);
+    }, 'the message, read through the E.164 path');
+    expect(received).toMatchObject({ from: '5511944440003', text: 'Oi' });
+    expect((await call('GET', '/phones/5511944440003/messages')).body.sent).toEqual([
+      { id: sent.body.id, to: '5511955550003', status: expect.any(String) },
+    ]);
+
+    // A fault's selector names the phone's own socket in either form.
+    expect(await call('POST', '/faults/drop', { phoneNumber: '+5511955550003', deviceId: 0 })).toEqual({
+      status: 200,
+      body: { affected: 1 },
+    });
+  });
+
+  it('refuses a malformed number with 400 invalid_request, in the body or the path', async () => {
+    const reason = 'E.164 (+5511987654321) or its digits: 7–15 digits, country code first';
+    for (const phoneNumber of [
+      '+0511944440004',
+      '++5511944440004',
+      '+55 11 94444-0004',
+      '5511944440004+',
+      '+',
+    ])
+      expect(await call('POST', '/phones', { phoneNumber })).toEqual({
+        status: 400,
+        body: { error: { code: 'invalid_request', message: `phoneNumber: ${reason}` } },
+      });
+    for (const path of ['/phones/+12', '/phones/abc/messages', '/phones/%2B%2B5511944440004/history-sync'])
+      expect(await call(path.endsWith('history-sync') ? 'POST' : 'GET', path)).toEqual({
+        status: 400,
+        body: { error: { code: 'invalid_request', message: `phoneNumber: ${reason}` } },
+      });
+    expect(await call('GET', '/phones/%E0%A4%A')).toEqual({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: 'the path is not valid percent-encoding' } },
+    });
+    await call('POST', '/phones', { phoneNumber: '+5511944440004' });
+    expect(
+      await call('POST', '/phones/+5511944440004/messages', { to: '+55119444400041234', text: 'oi' }),
+    ).toEqual({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: `to: ${reason}` } },
+    });
+    expect(await call('POST', '/faults/drop', { phoneNumber: '+abc' })).toEqual({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: `phoneNumber: ${reason}` } },
+    });
+    expect(simulator.phones.list().map((phone) => phone.phoneNumber)).toEqual(['5511944440004']);
   });
 
   it('pairs, chats, marks read and logs out through HTTP', async () => {

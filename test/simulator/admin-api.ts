@@ -24,7 +24,13 @@ class ApiError extends Error {
   }
 }
 
-const phoneNumberSchema = z.string().regex(/^[1-9][0-9]{6,14}$/, 'digits only, 7–15, country code first');
+// A number arrives as the platform's public API writes it, E.164 with its `+` (`+5511987654321`),
+// or as the bare digits the simulator keys phones, accounts and JIDs by. Both are read into the
+// digits here, for bodies and path segments alike; answers carry the digits.
+const phoneNumberSchema = z
+  .string()
+  .regex(/^\+?[1-9][0-9]{6,14}$/, 'E.164 (+5511987654321) or its digits: 7–15 digits, country code first')
+  .transform((number) => (number.startsWith('+') ? number.slice(1) : number));
 const deviceSelectorSchema = z.object({
   phoneNumber: phoneNumberSchema.optional(),
   deviceId: z.number().int().min(0).optional(),
@@ -79,12 +85,7 @@ export function createAdminApi(deps: AdminApiDependencies) {
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     try {
       const url = new URL(request.url ?? '/', 'http://simulator');
-      const result = await route(
-        deps,
-        request.method ?? 'GET',
-        url.pathname.split('/').filter(Boolean),
-        request,
-      );
+      const result = await route(deps, request.method ?? 'GET', pathSegments(url), request);
       const body = result.body === undefined ? '' : JSON.stringify(result.body);
       response.writeHead(result.status, body ? { 'content-type': 'application/json' } : {}).end(body);
     } catch (error) {
@@ -220,9 +221,22 @@ async function routeFaults(
   }
 }
 
-function phoneOf(deps: AdminApiDependencies, phoneNumber: string | undefined): VirtualPhone {
-  const phone = phoneNumber ? deps.phones.get(phoneNumber) : undefined;
-  if (!phone) throw new ApiError(404, 'phone_not_found', `no virtual phone ${phoneNumber ?? ''}`);
+/** The path's segments, percent-decoded: a client may write the `+` of a number as `%2B`. */
+function pathSegments(url: URL): string[] {
+  try {
+    return url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    throw new ApiError(400, 'invalid_request', 'the path is not valid percent-encoding');
+  }
+}
+
+/** The phone that `{phoneNumber}` of the path names, in either form the bodies accept. */
+function phoneOf(deps: AdminApiDependencies, segment: string | undefined): VirtualPhone {
+  const parsed = phoneNumberSchema.safeParse(segment);
+  if (!parsed.success)
+    throw new ApiError(400, 'invalid_request', `phoneNumber: ${parsed.error.issues[0]?.message}`);
+  const phone = deps.phones.get(parsed.data);
+  if (!phone) throw new ApiError(404, 'phone_not_found', `no virtual phone ${parsed.data}`);
   return phone;
 }
 

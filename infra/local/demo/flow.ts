@@ -288,7 +288,8 @@ export async function runDemo(targets: DemoTargets, options: DemoOptions): Promi
       results.push({ title: step.title, ok: null, ms: 0 });
       continue;
     }
-    print(`\n${index + 1}. ${capitalize(step.title)}`);
+    print('');
+    print(`${index + 1}. ${capitalize(step.title)}`);
     const stepStarted = performance.now();
     try {
       await step.run();
@@ -306,7 +307,8 @@ export async function runDemo(targets: DemoTargets, options: DemoOptions): Promi
 
   // Clean-up runs whatever happened: a webhook left behind would be retried for days against a
   // receiver that is gone, and a channel left open stays linked to the demo's phone.
-  print(`\n${steps.length + 1}. Clean-up`);
+  print('');
+  print(`${steps.length + 1}. Clean-up`);
   const cleanupStarted = performance.now();
   const cleanupErrors = await cleanUp(state, clinic, admin);
   await receiver.close();

@@ -91,7 +91,7 @@ export class HttpCaller {
       }
       if (Date.now() > deadline) {
         throw new DemoCallError(
-          `${options.what}: not there after ${(options.timeoutMs / 1000).toFixed(0)} s ` +
+          `${options.what}: not there after ${options.timeoutMs / 1000} s ` +
             `(${tries} calls of ${this.label} ${method} ${path}, the last answered ${answer.status})`,
           'timeout',
         );

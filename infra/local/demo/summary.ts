@@ -23,6 +23,6 @@ export function summaryLines(outcome: DemoOutcome): string[] {
     lines.push(`  message statuses at the webhook: ${outcome.statusEvents.join(' → ')}`);
   }
   lines.push(`  total ${seconds(outcome.totalMs)}`);
-  lines.push(outcome.ok ? '\nDemo passed.' : `\nDemo FAILED: ${outcome.failure}`);
+  lines.push('', outcome.ok ? 'Demo passed.' : `Demo FAILED: ${outcome.failure}`);
   return lines;
 }

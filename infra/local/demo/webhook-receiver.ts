@@ -116,7 +116,7 @@ export async function startDemoReceiver(): Promise<DemoReceiver> {
             : '';
           reject(
             new DemoCallError(
-              `${what}: no verified ${type} event in ${(timeoutMs / 1000).toFixed(0)} s ` +
+              `${what}: no verified ${type} event in ${timeoutMs / 1000} s ` +
                 `(${verified.length} verified events so far${refused})`,
               'timeout',
             ),

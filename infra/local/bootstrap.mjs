@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The one entry point behind `npm start`, `npm test`, `npm run bench`, `npm run sim` and
-// `npm run fuzz:api`.
+// The one entry point behind `npm start`, `npm test`, `npm run bench`, `npm run sim`,
+// `npm run fuzz:api`, `npm run dead-letters` and `npm run demo`.
 // Plain JavaScript with no dependencies, because it runs before anything is installed, on whatever
 // Node started it (20+): it installs the npm packages (when the lockfile changed), then re-executes
 // itself on the project's own Node (the exact `node` package pinned in package.json, a binary from
@@ -34,6 +34,8 @@ const commands = {
   sim: { needsMoto: false, run: tsx('test/simulator/cli.ts') },
   'fuzz-api': { needsMoto: true, needsFuzzer: true, run: tsx('test/fuzz/api-schemathesis.ts') },
   'dead-letters': { needsMoto: false, run: tsx('infra/ops/dead-letters-cli.ts') },
+  // Talks to a running `npm start`; starts nothing and needs no emulator of its own.
+  demo: { needsMoto: false, run: tsx('infra/local/demo.ts') },
 };
 
 function tsx(entry) {

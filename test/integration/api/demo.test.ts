@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CLINIC_NUMBER, DEMO_PATIENT_NUMBER, runDemo } from '#infra/local/demo/flow.ts';
 import type { DemoTargets } from '#infra/local/demo/targets.ts';
 import { type LocalAws, startLocalAws } from '#infra/local/local-aws.ts';
-import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
+import { type Simulator, startSimulator } from '#test/simulator';
 import { type RunnerPlatform, runnerPlatform, until } from '../runner/support/runner-harness.ts';
 import { type ApiWorld, startApiWorld } from './support/api-world.ts';
 

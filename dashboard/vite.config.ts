@@ -19,6 +19,8 @@ export function dashboardConfig(options: DashboardConfigOptions = {}): InlineCon
     configFile: false,
     root: DASHBOARD_ROOT,
     base: '/',
+    // Not node_modules/.vite: the install is shared between checkouts; `.local/` is this checkout's.
+    cacheDir: fileURLToPath(new URL('../.local/vite-cache', import.meta.url)),
     logLevel: options.logLevel ?? 'info',
     esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
     build: {

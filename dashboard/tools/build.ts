@@ -10,7 +10,16 @@ export async function buildDashboard(
   outDir: string,
   logLevel: 'info' | 'warn' | 'silent' = 'warn',
 ): Promise<void> {
-  await build(dashboardConfig({ outDir: resolve(outDir), logLevel }));
+  // Vite builds for whatever NODE_ENV says when it is set (vitest sets `test`: a third larger, with
+  // development-only code), so the same sources would give other bytes under a test runner.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build(dashboardConfig({ outDir: resolve(outDir), logLevel }));
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

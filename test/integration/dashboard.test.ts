@@ -2,7 +2,8 @@
 // app built and served by infra/local/dashboard-server.ts, the API behind its local front, a runner
 // on the same queues and virtual phones on the WhatsApp simulator, driven through its admin API.
 // Everything the test does in the page goes through the public API, as a clinic's browser would.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -15,7 +16,6 @@ import {
   startDashboardServer,
 } from '#infra/local/dashboard-server.ts';
 import { type Simulator, startSimulator } from '#test/simulator/simulator.ts';
-import { buildDashboard } from '../../dashboard/tools/build.ts';
 import type { ApiClient } from './api/support/api-client.ts';
 import { type ApiWorld, startApiWorld } from './api/support/api-world.ts';
 import { type RunnerPlatform, runnerPlatform, until } from './runner/support/runner-harness.ts';
@@ -33,6 +33,8 @@ let browser: Browser;
 let clinic: { tenantId: string; client: ApiClient; key: string };
 
 beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`No Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
   simulator = await startSimulator();
   runners = await runnerPlatform(simulator);
   await runners.startRunner('dashboard-runner');
@@ -433,10 +435,17 @@ describe('the dashboard server', () => {
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('unauthenticated');
   });
 
-  it('builds the same files from the same sources', async () => {
+  it('builds the same files from the same sources, in this process or by `npm run dashboard:build`', async () => {
     const again = mkdtempSync(join(tmpdir(), 'dashboard-build-'));
     try {
-      await buildDashboard(again, 'silent');
+      // The build script as a deployment runs it: its own process, without the test runner's NODE_ENV.
+      const { NODE_ENV: _testEnv, ...env } = process.env;
+      const built = spawnSync(process.execPath, ['--import', 'tsx', 'dashboard/tools/build.ts', again], {
+        cwd: join(import.meta.dirname, '../..'),
+        env,
+        encoding: 'utf8',
+      });
+      expect(built.status, built.stderr).toBe(0);
       const files = (dir: string) =>
         readdirSync(dir, { recursive: true, withFileTypes: true })
           .filter((entry) => entry.isFile())

@@ -56,8 +56,9 @@ export function MediaPreview({ kind, content }: { kind: string; content: MediaCo
       </a>
     );
   }
-  // The URL expires after minutes: an element that fails to load asks for a new one.
-  const retry = () => setAttempt((count) => count + 1);
+  // The URL expires after minutes: an element that fails to load asks for a new one, twice at most
+  // (a file the browser cannot show would otherwise ask forever).
+  const retry = () => setAttempt((count) => (count < 2 ? count + 1 : count));
   switch (kind) {
     case 'image':
     case 'sticker':

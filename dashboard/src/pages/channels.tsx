@@ -38,7 +38,7 @@ function NewChannelForm() {
       const channel = await api.call(
         api.typed.POST('/v1/channels', {
           body: { name: name.trim() },
-          headers: { 'Idempotency-Key': crypto.randomUUID() },
+          params: { header: { 'Idempotency-Key': crypto.randomUUID() } },
         }),
       );
       navigate(`/channels/${encodeURIComponent(channel.id)}`);

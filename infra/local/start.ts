@@ -1,7 +1,7 @@
 // `npm start`: the platform on this machine. Each part starts in order, prints what it runs, and
 // stops in reverse order on Ctrl-C or SIGTERM: local AWS (moto, provisioned from the CDK template),
 // the WhatsApp simulator, a runner, the HTTPS API behind its local front, the queue consumers (the
-// event recorder, the webhook dispatcher).
+// event recorder, the webhook dispatcher), the dashboard.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { type Simulator, startSimulator } from '../../test/simulator/simulator.ts';
 import { RUNTIME_ENVIRONMENT_KEYS } from '../runtime-environment.ts';
 import { EMULATOR_CREDENTIAL_ENV } from './aws-clients.ts';
+import { startDashboardServer } from './dashboard-server.ts';
 import { type LocalAws, localAwsOptionsFromEnvironment, startLocalAws } from './local-aws.ts';
 
 interface RunningPart {
@@ -21,6 +22,7 @@ interface RunningPart {
 interface Platform {
   aws?: LocalAws;
   simulator?: Simulator;
+  apiUrl?: string;
 }
 
 type Part = (platform: Platform) => Promise<RunningPart>;
@@ -162,6 +164,7 @@ const apiPart: Part = async (platform) => {
     child.once('message', (message) => resolve((message as { ready: string }).ready));
     child.once('exit', (code) => reject(new Error(`the API exited with ${code} before it was ready`)));
   });
+  platform.apiUrl = url;
   console.log(`\nHTTPS API (local front for API Gateway): ${url}`);
   console.log(`  docs ${url}/docs, OpenAPI ${url}/v1/openapi.json, health ${url}/health`);
   console.log(`  admin key (also in .local/admin-key): ${adminKey}`);
@@ -222,7 +225,28 @@ const consumersPart: Part = async (platform) => {
   };
 };
 
-const PARTS: readonly Part[] = [localAwsPart, simulatorPart, runnerPart, apiPart, consumersPart];
+/** The dashboard (docs/dashboard.md), built if its sources changed, with the API behind it on one origin. */
+const dashboardPart: Part = async (platform) => {
+  const { aws, apiUrl } = platform;
+  if (!aws || !apiUrl) throw new Error('the dashboard needs local AWS and the API');
+  const dashboard = await startDashboardServer({
+    port: Number(process.env.LOCAL_DASHBOARD_PORT ?? 8090),
+    apiUrl,
+    // Media download URLs are presigned for the emulator's S3.
+    mediaOrigins: [new URL(aws.endpoint).origin],
+  });
+  console.log(`\nDashboard: ${dashboard.url} (sign in with a tenant key or the admin key)`);
+  return { name: 'dashboard', stop: () => dashboard.stop() };
+};
+
+const PARTS: readonly Part[] = [
+  localAwsPart,
+  simulatorPart,
+  runnerPart,
+  apiPart,
+  consumersPart,
+  dashboardPart,
+];
 
 async function main(): Promise<void> {
   const running: RunningPart[] = [];

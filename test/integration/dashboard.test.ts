@@ -1,0 +1,462 @@
+// The dashboard in a real browser (Chromium through playwright-core) against a real platform: the
+// app built and served by infra/local/dashboard-server.ts, the API behind its local front, a runner
+// on the same queues and virtual phones on the WhatsApp simulator, driven through its admin API.
+// Everything the test does in the page goes through the public API, as a clinic's browser would.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import QRCode from 'qrcode';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  type DashboardServer,
+  DEFAULT_DASHBOARD_DIR,
+  startDashboardServer,
+} from '#infra/local/dashboard-server.ts';
+import { type Simulator, startSimulator } from '#test/simulator';
+import type { ApiClient } from './api/support/api-client.ts';
+import { type ApiWorld, startApiWorld } from './api/support/api-world.ts';
+import { type RunnerPlatform, runnerPlatform, until } from './runner/support/runner-harness.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = process.env.DASHBOARD_SCREENSHOTS ?? '/tmp';
+/** The dashboard polls every 3 s: a status shows within a few polls. */
+const SEEN_WITHIN = { timeout: 30_000 };
+
+let simulator: Simulator;
+let runners: RunnerPlatform;
+let api: ApiWorld;
+let dashboard: DashboardServer;
+let browser: Browser;
+let clinic: { tenantId: string; client: ApiClient; key: string };
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`No Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
+  simulator = await startSimulator();
+  runners = await runnerPlatform(simulator);
+  await runners.startRunner('dashboard-runner');
+  api = await startApiWorld(
+    { COMMAND_QUEUE_URLS: runners.queueUrls.join(','), SHARD_COUNT: String(runners.queueUrls.length) },
+    // A revoked key is refused within a second, not the deployed minute: the 401 test waits for it.
+    { authorizerCacheSeconds: 1 },
+  );
+  clinic = await api.newTenant();
+  dashboard = await startDashboardServer({
+    apiUrl: api.front.url,
+    mediaOrigins: [new URL(inject('localAws').endpoint).origin],
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-background-networking'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await dashboard?.stop();
+  await api?.stop();
+  await runners?.stopAll();
+  await simulator?.stop();
+});
+
+async function newPage(
+  viewport = { width: 1100, height: 900 },
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  await page.goto(dashboard.url);
+  return { context, page };
+}
+
+async function signIn(page: Page, key: string): Promise<void> {
+  await page.getByLabel('Chave de API').fill(key);
+  await page.getByRole('button', { name: 'Entrar' }).click();
+}
+
+/** The simulator's admin API, as a tester at the other end would use it. */
+async function simulatorAdmin<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${simulator.adminUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  if (!response.ok)
+    throw new Error(`simulator ${method} ${path}: ${response.status} ${await response.text()}`);
+  return (response.status === 204 ? undefined : await response.json()) as T;
+}
+
+/** The QR the page draws, as its module matrix read back from the SVG path. */
+async function qrOnPage(page: Page): Promise<boolean[][]> {
+  const svg = page.locator('svg.qr');
+  const drawn = {
+    size: Number(await svg.getAttribute('data-modules')),
+    quiet: Number(await svg.getAttribute('data-quiet-zone')),
+    path: (await svg.locator('path').getAttribute('d')) ?? '',
+  };
+  const matrix = Array.from({ length: drawn.size }, () => Array<boolean>(drawn.size).fill(false));
+  for (const [, x, y] of drawn.path.matchAll(/M(\d+) (\d+)h1v1h-1z/g)) {
+    const row = matrix[Number(y) - drawn.quiet];
+    if (row) row[Number(x) - drawn.quiet] = true;
+  }
+  return matrix;
+}
+
+function qrMatrix(text: string): boolean[][] {
+  const { modules } = QRCode.create(text, { errorCorrectionLevel: 'M' });
+  return Array.from({ length: modules.size }, (_, row) =>
+    Array.from({ length: modules.size }, (_, column) => Boolean(modules.get(row, column))),
+  );
+}
+
+/** A real 2×2 PNG (red, green / blue, white), so the browser can decode what the phone sends. */
+function tinyPng(): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(2, 0);
+  header.writeUInt32BE(2, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const rows = Buffer.from([0, 255, 0, 0, 0, 255, 0, 0, 0, 0, 255, 255, 255, 255]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+function crc32(data: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+describe('the dashboard', () => {
+  it('speaks Brazilian Portuguese by default and English after the switch, which it remembers', async () => {
+    const { context, page } = await newPage();
+    try {
+      expect(await page.locator('html').getAttribute('lang')).toBe('pt-BR');
+      await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Entrar');
+      await page.getByLabel('Idioma').selectOption('en');
+      await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('en');
+      expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign in');
+      expect(await page.getByLabel('API key').count()).toBe(1);
+      await page.reload();
+      await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign in');
+      expect(await page.locator('html').getAttribute('lang')).toBe('en');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("shows the API's error for a wrong key, with its code and request id, and stays signed out", async () => {
+    const { context, page } = await newPage();
+    try {
+      await signIn(page, 'cwa_this-key-does-not-exist');
+      const alert = page.getByRole('alert');
+      await alert.waitFor();
+      expect(await alert.getAttribute('data-error-code')).toBe('unauthenticated');
+      const text = await alert.textContent();
+      expect(text).toContain('A chave não foi aceita');
+      expect(text).toMatch(/Solicitação: [0-9a-f-]{36}/);
+      expect(await page.evaluate("sessionStorage.getItem('clinic-wa.session')")).toBeNull();
+      expect(page.url()).not.toContain('cwa_');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('signs in with the keyboard alone, with focus visible on the way', async () => {
+    const { context, page } = await newPage();
+    try {
+      let reached = false;
+      for (let press = 0; press < 10 && !reached; press++) {
+        await page.keyboard.press('Tab');
+        reached = (await page.locator(':focus').getAttribute('name')) === 'api-key';
+      }
+      expect(reached).toBe(true);
+      // The page's own globals, not this file's (which has no DOM types): an expression in the page.
+      const outline = await page.evaluate(
+        '({ style: getComputedStyle(document.activeElement).outlineStyle, width: getComputedStyle(document.activeElement).outlineWidth })',
+      );
+      expect(outline).toEqual({ style: 'solid', width: '3px' });
+      await page.keyboard.type(clinic.key);
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { level: 1, name: 'Canais' }).waitFor(SEEN_WITHIN);
+      expect(new URL(page.url()).pathname).toBe('/channels');
+      // The key is in the tab's session storage, never in the address.
+      expect(page.url()).not.toContain(clinic.key);
+      expect(await page.evaluate("sessionStorage.getItem('clinic-wa.session')")).toContain(clinic.key);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("pairs a channel by the QR it draws, then sends a text and a picture with their ticks and shows the patient's replies", async () => {
+    const clinicNumber = '5511955550001';
+    const patientNumber = '5511966660001';
+    await simulatorAdmin('POST', '/phones', { phoneNumber: clinicNumber });
+    await simulatorAdmin('POST', '/phones', { phoneNumber: patientNumber });
+    const { context, page } = await newPage({ width: 390, height: 844 });
+    try {
+      await signIn(page, clinic.key);
+      await page.getByRole('heading', { level: 1, name: 'Canais' }).waitFor(SEEN_WITHIN);
+      await page.getByLabel('Nome').fill('Recepção');
+      await page.getByRole('button', { name: 'Criar canal' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Recepção' }).waitFor(SEEN_WITHIN);
+      const channelId = decodeURIComponent(new URL(page.url()).pathname.split('/')[2] ?? '');
+      expect(channelId).toMatch(/^chn_/);
+      expect(await page.locator('.facts [data-status]').getAttribute('data-status')).toBe('disconnected');
+
+      await page.getByRole('button', { name: 'Conectar por QR' }).click();
+      const qr = page.getByRole('img', { name: 'QR para conectar o canal Recepção' });
+      await qr.waitFor(SEEN_WITHIN);
+      expect(await page.locator('.countdown').textContent()).toMatch(/^Vence em \d+ s$/);
+      await page.screenshot({ path: `${SCREENSHOTS}/dashboard-qr.png`, fullPage: true });
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+
+      // The page's QR is the channel's current one (it may rotate between the two reads: read again).
+      const shown = await until(async () => {
+        const answer = await clinic.client.get(`/v1/channels/${channelId}/qr`);
+        if (answer.status !== 200) return undefined;
+        const drawn = await qrOnPage(page);
+        return JSON.stringify(drawn) === JSON.stringify(qrMatrix(answer.body.qr))
+          ? answer.body.qr
+          : undefined;
+      }, 'the page to draw the channel’s current QR');
+      await simulatorAdmin('POST', `/phones/${clinicNumber}/scan`, { qr: shown });
+
+      await page.locator('.facts [data-status="open"]').waitFor(SEEN_WITHIN);
+      expect(await page.locator('.facts').textContent()).toContain(`+${clinicNumber}`);
+      await expect
+        .poll(() => page.getByTestId('announcer').textContent(), SEEN_WITHIN)
+        .toBe('Canal Recepção: Conectado.');
+      expect(await page.locator('svg.qr').count()).toBe(0);
+
+      await page.getByRole('link', { name: 'Canais' }).first().click();
+      await page.locator(`[data-channel-id="${channelId}"] [data-status="open"]`).waitFor(SEEN_WITHIN);
+      await page.screenshot({ path: `${SCREENSHOTS}/dashboard-channels.png`, fullPage: true });
+      await page.getByRole('link', { name: 'Recepção' }).click();
+
+      await page.getByLabel('Nova conversa com (E.164)').fill(`+${patientNumber}`);
+      await page.getByRole('button', { name: 'Abrir' }).click();
+      await page
+        .getByRole('heading', { level: 1, name: `Conversa com +${patientNumber}` })
+        .waitFor(SEEN_WITHIN);
+      await page.getByLabel('Mensagem').fill('Sua consulta é amanhã às 9h.');
+      await page.keyboard.press('Enter');
+      const sent = page.locator('[data-direction="outbound"]', { hasText: 'Sua consulta é amanhã às 9h.' });
+      await sent.locator('.ticks[data-status="delivered"]').waitFor(SEEN_WITHIN);
+      expect(await sent.locator('.ticks').textContent()).toBe('✓✓Entregue');
+
+      const onPhone = await until(async () => {
+        const { received } = await simulatorAdmin<{ received: { id: string; text?: string }[] }>(
+          'GET',
+          `/phones/${patientNumber}/messages`,
+        );
+        return received.find((message) => message.text === 'Sua consulta é amanhã às 9h.');
+      }, 'the patient to receive the text');
+      await simulatorAdmin('POST', `/phones/${patientNumber}/read`, { messageId: onPhone.id });
+      await sent.locator('.ticks[data-status="read"]').waitFor(SEEN_WITHIN);
+      expect(await sent.locator('.ticks').getAttribute('class')).toContain('ticks--read');
+
+      await simulatorAdmin('POST', `/phones/${patientNumber}/messages`, {
+        to: clinicNumber,
+        text: 'Confirmo, obrigado!',
+      });
+      const reply = page.locator('[data-direction="inbound"]', { hasText: 'Confirmo, obrigado!' });
+      await reply.waitFor(SEEN_WITHIN);
+      expect(await reply.locator('.ticks').count()).toBe(0);
+
+      // A picture from the patient shows through the API's media route (and the CSP lets it load).
+      await simulatorAdmin('POST', `/phones/${patientNumber}/messages`, {
+        to: clinicNumber,
+        media: {
+          kind: 'image',
+          base64: tinyPng().toString('base64'),
+          mimetype: 'image/png',
+          caption: 'exame',
+        },
+      });
+      const picture = page.locator('[data-direction="inbound"] img[alt="exame"]');
+      await picture.waitFor(SEEN_WITHIN);
+      await expect
+        .poll(() =>
+          page.evaluate(`document.querySelector('[data-direction="inbound"] img[alt="exame"]').naturalWidth`),
+        )
+        .toBe(2);
+
+      // A picture from the clinic: uploaded, sent, received byte for byte.
+      await page.getByLabel('Anexar arquivo').setInputFiles({
+        name: 'orientacoes.png',
+        mimeType: 'image/png',
+        buffer: tinyPng(),
+      });
+      await page.getByLabel('Legenda (opcional)').fill('Orientações');
+      await page.getByRole('button', { name: 'Enviar' }).click();
+      const sentPicture = page.locator('[data-direction="outbound"]', { hasText: 'Orientações' });
+      await sentPicture.locator('.ticks[data-status="delivered"]').waitFor(SEEN_WITHIN);
+      const received = await until(async () => {
+        const { received } = await simulatorAdmin<{
+          received: { type: string; caption?: string; mediaBase64?: string }[];
+        }>('GET', `/phones/${patientNumber}/messages`);
+        return received.find((message) => message.type === 'image' && message.caption === 'Orientações');
+      }, 'the patient to receive the picture');
+      expect(received.mediaBase64).toBe(tinyPng().toString('base64'));
+      await page.screenshot({ path: `${SCREENSHOTS}/dashboard-conversation.png`, fullPage: true });
+      // A phone's width: nothing wider than the screen.
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('returns to sign-in when the key stops working', async () => {
+    const tenant = await api.newTenant();
+    const { context, page } = await newPage();
+    try {
+      await signIn(page, tenant.key);
+      await page.getByRole('heading', { level: 1, name: 'Canais' }).waitFor(SEEN_WITHIN);
+      const keys = await api.admin.get(`/v1/tenants/${tenant.tenantId}/api-keys`);
+      await api.admin.delete(`/v1/tenants/${tenant.tenantId}/api-keys/${keys.body.items[0].id}`);
+      await page.getByText('A chave deixou de ser aceita. Entre novamente.').waitFor(SEEN_WITHIN);
+      expect(await page.getByLabel('Chave de API').count()).toBe(1);
+      expect(await page.evaluate("sessionStorage.getItem('clinic-wa.session')")).toBeNull();
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('lets the operator create a clinic and a key, shown once, that signs in to that clinic', async () => {
+    const { context, page } = await newPage();
+    try {
+      await signIn(page, api.adminKey);
+      await page.getByRole('heading', { level: 1, name: 'Clínicas' }).waitFor(SEEN_WITHIN);
+      await page.getByLabel('Nome', { exact: true }).fill('Clínica Sorriso');
+      await page.getByRole('button', { name: 'Criar clínica' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Clínica Sorriso' }).waitFor(SEEN_WITHIN);
+      await page.getByLabel('Nome da chave').fill('recepção');
+      await page.getByRole('button', { name: 'Criar chave' }).click();
+      const key = (await page.getByTestId('secret-value').textContent()) ?? '';
+      expect(key).toMatch(/^cwa_/);
+      await page.getByRole('button', { name: 'Já copiei' }).click();
+      expect(await page.getByTestId('secret-value').count()).toBe(0);
+      await page.locator('[data-key-id]', { hasText: 'recepção' }).waitFor();
+
+      // The runner and channel views answer, or say this API has none; never an error.
+      await page.getByRole('link', { name: 'Runners' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Runners' }).waitFor();
+      await page.locator('.notice, .list').first().waitFor(SEEN_WITHIN);
+      expect(await page.getByRole('alert').count()).toBe(0);
+
+      await page.getByRole('button', { name: 'Sair' }).click();
+      await signIn(page, key);
+      await page.getByRole('heading', { level: 1, name: 'Canais' }).waitFor(SEEN_WITHIN);
+      await page.getByText('Nenhum canal ainda.').waitFor(SEEN_WITHIN);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('the dashboard server', () => {
+  it('serves the app with the security headers, every page path as index.html, and missing files as 404', async () => {
+    const home = await fetch(`${dashboard.url}/`);
+    expect(home.status).toBe(200);
+    expect(home.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(home.headers.get('cache-control')).toBe('no-cache');
+    const media = new URL(inject('localAws').endpoint).origin;
+    expect(home.headers.get('content-security-policy')).toBe(
+      `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: ${media}; ` +
+        `media-src 'self' blob: ${media}; connect-src 'self'; font-src 'self'; object-src 'none'; ` +
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    expect(home.headers.get('x-frame-options')).toBe('DENY');
+    expect(home.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(home.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(home.headers.has('strict-transport-security')).toBe(false);
+    const html = await home.text();
+
+    const page = await fetch(
+      `${dashboard.url}/channels/chn_01JDQ7Z8K3M4N5P6Q7R8S9T0VW/contacts/%2B5511987654321`,
+    );
+    expect(page.status).toBe(200);
+    expect(await page.text()).toBe(html);
+
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1] ?? '';
+    const style = /href="(\/assets\/[^"]+\.css)"/.exec(html)?.[1] ?? '';
+    const js = await fetch(`${dashboard.url}${script}`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect((await fetch(`${dashboard.url}${style}`)).headers.get('content-type')).toBe(
+      'text/css; charset=utf-8',
+    );
+
+    for (const missing of [
+      '/assets/index-missing.js',
+      '/favicon.ico',
+      '/%2e%2e/package.json',
+      '/..%2fpackage.json',
+    ]) {
+      const answer = await fetch(`${dashboard.url}${missing}`);
+      expect(answer.status, missing).toBe(404);
+      expect(await answer.text()).toBe('Not found\n');
+    }
+    expect((await fetch(`${dashboard.url}/`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('passes /v1/* to the API, bodies and answers whole, so the page needs no CORS', async () => {
+    const document = await fetch(`${dashboard.url}/v1/openapi.json`);
+    expect(document.status).toBe(200);
+    expect(((await document.json()) as { openapi: string }).openapi).toBe('3.1.0');
+    const created = await fetch(`${dashboard.url}/v1/channels`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${clinic.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Através do painel' }),
+    });
+    expect(created.status).toBe(201);
+    const channel = (await created.json()) as { id: string; name: string };
+    expect(channel.name).toBe('Através do painel');
+    expect((await clinic.client.get(`/v1/channels/${channel.id}`)).body.name).toBe('Através do painel');
+    const refused = await fetch(`${dashboard.url}/v1/channels`);
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('unauthenticated');
+  });
+
+  it('builds the same files from the same sources, in this process or by `npm run dashboard:build`', async () => {
+    const again = mkdtempSync(join(tmpdir(), 'dashboard-build-'));
+    try {
+      // The build script as a deployment runs it: its own process, without the test runner's NODE_ENV.
+      const { NODE_ENV: _testEnv, ...env } = process.env;
+      const built = spawnSync(process.execPath, ['--import', 'tsx', 'dashboard/tools/build.ts', again], {
+        cwd: join(import.meta.dirname, '../..'),
+        env,
+        encoding: 'utf8',
+      });
+      expect(built.status, built.stderr).toBe(0);
+      const files = (dir: string) =>
+        readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter((entry) => entry.isFile())
+          .map((entry) => {
+            const path = join(entry.parentPath, entry.name);
+            return [path.slice(dir.length), readFileSync(path).toString('base64')];
+          })
+          .sort(([a], [b]) => String(a).localeCompare(String(b)));
+      expect(files(again)).toEqual(files(DEFAULT_DASHBOARD_DIR));
+    } finally {
+      rmSync(again, { recursive: true, force: true });
+    }
+  });
+});

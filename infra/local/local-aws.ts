@@ -13,6 +13,12 @@ export interface LocalAwsOptions {
   readonly port?: number;
   /** CDK context overrides, e.g. `{ shardCount: 4 }`. */
   readonly context?: Record<string, unknown>;
+  /**
+   * moto's state across restarts (moto-server.ts): restored before provisioning, which keeps what
+   * exists and adds what the template has new. Not for an external emulator, which keeps its own.
+   */
+  readonly stateFile?: string;
+  readonly snapshotIntervalSeconds?: number;
 }
 
 /**
@@ -48,7 +54,13 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   const region = EMULATOR_REGION;
   const began = Date.now();
   // moto boots while the stack synthesizes: synthesis is synchronous, so start moto first.
-  const motoStarting = options.externalEndpoint ? undefined : startMotoServer({ port: options.port });
+  const motoStarting = options.externalEndpoint
+    ? undefined
+    : startMotoServer({
+        port: options.port,
+        stateFile: options.stateFile,
+        snapshotIntervalSeconds: options.snapshotIntervalSeconds,
+      });
   motoStarting?.catch(() => {}); // awaited below; keeps an early failure from being "unhandled"
   const synthBegan = Date.now();
   const { stackName, template } = synthesizeStatefulStack(options.context);

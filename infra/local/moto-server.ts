@@ -1,7 +1,8 @@
 // Runs moto (the AWS emulator from the project's .venv) as a child process on a free port.
 // The server must never outlive us, even when we are killed without a chance to clean up: it runs
 // moto's own entry point behind a watchdog thread that exits as soon as our end of its stdin pipe
-// closes, which the OS does for us however we die.
+// closes, which the OS does for us however we die. With a state file, it restores moto's state from
+// it at boot and saves it there periodically and before it exits (moto_state.py).
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
   closeSync,
@@ -26,9 +27,12 @@ const patchesDirectory = fileURLToPath(new URL('.', import.meta.url));
 const LAUNCHER = [
   'import os, sys, threading',
   'import moto_patches',
+  'import moto_state',
   'from moto.server import main',
+  'moto_state.start_from_environment()',
   'def exit_when_parent_goes():',
   '    sys.stdin.buffer.read()',
+  '    moto_state.save_final()',
   '    os._exit(0)',
   'threading.Thread(target=exit_when_parent_goes, daemon=True).start()',
   'main(sys.argv[1:])',
@@ -38,6 +42,13 @@ export interface MotoServerOptions {
   /** A fixed port; by default a free one. */
   readonly port?: number;
   readonly startTimeoutMs?: number;
+  /**
+   * Where moto's state lives across restarts: restored from it at start when it exists, saved to it
+   * every `snapshotIntervalSeconds` and on stop. Without it, the state dies with the server.
+   */
+  readonly stateFile?: string;
+  /** Default 30: a server killed with SIGKILL loses at most that much. */
+  readonly snapshotIntervalSeconds?: number;
 }
 
 export interface MotoServer {
@@ -65,7 +76,17 @@ export async function startMotoServer(options: MotoServerOptions = {}): Promise<
     // Its own process group: a Ctrl-C meant for us does not kill it before we shut down in order.
     detached: true,
     // moto_patches.py (beside this file) fixes two of moto's emulation traps; docs/infra.md.
-    env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONPATH: patchesDirectory },
+    env: {
+      ...process.env,
+      PYTHONUNBUFFERED: '1',
+      PYTHONPATH: patchesDirectory,
+      ...(options.stateFile
+        ? {
+            CLINIC_WA_MOTO_STATE_FILE: options.stateFile,
+            CLINIC_WA_MOTO_SNAPSHOT_SECONDS: String(options.snapshotIntervalSeconds ?? 30),
+          }
+        : {}),
+    },
   });
   closeSync(log);
   const exited = new Promise<string>((resolve) =>
@@ -77,16 +98,18 @@ export async function startMotoServer(options: MotoServerOptions = {}): Promise<
 
   const ready = await waitUntilAnswering(endpoint, exited, options.startTimeoutMs ?? 20_000);
   if (ready !== 'ready') {
-    await killGroup(child, exited);
+    await killGroup(child, exited, 1_000);
     throw new Error(`moto did not start on port ${port} (${ready}); end of ${logFile}:\n${tail(logFile)}`);
   }
+  // Saving the state waits for the requests in flight (at most 10 s), then writes it.
+  const stopGraceMs = options.stateFile ? 30_000 : 1_000;
   let stopped: Promise<void> | undefined;
   return {
     endpoint,
     port,
     logFile,
     stop: () => {
-      stopped ??= killGroup(child, exited);
+      stopped ??= killGroup(child, exited, stopGraceMs);
       return stopped;
     },
   };
@@ -115,7 +138,7 @@ async function waitUntilAnswering(
   return exit ? `the process ended early: ${exit}` : `no answer within ${timeoutMs} ms`;
 }
 
-async function killGroup(child: ChildProcess, exited: Promise<string>): Promise<void> {
+async function killGroup(child: ChildProcess, exited: Promise<string>, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const pid = child.pid;
   child.ref(); // keep the loop alive until its exit is observed
@@ -128,10 +151,10 @@ async function killGroup(child: ChildProcess, exited: Promise<string>): Promise<
   };
   const within = (ms: number) =>
     Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout'))]);
-  // Closing its stdin ends it at once through the watchdog; moto's own SIGTERM handling waits
-  // for open keep-alive connections, so it is only the fallback.
+  // Closing its stdin ends it at once through the watchdog (after its last snapshot, if it keeps
+  // one); moto's own SIGTERM handling waits for open keep-alive connections, so it is the fallback.
   child.stdin?.end();
-  if ((await within(1_000)) !== 'timeout') return;
+  if ((await within(graceMs)) !== 'timeout') return;
   signalGroup('SIGTERM');
   if ((await within(3_000)) !== 'timeout') return;
   signalGroup('SIGKILL');

@@ -48,6 +48,8 @@ import threading
 
 import jsonpath_ng.ext
 
+import moto_state
+
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     MultipleTransactionsException,
@@ -170,7 +172,8 @@ def receive_message(self, queue_name, count, wait_seconds_timeout, visibility_ti
         remaining = deadline - unix_time()
         if result or remaining <= 0:
             return result
-        with queue._messages_lock:
+        # Waiting is not working on moto's state: a snapshot (moto_state.py) need not wait for it.
+        with moto_state.GATE.stepped_out(), queue._messages_lock:
             queue._messages_lock.wait(timeout=min(remaining, _LONG_POLL_RESCAN_SECONDS))
 
 

@@ -1,17 +1,19 @@
 // `npm start`: the platform on this machine. Each part starts in order, prints what it runs, and
 // stops in reverse order on Ctrl-C or SIGTERM: local AWS (moto, provisioned from the CDK template),
 // the WhatsApp simulator, a runner, the HTTPS API behind its local front, the queue consumers (the
-// event recorder, the webhook dispatcher), the dashboard.
+// event recorder, the webhook dispatcher), the dashboard. What they store survives a restart
+// (local-state.ts): `LOCAL_FRESH=true` starts from empty state.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Simulator, startSimulator } from '../../test/simulator/simulator.ts';
 import { RUNTIME_ENVIRONMENT_KEYS } from '../runtime-environment.ts';
 import { EMULATOR_CREDENTIAL_ENV } from './aws-clients.ts';
 import { startDashboardServer } from './dashboard-server.ts';
 import { type LocalAws, localAwsOptionsFromEnvironment, startLocalAws } from './local-aws.ts';
+import { clearSavedState, localStateFromEnvironment, readSavedAwsState } from './local-state.ts';
 
 interface RunningPart {
   readonly name: string;
@@ -27,10 +29,23 @@ interface Platform {
 
 type Part = (platform: Platform) => Promise<RunningPart>;
 
-const envFile = join(fileURLToPath(new URL('../../', import.meta.url)), '.local', 'local-aws.env');
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const state = localStateFromEnvironment(root);
+const { envFile } = state;
+/** A state file as the developer would type it: relative to the project when it is inside. */
+const shown = (file: string) => (file.startsWith(root) ? relative(root, file) : file);
 
 const localAwsPart: Part = async (platform) => {
-  const options = localAwsOptionsFromEnvironment();
+  const external = localAwsOptionsFromEnvironment();
+  if (state.fresh) {
+    const removed = clearSavedState(state);
+    console.log(
+      `\nLOCAL_FRESH: starting from empty state${removed.length ? ` (removed ${removed.join(', ')})` : ''}`,
+    );
+  }
+  // An external emulator keeps (or not) its own state; moto's is saved beside the simulator's.
+  const options = external.externalEndpoint ? external : { ...external, stateFile: state.awsStateFile };
+  const saved = options.stateFile ? readSavedAwsState(options.stateFile) : undefined;
   const aws = await startLocalAws(options);
   platform.aws = aws;
   const { emulatorMs, synthMs, provisionMs } = aws.timings;
@@ -40,6 +55,13 @@ const localAwsPart: Part = async (platform) => {
   console.log(
     `  ready in ${emulatorMs} ms, stack synthesized in ${synthMs} ms, provisioned in ${provisionMs} ms`,
   );
+  if (options.stateFile) {
+    console.log(
+      saved
+        ? `  state restored from ${options.stateFile} (saved ${saved.savedAt}); saved again every 30 s and on stop`
+        : `  state kept in ${options.stateFile}: saved every 30 s and on stop (LOCAL_FRESH=true starts empty)`,
+    );
+  }
   console.log('\nResources of the stateful stack:');
   const typeWidth = Math.max(...aws.stack.resources.map((resource) => resource.type.length));
   const byType = [...aws.stack.resources].sort(
@@ -62,7 +84,7 @@ const localAwsPart: Part = async (platform) => {
   const exports = Object.entries(environment).map(([key, value]) => `export ${key}='${value}'`);
   mkdirSync(join(envFile, '..'), { recursive: true });
   writeFileSync(envFile, `${exports.join('\n')}\n`);
-  console.log(`\nEnvironment (also in ${envFile}: \`source .local/local-aws.env\`):\n`);
+  console.log(`\nEnvironment (also in ${envFile}: \`source ${shown(envFile)}\`):\n`);
   console.log(exports.join('\n'));
   return {
     name: 'local AWS',
@@ -72,14 +94,12 @@ const localAwsPart: Part = async (platform) => {
   };
 };
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-/** The WhatsApp simulator, its state kept in `.local/` so paired channels survive a restart. */
+/** The WhatsApp simulator, its state kept beside moto's so paired channels survive a restart. */
 const simulatorPart: Part = async (platform) => {
   const port = Number(process.env.LOCAL_SIM_PORT ?? 7000);
   const simulator = await startSimulator({
     port,
-    snapshotFile: join(root, '.local', 'simulator-state.json'),
+    snapshotFile: state.simulatorStateFile,
   });
   platform.simulator = simulator;
   console.log(`\nWhatsApp simulator: ${simulator.wsUrl}`);
@@ -132,13 +152,13 @@ const runnerPart: Part = async (platform) => {
   };
 };
 
-/** The operator's key for this machine: kept in `.local/` so scripts keep working across restarts. */
+/** The operator's key for this machine: kept in the state directory so scripts keep working across restarts. */
 function localAdminKey(): string {
   if (process.env.ADMIN_API_KEY) return process.env.ADMIN_API_KEY;
-  const file = join(root, '.local', 'admin-key');
+  const file = state.adminKeyFile;
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const key = `adm_${randomBytes(32).toString('base64url')}`;
-  mkdirSync(join(root, '.local'), { recursive: true });
+  mkdirSync(state.directory, { recursive: true });
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return key;
 }
@@ -167,9 +187,10 @@ const apiPart: Part = async (platform) => {
   platform.apiUrl = url;
   console.log(`\nHTTPS API (local front for API Gateway): ${url}`);
   console.log(`  docs ${url}/docs, OpenAPI ${url}/v1/openapi.json, health ${url}/health`);
-  console.log(`  admin key (also in .local/admin-key): ${adminKey}`);
+  const adminKeyPath = shown(state.adminKeyFile);
+  console.log(`  admin key (also in ${adminKeyPath}): ${adminKey}`);
   console.log(
-    `  try: curl -s -X POST ${url}/v1/tenants -H "Authorization: Bearer $(cat .local/admin-key)" -H 'content-type: application/json' -d '{"name":"Clínica"}'`,
+    `  try: curl -s -X POST ${url}/v1/tenants -H "Authorization: Bearer $(cat ${adminKeyPath})" -H 'content-type: application/json' -d '{"name":"Clínica"}'`,
   );
   return {
     name: 'API',

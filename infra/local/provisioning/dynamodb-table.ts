@@ -8,6 +8,7 @@ import {
   type LocalSecondaryIndex,
   type TableDescription,
   UpdateContinuousBackupsCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { NAME_RULES, physicalName } from './physical-names.ts';
@@ -43,8 +44,9 @@ export const dynamoDbTable: ResourceHandler = {
     const sse = properties.SSESpecification as SseSpecification | undefined;
     const stream = properties.StreamSpecification as { StreamViewType: 'NEW_IMAGE' } | undefined;
     let table: TableDescription | undefined;
+    let created = false;
     try {
-      const created = await dynamodb.send(
+      const result = await dynamodb.send(
         new CreateTableCommand({
           TableName: tableName,
           AttributeDefinitions: properties.AttributeDefinitions as AttributeDefinition[],
@@ -63,12 +65,15 @@ export const dynamoDbTable: ResourceHandler = {
           TableClass: properties.TableClass as 'STANDARD' | undefined,
         }),
       );
-      table = created.TableDescription;
+      table = result.TableDescription;
+      created = true;
     } catch (error) {
-      // A persistent emulator (LocalStack) still has it from an earlier run: adopt it.
+      // An emulator that kept its state (`npm start`'s saved moto state, LocalStack) still has it
+      // from an earlier run: keep it, with its items.
       if (!isAwsError(error, 'ResourceInUseException')) throw error;
     }
     table = await waitUntilActive(context.clients.dynamodb, tableName, table);
+    if (!created) table = await matchTemplate(dynamodb, table, properties);
 
     const ttl = properties.TimeToLiveSpecification as { AttributeName: string; Enabled: boolean } | undefined;
     const pitr = properties.PointInTimeRecoverySpecification as
@@ -105,6 +110,44 @@ export const dynamoDbTable: ResourceHandler = {
     };
   },
 };
+
+/**
+ * A kept table against the template: a changed primary key cannot be applied in place (start from
+ * empty state); an index the template added is created (moto indexes the items it has at once), and
+ * one it dropped is left, unused.
+ */
+async function matchTemplate(
+  dynamodb: DynamoDBClient,
+  table: TableDescription,
+  properties: Readonly<Record<string, unknown>>,
+): Promise<TableDescription> {
+  const keyOf = (schema: readonly KeySchemaElement[] | undefined) =>
+    (schema ?? []).map((element) => `${element.AttributeName}:${element.KeyType}`).join(',');
+  const wanted = keyOf(properties.KeySchema as KeySchemaElement[]);
+  if (keyOf(table.KeySchema) !== wanted) {
+    throw new Error(
+      `table ${table.TableName} exists with the key ${keyOf(table.KeySchema)}, the template wants ${wanted}: ` +
+        'start from empty state (LOCAL_FRESH=true npm start)',
+    );
+  }
+  const existing = new Set((table.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  const missing = ((properties.GlobalSecondaryIndexes as GlobalSecondaryIndex[] | undefined) ?? []).filter(
+    (index) => !existing.has(index.IndexName),
+  );
+  let current = table;
+  // One index per UpdateTable, as DynamoDB allows.
+  for (const index of missing) {
+    await dynamodb.send(
+      new UpdateTableCommand({
+        TableName: table.TableName,
+        AttributeDefinitions: properties.AttributeDefinitions as AttributeDefinition[],
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+    current = await waitUntilActive(dynamodb, String(table.TableName), undefined);
+  }
+  return current;
+}
 
 async function waitUntilActive(
   dynamodb: DynamoDBClient,

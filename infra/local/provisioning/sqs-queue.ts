@@ -1,6 +1,11 @@
-import { CreateQueueCommand, type QueueAttributeName } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueUrlCommand,
+  type QueueAttributeName,
+  SetQueueAttributesCommand,
+} from '@aws-sdk/client-sqs';
 import { NAME_RULES, physicalName } from './physical-names.ts';
-import { optionalString, type ResourceHandler } from './resource-handler.ts';
+import { isAwsError, optionalString, type ResourceHandler } from './resource-handler.ts';
 
 /** Template properties that are queue attributes of the same name. */
 const ATTRIBUTES = [
@@ -36,10 +41,21 @@ export const sqsQueue: ResourceHandler = {
       if (value === undefined) continue;
       attributes[name] = typeof value === 'object' ? JSON.stringify(value) : String(value);
     }
-    // Idempotent for equal attributes, so a re-run on a persistent emulator finds its queue.
-    const { QueueUrl } = await context.clients.sqs.send(
-      new CreateQueueCommand({ QueueName: queueName, Attributes: attributes }),
-    );
+    const { sqs } = context.clients;
+    let QueueUrl: string | undefined;
+    try {
+      // Idempotent for equal attributes, so a re-run on a persistent emulator finds its queue.
+      ({ QueueUrl } = await sqs.send(
+        new CreateQueueCommand({ QueueName: queueName, Attributes: attributes }),
+      ));
+    } catch (error) {
+      // The emulator kept the queue (and its messages) from a run whose template said otherwise:
+      // keep it, with this template's attributes. A FIFO queue cannot become standard, nor back.
+      if (!isAwsError(error, 'QueueNameExists', 'QueueAlreadyExists')) throw error;
+      ({ QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName })));
+      const { FifoQueue: _immutable, ...changeable } = attributes;
+      await sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: changeable }));
+    }
     if (!QueueUrl) throw new Error(`CreateQueue ${queueName} returned no URL`);
     return {
       physicalId: queueName,

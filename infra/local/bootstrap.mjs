@@ -25,6 +25,8 @@ const binDir = join(root, 'node_modules/.bin');
 const commands = {
   test: {
     needsMoto: true,
+    // The dashboard's tests drive a real Chromium (playwright-core, test/integration/dashboard.test.ts).
+    needsBrowser: true,
     // Lint errors (a focused or skipped test among them) fail the run before any test starts.
     before: [join(root, 'node_modules/.bin/biome'), 'lint', '--diagnostic-level=error', '.'],
     run: [process.execPath, join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...args],
@@ -177,8 +179,40 @@ if (!selected) {
 ensureNodeModules();
 if (!ensureProjectNode()) runCommand();
 
+/**
+ * Debian's Chromium for the dashboard's browser tests (playwright-core drives it; Playwright's own
+ * browser downloads come from a CDN, not a package registry). Installed with apt when absent and
+ * this user may (root, or sudo without a password); otherwise those tests say what is missing.
+ */
+function ensureBrowser() {
+  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (existsSync(chromium)) return;
+  if (spawnSync('apt-get', ['--version']).status !== 0) {
+    console.warn(
+      `bootstrap: no Chromium at ${chromium} and no apt-get: the dashboard's browser tests will fail (set CHROMIUM_PATH)`,
+    );
+    return;
+  }
+  const asRoot = process.getuid?.() === 0;
+  if (!asRoot && spawnSync('sudo', ['-n', 'true']).status !== 0) {
+    console.warn(
+      `bootstrap: no Chromium at ${chromium}; install it (apt-get install chromium) or set CHROMIUM_PATH`,
+    );
+    return;
+  }
+  console.log('bootstrap: installing Chromium (Debian package) for the dashboard’s browser tests…');
+  const apt = (aptArgs) =>
+    spawnSync(asRoot ? 'apt-get' : 'sudo', asRoot ? aptArgs : ['-n', 'apt-get', ...aptArgs], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    }).status;
+  if (apt(['update', '-qq']) !== 0 || apt(['install', '-y', '-qq', 'chromium']) !== 0)
+    console.warn('bootstrap: installing Chromium failed: the dashboard’s browser tests will fail');
+}
+
 function runCommand() {
   if (selected.needsMoto) ensureMotoVirtualenv();
+  if (selected.needsBrowser) ensureBrowser();
   if (selected.needsFuzzer) ensureFuzzerVirtualenv();
   if (selected.before) {
     const [beforeBin, ...beforeArgs] = selected.before;

@@ -23,9 +23,10 @@ import { WEBHOOK_DISPATCHER_SOURCES } from '#functions/consumers/webhook-dispatc
 import { CoalescingEventPublisher } from '#runner/events/coalescing-event-publisher.ts';
 import type { PlatformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
-import { newWebhookSecret, type Webhook, type WebhookEventFilter } from '#shared/domain/webhook.ts';
+import type { Webhook, WebhookEventFilter } from '#shared/domain/webhook.ts';
 import { createPlatform, type Platform } from '#shared/platform.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
+import { issueSecret } from '#shared/use-cases/webhook-secrets.ts';
 import { CallTrace, callsPerRequest, type TraceSummary } from './api/call-trace.ts';
 import { type Benchmark, type BenchmarkResult, type Goal, goal, type Metric } from './benchmark.ts';
 import { type BenchEmulators, servedServices, startBenchEmulators } from './emulators.ts';
@@ -134,7 +135,8 @@ async function setUpClinics(platform: Platform, receiver: BenchReceiver): Promis
     for (const settings of spec.webhooks) {
       const now = new Date();
       const id = newId('webhook');
-      const secret = newWebhookSecret(now);
+      // Sealed under the stack's webhook-secrets key, as the API keeps it: the dispatcher opens it.
+      const { secret, kept } = await issueSecret(platform.webhookSecrets, { tenantId, webhookId: id }, now);
       const webhook: Webhook = {
         id,
         tenantId,
@@ -144,20 +146,20 @@ async function setUpClinics(platform: Platform, receiver: BenchReceiver): Promis
         channelIds: settings.channels?.map((index) => channelIds[index] as string) ?? null,
         status: 'enabled',
         disabledReason: null,
-        secrets: [secret],
+        secrets: [kept],
         failingSince: null,
         version: 1,
         createdAt: now.toISOString(),
         updatedAt: now.toISOString(),
       };
       await platform.webhooks.create(webhook);
-      receiver.expect(id, secret.value);
+      receiver.expect(id, secret);
       webhooks.push({
         id,
         tenantId,
         events: webhook.events,
         channelIds: webhook.channelIds,
-        secret: secret.value,
+        secret,
       });
     }
     clinics.push({ tenantId, channelIds, webhooks, weight: spec.weight });

@@ -55,10 +55,12 @@ export class ApiStack extends Stack {
       stateful.commandQueues.bindSend(commandIssuer.consumer);
     }
     // Webhooks: their items and deliveries, and queuing a delivery for the dispatcher (no command
-    // queue, no media, no event bus: a test event goes to its one webhook, not to every consumer).
+    // queue, no media, no event bus: a test event goes to its one webhook, not to every consumer);
+    // sealing new secrets with the webhook-secrets key, and opening one for a replayed creation.
     stateful.platformTable.bindReadWrite(webhooks.consumer);
     stateful.idempotencyTable.bindReadWrite(webhooks.consumer);
     stateful.webhookDeliveries.bindSend(webhooks.consumer);
+    stateful.webhookSecretKey.bindSealAndOpen(webhooks.consumer);
     stateful.media.bindPutAndGetObjects(messages.consumer);
     Validations.of(messages.role).acknowledge({
       id: mediaObjectsFinding(stateful.stackName),

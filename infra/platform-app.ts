@@ -219,7 +219,8 @@ function deploymentEnvironment() {
 export function defineStatefulStack(app: App): StatefulStack {
   return new StatefulStack(app, STATEFUL_STACK_NAME, {
     env: deploymentEnvironment(),
-    description: 'clinic-wa stateful resources: tables, session key, queues, event bus, media',
+    description:
+      'clinic-wa stateful resources: tables, session and webhook-secrets keys, queues, event bus, media',
     shardCount: shardCountOf(app),
   });
 }

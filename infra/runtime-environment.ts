@@ -22,9 +22,18 @@ export const RUNTIME_ENVIRONMENT_KEYS = [
   'WEBHOOK_DELIVERY_QUEUE_URL',
   /** First tries of deliveries, in order per webhook and channel (FIFO). */
   'WEBHOOK_ORDERED_QUEUE_URL',
+  /** The key that seals webhook secrets: given only with a grant on it (`BOUND_ONLY_KEYS`). */
+  'WEBHOOK_SECRET_KEY_ARN',
 ] as const;
 
 export type RuntimeEnvironmentKey = (typeof RUNTIME_ENVIRONMENT_KEYS)[number];
+
+/**
+ * Variables only a `bind…` call sets, together with the access they name: `completeEnvironment`
+ * leaves them out. `shared/config.ts` reads them as optional, and whoever needs one has its grant;
+ * every other function is spared ~100 bytes of Lambda's 4 KB (docs/infra.md, "Shard count").
+ */
+export const BOUND_ONLY_KEYS: readonly RuntimeEnvironmentKey[] = ['WEBHOOK_SECRET_KEY_ARN'];
 export type RuntimeEnvironment = Readonly<Record<RuntimeEnvironmentKey, string>>;
 
 /** The stack output that carries the environment as one JSON object. */

@@ -1,5 +1,5 @@
 // Everything that holds data or identity and must outlive deployments: tables, the session key,
-// queues, the event bus, the media bucket. Compute (functions, runner tasks) lives in the stateless
+// the webhook-secrets key, queues, the event bus, the media bucket. Compute (functions, runner tasks) lives in the stateless
 // stack and reaches these through the constructs' `bind…` methods.
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
@@ -9,6 +9,7 @@ import { MediaBucket } from './constructs/media-bucket.construct.ts';
 import { SecureTable } from './constructs/secure-table.construct.ts';
 import { SessionKey } from './constructs/session-key.construct.ts';
 import { WebhookDeliveries } from './constructs/webhook-deliveries.construct.ts';
+import { WebhookSecretKey } from './constructs/webhook-secret-key.construct.ts';
 import { RUNTIME_ENVIRONMENT_OUTPUT, type RuntimeEnvironment } from './runtime-environment.ts';
 
 export const DEFAULT_SHARD_COUNT = 16;
@@ -23,6 +24,7 @@ export class StatefulStack extends Stack {
   readonly sessionsTable: SecureTable;
   readonly idempotencyTable: SecureTable;
   readonly sessionKey: SessionKey;
+  readonly webhookSecretKey: WebhookSecretKey;
   readonly commandQueues: CommandQueues;
   readonly events: EventRouting;
   readonly media: MediaBucket;
@@ -43,6 +45,8 @@ export class StatefulStack extends Stack {
       environmentKey: 'PLATFORM_TABLE_NAME',
     });
     this.sessionKey = new SessionKey(this, 'SessionKey');
+    // Webhook signing secrets, sealed before they reach the platform table (docs/api.md, "Secrets").
+    this.webhookSecretKey = new WebhookSecretKey(this, 'WebhookSecretKey');
     // Runner-only: Baileys creds and Signal keys (already envelope-encrypted), shard leases.
     this.sessionsTable = new SecureTable(this, 'SessionsTable', {
       partitionKey: 'pk',
@@ -87,6 +91,7 @@ export class StatefulStack extends Stack {
       MEDIA_BUCKET_NAME: this.media.bucketName,
       WEBHOOK_DELIVERY_QUEUE_URL: this.webhookDeliveries.queueUrl,
       WEBHOOK_ORDERED_QUEUE_URL: this.webhookDeliveries.orderedQueueUrl,
+      WEBHOOK_SECRET_KEY_ARN: this.webhookSecretKey.keyArn,
     };
   }
 }

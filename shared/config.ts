@@ -80,6 +80,12 @@ export const resourceConfigSchema = z
     MEDIA_BUCKET_NAME: name,
     WEBHOOK_DELIVERY_QUEUE_URL: z.url(),
     WEBHOOK_ORDERED_QUEUE_URL: z.url(),
+    /**
+     * The webhook-secrets key: only the functions that may use it are given it (the webhooks
+     * function, the dispatcher: infra/runtime-environment.ts, `BOUND_ONLY_KEYS`); without it the
+     * platform's `webhookSecrets` refuses to seal or open.
+     */
+    WEBHOOK_SECRET_KEY_ARN: name.optional(),
   })
   .refine((env) => env.COMMAND_QUEUE_URLS.length === env.SHARD_COUNT, {
     path: ['COMMAND_QUEUE_URLS'],
@@ -100,6 +106,7 @@ export const resourceConfigSchema = z
     mediaBucket: env.MEDIA_BUCKET_NAME,
     webhookDeliveryQueueUrl: env.WEBHOOK_DELIVERY_QUEUE_URL,
     webhookOrderedQueueUrl: env.WEBHOOK_ORDERED_QUEUE_URL,
+    webhookSecretKeyArn: env.WEBHOOK_SECRET_KEY_ARN ?? null,
   }));
 export type ResourceConfig = z.output<typeof resourceConfigSchema>;
 

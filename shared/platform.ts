@@ -21,11 +21,13 @@ import { DynamoTenantRepository } from './aws/dynamo/tenant-repository.ts';
 import { DynamoTenantRetention } from './aws/dynamo/tenant-retention.ts';
 import { DynamoWebhookRepository } from './aws/dynamo/webhook-repository.ts';
 import { EventBridgePublisher } from './aws/eventbridge-publisher.ts';
+import { KmsWebhookSecretCipher } from './aws/kms-webhook-secret-cipher.ts';
 import { S3MediaStore } from './aws/s3-media-store.ts';
 import { SqsCommandBus } from './aws/sqs-command-bus.ts';
 import { SqsDeliveryQueue } from './aws/sqs-delivery-queue.ts';
 import { SqsOrderedDeliveryQueue } from './aws/sqs-ordered-delivery-queue.ts';
 import {
+  ConfigurationError,
   type Environment,
   loadAwsConfig,
   loadEventLogConfig,
@@ -33,6 +35,7 @@ import {
   loadWebhookUrlPolicy,
 } from './config.ts';
 import { EVENT_SOURCES } from './domain/events.ts';
+import type { WebhookSecretCipher } from './ports.ts';
 
 export type EventSource = keyof typeof EVENT_SOURCES;
 
@@ -95,5 +98,24 @@ export function createPlatform({ source, env = process.env, dynamoTimeouts }: Pl
     shardCount: resources.shardCount,
     /** Where webhooks may point: the API checks a URL with it when set, the dispatcher at each try. */
     webhookUrlPolicy: loadWebhookUrlPolicy(env),
+    /** Seals and opens webhook signing secrets: only where the webhook-secrets key is given. */
+    webhookSecrets: resources.webhookSecretKeyArn
+      ? new KmsWebhookSecretCipher(clients.kms, resources.webhookSecretKeyArn)
+      : withoutWebhookSecretKey,
   };
+}
+
+/**
+ * A process without the webhook-secrets key (every one but the webhooks function and the
+ * dispatcher): neither has it the variable nor may its role use the key, so it refuses by name.
+ */
+const withoutWebhookSecretKey: WebhookSecretCipher = {
+  seal: () => Promise.reject(missingWebhookSecretKey()),
+  open: () => Promise.reject(missingWebhookSecretKey()),
+};
+
+function missingWebhookSecretKey(): ConfigurationError {
+  return new ConfigurationError([
+    'WEBHOOK_SECRET_KEY_ARN is required to seal or open webhook secrets (the webhooks function and the dispatcher have it)',
+  ]);
 }

@@ -285,6 +285,24 @@ export interface WebhookChanges {
   readonly updatedAt?: string;
 }
 
+/** Whose signing secret: what a sealed secret is bound to (the KMS encryption context names both). */
+export interface WebhookSecretOwner {
+  readonly tenantId: string;
+  readonly webhookId: string;
+}
+
+/**
+ * Seals webhook signing secrets to be kept, and opens them to sign (shared/aws/
+ * kms-webhook-secret-cipher.ts: KMS under the webhook-secrets key, which only the webhooks function
+ * and the dispatcher may use). A sealed secret opens for the owner it was sealed for only: copied to
+ * another webhook or tenant, it does not open.
+ */
+export interface WebhookSecretCipher {
+  seal(owner: WebhookSecretOwner, secret: string): Promise<string>;
+  /** The secret in clear; rejects when `sealed` was not sealed for `owner`, or cannot be opened now. */
+  open(owner: WebhookSecretOwner, sealed: string): Promise<string>;
+}
+
 export interface WebhookRepository {
   /** Fails with a conflict when the tenant has `MAX_WEBHOOKS_PER_TENANT` already. */
   create(webhook: Webhook): Promise<void>;
@@ -389,7 +407,7 @@ export interface WebhookRequest {
   readonly url: string;
   /** The delivery id: the `webhook-id` header, the same on every try. */
   readonly deliveryId: string;
-  /** The secrets valid now (`signingSecrets`), newest first: one `v1,` signature each. */
+  /** The secrets valid now (`signingSecrets`), newest first, opened: one `v1,` signature each. */
   readonly secrets: readonly string[];
   /** The JSON body, signed as it is sent: the event envelope. */
   readonly body: string;

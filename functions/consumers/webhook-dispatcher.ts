@@ -27,6 +27,7 @@ import {
   type DispatchMetrics,
   type WebhookDispatcher,
 } from '#shared/use-cases/webhook-dispatch.ts';
+import { withOpenedSecretsCache } from '#shared/use-cases/webhook-secrets.ts';
 import { GroupedBatchProcessor } from './grouped-batch-processor.ts';
 
 export type SqsBatchHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
@@ -155,6 +156,7 @@ export const DELIVERY_METRICS = {
   failed: 'DeliveriesFailed',
   dead: 'DeliveriesDead',
   webhookDisabled: 'WebhooksDisabled',
+  secretsUnreadable: 'WebhookSecretsUnreadable',
 } as const;
 
 export const powertoolsDispatchMetrics: DispatchMetrics = {
@@ -162,12 +164,14 @@ export const powertoolsDispatchMetrics: DispatchMetrics = {
   failed: () => metrics.addMetric(DELIVERY_METRICS.failed, MetricUnit.Count, 1),
   dead: () => metrics.addMetric(DELIVERY_METRICS.dead, MetricUnit.Count, 1),
   webhookDisabled: () => metrics.addMetric(DELIVERY_METRICS.webhookDisabled, MetricUnit.Count, 1),
+  secretsUnreadable: () => metrics.addMetric(DELIVERY_METRICS.secretsUnreadable, MetricUnit.Count, 1),
 };
 
 /**
  * The dispatcher as a Lambda container (or the local consumers process) builds it from its platform
  * and environment: the DynamoDB repositories, both delivery queues, the sender under the platform's
- * URL policy, the EventBridge publisher, Powertools' logger and metrics.
+ * URL policy, the webhook secrets' KMS cipher behind a short cache of what it opened, the
+ * EventBridge publisher, Powertools' logger and metrics.
  */
 export function dispatcherOf(
   platform: Platform,
@@ -180,6 +184,7 @@ export function dispatcherOf(
     firstTries: platform.orderedDeliveryQueue,
     queue: platform.deliveryQueue,
     sender: createWebhookSender({ policy: platform.webhookUrlPolicy }),
+    secrets: withOpenedSecretsCache(platform.webhookSecrets),
     events: platform.events,
     retention: platform.tenantRetention,
     metrics: powertoolsDispatchMetrics,

@@ -53,6 +53,19 @@ export type RouteResult =
 
 export type RouteImplementation = (input: RouteInput) => Promise<RouteResult>;
 
+/**
+ * A route whose answer holds what no record may keep in clear (a secret shown once): `run` does the
+ * work and returns what its idempotency record keeps (the secret sealed), once per `Idempotency-Key`;
+ * `answer` makes the client's answer from that, after the run and again for every replay. `run` and
+ * `answer` get the same `RouteInput` object, so a run may leave the answer what it has in hand.
+ */
+export interface AnsweredRoute {
+  readonly run: RouteImplementation;
+  readonly answer: (kept: RouteResult, input: RouteInput) => Promise<RouteResult>;
+}
+
+export type RouteDefinition = RouteImplementation | AnsweredRoute;
+
 /** What every route of a family goes through between authorization and its implementation. */
 export interface RouteGuards {
   /** The tenant's rate limit (`RateLimitedError`); admin and public routes are not limited. */
@@ -69,19 +82,22 @@ const NO_QUERY = z.object({});
 /**
  * A Powertools router with the routes of one function family, each checked in this order: who is
  * calling (401/403), the route's path ids (404), the body's size and type (413/415), its schema
- * and query (400), the tenant's rate (429), then the implementation, once per `Idempotency-Key`.
- * Every error becomes the API's error body with the request's id.
+ * and query (400), the tenant's rate (429), then the implementation, once per `Idempotency-Key`
+ * (and its `answer`, every time, for an `AnsweredRoute`). Every error becomes the API's error body
+ * with the request's id.
  */
 export function createApiRouter(
   family: FunctionFamily,
-  implementations: Readonly<Record<string, RouteImplementation>>,
+  implementations: Readonly<Record<string, RouteDefinition>>,
   guards: RouteGuards = {},
 ): Router {
   const router = new Router({ logger });
   router.use(routeMetrics);
   for (const spec of ROUTES.filter((route) => route.family === family)) {
-    const implementation = implementations[spec.operationId];
-    if (!implementation) throw new Error(`No implementation for ${spec.operationId}`);
+    const definition = implementations[spec.operationId];
+    if (!definition) throw new Error(`No implementation for ${spec.operationId}`);
+    const { run: implementation, answer } =
+      typeof definition === 'function' ? { run: definition, answer: null } : definition;
     // Every route validates its query (unknown parameters are dropped), and its body when it has one.
     // A body that may be left out is validated here instead (`optionalBody`): the router's own
     // validation would refuse an empty body sent as application/json before any schema saw it.
@@ -133,7 +149,7 @@ export function createApiRouter(
                 run,
               )
             : await run();
-        return toResponse(result);
+        return toResponse(answer ? await answer(result, input) : result);
       },
       {
         method: spec.method,

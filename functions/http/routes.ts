@@ -424,8 +424,8 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: `Create a webhook (at most ${MAX_WEBHOOKS_PER_TENANT} per tenant): its signing secret is shown only in this response`,
     request: { body: newWebhookSchema },
     responses: { 201: issuedWebhookSchema },
-    // A replay answers the first response, secret included: the idempotency record keeps it for
-    // 24 h, in a table as protected as the one that keeps the secret itself (docs/api.md).
+    // A replay answers the first response, secret included: the idempotency record keeps the secret
+    // sealed (the webhook-secrets key), and each answer opens it (functions/webhooks/routes.ts).
     idempotent: true,
   },
   {
@@ -478,8 +478,8 @@ export const ROUTES: readonly RouteSpec[] = [
       'A new signing secret, shown only in this response; the previous one keeps signing until `previousSecretExpiresAt`',
     request: { params: webhookParams, body: secretRotationSchema, bodyOptional: true },
     responses: { 200: rotatedSecretSchema },
-    // No Idempotency-Key: a replay would keep the new secret in the idempotency table; a retry after
-    // a lost answer rotates again, and the secret before both still signs for its overlap.
+    // No Idempotency-Key: a retry after a lost answer rotates again, which is harmless (the secret
+    // before both still signs for its overlap), and the client keeps the secret it was answered.
   },
   {
     operationId: 'testWebhook',

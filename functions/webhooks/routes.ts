@@ -8,6 +8,7 @@ import {
   listDeliveries,
   listWebhooks,
   type NewWebhook,
+  openIssuedSecret,
   recoverDeliveries,
   redeliver,
   rotateWebhookSecret,
@@ -16,21 +17,42 @@ import {
   type WebhookDependencies,
   type WebhookPatch,
 } from '#shared/use-cases/webhooks.ts';
-import { type RouteImplementation, tenantOf } from '../http/api-router.ts';
+import { type RouteDefinition, type RouteInput, tenantOf } from '../http/api-router.ts';
 import { deliveryView, pageView, webhookView } from '../http/presenters.ts';
 
+/** What a creation's idempotency record keeps: the answer, its secret sealed (never in clear). */
+interface KeptCreation {
+  readonly webhook: ReturnType<typeof webhookView>;
+  readonly sealedSecret: string;
+}
+
 /** A tenant's webhooks: manage them, test them, see and retry their deliveries. */
-export function webhookRoutes(deps: WebhookDependencies): Record<string, RouteImplementation> {
+export function webhookRoutes(deps: WebhookDependencies): Record<string, RouteDefinition> {
+  // The secret a creation just issued, for its own answer: a replay has none and opens the sealed one.
+  const issued = new WeakMap<RouteInput, string>();
   return {
-    createWebhook: async (input) => {
-      try {
-        const { webhook, secret } = await createWebhook(deps, tenantOf(input), input.body as NewWebhook);
-        return { status: 201, body: { ...webhookView(webhook), secret } };
-      } catch (error) {
-        // The caller's own tenant, erased since the authorizer's cached answer: its key is no longer good.
-        if (error instanceof TenantNotActiveError) throw new UnauthenticatedError();
-        throw error;
-      }
+    createWebhook: {
+      run: async (input) => {
+        try {
+          const { webhook, secret } = await createWebhook(deps, tenantOf(input), input.body as NewWebhook);
+          issued.set(input, secret);
+          const kept: KeptCreation = {
+            webhook: webhookView(webhook),
+            sealedSecret: webhook.secrets[0]?.sealed ?? '',
+          };
+          return { status: 201, body: kept };
+        } catch (error) {
+          // The caller's own tenant, erased since the authorizer's cached answer: its key is no longer good.
+          if (error instanceof TenantNotActiveError) throw new UnauthenticatedError();
+          throw error;
+        }
+      },
+      answer: async (kept, input) => {
+        const { webhook, sealedSecret } = (kept as { body: KeptCreation }).body;
+        const secret =
+          issued.get(input) ?? (await openIssuedSecret(deps, tenantOf(input), webhook.id, sealedSecret));
+        return { status: kept.status, body: { ...webhook, secret } };
+      },
     },
     listWebhooks: async (input) => ({
       status: 200,

@@ -11,7 +11,12 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/observability.ts';
 import { LAMBDA_NODE_RUNTIME } from '../node-version.ts';
-import type { RuntimeConsumer, RuntimeEnvironment, RuntimeEnvironmentKey } from '../runtime-environment.ts';
+import {
+  BOUND_ONLY_KEYS,
+  type RuntimeConsumer,
+  type RuntimeEnvironment,
+  type RuntimeEnvironmentKey,
+} from '../runtime-environment.ts';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -110,11 +115,13 @@ export class PlatformFunction extends Construct {
 
   /**
    * `shared/config.ts` reads the whole contract at cold start; the variables no `bind…` call has set
-   * are added as bare names, with no access behind them.
+   * are added as bare names, with no access behind them, except those only a grant comes with
+   * (`BOUND_ONLY_KEYS`).
    */
   completeEnvironment(environment: RuntimeEnvironment): void {
     for (const [key, value] of Object.entries(environment) as [RuntimeEnvironmentKey, string][]) {
-      if (!this.boundKeys.has(key)) this.function.addEnvironment(key, value);
+      if (!this.boundKeys.has(key) && !BOUND_ONLY_KEYS.includes(key))
+        this.function.addEnvironment(key, value);
     }
   }
 }

@@ -21,7 +21,12 @@ import {
 import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RuntimeConsumer, RuntimeEnvironment, RuntimeEnvironmentKey } from '../runtime-environment.ts';
+import {
+  BOUND_ONLY_KEYS,
+  type RuntimeConsumer,
+  type RuntimeEnvironment,
+  type RuntimeEnvironmentKey,
+} from '../runtime-environment.ts';
 
 /**
  * The runner's EMF gauge of sessions held by one task, published once a minute by each task
@@ -188,11 +193,13 @@ export class RunnerService extends Construct {
 
   /**
    * `shared/config.ts` reads the whole contract at start-up; the variables no `bind…` call has set
-   * are added as bare names, with no access behind them.
+   * are added as bare names, with no access behind them, except those only a grant comes with
+   * (`BOUND_ONLY_KEYS`).
    */
   completeEnvironment(environment: RuntimeEnvironment): void {
     for (const [key, value] of Object.entries(environment) as [RuntimeEnvironmentKey, string][]) {
-      if (!this.boundKeys.has(key)) this.container.addEnvironment(key, value);
+      if (!this.boundKeys.has(key) && !BOUND_ONLY_KEYS.includes(key))
+        this.container.addEnvironment(key, value);
     }
   }
 }

@@ -7,9 +7,10 @@
 // - `Delivery` takes the ordered FIFO queue (one webhook and channel's first tries in turn) and the
 //   standard jobs queue (retries, waits, the API's redeliveries), sends, and queues the next tries.
 //
-// Neither reads the sessions table or may use the session key. Both report the records they could
-// not handle (`reportBatchItemFailures`): only those come back, and each queue's DLQ (with its alarm)
-// catches what keeps failing.
+// Both may decrypt with the webhook-secrets key (to sign; neither may encrypt). Neither reads the
+// sessions table or may use the session key. Both report the records they could not handle
+// (`reportBatchItemFailures`): only those come back, and each queue's DLQ (with its alarm) catches
+// what keeps failing.
 import { Duration } from 'aws-cdk-lib';
 import {
   type Alarm,
@@ -43,6 +44,7 @@ export const DISPATCHER_MEMORY_MB = 512;
 export const DELIVERY_METRIC_NAMES = {
   succeeded: 'DeliveriesSucceeded',
   failed: 'DeliveriesFailed',
+  secretsUnreadable: 'WebhookSecretsUnreadable',
 } as const;
 
 /**
@@ -137,6 +139,9 @@ export class WebhookDispatcher extends Construct {
     stateful.platformTable.bindItemAccess(this.delivery.consumer, DISPATCHER_TABLE_ACTIONS);
     queues.bindConsume(this.delivery.consumer);
     stateful.events.bindPublish(this.delivery.consumer);
+    // Both sign: the fan-out a QR or pairing code, the worker every other delivery.
+    stateful.webhookSecretKey.bindOpen(this.fanOut.consumer);
+    stateful.webhookSecretKey.bindOpen(this.delivery.consumer);
     for (const fn of [this.fanOut, this.delivery]) {
       fn.completeEnvironment(stateful.runtimeEnvironment());
       // Clinics' URLs may carry tokens in their query: not into X-Ray segments.
@@ -225,6 +230,16 @@ export class WebhookDispatcher extends Construct {
         ...sum,
       });
     const { minimumTries, thresholdPercent, evaluationPeriods } = FAILED_SHARE_ALARM;
+    this.alarm(
+      'UnreadableSecrets',
+      tries(DELIVERY_METRIC_NAMES.secretsUnreadable),
+      1,
+      1,
+      'The webhook dispatcher could not open a webhook’s signing secrets (EMF WebhookSecretsUnreadable): KMS ' +
+        'refused or failed (the key disabled or scheduled for deletion, a grant lost, throttling), or an item ' +
+        'holds a ciphertext sealed for another webhook. Nothing was sent unsigned: the records come back, and ' +
+        'reach their DLQ if it lasts.',
+    );
     this.alarm(
       'FailedDeliveries',
       new MathExpression({

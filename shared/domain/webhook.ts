@@ -19,12 +19,16 @@ export const WEBHOOK_DISABLED_REASONS = ['gone', 'failing', 'by_clinic'] as cons
 export type WebhookDisabledReason = (typeof WEBHOOK_DISABLED_REASONS)[number];
 
 /**
- * A signing secret: `whsec_` + base64 of 32 random bytes (Standard Webhooks' format, which the
- * `standardwebhooks` package takes as is). After a rotation the previous one stays valid until
+ * A signing secret as its webhook keeps it: sealed (ports.ts `WebhookSecretCipher`: KMS under the
+ * webhook-secrets key, bound to this tenant and webhook), never in clear. In clear a secret is
+ * `whsec_` + base64 of 32 random bytes (`newSecretValue`, Standard Webhooks' format, which the
+ * `standardwebhooks` package takes as is): it is in the one answer that made it, and in the
+ * dispatcher's memory while it signs. After a rotation the previous one stays valid until
  * `expiresAt`, and every request carries a signature with each valid secret.
  */
 export interface WebhookSecret {
-  readonly value: string;
+  /** The secret's ciphertext (base64): it opens only for its own tenant and webhook. */
+  readonly sealed: string;
   readonly createdAt: string;
   /** null for the current secret. */
   readonly expiresAt: string | null;
@@ -40,7 +44,7 @@ export interface Webhook {
   readonly channelIds: readonly string[] | null;
   readonly status: WebhookStatus;
   readonly disabledReason: WebhookDisabledReason | null;
-  /** Newest first; never shown after creation or rotation. */
+  /** Newest first, each sealed; never shown after creation or rotation. */
   readonly secrets: readonly WebhookSecret[];
   /** When the current run of failed deliveries began; null while deliveries succeed. */
   readonly failingSince: string | null;
@@ -62,24 +66,25 @@ export const MAX_SIGNING_SECRETS = 5;
 export const DEFAULT_ROTATION_OVERLAP_SECONDS = 24 * 3600;
 export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 24 * 3600;
 
-export function newWebhookSecret(now: Date): WebhookSecret {
-  return {
-    value: `whsec_${randomBytes(32).toString('base64')}`,
-    createdAt: now.toISOString(),
-    expiresAt: null,
-  };
+/** A new signing secret in clear, to be sealed before it is kept and shown once. */
+export function newSecretValue(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
 /** The secrets that sign a request sent at `now`: the current one and any still in its overlap. */
-export function signingSecrets(webhook: Pick<Webhook, 'secrets'>, now: Date): string[] {
-  return webhook.secrets
-    .filter((secret) => secret.expiresAt === null || Date.parse(secret.expiresAt) > now.getTime())
-    .map((secret) => secret.value);
+export function signingSecrets(webhook: Pick<Webhook, 'secrets'>, now: Date): WebhookSecret[] {
+  return webhook.secrets.filter(
+    (secret) => secret.expiresAt === null || Date.parse(secret.expiresAt) > now.getTime(),
+  );
 }
 
-/** The secrets after a rotation: a new current one, the old current one valid for `overlapSeconds`. */
+/**
+ * The secrets after a rotation at `now`: `fresh` (sealed for this webhook) the new current one, the
+ * old current one valid for `overlapSeconds`.
+ */
 export function rotatedSecrets(
   webhook: Pick<Webhook, 'secrets'>,
+  fresh: WebhookSecret,
   now: Date,
   overlapSeconds: number = DEFAULT_ROTATION_OVERLAP_SECONDS,
 ): WebhookSecret[] {
@@ -92,11 +97,10 @@ export function rotatedSecrets(
     throw new ValidationError(message, [{ field: 'overlapSeconds', message }]);
   }
   const endsAt = new Date(now.getTime() + overlapSeconds * 1000).toISOString();
-  const still = webhook.secrets
-    .filter((secret) => secret.expiresAt === null || Date.parse(secret.expiresAt) > now.getTime())
+  const still = signingSecrets(webhook, now)
     .map((secret) => (secret.expiresAt === null ? { ...secret, expiresAt: endsAt } : secret))
     .filter((secret) => overlapSeconds > 0 || secret.expiresAt === null);
-  return [newWebhookSecret(now), ...still];
+  return [{ ...fresh, expiresAt: null }, ...still];
 }
 
 /** Whether the webhook takes this event: enabled, the event's type subscribed, its channel included. */

@@ -13,7 +13,6 @@ import {
   newDelivery,
   type ResponseVerdict,
   retryDelayMs,
-  signingSecrets,
   storedEventOf,
   type Webhook,
   webhookWants,
@@ -26,8 +25,10 @@ import type {
   EventPublisher,
   WebhookRepository,
   WebhookResponse,
+  WebhookSecretCipher,
   WebhookSender,
 } from '../ports.ts';
+import { openSigningSecrets } from './webhook-secrets.ts';
 
 // The webhook dispatcher (docs/architecture.md, "Webhooks"): events in, signed POSTs out.
 //
@@ -42,6 +43,8 @@ import type {
 //   deliveries stay pending, visible and redeliverable.
 // - QR and pairing codes are sent from the fan-out itself, never queued, never stored whole and
 //   never tried past their `expiresAt`.
+// - The webhook's secrets are opened (KMS) for each try, before it is claimed: secrets that cannot
+//   be opened send nothing (never an unsigned request) and fail the job's record, which comes back.
 
 export interface DispatchMetrics {
   /** One try that ended in a 2xx. */
@@ -52,6 +55,8 @@ export interface DispatchMetrics {
   dead(): void;
   /** A webhook disabled by the dispatcher (410, or failing for too long). */
   webhookDisabled(): void;
+  /** A webhook's secrets could not be opened: nothing sent, the record failed (ours to look at). */
+  secretsUnreadable(): void;
 }
 
 export interface DispatchLog {
@@ -68,6 +73,8 @@ export interface DispatchDependencies {
   /** Retries and waits, delayed and in no order (the standard delivery queue). */
   readonly queue: DeliveryQueue;
   readonly sender: WebhookSender;
+  /** Opens the secrets that sign a try (the stack's: KMS, behind `withOpenedSecretsCache`). */
+  readonly secrets: WebhookSecretCipher;
   readonly events: EventPublisher;
   readonly metrics?: DispatchMetrics;
   readonly log?: DispatchLog;
@@ -108,6 +115,21 @@ export type JobOutcome =
   /** The webhook is disabled or deleted: the delivery stays pending, redeliverable. */
   | 'webhook_disabled';
 
+/**
+ * A webhook's signing secrets could not be opened (KMS refused or failed): nothing was sent, and the
+ * record fails, to come back and be tried again.
+ */
+export class WebhookSecretsUnreadableError extends Error {
+  constructor(
+    readonly tenantId: string,
+    readonly webhookId: string,
+    options: { cause: unknown },
+  ) {
+    super(`The signing secrets of webhook ${webhookId} could not be opened: nothing was sent`, options);
+    this.name = 'WebhookSecretsUnreadableError';
+  }
+}
+
 /** A pairing secret could not be delivered yet and is still valid: its message should come back. */
 export class PairingSecretPendingError extends Error {
   constructor(readonly eventId: string) {
@@ -123,6 +145,7 @@ const noMetrics: DispatchMetrics = {
   failed: () => {},
   dead: () => {},
   webhookDisabled: () => {},
+  secretsUnreadable: () => {},
 };
 const noLog: DispatchLog = { info: () => {}, warn: () => {}, error: () => {} };
 
@@ -293,11 +316,33 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
     };
   }
 
-  function send(webhook: Webhook, delivery: Delivery, body: string, timeoutMs?: number) {
+  /** The secrets that sign a try now, opened; never none (the current one is always valid). */
+  async function secretsOf(webhook: Webhook): Promise<string[]> {
+    try {
+      return await openSigningSecrets(deps.secrets, webhook, now());
+    } catch (error) {
+      metrics.secretsUnreadable();
+      log.error('webhook secrets could not be opened: nothing sent', {
+        tenantId: webhook.tenantId,
+        webhookId: webhook.id,
+        error: (error as Error).name,
+        reason: (error as Error).message,
+      });
+      throw new WebhookSecretsUnreadableError(webhook.tenantId, webhook.id, { cause: error });
+    }
+  }
+
+  function send(
+    webhook: Webhook,
+    delivery: Delivery,
+    secrets: readonly string[],
+    body: string,
+    timeoutMs?: number,
+  ) {
     return deps.sender.send({
       url: webhook.url,
       deliveryId: delivery.id,
-      secrets: signingSecrets(webhook, now()),
+      secrets,
       body,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     });
@@ -405,23 +450,28 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       if (!(expiresAt > now().getTime())) return 0;
       const wanting = (await webhooksOf(event.tenantId)).filter((webhook) => webhookWants(webhook, event));
       const body = JSON.stringify(event);
-      const outcomes = await Promise.all(
+      const settled = await Promise.allSettled(
         wanting.map(async (listed) => {
           // The list may be up to `cacheMs` old: the secret goes only where the webhook points now,
           // signed with the secrets valid now (a PATCHed URL, a deletion, a rotation with no overlap).
           const webhook = await deps.webhooks.get(listed.tenantId, listed.id);
           if (!webhook || !webhookWants(webhook, event)) return 'dropped' as const;
+          const secrets = await secretsOf(webhook);
           const delivery = await ensurePairingDelivery(event, webhook);
           if (!delivery) return 'dropped' as const;
           const left = expiresAt - now().getTime();
           if (left <= 0) return 'dropped' as const;
-          const response = await send(webhook, delivery, body, Math.min(left, DELIVERY_TIMEOUT_MS));
+          const response = await send(webhook, delivery, secrets, body, Math.min(left, DELIVERY_TIMEOUT_MS));
           return settle(webhook, delivery, response, async () => {
             const nextAt = now().getTime() + (deps.pairingRetryMs ?? PAIRING_RETRY_MS);
             return nextAt < expiresAt ? { nextAttemptAt: new Date(nextAt).toISOString() } : null;
           });
         }),
       );
+      // Each webhook is tried whatever befell the others; then a failure fails the event's record.
+      const failure = settled.find((result) => result.status === 'rejected');
+      if (failure) throw failure.reason;
+      const outcomes = settled.map((result) => (result as PromiseFulfilledResult<JobOutcome>).value);
       if (outcomes.includes('retrying')) throw new PairingSecretPendingError(event.id);
       return outcomes.filter((outcome) => outcome !== 'dropped').length;
     },
@@ -454,6 +504,8 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       }
       const webhook = await deps.webhooks.get(job.tenantId, job.webhookId);
       if (webhook?.status !== 'enabled') return 'webhook_disabled';
+      // Before the claim: secrets that cannot be opened leave the try unclaimed for the job's return.
+      const secrets = await secretsOf(webhook);
       // The try is this job's alone: a duplicate job (SQS, a double redelivery) finds it claimed.
       const claimAt = now();
       const claim = await deps.deliveries.claimTry(
@@ -482,7 +534,7 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
         await deps.queue.enqueue([job], { delayMs });
         return 'waiting';
       }
-      const response = await send(webhook, delivery, JSON.stringify(delivery.event));
+      const response = await send(webhook, delivery, secrets, JSON.stringify(delivery.event));
       return settle(webhook, claim.delivery, response, async (delayMs) => {
         const nextAttemptAt = new Date(now().getTime() + delayMs).toISOString();
         // Queued before the try is recorded: a crash in between leaves a job ahead of its delivery

@@ -9,7 +9,6 @@ import {
   MAX_RECOVERED_PER_REQUEST,
   MAX_SIGNING_SECRETS,
   newDelivery,
-  newWebhookSecret,
   rotatedSecrets,
   validateWebhookSettings,
   type Webhook,
@@ -24,8 +23,10 @@ import type {
   DeliveryRepository,
   WebhookChanges,
   WebhookRepository,
+  WebhookSecretCipher,
 } from '../ports.ts';
 import { deliveryJobOf } from './webhook-dispatch.ts';
+import { issueSecret } from './webhook-secrets.ts';
 
 // A clinic's webhooks: where its events go, and what became of their deliveries. The deliveries
 // themselves are the dispatcher's; the API makes a test one, and reopens dead ones for another round
@@ -37,6 +38,8 @@ export interface WebhookDependencies {
   readonly deliveryQueue: DeliveryQueue;
   readonly channels: ChannelRepository;
   readonly webhookUrlPolicy: WebhookUrlPolicy;
+  /** Seals a new secret before it is kept, and opens one again for a replayed creation. */
+  readonly webhookSecrets: WebhookSecretCipher;
   /** How URLs' host names are resolved (the system's resolver by default). */
   readonly resolve?: Resolve;
   readonly now?: () => Date;
@@ -72,7 +75,10 @@ const MAX_UPDATE_ROUNDS = 3;
 
 const clock = (deps: Pick<WebhookDependencies, 'now'>) => deps.now?.() ?? new Date();
 
-/** Creates an enabled webhook; `secret` is shown this once (the webhook keeps it, never shows it). */
+/**
+ * Creates an enabled webhook; `secret` is shown this once: the webhook keeps it sealed for itself
+ * (`webhookSecrets`), and no answer shows it again.
+ */
 export async function createWebhook(
   deps: WebhookDependencies,
   tenantId: string,
@@ -87,21 +93,35 @@ export async function createWebhook(
   await requireReachable(deps, settings.url);
   if (settings.channelIds) await requireChannels(deps, tenantId, settings.channelIds);
   const now = clock(deps);
-  const secret = newWebhookSecret(now);
+  const id = newId('webhook', now.getTime());
+  const { secret, kept } = await issueSecret(deps.webhookSecrets, { tenantId, webhookId: id }, now);
   const webhook: Webhook = {
-    id: newId('webhook', now.getTime()),
+    id,
     tenantId,
     ...settings,
     status: 'enabled',
     disabledReason: null,
-    secrets: [secret],
+    secrets: [kept],
     failingSince: null,
     version: 1,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };
   await deps.webhooks.create(webhook);
-  return { webhook, secret: secret.value };
+  return { webhook, secret };
+}
+
+/**
+ * A secret a creation issued, opened again from its sealed copy: what answers a replay of the
+ * creation, whose idempotency record keeps the secret sealed only.
+ */
+export function openIssuedSecret(
+  deps: Pick<WebhookDependencies, 'webhookSecrets'>,
+  tenantId: string,
+  webhookId: string,
+  sealed: string,
+): Promise<string> {
+  return deps.webhookSecrets.open({ tenantId, webhookId }, sealed);
 }
 
 /** A webhook of the tenant; another tenant's is reported absent, as an absent one is. */
@@ -166,9 +186,10 @@ export async function rotateWebhookSecret(
 ): Promise<{ webhook: Webhook; secret: string; previousSecretExpiresAt: string }> {
   const overlapSeconds = input.overlapSeconds ?? DEFAULT_ROTATION_OVERLAP_SECONDS;
   const now = clock(deps);
-  let secret = '';
+  // Sealed once: a change tried again on a moved version keeps the same new secret.
+  const { secret, kept } = await issueSecret(deps.webhookSecrets, { tenantId, webhookId }, now);
   const webhook = await changeWebhook(deps, tenantId, webhookId, (current) => {
-    const secrets = rotatedSecrets(current, now, overlapSeconds);
+    const secrets = rotatedSecrets(current, kept, now, overlapSeconds);
     if (secrets.length > MAX_SIGNING_SECRETS) {
       const ending = secrets
         .flatMap((candidate) => (candidate.expiresAt ? [candidate.expiresAt] : []))
@@ -178,7 +199,6 @@ export async function rotateWebhookSecret(
         `Webhook ${webhookId} has ${MAX_SIGNING_SECRETS} secrets valid already: rotate again after ${ending}, when the oldest one's overlap ends, or with overlapSeconds 0, which ends every earlier secret at once`,
       );
     }
-    secret = secrets[0]?.value ?? '';
     return { secrets };
   });
   return {

@@ -12,6 +12,7 @@ import {
 import {
   DecryptCommand,
   DescribeKeyCommand,
+  EncryptCommand,
   GenerateDataKeyCommand,
   GetKeyRotationStatusCommand,
 } from '@aws-sdk/client-kms';
@@ -29,6 +30,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { COMMAND_MAX_RECEIVE_COUNT } from '#infra/constructs/command-queues.construct.ts';
 import { MAX_RECEIVE_COUNT } from '#infra/constructs/secure-queue.construct.ts';
 import { emulatorClients } from '#infra/local/aws-clients.ts';
+import { webhookSecretContext } from '#shared/aws/kms-webhook-secret-cipher.ts';
 
 const { endpoint, region, env } = inject('localAws');
 const aws = emulatorClients({ endpoint, region });
@@ -342,6 +344,45 @@ describe('session key', () => {
     expect(rotation.KeyRotationEnabled).toBe(true);
     const byAlias = await aws.kms.send(new DescribeKeyCommand({ KeyId: 'alias/ClinicWa-Stateful/sessions' }));
     expect(byAlias.KeyMetadata?.Arn).toBe(env.SESSION_KEY_ARN);
+  });
+});
+
+describe('webhook-secrets key', () => {
+  const owner = { tenantId: 'ten_1', webhookId: 'whk_1' };
+
+  it('seals a secret bound to its tenant and webhook, and rotates, reachable by its alias', async () => {
+    const sealed = await aws.kms.send(
+      new EncryptCommand({
+        KeyId: env.WEBHOOK_SECRET_KEY_ARN,
+        Plaintext: Buffer.from('whsec_test'),
+        EncryptionContext: webhookSecretContext(owner),
+      }),
+    );
+    const opened = await aws.kms.send(
+      new DecryptCommand({
+        CiphertextBlob: sealed.CiphertextBlob,
+        KeyId: env.WEBHOOK_SECRET_KEY_ARN,
+        EncryptionContext: webhookSecretContext(owner),
+      }),
+    );
+    expect(Buffer.from(opened.Plaintext ?? []).toString()).toBe('whsec_test');
+    await expect(
+      aws.kms.send(
+        new DecryptCommand({
+          CiphertextBlob: sealed.CiphertextBlob,
+          EncryptionContext: webhookSecretContext({ ...owner, webhookId: 'whk_2' }),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
+    const rotation = await aws.kms.send(
+      new GetKeyRotationStatusCommand({ KeyId: env.WEBHOOK_SECRET_KEY_ARN }),
+    );
+    expect(rotation.KeyRotationEnabled).toBe(true);
+    const byAlias = await aws.kms.send(
+      new DescribeKeyCommand({ KeyId: 'alias/ClinicWa-Stateful/webhook-secrets' }),
+    );
+    expect(byAlias.KeyMetadata?.Arn).toBe(env.WEBHOOK_SECRET_KEY_ARN);
+    expect(env.WEBHOOK_SECRET_KEY_ARN).not.toBe(env.SESSION_KEY_ARN);
   });
 });
 

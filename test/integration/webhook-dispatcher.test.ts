@@ -1,17 +1,21 @@
-// The webhook dispatcher on the emulator: the DynamoDB repositories of webhooks and deliveries, a
-// FIFO queue of first tries and a standard queue of retries (the test's own, shaped like the stack's),
-// consumed the way Lambda's event sources do, posting to real receivers on this machine's loopback
-// that verify every request with `standardwebhooks`.
+// The webhook dispatcher on the emulator: the DynamoDB repositories of webhooks and deliveries, the
+// webhook secrets sealed with the emulator's KMS under the stack's webhook-secrets key, a FIFO queue
+// of first tries and a standard queue of retries (the test's own, shaped like the stack's), consumed
+// the way Lambda's event sources do, posting to real receivers on this machine's loopback that
+// verify every request with `standardwebhooks`.
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcherHandlers } from '#functions/consumers/webhook-dispatcher.ts';
+import { webhookKey } from '#shared/aws/dynamo/platform-keys.ts';
 import { SqsDeliveryQueue } from '#shared/aws/sqs-delivery-queue.ts';
 import { SqsOrderedDeliveryQueue } from '#shared/aws/sqs-ordered-delivery-queue.ts';
 import { newId } from '#shared/domain/ids.ts';
-import { deliveryIdOf, type Webhook } from '#shared/domain/webhook.ts';
+import { deliveryIdOf, type Webhook, type WebhookSecret } from '#shared/domain/webhook.ts';
 import { createWebhookSender } from '#shared/net/webhook-sender.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
 import { createWebhookDispatcher } from '#shared/use-cases/webhook-dispatch.ts';
-import { redeliver } from '#shared/use-cases/webhooks.ts';
+import { issueSecret, withOpenedSecretsCache } from '#shared/use-cases/webhook-secrets.ts';
+import { redeliver, rotateWebhookSecret, type WebhookDependencies } from '#shared/use-cases/webhooks.ts';
 import { eventBatch, MemoryEvents, newWebhook, statusEvent } from '#test/support/webhook-fakes.ts';
 import { type Receiver, startReceiver } from '#test/support/webhook-receiver.ts';
 import { platformRepositories } from './support/platform.ts';
@@ -27,6 +31,7 @@ async function dispatcherOnEmulator() {
   const events = new MemoryEvents();
   const firstTries = new SqsOrderedDeliveryQueue(sqs, queues.ordered);
   const retries = new SqsDeliveryQueue(sqs, queues.jobs);
+  const unreadable: string[] = [];
   const dispatcher = createWebhookDispatcher({
     webhooks: platform.webhooks,
     deliveries: platform.deliveries,
@@ -34,6 +39,15 @@ async function dispatcherOnEmulator() {
     queue: retries,
     events,
     sender: createWebhookSender({ policy: { allowLoopback: true } }),
+    // As the stack's dispatcher opens them (`dispatcherOf`): KMS, behind a cache of what it opened.
+    secrets: withOpenedSecretsCache(platform.webhookSecrets),
+    metrics: {
+      succeeded: () => {},
+      failed: () => {},
+      dead: () => {},
+      webhookDisabled: () => {},
+      secretsUnreadable: () => unreadable.push('secrets'),
+    },
     // The day-long schedule in under 2 s; SQS delays whole seconds, so each retry waits 1 s or so.
     retryScale: 2e-5,
     webhookCacheMs: 0,
@@ -43,6 +57,7 @@ async function dispatcherOnEmulator() {
     events,
     handlers,
     retries,
+    unreadable,
     /** Runs the delivery queues until `done()`. */
     run: (done: () => boolean | Promise<boolean>, timeoutMs = 40_000) =>
       pollUntil(
@@ -70,14 +85,29 @@ afterAll(async () => {
   await Promise.all(receivers.map((receiver) => receiver.close()));
 });
 
+/** The API's use cases' dependencies on the emulator (a rotation, a redelivery). */
+function apiDependencies(): WebhookDependencies {
+  return {
+    webhooks: platform.webhooks,
+    deliveries: platform.deliveries,
+    deliveryQueue: world.retries,
+    channels: platform.channels,
+    webhookUrlPolicy: { allowLoopback: true },
+    webhookSecrets: platform.webhookSecrets,
+  };
+}
+
+/** A tenant with a webhook whose secret is sealed with KMS as the API seals it, and its receiver. */
 async function tenantWithWebhook(overrides: Partial<Webhook> = {}) {
-  const tenantId = (await createTenant(platform, { name: 'Clínica' })).id;
+  const tenantId = overrides.tenantId ?? (await createTenant(platform, { name: 'Clínica' })).id;
   const draft = newWebhook(tenantId, 'http://placeholder.invalid/', overrides);
-  const receiver = await startReceiver(draft.secrets.map((secret) => secret.value));
+  const owner = { tenantId, webhookId: draft.id };
+  const { secret, kept } = await issueSecret(platform.webhookSecrets, owner, new Date());
+  const receiver = await startReceiver([secret]);
   receivers.push(receiver);
-  const webhook = { ...draft, url: receiver.url };
+  const webhook = { ...draft, url: receiver.url, secrets: [kept] };
   await platform.webhooks.create(webhook);
-  return { tenantId, webhook, receiver };
+  return { tenantId, webhook, receiver, secret };
 }
 
 describe('the webhook dispatcher on the emulator', () => {
@@ -160,18 +190,7 @@ describe('the webhook dispatcher on the emulator', () => {
       response.writeHead(200).end();
     });
     const before = clinic.receiver.requests.length;
-    await redeliver(
-      {
-        webhooks: platform.webhooks,
-        deliveries: platform.deliveries,
-        deliveryQueue: world.retries,
-        channels: platform.channels,
-        webhookUrlPolicy: { allowLoopback: true },
-      },
-      clinic.tenantId,
-      clinic.webhook.id,
-      downId,
-    );
+    await redeliver(apiDependencies(), clinic.tenantId, clinic.webhook.id, downId);
     await world.run(async () => (await downStatus()) === 'succeeded');
     expect(clinic.receiver.requests.length).toBe(before + 1);
     expect(clinic.receiver.requests.at(-1)?.headers['webhook-id']).toBe(downId);
@@ -193,5 +212,126 @@ describe('the webhook dispatcher on the emulator', () => {
     expect(world.events.published.filter((event) => event.tenantId === clinic.tenantId)).toMatchObject([
       { type: 'webhook.disabled', data: { webhookId: clinic.webhook.id, reason: 'gone' } },
     ]);
+  });
+});
+
+describe('webhook secrets under the emulator’s KMS', () => {
+  /** The webhook's item as DynamoDB holds it. */
+  const rawItem = async (tenantId: string, webhookId: string) =>
+    (
+      await platform.client.send(
+        new GetCommand({ TableName: platform.resources.platformTable, Key: webhookKey(tenantId, webhookId) }),
+      )
+    ).Item;
+  /** What a role that may write the table could do: put another webhook's ciphertext in this one. */
+  const putSecrets = (tenantId: string, webhookId: string, secrets: readonly WebhookSecret[]) =>
+    platform.client.send(
+      new UpdateCommand({
+        TableName: platform.resources.platformTable,
+        Key: webhookKey(tenantId, webhookId),
+        UpdateExpression: 'SET secrets = :secrets',
+        ExpressionAttributeValues: { ':secrets': secrets },
+      }),
+    );
+
+  it('keeps only ciphertext in the item, which the dispatcher opens to sign what the receiver verifies', async () => {
+    const clinic = await tenantWithWebhook();
+    const item = await rawItem(clinic.tenantId, clinic.webhook.id);
+    expect(item?.secrets).toEqual([
+      {
+        sealed: expect.stringMatching(/^[A-Za-z0-9+/]+={0,2}$/),
+        createdAt: expect.any(String),
+        expiresAt: null,
+      },
+    ]);
+    expect(JSON.stringify(item)).not.toContain(clinic.secret);
+    expect(JSON.stringify(item)).not.toContain('whsec_');
+    expect(
+      await platform.webhookSecrets.open(
+        { tenantId: clinic.tenantId, webhookId: clinic.webhook.id },
+        item?.secrets[0].sealed,
+      ),
+    ).toBe(clinic.secret);
+
+    const event = statusEvent(clinic.tenantId, newId('channel'));
+    expect((await world.handlers.fanOut(eventBatch([event]))).batchItemFailures).toEqual([]);
+    await world.run(() => clinic.receiver.requests.length >= 1);
+    expect(clinic.receiver.requests.map((request) => [request.event?.id, request.verifiedWith])).toEqual([
+      [event.id, [true]],
+    ]);
+  });
+
+  it('opens a ciphertext for its own webhook only: moved to another, nothing is sent and the job comes back', async () => {
+    const channelA = newId('channel');
+    const channelB = newId('channel');
+    const first = await tenantWithWebhook({ channelIds: [channelA] });
+    const second = await tenantWithWebhook({ tenantId: first.tenantId, channelIds: [channelB] });
+    const stranger = await tenantWithWebhook();
+    const sealed = first.webhook.secrets[0]?.sealed ?? '';
+    // KMS refuses the context of another webhook, or of another tenant's.
+    for (const owner of [
+      { tenantId: first.tenantId, webhookId: second.webhook.id },
+      { tenantId: stranger.tenantId, webhookId: first.webhook.id },
+      { tenantId: stranger.tenantId, webhookId: stranger.webhook.id },
+    ]) {
+      await expect(platform.webhookSecrets.open(owner, sealed)).rejects.toMatchObject({
+        name: 'InvalidCiphertextException',
+      });
+    }
+
+    // The first webhook's secret is opened (and cached) by a delivery of its own first.
+    await world.handlers.fanOut(eventBatch([statusEvent(first.tenantId, channelA)]));
+    await world.run(() => first.receiver.requests.length >= 1);
+    await putSecrets(first.tenantId, second.webhook.id, first.webhook.secrets);
+    const event = statusEvent(first.tenantId, channelB);
+    expect((await world.handlers.fanOut(eventBatch([event]))).batchItemFailures).toEqual([]);
+    const unreadableBefore = world.unreadable.length;
+    await world.run(() => world.unreadable.length > unreadableBefore);
+    expect(second.receiver.requests).toEqual([]);
+    expect(first.receiver.requests).toHaveLength(1);
+    const id = deliveryIdOf(event.id, second.webhook.id);
+    // Not tried, not claimed: the try is still the job's to make once the secrets open.
+    expect(await platform.deliveries.get(first.tenantId, second.webhook.id, id)).toMatchObject({
+      status: 'pending',
+      attemptCount: 0,
+      claimedUntil: null,
+    });
+
+    // Its own secret back: the job that came back delivers, signed with it.
+    await putSecrets(first.tenantId, second.webhook.id, second.webhook.secrets);
+    await world.run(() => second.receiver.requests.length >= 1, 30_000);
+    expect(second.receiver.requests.map((request) => [request.event?.id, request.verifiedWith])).toEqual([
+      [event.id, [true]],
+    ]);
+  });
+
+  it('signs with both secrets during a rotation’s overlap, and with the new one alone after a rotation without one', async () => {
+    const clinic = await tenantWithWebhook();
+    const ids = { tenantId: clinic.tenantId, webhookId: clinic.webhook.id };
+    const rotated = await rotateWebhookSecret(apiDependencies(), ids.tenantId, ids.webhookId, {
+      overlapSeconds: 3600,
+    });
+    /** Points the webhook at a receiver that verifies with each of `secrets`, and delivers one event. */
+    const deliverTo = async (secrets: readonly string[]) => {
+      const receiver = await startReceiver(secrets);
+      receivers.push(receiver);
+      const current = (await platform.webhooks.get(ids.tenantId, ids.webhookId)) as Webhook;
+      await platform.webhooks.update(ids.tenantId, ids.webhookId, current.version, { url: receiver.url });
+      await world.handlers.fanOut(eventBatch([statusEvent(ids.tenantId, null)]));
+      await world.run(() => receiver.requests.length >= 1);
+      return receiver.requests[0];
+    };
+    const during = await deliverTo([rotated.secret, clinic.secret]);
+    expect(during?.verifiedWith).toEqual([true, true]);
+    expect(during?.headers['webhook-signature']?.split(' ')).toHaveLength(2);
+
+    const abrupt = await rotateWebhookSecret(apiDependencies(), ids.tenantId, ids.webhookId, {
+      overlapSeconds: 0,
+    });
+    const after = await deliverTo([abrupt.secret, rotated.secret, clinic.secret]);
+    expect(after?.verifiedWith).toEqual([true, false, false]);
+    const item = await rawItem(ids.tenantId, ids.webhookId);
+    expect(item?.secrets).toHaveLength(1);
+    expect(JSON.stringify(item)).not.toMatch(/whsec_/);
   });
 });

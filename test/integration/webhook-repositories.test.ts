@@ -13,7 +13,6 @@ import {
   deliveryIdOf,
   MAX_ATTEMPTS_KEPT,
   newDelivery,
-  newWebhookSecret,
   type Webhook,
 } from '#shared/domain/webhook.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
@@ -32,7 +31,8 @@ function webhookOf(tenantId: string, overrides: Partial<Webhook> = {}): Webhook 
     channelIds: null,
     status: 'enabled',
     disabledReason: null,
-    secrets: [newWebhookSecret(new Date())],
+    // The repository keeps a secret as it is handed one: sealed (opaque here).
+    secrets: [{ sealed: 'c2VhbGVkIHNlY3JldA==', createdAt: now, expiresAt: null }],
     failingSince: null,
     version: 1,
     createdAt: now,

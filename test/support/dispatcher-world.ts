@@ -2,7 +2,13 @@ import { createDispatcherHandlers } from '#functions/consumers/webhook-dispatche
 import { newId } from '#shared/domain/ids.ts';
 import { createWebhookSender } from '#shared/net/webhook-sender.ts';
 import { createWebhookDispatcher, type DispatchDependencies } from '#shared/use-cases/webhook-dispatch.ts';
-import { MemoryDeliveries, MemoryEvents, MemoryQueue, MemoryWebhooks } from './webhook-fakes.ts';
+import {
+  MemoryDeliveries,
+  MemoryEvents,
+  MemoryQueue,
+  MemoryWebhooks,
+  memorySecrets,
+} from './webhook-fakes.ts';
 
 // The dispatcher over in-memory ports and queues, with the real sender posting to real receivers on
 // loopback, driven like Lambda drives it: SQS-shaped batches in, `batchItemFailures` out.
@@ -19,7 +25,7 @@ export function dispatcherWorld(options: DispatcherWorldOptions = {}) {
   const events = new MemoryEvents();
   const ordered = new MemoryQueue(true, Date.now, options.orderedDelayMs ?? 20);
   const retries = new MemoryQueue(false);
-  const counts = { succeeded: 0, failed: 0, dead: 0, webhookDisabled: 0 };
+  const counts = { succeeded: 0, failed: 0, dead: 0, webhookDisabled: 0, secretsUnreadable: 0 };
   const dispatcher = createWebhookDispatcher({
     webhooks,
     deliveries,
@@ -30,11 +36,13 @@ export function dispatcherWorld(options: DispatcherWorldOptions = {}) {
       policy: { allowLoopback: true },
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     }),
+    secrets: memorySecrets,
     metrics: {
       succeeded: () => counts.succeeded++,
       failed: () => counts.failed++,
       dead: () => counts.dead++,
       webhookDisabled: () => counts.webhookDisabled++,
+      secretsUnreadable: () => counts.secretsUnreadable++,
     },
     retryScale: 1e-5,
     webhookCacheMs: 0,

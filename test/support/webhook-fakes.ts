@@ -1,3 +1,4 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { deliveryJobMessage } from '#shared/aws/sqs-delivery-queue.ts';
 import { ConflictError, NotFoundError } from '#shared/domain/errors.ts';
@@ -8,7 +9,7 @@ import {
   platformEvent,
 } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
-import { type Delivery, deliveryExpiry, newWebhookSecret, type Webhook } from '#shared/domain/webhook.ts';
+import { type Delivery, deliveryExpiry, newSecretValue, type Webhook } from '#shared/domain/webhook.ts';
 import type {
   DeliveryCreateOptions,
   DeliveryJob,
@@ -18,16 +19,69 @@ import type {
   EventPublisher,
   WebhookChanges,
   WebhookRepository,
+  WebhookSecretCipher,
+  WebhookSecretOwner,
 } from '#shared/ports.ts';
 
 // In-memory stand-ins of the dispatcher's ports, with the semantics of the real adapters (versions,
 // idempotent creates, FIFO groups, delays), and SQS-shaped batches for the handlers. The tests that
 // use the DynamoDB repositories and SQS on moto are in test/integration/webhook-dispatcher.test.ts.
 
+/**
+ * The webhook-secrets key in memory, behaving as KMS does for it: AES-256-GCM under a key of this
+ * process with the owner (purpose, tenant, webhook) as additional data, so a sealed secret opens for
+ * its own owner only. Synchronous too (`sealNow`, `openNow`), for fixtures made without awaiting.
+ */
+export class MemorySecretCipher implements WebhookSecretCipher {
+  readonly #key = randomBytes(32);
+
+  sealNow(owner: WebhookSecretOwner, secret: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv).setAAD(this.#context(owner));
+    const sealed = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64');
+  }
+
+  openNow(owner: WebhookSecretOwner, sealed: string): string {
+    const bytes = Buffer.from(sealed, 'base64');
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, bytes.subarray(0, 12))
+      .setAAD(this.#context(owner))
+      .setAuthTag(bytes.subarray(12, 28));
+    return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8');
+  }
+
+  async seal(owner: WebhookSecretOwner, secret: string): Promise<string> {
+    return this.sealNow(owner, secret);
+  }
+
+  async open(owner: WebhookSecretOwner, sealed: string): Promise<string> {
+    return this.openNow(owner, sealed);
+  }
+
+  #context(owner: WebhookSecretOwner): Buffer {
+    return Buffer.from(JSON.stringify(['webhook-secret', owner.tenantId, owner.webhookId]));
+  }
+}
+
+/** The cipher `newWebhook` seals with, and the dispatcher world opens with. */
+export const memorySecrets = new MemorySecretCipher();
+
+/** Every secret a webhook keeps, opened (newest first): what its receiver verifies with. */
+export function secretsInClear(
+  webhook: Pick<Webhook, 'tenantId' | 'id' | 'secrets'>,
+  cipher: MemorySecretCipher = memorySecrets,
+): string[] {
+  const owner = { tenantId: webhook.tenantId, webhookId: webhook.id };
+  return webhook.secrets.map((secret) => cipher.openNow(owner, secret.sealed));
+}
+
+/** An enabled webhook of every event, its one secret sealed by `memorySecrets` (unless overridden). */
 export function newWebhook(tenantId: string, url: string, overrides: Partial<Webhook> = {}): Webhook {
   const now = new Date().toISOString();
+  const id = overrides.id ?? newId('webhook');
+  const owner = { tenantId: overrides.tenantId ?? tenantId, webhookId: id };
   return {
-    id: newId('webhook'),
+    id,
     tenantId,
     url,
     description: null,
@@ -35,7 +89,7 @@ export function newWebhook(tenantId: string, url: string, overrides: Partial<Web
     channelIds: null,
     status: 'enabled',
     disabledReason: null,
-    secrets: [newWebhookSecret(new Date())],
+    secrets: [{ sealed: memorySecrets.sealNow(owner, newSecretValue()), createdAt: now, expiresAt: null }],
     failingSince: null,
     version: 1,
     createdAt: now,

@@ -19,13 +19,11 @@ import { SK_PREFIX, tenantKey, tenantPartition, webhookCountKey, webhookKey } fr
 import { queryAll } from './query-all.ts';
 import { type Item, queryPage } from './query-page.ts';
 
-// A tenant's webhooks, in its partition. The signing secrets are attributes of the webhook's item:
-// encrypted at rest with the table's key like everything else there, and never in an API answer
-// after the one that made them. Readable by every role that may read the table's items: not only the
-// webhooks function and the dispatcher but the tenants, channels and messages functions, the
-// authorizer (GetItem) and the runner's task role. docs/api.md ("Webhooks", "Secrets") lists them
-// and what would close it: a KMS key for the secrets, usable only by the webhooks function and the
-// dispatcher, with an encryption context.
+// A tenant's webhooks, in its partition. The signing secrets are attributes of the webhook's item,
+// sealed (KMS under the webhook-secrets key, bound to the tenant and webhook: shared/aws/
+// kms-webhook-secret-cipher.ts) before they reach this repository: a role that may read the table
+// (the API functions, the authorizer, the runner) reads ciphertext it cannot open; only the webhooks
+// function and the dispatcher may use the key (docs/api.md, "Secrets").
 //
 // The limit of MAX_WEBHOOKS_PER_TENANT is a counter item (`WEBHOOKS`) changed in the same
 // transaction as the webhook: two creates racing for the last place cannot both win, which a count

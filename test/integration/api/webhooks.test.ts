@@ -1,7 +1,7 @@
 // Webhooks over real HTTP through the local front, on the emulator: what a clinic does with them,
 // what it must never see (a secret twice, another tenant's webhook), what the SSRF policy refuses,
 // and the jobs the dispatcher finds queued.
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookKey } from '#shared/aws/dynamo/platform-keys.ts';
 import { platformEvent } from '#shared/domain/events.ts';
@@ -12,9 +12,10 @@ import {
   MAX_SIGNING_SECRETS,
   MAX_WEBHOOKS_PER_TENANT,
   newDelivery,
-  signingSecrets,
   type Webhook,
+  type WebhookSecret,
 } from '#shared/domain/webhook.ts';
+import { openSigningSecrets } from '#shared/use-cases/webhook-secrets.ts';
 import { takeJobsOf } from '../support/delivery-jobs.ts';
 import { platformRepositories } from '../support/platform.ts';
 import type { ApiClient, ApiResponse } from './support/api-client.ts';
@@ -148,7 +149,7 @@ describe('webhooks', () => {
     expect(deleted).toMatchObject({ status: 422, body: { error: { code: 'invalid_reference' } } });
   });
 
-  it('show the secret once: never in a read, a list or a change, though the table keeps it', async () => {
+  it('show the secret once: never in a read, a list or a change; the table keeps it sealed for its webhook', async () => {
     const { client, tenantId } = await world.newTenant();
     const webhook = await created(client);
     const answers: ApiResponse[] = [
@@ -170,13 +171,26 @@ describe('webhooks', () => {
       expect(text).not.toContain('whsec_');
       expect(text).not.toContain('secrets');
     }
+    // The item as any reader of the table gets it: ciphertext, no secret in clear.
     const item = await platform.client.send(
       new GetCommand({ TableName: platform.resources.platformTable, Key: webhookKey(tenantId, webhook.id) }),
     );
-    expect(item.Item?.secrets.map((kept: { value: string }) => kept.value)).toEqual([
-      rotated.body.secret,
-      webhook.secret,
+    const raw = JSON.stringify(item.Item);
+    for (const clear of [webhook.secret, rotated.body.secret, 'whsec_']) expect(raw).not.toContain(clear);
+    const kept = item.Item?.secrets as WebhookSecret[];
+    expect(kept.map((secret) => Object.keys(secret).sort())).toEqual([
+      ['createdAt', 'expiresAt', 'sealed'],
+      ['createdAt', 'expiresAt', 'sealed'],
     ]);
+    // Sealed for this webhook: it opens for it with the webhook-secrets key, for no other.
+    const owner = { tenantId, webhookId: webhook.id };
+    expect(
+      await Promise.all(kept.map((secret) => platform.webhookSecrets.open(owner, secret.sealed))),
+    ).toEqual([rotated.body.secret, webhook.secret]);
+    const other = await created(client);
+    await expect(
+      platform.webhookSecrets.open({ tenantId, webhookId: other.id }, kept[1]?.sealed ?? ''),
+    ).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
   });
 
   it('rotate the secret, the previous one signing on for the overlap', async () => {
@@ -197,8 +211,9 @@ describe('webhooks', () => {
     expect(endsAt).toBeGreaterThanOrEqual(before + 3600_000);
     expect(endsAt).toBeLessThan(Date.now() + 3600_000 + 1000);
     const kept = (await stored(tenantId, webhook.id)) as Webhook;
-    expect(signingSecrets(kept, new Date(endsAt - 1))).toEqual([rotated.body.secret, webhook.secret]);
-    expect(signingSecrets(kept, new Date(endsAt + 1))).toEqual([rotated.body.secret]);
+    const signing = (at: number) => openSigningSecrets(platform.webhookSecrets, kept, new Date(at));
+    expect(await signing(endsAt - 1)).toEqual([rotated.body.secret, webhook.secret]);
+    expect(await signing(endsAt + 1)).toEqual([rotated.body.secret]);
 
     // No body: a day's overlap. Zero: every earlier secret stops at once (one leaked, say).
     const again = await client.request('POST', `/v1/webhooks/${webhook.id}/rotate-secret`, {
@@ -209,7 +224,7 @@ describe('webhooks', () => {
     );
     const abrupt = await client.post(`/v1/webhooks/${webhook.id}/rotate-secret`, { overlapSeconds: 0 });
     const now = (await stored(tenantId, webhook.id)) as Webhook;
-    expect(signingSecrets(now, new Date())).toEqual([abrupt.body.secret]);
+    expect(await openSigningSecrets(platform.webhookSecrets, now, new Date())).toEqual([abrupt.body.secret]);
     expect(now.secrets).toHaveLength(1);
     for (const overlapSeconds of [-1, 7 * 24 * 3600 + 1, 1.5, '60']) {
       const refused = await client.post(`/v1/webhooks/${webhook.id}/rotate-secret`, { overlapSeconds });
@@ -271,8 +286,19 @@ describe('webhooks', () => {
     const { client, tenantId } = await world.newTenant();
     const headers = { 'idempotency-key': `create-${newId('command')}` };
     const first = await client.post('/v1/webhooks', { url: URL_A, events: ['*'] }, headers);
+    expect(first.status).toBe(201);
+    expect(first.body.secret).toMatch(/^whsec_/);
     const replay = await client.post('/v1/webhooks', { url: URL_A, events: ['*'] }, headers);
+    expect(replay.status).toBe(201);
     expect(replay.body).toEqual(first.body);
+    // The idempotency record the replay was answered from keeps the secret sealed, never in clear.
+    const records = await platform.client.send(
+      new ScanCommand({ TableName: platform.resources.idempotencyTable }),
+    );
+    const record = (records.Items ?? []).find((item) => JSON.stringify(item).includes(first.body.id));
+    expect(record).toBeDefined();
+    expect(JSON.stringify(records.Items ?? [])).not.toContain(first.body.secret);
+    expect(JSON.stringify(records.Items ?? [])).not.toContain('whsec_');
     expect((await platform.webhooks.listAll(tenantId)).map((webhook) => webhook.id)).toEqual([first.body.id]);
     const reused = await client.post('/v1/webhooks', { url: URL_B, events: ['*'] }, headers);
     expect(reused).toMatchObject({ status: 409, body: { error: { code: 'idempotency_key_reused' } } });

@@ -5,7 +5,7 @@
 // verifies with `standardwebhooks`.
 import { describe, expect, it } from 'vitest';
 import { newId } from '#shared/domain/ids.ts';
-import { deliveryIdOf, newWebhookSecret } from '#shared/domain/webhook.ts';
+import { deliveryIdOf, newSecretValue } from '#shared/domain/webhook.ts';
 import { type BareDelivery, runBare } from '../../../bench/events/bare-loop.ts';
 import { runGrouped } from '../../../bench/events/grouped-pool.ts';
 import { type Arrival, startBenchReceiver } from '../../../bench/events/receiver.ts';
@@ -22,7 +22,7 @@ function clinics(): BenchClinic[] {
   const b = newId('tenant');
   const aChannels = [newId('channel'), newId('channel'), newId('channel')];
   const bChannels = [newId('channel')];
-  const secret = () => newWebhookSecret(new Date()).value;
+  const secret = () => newSecretValue();
   return [
     {
       tenantId: a,
@@ -195,7 +195,7 @@ describe('the bare loop', () => {
       // A wrong secret is refused (401), counted as a failed request and as unverified.
       const wrong = deliveries.map((delivery) => ({
         ...delivery,
-        secret: newWebhookSecret(new Date()).value,
+        secret: newSecretValue(),
       }));
       expect(
         (await runBare({ deliveries: wrong.slice(0, 3), concurrency: 1, keepAlive: false })).failed,

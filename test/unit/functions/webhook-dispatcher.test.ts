@@ -7,8 +7,16 @@ import {
   RETRY_SCHEDULE_SECONDS,
   type Webhook,
 } from '#shared/domain/webhook.ts';
+import type { WebhookSecretCipher } from '#shared/ports.ts';
 import { dispatcherWorld } from '#test/support/dispatcher-world.ts';
-import { eventBatch, eventOfType, newWebhook, statusEvent } from '#test/support/webhook-fakes.ts';
+import {
+  eventBatch,
+  eventOfType,
+  memorySecrets,
+  newWebhook,
+  secretsInClear,
+  statusEvent,
+} from '#test/support/webhook-fakes.ts';
 import { type Receiver, startReceiver } from '#test/support/webhook-receiver.ts';
 
 const receivers: Receiver[] = [];
@@ -16,8 +24,8 @@ afterEach(async () => {
   await Promise.all(receivers.splice(0).map((receiver) => receiver.close()));
 });
 
-async function receiverFor(webhook: Pick<Webhook, 'secrets'>): Promise<Receiver> {
-  const receiver = await startReceiver(webhook.secrets.map((secret) => secret.value));
+async function receiverFor(webhook: Pick<Webhook, 'tenantId' | 'id' | 'secrets'>): Promise<Receiver> {
+  const receiver = await startReceiver(secretsInClear(webhook));
   receivers.push(receiver);
   return receiver;
 }
@@ -404,6 +412,90 @@ describe('pairing secrets', () => {
     const [delivery] = world.deliveries.all();
     expect(delivery).toMatchObject({ status: 'dead', attemptCount: 1 });
     expect(JSON.stringify(delivery)).not.toContain('ABCD1234');
+  });
+});
+
+describe('signing secrets', () => {
+  /** The in-memory key, refusing to open while `refusal` is set (KMS denying, or down). */
+  function refusableSecrets() {
+    const state = { refusal: null as Error | null };
+    const secrets: WebhookSecretCipher = {
+      seal: (owner, secret) => memorySecrets.seal(owner, secret),
+      open: (owner, sealed) =>
+        state.refusal ? Promise.reject(state.refusal) : memorySecrets.open(owner, sealed),
+    };
+    return { secrets, state };
+  }
+  const denied = () => Object.assign(new Error('not allowed'), { name: 'AccessDeniedException' });
+
+  it('sends nothing while the secrets cannot be opened: the record fails unclaimed, and delivers once they open', async () => {
+    const { secrets, state } = refusableSecrets();
+    const world = dispatcherWorld({ secrets, orderedDelayMs: 0 });
+    const { webhook, receiver } = await clinicWebhook(world);
+    const event = statusEvent(world.tenantId, null);
+    await world.handlers.fanOut(eventBatch([event]));
+    state.refusal = denied();
+    const batch = world.ordered.receive(5);
+    if (!batch) throw new Error('a first try is queued');
+    const response = await world.handlers.deliveries(batch);
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(
+      batch.Records.map((record) => record.messageId),
+    );
+    world.ordered.settle(
+      batch,
+      response.batchItemFailures.map((failure) => failure.itemIdentifier),
+    );
+    expect(world.counts.secretsUnreadable).toBe(1);
+    expect(receiver.requests).toEqual([]);
+    expect(world.deliveries.all()).toMatchObject([
+      { webhookId: webhook.id, status: 'pending', attemptCount: 0, claimedUntil: null, attempts: [] },
+    ]);
+
+    state.refusal = null;
+    await world.pump(world.settled);
+    expect(receiver.requests.map((request) => [request.event?.id, request.verifiedWith])).toEqual([
+      [event.id, [true]],
+    ]);
+    expect(world.counts).toMatchObject({ succeeded: 1, failed: 0, secretsUnreadable: 1 });
+  });
+
+  it('sends no QR while the secrets cannot be opened: the event’s record fails and comes back', async () => {
+    const { secrets, state } = refusableSecrets();
+    const world = dispatcherWorld({ secrets });
+    const { receiver } = await clinicWebhook(world);
+    const qr = eventOfType('channel.qr', world.tenantId, newId('channel'), {
+      qr: '2@qr-payload',
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    });
+    state.refusal = denied();
+    expect((await world.handlers.fanOut(eventBatch([qr]))).batchItemFailures).toHaveLength(1);
+    expect(receiver.requests).toEqual([]);
+    expect(world.deliveries.all()).toEqual([]);
+    expect(world.counts.secretsUnreadable).toBe(1);
+
+    state.refusal = null;
+    expect((await world.handlers.fanOut(eventBatch([qr]))).batchItemFailures).toEqual([]);
+    expect(receiver.requests.map((request) => request.verifiedWith)).toEqual([[true]]);
+  });
+
+  it('signs with the secrets of the webhook’s item as it is at each try, opened for that webhook', async () => {
+    const world = dispatcherWorld();
+    const { webhook, receiver } = await clinicWebhook(world);
+    const other = newWebhook(world.tenantId, receiver.url);
+    // Another webhook's ciphertext in this one's item: it does not open for this webhook.
+    await world.webhooks.update(world.tenantId, webhook.id, webhook.version, { secrets: other.secrets });
+    await world.handlers.fanOut(eventBatch([statusEvent(world.tenantId, null)]));
+    const batch = await (async () => {
+      for (let waited = 0; waited < 100; waited++) {
+        const received = world.ordered.receive(5);
+        if (received) return received;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      throw new Error('no first try came');
+    })();
+    expect((await world.handlers.deliveries(batch)).batchItemFailures).toHaveLength(1);
+    expect(receiver.requests).toEqual([]);
+    expect(world.counts.secretsUnreadable).toBe(1);
   });
 });
 

@@ -32,7 +32,11 @@ import {
   STATEFUL_STACK_NAME,
   WITHOUT_BUNDLING,
 } from '#infra/platform-app.ts';
-import { parseRuntimeEnvironment, RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
+import {
+  BOUND_ONLY_KEYS,
+  parseRuntimeEnvironment,
+  RUNTIME_ENVIRONMENT_KEYS,
+} from '#infra/runtime-environment.ts';
 import { DynamoApiKeyRepository } from '#shared/aws/dynamo/api-key-repository.ts';
 import { DynamoTenantRepository } from '#shared/aws/dynamo/tenant-repository.ts';
 import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
@@ -60,6 +64,7 @@ function readableNames(built: ReturnType<typeof platform>): Map<string, string> 
     [cfnId(stateful.sessionsTable.table), 'sessions-table'],
     [cfnId(stateful.idempotencyTable.table), 'idempotency-table'],
     [cfnId(stateful.sessionKey.key), 'session-key'],
+    [cfnId(stateful.webhookSecretKey.key), 'webhook-secret-key'],
     [cfnId(stateful.events.bus), 'event-bus'],
     [cfnId(stateful.media.bucket), 'media-bucket'],
     [cfnId(stateful.webhookDeliveries.queue.queue), 'webhook-deliveries-queue'],
@@ -656,12 +661,21 @@ describe('API stack', () => {
       );
       for (const name of ['tenants', 'channels', 'messages', 'webhooks', 'authorizer'] as const) {
         const environment = environmentOf(name);
-        expect(
-          Object.fromEntries(RUNTIME_ENVIRONMENT_KEYS.map((key) => [key, environment[key]])),
-          name,
-        ).toEqual(contract);
+        // A variable that only comes with its grant: the webhook-secrets key, the webhooks function's alone.
+        const given = RUNTIME_ENVIRONMENT_KEYS.filter(
+          (key) => !BOUND_ONLY_KEYS.includes(key) || name === 'webhooks',
+        );
+        expect(Object.fromEntries(given.map((key) => [key, environment[key]])), name).toEqual(
+          Object.fromEntries(given.map((key) => [key, contract[key]])),
+        );
+        for (const key of BOUND_ONLY_KEYS) {
+          if (name !== 'webhooks') expect(environment, name).not.toHaveProperty(key);
+        }
         expect(loadResourceConfig(environment).commandQueueUrls).toHaveLength(SHARDS);
       }
+      expect(loadResourceConfig(environmentOf('webhooks')).webhookSecretKeyArn).toBe(
+        contract.WEBHOOK_SECRET_KEY_ARN,
+      );
       // The public function builds no platform: none of the contract, nothing to read.
       expect(Object.keys(environmentOf('public')).filter((key) => key in contract)).toEqual([]);
     });
@@ -784,6 +798,8 @@ describe('API stack', () => {
           ...platformTable(ITEMS),
           `idempotency-table: ${ITEMS}`,
           'webhook-deliveries-queue: sqs:GetQueueAttributes sqs:GetQueueUrl sqs:SendMessage',
+          // Sealing new secrets, opening a replayed creation's: each with a webhook's context only.
+          'webhook-secret-key: kms:Decrypt kms:Encrypt if StringEquals+ForAllValues:StringEquals+Null',
         ].sort(),
       );
     });
@@ -853,15 +869,21 @@ describe('API stack', () => {
       expect(sent).toEqual(['GetCommand platform-table', 'GetCommand platform-table']);
     });
 
-    /** What a role may do to the session state (any action), and any KMS call or wildcard beyond X-Ray. */
+    /**
+     * What a role may do to the session state (any action), and any KMS call or wildcard beyond X-Ray,
+     * but on the webhook-secrets key (test/unit/infra/webhook-secret-key.test.ts has who may use it).
+     */
     function sessionAccess(allGrants: readonly IamGrant[], roles: readonly string[]): string[] {
       const sessionResource = /^(sessions-table|session-key)(\/|$)/;
+      const webhookSecretsOnly = (grant: IamGrant) =>
+        grant.resources.every((resource) => resource === 'webhook-secret-key');
       return allGrants
         .filter((grant) => roles.includes(grant.principal))
         .filter(
           (grant) =>
             grant.resources.some((resource) => sessionResource.test(resource)) ||
-            grant.actions.some((action) => action.startsWith('kms:') || action === '*') ||
+            (grant.actions.some((action) => action.startsWith('kms:')) && !webhookSecretsOnly(grant)) ||
+            grant.actions.some((action) => action === '*') ||
             (grant.resources.includes('*') && grant.actions.some((action) => !action.startsWith('xray:'))),
         )
         .map((grant) => `${grant.principal}: ${grant.actions.join(' ')} on ${grant.resources.join(' ')}`);

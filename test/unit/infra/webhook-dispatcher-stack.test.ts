@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DELIVERY_METRICS } from '#functions/consumers/webhook-dispatcher.ts';
 import {
   DELIVERY_FUNCTION_TIMEOUT,
   DISPATCHER_TABLE_ACTIONS,
@@ -40,6 +41,7 @@ describe('consumers stack: the webhook dispatcher', () => {
       [cfnId(stateful.platformTable.table), 'platform-table'],
       [cfnId(stateful.sessionsTable.table), 'sessions-table'],
       [cfnId(stateful.sessionKey.key), 'session-key'],
+      [cfnId(stateful.webhookSecretKey.key), 'webhook-secret-key'],
       [cfnId(stateful.events.bus), 'event-bus'],
       [cfnId(webhooks.queue.queue), 'webhook-events'],
       [cfnId(webhooks.queue.deadLetterQueue), 'webhook-events-dlq'],
@@ -253,47 +255,6 @@ describe('consumers stack: the webhook dispatcher', () => {
       }
     });
 
-    it('shows who may read a webhook’s signing secret today (docs/api.md, “Secrets”): more roles than need it', () => {
-      const { api, runner, consumers } = built;
-      const roles = new Map<string, string>([
-        ...Object.entries(api.functions.families).map(([family, fn]): [string, string] => [
-          cfnId(fn.role),
-          family,
-        ]),
-        [cfnId(api.functions.authorizer.role), 'authorizer'],
-        [cfnId(runner.runner.taskRole), 'runner-task'],
-        [cfnId(consumers.recorder.function.role), 'recorder'],
-        [cfnId(consumers.webhookDispatcher.fanOut.role), 'dispatcher-fan-out'],
-        [cfnId(consumers.webhookDispatcher.delivery.role), 'dispatcher-delivery'],
-      ]);
-      // A read whose grant lists the attributes it may return reads a secret only if `secrets` is one.
-      const readsSecrets = grants.filter((grant) => {
-        const listed = (
-          grant.condition?.['ForAllValues:StringEquals'] as Record<string, string[]> | undefined
-        )?.['dynamodb:Attributes'];
-        return listed === undefined || listed.includes('secrets');
-      });
-      const readers = principalsAllowed(
-        readsSecrets,
-        ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:Scan'],
-        'platform-table',
-        [...names.values()],
-      ).map((principal) => roles.get(principal) ?? principal);
-      expect(readers.sort()).toEqual(
-        [
-          'webhooks',
-          'dispatcher-fan-out',
-          'dispatcher-delivery',
-          // Not needing them, and able to read them: the whole table's readers.
-          'tenants',
-          'channels',
-          'messages',
-          'authorizer',
-          'runner-task',
-        ].sort(),
-      );
-    });
-
     it('holds that grant to what the dispatcher’s code sends to the table', async () => {
       // The repository methods the dispatcher calls: a new call in its code must be added here.
       const source = readFileSync(
@@ -321,6 +282,7 @@ describe('consumers stack: the webhook dispatcher', () => {
         'platform.events',
         'platform.orderedDeliveryQueue',
         'platform.tenantRetention',
+        'platform.webhookSecrets',
         'platform.webhookUrlPolicy',
         'platform.webhooks',
       ]);
@@ -415,13 +377,19 @@ describe('consumers stack: the webhook dispatcher', () => {
       for (const handler of ['fanOutHandler', 'deliveryHandler']) {
         for (const grant of grantsOf(handler)) {
           expect(grant.resources.join(' ')).not.toMatch(/sessions-table|session-key/);
-          expect(grant.actions.some((action) => action.startsWith('kms:'))).toBe(false);
+          // Its one KMS grant: decrypting with the webhook-secrets key (webhook-secret-key.test.ts).
+          if (grant.actions.some((action) => action.startsWith('kms:'))) {
+            expect({ actions: grant.actions, resources: grant.resources }).toEqual({
+              actions: ['kms:Decrypt'],
+              resources: ['webhook-secret-key'],
+            });
+          }
         }
       }
     });
   });
 
-  it('alarms on each function’s errors and throttles and on the failed share of tries', () => {
+  it('alarms on each function’s errors and throttles, on the failed share of tries, and on secrets it could not open', () => {
     const alarms = Object.values(ours(template.findResources('AWS::CloudWatch::Alarm'))).map(
       (alarm) => alarm.Properties as Record<string, unknown>,
     );
@@ -510,6 +478,20 @@ describe('consumers stack: the webhook dispatcher', () => {
         },
         'Sum',
       ],
+    ]);
+    // Secrets that cannot be opened are ours to look at from the first: nothing is sent meanwhile.
+    const unreadable = alarms.filter((alarm) => alarm.MetricName === DELIVERY_METRICS.secretsUnreadable);
+    expect(unreadable).toMatchObject([
+      {
+        Namespace: 'ClinicWA',
+        Dimensions: [{ Name: 'service', Value: 'clinic-wa' }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      },
     ]);
     // The delivery queues' dead letters alarm in the stateful stack, like every DLQ's.
     const deadLetterAlarms = Template.fromJSON(synthesized.template(built.stateful.stackName)).findResources(

@@ -9,13 +9,16 @@ import {
 } from '#shared/domain/webhook.ts';
 import type { WebhookRequest, WebhookResponse } from '#shared/ports.ts';
 import { createWebhookDispatcher, deliveryJobOf } from '#shared/use-cases/webhook-dispatch.ts';
+import { issueSecret } from '#shared/use-cases/webhook-secrets.ts';
 import {
   eventOfType,
   MemoryDeliveries,
   MemoryEvents,
   MemoryQueue,
   MemoryWebhooks,
+  memorySecrets,
   newWebhook,
+  secretsInClear,
   statusEvent,
 } from '#test/support/webhook-fakes.ts';
 
@@ -42,6 +45,7 @@ function world(status = 500) {
     firstTries: new MemoryQueue(true, () => clock),
     queue: retries,
     sender,
+    secrets: memorySecrets,
     events: new MemoryEvents(),
     now: () => new Date(clock),
     random: () => 0.5,
@@ -162,6 +166,7 @@ describe('pairing secrets and a cached webhook list', () => {
           return { statusCode: 204, error: null, responseExcerpt: null, retryAfter: null, latencyMs: 1 };
         },
       },
+      secrets: memorySecrets,
       events: new MemoryEvents(),
       webhookCacheMs: 60_000,
     });
@@ -177,16 +182,17 @@ describe('pairing secrets and a cached webhook list', () => {
 
     // Within the cache's life: the clinic moves the URL and rotates the secret with no overlap.
     const now = new Date();
+    const owner = { tenantId, webhookId: webhook.id };
+    const { secret, kept } = await issueSecret(memorySecrets, owner, now);
     await webhooks.update(tenantId, webhook.id, webhook.version, {
       url: 'https://new.example/hook',
-      secrets: rotatedSecrets(webhook, now, 0),
+      secrets: rotatedSecrets(webhook, kept, now, 0),
       updatedAt: now.toISOString(),
     });
-    const current = await webhooks.get(tenantId, webhook.id);
     expect(await dispatcher.deliverPairingSecret(qr())).toBe(1);
     expect(requests.at(-1)?.url).toBe('https://new.example/hook');
-    expect(requests.at(-1)?.secrets).toEqual(current?.secrets.map((secret) => secret.value));
-    expect(requests.at(-1)?.secrets).not.toContain(webhook.secrets[0]?.value);
+    expect(requests.at(-1)?.secrets).toEqual([secret]);
+    expect(requests.at(-1)?.secrets).not.toContain(secretsInClear(webhook)[0]);
 
     // Deleted: nothing is sent.
     await webhooks.delete(tenantId, webhook.id);
@@ -223,6 +229,7 @@ describe('delivery retention', () => {
           return { statusCode: 204, error: null, responseExcerpt: null, retryAfter: null, latencyMs: 1 };
         },
       },
+      secrets: memorySecrets,
       events: new MemoryEvents(),
       retention: {
         async retentionOf(id) {

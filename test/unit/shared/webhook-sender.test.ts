@@ -5,7 +5,7 @@ import { newId } from '#shared/domain/ids.ts';
 import {
   deliveryIdOf,
   judgeResponse,
-  newWebhookSecret,
+  newSecretValue,
   RESPONSE_EXCERPT_BYTES,
 } from '#shared/domain/webhook.ts';
 import { checkedLookup, publicAddressesOnly } from '#shared/net/checked-lookup.ts';
@@ -25,7 +25,7 @@ async function receiver(secrets: readonly string[] = [], host?: string): Promise
   return started;
 }
 
-const secret = newWebhookSecret(new Date()).value;
+const secret = newSecretValue();
 const event = {
   id: newId('event'),
   type: 'message.status',
@@ -64,9 +64,9 @@ describe('the webhook sender', () => {
   });
 
   it('signs with every valid secret during a rotation, so each verifies alone', async () => {
-    const previous = newWebhookSecret(new Date()).value;
-    const current = newWebhookSecret(new Date()).value;
-    const stranger = newWebhookSecret(new Date()).value;
+    const previous = newSecretValue();
+    const current = newSecretValue();
+    const stranger = newSecretValue();
     const clinic = await receiver([current, previous, stranger]);
     await local.send(requestTo(clinic.url, { secrets: [current, previous] }));
 

@@ -4,6 +4,7 @@ import { newId } from '#shared/domain/ids.ts';
 import {
   deliveryIdOf,
   judgeResponse,
+  newSecretValue,
   RETRY_SCHEDULE_SECONDS,
   retryDelayMs,
   rotatedSecrets,
@@ -25,7 +26,7 @@ function webhook(overrides: Partial<Webhook> = {}): Webhook {
     channelIds: null,
     status: 'enabled',
     disabledReason: null,
-    secrets: [{ value: 'whsec_current', createdAt: now.toISOString(), expiresAt: null }],
+    secrets: [{ sealed: 'sealed-current', createdAt: now.toISOString(), expiresAt: null }],
     failingSince: null,
     version: 1,
     createdAt: now.toISOString(),
@@ -58,19 +59,33 @@ describe('which events a webhook takes', () => {
 });
 
 describe('secret rotation', () => {
+  const fresh = { sealed: 'sealed-new', createdAt: now.toISOString(), expiresAt: null };
+  const sealedOf = (secrets: readonly { sealed: string }[]) => secrets.map((secret) => secret.sealed);
+
   it('signs with the new and the old secret during the overlap, then with the new one only', () => {
-    const secrets = rotatedSecrets(webhook(), now, 3600);
+    const secrets = rotatedSecrets(webhook(), fresh, now, 3600);
     const hook = webhook({ secrets });
-    expect(secrets[0]?.value).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-    expect(signingSecrets(hook, later(10))).toEqual([secrets[0]?.value, 'whsec_current']);
-    expect(signingSecrets(hook, later(3601))).toEqual([secrets[0]?.value]);
+    expect(secrets[0]).toEqual(fresh);
+    expect(secrets[1]).toEqual({
+      sealed: 'sealed-current',
+      createdAt: now.toISOString(),
+      expiresAt: later(3600).toISOString(),
+    });
+    expect(sealedOf(signingSecrets(hook, later(10)))).toEqual(['sealed-new', 'sealed-current']);
+    expect(sealedOf(signingSecrets(hook, later(3601)))).toEqual(['sealed-new']);
   });
 
   it('drops the old secret at once with no overlap, and refuses an overlap out of range', () => {
-    const secrets = rotatedSecrets(webhook(), now, 0);
-    expect(secrets).toHaveLength(1);
-    expect(() => rotatedSecrets(webhook(), now, 8 * 24 * 3600)).toThrow(ValidationError);
-    expect(() => rotatedSecrets(webhook(), now, 1.5)).toThrow(ValidationError);
+    const secrets = rotatedSecrets(webhook(), fresh, now, 0);
+    expect(sealedOf(secrets)).toEqual(['sealed-new']);
+    expect(() => rotatedSecrets(webhook(), fresh, now, 8 * 24 * 3600)).toThrow(ValidationError);
+    expect(() => rotatedSecrets(webhook(), fresh, now, 1.5)).toThrow(ValidationError);
+  });
+
+  it('makes secrets of Standard Webhooks’ form, each new', () => {
+    const values = new Set(Array.from({ length: 20 }, () => newSecretValue()));
+    expect(values.size).toBe(20);
+    for (const value of values) expect(value).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
   });
 });
 

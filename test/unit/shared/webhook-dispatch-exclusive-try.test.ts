@@ -11,6 +11,7 @@ import type { WebhookRequest, WebhookResponse } from '#shared/ports.ts';
 import { createWebhookDispatcher, deliveryJobOf } from '#shared/use-cases/webhook-dispatch.ts';
 import {
   eventOfType,
+  MemoryCursors,
   MemoryDeliveries,
   MemoryEvents,
   MemoryQueue,
@@ -41,6 +42,7 @@ function world(status = 500) {
     deliveries,
     firstTries: new MemoryQueue(true, () => clock),
     queue: retries,
+    cursors: new MemoryCursors(),
     sender,
     events: new MemoryEvents(),
     now: () => new Date(clock),
@@ -156,6 +158,7 @@ describe('pairing secrets and a cached webhook list', () => {
       deliveries: new MemoryDeliveries(),
       firstTries: new MemoryQueue(true),
       queue: new MemoryQueue(false),
+      cursors: new MemoryCursors(),
       sender: {
         async send(request) {
           requests.push(request);
@@ -218,6 +221,7 @@ describe('delivery retention', () => {
       deliveries,
       firstTries: new MemoryQueue(true),
       queue: new MemoryQueue(false),
+      cursors: new MemoryCursors(),
       sender: {
         async send() {
           return { statusCode: 204, error: null, responseExcerpt: null, retryAfter: null, latencyMs: 1 };

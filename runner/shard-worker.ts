@@ -29,6 +29,7 @@ import {
   type MalformedCommand,
   ShardCommandConsumer,
 } from './commands/shard-command-consumer.ts';
+import { ChannelEventSequence } from './events/channel-event-sequence.ts';
 import { ChannelStatusRecorder } from './events/channel-status-recorder.ts';
 import { MessageStatusRecorder } from './events/message-status-recorder.ts';
 import { OutboxPublisher, type OutboxTuning } from './events/outbox-publisher.ts';
@@ -141,6 +142,8 @@ export class ShardWorker {
   private readonly messageStatusRecorder: MessageStatusRecorder;
   private readonly sendsInProgress = new SendsInProgress();
   private readonly outboxPublisher: OutboxPublisher;
+  /** This lease's numbering of the shard's channel events (a new lease counts from 1 again). */
+  private readonly sequence: ChannelEventSequence;
   private starting: Promise<void> | undefined;
   private stopped = false;
 
@@ -151,8 +154,9 @@ export class ShardWorker {
     const confirmed = deps.leaseConfirmed ?? (() => true);
     this.channels = fencedChannels(deps.channels, fence, confirmed);
     this.messages = fencedMessages(deps.messages, fence, confirmed);
-    this.statusRecorder = new ChannelStatusRecorder(this.channels, deps.events);
-    this.messageStatusRecorder = new MessageStatusRecorder(this.messages, deps.events);
+    this.sequence = new ChannelEventSequence(fence.token);
+    this.statusRecorder = new ChannelStatusRecorder(this.channels, deps.events, this.sequence);
+    this.messageStatusRecorder = new MessageStatusRecorder(this.messages, deps.events, this.sequence);
     this.outboxPublisher = new OutboxPublisher(fence.shard, {
       ...deps.outboxTuning,
       outbox: deps.outbox,
@@ -674,6 +678,7 @@ export class ShardWorker {
           messages: this.messages,
           outbox: this.deps.outbox,
           events: this.outboxPublisher,
+          sequence: this.sequence,
           media: this.deps.media,
           downloadMedia: (message, options) => whatsAppMedia.download(message, options),
           ...(this.deps.inboundMediaMaxBytes ? { mediaMaxBytes: this.deps.inboundMediaMaxBytes } : {}),

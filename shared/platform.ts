@@ -15,6 +15,7 @@ import { DynamoChannelRepository } from './aws/dynamo/channel-repository.ts';
 import { DynamoContactCheckRepository } from './aws/dynamo/contact-check-repository.ts';
 import { DynamoDeliveryRepository } from './aws/dynamo/delivery-repository.ts';
 import { DynamoEventLog } from './aws/dynamo/event-log.ts';
+import { DynamoEventSequenceCursors } from './aws/dynamo/event-sequence-cursors.ts';
 import { DynamoMessageOutbox } from './aws/dynamo/message-outbox.ts';
 import { DynamoMessageRepository } from './aws/dynamo/message-repository.ts';
 import { DynamoTenantRepository } from './aws/dynamo/tenant-repository.ts';
@@ -25,6 +26,7 @@ import { KmsWebhookSecretCipher } from './aws/kms-webhook-secret-cipher.ts';
 import { S3MediaStore } from './aws/s3-media-store.ts';
 import { SqsCommandBus } from './aws/sqs-command-bus.ts';
 import { SqsDeliveryQueue } from './aws/sqs-delivery-queue.ts';
+import { SqsMessageVisibility } from './aws/sqs-message-visibility.ts';
 import { SqsOrderedDeliveryQueue } from './aws/sqs-ordered-delivery-queue.ts';
 import {
   ConfigurationError,
@@ -88,12 +90,18 @@ export function createPlatform({ source, env = process.env, dynamoTimeouts }: Pl
     outbox: new DynamoMessageOutbox(clients.dynamo, table),
     webhooks: new DynamoWebhookRepository(clients.dynamo, table),
     deliveries: new DynamoDeliveryRepository(clients.dynamo, table),
+    eventSequenceCursors: new DynamoEventSequenceCursors(clients.dynamo, table),
     eventLog: new DynamoEventLog(clients.dynamo, table, loadEventLogConfig(env)),
     tenantRetention: new DynamoTenantRetention(clients.dynamo, table),
     media: new S3MediaStore(clients.s3, resources.mediaBucket),
     commands: new SqsCommandBus(clients.sqs, resources.commandQueueUrls),
     deliveryQueue: new SqsDeliveryQueue(clients.sqs, resources.webhookDeliveryQueueUrl),
     orderedDeliveryQueue: new SqsOrderedDeliveryQueue(clients.sqs, resources.webhookOrderedQueueUrl),
+    /** The webhook fan-out's hold on an event that came before its turn: its queues' messages only. */
+    webhookEventVisibility: new SqsMessageVisibility(clients.sqs, [
+      resources.webhookQueueUrl,
+      resources.webhookPairingQueueUrl,
+    ]),
     events: new EventBridgePublisher(clients.eventBridge, resources.eventBusName, EVENT_SOURCES[source]),
     shardCount: resources.shardCount,
     /** Where webhooks may point: the API checks a URL with it when set, the dispatcher at each try. */

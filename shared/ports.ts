@@ -3,6 +3,7 @@
 import type { ApiKey } from './domain/api-key.ts';
 import type { Channel, ChannelPairing, ChannelStatus, ChannelStatusDetails } from './domain/channel.ts';
 import type { ChannelCommand } from './domain/commands.ts';
+import type { EventSequence } from './domain/event-sequence.ts';
 import type { EventType, MessageStatus, PlatformEvent } from './domain/events.ts';
 import type { Fence } from './domain/fence.ts';
 import type { Message, StatusChange } from './domain/message.ts';
@@ -464,6 +465,37 @@ export interface DeliveryJob {
 export interface DeliveryQueue {
   /** Durable once resolved; `delayMs` may exceed what the queue can delay (the dispatcher waits again). */
   enqueue(jobs: readonly DeliveryJob[], options?: { delayMs?: number }): Promise<void>;
+}
+
+/**
+ * The webhook fan-out's place in each channel's order (shared/domain/event-sequence.ts): the last
+ * event it fanned out, per channel.
+ */
+export interface EventSequenceCursors {
+  /** The channel's cursor, read consistently; null when nothing was fanned out with one yet. */
+  get(tenantId: string, channelId: string): Promise<EventSequence | null>;
+  /**
+   * Moves the cursor to `to` only if it is still `from` (null: there is none), in one conditional
+   * write; false when it was not (another fan-out moved it meanwhile).
+   */
+  advance(
+    tenantId: string,
+    channelId: string,
+    from: EventSequence | null,
+    to: EventSequence,
+  ): Promise<boolean>;
+}
+
+/** A message a consumer received and holds (SQS: its queue's ARN and the receive's handle). */
+export interface ReceivedMessageRef {
+  readonly queueArn: string;
+  readonly receiptHandle: string;
+}
+
+/** Hands received messages back to their queue sooner than its visibility timeout would. */
+export interface MessageVisibility {
+  /** Each message becomes visible again `seconds` from now (SQS ChangeMessageVisibility). */
+  showAgainIn(messages: readonly ReceivedMessageRef[], seconds: number): Promise<void>;
 }
 
 /** One event to keep, with what only its caller knows. */

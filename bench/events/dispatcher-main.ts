@@ -20,6 +20,7 @@ import {
   WEBHOOK_DISPATCHER_SOURCES,
 } from '#functions/consumers/webhook-dispatcher.ts';
 import { type QueueConsumer, startQueueConsumer } from '#infra/local/queue-consumers.ts';
+import { SqsMessageVisibility } from '#shared/aws/sqs-message-visibility.ts';
 import { createPlatform } from '#shared/platform.ts';
 import { LOCAL_POLLERS_PER_QUEUE } from './processes.ts';
 
@@ -42,7 +43,13 @@ const eventSourceSqs = eventSourceEndpoint
     })
   : platform.clients.sqs;
 const pollers = Number(env.BENCH_DISPATCHER_POLLERS ?? LOCAL_POLLERS_PER_QUEUE);
-const dispatcher = createDispatcherHandlers(dispatcherOf(platform, env));
+// A held event's visibility is set where its record was received: on the event sources' queues.
+const dispatcher = createDispatcherHandlers(dispatcherOf(platform, env), {
+  visibility: new SqsMessageVisibility(eventSourceSqs, [
+    platform.resources.webhookQueueUrl,
+    platform.resources.webhookPairingQueueUrl,
+  ]),
+});
 const { fanOut, delivery } = WEBHOOK_DISPATCHER_SOURCES;
 const { resources } = platform;
 const sources = [

@@ -109,14 +109,19 @@ const TYPE_CYCLE: readonly EventType[] = [
   'channel.status',
 ];
 
+/** The lease the bench's events are numbered under (a runner's fence token; tenants are new each run). */
+export const BENCH_EPOCH = 1;
+
 /**
  * A stream of `count` events over the clinics by weight, each clinic's channels and event types
  * taken in turn. `serial` numbers them across the run (texts and phone numbers differ per event).
- * Ids are monotonic ULIDs: made in this order, they sort in it.
+ * Ids are monotonic ULIDs: made in this order, they sort in it. Each event carries its place in its
+ * channel's order as a runner numbers it (`sequence`: 1, 2, 3… per channel), which the fan-out keeps.
  */
 export class EventStream {
   private serial = 0;
   private readonly perClinic: number[];
+  private readonly perChannel = new Map<string, number>();
   private readonly slots: number[];
 
   constructor(private readonly clinics: readonly BenchClinic[]) {
@@ -125,6 +130,14 @@ export class EventStream {
   }
 
   next(): PlatformEvent {
+    const event = this.make();
+    if (event.channelId === null) return event;
+    const seq = (this.perChannel.get(event.channelId) ?? 0) + 1;
+    this.perChannel.set(event.channelId, seq);
+    return { ...event, sequence: { epoch: BENCH_EPOCH, seq } };
+  }
+
+  private make(): PlatformEvent {
     const n = this.serial++;
     const index = this.slots[n % this.slots.length] ?? 0;
     const clinic = this.clinics[index] as BenchClinic;
@@ -177,8 +190,8 @@ export interface DeliveryCheck {
   readonly unverified: number;
   /**
    * Deliveries that came after a later event's of their group (webhook and channel): not a failure
-   * (the event queue is a standard queue, so the fan-out may see a channel's events out of order),
-   * but what the ordered queue is for.
+   * (a gap the fan-out waited out goes on without the missing event, which arrives late), but what
+   * the fan-out's hold and the ordered queue are for.
    */
   readonly outOfOrder: number;
   /** Every delivery exactly once, verified, and nothing else. */

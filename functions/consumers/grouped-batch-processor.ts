@@ -18,14 +18,8 @@ export class GroupShortCircuitError extends Error {
  * (15 s a try) would hold every other group of the batch behind it.
  */
 export class GroupedBatchProcessor extends BatchProcessor {
-  /**
-   * `order`, when given, sorts each group's records before they are handled (the dispatcher's first
-   * tries: by event); otherwise a group goes in the order the batch has it.
-   */
-  constructor(
-    private readonly groupOf: (record: SQSRecord) => string,
-    private readonly order?: (a: SQSRecord, b: SQSRecord) => number,
-  ) {
+  /** A group's records are handled in the order the batch has them. */
+  constructor(private readonly groupOf: (record: SQSRecord) => string) {
     super(EventType.SQS);
   }
 
@@ -40,7 +34,7 @@ export class GroupedBatchProcessor extends BatchProcessor {
     await Promise.all(
       [...groups].map(async ([group, records]) => {
         let failed = false;
-        for (const record of this.order ? [...records].sort(this.order) : records) {
+        for (const record of records) {
           const result: SuccessResponse | FailureResponse = failed
             ? this.failureHandler(record, new GroupShortCircuitError(group))
             : await this.processRecord(record);

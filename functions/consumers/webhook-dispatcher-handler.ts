@@ -15,7 +15,12 @@ let handlers: ReturnType<typeof createDispatcherHandlers> | undefined;
 
 /** Built at the first invocation from the environment: the platform, the queues, the sender. */
 function coldStart(): ReturnType<typeof createDispatcherHandlers> {
-  handlers ??= createDispatcherHandlers(dispatcherOf(createPlatform({ source: 'webhooks' })));
+  if (!handlers) {
+    const platform = createPlatform({ source: 'webhooks' });
+    handlers = createDispatcherHandlers(dispatcherOf(platform), {
+      visibility: platform.webhookEventVisibility,
+    });
+  }
   return handlers;
 }
 

@@ -29,6 +29,8 @@ export interface EventSubscriptionProps {
   readonly sources: readonly string[];
   readonly description: string;
   readonly visibilityTimeout: Duration;
+  /** Receives of an event before it goes to the event queue's DLQ (default `MAX_RECEIVE_COUNT`). */
+  readonly maxReceiveCount?: number;
   /** The variables that carry the queues' URLs to the consumer: all events but pairing secrets, and those. */
   readonly environmentKey: RuntimeEnvironmentKey;
   readonly pairingSecretsEnvironmentKey: RuntimeEnvironmentKey;
@@ -49,7 +51,11 @@ export class EventSubscription extends Construct {
     this.pairingSecretsEnvironmentKey = props.pairingSecretsEnvironmentKey;
     const source = [...props.sources];
 
-    this.queue = new SecureQueue(this, 'Events', { fifo: false, visibilityTimeout: props.visibilityTimeout });
+    this.queue = new SecureQueue(this, 'Events', {
+      fifo: false,
+      visibilityTimeout: props.visibilityTimeout,
+      ...(props.maxReceiveCount ? { maxReceiveCount: props.maxReceiveCount } : {}),
+    });
     this.undeliveredQueue = new Queue(this, 'UndeliveredEvents', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

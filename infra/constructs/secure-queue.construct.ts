@@ -17,8 +17,6 @@ export interface SecureQueueProps {
   readonly visibilityTimeout: Duration;
   /** Receives before a message moves to the DLQ (default MAX_RECEIVE_COUNT). */
   readonly maxReceiveCount?: number;
-  /** How long every message waits before it can be received (the queue's DelaySeconds); none by default. */
-  readonly deliveryDelay?: Duration;
 }
 
 export class SecureQueue extends Construct {
@@ -50,7 +48,6 @@ export class SecureQueue extends Construct {
       ...secure,
       ...fifo,
       visibilityTimeout: props.visibilityTimeout,
-      ...(props.deliveryDelay ? { deliveryDelay: props.deliveryDelay } : {}),
       deadLetterQueue: {
         queue: this.deadLetterQueue,
         maxReceiveCount: props.maxReceiveCount ?? MAX_RECEIVE_COUNT,

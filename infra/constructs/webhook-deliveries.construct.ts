@@ -4,10 +4,10 @@
 //   next try of a failed delivery, a wait longer than SQS's delay). Not FIFO: a FIFO queue holds a
 //   whole message group behind a failing message and delays no single message.
 // - `Ordered`, FIFO: an event's first tries, from the fan-out, one message group per webhook and
-//   channel (`orderKey`), so a healthy receiver gets each channel's events in order while other
-//   groups go on beside it; every message waits 1 s (`ORDERED_QUEUE_DELAY`) so a burst's jobs, queued
-//   by concurrent fan-outs, are received together and sorted. A failed try moves to `Jobs`, so no
-//   failing delivery holds its group.
+//   channel (`orderKey`), so a healthy receiver gets each channel's events in the order the fan-out
+//   queued them — its channel's order, which the fan-out keeps (docs/architecture.md, "Order.") —
+//   while other groups go on beside it. No delay: a first try can be received at once. A failed try
+//   moves to `Jobs`, so no failing delivery holds its group.
 //
 // A duplicate is harmless: a job names a delivery and the try it is for (`attemptCount`), and
 // receivers deduplicate by `webhook-id` anyway (docs/architecture.md, "Webhooks").
@@ -19,13 +19,6 @@ import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { RuntimeConsumer } from '../runtime-environment.ts';
 import { SecureQueue } from './secure-queue.construct.ts';
-
-/**
- * Every first try waits this long in `Ordered` before it can be received: long enough for the
- * fan-outs of a burst (handled by concurrent invocations) to have queued their jobs, so the worker
- * receives a group's jobs together and sorts them by event (functions/consumers/webhook-dispatcher.ts).
- */
-export const ORDERED_QUEUE_DELAY = Duration.seconds(1);
 
 /** A batch of signed POSTs to slow clinic servers, each with its own 15 s timeout. */
 export const WEBHOOK_DELIVERY_VISIBILITY_TIMEOUT = Duration.seconds(180);
@@ -43,7 +36,6 @@ export class WebhookDeliveries extends Construct {
     this.ordered = new SecureQueue(this, 'Ordered', {
       fifo: true,
       visibilityTimeout: WEBHOOK_DELIVERY_VISIBILITY_TIMEOUT,
-      deliveryDelay: ORDERED_QUEUE_DELAY,
     });
   }
 

@@ -2,8 +2,11 @@
 // queues, their grants and their alarms (docs/infra.md, "The consumers stack"):
 //
 // - `FanOut` takes every platform event from the webhook subscription's queues (all events but the
-//   pairing secrets, and those on their own 60 s queue) and queues first tries on the ordered queue;
-//   a QR or pairing code it sends itself. Its timeout is the pairing queue's visibility (20 s).
+//   pairing secrets, and those on their own 60 s queue) and queues first tries on the ordered queue,
+//   each channel's in its order: it reads and moves the channel's cursor (a platform table item) and
+//   hands an event that came before its turn back to its queue for a second (ChangeMessageVisibility,
+//   part of consuming the queue); a QR or pairing code it sends itself. Its timeout is the pairing
+//   queue's visibility (20 s).
 // - `Delivery` takes the ordered FIFO queue (one webhook and channel's first tries in turn) and the
 //   standard jobs queue (retries, waits, the API's redeliveries), sends, and queues the next tries.
 //
@@ -73,9 +76,9 @@ export function failedShareExpression(minimumTries: number): string {
 
 /**
  * What the dispatcher's code sends to the platform table (webhooks: `listAll` a Query, `get`, `update`;
- * deliveries: `create` a conditional put, `get`, `recordAttempt` a get and an update), all on the
- * table, all in a tenant's partition; both functions share the code paths (the fan-out sends a QR
- * itself). No delete, batch, transaction-only check or index: test/unit/infra/webhook-dispatcher-stack.test.ts
+ * deliveries: `create` a conditional put, `get`, `recordAttempt` a get and an update; a channel's
+ * cursor: `get`, `advance` a conditional update), all on the table, all in a tenant's partition; both
+ * functions share the code paths (the fan-out sends a QR itself). No delete, batch, transaction-only check or index: test/unit/infra/webhook-dispatcher-stack.test.ts
  * runs that code against a recording client. Not narrower: the webhook and delivery reads take whole
  * items (no projection) and the updates return `ALL_NEW`, which attribute conditions would refuse.
  */
@@ -158,7 +161,8 @@ export class WebhookDispatcher extends Construct {
       reportBatchItemFailures: true,
       maxConcurrency: props.delivery.maxConcurrency,
     } as const;
-    // A second of batching sorts a burst of one channel's events together (they go out in id order).
+    // A second of batching puts a burst of one channel's events in fewer batches, each fanned out in
+    // the channel's order at once rather than held record by record.
     this.fanOut.function.addEventSource(
       new SqsEventSource(subscription.queue.queue, {
         ...fanOutSource,

@@ -59,7 +59,9 @@ export function startLocalConsumers(options: LocalConsumersOptions): LocalConsum
   const webhooksPlatform =
     options.webhooks === false ? null : createPlatform({ source: 'webhooks', env: options.env });
   if (webhooksPlatform) {
-    const dispatcher = createDispatcherHandlers(dispatcherOf(webhooksPlatform, options.env));
+    const dispatcher = createDispatcherHandlers(dispatcherOf(webhooksPlatform, options.env), {
+      visibility: webhooksPlatform.webhookEventVisibility,
+    });
     const { fanOut, delivery } = WEBHOOK_DISPATCHER_SOURCES;
     const webhookQueues = webhooksPlatform.resources;
     const sources = [

@@ -8,8 +8,10 @@
 //  - an invocation that throws, times out or answers an invalid `batchItemFailures` (an id that is
 //    empty or not of the batch) fails the whole batch; otherwise the messages it names stay and
 //    every other one is deleted;
-//  - what is not deleted is left alone: it comes back when its visibility timeout ends, its receive
-//    count one higher, until the queue's redrive moves it to its dead-letter queue.
+//  - what is not deleted is left alone: it comes back when its visibility timeout ends (the queue's,
+//    or the one its handler set with ChangeMessageVisibility: the webhook fan-out's hold of an event
+//    for its turn), its receive count one higher, until the queue's redrive moves it to its
+//    dead-letter queue.
 // Several pollers may run at once (`concurrency`), as Lambda runs several invocations.
 import { randomUUID } from 'node:crypto';
 import {

@@ -4,6 +4,7 @@ import type { PlatformEvent } from '#shared/domain/events.ts';
 import { platformEvent } from '#shared/domain/events.ts';
 import type { ChannelRepository, EventPublisher } from '#shared/ports.ts';
 import type { OwnAccount } from '../sessions/channel-session.ts';
+import type { ChannelEventSequence } from './channel-event-sequence.ts';
 
 /**
  * Records a session's status on its channel and tells the clinic (`channel.status`, and
@@ -15,6 +16,7 @@ export class ChannelStatusRecorder {
   constructor(
     private readonly channels: ChannelRepository,
     private readonly events: EventPublisher,
+    private readonly sequence: ChannelEventSequence,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -63,7 +65,8 @@ export class ChannelStatusRecorder {
           platformEvent('channel.logged_out', scope, { reason: change.reason ?? 'logged out' }, new Date(at)),
         );
       }
-      await this.events.publish(events);
+      // Numbered once nothing can drop them: a number never published would hold the channel's webhooks.
+      await this.events.publish(await this.sequence.stamp(events));
       return;
     }
   }

@@ -2,6 +2,7 @@ import type { MessageStatus, PlatformEvent } from '#shared/domain/events.ts';
 import { platformEvent } from '#shared/domain/events.ts';
 import type { StatusChange } from '#shared/domain/message.ts';
 import type { EventPublisher, MessageRepository } from '#shared/ports.ts';
+import type { ChannelEventSequence } from './channel-event-sequence.ts';
 
 /** The delivery path in order; a later status implies the earlier ones. */
 const DELIVERY_PATH: readonly MessageStatus[] = ['sent', 'delivered', 'read'];
@@ -44,6 +45,7 @@ export class MessageStatusRecorder {
   constructor(
     private readonly messages: MessageRepository,
     private readonly events: EventPublisher,
+    private readonly sequence: ChannelEventSequence,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -126,7 +128,9 @@ export class MessageStatusRecorder {
       if (events) published.push(...events);
     }
     await flushPath();
-    if (published.length > 0) await this.events.publish(published);
+    // Numbered only now, when every write of the turns is done: a write that threw drops the events
+    // made before it, and a number never published would hold the channel's webhooks.
+    if (published.length > 0) await this.events.publish(await this.sequence.stamp(published));
   }
 
   /**

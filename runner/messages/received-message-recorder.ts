@@ -5,6 +5,7 @@ import { platformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
 import type { Message } from '#shared/domain/message.ts';
 import type { EventOutbox, MediaStore, MessageRepository } from '#shared/ports.ts';
+import type { ChannelEventSequence } from '../events/channel-event-sequence.ts';
 import type { Semaphore } from '../semaphore.ts';
 import {
   addressOf,
@@ -48,6 +49,8 @@ export interface ReceivedMessageRecorderDeps {
   readonly messages: MessageRepository;
   readonly outbox: EventOutbox;
   readonly events: ReceivedEvents;
+  /** Numbers each event as its record is written (given back when it is not). */
+  readonly sequence: ChannelEventSequence;
   readonly media: MediaStore;
   /**
    * Downloads a received file from WhatsApp's media host (`WhatsAppMedia`), retrying what may pass;
@@ -163,8 +166,11 @@ export class ReceivedMessageRecorder {
       { messageId: stored.id, from, timestamp, type, content, ...(context ? { context } : {}) },
       createdAt,
     );
-    const written = await this.deps.events.recordAndPublish(event, () =>
-      this.deps.messages.put(stored, { outbox: { shard, event } }),
+    // Stored with its number, which the outbox's drain publishes it with if this process cannot.
+    const written = await this.deps.sequence.stampThrough(event, (numbered) =>
+      this.deps.events.recordAndPublish(numbered, () =>
+        this.deps.messages.put(stored, { outbox: { shard, event: numbered } }),
+      ),
     );
     const reason = content.mediaError ?? content.contentError;
     if (written && typeof reason === 'string')

@@ -159,6 +159,8 @@ const idOf = (kind: IdKind) =>
  * log stores what was published. A pairing secret must say when it expires.
  */
 export const platformEventSchema = z
+  // An object, not a loose one: what it does not name is left out, the runner's internal `sequence`
+  // with it (the log keeps the public event: `publicEventOf`).
   .object({
     id: idOf('event'),
     type: z.enum(EVENT_TYPES),

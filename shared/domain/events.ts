@@ -1,9 +1,10 @@
 import type { ChannelStatus } from './channel.ts';
+import type { EventSequence } from './event-sequence.ts';
 import { newId } from './ids.ts';
 
 // Platform events: at-least-once, each with a stable id receivers deduplicate on. The envelope is
-// the public webhook payload of API.md; EventBridge carries it as the detail, its type as the
-// detail-type.
+// the public webhook payload of API.md (less the bus's internal `sequence`: `publicEventOf`);
+// EventBridge carries it as the detail, its type as the detail-type.
 
 /** Who publishes: the runners, the API, the webhook dispatcher (`webhook.disabled`). */
 export const EVENT_SOURCES = {
@@ -72,6 +73,19 @@ export interface PlatformEvent<T extends EventType = EventType> {
   readonly tenantId: string;
   readonly channelId: string | null;
   readonly data: EventDataByType[T];
+  /**
+   * The event's place in its channel's order (shared/domain/event-sequence.ts): set by the runner on
+   * the channel events it publishes on the webhook path, absent on every other event. Internal to
+   * the bus and the fan-out; `publicEventOf` leaves it out of what clinics receive and read.
+   */
+  readonly sequence?: EventSequence;
+}
+
+/** The event as clinics get it (a webhook's payload, a stored delivery, the event log): no `sequence`. */
+export function publicEventOf<T extends EventType>(event: PlatformEvent<T>): PlatformEvent<T> {
+  if (event.sequence === undefined) return event;
+  const { sequence: _, ...rest } = event;
+  return rest;
 }
 
 /**

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from './errors.ts';
-import { EVENT_TYPES, type EventType, PAIRING_SECRET_EVENTS, type PlatformEvent } from './events.ts';
+import {
+  EVENT_TYPES,
+  type EventType,
+  PAIRING_SECRET_EVENTS,
+  type PlatformEvent,
+  publicEventOf,
+} from './events.ts';
 import { idBody, isId } from './ids.ts';
 
 // A clinic's webhook: where events go, which ones, and the secrets that sign them (Standard Webhooks).
@@ -319,14 +325,16 @@ export function newDelivery(event: PlatformEvent, webhookId: string, now: Date):
 }
 
 /**
- * The event as a delivery keeps it. A QR or a pairing code must not outlive its minutes
- * (docs/architecture.md, "Pairing secrets do not linger"), so a delivery of one keeps the envelope
- * and the expiry only: it is tried from the event in hand while valid, never sent again from storage.
+ * The event as a delivery keeps it, and sends it: the public envelope (no internal `sequence`). A QR
+ * or a pairing code must not outlive its minutes (docs/architecture.md, "Pairing secrets do not
+ * linger"), so a delivery of one keeps the envelope and the expiry only: it is tried from the event
+ * in hand while valid, never sent again from storage.
  */
 export function storedEventOf(event: PlatformEvent): PlatformEvent {
-  if (!isPairingSecretEvent(event)) return event;
-  const { expiresAt } = event.data as { expiresAt: string };
-  return { ...event, data: { expiresAt } } as unknown as PlatformEvent;
+  const stored = publicEventOf(event);
+  if (!isPairingSecretEvent(stored)) return stored;
+  const { expiresAt } = stored.data as { expiresAt: string };
+  return { ...stored, data: { expiresAt } } as unknown as PlatformEvent;
 }
 
 /** Whether a delivery can be tried again from what is stored (not a pairing secret's). */

@@ -1,5 +1,6 @@
 import { ConflictError } from '../domain/errors.ts';
-import { type PlatformEvent, platformEvent } from '../domain/events.ts';
+import { compareSequences, EVENT_GAP_WAIT_MS, type EventSequence, turnOf } from '../domain/event-sequence.ts';
+import { type PlatformEvent, platformEvent, publicEventOf } from '../domain/events.ts';
 import {
   DELIVERY_CLAIM_MS,
   DELIVERY_TIMEOUT_MS,
@@ -23,6 +24,7 @@ import type {
   DeliveryRepository,
   DeliveryTry,
   EventPublisher,
+  EventSequenceCursors,
   WebhookRepository,
   WebhookResponse,
   WebhookSecretCipher,
@@ -34,7 +36,9 @@ import { openSigningSecrets } from './webhook-secrets.ts';
 //
 // - Fan-out: each event becomes one delivery per webhook of its tenant that wants it, stored under
 //   an id made of the event's and the webhook's (so a duplicate event creates nothing), and one job
-//   on the ordered queue (one group per webhook and channel).
+//   on the ordered queue (one group per webhook and channel). A runner's channel event carries its
+//   place in the channel's order (`sequence`): one that comes before its turn is held (it comes
+//   back) until the events before it are fanned out, or for `EVENT_GAP_WAIT_MS` at most.
 // - A job is tried when due: the delivery and the webhook are read afresh, the request is sent, the
 //   try recorded, and what follows decided here: done, a retry on the unordered queue (so a failing
 //   delivery never holds its group), dead when the schedule is over or the receiver said 410.
@@ -57,6 +61,8 @@ export interface DispatchMetrics {
   webhookDisabled(): void;
   /** A webhook's secrets could not be opened: nothing sent, the record failed (ours to look at). */
   secretsUnreadable(): void;
+  /** An event fanned out past a gap in its channel's order: the events before it are lost, or late. */
+  gapSkipped(): void;
 }
 
 export interface DispatchLog {
@@ -76,6 +82,10 @@ export interface DispatchDependencies {
   /** Opens the secrets that sign a try (the stack's: KMS, behind `withOpenedSecretsCache`). */
   readonly secrets: WebhookSecretCipher;
   readonly events: EventPublisher;
+  /** The fan-out's place in each channel's order: the last event fanned out. */
+  readonly cursors: EventSequenceCursors;
+  /** How long an event waits for the events before it in its channel (`EVENT_GAP_WAIT_MS`). */
+  readonly gapWaitMs?: number;
   readonly metrics?: DispatchMetrics;
   readonly log?: DispatchLog;
   readonly now?: () => Date;
@@ -103,6 +113,8 @@ const AHEAD_JOB_LIFETIME_MS = 15 * 60_000;
 const AHEAD_JOB_WAIT_MS = 1_000;
 /** Read-modify-write rounds on a webhook (its version) before leaving the change to a later try. */
 const WEBHOOK_UPDATE_ROUNDS = 3;
+/** The same for a channel's cursor, which other fan-outs only ever move forward. */
+const CURSOR_ROUNDS = 3;
 
 /** What became of a job. */
 export type JobOutcome =
@@ -138,6 +150,29 @@ export class PairingSecretPendingError extends Error {
   }
 }
 
+/**
+ * An event that came before its turn in its channel's order: an event before it has not been fanned
+ * out yet. Its message should come back soon (the caller shortens its visibility) and be tried again.
+ */
+export class EventHeldError extends Error {
+  constructor(
+    readonly eventId: string,
+    readonly sequence: EventSequence,
+    readonly cursor: EventSequence | null,
+  ) {
+    super(
+      `Event ${eventId} (${sequence.epoch}/${sequence.seq}) waits for the events before it ` +
+        `(fanned out up to ${cursor ? `${cursor.epoch}/${cursor.seq}` : 'none'})`,
+    );
+    this.name = 'EventHeldError';
+  }
+}
+
+/** When the event's message was first handed out (ms, the queue's clock): its wait for a gap runs from then. */
+export interface EventArrival {
+  readonly firstReceivedAt: number;
+}
+
 export type WebhookDispatcher = ReturnType<typeof createWebhookDispatcher>;
 
 const noMetrics: DispatchMetrics = {
@@ -146,6 +181,7 @@ const noMetrics: DispatchMetrics = {
   dead: () => {},
   webhookDisabled: () => {},
   secretsUnreadable: () => {},
+  gapSkipped: () => {},
 };
 const noLog: DispatchLog = { info: () => {}, warn: () => {}, error: () => {} };
 
@@ -243,6 +279,39 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       }
     }
     return null;
+  }
+
+  /** The deliveries of the event and their first tries, queued in one call. */
+  async function queueFirstTries(event: PlatformEvent): Promise<number> {
+    const wanting = (await webhooksOf(event.tenantId)).filter((webhook) => webhookWants(webhook, event));
+    const deliveries = await Promise.all(wanting.map((webhook) => ensureDelivery(event, webhook)));
+    const jobs = deliveries.filter((delivery): delivery is Delivery => delivery !== null).map(deliveryJobOf);
+    if (jobs.length > 0) await deps.firstTries.enqueue(jobs);
+    return jobs.length;
+  }
+
+  /**
+   * Moves the channel's cursor from what was read to `to`; a fan-out that moved it meanwhile (always
+   * forward) to `to` or past it leaves nothing to do, one behind it is moved from again.
+   */
+  async function advanceCursor(
+    tenantId: string,
+    channelId: string,
+    read: EventSequence | null,
+    to: EventSequence,
+  ): Promise<void> {
+    let from = read;
+    for (let round = 0; round < CURSOR_ROUNDS; round++) {
+      if (await deps.cursors.advance(tenantId, channelId, from, to)) return;
+      from = await deps.cursors.get(tenantId, channelId);
+      if (from && compareSequences(from, to) >= 0) return;
+    }
+    // The channel's next event finds the cursor behind and waits for the gap (EVENT_GAP_WAIT_MS).
+    log.warn('channel event cursor not advanced: other fan-outs kept moving it', {
+      tenantId,
+      channelId,
+      to,
+    });
   }
 
   async function disable(webhook: Webhook, reason: 'gone' | 'failing', at: Date): Promise<void> {
@@ -425,18 +494,43 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
     },
 
     /**
-     * Makes the event's deliveries and queues their first tries, in one call for the event: a
-     * caller handing the events of one channel in their order keeps that order in each group.
+     * Makes the event's deliveries and queues their first tries, in one call for the event, in its
+     * channel's order: an event with a `sequence` is fanned out only in its turn (the cursor's next),
+     * and the cursor moves to it once its first tries are queued, so its group on the FIFO queue gets
+     * them after those of the events before it. One that comes before its turn throws
+     * `EventHeldError`, until it has waited `gapWaitMs` since `arrival` (then the cursor skips to it:
+     * what was missing is lost or late, counted and logged). One at or behind the cursor (a duplicate,
+     * a late event of an earlier lease) is fanned out at once (deliveries are idempotent; a late one
+     * arrives late). Events without one (the API's, the dispatcher's) go at once.
      */
-    async fanOut(event: PlatformEvent): Promise<number> {
+    async fanOut(event: PlatformEvent, arrival?: EventArrival): Promise<number> {
       if (isPairingSecretEvent(event)) return dispatcher.deliverPairingSecret(event);
-      const wanting = (await webhooksOf(event.tenantId)).filter((webhook) => webhookWants(webhook, event));
-      const deliveries = await Promise.all(wanting.map((webhook) => ensureDelivery(event, webhook)));
-      const jobs = deliveries
-        .filter((delivery): delivery is Delivery => delivery !== null)
-        .map(deliveryJobOf);
-      if (jobs.length > 0) await deps.firstTries.enqueue(jobs);
-      return jobs.length;
+      const { sequence, channelId, tenantId } = event;
+      if (!sequence || channelId === null) return queueFirstTries(event);
+      // A tenant with no webhook has no order to keep, and its events cost no cursor read or write;
+      // its first webhook's first event may find the cursor behind, and wait out the gap once.
+      if ((await webhooksOf(tenantId)).length === 0) return 0;
+      const cursor = await deps.cursors.get(tenantId, channelId);
+      const turn = turnOf(cursor, sequence);
+      if (turn === 'behind') return queueFirstTries(event);
+      if (turn === 'gap') {
+        const at = now().getTime();
+        const waitedMs = at - (arrival?.firstReceivedAt ?? at);
+        if (waitedMs < (deps.gapWaitMs ?? EVENT_GAP_WAIT_MS))
+          throw new EventHeldError(event.id, sequence, cursor);
+        metrics.gapSkipped();
+        log.warn('channel event gap skipped: the events before this one are lost or late', {
+          tenantId,
+          channelId,
+          eventId: event.id,
+          sequence,
+          cursor,
+          waitedMs,
+        });
+      }
+      const queued = await queueFirstTries(event);
+      await advanceCursor(tenantId, channelId, cursor, sequence);
+      return queued;
     },
 
     /**
@@ -449,7 +543,7 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       const expiresAt = Date.parse((event.data as { expiresAt?: string }).expiresAt ?? '');
       if (!(expiresAt > now().getTime())) return 0;
       const wanting = (await webhooksOf(event.tenantId)).filter((webhook) => webhookWants(webhook, event));
-      const body = JSON.stringify(event);
+      const body = JSON.stringify(publicEventOf(event));
       const settled = await Promise.allSettled(
         wanting.map(async (listed) => {
           // The list may be up to `cacheMs` old: the secret goes only where the webhook points now,

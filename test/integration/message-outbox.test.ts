@@ -47,6 +47,19 @@ describe('the outbox of received messages’ events', () => {
     expect(await messages.get(tenantId, channelId, first.message.id)).toEqual(first.message);
   });
 
+  it('keeps an event’s place in its channel’s order, for whoever publishes it', async () => {
+    const shard = ownShard();
+    const tenantId = newId('tenant');
+    const channelId = newId('channel');
+    const received = receivedText(tenantId, channelId);
+    const event = { ...received.event, sequence: { epoch: 12, seq: 4 } };
+    expect(await messages.put(received.message, { outbox: { shard, event } })).toBe(true);
+
+    const { refs } = await outbox.waiting(shard, { limit: 10 });
+    expect(await outbox.eventsOf(refs)).toEqual([event]);
+    expect(await outbox.pendingOf(tenantId, channelId, received.message.id)).toEqual(event);
+  });
+
   it('stores a message’s content once: a 300 KB text and its event fit in one item', async () => {
     const shard = ownShard();
     const tenantId = newId('tenant');

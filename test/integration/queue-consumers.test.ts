@@ -11,6 +11,7 @@ import {
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type QueueConsumer, type SqsHandler, startQueueConsumer } from '#infra/local/queue-consumers.ts';
+import { SqsMessageVisibility } from '#shared/aws/sqs-message-visibility.ts';
 import { until } from './runner/support/runner-harness.ts';
 import { platformRepositories } from './support/platform.ts';
 
@@ -18,7 +19,7 @@ const { clients } = platformRepositories();
 const sqs = clients.sqs;
 
 /** A standard queue redriving to a DLQ after `maxReceiveCount` receives, with a short visibility. */
-async function queueWithDeadLetters(maxReceiveCount: number) {
+async function queueWithDeadLetters(maxReceiveCount: number, visibilityTimeoutSeconds = 1) {
   const name = `consumer-test-${randomUUID().slice(0, 8)}`;
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
   const { Attributes } = await sqs.send(
@@ -28,7 +29,7 @@ async function queueWithDeadLetters(maxReceiveCount: number) {
     new CreateQueueCommand({
       QueueName: name,
       Attributes: {
-        VisibilityTimeout: '1',
+        VisibilityTimeout: String(visibilityTimeoutSeconds),
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount }),
       },
     }),
@@ -127,6 +128,32 @@ describe('the local SQS event source', () => {
     expect(receives.get('also fine')).toEqual(['1']);
     expect(receives.get('flaky')).toEqual(['1', '2']);
     expect(running.stats.failed).toBe(1);
+  });
+
+  it('leaves a failed message the visibility its handler set (the fan-out’s hold), its first receive kept', async () => {
+    // The queue's own visibility is a minute: the message is back within seconds only if the
+    // consumer leaves the handler's second alone.
+    const { queueUrl } = await queueWithDeadLetters(5, 60);
+    const visibility = new SqsMessageVisibility(sqs, [queueUrl]);
+    const receives: { count: string; first: string }[] = [];
+    const running = consume(queueUrl, async (event: SQSEvent) => {
+      const [record] = event.Records as [SQSRecord];
+      receives.push({
+        count: record.attributes.ApproximateReceiveCount,
+        first: record.attributes.ApproximateFirstReceiveTimestamp,
+      });
+      if (record.attributes.ApproximateReceiveCount !== '1') return { batchItemFailures: [] };
+      await visibility.showAgainIn(
+        [{ queueArn: record.eventSourceARN, receiptHandle: record.receiptHandle }],
+        1,
+      );
+      return { batchItemFailures: [{ itemIdentifier: record.messageId }] };
+    });
+    await send(queueUrl, ['held']);
+    await until(() => running.stats.deleted === 1 || undefined, 'the held message back and handled', 20_000);
+    expect(receives.map((receive) => receive.count)).toEqual(['1', '2']);
+    expect(receives[1]?.first).toBe(receives[0]?.first);
+    expect(Number(receives[0]?.first)).toBeGreaterThan(0);
   });
 
   it('fails the whole batch when the handler throws or names a message not in it', async () => {

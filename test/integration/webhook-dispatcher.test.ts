@@ -1,14 +1,20 @@
-// The webhook dispatcher on the emulator: the DynamoDB repositories of webhooks and deliveries, the
-// webhook secrets sealed with the emulator's KMS under the stack's webhook-secrets key, a FIFO queue
-// of first tries and a standard queue of retries (the test's own, shaped like the stack's), consumed
-// the way Lambda's event sources do, posting to real receivers on this machine's loopback that
-// verify every request with `standardwebhooks`.
+// The webhook dispatcher on the emulator: the DynamoDB repositories of webhooks, deliveries and
+// channels' cursors, the webhook secrets sealed with the emulator's KMS under the stack's
+// webhook-secrets key, a standard event queue, a FIFO queue of first tries and a standard queue of
+// retries (the test's own, shaped like the stack's), consumed the way Lambda's event sources do,
+// posting to real receivers on this machine's loopback that verify every request with
+// `standardwebhooks`.
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcherHandlers } from '#functions/consumers/webhook-dispatcher.ts';
-import { webhookKey } from '#shared/aws/dynamo/platform-keys.ts';
+import { DynamoEventSequenceCursors } from '#shared/aws/dynamo/event-sequence-cursors.ts';
+import { eventSequenceCursorKey, webhookKey } from '#shared/aws/dynamo/platform-keys.ts';
 import { SqsDeliveryQueue } from '#shared/aws/sqs-delivery-queue.ts';
+import { SqsMessageVisibility } from '#shared/aws/sqs-message-visibility.ts';
 import { SqsOrderedDeliveryQueue } from '#shared/aws/sqs-ordered-delivery-queue.ts';
+import type { PlatformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { deliveryIdOf, type Webhook, type WebhookSecret } from '#shared/domain/webhook.ts';
 import { createWebhookSender } from '#shared/net/webhook-sender.ts';
@@ -16,7 +22,13 @@ import { createTenant } from '#shared/use-cases/tenants.ts';
 import { createWebhookDispatcher } from '#shared/use-cases/webhook-dispatch.ts';
 import { issueSecret, withOpenedSecretsCache } from '#shared/use-cases/webhook-secrets.ts';
 import { redeliver, rotateWebhookSecret, type WebhookDependencies } from '#shared/use-cases/webhooks.ts';
-import { eventBatch, MemoryEvents, newWebhook, statusEvent } from '#test/support/webhook-fakes.ts';
+import {
+  eventBatch,
+  eventMessage,
+  MemoryEvents,
+  newWebhook,
+  statusEvent,
+} from '#test/support/webhook-fakes.ts';
 import { type Receiver, startReceiver } from '#test/support/webhook-receiver.ts';
 import { platformRepositories } from './support/platform.ts';
 import { createQueue, pollUntil } from './support/sqs-poller.ts';
@@ -24,7 +36,7 @@ import { createQueue, pollUntil } from './support/sqs-poller.ts';
 const platform = platformRepositories();
 const sqs = platform.clients.sqs;
 const receivers: Receiver[] = [];
-let queues: { ordered: string; jobs: string };
+let queues: { events: string; ordered: string; jobs: string };
 let world: Awaited<ReturnType<typeof dispatcherOnEmulator>>;
 
 async function dispatcherOnEmulator() {
@@ -38,6 +50,7 @@ async function dispatcherOnEmulator() {
     firstTries,
     queue: retries,
     events,
+    cursors: platform.eventSequenceCursors,
     sender: createWebhookSender({ policy: { allowLoopback: true } }),
     // As the stack's dispatcher opens them (`dispatcherOf`): KMS, behind a cache of what it opened.
     secrets: withOpenedSecretsCache(platform.webhookSecrets),
@@ -47,22 +60,33 @@ async function dispatcherOnEmulator() {
       dead: () => {},
       webhookDisabled: () => {},
       secretsUnreadable: () => unreadable.push('secrets'),
+      gapSkipped: () => {},
     },
     // The day-long schedule in under 2 s; SQS delays whole seconds, so each retry waits 1 s or so.
     retryScale: 2e-5,
     webhookCacheMs: 0,
   });
-  const handlers = createDispatcherHandlers(dispatcher);
+  const handlers = createDispatcherHandlers(dispatcher, {
+    visibility: new SqsMessageVisibility(sqs, [queues.events]),
+  });
+  /** The ids of the events the fan-out was handed from the event queue, each time it was. */
+  const fannedOut: string[] = [];
+  const fanOut = (batch: SQSEvent) => {
+    for (const record of batch.Records) fannedOut.push(JSON.parse(record.body).detail.id);
+    return handlers.fanOut(batch);
+  };
   return {
     events,
     handlers,
     retries,
     unreadable,
-    /** Runs the delivery queues until `done()`. */
-    run: (done: () => boolean | Promise<boolean>, timeoutMs = 40_000) =>
+    fannedOut,
+    /** Runs the delivery queues (and the event queue, when `withEvents`) until `done()`. */
+    run: (done: () => boolean | Promise<boolean>, timeoutMs = 40_000, withEvents = false) =>
       pollUntil(
         sqs,
         [
+          ...(withEvents ? [{ url: queues.events, handler: fanOut }] : []),
           { url: queues.ordered, handler: handlers.deliveries },
           { url: queues.jobs, handler: handlers.deliveries },
         ],
@@ -72,11 +96,25 @@ async function dispatcherOnEmulator() {
   };
 }
 
+/** Puts events on the event queue as EventBridge's rule target does. */
+async function publish(...events: PlatformEvent[]): Promise<void> {
+  for (const event of events) {
+    await sqs.send(new SendMessageCommand({ QueueUrl: queues.events, MessageBody: eventMessage(event) }));
+  }
+}
+
+/** The event with its place in its channel's order, as a runner publishes it. */
+const placed = <T extends PlatformEvent>(event: T, epoch: number, seq: number): T => ({
+  ...event,
+  sequence: { epoch, seq },
+});
+
 beforeAll(async () => {
   const suffix = newId('event').slice(-10).toLowerCase();
   queues = {
-    // As the stack's: every first try waits 1 s (ORDERED_QUEUE_DELAY).
-    ordered: await createQueue(sqs, `dispatch-ordered-${suffix}`, { fifo: true, delaySeconds: 1 }),
+    // Its own visibility far longer than a hold: a held event that comes back soon was handed back.
+    events: await createQueue(sqs, `dispatch-events-${suffix}`, { visibilityTimeoutSeconds: 120 }),
+    ordered: await createQueue(sqs, `dispatch-ordered-${suffix}`, { fifo: true }),
     jobs: await createQueue(sqs, `dispatch-jobs-${suffix}`),
   };
   world = await dispatcherOnEmulator();
@@ -136,14 +174,16 @@ describe('the webhook dispatcher on the emulator', () => {
     const stored = await platform.deliveries.list(clinic.tenantId, clinic.webhook.id, { limit: 50 });
     expect(stored.items.map((delivery) => delivery.status)).toEqual(events.map(() => 'succeeded'));
 
-    // A burst handed to concurrent fan-outs the wrong way round still reaches the receiver in order.
+    // A burst that reaches the event queue the wrong way round, fanned out by two pollers, still
+    // reaches the receiver in its channel's order.
     const burstChannel = newId('channel');
-    const burst = [0, 1, 2, 3].map((n) => statusEvent(clinic.tenantId, burstChannel, n));
-    for (const event of [...burst].reverse()) await world.handlers.fanOut(eventBatch([event]));
-    await world.run(() => clinic.receiver.requests.length >= events.length + burst.length);
+    const burst = [1, 2, 3, 4].map((n) => placed(statusEvent(clinic.tenantId, burstChannel, n), 3, n));
+    await publish(...[...burst].reverse());
+    await world.run(() => clinic.receiver.requests.length >= events.length + burst.length, 40_000, true);
     expect(clinic.receiver.requests.slice(events.length).map((r) => r.event?.id)).toEqual(
       burst.map((event) => event.id),
     );
+    expect(clinic.receiver.requests.slice(events.length)[0]?.event).not.toHaveProperty('sequence');
 
     // The same events again (EventBridge delivers at least once): nothing new, nothing sent.
     await world.handlers.fanOut(eventBatch(events.slice(0, 5)));
@@ -212,6 +252,62 @@ describe('the webhook dispatcher on the emulator', () => {
     expect(world.events.published.filter((event) => event.tenantId === clinic.tenantId)).toMatchObject([
       { type: 'webhook.disabled', data: { webhookId: clinic.webhook.id, reason: 'gone' } },
     ]);
+  });
+
+  it('holds an event that came before its turn on the real queue: back within seconds, sent once the one before is in', async () => {
+    const clinic = await tenantWithWebhook();
+    const channel = newId('channel');
+    const [first, second] = [1, 2].map((n) => placed(statusEvent(clinic.tenantId, channel, n), 1, n)) as [
+      PlatformEvent,
+      PlatformEvent,
+    ];
+    await publish(second);
+    // Held: its record fails with its visibility set to a second, so it is handed out again well
+    // within the 30 s here (the queue's own visibility is 120 s).
+    const timesSeen = () => world.fannedOut.filter((id) => id === second.id).length;
+    await world.run(() => timesSeen() >= 2, 30_000, true);
+    expect(clinic.receiver.requests).toHaveLength(0);
+    expect(await platform.eventSequenceCursors.get(clinic.tenantId, channel)).toBeNull();
+
+    await publish(first);
+    await world.run(() => clinic.receiver.requests.length >= 2, 30_000, true);
+    expect(clinic.receiver.requests.map((request) => request.event?.id)).toEqual([first.id, second.id]);
+    expect(await platform.eventSequenceCursors.get(clinic.tenantId, channel)).toEqual({ epoch: 1, seq: 2 });
+  });
+});
+
+describe('a channel’s cursor in the platform table', () => {
+  const cursors = new DynamoEventSequenceCursors(platform.client, platform.resources.platformTable);
+
+  it('moves only from the value read: one of two fan-outs racing from the same value wins', async () => {
+    const tenantId = newId('tenant');
+    const channelId = newId('channel');
+    expect(await cursors.get(tenantId, channelId)).toBeNull();
+    expect(await cursors.advance(tenantId, channelId, null, { epoch: 2, seq: 1 })).toBe(true);
+    // From none again: someone made it meanwhile.
+    expect(await cursors.advance(tenantId, channelId, null, { epoch: 2, seq: 2 })).toBe(false);
+    expect(await cursors.advance(tenantId, channelId, { epoch: 2, seq: 1 }, { epoch: 2, seq: 2 })).toBe(true);
+    expect(await cursors.advance(tenantId, channelId, { epoch: 2, seq: 1 }, { epoch: 2, seq: 3 })).toBe(
+      false,
+    );
+    const raced = await Promise.all([
+      cursors.advance(tenantId, channelId, { epoch: 2, seq: 2 }, { epoch: 2, seq: 3 }),
+      cursors.advance(tenantId, channelId, { epoch: 2, seq: 2 }, { epoch: 3, seq: 1 }),
+    ]);
+    expect(raced.filter(Boolean)).toHaveLength(1);
+    expect(await cursors.get(tenantId, channelId)).toEqual(
+      raced[0] ? { epoch: 2, seq: 3 } : { epoch: 3, seq: 1 },
+    );
+    // Its item: in the tenant's partition, two numbers and when they moved.
+    const { Item } = await platform.client.send(
+      new GetCommand({
+        TableName: platform.resources.platformTable,
+        Key: eventSequenceCursorKey(tenantId, channelId),
+      }),
+    );
+    expect(Object.keys(Item ?? {}).sort()).toEqual(['epoch', 'pk', 'seq', 'sk', 'updatedAt']);
+    expect(Item?.pk).toBe(`TENANT#${tenantId}`);
+    expect(Item?.sk).toBe(`EVSEQ#${channelId}`);
   });
 });
 

@@ -1,8 +1,12 @@
+import type { SQSBatchResponse } from 'aws-lambda';
 import { createDispatcherHandlers } from '#functions/consumers/webhook-dispatcher.ts';
+import type { PlatformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { createWebhookSender } from '#shared/net/webhook-sender.ts';
 import { createWebhookDispatcher, type DispatchDependencies } from '#shared/use-cases/webhook-dispatch.ts';
 import {
+  eventMessage,
+  MemoryCursors,
   MemoryDeliveries,
   MemoryEvents,
   MemoryQueue,
@@ -15,23 +19,42 @@ import {
 
 export interface DispatcherWorldOptions extends Partial<DispatchDependencies> {
   readonly timeoutMs?: number;
-  /** The ordered queue's own delay (the stack's is 1 s). */
-  readonly orderedDelayMs?: number;
+  /**
+   * The clock of the webhook event queue (its visibility, its first-receive times) and, unless `now`
+   * is given, the dispatcher's: a test moves it to let seconds pass.
+   */
+  readonly clock?: () => number;
 }
 
+/** The webhook event queue's visibility timeout, as the stack's. */
+const EVENT_QUEUE_VISIBILITY_MS = 180_000;
+
 export function dispatcherWorld(options: DispatcherWorldOptions = {}) {
+  const clock = options.clock ?? Date.now;
   const webhooks = new MemoryWebhooks();
   const deliveries = new MemoryDeliveries();
   const events = new MemoryEvents();
-  const ordered = new MemoryQueue(true, Date.now, options.orderedDelayMs ?? 20);
+  const cursors = new MemoryCursors();
+  /** The webhook event queue (standard), which EventBridge fills and the fan-out reads. */
+  const eventQueue = new MemoryQueue(false, clock, EVENT_QUEUE_VISIBILITY_MS);
+  const ordered = new MemoryQueue(true);
   const retries = new MemoryQueue(false);
-  const counts = { succeeded: 0, failed: 0, dead: 0, webhookDisabled: 0, secretsUnreadable: 0 };
+  const counts = {
+    succeeded: 0,
+    failed: 0,
+    dead: 0,
+    webhookDisabled: 0,
+    secretsUnreadable: 0,
+    gapSkipped: 0,
+  };
   const dispatcher = createWebhookDispatcher({
     webhooks,
     deliveries,
     firstTries: ordered,
     queue: retries,
     events,
+    cursors,
+    now: () => new Date(clock()),
     sender: createWebhookSender({
       policy: { allowLoopback: true },
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
@@ -43,12 +66,28 @@ export function dispatcherWorld(options: DispatcherWorldOptions = {}) {
       dead: () => counts.dead++,
       webhookDisabled: () => counts.webhookDisabled++,
       secretsUnreadable: () => counts.secretsUnreadable++,
+      gapSkipped: () => counts.gapSkipped++,
     },
     retryScale: 1e-5,
     webhookCacheMs: 0,
     ...options,
   });
-  const handlers = createDispatcherHandlers(dispatcher);
+  const handlers = createDispatcherHandlers(dispatcher, { visibility: eventQueue });
+
+  /**
+   * Hands what the event queue shows now to the fan-out, `batchSize` at a time, one batch after
+   * another, until nothing visible is left: the records each batch failed (held, or failing).
+   */
+  async function fanOutVisible(batchSize = 10): Promise<string[][]> {
+    const failures: string[][] = [];
+    for (let batch = eventQueue.receive(batchSize); batch; batch = eventQueue.receive(batchSize)) {
+      const response: SQSBatchResponse = await handlers.fanOut(batch);
+      const failed = response.batchItemFailures.map((failure) => failure.itemIdentifier);
+      eventQueue.settle(batch, failed);
+      failures.push(failed);
+    }
+    return failures;
+  }
 
   /** Runs the delivery queues like Lambda's pollers (4 batches at once) until `until()` holds. */
   async function pump(until: () => boolean, timeoutMs = 20_000): Promise<void> {
@@ -91,12 +130,19 @@ export function dispatcherWorld(options: DispatcherWorldOptions = {}) {
     webhooks,
     deliveries,
     events,
+    cursors,
+    eventQueue,
     ordered,
     retries,
     counts,
     dispatcher,
     handlers,
     pump,
+    /** Publishes events as EventBridge does: onto the webhook event queue. */
+    publish(...published: PlatformEvent[]): void {
+      for (const event of published) eventQueue.put(eventMessage(event));
+    },
+    fanOutVisible,
     tenantId: newId('tenant'),
     /** Every delivery settled (succeeded or dead) and no job left. */
     settled: () =>

@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { deliveryJobMessage } from '#shared/aws/sqs-delivery-queue.ts';
 import { ConflictError, NotFoundError } from '#shared/domain/errors.ts';
+import type { EventSequence } from '#shared/domain/event-sequence.ts';
 import {
   type EventDataByType,
   type EventType,
@@ -17,6 +18,9 @@ import type {
   DeliveryRepository,
   DeliveryTry,
   EventPublisher,
+  EventSequenceCursors,
+  MessageVisibility,
+  ReceivedMessageRef,
   WebhookChanges,
   WebhookRepository,
   WebhookSecretCipher,
@@ -24,8 +28,9 @@ import type {
 } from '#shared/ports.ts';
 
 // In-memory stand-ins of the dispatcher's ports, with the semantics of the real adapters (versions,
-// idempotent creates, FIFO groups, delays), and SQS-shaped batches for the handlers. The tests that
-// use the DynamoDB repositories and SQS on moto are in test/integration/webhook-dispatcher.test.ts.
+// idempotent creates, conditional cursors, FIFO groups, delays, visibility), and SQS-shaped batches
+// for the handlers. The tests that use the DynamoDB repositories and SQS on moto are in
+// test/integration/webhook-dispatcher.test.ts.
 
 /**
  * The webhook-secrets key in memory, behaving as KMS does for it: AES-256-GCM under a key of this
@@ -242,6 +247,27 @@ export class MemoryDeliveries implements DeliveryRepository {
   }
 }
 
+export class MemoryCursors implements EventSequenceCursors {
+  readonly items = new Map<string, EventSequence>();
+
+  async get(tenantId: string, channelId: string): Promise<EventSequence | null> {
+    return this.items.get(`${tenantId}#${channelId}`) ?? null;
+  }
+  async advance(
+    tenantId: string,
+    channelId: string,
+    from: EventSequence | null,
+    to: EventSequence,
+  ): Promise<boolean> {
+    // Read and written with no await between: one conditional write, like DynamoDB's.
+    const key = `${tenantId}#${channelId}`;
+    const current = this.items.get(key) ?? null;
+    if (current?.epoch !== from?.epoch || current?.seq !== from?.seq) return false;
+    this.items.set(key, to);
+    return true;
+  }
+}
+
 export class MemoryEvents implements EventPublisher {
   readonly published: PlatformEvent[] = [];
   async publish(events: readonly PlatformEvent[]): Promise<void> {
@@ -250,8 +276,13 @@ export class MemoryEvents implements EventPublisher {
 }
 
 interface QueuedMessage {
+  /** The message as sent; each receive hands out a copy with SQS's receive attributes. */
   readonly record: SQSRecord;
   visibleAt: number;
+  receives: number;
+  firstReceivedAt: number | null;
+  /** While a consumer holds it: when it shows again, if the consumer said (ChangeMessageVisibility). */
+  showAgainAt: number | null;
 }
 
 let messageCounter = 0;
@@ -259,24 +290,31 @@ let messageCounter = 0;
 /**
  * An SQS queue in memory, FIFO or standard. FIFO: one message group is handed out at a time (no
  * message of a group while an earlier one is in flight), in order; a failed record goes back to
- * the head of its group. Standard: a delayed message becomes visible after its delay.
+ * the head of its group. Standard: a delayed message becomes visible after its delay. Each receive
+ * counts (`ApproximateReceiveCount`, `ApproximateFirstReceiveTimestamp` from the first) and has a
+ * receipt handle of its own; a consumer holding a message may set when it shows again
+ * (`showAgainIn`), else a failed one shows after the queue's visibility timeout.
  */
-export class MemoryQueue implements DeliveryQueue {
+export class MemoryQueue implements DeliveryQueue, MessageVisibility {
   private messages: QueuedMessage[] = [];
   private readonly inFlightGroups = new Set<string>();
+  /** Messages handed out and not settled yet, by the receipt handle of their receive. */
+  private readonly inFlight = new Map<string, QueuedMessage>();
   readonly sent: { job: DeliveryJob; delayMs: number }[] = [];
+  readonly arn: string;
 
   constructor(
     readonly fifo: boolean,
     private readonly clock: () => number = Date.now,
-    /** The queue's own delay (DelaySeconds), every message's. */
-    private readonly queueDelayMs = 0,
-  ) {}
+    /** How long a failed message stays hidden unless its consumer said otherwise. */
+    private readonly visibilityTimeoutMs = 0,
+  ) {
+    this.arn = `arn:aws:sqs:us-east-1:000000000000:memory-${++messageCounter}${fifo ? '.fifo' : ''}`;
+  }
 
   async enqueue(jobs: readonly DeliveryJob[], options: { delayMs?: number } = {}): Promise<void> {
-    if (this.fifo && (options.delayMs ?? 0) > 0)
-      throw new RangeError('a FIFO queue delays no single message');
-    const delayMs = Math.max(this.queueDelayMs, options.delayMs ?? 0);
+    const delayMs = options.delayMs ?? 0;
+    if (this.fifo && delayMs > 0) throw new RangeError('a FIFO queue delays no single message');
     for (const job of jobs) {
       this.sent.push({ job, delayMs });
       const notBefore = new Date(this.clock() + delayMs).toISOString();
@@ -287,29 +325,35 @@ export class MemoryQueue implements DeliveryQueue {
   put(body: string, delayMs = 0, group?: string): void {
     const record = {
       messageId: `msg-${++messageCounter}`,
-      receiptHandle: `rh-${messageCounter}`,
+      receiptHandle: '',
       body,
       attributes: {
-        ApproximateReceiveCount: '1',
+        ApproximateReceiveCount: '0',
         SentTimestamp: String(this.clock()),
         SenderId: 'test',
-        ApproximateFirstReceiveTimestamp: String(this.clock()),
+        ApproximateFirstReceiveTimestamp: '',
         ...(group ? { MessageGroupId: group, MessageDeduplicationId: `d-${messageCounter}` } : {}),
       },
       messageAttributes: {},
       md5OfBody: '',
       eventSource: 'aws:sqs',
-      eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${this.fifo ? 'ordered.fifo' : 'standard'}`,
+      eventSourceARN: this.arn,
       awsRegion: 'us-east-1',
     } as SQSRecord;
-    this.messages.push({ record, visibleAt: this.clock() + delayMs });
+    this.messages.push({
+      record,
+      visibleAt: this.clock() + delayMs,
+      receives: 0,
+      firstReceivedAt: null,
+      showAgainAt: null,
+    });
   }
 
   get depth(): number {
-    return this.messages.length;
+    return this.messages.length + this.inFlight.size;
   }
 
-  /** When the next message becomes visible (null when empty). */
+  /** When the next message becomes visible (null when none waits). */
   nextVisibleAt(): number | null {
     return this.messages.length === 0 ? null : Math.min(...this.messages.map((m) => m.visibleAt));
   }
@@ -331,47 +375,79 @@ export class MemoryQueue implements DeliveryQueue {
     }
     if (taken.length === 0) return null;
     this.messages = this.messages.filter((message) => !taken.includes(message));
-    for (const message of taken) {
+    const records = taken.map((message) => {
+      message.receives++;
+      message.firstReceivedAt ??= at;
+      message.showAgainAt = null;
       const group = message.record.attributes.MessageGroupId;
       if (group) this.inFlightGroups.add(group);
-    }
-    this.taken.set(taken[0]?.record.messageId ?? '', taken);
-    return { Records: taken.map((message) => message.record) };
+      const receiptHandle = `rh-${message.record.messageId}-${message.receives}`;
+      this.inFlight.set(receiptHandle, message);
+      return {
+        ...message.record,
+        receiptHandle,
+        attributes: {
+          ...message.record.attributes,
+          ApproximateReceiveCount: String(message.receives),
+          ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt),
+        },
+      };
+    });
+    return { Records: records };
   }
 
-  private readonly taken = new Map<string, QueuedMessage[]>();
+  /** `ChangeMessageVisibility` of messages in flight: each shows again `seconds` after now once failed. */
+  async showAgainIn(messages: readonly ReceivedMessageRef[], seconds: number): Promise<void> {
+    for (const { queueArn, receiptHandle } of messages) {
+      const message = this.inFlight.get(receiptHandle);
+      if (queueArn !== this.arn || !message) throw new Error(`ReceiptHandleIsInvalid: ${receiptHandle}`);
+      message.showAgainAt = this.clock() + seconds * 1000;
+    }
+  }
 
-  /** The handler's answer: failed records come back (at the head of their group), the rest are deleted. */
-  settle(batch: SQSEvent, failedIds: readonly string[], retryAfterMs = 0): void {
-    const taken = this.taken.get(batch.Records[0]?.messageId ?? '') ?? [];
-    this.taken.delete(batch.Records[0]?.messageId ?? '');
-    const back = taken
-      .filter((message) => failedIds.includes(message.record.messageId))
-      .map((message) => ({ ...message, visibleAt: this.clock() + retryAfterMs }));
-    this.messages = [...back, ...this.messages];
-    for (const message of taken) {
+  /** How often the message was received so far (0: never, or deleted). */
+  receivesOf(messageId: string): number {
+    const all = [...this.messages, ...this.inFlight.values()];
+    return all.find((message) => message.record.messageId === messageId)?.receives ?? 0;
+  }
+
+  /**
+   * The handler's answer: failed records come back (at the head of their group) when their consumer
+   * said, or after the visibility timeout; the rest are deleted.
+   */
+  settle(batch: SQSEvent, failedIds: readonly string[]): void {
+    const back: QueuedMessage[] = [];
+    for (const record of batch.Records) {
+      const message = this.inFlight.get(record.receiptHandle);
+      if (!message) continue;
+      this.inFlight.delete(record.receiptHandle);
       const group = message.record.attributes.MessageGroupId;
       if (group) this.inFlightGroups.delete(group);
+      if (!failedIds.includes(record.messageId)) continue;
+      message.visibleAt = message.showAgainAt ?? this.clock() + this.visibilityTimeoutMs;
+      back.push(message);
     }
+    this.messages = [...back, ...this.messages];
   }
+}
+
+/** What EventBridge's SQS target puts on a webhook event queue for a platform event. */
+export function eventMessage(event: PlatformEvent): string {
+  return JSON.stringify({
+    version: '0',
+    id: `eb-${event.id}`,
+    'detail-type': event.type,
+    source: 'clinic-wa.runner',
+    time: event.createdAt,
+    region: 'us-east-1',
+    resources: [],
+    detail: event,
+  });
 }
 
 /** An EventBridge → SQS record of a platform event, as the webhook event queues carry them. */
 export function eventBatch(events: readonly PlatformEvent[]): SQSEvent {
   const queue = new MemoryQueue(false);
-  for (const event of events) {
-    queue.put(
-      JSON.stringify({
-        version: '0',
-        id: `eb-${event.id}`,
-        'detail-type': event.type,
-        source: 'clinic-wa.runner',
-        time: event.createdAt,
-        region: 'us-east-1',
-        resources: [],
-        detail: event,
-      }),
-    );
-  }
+  for (const event of events) queue.put(eventMessage(event));
   return queue.receive(events.length) ?? { Records: [] };
 }

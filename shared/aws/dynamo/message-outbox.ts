@@ -5,6 +5,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { EventSequence } from '../../domain/event-sequence.ts';
 import type { PlatformEvent } from '../../domain/events.ts';
 import type { EventOutbox, OutboxEntry, OutboxRef } from '../../ports.ts';
 import { messageKey, messageOfKey, OUTBOX_INDEX, outboxPartition } from './platform-keys.ts';
@@ -15,6 +16,8 @@ interface EventExtras {
   readonly id: string;
   readonly timestamp: string;
   readonly context?: { messageId: string };
+  /** Its place in its channel's order, published with it whoever publishes it. */
+  readonly sequence?: EventSequence;
 }
 
 /**
@@ -25,7 +28,12 @@ interface EventExtras {
  */
 export function outboxAttributes({ shard, event }: OutboxEntry) {
   const { timestamp, context } = event.data;
-  const pendingEvent: EventExtras = { id: event.id, timestamp, ...(context ? { context } : {}) };
+  const pendingEvent: EventExtras = {
+    id: event.id,
+    timestamp,
+    ...(context ? { context } : {}),
+    ...(event.sequence ? { sequence: event.sequence } : {}),
+  };
   return { outboxpk: outboxPartition(shard), outboxsk: event.id, pendingEvent };
 }
 
@@ -53,6 +61,7 @@ function waitingEvent(item: Item | undefined): PlatformEvent<'message.received'>
       content: (item.content as Record<string, unknown> | undefined) ?? {},
       ...(extras.context ? { context: extras.context } : {}),
     },
+    ...(extras.sequence ? { sequence: extras.sequence } : {}),
   };
 }
 

@@ -62,6 +62,11 @@ export const deliveryKey = (tenantId: string, webhookId: string, deliveryId: str
   pk: tenantPartition(tenantId),
   sk: `DLV#${webhookId}#${deliveryId}`,
 });
+/** The webhook fan-out's cursor in a channel's event order (shared/domain/event-sequence.ts). */
+export const eventSequenceCursorKey = (tenantId: string, channelId: string) => ({
+  pk: tenantPartition(tenantId),
+  sk: `EVSEQ#${channelId}`,
+});
 export const EVENT_LOG_PREFIX = 'EVLOG#';
 /** An event in its tenant's log, at its position (arrival time and id: shared/domain/event-log.ts). */
 export const eventLogKey = (tenantId: string, position: string) => ({

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ChannelEventSequence } from '#runner/events/channel-event-sequence.ts';
 import { MessageStatusRecorder } from '#runner/events/message-status-recorder.ts';
 import type { PlatformEvent } from '#shared/domain/events.ts';
 import { countingCalls, queuedOutbound } from '../support/messages.ts';
@@ -7,11 +8,11 @@ import { platformRepositories } from '../support/platform.ts';
 const { messages } = platformRepositories();
 
 /** The recorder over the real repository, counting its writes and keeping what it publishes. */
-function recorder() {
+function recorder(sequence = new ChannelEventSequence(7)) {
   const published: PlatformEvent[] = [];
   const { repository: counted, calls: writes } = countingCalls(messages, 'advanceStatus');
   const events = { publish: async (batch: readonly PlatformEvent[]) => void published.push(...batch) };
-  return { recorder: new MessageStatusRecorder(counted, events), published, writes };
+  return { recorder: new MessageStatusRecorder(counted, events, sequence), published, writes };
 }
 
 const statusesOf = (events: PlatformEvent[]) =>
@@ -31,6 +32,30 @@ describe('message status recorder', () => {
     expect(statusesOf(published)).toEqual(['sent', 'delivered']);
     const stored = await messages.get(message.tenantId, message.channelId, message.id);
     expect(stored?.statusHistory.map((change) => change.status)).toEqual(['queued', 'sent', 'delivered']);
+    // Numbered in the channel's order as published: the repeated receipt, never published, took none.
+    expect(published.map((event) => event.sequence)).toEqual([
+      { epoch: 7, seq: 1 },
+      { epoch: 7, seq: 2 },
+    ]);
+  });
+
+  it('numbers a channel’s statuses across its messages, and each channel on its own', async () => {
+    const first = queuedOutbound();
+    const second = queuedOutbound(first.tenantId, first.channelId);
+    const elsewhere = queuedOutbound();
+    for (const message of [first, second, elsewhere]) await messages.put(message);
+    const { recorder: statuses, published } = recorder(new ChannelEventSequence(3));
+    const scopeOf = (message: typeof first) => ({ tenantId: message.tenantId, channelId: message.channelId });
+
+    await statuses.record(scopeOf(first), first.id, 'sent');
+    await statuses.record(scopeOf(elsewhere), elsewhere.id, 'sent');
+    await statuses.record(scopeOf(second), second.id, 'read'); // sent, delivered, read: three events
+    await statuses.record(scopeOf(first), first.id, 'delivered');
+
+    const placesIn = (channelId: string) =>
+      published.filter((event) => event.channelId === channelId).map((event) => event.sequence);
+    expect(placesIn(first.channelId)).toEqual([1, 2, 3, 4, 5].map((seq) => ({ epoch: 3, seq })));
+    expect(placesIn(elsewhere.channelId)).toEqual([{ epoch: 3, seq: 1 }]);
   });
 
   it('records the next step of the path with one write', async () => {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel } from '#shared/domain/channel.ts';
+import { PAIRING_SECRET_EVENTS, type PlatformEvent } from '#shared/domain/events.ts';
 import { type Simulator, startSimulator } from '#test/simulator';
 import { runnerPlatform, until, withListByShard } from './support/runner-harness.ts';
 
@@ -104,5 +105,74 @@ describe('runners sharing the shards', () => {
     expect(phoneOfB && simulator.server.isConnected({ account: phoneOfB.account, deviceId: 1 })).toBe(true);
     expect(world.events.of('channel.qr', onB.id)).toHaveLength(1);
     expect(world.events.of('channel.logged_out')).toEqual([]);
+  });
+
+  it('numbers a channel’s events 1, 2, 3… under its shard’s lease, and from 1 again under the next', async () => {
+    const a = await world.startRunner('runner-a');
+    const b = await world.startRunner('runner-b');
+    await a.tick();
+    await b.tick();
+    const channels = await pairedChannels();
+    const onB = channels.find((channel) => channel.shard === 1) as Channel;
+    const clinicNumber = `551193333000${channels.indexOf(onB)}`;
+    const patient = await simulator.phones.create('5511922250001');
+
+    /** The channel's events on the webhook path by lease (epoch), once each lease's numbers are 1…n. */
+    const numberedByLease = () => {
+      const events = world.events.events.filter(
+        (event) =>
+          event.channelId === onB.id && !(PAIRING_SECRET_EVENTS as readonly string[]).includes(event.type),
+      );
+      if (events.some((event) => !event.sequence)) throw new Error('an event of the channel has no number');
+      const byLease = new Map<number, PlatformEvent[]>();
+      for (const event of events) {
+        const epoch = event.sequence?.epoch ?? 0;
+        byLease.set(epoch, [...(byLease.get(epoch) ?? []), event]);
+      }
+      // A received message's event is numbered as its record is written and published just after:
+      // the numbers seen are 1…n once nothing is in between.
+      const whole = [...byLease.values()].every((leased) =>
+        leased
+          .map((event) => event.sequence?.seq ?? 0)
+          .sort((x, y) => x - y)
+          .every((seq, i) => seq === i + 1),
+      );
+      return whole ? byLease : undefined;
+    };
+
+    // Under b's lease: the pairing's statuses, and two messages received (their events from the outbox).
+    await patient.sendText(clinicNumber, 'Bom dia');
+    await patient.sendText(clinicNumber, 'Posso remarcar para sexta?');
+    const underB = await until(() => {
+      const byLease = numberedByLease();
+      const received = [...(byLease?.values() ?? [])].flat().filter((e) => e.type === 'message.received');
+      return received.length === 2 ? byLease : undefined;
+    }, 'both messages received under b');
+    expect([...underB.keys()]).toHaveLength(1);
+    const [leaseOfB] = [...underB.keys()] as [number];
+
+    // b stops; a takes the shard over under a new lease, and numbers the channel's events from 1.
+    await b.stop();
+    await a.tick();
+    await until(() => a.sessionsByState().open === 2 || undefined, 'the channel open on runner a');
+    await patient.sendText(clinicNumber, 'Ainda estão aí?');
+    await world.send(onB, { to: '+5511922250001', type: 'text', text: { body: 'Sim, pode ser sexta.' } });
+    const both = await until(() => {
+      const byLease = numberedByLease();
+      const later = [...(byLease?.entries() ?? [])].find(([epoch]) => epoch !== leaseOfB)?.[1] ?? [];
+      return later.some((e) => e.type === 'message.received') &&
+        later.some((e) => e.type === 'message.status')
+        ? byLease
+        : undefined;
+    }, 'a received message and a status under a');
+    const [first, second] = [...both.keys()].sort((x, y) => x - y) as [number, number];
+    expect([...both.keys()]).toHaveLength(2);
+    expect(first).toBe(leaseOfB);
+    expect(second).toBeGreaterThan(first);
+    expect((both.get(second) ?? []).map((event) => event.sequence?.seq ?? 0).sort((x, y) => x - y)).toEqual(
+      (both.get(second) ?? []).map((_, i) => i + 1),
+    );
+    // QR codes travel apart and are never numbered.
+    expect(world.events.of('channel.qr', onB.id).map((event) => event.sequence)).toEqual([undefined]);
   });
 });

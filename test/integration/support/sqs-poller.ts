@@ -13,7 +13,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 export async function createQueue(
   sqs: SQSClient,
   name: string,
-  options: { fifo?: boolean; visibilityTimeoutSeconds?: number; delaySeconds?: number } = {},
+  options: { fifo?: boolean; visibilityTimeoutSeconds?: number } = {},
 ): Promise<string> {
   const { QueueUrl } = await sqs.send(
     new CreateQueueCommand({
@@ -21,11 +21,16 @@ export async function createQueue(
       Attributes: {
         ...(options.fifo ? { FifoQueue: 'true' } : {}),
         VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 5),
-        ...(options.delaySeconds ? { DelaySeconds: String(options.delaySeconds) } : {}),
       },
     }),
   );
   return QueueUrl as string;
+}
+
+/** The queue's ARN as Lambda puts it in each record, from its URL (`…/<account>/<name>`). */
+function queueArnOf(queueUrl: string): string {
+  const [account = '000000000000', name = ''] = new URL(queueUrl).pathname.split('/').filter(Boolean);
+  return `arn:aws:sqs:us-east-1:${account}:${name}`;
 }
 
 function recordOf(message: Message, queueUrl: string): SQSRecord {
@@ -37,7 +42,7 @@ function recordOf(message: Message, queueUrl: string): SQSRecord {
     messageAttributes: {},
     md5OfBody: message.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
-    eventSourceARN: queueUrl,
+    eventSourceARN: queueArnOf(queueUrl),
     awsRegion: 'us-east-1',
   };
 }

@@ -10,6 +10,7 @@ import { type BareDelivery, runBare } from '../../../bench/events/bare-loop.ts';
 import { runGrouped } from '../../../bench/events/grouped-pool.ts';
 import { type Arrival, startBenchReceiver } from '../../../bench/events/receiver.ts';
 import {
+  BENCH_EPOCH,
   type BenchClinic,
   checkDeliveries,
   EventStream,
@@ -93,6 +94,11 @@ describe('the events benchmark workload', () => {
     expect(first?.group).toBe(`${first?.webhookId}#${first?.event.channelId}`);
     // Ids in the order made, so per-group order can be checked.
     expect(events.map((event) => event.id)).toEqual([...events.map((event) => event.id)].sort());
+    // Each channel's events numbered 1, 2, 3… as a runner numbers them, in the order made.
+    for (const channelId of new Set(events.map((event) => event.channelId))) {
+      const places = events.filter((event) => event.channelId === channelId).map((event) => event.sequence);
+      expect(places).toEqual(places.map((_, i) => ({ epoch: BENCH_EPOCH, seq: i + 1 })));
+    }
   });
 
   it('passes a receiver that got each delivery once, verified', () => {

@@ -71,6 +71,20 @@ describe('the event recorder', () => {
     expect(appended).toEqual([{ event, retentionDays: 7, writer: record.messageId }]);
   });
 
+  it('keeps the public event: a runner event’s place in its channel’s order stays out of the log', async () => {
+    const { deps, appended } = fakes();
+    const tenantId = newId('tenant');
+    const event = platformEvent(
+      'channel.logged_out',
+      { tenantId, channelId: newId('channel') },
+      { reason: 'x' },
+    );
+    const record = recordOf(envelope({ ...event, sequence: { epoch: 3, seq: 8 } }));
+    await createEventRecorder(deps)({ Records: [record] } as SQSEvent, context);
+    expect(appended.map((entry) => entry.event)).toEqual([event]);
+    expect(appended[0]?.event).not.toHaveProperty('sequence');
+  });
+
   it('fails alone a record that is not an event, or whose append failed; the others succeed', async () => {
     const { deps, appended } = fakes();
     const tenantId = newId('tenant');

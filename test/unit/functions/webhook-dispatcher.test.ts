@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { PlatformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
 import {
   DISABLE_AFTER_FAILING_MS,
@@ -295,6 +296,34 @@ describe('disabling', () => {
   });
 });
 
+/** The event with its place in its channel's order, as a runner publishes it. */
+function placed<T extends PlatformEvent>(event: T, epoch: number, seq: number): T {
+  return { ...event, sequence: { epoch, seq } };
+}
+
+/** `count` events of one channel, made in order and numbered 1, 2, 3… under `epoch` from `from`. */
+function channelEvents(tenantId: string, channelId: string, count: number, epoch = 1, from = 1) {
+  return Array.from({ length: count }, (_, n) =>
+    placed(statusEvent(tenantId, channelId, n), epoch, from + n),
+  );
+}
+
+/** The ids a receiver got, in the order it got them. */
+const idsAt = (receiver: Receiver, channelId?: string) =>
+  receiver.requests
+    .filter((request) => !channelId || request.event?.channelId === channelId)
+    .map((request) => request.event?.id);
+
+/** A world whose clock (the event queue's and the dispatcher's) the test moves. */
+function worldWithClock() {
+  const clock = { now: Date.parse('2030-01-01T00:00:00.000Z') };
+  const world = dispatcherWorld({ clock: () => clock.now });
+  const pass = (ms: number) => {
+    clock.now += ms;
+  };
+  return { world, clock, pass };
+}
+
 describe('order', () => {
   it('keeps each channel’s order per webhook while receivers are healthy, many groups at once', async () => {
     const world = dispatcherWorld();
@@ -306,37 +335,172 @@ describe('order', () => {
       });
     }
     const channels = [newId('channel'), newId('channel'), newId('channel'), newId('channel')];
+    const perChannel = channels.map(() => 0);
     const events = Array.from({ length: 48 }, (_, n) =>
-      statusEvent(world.tenantId, channels[n % 4] ?? null, n),
+      placed(statusEvent(world.tenantId, channels[n % 4] ?? null, n), 1, ++(perChannel[n % 4] as number)),
     );
     // Batches as SQS hands them out: ten at a time, each in no particular order.
     for (let start = 0; start < events.length; start += 10) {
-      const batch = events.slice(start, start + 10).sort(() => Math.random() - 0.5);
-      await world.handlers.fanOut(eventBatch(batch));
+      world.publish(...events.slice(start, start + 10).sort(() => Math.random() - 0.5));
+      expect((await world.fanOutVisible()).flat()).toEqual([]);
     }
     await world.pump(world.settled);
 
     for (const { receiver } of hooks) {
       expect(receiver.requests).toHaveLength(events.length);
       for (const channel of channels) {
-        const got = receiver.requests.filter((r) => r.event?.channelId === channel).map((r) => r.event?.id);
-        expect(got).toEqual(events.filter((event) => event.channelId === channel).map((event) => event.id));
+        expect(idsAt(receiver, channel)).toEqual(
+          events.filter((event) => event.channelId === channel).map((event) => event.id),
+        );
       }
     }
   });
 
-  it('keeps a channel’s order when concurrent fan-outs queue its events the wrong way round', async () => {
-    // The queue's delay as deployed (1 s): three fan-outs on a loaded machine outlasted 50 ms.
-    const world = dispatcherWorld({ orderedDelayMs: 1_000 });
+  it('fans a channel’s events out in its order when they reach the fan-out reversed, in batches seconds apart', async () => {
+    const { world, pass } = worldWithClock();
     const { receiver } = await clinicWebhook(world);
     const channel = newId('channel');
-    const [first, second, third] = [1, 2, 3].map((n) => statusEvent(world.tenantId, channel, n));
-    // Three fan-out invocations, the later events' done first (a standard queue hands out in any order).
-    await world.handlers.fanOut(eventBatch([third as NonNullable<typeof third>]));
-    await world.handlers.fanOut(eventBatch([second as NonNullable<typeof second>]));
-    await world.handlers.fanOut(eventBatch([first as NonNullable<typeof first>]));
+    const [first, second, third] = channelEvents(world.tenantId, channel, 3) as [
+      PlatformEvent,
+      PlatformEvent,
+      PlatformEvent,
+    ];
+    // The standard event queue hands the third out first, then the second two seconds later: each
+    // is held (its record failed, back within a second), the first arrives two seconds after that.
+    world.publish(third);
+    expect((await world.fanOutVisible(1)).flat()).toHaveLength(1);
+    pass(2_000);
+    world.publish(second);
+    expect((await world.fanOutVisible(1)).flat()).toHaveLength(2);
+    pass(2_000);
+    world.publish(first);
+    await world.fanOutVisible(1);
+    expect(world.ordered.sent.map((sent) => sent.job.deliveryId.slice(4, 30))).toEqual([first.id.slice(4)]);
+    // Back a second after each hold, the two held are now due in turn (whichever SQS hands out first).
+    for (let round = 0; world.eventQueue.depth > 0 && round < 3; round++) {
+      pass(1_000);
+      await world.fanOutVisible(1);
+    }
+    expect(world.eventQueue.depth).toBe(0);
     await world.pump(world.settled);
-    expect(receiver.requests.map((request) => request.event?.id)).toEqual([first?.id, second?.id, third?.id]);
+
+    expect(idsAt(receiver)).toEqual([first.id, second.id, third.id]);
+    expect(world.counts.gapSkipped).toBe(0);
+    expect(await world.cursors.get(world.tenantId, channel)).toEqual({ epoch: 1, seq: 3 });
+    // The place is the bus's own: the payload and the stored delivery are the public envelope.
+    for (const request of receiver.requests) expect(request.event).not.toHaveProperty('sequence');
+    for (const delivery of world.deliveries.all()) expect(delivery.event).not.toHaveProperty('sequence');
+  });
+
+  it('holds the records behind a held one for a second too, and never other channels', async () => {
+    const { world, pass } = worldWithClock();
+    const { receiver } = await clinicWebhook(world);
+    const [a, b] = [newId('channel'), newId('channel')];
+    const [a1, a2, a3, a4] = channelEvents(world.tenantId, a, 4) as PlatformEvent[];
+    const ofB = channelEvents(world.tenantId, b, 3);
+    world.publish(a1 as PlatformEvent, a3 as PlatformEvent, ofB[0] as PlatformEvent, a4 as PlatformEvent);
+    world.publish(ofB[1] as PlatformEvent, ofB[2] as PlatformEvent);
+    // One batch: a's third fails held, its fourth fails untried behind it; b goes on.
+    const [failed] = await world.fanOutVisible();
+    expect(failed).toHaveLength(2);
+    await world.pump(world.settled);
+    expect(idsAt(receiver, b)).toEqual(ofB.map((event) => event.id));
+    expect(idsAt(receiver, a)).toEqual([a1?.id]);
+
+    // Both come back after a second (not the queue's 180 s), and wait on until the second is in.
+    pass(1_000);
+    expect((await world.fanOutVisible()).flat()).toHaveLength(2);
+    world.publish(a2 as PlatformEvent);
+    pass(1_000);
+    expect((await world.fanOutVisible()).flat()).toEqual([]);
+    await world.pump(world.settled);
+    expect(idsAt(receiver, a)).toEqual([a1, a2, a3, a4].map((event) => event?.id));
+    expect(world.eventQueue.depth).toBe(0);
+  });
+
+  it('goes past a gap not filled within the gap wait, and delivers the missing event if it turns up late', async () => {
+    const { world, pass } = worldWithClock();
+    const { receiver } = await clinicWebhook(world);
+    const channel = newId('channel');
+    const [first, lost, third, fourth] = channelEvents(world.tenantId, channel, 4) as PlatformEvent[];
+    world.publish(first as PlatformEvent, third as PlatformEvent);
+    await world.fanOutVisible();
+    pass(5_000);
+    world.publish(fourth as PlatformEvent);
+    // Five seconds on, the third still waits (its wait runs from SQS's first receive of it).
+    expect((await world.fanOutVisible()).flat()).toHaveLength(2);
+    await world.pump(world.settled);
+    expect(idsAt(receiver)).toEqual([first?.id]);
+    expect(world.counts.gapSkipped).toBe(0);
+
+    pass(5_000);
+    expect((await world.fanOutVisible()).flat()).toEqual([]);
+    await world.pump(world.settled);
+    expect(idsAt(receiver)).toEqual([first, third, fourth].map((event) => event?.id));
+    expect(world.counts.gapSkipped).toBe(1);
+    expect(await world.cursors.get(world.tenantId, channel)).toEqual({ epoch: 1, seq: 4 });
+
+    // The lost event after all: behind the cursor, delivered at once (late, and out of order).
+    world.publish(lost as PlatformEvent);
+    expect((await world.fanOutVisible()).flat()).toEqual([]);
+    await world.pump(world.settled);
+    expect(idsAt(receiver)).toEqual([first, third, fourth, lost].map((event) => event?.id));
+    expect(await world.cursors.get(world.tenantId, channel)).toEqual({ epoch: 1, seq: 4 });
+  });
+
+  it('lets a duplicate and a late event of an earlier lease through at once, and a new lease start at 1', async () => {
+    const { world, pass } = worldWithClock();
+    const { receiver } = await clinicWebhook(world);
+    const channel = newId('channel');
+    const lease5 = channelEvents(world.tenantId, channel, 3, 5);
+    world.publish(...lease5);
+    await world.fanOutVisible();
+    await world.pump(world.settled);
+
+    // EventBridge delivers at least once: the second again makes nothing new and sends nothing.
+    world.publish(lease5[1] as PlatformEvent);
+    // A late event of the lease before: the cursor is past its epoch, so it goes at once.
+    const late = placed(statusEvent(world.tenantId, channel), 4, 9);
+    world.publish(late);
+    expect((await world.fanOutVisible()).flat()).toEqual([]);
+    await world.pump(world.settled);
+    expect(idsAt(receiver)).toEqual([...lease5, late].map((event) => event.id));
+    expect(await world.cursors.get(world.tenantId, channel)).toEqual({ epoch: 5, seq: 3 });
+
+    // A takeover: the next lease counts from 1; its first goes at once, its third waits for its second.
+    const lease6 = channelEvents(world.tenantId, channel, 3, 6);
+    world.publish(lease6[0] as PlatformEvent, lease6[2] as PlatformEvent);
+    expect((await world.fanOutVisible()).flat()).toHaveLength(1);
+    world.publish(lease6[1] as PlatformEvent);
+    pass(1_000);
+    expect((await world.fanOutVisible()).flat()).toEqual([]);
+    await world.pump(world.settled);
+    expect(idsAt(receiver)).toEqual([...lease5, late, ...lease6].map((event) => event.id));
+    expect(await world.cursors.get(world.tenantId, channel)).toEqual({ epoch: 6, seq: 3 });
+    expect(world.counts.gapSkipped).toBe(0);
+  });
+
+  it('sends events with no place in a channel’s order (the API’s, the dispatcher’s) at once', async () => {
+    const { world } = worldWithClock();
+    const { receiver, webhook } = await clinicWebhook(world);
+    const channel = newId('channel');
+    // The channel waits for its first event; an unnumbered event of it, and one of no channel, do not.
+    world.publish(placed(statusEvent(world.tenantId, channel), 1, 2));
+    const unnumbered = statusEvent(world.tenantId, channel);
+    const test = eventOfType('webhook.test', world.tenantId, null, { message: 'hi', webhookId: webhook.id });
+    world.publish(unnumbered, test);
+    expect((await world.fanOutVisible()).flat()).toHaveLength(1);
+    await world.pump(world.settled);
+    expect(idsAt(receiver)).toEqual([unnumbered.id, test.id]);
+  });
+
+  it('keeps no order for a tenant with no webhook: nothing held, no cursor kept', async () => {
+    const { world } = worldWithClock();
+    const channel = newId('channel');
+    world.publish(...channelEvents(world.tenantId, channel, 2, 1, 5));
+    expect((await world.fanOutVisible()).flat()).toEqual([]);
+    expect(await world.cursors.get(world.tenantId, channel)).toBeNull();
+    expect(world.ordered.sent).toHaveLength(0);
   });
 
   it('does not let a failing delivery hold back other channels or webhooks', async () => {
@@ -430,7 +594,7 @@ describe('signing secrets', () => {
 
   it('sends nothing while the secrets cannot be opened: the record fails unclaimed, and delivers once they open', async () => {
     const { secrets, state } = refusableSecrets();
-    const world = dispatcherWorld({ secrets, orderedDelayMs: 0 });
+    const world = dispatcherWorld({ secrets });
     const { webhook, receiver } = await clinicWebhook(world);
     const event = statusEvent(world.tenantId, null);
     await world.handlers.fanOut(eventBatch([event]));

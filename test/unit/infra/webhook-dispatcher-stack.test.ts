@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DELIVERY_METRICS } from '#functions/consumers/webhook-dispatcher.ts';
+import {
+  DELIVERY_METRICS,
+  WEBHOOK_DISPATCHER_SOURCES as SOURCES,
+} from '#functions/consumers/webhook-dispatcher.ts';
+import { WEBHOOK_EVENT_MAX_RECEIVE_COUNT } from '#infra/constructs/event-routing.construct.ts';
+import { MAX_RECEIVE_COUNT } from '#infra/constructs/secure-queue.construct.ts';
 import {
   DELIVERY_FUNCTION_TIMEOUT,
   DISPATCHER_TABLE_ACTIONS,
@@ -16,9 +21,11 @@ import { LAMBDA_NODE_RUNTIME } from '#infra/node-version.ts';
 import { CONSUMERS_STACK_NAME, type Platform } from '#infra/platform-app.ts';
 import { RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
 import { DynamoDeliveryRepository } from '#shared/aws/dynamo/delivery-repository.ts';
+import { DynamoEventSequenceCursors } from '#shared/aws/dynamo/event-sequence-cursors.ts';
 import { DynamoTenantRetention } from '#shared/aws/dynamo/tenant-retention.ts';
 import { DynamoWebhookRepository } from '#shared/aws/dynamo/webhook-repository.ts';
 import { loadResourceConfig, loadWebhookDispatchConfig, loadWebhookUrlPolicy } from '#shared/config.ts';
+import { EVENT_GAP_WAIT_MS } from '#shared/domain/event-sequence.ts';
 import { platformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { type IamGrant, iamGrants, principalsAllowed } from './iam-grants.ts';
@@ -173,11 +180,21 @@ describe('consumers stack: the webhook dispatcher', () => {
     expect(refused({ webhookFanOutReservedConcurrency: 0 })).toThrow(/positive integer/);
   });
 
-  it('lets every first try wait a second in the ordered queue, so a burst is received together', () => {
-    const ordered = Template.fromJSON(synthesized.template(built.stateful.stackName)).toJSON().Resources[
-      cfnId(built.stateful.webhookDeliveries.ordered.queue).split('/')[1] ?? ''
-    ];
-    expect(ordered?.Properties).toMatchObject({ FifoQueue: true, DelaySeconds: 1, VisibilityTimeout: 180 });
+  it('hands first tries out at once, and gives the webhook event queue room for held events before its DLQ', () => {
+    const resources = Template.fromJSON(synthesized.template(built.stateful.stackName)).toJSON().Resources;
+    const resource = (construct: import('constructs').IConstruct) =>
+      resources[cfnId(construct).split('/')[1] ?? ''];
+    const ordered = resource(built.stateful.webhookDeliveries.ordered.queue);
+    expect(ordered?.Properties).toMatchObject({ FifoQueue: true, VisibilityTimeout: 180 });
+    expect(ordered?.Properties).not.toHaveProperty('DelaySeconds');
+    // Every hold of an event for its turn is a receive: a second each, 10 s a gap at most.
+    const maxReceivesOf = (queue: import('constructs').IConstruct) =>
+      resource(queue)?.Properties.RedrivePolicy.maxReceiveCount;
+    expect(WEBHOOK_EVENT_MAX_RECEIVE_COUNT).toBe(
+      MAX_RECEIVE_COUNT + 3 * (EVENT_GAP_WAIT_MS / 1000 / SOURCES.fanOut.events.holdSeconds),
+    );
+    expect(maxReceivesOf(built.stateful.events.webhooks.queue.queue)).toBe(WEBHOOK_EVENT_MAX_RECEIVE_COUNT);
+    expect(maxReceivesOf(built.stateful.events.recorder.queue.queue)).toBe(MAX_RECEIVE_COUNT);
   });
 
   it('gives each function its environment: the contract the config loaders read, nothing local-only', () => {
@@ -223,6 +240,8 @@ describe('consumers stack: the webhook dispatcher', () => {
         'webhook-pairing',
       ]);
       expect(resourcesFor('fanOutHandler', 'sqs:SendMessage')).toEqual(['ordered']);
+      // A held event is handed back to its queue for a second (ChangeMessageVisibility, batched too).
+      expect(resourcesFor('fanOutHandler', 'sqs:ChangeMessageVisibility')).toContain('webhook-events');
       expect(resourcesFor('deliveryHandler', 'sqs:ReceiveMessage')).toEqual([
         'jobs',
         'jobs-dlq',
@@ -261,8 +280,10 @@ describe('consumers stack: the webhook dispatcher', () => {
         new URL('../../../shared/use-cases/webhook-dispatch.ts', import.meta.url),
         'utf8',
       );
-      const called = [...new Set(source.match(/deps\.(webhooks|deliveries)\.\w+/g))].sort();
+      const called = [...new Set(source.match(/deps\.(webhooks|deliveries|cursors)\.\w+/g))].sort();
       expect(called).toEqual([
+        'deps.cursors.advance',
+        'deps.cursors.get',
         'deps.deliveries.claimTry',
         'deps.deliveries.create',
         'deps.deliveries.get',
@@ -279,6 +300,7 @@ describe('consumers stack: the webhook dispatcher', () => {
       expect([...new Set(entry.match(/\bplatform\.(?!ts\b)\w+/g))].sort()).toEqual([
         'platform.deliveries',
         'platform.deliveryQueue',
+        'platform.eventSequenceCursors',
         'platform.events',
         'platform.orderedDeliveryQueue',
         'platform.tenantRetention',
@@ -336,6 +358,11 @@ describe('consumers stack: the webhook dispatcher', () => {
         status: 'succeeded' as never,
         nextAttemptAt: null,
       });
+      const cursors = new DynamoEventSequenceCursors(client, 'platform-table');
+      const channelId = newId('channel');
+      await cursors.get(tenantId, channelId);
+      await cursors.advance(tenantId, channelId, null, { epoch: 1, seq: 1 });
+      await cursors.advance(tenantId, channelId, { epoch: 1, seq: 1 }, { epoch: 1, seq: 2 });
 
       const actionOf: Record<string, string> = {
         GetCommand: 'dynamodb:GetItem',

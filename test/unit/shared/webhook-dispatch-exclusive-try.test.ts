@@ -12,6 +12,7 @@ import { createWebhookDispatcher, deliveryJobOf } from '#shared/use-cases/webhoo
 import { issueSecret } from '#shared/use-cases/webhook-secrets.ts';
 import {
   eventOfType,
+  MemoryCursors,
   MemoryDeliveries,
   MemoryEvents,
   MemoryQueue,
@@ -44,6 +45,7 @@ function world(status = 500) {
     deliveries,
     firstTries: new MemoryQueue(true, () => clock),
     queue: retries,
+    cursors: new MemoryCursors(),
     sender,
     secrets: memorySecrets,
     events: new MemoryEvents(),
@@ -160,6 +162,7 @@ describe('pairing secrets and a cached webhook list', () => {
       deliveries: new MemoryDeliveries(),
       firstTries: new MemoryQueue(true),
       queue: new MemoryQueue(false),
+      cursors: new MemoryCursors(),
       sender: {
         async send(request) {
           requests.push(request);
@@ -224,6 +227,7 @@ describe('delivery retention', () => {
       deliveries,
       firstTries: new MemoryQueue(true),
       queue: new MemoryQueue(false),
+      cursors: new MemoryCursors(),
       sender: {
         async send() {
           return { statusCode: 204, error: null, responseExcerpt: null, retryAfter: null, latencyMs: 1 };

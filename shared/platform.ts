@@ -11,12 +11,14 @@ import {
   createSqsClient,
 } from './aws/clients.ts';
 import { DynamoApiKeyRepository } from './aws/dynamo/api-key-repository.ts';
+import { DynamoChannelDirectory } from './aws/dynamo/channel-directory.ts';
 import { DynamoChannelRepository } from './aws/dynamo/channel-repository.ts';
 import { DynamoContactCheckRepository } from './aws/dynamo/contact-check-repository.ts';
 import { DynamoDeliveryRepository } from './aws/dynamo/delivery-repository.ts';
 import { DynamoEventLog } from './aws/dynamo/event-log.ts';
 import { DynamoMessageOutbox } from './aws/dynamo/message-outbox.ts';
 import { DynamoMessageRepository } from './aws/dynamo/message-repository.ts';
+import { DynamoShardOwnershipReader } from './aws/dynamo/shard-ownership-reader.ts';
 import { DynamoTenantRepository } from './aws/dynamo/tenant-repository.ts';
 import { DynamoTenantRetention } from './aws/dynamo/tenant-retention.ts';
 import { DynamoWebhookRepository } from './aws/dynamo/webhook-repository.ts';
@@ -30,6 +32,7 @@ import {
   loadAwsConfig,
   loadEventLogConfig,
   loadResourceConfig,
+  loadShardOwnershipConfig,
   loadWebhookUrlPolicy,
 } from './config.ts';
 import { EVENT_SOURCES } from './domain/events.ts';
@@ -87,6 +90,13 @@ export function createPlatform({ source, env = process.env, dynamoTimeouts }: Pl
     deliveries: new DynamoDeliveryRepository(clients.dynamo, table),
     eventLog: new DynamoEventLog(clients.dynamo, table, loadEventLogConfig(env)),
     tenantRetention: new DynamoTenantRetention(clients.dynamo, table),
+    /** The operator's views: channels across tenants, and who holds which shard (read-only). */
+    channelDirectory: new DynamoChannelDirectory(clients.dynamo, table, resources.shardCount),
+    shardOwnership: new DynamoShardOwnershipReader(
+      clients.dynamo,
+      resources.sessionsTable,
+      loadShardOwnershipConfig(env).cluster,
+    ),
     media: new S3MediaStore(clients.s3, resources.mediaBucket),
     commands: new SqsCommandBus(clients.sqs, resources.commandQueueUrls),
     deliveryQueue: new SqsDeliveryQueue(clients.sqs, resources.webhookDeliveryQueueUrl),

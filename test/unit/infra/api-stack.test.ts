@@ -32,8 +32,11 @@ import {
   STATEFUL_STACK_NAME,
   WITHOUT_BUNDLING,
 } from '#infra/platform-app.ts';
+import { RUNNER_CLUSTER } from '#infra/runner-stack.ts';
 import { parseRuntimeEnvironment, RUNTIME_ENVIRONMENT_KEYS } from '#infra/runtime-environment.ts';
 import { DynamoApiKeyRepository } from '#shared/aws/dynamo/api-key-repository.ts';
+import { CHANNEL_DIRECTORY_ATTRIBUTES } from '#shared/aws/dynamo/channel-directory.ts';
+import { SHARD_OWNERSHIP_ATTRIBUTES } from '#shared/aws/dynamo/shard-ownership-reader.ts';
 import { DynamoTenantRepository } from '#shared/aws/dynamo/tenant-repository.ts';
 import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
 import { loadResourceConfig } from '#shared/config.ts';
@@ -607,7 +610,7 @@ describe('API stack', () => {
       );
     };
 
-    it('are the five families and the authorizer, and nothing else runs code in the stack', () => {
+    it('are the six families and the authorizer, and nothing else runs code in the stack', () => {
       expect(
         functions()
           .map((fn) => fn.name)
@@ -654,7 +657,7 @@ describe('API stack', () => {
       const contract = parseRuntimeEnvironment(
         synthesized.resolve(output, STATEFUL_STACK_NAME, fakeResourceValues(synthesized)),
       );
-      for (const name of ['tenants', 'channels', 'messages', 'webhooks', 'authorizer'] as const) {
+      for (const name of ['tenants', 'admin', 'channels', 'messages', 'webhooks', 'authorizer'] as const) {
         const environment = environmentOf(name);
         expect(
           Object.fromEntries(RUNTIME_ENVIRONMENT_KEYS.map((key) => [key, environment[key]])),
@@ -662,6 +665,8 @@ describe('API stack', () => {
         ).toEqual(contract);
         expect(loadResourceConfig(environment).commandQueueUrls).toHaveLength(SHARDS);
       }
+      // Whose leases the operator's view reads: the runners' cluster, which the runner stack names.
+      expect(environmentOf('admin').RUNNER_CLUSTER).toBe(RUNNER_CLUSTER);
       // The public function builds no platform: none of the contract, nothing to read.
       expect(Object.keys(environmentOf('public')).filter((key) => key in contract)).toEqual([]);
     });
@@ -750,6 +755,46 @@ describe('API stack', () => {
     it('gives tenants the platform and idempotency tables', () => {
       expect(describeGrants('tenants')).toEqual(
         [...basics('tenants'), ...platformTable(ITEMS), `idempotency-table: ${ITEMS}`].sort(),
+      );
+    });
+
+    it('gives admin queries that name their attributes, and nothing that writes', () => {
+      const conditions = grants
+        .filter((grant) => grant.principal === roleOf('admin') && grant.actions.includes('dynamodb:Query'))
+        .map((grant) => ({ resources: grant.resources, condition: grant.condition }));
+      const projected = (attributes: readonly string[]) => ({
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...attributes].sort() },
+        StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+      });
+      expect(conditions).toEqual([
+        // Channels' public attributes, in any tenant's partition and the shards' lists, no other index.
+        {
+          resources: ['platform-table', 'platform-table/index/gsi1'],
+          condition: projected(CHANNEL_DIRECTORY_ATTRIBUTES),
+        },
+        // The runners' lease and membership items of their cluster, their bookkeeping attributes only.
+        {
+          resources: ['sessions-table'],
+          condition: {
+            ...projected(SHARD_OWNERSHIP_ATTRIBUTES),
+            'ForAllValues:StringLike': {
+              'dynamodb:LeadingKeys': [`LEASE#${RUNNER_CLUSTER}#*`, `RUNNERS#${RUNNER_CLUSTER}`],
+            },
+          },
+        },
+      ]);
+      // What a channel item holds beyond them (its QR or pairing code) and other items' secrets stay out.
+      for (const secret of ['pairing', 'secrets', 'secretHash', 'text', 'contact']) {
+        expect(CHANNEL_DIRECTORY_ATTRIBUTES as readonly string[]).not.toContain(secret);
+      }
+      expect(describeGrants('admin')).toEqual(
+        [
+          ...basics('admin'),
+          'platform-table: dynamodb:Query if ForAllValues:StringEquals+StringEquals',
+          'platform-table/index/gsi1: dynamodb:Query if ForAllValues:StringEquals+StringEquals',
+          'sessions-table: dynamodb:Query if ForAllValues:StringEquals+StringEquals+ForAllValues:StringLike',
+          'session-key: kms:Decrypt kms:DescribeKey if StringEquals',
+        ].sort(),
       );
     });
 
@@ -867,10 +912,27 @@ describe('API stack', () => {
         .map((grant) => `${grant.principal}: ${grant.actions.join(' ')} on ${grant.resources.join(' ')}`);
     }
 
-    it('lets no function touch the sessions table or the session key', () => {
+    it('lets no function but admin touch the sessions table or the session key, and admin only read through DynamoDB', () => {
       const roles = FUNCTIONS.map(roleOf);
       expect(roles.filter((role) => !grants.some((grant) => grant.principal === role))).toEqual([]);
-      expect(sessionAccess(grants, roles)).toEqual([]);
+      expect(
+        sessionAccess(
+          grants,
+          roles.filter((role) => role !== roleOf('admin')),
+        ),
+      ).toEqual([]);
+      expect(sessionAccess(grants, [roleOf('admin')])).toEqual([
+        `${roleOf('admin')}: dynamodb:Query on sessions-table`,
+        `${roleOf('admin')}: kms:Decrypt kms:DescribeKey on session-key`,
+      ]);
+      // The key only through DynamoDB: admin cannot unwrap a channel's data key by calling KMS itself.
+      const keyGrant = grants.find(
+        (grant) => grant.principal === roleOf('admin') && grant.resources.includes('session-key'),
+      );
+      if (!keyGrant?.condition) throw new Error('admin’s grant of the session key has no condition');
+      expect(Object.keys(keyGrant.condition)).toEqual(['StringEquals']);
+      const viaService = (keyGrant.condition.StringEquals as Record<string, unknown>)['kms:ViaService'];
+      expect(synthesized.resolve(viaService, API_STACK_NAME, named)).toBe('dynamodb.us-east-1.amazonaws.com');
     });
 
     it('would notice a function given the sessions table', () => {
@@ -910,7 +972,7 @@ describe('API stack', () => {
       const xray = 'AwsSolutions-IAM5[Resource::*]';
       expect(acknowledgements.map(({ at, rule }) => `${at} ${rule}`).sort()).toEqual(
         [
-          ...['Public', 'Tenants', 'Channels', 'Messages', 'Webhooks', 'Authorizer'].map(
+          ...['Public', 'Tenants', 'Admin', 'Channels', 'Messages', 'Webhooks', 'Authorizer'].map(
             (fn) => `Functions/${fn}/Role ${xray}`,
           ),
           `Functions/Messages/Role AwsSolutions-IAM5[Resource::${STATEFUL_STACK_NAME}:ExportsOutputFnGetAttMediaBucket4022EBBFArnD921DB08/*]`,

@@ -81,6 +81,7 @@ describe('cdk-nag AwsSolutions', () => {
       'ClinicWa-Api/Api/Api/Default/docs/GET',
       'ClinicWa-Api/Api/Api/Default/health/GET',
       'ClinicWa-Api/Api/Api/Default/v1/openapi.json/GET',
+      'ClinicWa-Api/Functions/Admin/Role',
       'ClinicWa-Api/Functions/Authorizer/Role',
       'ClinicWa-Api/Functions/Channels/Role',
       'ClinicWa-Api/Functions/Messages/Role',

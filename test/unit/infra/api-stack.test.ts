@@ -68,6 +68,9 @@ function readableNames(built: ReturnType<typeof platform>): Map<string, string> 
     [cfnId(stateful.webhookDeliveries.queue.queue), 'webhook-deliveries-queue'],
     [cfnId(stateful.webhookDeliveries.queue.deadLetterQueue), 'webhook-deliveries-dlq'],
     [cfnId(api.adminKey.secret), 'admin-key-secret'],
+    [cfnId(built.dashboard.hosting.bucket), 'dashboard-bucket'],
+    // CDK's bootstrap bucket, where the dashboard's build waits to be copied (a name, not a resource).
+    ['cdk-assets', 'arn:aws:s3:::cdk-hnb659fds-assets-123456789012-us-east-1'],
     // A stage's Ref is its name.
     [cfnId(api.api.api.deploymentStage), 'prod'],
     ...stateful.commandQueues.shards.flatMap((shard, index): [string, string][] => [
@@ -704,7 +707,10 @@ describe('API stack', () => {
       });
       template.hasOutput('AdminKeySecretArn', { Value: { Ref: only('AWS::SecretsManager::Secret')[0] } });
       template.hasOutput('ApiUrl', { Value: Match.objectLike({ 'Fn::Join': Match.anyValue() }) });
-      expect(Object.keys(template.toJSON().Outputs)).toEqual(['ApiUrl', 'AdminKeySecretArn']);
+      // And the exports CDK adds for the dashboard stack's references to the REST API.
+      expect(
+        Object.keys(template.toJSON().Outputs).filter((name) => !name.startsWith('ExportsOutput')),
+      ).toEqual(['ApiUrl', 'AdminKeySecretArn']);
     });
   });
 

@@ -1,7 +1,14 @@
 // The interfaces use cases depend on. Adapters (shared/aws/…) implement them against AWS; tests and
 // the local platform point those adapters at the emulator.
 import type { ApiKey } from './domain/api-key.ts';
-import type { Channel, ChannelPairing, ChannelStatus, ChannelStatusDetails } from './domain/channel.ts';
+import type {
+  Channel,
+  ChannelCounts,
+  ChannelPairing,
+  ChannelStatus,
+  ChannelStatusDetails,
+  ChannelSummary,
+} from './domain/channel.ts';
 import type { ChannelCommand } from './domain/commands.ts';
 import type { EventSequence } from './domain/event-sequence.ts';
 import type { EventType, MessageStatus, PlatformEvent } from './domain/events.ts';
@@ -9,6 +16,7 @@ import type { Fence } from './domain/fence.ts';
 import type { Message, StatusChange } from './domain/message.ts';
 import type { Page, PageRequest } from './domain/pagination.ts';
 import type { SendClaim } from './domain/send-claim.ts';
+import type { ShardOwnershipRecords } from './domain/shard-ownership.ts';
 import type { Tenant, TenantStatus } from './domain/tenant.ts';
 import type {
   Delivery,
@@ -87,6 +95,30 @@ export interface ChannelRepository {
    * the channel is not marked deleted (yet); a second call changes nothing and answers true.
    */
   completeDeletion(tenantId: string, channelId: string, at: string, options?: WriteOptions): Promise<boolean>;
+}
+
+/** Narrows the operator's channel list: one tenant's, one status. */
+export interface ChannelDirectoryFilter {
+  readonly tenantId?: string;
+  readonly status?: ChannelStatus;
+}
+
+/**
+ * Channels across tenants, for the operator (never for a tenant's key): read-only, and reading no
+ * pairing secret. Deleted channels are left out.
+ */
+export interface ChannelDirectory {
+  /** One tenant's channels oldest first; across tenants by shard, then oldest first within a shard. */
+  list(request: PageRequest & ChannelDirectoryFilter): Promise<Page<ChannelSummary>>;
+  /** Live channels per tenant and status, reading at most a bounded number of channels. */
+  count(filter: Pick<ChannelDirectoryFilter, 'tenantId'>): Promise<ChannelCounts>;
+}
+
+/** The runners' lease and membership records of one cluster, read as they are (read-only). */
+export interface ShardOwnershipReader {
+  readonly cluster: string;
+  /** The leases of shards `0 … shardCount − 1` that exist, and every membership item. */
+  read(shardCount: number): Promise<ShardOwnershipRecords>;
 }
 
 export interface EventPublisher {

@@ -123,3 +123,33 @@ describe('the OpenAPI document’s webhooks', () => {
     expect(optional).toEqual(['post /v1/webhooks/{webhookId}/rotate-secret']);
   });
 });
+
+describe('the OpenAPI document’s operator views', () => {
+  type Schemas = Record<string, { properties?: Record<string, { description?: string }> }>;
+  const schemas = () => (openApiDocument() as { components: { schemas: Schemas } }).components.schemas;
+
+  it('show a channel of any tenant with its tenant and shard, and never its QR or pairing code', () => {
+    const properties = Object.keys(schemas().AdminChannel?.properties ?? {});
+    expect(properties).toEqual(expect.arrayContaining(['id', 'tenantId', 'shard', 'status', 'phoneNumber']));
+    for (const secret of ['qr', 'pairingCode', 'pairingExpiresAt', 'pairing'])
+      expect(properties).not.toContain(secret);
+  });
+
+  it('name whose clock every time of a runner or a lease was read from', () => {
+    expect(Object.keys(schemas().Runner?.properties ?? {}).sort()).toEqual(
+      ['beats', 'lastHeartbeatAtRunnerClock', 'member', 'runnerId', 'shards'].sort(),
+    );
+    expect(Object.keys(schemas().ShardLease?.properties ?? {}).sort()).toEqual(
+      ['expiresAtOwnerClock', 'renewals', 'shard', 'token'].sort(),
+    );
+  });
+
+  it('keep the admin routes to the admin key, and a tenant’s own keys to keys:manage', () => {
+    const access = (operationId: string) => ROUTES.find((route) => route.operationId === operationId)?.access;
+    for (const operationId of ['getRunners', 'listAllChannels', 'countChannels'])
+      expect(access(operationId), operationId).toEqual({ kind: 'admin' });
+    for (const operationId of ['listOwnApiKeys', 'createOwnApiKey', 'revokeOwnApiKey'])
+      expect(access(operationId), operationId).toEqual({ kind: 'tenant', scope: 'keys:manage' });
+    expect(statusesOf('/v1/api-keys/{keyId}', 'delete')).toEqual(expect.arrayContaining([403, 404, 409]));
+  });
+});

@@ -10,7 +10,7 @@ import type {
   ChannelSummary,
 } from './domain/channel.ts';
 import type { ChannelCommand } from './domain/commands.ts';
-import type { EventSequence } from './domain/event-sequence.ts';
+import type { ChannelCursor, EventSequence } from './domain/event-sequence.ts';
 import type { EventType, MessageStatus, PlatformEvent } from './domain/events.ts';
 import type { Fence } from './domain/fence.ts';
 import type { Message, StatusChange } from './domain/message.ts';
@@ -505,7 +505,7 @@ export interface DeliveryQueue {
  */
 export interface EventSequenceCursors {
   /** The channel's cursor, read consistently; null when nothing was fanned out with one yet. */
-  get(tenantId: string, channelId: string): Promise<EventSequence | null>;
+  get(tenantId: string, channelId: string): Promise<ChannelCursor | null>;
   /**
    * Moves the cursor to `to` only if it is still `from` (null: there is none), in one conditional
    * write; false when it was not (another fan-out moved it meanwhile).

@@ -1,5 +1,11 @@
 import { ConflictError } from '../domain/errors.ts';
-import { compareSequences, EVENT_GAP_WAIT_MS, type EventSequence, turnOf } from '../domain/event-sequence.ts';
+import {
+  compareSequences,
+  EVENT_GAP_WAIT_MS,
+  type EventSequence,
+  gapWaitedMs,
+  turnOf,
+} from '../domain/event-sequence.ts';
 import { type PlatformEvent, platformEvent, publicEventOf } from '../domain/events.ts';
 import {
   DELIVERY_CLAIM_MS,
@@ -515,7 +521,7 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       if (turn === 'behind') return queueFirstTries(event);
       if (turn === 'gap') {
         const at = now().getTime();
-        const waitedMs = at - (arrival?.firstReceivedAt ?? at);
+        const waitedMs = gapWaitedMs(at, arrival?.firstReceivedAt ?? at, cursor);
         if (waitedMs < (deps.gapWaitMs ?? EVENT_GAP_WAIT_MS))
           throw new EventHeldError(event.id, sequence, cursor);
         metrics.gapSkipped();

@@ -46,7 +46,7 @@ const received = (tenantId: string, channelId: string, body: string) =>
     { tenantId, channelId },
     {
       messageId: newId('message'),
-      from: { phoneNumber: '+5511987654321', lid: null },
+      from: { phoneNumber: '+5511987654321', lid: null, name: null },
       timestamp: new Date().toISOString(),
       type: 'text',
       content: { text: { body } },

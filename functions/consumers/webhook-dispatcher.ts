@@ -167,7 +167,8 @@ export const powertoolsDispatchMetrics: DispatchMetrics = {
 /**
  * The dispatcher as a Lambda container (or the local consumers process) builds it from its platform
  * and environment: the DynamoDB repositories, both delivery queues, the sender under the platform's
- * URL policy, the EventBridge publisher, Powertools' logger and metrics.
+ * URL policy, the EventBridge publisher, the media store (download URLs of received files),
+ * Powertools' logger and metrics.
  */
 export function dispatcherOf(
   platform: Platform,
@@ -181,6 +182,8 @@ export function dispatcherOf(
     queue: platform.deliveryQueue,
     sender: createWebhookSender({ policy: platform.webhookUrlPolicy }),
     events: platform.events,
+    // Presigning only (no call to S3): the delivery function may GetObject the media bucket's objects.
+    media: platform.media,
     retention: platform.tenantRetention,
     metrics: powertoolsDispatchMetrics,
     log: logger,

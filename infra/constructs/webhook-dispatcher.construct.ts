@@ -7,10 +7,11 @@
 // - `Delivery` takes the ordered FIFO queue (one webhook and channel's first tries in turn) and the
 //   standard jobs queue (retries, waits, the API's redeliveries), sends, and queues the next tries.
 //
-// Neither reads the sessions table or may use the session key. Both report the records they could
+// Neither reads the sessions table or may use the session key; `Delivery` may get media objects
+// (presigned download URLs), nothing else of the media bucket. Both report the records they could
 // not handle (`reportBatchItemFailures`): only those come back, and each queue's DLQ (with its alarm)
 // catches what keeps failing.
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import {
   type Alarm,
   Metric as CloudWatchMetric,
@@ -25,6 +26,7 @@ import { Construct } from 'constructs';
 import { WEBHOOK_DISPATCHER_SOURCES } from '#functions/consumers/webhook-dispatcher.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/observability.ts';
 import type { StatefulStack } from '../stateful-stack.ts';
+import { MEDIA_KEY_PREFIX, mediaObjectsFinding } from './media-bucket.construct.ts';
 import { PlatformFunction } from './platform-function.construct.ts';
 import type { ItemAction } from './secure-table.construct.ts';
 
@@ -137,6 +139,15 @@ export class WebhookDispatcher extends Construct {
     stateful.platformTable.bindItemAccess(this.delivery.consumer, DISPATCHER_TABLE_ACTIONS);
     queues.bindConsume(this.delivery.consumer);
     stateful.events.bindPublish(this.delivery.consumer);
+    // Each try of a received file's event carries a download URL the function presigns: the URL
+    // works only if its signer may GetObject. The fan-out sends only pairing secrets: no media.
+    stateful.media.bindGetObjects(this.delivery.consumer);
+    Validations.of(this.delivery.role).acknowledge({
+      id: mediaObjectsFinding(stateful.stackName, `${MEDIA_KEY_PREFIX}*`),
+      reason:
+        'Media objects are keyed by tenant and media id, created at run time: the delivery function may get ' +
+        '(only get) any object under media/ of the media bucket, to presign the download URLs its tries carry.',
+    });
     for (const fn of [this.fanOut, this.delivery]) {
       fn.completeEnvironment(stateful.runtimeEnvironment());
       // Clinics' URLs may carry tokens in their query: not into X-Ray segments.

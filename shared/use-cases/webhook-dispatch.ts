@@ -24,10 +24,12 @@ import type {
   DeliveryRepository,
   DeliveryTry,
   EventPublisher,
+  MediaStore,
   WebhookRepository,
   WebhookResponse,
   WebhookSender,
 } from '../ports.ts';
+import { withMediaLinks } from './event-media-links.ts';
 
 // The webhook dispatcher (docs/architecture.md, "Webhooks"): events in, signed POSTs out.
 //
@@ -69,6 +71,8 @@ export interface DispatchDependencies {
   readonly queue: DeliveryQueue;
   readonly sender: WebhookSender;
   readonly events: EventPublisher;
+  /** Presigns a received file's download URL for each try (`withMediaLinks`); none without it. */
+  readonly media?: Pick<MediaStore, 'presignDownload'>;
   readonly metrics?: DispatchMetrics;
   readonly log?: DispatchLog;
   readonly now?: () => Date;
@@ -482,7 +486,8 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
         await deps.queue.enqueue([job], { delayMs });
         return 'waiting';
       }
-      const response = await send(webhook, delivery, JSON.stringify(delivery.event));
+      const event = deps.media ? await withMediaLinks(delivery.event, deps.media, now()) : delivery.event;
+      const response = await send(webhook, delivery, JSON.stringify(event));
       return settle(webhook, claim.delivery, response, async (delayMs) => {
         const nextAttemptAt = new Date(now().getTime() + delayMs).toISOString();
         // Queued before the try is recorded: a crash in between leaves a job ahead of its delivery

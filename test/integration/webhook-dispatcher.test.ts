@@ -2,10 +2,12 @@
 // FIFO queue of first tries and a standard queue of retries (the test's own, shaped like the stack's),
 // consumed the way Lambda's event sources do, posting to real receivers on this machine's loopback
 // that verify every request with `standardwebhooks`.
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcherHandlers } from '#functions/consumers/webhook-dispatcher.ts';
 import { SqsDeliveryQueue } from '#shared/aws/sqs-delivery-queue.ts';
 import { SqsOrderedDeliveryQueue } from '#shared/aws/sqs-ordered-delivery-queue.ts';
+import { type PlatformEvent, platformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { deliveryIdOf, type Webhook } from '#shared/domain/webhook.ts';
 import { createWebhookSender } from '#shared/net/webhook-sender.ts';
@@ -33,6 +35,7 @@ async function dispatcherOnEmulator() {
     firstTries,
     queue: retries,
     events,
+    media: platform.media,
     sender: createWebhookSender({ policy: { allowLoopback: true } }),
     // The day-long schedule in under 2 s; SQS delays whole seconds, so each retry waits 1 s or so.
     retryScale: 2e-5,
@@ -176,6 +179,69 @@ describe('the webhook dispatcher on the emulator', () => {
     expect(clinic.receiver.requests.length).toBe(before + 1);
     expect(clinic.receiver.requests.at(-1)?.headers['webhook-id']).toBe(downId);
   }, 90_000);
+
+  it('sends a received file with a URL presigned for each try that downloads exactly the file stated, and keeps no URL', async () => {
+    const clinic = await tenantWithWebhook();
+    const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(90_000, 7)]);
+    const stored = await platform.media.putStream(clinic.tenantId, {
+      body: (async function* () {
+        yield photo.subarray(0, 10_000);
+        yield photo.subarray(10_000);
+      })(),
+      mimeType: 'image/jpeg',
+      fileName: null,
+      maxBytes: 1_000_000,
+    });
+    const image = { ...stored, mimeType: 'image/jpeg', fileName: null, caption: 'Receita' };
+    const event = platformEvent(
+      'message.received',
+      { tenantId: clinic.tenantId, channelId: newId('channel') },
+      {
+        messageId: newId('message'),
+        from: { phoneNumber: '+5511987654321', lid: null, name: 'Maria Quintela' },
+        timestamp: new Date().toISOString(),
+        type: 'image',
+        content: { image },
+      },
+    );
+    // The first try fails: the second gets a URL of its own.
+    let answers = 0;
+    clinic.receiver.answer((_request, response) => {
+      answers++;
+      response.writeHead(answers === 1 ? 503 : 200).end();
+    });
+    await world.handlers.fanOut(eventBatch([event]));
+    const id = deliveryIdOf(event.id, clinic.webhook.id);
+    const delivery = async () => platform.deliveries.get(clinic.tenantId, clinic.webhook.id, id);
+    await world.run(async () => (await delivery())?.status === 'succeeded');
+
+    expect(clinic.receiver.requests).toHaveLength(2);
+    const sent = clinic.receiver.requests.map(
+      (request) =>
+        (request.event as unknown as PlatformEvent<'message.received'>).data.content.image as Record<
+          string,
+          string
+        >,
+    );
+    for (const [n, linked] of sent.entries()) {
+      expect(clinic.receiver.requests[n]?.verifiedWith).toEqual([true]);
+      expect(linked).toEqual({ ...image, url: expect.any(String), urlExpiresAt: expect.any(String) });
+      const at = clinic.receiver.requests[n]?.at ?? 0;
+      const expiresIn = Date.parse(linked.urlExpiresAt ?? '') - at;
+      expect(expiresIn).toBeGreaterThan(290_000);
+      expect(expiresIn).toBeLessThanOrEqual(300_000);
+      const download = await fetch(linked.url ?? '');
+      expect(download.status).toBe(200);
+      const bytes = Buffer.from(await download.arrayBuffer());
+      expect(bytes.length).toBe(stored.size);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(stored.sha256);
+      expect(bytes.equals(photo)).toBe(true);
+    }
+    expect(sent[1]?.urlExpiresAt).not.toBe(sent[0]?.urlExpiresAt);
+    // What is kept (the delivery's event, for the tenant's retention) holds no URL.
+    expect((await delivery())?.event).toEqual(event);
+    expect(JSON.stringify(await delivery())).not.toContain('X-Amz-Signature');
+  }, 60_000);
 
   it('disables a webhook that answers 410 and publishes webhook.disabled', async () => {
     const clinic = await tenantWithWebhook();

@@ -234,6 +234,13 @@ export interface StoredMedia {
   readonly fileName: string | null;
 }
 
+/** A file the store kept: its id, and its bytes' count and SHA-256 (hex), counted as they went in. */
+export interface StoredMediaObject {
+  readonly mediaId: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
 export interface MediaStream {
   readonly body: AsyncIterable<Uint8Array>;
   readonly mimeType: string;
@@ -253,8 +260,9 @@ export interface MediaStore {
   /**
    * Stores a stream of any length under a new media id without holding it in memory; a failure
    * (of the source or the store) leaves no object behind. Errors of the source are rethrown as is.
+   * Answers what was stored: its id, and the size and SHA-256 of the bytes as they were read.
    */
-  putStream(tenantId: string, media: MediaStream): Promise<string>;
+  putStream(tenantId: string, media: MediaStream): Promise<StoredMediaObject>;
   /** null when absent, or when the id belongs to another tenant. */
   get(tenantId: string, mediaId: string): Promise<StoredMedia | null>;
   /** What is stored under the id, without its bytes; null as for `get`. */

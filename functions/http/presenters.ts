@@ -114,7 +114,8 @@ export function messageView(message: Message) {
     id,
     channelId,
     direction,
-    contact,
+    // As `message.received` names the patient (`receivedMessageData`): null when no name is known.
+    contact: { phoneNumber: contact.phoneNumber, lid: contact.lid, name: contact.name ?? null },
     type,
     ...typedContent(message),
     status,

@@ -172,7 +172,14 @@ export const messageSchema = z
     id: z.string().meta({ example: 'msg_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' }),
     channelId: z.string(),
     direction: z.enum(['outbound', 'inbound']),
-    contact: z.object({ phoneNumber: e164.nullable(), lid: z.string().nullable() }),
+    contact: z.object({
+      phoneNumber: e164.nullable(),
+      lid: z.string().nullable(),
+      name: z.string().nullable().meta({
+        description:
+          "The patient's WhatsApp push name, as their phone sent it with a received message; null on outbound messages and when none was sent",
+      }),
+    }),
     type: z.string(),
     status: z.enum([...MESSAGE_STATUSES, 'received']),
     statusHistory: z.array(statusChange),
@@ -182,7 +189,8 @@ export const messageSchema = z
   .catchall(z.unknown())
   .meta({
     id: 'Message',
-    description: 'The content is under the key named by `type`, as in the WhatsApp Cloud API',
+    description:
+      'The content is under the key named by `type`, as in the WhatsApp Cloud API; a received message’s exactly as its `message.received` event carries it (a file as `ReceivedMedia`, without a URL: `GET /v1/media/{mediaId}` makes one)',
   });
 
 export const messageListQuery = pageQuery.extend({

@@ -856,9 +856,16 @@ describe('API stack', () => {
     });
 
     it('lets every reader of media list the keys the media store reads, so a missing file is a 404 and not a 403', async () => {
-      // Whoever may get a media object, in any stack: the messages function and the runner's tasks.
-      const readers = principalsAllowed(grants, ['s3:GetObject'], 'media-bucket', [...names.values()]);
-      expect(readers).toEqual([roleOf('messages'), cfnId(built.runner.runner.taskRole)].sort());
+      // Whoever may get a media object, in any stack: the messages function and the runner's tasks,
+      // which read through the media store, and the dispatcher's delivery function, which only
+      // presigns download URLs (it calls no S3 operation: webhook-dispatcher-stack.test.ts; a
+      // clinic downloading a file expired since gets S3's 403, as with any presigned URL).
+      const presigner = cfnId(built.consumers.webhookDispatcher.delivery.role);
+      const everyReader = principalsAllowed(grants, ['s3:GetObject'], 'media-bucket', [...names.values()]);
+      expect(everyReader).toEqual(
+        [roleOf('messages'), cfnId(built.runner.runner.taskRole), presigner].sort(),
+      );
+      const readers = everyReader.filter((reader) => reader !== presigner);
       // S3 checks s3:ListBucket with the requested key as s3:prefix before it answers 404 for it.
       const requested: string[] = [];
       const client = {

@@ -153,7 +153,10 @@ export function createDispatcherHandlers(
         { Records: records },
         async (record: SQSRecord) => {
           try {
-            await dispatcher.fanOut(eventOf(record), { firstReceivedAt: firstReceivedAtOf(record) });
+            await dispatcher.fanOut(eventOf(record), {
+              firstReceivedAt: firstReceivedAtOf(record),
+              receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+            });
           } catch (error) {
             if (error instanceof EventHeldError) heldGroups.add(groupOf(record));
             throw error;

@@ -4,8 +4,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
-import { WEBHOOK_DISPATCHER_SOURCES } from '#functions/consumers/webhook-dispatcher.ts';
-import { EVENT_GAP_WAIT_MS } from '#shared/domain/event-sequence.ts';
+import { EVENT_HOLD_LIMITS } from '#shared/domain/event-sequence.ts';
 import { EVENT_SOURCES } from '#shared/domain/events.ts';
 import type { RuntimeConsumer } from '../runtime-environment.ts';
 import { EventSubscription } from './event-subscription.construct.ts';
@@ -15,14 +14,12 @@ const sources = Object.values(EVENT_SOURCES);
 
 /**
  * Receives of a webhook event before its DLQ: every hold for its turn in its channel's order is one
- * (the fan-out hands a held event back for `holdSeconds`, for `EVENT_GAP_WAIT_MS` at most, and one
- * behind it in a batch waits with it), so room for three such waits in a row on top of the usual
- * five failed receives. A record that fails for good (malformed) takes 35 × 180 s to get there; the
- * `EventBacklog` alarm has called by then.
+ * (the fan-out hands a held event back for `holdSeconds`, and one behind it in a batch waits with
+ * it); the fan-out stops holding an event after `EVENT_HOLD_LIMITS.maxReceives` receives, so the
+ * queue leaves room for those on top of the usual five failed receives. A record that fails for good
+ * (malformed) takes 35 × 180 s to get there; the `EventBacklog` alarm has called by then.
  */
-export const WEBHOOK_EVENT_MAX_RECEIVE_COUNT =
-  MAX_RECEIVE_COUNT +
-  3 * Math.ceil(EVENT_GAP_WAIT_MS / 1000 / WEBHOOK_DISPATCHER_SOURCES.fanOut.events.holdSeconds);
+export const WEBHOOK_EVENT_MAX_RECEIVE_COUNT = MAX_RECEIVE_COUNT + EVENT_HOLD_LIMITS.maxReceives;
 
 export class EventRouting extends Construct {
   readonly bus: EventBus;

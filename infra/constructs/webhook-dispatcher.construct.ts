@@ -50,7 +50,11 @@ export const DELIVERY_METRIC_NAMES = {
   succeeded: 'DeliveriesSucceeded',
   failed: 'DeliveriesFailed',
   secretsUnreadable: 'WebhookSecretsUnreadable',
+  gapSkipped: 'EventGapsSkipped',
 } as const;
+
+/** Skipped gaps in five minutes that alarm: events the runners published and the fan-out never got. */
+const GAP_SKIPS_ALARM_THRESHOLD = 5;
 
 /**
  * The failed share of tries that alarms: over 15 minutes in a row (three periods of 5), at least
@@ -254,6 +258,16 @@ export class WebhookDispatcher extends Construct {
         'refused or failed (the key disabled or scheduled for deletion, a grant lost, throttling), or an item ' +
         'holds a ciphertext sealed for another webhook. Nothing was sent unsigned: the records come back, and ' +
         'reach their DLQ if it lasts.',
+    );
+    this.alarm(
+      'EventGapsSkipped',
+      tries(DELIVERY_METRIC_NAMES.gapSkipped),
+      GAP_SKIPS_ALARM_THRESHOLD,
+      1,
+      `The webhook fan-out went past ${GAP_SKIPS_ALARM_THRESHOLD} or more gaps in channels' event order in 5 ` +
+        'minutes (EMF EventGapsSkipped): events a runner numbered never reached the webhook event queue in ' +
+        'time (a publish lost for good, an outbox not drained, a long backlog). Their webhooks got later events ' +
+        'first; look at the runners’ publish errors and the event queue’s age.',
     );
     this.alarm(
       'FailedDeliveries',

@@ -35,6 +35,32 @@ export interface ChannelCursor extends EventSequence {
 }
 
 /**
+ * Bounds on one event's holds, however its channel moves: each hold hands the record back to its
+ * queue (one more receive), so holds past the queue's receive budget would send it to the DLQ.
+ * Past either, the event goes on without the missing one (a skipped gap).
+ */
+export const EVENT_HOLD_LIMITS = {
+  /** From the event's first receive. */
+  maxMs: 30_000,
+  /** Receives the holds may use; the queue's DLQ count leaves room for failures on top. */
+  maxReceives: 30,
+} as const;
+
+/** Whether a held event has waited long enough for its gap: it goes on without the missing event. */
+export function gapOutwaited(
+  nowMs: number,
+  arrival: { readonly firstReceivedAt: number; readonly receiveCount: number },
+  cursor: ChannelCursor | null,
+  gapWaitMs: number = EVENT_GAP_WAIT_MS,
+): boolean {
+  return (
+    gapWaitedMs(nowMs, arrival.firstReceivedAt, cursor) >= gapWaitMs ||
+    nowMs - arrival.firstReceivedAt >= EVENT_HOLD_LIMITS.maxMs ||
+    arrival.receiveCount > EVENT_HOLD_LIMITS.maxReceives
+  );
+}
+
+/**
  * How long an event held for a gap has waited for its channel: since it was first handed out, or
  * since the channel last moved on if that came later.
  */

@@ -3,6 +3,7 @@ import {
   compareSequences,
   EVENT_GAP_WAIT_MS,
   type EventSequence,
+  gapOutwaited,
   gapWaitedMs,
   turnOf,
 } from '../domain/event-sequence.ts';
@@ -181,6 +182,8 @@ export class EventHeldError extends Error {
 /** When the event's message was first handed out (ms, the queue's clock): its wait for a gap runs from then. */
 export interface EventArrival {
   readonly firstReceivedAt: number;
+  /** SQS's `ApproximateReceiveCount`: each hold costs one. */
+  readonly receiveCount: number;
 }
 
 export type WebhookDispatcher = ReturnType<typeof createWebhookDispatcher>;
@@ -525,8 +528,9 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       if (turn === 'behind') return queueFirstTries(event);
       if (turn === 'gap') {
         const at = now().getTime();
-        const waitedMs = gapWaitedMs(at, arrival?.firstReceivedAt ?? at, cursor);
-        if (waitedMs < (deps.gapWaitMs ?? EVENT_GAP_WAIT_MS))
+        const held = arrival ?? { firstReceivedAt: at, receiveCount: 1 };
+        const waitedMs = gapWaitedMs(at, held.firstReceivedAt, cursor);
+        if (!gapOutwaited(at, held, cursor, deps.gapWaitMs ?? EVENT_GAP_WAIT_MS))
           throw new EventHeldError(event.id, sequence, cursor);
         metrics.gapSkipped();
         log.warn('channel event gap skipped: the events before this one are lost or late', {
@@ -536,6 +540,7 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
           sequence,
           cursor,
           waitedMs,
+          receiveCount: held.receiveCount,
         });
       }
       const queued = await queueFirstTries(event);

@@ -547,6 +547,10 @@ describe('consumers stack: the webhook dispatcher', () => {
         TreatMissingData: 'notBreaching',
       },
     ]);
+    // A skipped gap is an event a runner numbered and the fan-out never had in time: a few alarm.
+    expect(alarms.filter((alarm) => alarm.MetricName === DELIVERY_METRICS.gapSkipped)).toMatchObject([
+      { Namespace: 'ClinicWA', Statistic: 'Sum', Period: 300, Threshold: 5, EvaluationPeriods: 1 },
+    ]);
     // The delivery queues' dead letters alarm in the stateful stack, like every DLQ's.
     const deadLetterAlarms = Template.fromJSON(synthesized.template(built.stateful.stackName)).findResources(
       'AWS::CloudWatch::Alarm',

@@ -3,7 +3,7 @@
 // itself. A key issues only scopes it holds, revokes only keys whose scopes it holds, and never
 // revokes itself (the request that did would be the last it could make).
 import { type ApiKey, type ApiKeyScope, scopesBeyond, validateNewApiKey } from '../domain/api-key.ts';
-import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../domain/errors.ts';
 import type { Page, PageRequest } from '../domain/pagination.ts';
 import { issueApiKey, listApiKeys, revokeApiKey, type TenantDependencies } from './tenants.ts';
 
@@ -29,7 +29,7 @@ export async function issueOwnApiKey(
   input: { name: string; scopes: readonly string[] },
 ): Promise<{ apiKey: ApiKey; key: string }> {
   const { scopes } = validateNewApiKey(input);
-  refuseBeyond(caller, scopes, 'grant');
+  refuseBeyond(await stillValid(deps, caller), scopes, 'grant');
   return issueApiKey(deps, caller.tenantId, input);
 }
 
@@ -49,10 +49,21 @@ export async function revokeOwnApiKey(
       'A key cannot revoke itself: revoke it with another key of the tenant that holds its scopes, or ask the operator',
     );
   }
+  const self = await stillValid(deps, caller);
   const target = await deps.apiKeys.get(caller.tenantId, keyId);
   if (!target || target.revokedAt !== null) throw new NotFoundError('api_key', keyId);
-  refuseBeyond(caller, target.scopes, 'revoke a key with');
+  refuseBeyond(self, target.scopes, 'revoke a key with');
   return revokeApiKey(deps, caller.tenantId, keyId);
+}
+
+/**
+ * The caller's key as stored now: the authorizer's answer is cached (up to a minute), and a key
+ * revoked meanwhile must not mint keys that outlive its revocation, nor act with scopes it lost.
+ */
+async function stillValid(deps: TenantDependencies, caller: CallingKey): Promise<CallingKey> {
+  const self = await deps.apiKeys.get(caller.tenantId, caller.keyId);
+  if (!self || self.revokedAt !== null) throw new UnauthenticatedError('This API key has been revoked');
+  return { tenantId: caller.tenantId, keyId: caller.keyId, scopes: self.scopes };
 }
 
 function refuseBeyond(caller: CallingKey, scopes: readonly ApiKeyScope[], action: string): void {

@@ -164,3 +164,32 @@ describe('a key with keys:manage', () => {
     expect((await world.admin.get(`/v1/tenants/${tenantId}/api-keys`)).status).toBe(200);
   });
 });
+
+describe('a keys:manage key revoked while the authorizer still remembers it', () => {
+  let cached: ApiWorld;
+  beforeAll(async () => {
+    // API Gateway's own cache (a minute): the revoked key's requests still reach the handlers.
+    cached = await startApiWorld({}, { authorizerCacheSeconds: 60 });
+  });
+  afterAll(() => cached?.front.stop());
+
+  it('can neither issue nor revoke keys any more: 401, and nothing written', async () => {
+    const owner = await cached.newTenant(['*']);
+    const issued = await cached.admin.post(`/v1/tenants/${owner.tenantId}/api-keys`, {
+      name: 'manager',
+      scopes: ['keys:manage', 'channels:read'],
+    });
+    const manager = cached.anonymous.as(issued.body.key);
+    const other = (await manager.post('/v1/api-keys', { name: 'other', scopes: ['channels:read'] })).body;
+    expect(other.id).toEqual(expect.any(String));
+    expect((await owner.client.delete(`/v1/api-keys/${issued.body.id}`)).status).toBe(200);
+    const keysBefore = await storedKeys(owner.tenantId);
+
+    expect(await manager.post('/v1/api-keys', { name: 'after', scopes: ['channels:read'] })).toMatchObject({
+      status: 401,
+      body: { error: { code: 'unauthenticated' } },
+    });
+    expect((await manager.delete(`/v1/api-keys/${other.id}`)).status).toBe(401);
+    expect(await storedKeys(owner.tenantId)).toEqual(keysBefore);
+  });
+});

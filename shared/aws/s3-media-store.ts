@@ -133,10 +133,19 @@ export class S3MediaStore implements MediaStore {
     };
   }
 
+  /**
+   * Always served as an attachment: a received file's type is the sender's word (a patient could
+   * send `text/html`), so a link opened in a browser saves the file instead of rendering it on the
+   * bucket's origin. Loads as `<img>`, `<audio>` or `<video>` are not affected.
+   */
   presignDownload(tenantId: string, mediaId: string, expiresInSeconds: number): Promise<string> {
     return getSignedUrl(
       this.client,
-      new GetObjectCommand({ Bucket: this.bucket, Key: objectKey(tenantId, mediaId) }),
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: objectKey(tenantId, mediaId),
+        ResponseContentDisposition: 'attachment',
+      }),
       { expiresIn: expiresInSeconds },
     );
   }

@@ -29,6 +29,7 @@ import {
 import {
   environmentExports,
   failureLine,
+  formatDuration,
   pendingLine,
   progressLine,
   renderSummary,
@@ -249,30 +250,52 @@ function localAwsEnvironment(aws: LocalAws): NodeJS.ProcessEnv {
 const runnerHealthSchema = z.object({ healthy: z.boolean(), runnerId: z.string() });
 
 /**
- * Runner `index` (1…n) as its own process, configured through its environment like an ECS task. The
- * runners share the shards through their leases in the sessions table, as tasks of one service do.
+ * `count` runners, each its own process configured through its environment like an ECS task, started
+ * and stopped together (as a service scaling from and to zero would). They share the shards through
+ * their leases in the sessions table, as tasks of one service do; each one's /healthz lists its own.
  */
-function runnerPart(index: number, healthPortBase: number, details: StartDetails): Part {
-  const runnerId = `local-runner-${index}`;
+function runnersPart(count: number, healthPortBase: number, details: StartDetails): Part {
   return {
-    name: `runner ${runnerId}`,
+    name: count === 1 ? 'runner' : `${count} runners`,
     async start(platform) {
       const { aws, whatsapp } = platform;
-      if (!aws || !whatsapp) throw new Error('a runner needs local AWS and a WhatsApp to reach');
-      const healthPort = healthPortBase + index - 1;
-      const healthUrl = `http://127.0.0.1:${healthPort}/healthz`;
-      const runner = startLocalProcess(runnerId, join(root, 'runner/main.ts'), {
-        ...localAwsEnvironment(aws),
-        RUNNER_ID: runnerId,
-        HEALTH_PORT: String(healthPort),
-        SESSION_TRANSACTION_CONCURRENCY: '1',
-        LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
-        ...whatsapp.env,
+      if (!aws || !whatsapp) throw new Error('the runners need local AWS and a WhatsApp to reach');
+      const runners = Array.from({ length: count }, (_, i) => {
+        const runnerId = `local-runner-${i + 1}`;
+        const healthPort = healthPortBase + i;
+        const healthUrl = `http://127.0.0.1:${healthPort}/healthz`;
+        const child = startLocalProcess(runnerId, join(root, 'runner/main.ts'), {
+          ...localAwsEnvironment(aws),
+          RUNNER_ID: runnerId,
+          HEALTH_PORT: String(healthPort),
+          SESSION_TRANSACTION_CONCURRENCY: '1',
+          LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
+          ...whatsapp.env,
+        });
+        return { runnerId, healthUrl, process: child };
       });
-      await runner.untilReady((signal) => healthyAt(healthUrl, runnerId, signal), 60_000);
-      platform.runners.push({ runnerId, healthUrl });
-      details.add(`Runner ${runnerId} (pid ${runner.pid})`, `  health ${healthUrl}`);
-      return { detail: `health port ${healthPort}`, stop: () => runner.stop() };
+      const stopAll = async () => {
+        await Promise.all(runners.map((runner) => runner.process.stop()));
+      };
+      const ready = await Promise.allSettled(
+        runners.map((runner) =>
+          runner.process.untilReady((signal) => healthyAt(runner.healthUrl, runner.runnerId, signal), 60_000),
+        ),
+      );
+      const failed = ready.find((outcome) => outcome.status === 'rejected');
+      if (failed) {
+        await stopAll();
+        throw failed.reason;
+      }
+      for (const { runnerId, healthUrl, process: runner } of runners) {
+        platform.runners.push({ runnerId, healthUrl });
+        details.add(`Runner ${runnerId} (pid ${runner.pid})`, `  health ${healthUrl}`);
+      }
+      const ports = runners.map((runner) => new URL(runner.healthUrl).port);
+      return {
+        detail: count === 1 ? `health port ${ports[0]}` : `health ports ${ports[0]}–${ports.at(-1)}`,
+        stop: stopAll,
+      };
     },
   };
 }
@@ -410,7 +433,7 @@ function partsFor(options: StartOptions, files: LocalStateFiles, details: StartD
       : whatsapp.kind === 'external'
         ? externalSimulatorPart(whatsapp, details)
         : liveWhatsAppPart(),
-    ...Array.from({ length: options.runners }, (_, i) => runnerPart(i + 1, healthPortBase, details)),
+    runnersPart(options.runners, healthPortBase, details),
     apiPart(files, details),
     consumersPart(details),
     demoTenantPart(files),
@@ -482,7 +505,9 @@ async function main(): Promise<void> {
     console.log(`\n${reason}: stopping ${names.join(', ') || 'nothing'}…`);
     for (const { name, part } of stoppable) {
       try {
+        const stopBegan = performance.now();
         await part.stop?.();
+        details.add(`Stopped ${name}`, `  in ${formatDuration(performance.now() - stopBegan)}`);
       } catch (error) {
         console.error(`  ${name} did not stop cleanly:`, error);
         exitCode = 1;

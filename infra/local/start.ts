@@ -229,7 +229,7 @@ function liveWhatsAppPart(): Part {
         info: { mode: 'live' },
         adminUrl: null,
       };
-      return { detail: 'WhatsApp itself, QR codes drawn here' };
+      return { detail: 'live, QR codes drawn here' };
     },
   };
 }

@@ -270,6 +270,8 @@ function runnersPart(count: number, healthPortBase: number, details: StartDetail
           HEALTH_PORT: String(healthPort),
           SESSION_TRANSACTION_CONCURRENCY: '1',
           LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
+          // Counted all the same (its /healthz shows them), but no EMF lines in the terminal each minute.
+          POWERTOOLS_METRICS_DISABLED: 'true',
           ...whatsapp.env,
         });
         return { runnerId, healthUrl, process: child };

@@ -4,6 +4,12 @@
 // be destroyed and redeployed; what the functions read and write lives in the stateful stack.
 import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { CHANNEL_DIRECTORY_ATTRIBUTES } from '#shared/aws/dynamo/channel-directory.ts';
+import { GSI1 } from '#shared/aws/dynamo/platform-keys.ts';
+import {
+  SHARD_OWNERSHIP_ATTRIBUTES,
+  shardOwnershipPartitions,
+} from '#shared/aws/dynamo/shard-ownership-reader.ts';
 import { AdminKey } from './constructs/admin-key.construct.ts';
 import { ApiAlarms } from './constructs/api-alarms.construct.ts';
 import {
@@ -14,6 +20,7 @@ import {
 import { ApiFunctions } from './constructs/api-functions.construct.ts';
 import { mediaObjectsFinding } from './constructs/media-bucket.construct.ts';
 import { PublicApi } from './constructs/public-api.construct.ts';
+import { RUNNER_CLUSTER } from './runner-stack.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
 export const API_URL_OUTPUT = 'ApiUrl';
@@ -42,7 +49,7 @@ export class ApiStack extends Stack {
       authorizerReservedConcurrency: props.authorizerReservedConcurrency,
     });
     this.adminKey = new AdminKey(this, 'AdminKey');
-    const { tenants, channels, messages, webhooks } = this.functions.families;
+    const { tenants, admin, channels, messages, webhooks } = this.functions.families;
     const { authorizer } = this.functions;
 
     // What each function does, one grant each (docs/infra.md has the table). The public function
@@ -69,10 +76,23 @@ export class ApiStack extends Stack {
         'gets any object of the media bucket (no delete; it may list only keys under media/, so a missing file ' +
         'is a 404), and nothing of any other bucket.',
     });
+    // The operator's views read, and only read: channels' public attributes across tenants (their
+    // partitions and the shards' lists), and the runners' lease and membership items (their
+    // partitions of the sessions table, their bookkeeping attributes: no session item, and through
+    // DynamoDB only, the session key decrypts nothing else for it). docs/infra.md, "IAM".
+    stateful.platformTable.bindProjectedQuery(admin.consumer, {
+      attributes: CHANNEL_DIRECTORY_ATTRIBUTES,
+      indexes: [GSI1],
+    });
+    stateful.sessionsTable.bindProjectedQuery(admin.consumer, {
+      attributes: SHARD_OWNERSHIP_ATTRIBUTES,
+      partitions: shardOwnershipPartitions(RUNNER_CLUSTER),
+    });
+    admin.function.addEnvironment('RUNNER_CLUSTER', RUNNER_CLUSTER);
     // Authenticating a key is two GetItems (the key's item, then its tenant's): nothing else.
     stateful.platformTable.bindGetItem(authorizer.consumer);
     this.adminKey.bindRead(authorizer.function);
-    for (const fn of [tenants, channels, messages, webhooks, authorizer]) {
+    for (const fn of [tenants, admin, channels, messages, webhooks, authorizer]) {
       fn.completeEnvironment(stateful.runtimeEnvironment());
     }
 

@@ -13,8 +13,11 @@ import {
   FIREWALL_RATE_WINDOWS,
   type FirewallRateWindow,
 } from './constructs/api-firewall.construct.ts';
+import type { DashboardDomain } from './constructs/dashboard-hosting.construct.ts';
 import type { RunnerScaling } from './constructs/runner-service.construct.ts';
 import { type ConsumerConcurrency, ConsumersStack, DEFAULT_CONSUMER_CONCURRENCY } from './consumers-stack.ts';
+import { dashboardAssets } from './dashboard-build.ts';
+import { DashboardStack } from './dashboard-stack.ts';
 import { RunnerStack } from './runner-stack.ts';
 import { DEFAULT_SHARD_COUNT, StatefulStack } from './stateful-stack.ts';
 
@@ -22,6 +25,7 @@ export const STATEFUL_STACK_NAME = 'ClinicWa-Stateful';
 export const RUNNER_STACK_NAME = 'ClinicWa-Runner';
 export const API_STACK_NAME = 'ClinicWa-Api';
 export const CONSUMERS_STACK_NAME = 'ClinicWa-Consumers';
+export const DASHBOARD_STACK_NAME = 'ClinicWa-Dashboard';
 
 /** The runner's scaling when cdk.json and `-c` say nothing (docs/infra.md: why these). */
 export const DEFAULT_RUNNER_SCALING: RunnerScaling = {
@@ -176,11 +180,65 @@ export function firewallRateWindowOf(app: App): FirewallRateWindow {
   return window;
 }
 
+/** What the dashboard stack takes from context (docs/infra.md, "The dashboard stack"). */
+export interface DashboardOptions {
+  /** `dashboardAssets`: a directory already built (`npm run dashboard:build <dir>`); else built at synthesis. */
+  readonly prebuiltAssets?: string;
+  /** `dashboardDomainName` and `dashboardCertificateArn` (ACM, us-east-1), both or neither. */
+  readonly domain?: DashboardDomain;
+  /** `dashboardWebAclArn`: a web ACL of scope CLOUDFRONT (us-east-1). */
+  readonly webAclArn?: string;
+}
+
+export function dashboardOptionsOf(app: App): DashboardOptions {
+  const text = (name: string): string | undefined => {
+    const raw: unknown = app.node.tryGetContext(name);
+    if (raw === undefined || raw === '') return undefined;
+    if (typeof raw !== 'string')
+      throw new Error(`context ${name} must be a string, got ${JSON.stringify(raw)}`);
+    return raw;
+  };
+  const prebuiltAssets = text('dashboardAssets');
+  const domainName = text('dashboardDomainName');
+  const certificateArn = text('dashboardCertificateArn');
+  const webAclArn = text('dashboardWebAclArn');
+  if ((domainName === undefined) !== (certificateArn === undefined)) {
+    throw new Error(
+      'context dashboardDomainName and dashboardCertificateArn go together: give both or neither',
+    );
+  }
+  // CloudFront takes certificates and web ACLs from us-east-1 only, whatever region the stack is in.
+  if (
+    certificateArn !== undefined &&
+    !/^arn:aws[\w-]*:acm:us-east-1:\d{12}:certificate\/[\w-]+$/.test(certificateArn)
+  ) {
+    throw new Error(
+      `context dashboardCertificateArn must be an ACM certificate in us-east-1, got ${certificateArn}`,
+    );
+  }
+  if (
+    webAclArn !== undefined &&
+    !/^arn:aws[\w-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[\w-]+\/[\w-]+$/.test(webAclArn)
+  ) {
+    throw new Error(
+      `context dashboardWebAclArn must be a CLOUDFRONT-scope web ACL (us-east-1, global/webacl), got ${webAclArn}`,
+    );
+  }
+  return {
+    ...(prebuiltAssets !== undefined ? { prebuiltAssets } : {}),
+    ...(domainName !== undefined && certificateArn !== undefined
+      ? { domain: { domainName, certificateArn } }
+      : {}),
+    ...(webAclArn !== undefined ? { webAclArn } : {}),
+  };
+}
+
 export interface Platform {
   readonly stateful: StatefulStack;
   readonly api: ApiStack;
   readonly runner: RunnerStack;
   readonly consumers: ConsumersStack;
+  readonly dashboard: DashboardStack;
 }
 
 /**
@@ -270,8 +328,18 @@ export function definePlatform(app: App, options: PlatformOptions = {}): Platfor
     stateful,
     concurrency: consumerConcurrencyOf(app),
   });
+  const dashboardOptions = dashboardOptionsOf(app);
+  const dashboard = new DashboardStack(app, DASHBOARD_STACK_NAME, {
+    env,
+    description:
+      'clinic-wa operator dashboard: its files in a private bucket, served with the API by CloudFront',
+    api,
+    assets: dashboardAssets(dashboardOptions.prebuiltAssets),
+    ...(dashboardOptions.domain ? { domain: dashboardOptions.domain } : {}),
+    ...(dashboardOptions.webAclArn ? { webAclArn: dashboardOptions.webAclArn } : {}),
+  });
   Aspects.of(app).add(new LocalOnlySettingsGuard());
   // Synthesis fails on any unacknowledged finding; acknowledgements sit on the resource they excuse.
   if (options.checks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { stateful, api, runner, consumers };
+  return { stateful, api, runner, consumers, dashboard };
 }

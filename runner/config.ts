@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { type Environment, readConfig, refuseInsideEcs } from '#shared/config.ts';
+import { type Environment, readConfig, refuseInsideEcs, runnerClusterName } from '#shared/config.ts';
 import { DEFAULT_LINK_FETCH_POLICY } from './messages/link-fetcher.ts';
 
 /** Where the runner's sockets go: our simulator (trusting its root key and media CA) or WhatsApp. */
@@ -16,10 +16,7 @@ export type WhatsAppConnection =
 const runnerConfigSchema = z
   .object({
     RUNNER_ID: z.string().min(1).optional(),
-    RUNNER_CLUSTER: z
-      .string()
-      .regex(/^[\w-]+$/)
-      .default('main'),
+    RUNNER_CLUSTER: runnerClusterName,
     LEASE_TTL_SECONDS: z.coerce.number().int().min(5).max(300).default(30),
     MAX_CONCURRENT_CONNECTS: z.coerce.number().int().min(1).max(500).default(20),
     /** How soon a crashed runner's commands come back; commands in hand are extended meanwhile. */

@@ -2,6 +2,7 @@
 // fails at once with its name, instead of surfacing as `undefined` deep in a request.
 import { z } from 'zod';
 import { DEFAULT_SETTLE_MS } from './domain/event-log.ts';
+import { DEFAULT_CLUSTER } from './domain/fence.ts';
 
 export class ConfigurationError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -137,6 +138,18 @@ export const eventLogConfigSchema = z
   .transform((env) => ({ settleMs: env.EVENT_LOG_SETTLE_MS }));
 export type EventLogConfig = z.output<typeof eventLogConfigSchema>;
 
+/** A runner cluster's name: the namespace of its leases and memberships in the sessions table. */
+export const runnerClusterName = z
+  .string()
+  .regex(/^[\w-]+$/)
+  .default(DEFAULT_CLUSTER);
+
+/** Whose shards the operator's view reads (`RUNNER_CLUSTER`, the runners' own variable). */
+export const shardOwnershipConfigSchema = z
+  .object({ RUNNER_CLUSTER: runnerClusterName })
+  .transform((env) => ({ cluster: env.RUNNER_CLUSTER }));
+export type ShardOwnershipConfig = z.output<typeof shardOwnershipConfigSchema>;
+
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
 
 export const observabilityConfigSchema = z
@@ -212,5 +225,7 @@ export const loadObservabilityConfig = (env?: Environment): ObservabilityConfig 
   readConfig(observabilityConfigSchema, env);
 export const loadWebhookDispatchConfig = (env?: Environment): WebhookDispatchConfig =>
   readConfig(webhookDispatchConfigSchema, env);
+export const loadShardOwnershipConfig = (env?: Environment): ShardOwnershipConfig =>
+  readConfig(shardOwnershipConfigSchema, env);
 export const loadWebhookUrlPolicy = (env?: Environment): WebhookUrlPolicyConfig =>
   readConfig(webhookUrlPolicySchema, env);

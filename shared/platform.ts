@@ -11,6 +11,7 @@ import {
   createSqsClient,
 } from './aws/clients.ts';
 import { DynamoApiKeyRepository } from './aws/dynamo/api-key-repository.ts';
+import { DynamoChannelDirectory } from './aws/dynamo/channel-directory.ts';
 import { DynamoChannelRepository } from './aws/dynamo/channel-repository.ts';
 import { DynamoContactCheckRepository } from './aws/dynamo/contact-check-repository.ts';
 import { DynamoDeliveryRepository } from './aws/dynamo/delivery-repository.ts';
@@ -18,6 +19,7 @@ import { DynamoEventLog } from './aws/dynamo/event-log.ts';
 import { DynamoEventSequenceCursors } from './aws/dynamo/event-sequence-cursors.ts';
 import { DynamoMessageOutbox } from './aws/dynamo/message-outbox.ts';
 import { DynamoMessageRepository } from './aws/dynamo/message-repository.ts';
+import { DynamoShardOwnershipReader } from './aws/dynamo/shard-ownership-reader.ts';
 import { DynamoTenantRepository } from './aws/dynamo/tenant-repository.ts';
 import { DynamoTenantRetention } from './aws/dynamo/tenant-retention.ts';
 import { DynamoWebhookRepository } from './aws/dynamo/webhook-repository.ts';
@@ -34,6 +36,7 @@ import {
   loadAwsConfig,
   loadEventLogConfig,
   loadResourceConfig,
+  loadShardOwnershipConfig,
   loadWebhookUrlPolicy,
 } from './config.ts';
 import { EVENT_SOURCES } from './domain/events.ts';
@@ -93,6 +96,13 @@ export function createPlatform({ source, env = process.env, dynamoTimeouts }: Pl
     eventSequenceCursors: new DynamoEventSequenceCursors(clients.dynamo, table),
     eventLog: new DynamoEventLog(clients.dynamo, table, loadEventLogConfig(env)),
     tenantRetention: new DynamoTenantRetention(clients.dynamo, table),
+    /** The operator's views: channels across tenants, and who holds which shard (read-only). */
+    channelDirectory: new DynamoChannelDirectory(clients.dynamo, table, resources.shardCount),
+    shardOwnership: new DynamoShardOwnershipReader(
+      clients.dynamo,
+      resources.sessionsTable,
+      loadShardOwnershipConfig(env).cluster,
+    ),
     media: new S3MediaStore(clients.s3, resources.mediaBucket),
     commands: new SqsCommandBus(clients.sqs, resources.commandQueueUrls),
     deliveryQueue: new SqsDeliveryQueue(clients.sqs, resources.webhookDeliveryQueueUrl),

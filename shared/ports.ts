@@ -1,14 +1,22 @@
 // The interfaces use cases depend on. Adapters (shared/aws/…) implement them against AWS; tests and
 // the local platform point those adapters at the emulator.
 import type { ApiKey } from './domain/api-key.ts';
-import type { Channel, ChannelPairing, ChannelStatus, ChannelStatusDetails } from './domain/channel.ts';
+import type {
+  Channel,
+  ChannelCounts,
+  ChannelPairing,
+  ChannelStatus,
+  ChannelStatusDetails,
+  ChannelSummary,
+} from './domain/channel.ts';
 import type { ChannelCommand } from './domain/commands.ts';
-import type { EventSequence } from './domain/event-sequence.ts';
+import type { ChannelCursor, EventSequence } from './domain/event-sequence.ts';
 import type { EventType, MessageStatus, PlatformEvent } from './domain/events.ts';
 import type { Fence } from './domain/fence.ts';
 import type { Message, StatusChange } from './domain/message.ts';
 import type { Page, PageRequest } from './domain/pagination.ts';
 import type { SendClaim } from './domain/send-claim.ts';
+import type { ShardOwnershipRecords } from './domain/shard-ownership.ts';
 import type { Tenant, TenantStatus } from './domain/tenant.ts';
 import type {
   Delivery,
@@ -87,6 +95,30 @@ export interface ChannelRepository {
    * the channel is not marked deleted (yet); a second call changes nothing and answers true.
    */
   completeDeletion(tenantId: string, channelId: string, at: string, options?: WriteOptions): Promise<boolean>;
+}
+
+/** Narrows the operator's channel list: one tenant's, one status. */
+export interface ChannelDirectoryFilter {
+  readonly tenantId?: string;
+  readonly status?: ChannelStatus;
+}
+
+/**
+ * Channels across tenants, for the operator (never for a tenant's key): read-only, and reading no
+ * pairing secret. Deleted channels are left out.
+ */
+export interface ChannelDirectory {
+  /** One tenant's channels oldest first; across tenants by shard, then oldest first within a shard. */
+  list(request: PageRequest & ChannelDirectoryFilter): Promise<Page<ChannelSummary>>;
+  /** Live channels per tenant and status, reading at most a bounded number of channels. */
+  count(filter: Pick<ChannelDirectoryFilter, 'tenantId'>): Promise<ChannelCounts>;
+}
+
+/** The runners' lease and membership records of one cluster, read as they are (read-only). */
+export interface ShardOwnershipReader {
+  readonly cluster: string;
+  /** The leases of shards `0 … shardCount − 1` that exist, and every membership item. */
+  read(shardCount: number): Promise<ShardOwnershipRecords>;
 }
 
 export interface EventPublisher {
@@ -202,6 +234,13 @@ export interface StoredMedia {
   readonly fileName: string | null;
 }
 
+/** A file the store kept: its id, and its bytes' count and SHA-256 (hex), counted as they went in. */
+export interface StoredMediaObject {
+  readonly mediaId: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
 export interface MediaStream {
   readonly body: AsyncIterable<Uint8Array>;
   readonly mimeType: string;
@@ -221,8 +260,9 @@ export interface MediaStore {
   /**
    * Stores a stream of any length under a new media id without holding it in memory; a failure
    * (of the source or the store) leaves no object behind. Errors of the source are rethrown as is.
+   * Answers what was stored: its id, and the size and SHA-256 of the bytes as they were read.
    */
-  putStream(tenantId: string, media: MediaStream): Promise<string>;
+  putStream(tenantId: string, media: MediaStream): Promise<StoredMediaObject>;
   /** null when absent, or when the id belongs to another tenant. */
   get(tenantId: string, mediaId: string): Promise<StoredMedia | null>;
   /** What is stored under the id, without its bytes; null as for `get`. */
@@ -473,7 +513,7 @@ export interface DeliveryQueue {
  */
 export interface EventSequenceCursors {
   /** The channel's cursor, read consistently; null when nothing was fanned out with one yet. */
-  get(tenantId: string, channelId: string): Promise<EventSequence | null>;
+  get(tenantId: string, channelId: string): Promise<ChannelCursor | null>;
   /**
    * Moves the cursor to `to` only if it is still `from` (null: there is none), in one conditional
    * write; false when it was not (another fan-out moved it meanwhile).

@@ -151,7 +151,7 @@ export class EventStream {
     if (type === 'message.received') {
       return platformEvent(type, scope, {
         messageId: newId('message'),
-        from: { phoneNumber: phone, lid: null },
+        from: { phoneNumber: phone, lid: null, name: null },
         timestamp: now.toISOString(),
         type: 'text',
         content: { text: { body: `Olá! Posso remarcar minha consulta de amanhã para as 15h? (${n})` } },

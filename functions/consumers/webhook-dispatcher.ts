@@ -222,7 +222,8 @@ export const powertoolsDispatchMetrics: DispatchMetrics = {
  * The dispatcher as a Lambda container (or the local consumers process) builds it from its platform
  * and environment: the DynamoDB repositories (with the channels' cursors), both delivery queues, the
  * sender under the platform's URL policy, the webhook secrets' KMS cipher behind a short cache of
- * what it opened, the EventBridge publisher, Powertools' logger and metrics.
+ * what it opened, the EventBridge publisher, the media store (download URLs of received files),
+ * Powertools' logger and metrics.
  */
 export function dispatcherOf(
   platform: Platform,
@@ -238,6 +239,8 @@ export function dispatcherOf(
     secrets: withOpenedSecretsCache(platform.webhookSecrets),
     events: platform.events,
     cursors: platform.eventSequenceCursors,
+    // Presigning only (no call to S3): the delivery function may GetObject the media bucket's objects.
+    media: platform.media,
     retention: platform.tenantRetention,
     metrics: powertoolsDispatchMetrics,
     log: logger,

@@ -1,4 +1,5 @@
 import type { Platform } from '#shared/platform.ts';
+import { adminRoutes } from '../admin/routes.ts';
 import { channelRoutes } from '../channels/routes.ts';
 import { messageRoutes } from '../messages/routes.ts';
 import { publicRoutes } from '../public/routes.ts';
@@ -16,6 +17,8 @@ import type { FunctionFamily } from './routes.ts';
  */
 export function familyHandler(family: FunctionFamily, platform: Platform, config: ApiConfig): ApiHandler {
   if (family === 'public') return apiLambda(createApiRouter('public', publicRoutes()));
+  // Admin routes are neither rate limited nor idempotent: the operator's views take no guards.
+  if (family === 'admin') return apiLambda(createApiRouter('admin', adminRoutes(platform)));
   const guards = createGuards(platform, config.rateLimit);
   const routes =
     family === 'tenants'

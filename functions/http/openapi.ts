@@ -7,7 +7,7 @@ import {
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '#shared/domain/events.ts';
 import { MAX_REQUEST_BODY_BYTES } from './edge-limits.ts';
-import { EVENT_EXAMPLES, EVENT_SCHEMAS, eventDescription } from './event-schemas.ts';
+import { EVENT_SCHEMAS, eventDescription, eventExamples } from './event-schemas.ts';
 import { ROUTES, type RouteSpec } from './routes.ts';
 import { errorSchema, IDEMPOTENCY_KEY } from './schemas.ts';
 
@@ -91,7 +91,7 @@ function webhookConfig(type: EventType): RouteConfig {
       headers: webhookHeaders,
       body: {
         required: true,
-        content: { 'application/json': { schema: EVENT_SCHEMAS[type], example: EVENT_EXAMPLES[type] } },
+        content: { 'application/json': { schema: EVENT_SCHEMAS[type], examples: eventExamples(type) } },
       },
     },
     responses: {

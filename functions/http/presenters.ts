@@ -1,10 +1,16 @@
 import type { ApiKey } from '#shared/domain/api-key.ts';
-import { type Channel, currentPairing } from '#shared/domain/channel.ts';
+import {
+  type Channel,
+  type ChannelCounts,
+  type ChannelSummary,
+  currentPairing,
+} from '#shared/domain/channel.ts';
 import type { PlatformEvent } from '#shared/domain/events.ts';
 import { type Message, typedContent } from '#shared/domain/message.ts';
 import type { Page } from '#shared/domain/pagination.ts';
 import type { Tenant } from '#shared/domain/tenant.ts';
 import type { Delivery, Webhook } from '#shared/domain/webhook.ts';
+import type { RunnersView } from '#shared/use-cases/operations.ts';
 
 // Domain records as the API shows them: no internal fields (versions, shards, hashes), secrets only
 // where the contract shows them once, and a channel's pairing secret only while it is valid.
@@ -39,6 +45,68 @@ export function channelView(channel: Channel, now: Date = new Date()) {
   };
 }
 
+/** A channel of any tenant, for the operator: whose it is and its shard; never a pairing secret. */
+export function adminChannelView(channel: ChannelSummary) {
+  const {
+    id,
+    tenantId,
+    shard,
+    name,
+    status,
+    statusReason,
+    phoneNumber,
+    lid,
+    lastSeenAt,
+    createdAt,
+    updatedAt,
+  } = channel;
+  return {
+    id,
+    tenantId,
+    shard,
+    name,
+    status,
+    statusReason,
+    phoneNumber,
+    lid,
+    lastSeenAt,
+    createdAt,
+    updatedAt,
+  };
+}
+
+export function channelCountsView(counts: ChannelCounts) {
+  const { counted, complete } = counts;
+  return {
+    counts: counts.counts.map(({ tenantId, status, count }) => ({ tenantId, status, count })),
+    counted,
+    complete,
+  };
+}
+
+/** Times as ISO strings named for the clock they were read from: the holder's, the runner's, ours. */
+export function runnersView(view: RunnersView) {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    cluster: view.cluster,
+    shardCount: view.shardCount,
+    observedAt: view.observedAt.toISOString(),
+    runners: view.runners.map((runner) => ({
+      runnerId: runner.runnerId,
+      member: runner.member,
+      beats: runner.beats,
+      lastHeartbeatAtRunnerClock: iso(runner.heartbeatAtMs),
+      shards: runner.shards.map(({ shard, token, renewals, expiresAtMs }) => ({
+        shard,
+        token,
+        renewals,
+        expiresAtOwnerClock: iso(expiresAtMs),
+      })),
+    })),
+    unownedShards: [...view.unownedShards],
+  };
+}
+
 export function messageView(message: Message) {
   const { id, channelId, direction, contact, type, status, statusHistory, createdAt } = message;
   const error = statusHistory.findLast((change) => change.error)?.error;
@@ -46,7 +114,8 @@ export function messageView(message: Message) {
     id,
     channelId,
     direction,
-    contact,
+    // As `message.received` names the patient (`receivedMessageData`): null when no name is known.
+    contact: { phoneNumber: contact.phoneNumber, lid: contact.lid, name: contact.name ?? null },
     type,
     ...typedContent(message),
     status,

@@ -4,7 +4,12 @@ import { DIRECT_UPLOAD_MAX_BYTES, MEDIA_MAX_BYTES } from '#shared/domain/media.t
 import { isDeliveryId, MAX_RECOVERED_PER_REQUEST, MAX_WEBHOOKS_PER_TENANT } from '#shared/domain/webhook.ts';
 import {
   acceptedSchema,
+  adminChannelListQuery,
+  adminChannelSchema,
+  apiKeyPageSchema,
   apiKeySchema,
+  channelCountQuery,
+  channelCountsSchema,
   channelSchema,
   connectSchema,
   contactCheckRequestSchema,
@@ -36,6 +41,7 @@ import {
   recoveryRequestSchema,
   recoverySchema,
   rotatedSecretSchema,
+  runnersSchema,
   secretRotationSchema,
   sendMessageSchema,
   tenantSchema,
@@ -49,7 +55,7 @@ import {
 // OpenAPI document is generated from it.
 
 /** Which Lambda function serves a route. */
-export const FUNCTION_FAMILIES = ['public', 'tenants', 'channels', 'messages', 'webhooks'] as const;
+export const FUNCTION_FAMILIES = ['public', 'tenants', 'admin', 'channels', 'messages', 'webhooks'] as const;
 export type FunctionFamily = (typeof FUNCTION_FAMILIES)[number];
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -105,6 +111,7 @@ export const PATH_PARAM_RESOURCES: Readonly<Record<string, string>> = {
 
 const tenantParams = z.object({ tenantId: idParam('tenant') });
 const keyParams = tenantParams.extend({ keyId: idParam('apiKey') });
+const ownKeyParams = z.object({ keyId: idParam('apiKey') });
 const channelParams = z.object({ channelId: idParam('channel') });
 const messageParams = channelParams.extend({ messageId: idParam('message') });
 const checkParams = channelParams.extend({ checkId: idParam('command') });
@@ -209,7 +216,7 @@ export const ROUTES: readonly RouteSpec[] = [
     access: admin,
     summary: "List a tenant's keys (never their secrets)",
     request: { params: tenantParams, query: pageQuery },
-    responses: { 200: pageOf(apiKeySchema, 'ApiKeyPage') },
+    responses: { 200: apiKeyPageSchema },
   },
   {
     operationId: 'revokeApiKey',
@@ -219,6 +226,73 @@ export const ROUTES: readonly RouteSpec[] = [
     access: admin,
     summary: 'Revoke a key (effective within a minute)',
     request: { params: keyParams },
+    responses: { 200: apiKeySchema },
+  },
+  // The operator's read-only views, behind the operator dashboard: a function of their own, which may
+  // read only what these show (docs/api.md, "The operator's views").
+  {
+    operationId: 'getRunners',
+    method: 'GET',
+    path: '/v1/admin/runners',
+    family: 'admin',
+    access: admin,
+    summary: 'The runners and the shards each holds, as their lease and membership records say',
+    responses: { 200: runnersSchema },
+  },
+  {
+    operationId: 'listAllChannels',
+    method: 'GET',
+    path: '/v1/admin/channels',
+    family: 'admin',
+    access: admin,
+    summary:
+      "Channels across tenants (by shard, then oldest first) or one tenant's (oldest first), without pairing secrets",
+    request: { query: adminChannelListQuery },
+    responses: { 200: pageOf(adminChannelSchema, 'AdminChannelPage') },
+  },
+  {
+    operationId: 'countChannels',
+    method: 'GET',
+    path: '/v1/admin/channels/counts',
+    family: 'admin',
+    access: admin,
+    summary:
+      'Live channels per tenant and status, from a bounded read (`complete` says whether it read them all)',
+    request: { query: channelCountQuery },
+    responses: { 200: channelCountsSchema },
+  },
+  // A tenant's own keys: the operator's key routes for one's own tenant, within the key's own scopes.
+  {
+    operationId: 'listOwnApiKeys',
+    method: 'GET',
+    path: '/v1/api-keys',
+    family: 'tenants',
+    access: tenant('keys:manage'),
+    summary: "List your tenant's keys, oldest first (never their secrets)",
+    request: { query: pageQuery },
+    responses: { 200: apiKeyPageSchema },
+  },
+  {
+    operationId: 'createOwnApiKey',
+    method: 'POST',
+    path: '/v1/api-keys',
+    family: 'tenants',
+    access: tenant('keys:manage'),
+    summary:
+      'Issue a key of your tenant with scopes your key holds itself (403 `scope_not_held` otherwise); the key is shown only in this response',
+    request: { body: newApiKeySchema },
+    responses: { 201: issuedApiKeySchema },
+    // No Idempotency-Key, as for the operator's: a replay would keep the secret in the idempotency table.
+  },
+  {
+    operationId: 'revokeOwnApiKey',
+    method: 'DELETE',
+    path: '/v1/api-keys/{keyId}',
+    family: 'tenants',
+    access: tenant('keys:manage'),
+    summary:
+      'Revoke another key of your tenant (effective within a minute); not the key making the request (409 `revoking_own_key`), nor one with a scope your key lacks (403 `scope_not_held`)',
+    request: { params: ownKeyParams },
     responses: { 200: apiKeySchema },
   },
   // Channels

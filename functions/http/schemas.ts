@@ -111,6 +111,8 @@ export const issuedApiKeySchema = apiKeySchema
   .extend({ key: z.string().meta({ description: 'The secret key, shown this once' }) })
   .meta({ id: 'IssuedApiKey' });
 
+export const apiKeyPageSchema = pageOf(apiKeySchema, 'ApiKeyPage');
+
 // Channels
 
 export const newChannelSchema = z
@@ -170,7 +172,14 @@ export const messageSchema = z
     id: z.string().meta({ example: 'msg_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' }),
     channelId: z.string(),
     direction: z.enum(['outbound', 'inbound']),
-    contact: z.object({ phoneNumber: e164.nullable(), lid: z.string().nullable() }),
+    contact: z.object({
+      phoneNumber: e164.nullable(),
+      lid: z.string().nullable(),
+      name: z.string().nullable().meta({
+        description:
+          "The patient's WhatsApp push name, as their phone sent it with a received message; null on outbound messages and when none was sent",
+      }),
+    }),
     type: z.string(),
     status: z.enum([...MESSAGE_STATUSES, 'received']),
     statusHistory: z.array(statusChange),
@@ -180,7 +189,8 @@ export const messageSchema = z
   .catchall(z.unknown())
   .meta({
     id: 'Message',
-    description: 'The content is under the key named by `type`, as in the WhatsApp Cloud API',
+    description:
+      'The content is under the key named by `type`, as in the WhatsApp Cloud API; a received message’s exactly as its `message.received` event carries it (a file as `ReceivedMedia`, without a URL: `GET /v1/media/{mediaId}` makes one)',
   });
 
 export const messageListQuery = pageQuery.extend({
@@ -482,3 +492,103 @@ export const recoverySchema = z
     }),
   })
   .meta({ id: 'Recovery' });
+
+// The operator's views (admin key): runners and shards, channels across tenants
+
+const tenantIdFilter = z
+  .string()
+  .max(40)
+  .regex(idPattern('tenant'), 'must be a tenant id')
+  .optional()
+  .meta({ description: "Only this tenant's channels (none for a tenant that does not exist)" });
+
+export const adminChannelListQuery = pageQuery.extend({
+  tenantId: tenantIdFilter,
+  status: z.enum(CHANNEL_STATUSES).optional().meta({ description: 'Only channels in this status' }),
+});
+
+export const channelCountQuery = z.object({ tenantId: tenantIdFilter });
+
+export const adminChannelSchema = z
+  .object({
+    id: z.string().meta({ example: 'chn_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' }),
+    tenantId: z.string().meta({ example: 'ten_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' }),
+    shard: z
+      .number()
+      .int()
+      .meta({ description: 'The command shard whose queue, and whose runner, serve the channel' }),
+    name: z.string(),
+    status: z.enum(CHANNEL_STATUSES),
+    statusReason: z.string().nullable(),
+    phoneNumber: e164.nullable(),
+    lid: z.string().nullable(),
+    lastSeenAt: timestamp.nullable(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({
+    id: 'AdminChannel',
+    description:
+      "A channel as the operator sees it: the tenant's channel fields with its tenant and shard, never its QR or pairing code",
+  });
+
+export const channelCountsSchema = z
+  .object({
+    counts: z.array(
+      z.object({ tenantId: z.string(), status: z.enum(CHANNEL_STATUSES), count: z.number().int().min(1) }),
+    ),
+    counted: z.number().int().meta({ description: 'How many channels were read' }),
+    complete: z.boolean().meta({
+      description:
+        'false: the count stopped at its bound (docs/api.md) and covers only the channels read, an equal share of each shard',
+    }),
+  })
+  .meta({ id: 'ChannelCounts', description: 'Live channels (deleted ones left out) per tenant and status' });
+
+const shardLeaseSchema = z
+  .object({
+    shard: z.number().int(),
+    token: z.number().int().meta({ description: 'The fencing token: one more at every acquisition' }),
+    renewals: z.number().int().meta({
+      description:
+        'One more at every acquisition and renewal (every TTL/3 while held): a lease whose renewals do not move between two reads a TTL apart has a silent holder',
+    }),
+    expiresAtOwnerClock: timestamp.nullable().meta({
+      description:
+        "When the lease lapses by the holder's own clock (its clock at its last renewal plus the TTL), as the holder wrote it. No runner decides by it (takers count the time on their own clocks), and it is off by the holder's clock error",
+    }),
+  })
+  .meta({ id: 'ShardLease' });
+
+const runnerSchema = z
+  .object({
+    runnerId: z.string(),
+    member: z.boolean().meta({
+      description:
+        'false: a lease still names this runner, but it has no membership (it left without releasing, or its membership expired a day after its last heartbeat)',
+    }),
+    beats: z.number().int().nullable().meta({
+      description:
+        'Its heartbeat count: one more every TTL/3 while it runs. Compare two reads a TTL apart to tell a live runner from a silent one, as runners do; null when not a member',
+    }),
+    lastHeartbeatAtRunnerClock: timestamp.nullable().meta({
+      description:
+        "Its latest heartbeat by the runner's own clock (not compared with any other clock); null when unknown",
+    }),
+    shards: z.array(shardLeaseSchema).meta({ description: 'The shards whose lease names it, by shard' }),
+  })
+  .meta({ id: 'Runner' });
+
+export const runnersSchema = z
+  .object({
+    cluster: z.string().meta({ description: 'The runner cluster whose leases were read' }),
+    shardCount: z.number().int(),
+    observedAt: timestamp.meta({ description: "When the records were read, by the API's clock" }),
+    runners: z.array(runnerSchema).meta({ description: 'Members by id, then owners that are not members' }),
+    unownedShards: z.array(z.number().int()).meta({ description: 'Shards no lease names an owner of' }),
+  })
+  .meta({
+    id: 'Runners',
+    description:
+      "Who holds which shard, as the runners' lease and membership records say (read from the table: the runners' health ports are not reachable from the API)",
+  });

@@ -20,7 +20,8 @@ export const API_FUNCTION_MEMORY_MB = 1024;
 
 const DESCRIPTIONS: Readonly<Record<FunctionFamily, string>> = {
   public: 'clinic-wa API: liveness, the OpenAPI document and its documentation page',
-  tenants: 'clinic-wa API: tenants and their API keys (the operator)',
+  tenants: 'clinic-wa API: tenants and their API keys (the operator), a tenant’s own keys',
+  admin: 'clinic-wa API: the operator’s read-only views (runners and shards, channels across tenants)',
   channels: 'clinic-wa API: a tenant’s channels (WhatsApp numbers)',
   messages: 'clinic-wa API: a channel’s messages and contact checks, media, the event log',
   webhooks: 'clinic-wa API: a tenant’s webhooks and their deliveries',

@@ -16,8 +16,8 @@ export interface MediaBucketProps {
  * stateful stack's export of the bucket's ARN. An acknowledgement written with it stops matching, and
  * `cdk synth` fails, if the reference ever changes.
  */
-export const mediaObjectsFinding = (statefulStackName: string) =>
-  `AwsSolutions-IAM5[Resource::${statefulStackName}:ExportsOutputFnGetAttMediaBucket4022EBBFArnD921DB08/*]`;
+export const mediaObjectsFinding = (statefulStackName: string, keys = '*') =>
+  `AwsSolutions-IAM5[Resource::${statefulStackName}:ExportsOutputFnGetAttMediaBucket4022EBBFArnD921DB08/${keys}]`;
 
 /** Where the media store keeps every object: `media/<tenant>/<media id>` (shared/aws/s3-media-store.ts). */
 export const MEDIA_KEY_PREFIX = 'media/';
@@ -88,6 +88,19 @@ export class MediaBucket extends Construct {
       actions: ['s3:ListBucket'],
       resourceArns: [this.bucket.bucketArn],
       conditions: { StringLike: { 's3:prefix': `${MEDIA_KEY_PREFIX}*` } },
+    });
+    consumer.addEnvironment('MEDIA_BUCKET_NAME', this.bucketName);
+  }
+
+  /**
+   * GetObject on the tenants' objects (`media/…`) and nothing else: enough to presign download URLs
+   * that work (a presigned request acts with the signer's permissions), no listing, no writes.
+   */
+  bindGetObjects(consumer: RuntimeConsumer): void {
+    Grant.addToPrincipal({
+      grantee: consumer,
+      actions: ['s3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects(`${MEDIA_KEY_PREFIX}*`)],
     });
     consumer.addEnvironment('MEDIA_BUCKET_NAME', this.bucketName);
   }

@@ -173,6 +173,44 @@ export class SecureTable extends Construct {
   }
 
   /**
+   * `Query` and nothing else, read-only, each query naming what it reads: only `attributes`
+   * (`dynamodb:Attributes`) and with `Select: SPECIFIC_ATTRIBUTES` stated (`dynamodb:Select`; a
+   * query without it is refused, whatever DynamoDB would default to), on the table and the `indexes`
+   * named, and in `partitions` only when given (`dynamodb:LeadingKeys` patterns). For a reader of a
+   * few attributes across partitions (the operator's views): whatever key it queries, it gets no
+   * other attribute of any item. A customer-managed key is granted for decryption through DynamoDB
+   * only, as `bindRead` grants it.
+   */
+  bindProjectedQuery(
+    consumer: RuntimeConsumer,
+    scope: {
+      readonly attributes: readonly string[];
+      readonly indexes?: readonly string[];
+      readonly partitions?: readonly string[];
+    },
+  ): void {
+    const unknown = (scope.indexes ?? []).filter((name) => !this.indexNames.includes(name));
+    if (unknown.length > 0) throw new Error(`bindProjectedQuery: no index ${unknown.join(', ')}`);
+    Grant.addToPrincipal({
+      grantee: consumer,
+      actions: ['dynamodb:Query'],
+      resourceArns: [
+        this.table.tableArn,
+        ...(scope.indexes ?? []).map((name) => `${this.table.tableArn}/index/${name}`),
+      ],
+      conditions: {
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...new Set(scope.attributes)].sort() },
+        StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+        ...(scope.partitions
+          ? { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...scope.partitions] } }
+          : {}),
+      },
+    });
+    this.grantKeyUse(consumer, KEY_READ_ACTIONS);
+    consumer.addEnvironment(this.environmentKey, this.tableName);
+  }
+
+  /**
    * Unlike `grantReadWriteData`, the customer-managed key is usable only through DynamoDB: the
    * consumer cannot call KMS with it directly, e.g. to decrypt without an encryption context. And the
    * indexes are named one by one rather than as `index/*`.
@@ -191,6 +229,11 @@ export class SecureTable extends Construct {
         ...(indexes ? this.indexNames.map((name) => `${this.table.tableArn}/index/${name}`) : []),
       ],
     });
+    this.grantKeyUse(consumer, keyActions);
+  }
+
+  /** The customer-managed key, if any, through DynamoDB only (`kms:ViaService`). */
+  private grantKeyUse(consumer: RuntimeConsumer, keyActions: string[]): void {
     if (!this.encryptionKey) return;
     Grant.addToPrincipal({
       grantee: consumer,

@@ -11,10 +11,11 @@
 //   standard jobs queue (retries, waits, the API's redeliveries), sends, and queues the next tries.
 //
 // Both may decrypt with the webhook-secrets key (to sign; neither may encrypt). Neither reads the
-// sessions table or may use the session key. Both report the records they could not handle
+// sessions table or may use the session key; `Delivery` may get media objects (presigned download
+// URLs), nothing else of the media bucket. Both report the records they could not handle
 // (`reportBatchItemFailures`): only those come back, and each queue's DLQ (with its alarm) catches
 // what keeps failing.
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import {
   type Alarm,
   Metric as CloudWatchMetric,
@@ -29,6 +30,7 @@ import { Construct } from 'constructs';
 import { WEBHOOK_DISPATCHER_SOURCES } from '#functions/consumers/webhook-dispatcher.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/observability.ts';
 import type { StatefulStack } from '../stateful-stack.ts';
+import { MEDIA_KEY_PREFIX, mediaObjectsFinding } from './media-bucket.construct.ts';
 import { PlatformFunction } from './platform-function.construct.ts';
 import type { ItemAction } from './secure-table.construct.ts';
 
@@ -145,6 +147,15 @@ export class WebhookDispatcher extends Construct {
     // Both sign: the fan-out a QR or pairing code, the worker every other delivery.
     stateful.webhookSecretKey.bindOpen(this.fanOut.consumer);
     stateful.webhookSecretKey.bindOpen(this.delivery.consumer);
+    // Each try of a received file's event carries a download URL the function presigns: the URL
+    // works only if its signer may GetObject. The fan-out sends only pairing secrets: no media.
+    stateful.media.bindGetObjects(this.delivery.consumer);
+    Validations.of(this.delivery.role).acknowledge({
+      id: mediaObjectsFinding(stateful.stackName, `${MEDIA_KEY_PREFIX}*`),
+      reason:
+        'Media objects are keyed by tenant and media id, created at run time: the delivery function may get ' +
+        '(only get) any object under media/ of the media bucket, to presign the download URLs its tries carry.',
+    });
     for (const fn of [this.fanOut, this.delivery]) {
       fn.completeEnvironment(stateful.runtimeEnvironment());
       // Clinics' URLs may carry tokens in their query: not into X-Ray segments.

@@ -178,7 +178,8 @@ export class MessageStatusRecorder {
           messageId,
           status: step.status,
           timestamp: step.at,
-          recipient: updated.contact,
+          // The address only: a received message's contact also holds the patient's push name.
+          recipient: { phoneNumber: updated.contact.phoneNumber, lid: updated.contact.lid },
           ...(step.error ? { error: step.error } : {}),
         },
         new Date(step.at),

@@ -7,7 +7,7 @@ import {
   GetCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { leaseKey } from '#shared/aws/dynamo/fence-check.ts';
+import { leaseKey, membershipPartition } from '#shared/aws/dynamo/fence-check.ts';
 import { queryAll } from '#shared/aws/dynamo/query-all.ts';
 import { DEFAULT_CLUSTER, type Fence } from '#shared/domain/fence.ts';
 
@@ -58,7 +58,7 @@ export class LeaseTable {
     /** Per call; the lease manager keeps it under half its beat, so a stalled call costs one round. */
     private readonly callTimeoutMs: number = DEFAULT_CALL_TIMEOUT_MS,
   ) {
-    this.membersPartition = `RUNNERS#${cluster}`;
+    this.membersPartition = membershipPartition(cluster);
   }
 
   private get deadline() {
@@ -199,11 +199,13 @@ export class LeaseTable {
         TableName: this.tableName,
         Key: { pk: this.membersPartition, sk: runnerId },
         UpdateExpression:
-          'SET beats = if_not_exists(beats, :zero) + :one, expiresAtMs = :expires, expiresAt = :sweep',
+          'SET beats = if_not_exists(beats, :zero) + :one, heartbeatAtMs = :now, expiresAtMs = :expires, expiresAt = :sweep',
         ExpressionAttributeValues: {
           ':zero': 0,
           ':one': 1,
-          // For people reading the table; no runner compares it with its own clock.
+          // Both for people reading the table (the operator's view of runners): no runner compares
+          // another's clock with its own.
+          ':now': now,
           ':expires': now + ttlMs,
           // Lets DynamoDB's TTL sweep members that died long ago.
           ':sweep': Math.ceil((now + 24 * 3600_000) / 1000),

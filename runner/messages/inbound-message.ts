@@ -8,9 +8,28 @@ import {
   type proto,
   type WAMessage,
 } from '@whiskeysockets/baileys';
-import type { EventDataByType } from '#shared/domain/events.ts';
+import type { ReceivedMedia, ReceivedMediaError } from '#shared/domain/media.ts';
+import type { MessageParty, ReceivedMessageType } from '#shared/domain/message.ts';
 
-export type ReceivedMessage = EventDataByType['message.received'];
+/**
+ * A patient's message in our terms: what its record and its `message.received` event are made of
+ * (`receivedMessageData` presents the record as the event). Ids are WhatsApp's still.
+ */
+export interface ReceivedMessage {
+  /** WhatsApp's id of the message. */
+  readonly messageId: string;
+  readonly from: Required<MessageParty>;
+  readonly timestamp: string;
+  readonly type: string;
+  /**
+   * The content as the record keeps it: the Cloud API's object for `type` (`{ body }` for a text,
+   * `ReceivedMedia` for a file), which the event and the messages API put under the key `type`
+   * names (`typedContent`).
+   */
+  readonly content: Record<string, unknown>;
+  /** WhatsApp's id of the message replied to. */
+  readonly context?: { messageId: string };
+}
 
 /** Media of a received message, kept by reference: the bytes go to the media store. */
 export interface InboundMedia {
@@ -21,18 +40,16 @@ export interface InboundMedia {
   readonly declaredBytes: number | null;
 }
 
-/**
- * Why a received message's media has no bytes in the store: over the tenant's cap, not to be had
- * from WhatsApp's media host (after retries), or refused by the store for what it is.
- */
-export type MediaError = 'too_large' | 'download_failed' | 'rejected';
+export type MediaError = ReceivedMediaError;
 
-/** Where a received message's media went: the store's id, or why it is not there. */
-export type StoredMediaRef = { readonly mediaId: string } | { readonly mediaError: MediaError };
+/** Where a received message's media went: the store's id with what it stored, or why it is not there. */
+export type StoredMediaRef =
+  | { readonly mediaId: string; readonly size: number; readonly sha256: string }
+  | { readonly mediaError: MediaError };
 
 /**
- * A patient's one-to-one message as the platform's `message.received` data, with both the phone
- * number and the LID when WhatsApp gave them. Group, broadcast, own and protocol messages are not
+ * A patient's one-to-one message, with both the phone number and the LID when WhatsApp gave them
+ * and the push name their phone sent with it. Group, broadcast, own and protocol messages are not
  * patient messages and give null.
  */
 export function toReceivedMessage(message: WAMessage, media?: StoredMediaRef): ReceivedMessage | null {
@@ -47,7 +64,7 @@ export function toReceivedMessage(message: WAMessage, media?: StoredMediaRef): R
   const contextId = contextInfoOf(content, type)?.stanzaId;
   return {
     messageId: key.id ?? '',
-    from: addressOf(key.remoteJid, key.remoteJidAlt),
+    from: { ...addressOf(key.remoteJid, key.remoteJidAlt), name: message.pushName || null },
     timestamp: new Date(Number(message.messageTimestamp ?? 0) * 1000).toISOString(),
     type: mapped.type,
     content: mapped.content,
@@ -93,11 +110,15 @@ const MEDIA_KINDS = {
   stickerMessage: 'sticker',
 } as const;
 
+/**
+ * A WhatsApp message's content as the Cloud API names its fields, for the record (not yet under its
+ * type's key); null for a kind the platform does not carry.
+ */
 function mapContent(
   content: proto.IMessage,
   type: keyof proto.IMessage,
   stored: StoredMediaRef | undefined,
-): { type: string; content: Record<string, unknown> } | null {
+): { type: ReceivedMessageType; content: Record<string, unknown> } | null {
   switch (type) {
     case 'conversation':
       return { type: 'text', content: { body: content.conversation ?? '' } };
@@ -110,16 +131,17 @@ function mapContent(
     case 'stickerMessage': {
       const kind = MEDIA_KINDS[type];
       const media = content[type] as proto.Message.IDocumentMessage;
-      return {
-        type: kind,
-        content: {
-          mediaId: stored && 'mediaId' in stored ? stored.mediaId : null,
-          ...(stored && 'mediaError' in stored ? { mediaError: stored.mediaError } : {}),
-          mimeType: media.mimetype ?? null,
-          ...(media.caption ? { caption: media.caption } : {}),
-          ...(media.fileName ? { filename: media.fileName } : {}),
-        },
+      const kept = stored && 'mediaId' in stored ? stored : null;
+      const received: ReceivedMedia = {
+        mediaId: kept?.mediaId ?? null,
+        ...(stored && 'mediaError' in stored ? { mediaError: stored.mediaError } : {}),
+        mimeType: media.mimetype || 'application/octet-stream',
+        sha256: kept?.sha256 ?? null,
+        size: kept?.size ?? null,
+        fileName: media.fileName || null,
+        ...(media.caption ? { caption: media.caption } : {}),
       };
+      return { type: kind, content: { ...received } };
     }
     case 'locationMessage': {
       const location = content.locationMessage;

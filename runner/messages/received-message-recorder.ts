@@ -3,12 +3,11 @@ import { MediaTooLargeError, StoreRejectedError } from '#shared/domain/errors.ts
 import type { PlatformEvent } from '#shared/domain/events.ts';
 import { platformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
-import type { Message } from '#shared/domain/message.ts';
+import { type Message, receivedMessageData } from '#shared/domain/message.ts';
 import type { EventOutbox, MediaStore, MessageRepository } from '#shared/ports.ts';
 import type { ChannelEventSequence } from '../events/channel-event-sequence.ts';
 import type { Semaphore } from '../semaphore.ts';
 import {
-  addressOf,
   type InboundMedia,
   type MediaError,
   mediaOf,
@@ -29,9 +28,10 @@ export const DEFAULT_INBOUND_MEDIA_MAX_BYTES = 100 * 1024 * 1024;
 export const INLINE_CONTENT_MAX_BYTES = 128 * 1024;
 
 /** What a received message's record and event are made of, but its content. */
-type Draft = Omit<ReceivedMessage, 'messageId' | 'content' | 'context'> & {
+type Draft = Pick<ReceivedMessage, 'timestamp' | 'type'> & {
   readonly waMessageId: string;
   readonly remoteJid: string;
+  /** The patient: phone number, LID, push name. */
   readonly contact: Message['contact'];
   readonly context?: { messageId: string };
   readonly createdAt: Date;
@@ -118,7 +118,7 @@ export class ReceivedMessageRecorder {
     const repliedTo = received.context
       ? await this.deps.messages.findByWaMessageId(tenantId, channelId, received.context.messageId)
       : null;
-    const { context: _waContext, messageId: _waMessageId, content, ...rest } = received;
+    const { context: _waContext, messageId: _waMessageId, content, from, ...rest } = received;
     const keepable = await this.keepable(content);
     // The connection closed while the file or content was being stored: no receipt can go out now,
     // WhatsApp delivers the message again; and the channel may be being deleted, so nothing is
@@ -128,7 +128,7 @@ export class ReceivedMessageRecorder {
       ...rest,
       waMessageId,
       remoteJid,
-      contact: addressOf(remoteJid, message.key.remoteJidAlt),
+      contact: from,
       ...(repliedTo ? { context: { messageId: repliedTo.id } } : {}),
       createdAt,
     };
@@ -145,7 +145,7 @@ export class ReceivedMessageRecorder {
   /** Writes the record with its event and publishes it; false when the message was recorded before. */
   private async write(draft: Draft, content: Record<string, unknown>): Promise<boolean> {
     const { tenantId, channelId, shard } = this.scope;
-    const { waMessageId, remoteJid, contact, type, context, createdAt, from, timestamp } = draft;
+    const { waMessageId, remoteJid, contact, type, context, createdAt, timestamp } = draft;
     const stored: Message = {
       id: newId('message'),
       tenantId,
@@ -160,10 +160,11 @@ export class ReceivedMessageRecorder {
       statusHistory: [],
       createdAt: createdAt.toISOString(),
     };
+    // Presented from the record as the outbox rebuilds it and the messages API shows it.
     const event = platformEvent(
       'message.received',
       { tenantId, channelId },
-      { messageId: stored.id, from, timestamp, type, content, ...(context ? { context } : {}) },
+      receivedMessageData(stored, { timestamp, ...(context ? { context } : {}) }),
       createdAt,
     );
     // Stored with its number, which the outbox's drain publishes it with if this process cannot.
@@ -223,7 +224,7 @@ export class ReceivedMessageRecorder {
     try {
       held.spool ??= await this.inSlot(() => this.deps.downloadMedia(message, { signal, maxBytes }));
       const spool = held.spool;
-      const mediaId = await this.inSlot(() =>
+      held.stored = await this.inSlot(() =>
         this.deps.media.putStream(this.scope.tenantId, {
           body: spool.plaintext(signal),
           mimeType: media.mimeType,
@@ -231,7 +232,6 @@ export class ReceivedMessageRecorder {
           maxBytes,
         }),
       );
-      held.stored = { mediaId };
     } catch (error) {
       signal.throwIfAborted();
       const mediaError = mediaErrorOf(error);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   GetObjectCommand,
@@ -12,7 +13,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { MediaTooLargeError, StoreRejectedError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import type { MediaDescription, MediaStore, MediaStream, StoredMedia } from '../ports.ts';
+import type { MediaDescription, MediaStore, MediaStream, StoredMedia, StoredMediaObject } from '../ports.ts';
 
 /**
  * A streamed upload holds at most `queueSize` parts of `partSize` in memory (S3's smallest part is
@@ -54,14 +55,15 @@ export class S3MediaStore implements MediaStore {
     return mediaId;
   }
 
-  async putStream(tenantId: string, media: MediaStream): Promise<string> {
+  async putStream(tenantId: string, media: MediaStream): Promise<StoredMediaObject> {
     const mediaId = newId('media');
+    const counted = new CountedBytes();
     const upload = new Upload({
       client: this.client,
       params: {
         Bucket: this.bucket,
         Key: objectKey(tenantId, mediaId),
-        Body: Readable.from(capped(media.body, media.maxBytes), { objectMode: false }),
+        Body: Readable.from(counted.through(capped(media.body, media.maxBytes)), { objectMode: false }),
         ...objectHeaders(media),
       },
       partSize: PART_BYTES,
@@ -70,7 +72,7 @@ export class S3MediaStore implements MediaStore {
       leavePartsOnError: false,
     });
     await refusalsRejected(() => upload.done());
-    return mediaId;
+    return { mediaId, ...counted.result() };
   }
 
   async get(tenantId: string, mediaId: string): Promise<StoredMedia | null> {
@@ -190,6 +192,30 @@ async function refusalsRejected<T>(write: () => Promise<T>): Promise<T> {
     if (error instanceof S3ServiceException && REFUSALS.has(error.name))
       throw new StoreRejectedError('S3', error);
     throw error;
+  }
+}
+
+/**
+ * The size and SHA-256 of a stream as it passes, so a stored file's digest costs no second read.
+ * Only a stream read to its end has them: the upload reads its body whole before it completes.
+ */
+class CountedBytes {
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  private ended = false;
+
+  async *through(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+    for await (const chunk of body) {
+      this.hash.update(chunk);
+      this.size += chunk.byteLength;
+      yield chunk;
+    }
+    this.ended = true;
+  }
+
+  result(): { size: number; sha256: string } {
+    if (!this.ended) throw new Error('the upload completed before its body was read to the end');
+    return { size: this.size, sha256: this.hash.digest('hex') };
   }
 }
 

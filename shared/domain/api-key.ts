@@ -9,6 +9,8 @@ export const API_KEY_SCOPES = [
   'messages:read',
   'webhooks:manage',
   'privacy:manage',
+  /** The tenant's own keys: list, issue (with scopes the key holds itself), revoke. */
+  'keys:manage',
   '*',
 ] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
@@ -61,6 +63,18 @@ export function secretMatches(secret: string, secretHash: string): boolean {
 
 export function hasScope(key: Pick<ApiKey, 'scopes'>, needed: ApiKeyScope): boolean {
   return key.scopes.includes('*') || key.scopes.includes(needed);
+}
+
+/**
+ * The scopes of `requested` that `holder` does not hold itself. A key hands out no more than it has:
+ * `*` covers every scope, those added later too, so only a `*` key may grant `*`.
+ */
+export function scopesBeyond(
+  holder: Pick<ApiKey, 'scopes'>,
+  requested: readonly ApiKeyScope[],
+): ApiKeyScope[] {
+  if (holder.scopes.includes('*')) return [];
+  return requested.filter((scope) => !holder.scopes.includes(scope));
 }
 
 export function validateNewApiKey(input: { name: string; scopes: readonly string[] }): {

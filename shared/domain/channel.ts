@@ -141,3 +141,42 @@ export function shardFor(channelId: string, shardCount: number): number {
     throw new RangeError('shardCount must be a positive integer');
   return createHash('sha256').update(channelId).digest().readUInt32BE(0) % shardCount;
 }
+
+/**
+ * A channel as the operator's views show it, across tenants: no pairing secret (a QR or code links a
+ * phone to the clinic's number) and none of the bookkeeping (version, deletion marks).
+ */
+export type ChannelSummary = Omit<Channel, 'pairing' | 'version' | 'deletedAt'>;
+
+/** How many live channels a tenant has in one status. */
+export interface ChannelCount {
+  readonly tenantId: string;
+  readonly status: ChannelStatus;
+  readonly count: number;
+}
+
+/**
+ * Counts of a bounded read: `complete` false when the bound was reached before every channel was
+ * read, and then the counts cover only the `counted` channels read.
+ */
+export interface ChannelCounts {
+  readonly counts: readonly ChannelCount[];
+  readonly counted: number;
+  readonly complete: boolean;
+}
+
+/** Counts per tenant and status, sorted by tenant then status order. */
+export function tallyChannels(
+  channels: Iterable<{ readonly tenantId: string; readonly status: ChannelStatus }>,
+): ChannelCount[] {
+  const counts = new Map<string, ChannelCount>();
+  for (const { tenantId, status } of channels) {
+    const key = `${tenantId} ${status}`;
+    counts.set(key, { tenantId, status, count: (counts.get(key)?.count ?? 0) + 1 });
+  }
+  return [...counts.values()].sort(
+    (a, b) =>
+      a.tenantId.localeCompare(b.tenantId) ||
+      CHANNEL_STATUSES.indexOf(a.status) - CHANNEL_STATUSES.indexOf(b.status),
+  );
+}

@@ -20,10 +20,27 @@ export const eventSequenceSchema = z.object({
 });
 
 /**
- * How long the fan-out holds an event whose predecessor has not come (measured from when SQS first
- * handed the event out): then the predecessor is taken as lost, or late, and the channel goes on.
+ * How long the fan-out holds an event whose predecessor has not come while its channel makes no
+ * progress: measured from when SQS first handed the event out, or from the channel's cursor's last
+ * move if that is later. A channel whose earlier events are still coming through (a burst drained
+ * from a backlog, one held event behind another) keeps its order however long that takes; one whose
+ * cursor stood still for this long is missing an event for good, or late, and goes on without it.
  */
 export const EVENT_GAP_WAIT_MS = 10_000;
+
+/** A channel's cursor: the last place fanned out, and when the fan-out moved it there (ms). */
+export interface ChannelCursor extends EventSequence {
+  /** null for a cursor written before this was kept: it counts as not moving. */
+  readonly movedAtMs: number | null;
+}
+
+/**
+ * How long an event held for a gap has waited for its channel: since it was first handed out, or
+ * since the channel last moved on if that came later.
+ */
+export function gapWaitedMs(nowMs: number, firstReceivedAtMs: number, cursor: ChannelCursor | null): number {
+  return nowMs - Math.max(firstReceivedAtMs, cursor?.movedAtMs ?? 0);
+}
 
 /** Negative when `a` comes before `b`, 0 for the same place, positive after. */
 export function compareSequences(a: EventSequence, b: EventSequence): number {

@@ -23,9 +23,14 @@ export interface EventDataByType {
   'channel.logged_out': { reason: string };
   'message.received': {
     messageId: string;
-    from: { phoneNumber: string | null; lid: string | null };
+    /** `name`: the patient's WhatsApp push name, null when their phone sent none. */
+    from: { phoneNumber: string | null; lid: string | null; name: string | null };
     timestamp: string;
     type: string;
+    /**
+     * The content under the key named by `type`, as the Cloud API and the messages API shape it
+     * (`typedContent`); a file as `ReceivedMedia`, its download URL added only on the way out.
+     */
     content: Record<string, unknown>;
     context?: { messageId: string };
   };

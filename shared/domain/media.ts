@@ -36,3 +36,31 @@ export function validateNewMedia(media: NewMedia, maxBytes = MEDIA_MAX_BYTES): N
   if (media.size > maxBytes) throw new MediaTooLargeError(maxBytes);
   return { ...media, mimeType };
 }
+
+/** The types of received messages whose content is a file. */
+export const RECEIVED_MEDIA_TYPES = ['image', 'video', 'audio', 'document', 'sticker'] as const;
+export type ReceivedMediaType = (typeof RECEIVED_MEDIA_TYPES)[number];
+
+/**
+ * Why a received message's file has no bytes in the store: over the tenant's cap, not to be had
+ * from WhatsApp's media host (after retries), or refused by the store for what it is.
+ */
+export type ReceivedMediaError = 'too_large' | 'download_failed' | 'rejected';
+
+/**
+ * A received file as its record and its event carry it, under its type's key: the store's id with
+ * the size and SHA-256 (hex) of the bytes stored, or, when the file could not be stored, a null id
+ * and `mediaError`. A short-lived download URL is added only when an event leaves the platform
+ * (`withMediaLinks`): never stored, as a presigned URL is a bearer credential.
+ */
+export interface ReceivedMedia {
+  readonly mediaId: string | null;
+  readonly mediaError?: ReceivedMediaError;
+  /** As the sender's phone declared it. */
+  readonly mimeType: string;
+  readonly sha256: string | null;
+  readonly size: number | null;
+  /** The name the patient's phone gave the file (documents), null when none; as `GET /v1/media` names it. */
+  readonly fileName: string | null;
+  readonly caption?: string;
+}

@@ -1,12 +1,28 @@
 import { createHash } from 'node:crypto';
 import type { ChannelCommand } from './commands.ts';
-import type { MessageStatus } from './events.ts';
+import type { EventDataByType, MessageStatus } from './events.ts';
+import { RECEIVED_MEDIA_TYPES } from './media.ts';
 
 export type MessageDirection = 'outbound' | 'inbound';
+
+/** The types a received message may have: the Cloud API's, as the runner maps WhatsApp's kinds. */
+export const RECEIVED_MESSAGE_TYPES = [
+  'text',
+  ...RECEIVED_MEDIA_TYPES,
+  'location',
+  'contacts',
+  'reaction',
+] as const;
+export type ReceivedMessageType = (typeof RECEIVED_MESSAGE_TYPES)[number];
 
 export interface MessageParty {
   readonly phoneNumber: string | null;
   readonly lid: string | null;
+  /**
+   * The patient's WhatsApp push name, as their phone sent it with a received message (absent on
+   * outbound messages and on records made before it was kept). Personal data: never logged.
+   */
+  readonly name?: string | null;
 }
 
 export interface StatusChange {
@@ -84,8 +100,38 @@ export function queuedOutboundMessage(
 /**
  * A message's content the way Meta's Cloud API shapes it: under a key named by its type
  * (`{ text: { body } }`, `{ image: { mediaId, caption } }`, `{ contacts: [...] }`). Outbound records
- * keep it so already; received ones keep the content itself.
+ * keep it so already; received ones keep the content itself. The one rule for every presentation of
+ * a message: the messages API's and the `message.received` event's (`receivedMessageData`).
  */
 export function typedContent(message: Pick<Message, 'type' | 'content'>): Record<string, unknown> {
   return message.type in message.content ? message.content : { [message.type]: message.content };
+}
+
+/** What a `message.received` event holds beyond its message's record. */
+export interface ReceivedEventExtras {
+  /** When WhatsApp says the patient sent it. */
+  readonly timestamp: string;
+  /** The message replied to (our id). */
+  readonly context?: { readonly messageId: string };
+}
+
+/**
+ * The `message.received` data of a received message's record: its contact with the push name, its
+ * content presented as the messages API presents it. The recorder publishes it and the outbox
+ * rebuilds it from the stored record with this one function, so the event, its republished copy
+ * and `GET …/messages` never disagree.
+ */
+export function receivedMessageData(
+  message: Pick<Message, 'id' | 'contact' | 'type' | 'content'>,
+  extras: ReceivedEventExtras,
+): EventDataByType['message.received'] {
+  const { phoneNumber, lid, name } = message.contact;
+  return {
+    messageId: message.id,
+    from: { phoneNumber, lid, name: name ?? null },
+    timestamp: extras.timestamp,
+    type: message.type,
+    content: typedContent(message),
+    ...(extras.context ? { context: { messageId: extras.context.messageId } } : {}),
+  };
 }

@@ -1,5 +1,11 @@
 import { ConflictError } from '../domain/errors.ts';
-import { compareSequences, EVENT_GAP_WAIT_MS, type EventSequence, turnOf } from '../domain/event-sequence.ts';
+import {
+  compareSequences,
+  EVENT_GAP_WAIT_MS,
+  type EventSequence,
+  gapWaitedMs,
+  turnOf,
+} from '../domain/event-sequence.ts';
 import { type PlatformEvent, platformEvent, publicEventOf } from '../domain/events.ts';
 import {
   DELIVERY_CLAIM_MS,
@@ -25,11 +31,13 @@ import type {
   DeliveryTry,
   EventPublisher,
   EventSequenceCursors,
+  MediaStore,
   WebhookRepository,
   WebhookResponse,
   WebhookSecretCipher,
   WebhookSender,
 } from '../ports.ts';
+import { withMediaLinks } from './event-media-links.ts';
 import { openSigningSecrets } from './webhook-secrets.ts';
 
 // The webhook dispatcher (docs/architecture.md, "Webhooks"): events in, signed POSTs out.
@@ -86,6 +94,8 @@ export interface DispatchDependencies {
   readonly cursors: EventSequenceCursors;
   /** How long an event waits for the events before it in its channel (`EVENT_GAP_WAIT_MS`). */
   readonly gapWaitMs?: number;
+  /** Presigns a received file's download URL for each try (`withMediaLinks`); none without it. */
+  readonly media?: Pick<MediaStore, 'presignDownload'>;
   readonly metrics?: DispatchMetrics;
   readonly log?: DispatchLog;
   readonly now?: () => Date;
@@ -515,7 +525,7 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       if (turn === 'behind') return queueFirstTries(event);
       if (turn === 'gap') {
         const at = now().getTime();
-        const waitedMs = at - (arrival?.firstReceivedAt ?? at);
+        const waitedMs = gapWaitedMs(at, arrival?.firstReceivedAt ?? at, cursor);
         if (waitedMs < (deps.gapWaitMs ?? EVENT_GAP_WAIT_MS))
           throw new EventHeldError(event.id, sequence, cursor);
         metrics.gapSkipped();
@@ -628,7 +638,8 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
         await deps.queue.enqueue([job], { delayMs });
         return 'waiting';
       }
-      const response = await send(webhook, delivery, secrets, JSON.stringify(delivery.event));
+      const event = deps.media ? await withMediaLinks(delivery.event, deps.media, now()) : delivery.event;
+      const response = await send(webhook, delivery, secrets, JSON.stringify(event));
       return settle(webhook, claim.delivery, response, async (delayMs) => {
         const nextAttemptAt = new Date(now().getTime() + delayMs).toISOString();
         // Queued before the try is recorded: a crash in between leaves a job ahead of its delivery

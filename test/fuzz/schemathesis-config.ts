@@ -72,11 +72,12 @@ cursors = { values = ${quoted([tenant.cursors.channels, tenant.cursors.messages]
 [auth.openapi.bearer]
 bearer = "\${${KEY_VARIABLES.tenant}}"
 
-# The operator's routes with the admin key, on the sandbox tenant only. An erased tenant stays
-# readable (status \`erasing\`) until its data is gone, so the operator can follow the erasure:
-# use_after_free does not apply.
+# The operator's routes with the admin key, on the sandbox tenant only (\`/v1/admin/…\` only read).
+# An erased tenant stays readable (status \`erasing\`) until its data is gone, so the operator can
+# follow the erasure: use_after_free does not apply. A tenant's own keys (\`/v1/api-keys\`) keep the
+# tenant's bearer key.
 [[operations]]
-include-tag = "tenants"
+include-path-regex = "^/v1/(tenants|admin)"
 headers = { Authorization = "Bearer \${${KEY_VARIABLES.admin}}" }
 checks = { use_after_free = { enabled = false } }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { createS3Client } from '#shared/aws/clients.ts';
@@ -31,9 +32,9 @@ async function leftovers(tenantId: string) {
 }
 
 describe('streamed media', () => {
-  it('stores a stream of several parts byte for byte', async () => {
+  it('stores a stream of several parts byte for byte, and answers its size and SHA-256', async () => {
     const tenantId = newId('tenant');
-    const mediaId = await store.putStream(tenantId, {
+    const { mediaId, size, sha256 } = await store.putStream(tenantId, {
       body: generated(12 * MiB + 123),
       mimeType: 'application/pdf',
       fileName: 'exame completo.pdf',
@@ -44,6 +45,47 @@ describe('streamed media', () => {
     const chunks: Uint8Array[] = [];
     for await (const chunk of generated(12 * MiB + 123)) chunks.push(chunk);
     expect(stored?.data.equals(Buffer.concat(chunks))).toBe(true);
+    // What was stored, read back from S3: not what the stream was meant to hold.
+    expect(size).toBe(stored?.data.length);
+    expect(size).toBe(12 * MiB + 123);
+    expect(sha256).toBe(
+      createHash('sha256')
+        .update(stored?.data ?? Buffer.alloc(0))
+        .digest('hex'),
+    );
+    expect((await store.describe(tenantId, mediaId))?.size).toBe(size);
+  });
+
+  it('answers the size and SHA-256 of a file smaller than one part (one PutObject), and of an empty one', async () => {
+    const tenantId = newId('tenant');
+    const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(70_000, 3)]);
+    async function* twoChunks() {
+      yield photo.subarray(0, 1_000);
+      yield photo.subarray(1_000);
+    }
+    const small = await store.putStream(tenantId, {
+      body: twoChunks(),
+      mimeType: 'image/jpeg',
+      fileName: null,
+      maxBytes: MiB,
+    });
+    expect(small).toEqual({
+      mediaId: expect.stringMatching(/^med_/),
+      size: photo.length,
+      sha256: createHash('sha256').update(photo).digest('hex'),
+    });
+    expect((await store.get(tenantId, small.mediaId))?.data.equals(photo)).toBe(true);
+
+    const empty = await store.putStream(tenantId, {
+      body: generated(0),
+      mimeType: 'text/plain',
+      fileName: null,
+      maxBytes: MiB,
+    });
+    expect(empty).toMatchObject({
+      size: 0,
+      sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    });
   });
 
   it('keeps a file name too long for S3’s metadata shortened, and an invalid type as bytes', async () => {
@@ -52,12 +94,14 @@ describe('streamed media', () => {
     const fileName = `resultado-${'ç'.repeat(500)}.pdf`;
     const stored = [
       await store.put(tenantId, { data: Buffer.from('%PDF'), mimeType: 'application/pdf', fileName }),
-      await store.putStream(tenantId, {
-        body: generated(64 * 1024),
-        mimeType: 'application/pdf\r\nx-evil: 1',
-        fileName,
-        maxBytes: MiB,
-      }),
+      (
+        await store.putStream(tenantId, {
+          body: generated(64 * 1024),
+          mimeType: 'application/pdf\r\nx-evil: 1',
+          fileName,
+          maxBytes: MiB,
+        })
+      ).mediaId,
     ];
     const [whole, streamed] = await Promise.all(stored.map((mediaId) => store.get(tenantId, mediaId)));
     const shortened = `resultado-${'ç'.repeat(166)}….pdf`;

@@ -1,9 +1,10 @@
 // The webhook dispatcher on the emulator: the DynamoDB repositories of webhooks, deliveries and
 // channels' cursors, the webhook secrets sealed with the emulator's KMS under the stack's
-// webhook-secrets key, a standard event queue, a FIFO queue of first tries and a standard queue of
-// retries (the test's own, shaped like the stack's), consumed the way Lambda's event sources do,
-// posting to real receivers on this machine's loopback that verify every request with
-// `standardwebhooks`.
+// webhook-secrets key, the media store, a standard event queue, a FIFO queue of first tries and a
+// standard queue of retries (the test's own, shaped like the stack's), consumed the way Lambda's
+// event sources do, posting to real receivers on this machine's loopback that verify every request
+// with `standardwebhooks`.
+import { createHash } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
@@ -14,7 +15,7 @@ import { eventSequenceCursorKey, webhookKey } from '#shared/aws/dynamo/platform-
 import { SqsDeliveryQueue } from '#shared/aws/sqs-delivery-queue.ts';
 import { SqsMessageVisibility } from '#shared/aws/sqs-message-visibility.ts';
 import { SqsOrderedDeliveryQueue } from '#shared/aws/sqs-ordered-delivery-queue.ts';
-import type { PlatformEvent } from '#shared/domain/events.ts';
+import { type PlatformEvent, platformEvent } from '#shared/domain/events.ts';
 import { newId } from '#shared/domain/ids.ts';
 import { deliveryIdOf, type Webhook, type WebhookSecret } from '#shared/domain/webhook.ts';
 import { createWebhookSender } from '#shared/net/webhook-sender.ts';
@@ -51,6 +52,7 @@ async function dispatcherOnEmulator() {
     queue: retries,
     events,
     cursors: platform.eventSequenceCursors,
+    media: platform.media,
     sender: createWebhookSender({ policy: { allowLoopback: true } }),
     // As the stack's dispatcher opens them (`dispatcherOf`): KMS, behind a cache of what it opened.
     secrets: withOpenedSecretsCache(platform.webhookSecrets),
@@ -236,6 +238,69 @@ describe('the webhook dispatcher on the emulator', () => {
     expect(clinic.receiver.requests.at(-1)?.headers['webhook-id']).toBe(downId);
   }, 90_000);
 
+  it('sends a received file with a URL presigned for each try that downloads exactly the file stated, and keeps no URL', async () => {
+    const clinic = await tenantWithWebhook();
+    const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(90_000, 7)]);
+    const stored = await platform.media.putStream(clinic.tenantId, {
+      body: (async function* () {
+        yield photo.subarray(0, 10_000);
+        yield photo.subarray(10_000);
+      })(),
+      mimeType: 'image/jpeg',
+      fileName: null,
+      maxBytes: 1_000_000,
+    });
+    const image = { ...stored, mimeType: 'image/jpeg', fileName: null, caption: 'Receita' };
+    const event = platformEvent(
+      'message.received',
+      { tenantId: clinic.tenantId, channelId: newId('channel') },
+      {
+        messageId: newId('message'),
+        from: { phoneNumber: '+5511987654321', lid: null, name: 'Maria Quintela' },
+        timestamp: new Date().toISOString(),
+        type: 'image',
+        content: { image },
+      },
+    );
+    // The first try fails: the second gets a URL of its own.
+    let answers = 0;
+    clinic.receiver.answer((_request, response) => {
+      answers++;
+      response.writeHead(answers === 1 ? 503 : 200).end();
+    });
+    await world.handlers.fanOut(eventBatch([event]));
+    const id = deliveryIdOf(event.id, clinic.webhook.id);
+    const delivery = async () => platform.deliveries.get(clinic.tenantId, clinic.webhook.id, id);
+    await world.run(async () => (await delivery())?.status === 'succeeded');
+
+    expect(clinic.receiver.requests).toHaveLength(2);
+    const sent = clinic.receiver.requests.map(
+      (request) =>
+        (request.event as unknown as PlatformEvent<'message.received'>).data.content.image as Record<
+          string,
+          string
+        >,
+    );
+    for (const [n, linked] of sent.entries()) {
+      expect(clinic.receiver.requests[n]?.verifiedWith).toEqual([true]);
+      expect(linked).toEqual({ ...image, url: expect.any(String), urlExpiresAt: expect.any(String) });
+      const at = clinic.receiver.requests[n]?.at ?? 0;
+      const expiresIn = Date.parse(linked.urlExpiresAt ?? '') - at;
+      expect(expiresIn).toBeGreaterThan(290_000);
+      expect(expiresIn).toBeLessThanOrEqual(300_000);
+      const download = await fetch(linked.url ?? '');
+      expect(download.status).toBe(200);
+      const bytes = Buffer.from(await download.arrayBuffer());
+      expect(bytes.length).toBe(stored.size);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(stored.sha256);
+      expect(bytes.equals(photo)).toBe(true);
+    }
+    expect(sent[1]?.urlExpiresAt).not.toBe(sent[0]?.urlExpiresAt);
+    // What is kept (the delivery's event, for the tenant's retention) holds no URL.
+    expect((await delivery())?.event).toEqual(event);
+    expect(JSON.stringify(await delivery())).not.toContain('X-Amz-Signature');
+  }, 60_000);
+
   it('disables a webhook that answers 410 and publishes webhook.disabled', async () => {
     const clinic = await tenantWithWebhook();
     clinic.receiver.answer((_request, response) => {
@@ -272,7 +337,10 @@ describe('the webhook dispatcher on the emulator', () => {
     await publish(first);
     await world.run(() => clinic.receiver.requests.length >= 2, 30_000, true);
     expect(clinic.receiver.requests.map((request) => request.event?.id)).toEqual([first.id, second.id]);
-    expect(await platform.eventSequenceCursors.get(clinic.tenantId, channel)).toEqual({ epoch: 1, seq: 2 });
+    expect(await platform.eventSequenceCursors.get(clinic.tenantId, channel)).toMatchObject({
+      epoch: 1,
+      seq: 2,
+    });
   });
 });
 
@@ -295,9 +363,12 @@ describe('a channel’s cursor in the platform table', () => {
       cursors.advance(tenantId, channelId, { epoch: 2, seq: 2 }, { epoch: 3, seq: 1 }),
     ]);
     expect(raced.filter(Boolean)).toHaveLength(1);
-    expect(await cursors.get(tenantId, channelId)).toEqual(
+    expect(await cursors.get(tenantId, channelId)).toMatchObject(
       raced[0] ? { epoch: 2, seq: 3 } : { epoch: 3, seq: 1 },
     );
+    // When it moved (the gap wait runs from it while the channel moves on): within this test.
+    const movedAtMs = (await cursors.get(tenantId, channelId))?.movedAtMs ?? 0;
+    expect(Math.abs(Date.now() - movedAtMs)).toBeLessThan(60_000);
     // Its item: in the tenant's partition, two numbers and when they moved.
     const { Item } = await platform.client.send(
       new GetCommand({

@@ -34,7 +34,7 @@ export function dispatcherWorld(options: DispatcherWorldOptions = {}) {
   const webhooks = new MemoryWebhooks();
   const deliveries = new MemoryDeliveries();
   const events = new MemoryEvents();
-  const cursors = new MemoryCursors();
+  const cursors = new MemoryCursors(clock);
   /** The webhook event queue (standard), which EventBridge fills and the fan-out reads. */
   const eventQueue = new MemoryQueue(false, clock, EVENT_QUEUE_VISIBILITY_MS);
   const ordered = new MemoryQueue(true);

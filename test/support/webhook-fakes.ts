@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { deliveryJobMessage } from '#shared/aws/sqs-delivery-queue.ts';
 import { ConflictError, NotFoundError } from '#shared/domain/errors.ts';
-import type { EventSequence } from '#shared/domain/event-sequence.ts';
+import type { ChannelCursor, EventSequence } from '#shared/domain/event-sequence.ts';
 import {
   type EventDataByType,
   type EventType,
@@ -248,9 +248,11 @@ export class MemoryDeliveries implements DeliveryRepository {
 }
 
 export class MemoryCursors implements EventSequenceCursors {
-  readonly items = new Map<string, EventSequence>();
+  readonly items = new Map<string, ChannelCursor>();
 
-  async get(tenantId: string, channelId: string): Promise<EventSequence | null> {
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async get(tenantId: string, channelId: string): Promise<ChannelCursor | null> {
     return this.items.get(`${tenantId}#${channelId}`) ?? null;
   }
   async advance(
@@ -263,7 +265,7 @@ export class MemoryCursors implements EventSequenceCursors {
     const key = `${tenantId}#${channelId}`;
     const current = this.items.get(key) ?? null;
     if (current?.epoch !== from?.epoch || current?.seq !== from?.seq) return false;
-    this.items.set(key, to);
+    this.items.set(key, { epoch: to.epoch, seq: to.seq, movedAtMs: this.now() });
     return true;
   }
 }

@@ -436,20 +436,10 @@ function isType<T extends EventType>(event: PlatformEvent, type: T): event is Pl
   return event.type === type;
 }
 
-/**
- * A received text's body. The OpenAPI document puts it under the key named by `type`
- * (`content.text.body`, as the Cloud API does); runners publish it as `content.body` today, so both
- * are read, and `describeEvent` says when the documented place was empty.
- */
+/** A received text's body: under `text`, as the Cloud API and the OpenAPI document put it. */
 function textOf(event: PlatformEvent<'message.received'>): string | undefined {
-  const { content } = event.data;
-  const documented = (content.text as { body?: unknown } | undefined)?.body;
-  if (typeof documented === 'string') return documented;
-  return typeof content.body === 'string' ? content.body : undefined;
-}
-
-function isDocumentedText(event: PlatformEvent<'message.received'>): boolean {
-  return typeof (event.data.content.text as { body?: unknown } | undefined)?.body === 'string';
+  const body = (event.data.content.text as { body?: unknown } | undefined)?.body;
+  return typeof body === 'string' ? body : undefined;
 }
 
 /** An event's interesting bits, one line. */
@@ -458,12 +448,8 @@ function describeEvent(event: PlatformEvent): string {
     return `channel.status ${event.data.previousStatus} → ${event.data.status}`;
   }
   if (isType(event, 'message.status')) return `message.status ${event.data.status} (${event.data.messageId})`;
-  if (isType(event, 'message.received')) {
-    const drift = isDocumentedText(event)
-      ? ''
-      : ' [text in content.body, not content.text.body as documented]';
-    return `message.received ${event.data.messageId} from ${event.data.from.phoneNumber}: "${textOf(event)}"${drift}`;
-  }
+  if (isType(event, 'message.received'))
+    return `message.received ${event.data.messageId} from ${event.data.from.phoneNumber}: "${textOf(event)}"`;
   if (isType(event, 'webhook.test')) return `webhook.test "${event.data.message}"`;
   return event.type;
 }

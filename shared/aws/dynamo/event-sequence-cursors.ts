@@ -1,10 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { EventSequence } from '../../domain/event-sequence.ts';
+import type { ChannelCursor, EventSequence } from '../../domain/event-sequence.ts';
 import type { EventSequenceCursors } from '../../ports.ts';
 import { eventSequenceCursorKey } from './platform-keys.ts';
 
 const NAMES = { '#epoch': 'epoch', '#seq': 'seq' };
+const READ_NAMES = { ...NAMES, '#updatedAt': 'updatedAt' };
 
 /**
  * The fan-out's cursor of each channel, one small item in its tenant's partition (`EVSEQ#<channel>`:
@@ -18,7 +19,7 @@ export class DynamoEventSequenceCursors implements EventSequenceCursors {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async get(tenantId: string, channelId: string): Promise<EventSequence | null> {
+  async get(tenantId: string, channelId: string): Promise<ChannelCursor | null> {
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
@@ -26,12 +27,13 @@ export class DynamoEventSequenceCursors implements EventSequenceCursors {
         // Another fan-out may have moved it a moment ago: an eventually consistent read could hold an
         // event that is due.
         ConsistentRead: true,
-        ProjectionExpression: '#epoch, #seq',
-        ExpressionAttributeNames: NAMES,
+        ProjectionExpression: '#epoch, #seq, #updatedAt',
+        ExpressionAttributeNames: READ_NAMES,
       }),
     );
     if (typeof Item?.epoch !== 'number' || typeof Item.seq !== 'number') return null;
-    return { epoch: Item.epoch, seq: Item.seq };
+    const movedAtMs = typeof Item.updatedAt === 'string' ? Date.parse(Item.updatedAt) : Number.NaN;
+    return { epoch: Item.epoch, seq: Item.seq, movedAtMs: Number.isNaN(movedAtMs) ? null : movedAtMs };
   }
 
   async advance(

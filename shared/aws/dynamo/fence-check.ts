@@ -8,6 +8,12 @@ export const leaseKey = (shard: number, cluster: string = DEFAULT_CLUSTER) => ({
   sk: 'LEASE',
 });
 
+/** Every lease partition of a cluster, as a `dynamodb:LeadingKeys` pattern. */
+export const leasePartitions = (cluster: string = DEFAULT_CLUSTER): string => `LEASE#${cluster}#*`;
+
+/** The partition of a cluster's runner memberships (sort key: the runner's id), beside its leases. */
+export const membershipPartition = (cluster: string = DEFAULT_CLUSTER): string => `RUNNERS#${cluster}`;
+
 /** A TransactWriteItems entry that fails the whole transaction unless `fence` is still current. */
 export function fenceCheck(leaseTableName: string, fence: Fence) {
   return {

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { EventSequence } from '../../domain/event-sequence.ts';
 import type { PlatformEvent } from '../../domain/events.ts';
+import { type Message, receivedMessageData } from '../../domain/message.ts';
 import type { EventOutbox, OutboxEntry, OutboxRef } from '../../ports.ts';
 import { messageKey, messageOfKey, OUTBOX_INDEX, outboxPartition } from './platform-keys.ts';
 import type { Item } from './query-page.ts';
@@ -53,14 +54,16 @@ function waitingEvent(item: Item | undefined): PlatformEvent<'message.received'>
     createdAt: item.createdAt as string,
     tenantId: item.tenantId as string,
     channelId: item.channelId as string,
-    data: {
-      messageId: item.id as string,
-      from: item.contact as PlatformEvent<'message.received'>['data']['from'],
-      timestamp: extras.timestamp,
-      type: item.type as string,
-      content: (item.content as Record<string, unknown> | undefined) ?? {},
-      ...(extras.context ? { context: extras.context } : {}),
-    },
+    // The record presented as the recorder presented it when it published (`receivedMessageData`).
+    data: receivedMessageData(
+      {
+        id: item.id as string,
+        contact: item.contact as Message['contact'],
+        type: item.type as string,
+        content: (item.content as Record<string, unknown> | undefined) ?? {},
+      },
+      extras,
+    ),
     ...(extras.sequence ? { sequence: extras.sequence } : {}),
   };
 }

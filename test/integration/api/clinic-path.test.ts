@@ -1,5 +1,6 @@
 // A clinic's whole path through the public API, over real HTTP to the local front, with a runner on
 // the same queues and virtual phones on the WhatsApp simulator: nothing below the API is called.
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,10 +51,19 @@ describe("a clinic's path through the API", () => {
   let channelId: string;
   const clinicNumber = '5511933330001';
   const patientNumber = '5511944440001';
+  const patientName = 'Maria Quintela';
+
+  /** The `message.received` event the runner published for one of the channel's messages. */
+  const receivedEventOf = (messageId: string) =>
+    until(
+      () =>
+        runners.events.of('message.received', channelId).find((event) => event.data.messageId === messageId),
+      `the message.received event of ${messageId}`,
+    );
 
   it('creates a channel and pairs it by QR, served as text, PNG and SVG', async () => {
     const clinicPhone = await simulator.phones.create(clinicNumber);
-    await simulator.phones.create(patientNumber);
+    await simulator.phones.create(patientNumber, { pushName: patientName });
     const created = await clinic.post('/v1/channels', { name: 'Recepção' });
     expect(created.status).toBe(201);
     channelId = created.body.id;
@@ -121,9 +131,13 @@ describe("a clinic's path through the API", () => {
       direction: 'inbound',
       type: 'text',
       text: { body: 'Confirmo, obrigado!' },
-      contact: { phoneNumber: `+${patientNumber}` },
+      contact: { phoneNumber: `+${patientNumber}`, name: patientName },
       status: 'received',
     });
+    // The webhook payload and the messages API present the message alike.
+    const event = await receivedEventOf(inbound.id);
+    expect(event.data.content).toEqual({ text: inbound.text });
+    expect(event.data.from).toEqual(inbound.contact);
     const byContact = await clinic.get(
       `/v1/channels/${channelId}/messages?contact=${encodeURIComponent(`+${patientNumber}`)}`,
     );
@@ -249,6 +263,37 @@ describe("a clinic's path through the API", () => {
       image: { mediaId: 'med_01JDQ7Z8K3M4N5P6Q7R8S9T0VW' },
     });
     expect(unknown).toMatchObject({ status: 422, body: { error: { code: 'media_not_found' } } });
+  });
+
+  it("reads the patient's photo as its event carries it: under `image`, with the stored file's size and SHA-256", async () => {
+    const patient = simulator.phones.get(patientNumber);
+    const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(20_000, 4)]);
+    const sent = await patient?.sendMedia(clinicNumber, {
+      kind: 'image',
+      data: photo,
+      mimetype: 'image/jpeg',
+      caption: 'Exame de sangue',
+    });
+    const inbound = await until(async () => {
+      const page = (await clinic.get(`/v1/channels/${channelId}/messages?direction=inbound`)).body;
+      return page.items.find((message: { type: string }) => message.type === 'image');
+    }, 'the photo in the message list');
+    expect(sent).toBeDefined();
+    expect(inbound.image).toEqual({
+      mediaId: expect.stringMatching(/^med_/),
+      mimeType: 'image/jpeg',
+      sha256: createHash('sha256').update(photo).digest('hex'),
+      size: photo.length,
+      fileName: null,
+      caption: 'Exame de sangue',
+    });
+    const event = await receivedEventOf(inbound.id);
+    expect(event.data).toMatchObject({ type: 'image', from: inbound.contact });
+    expect(event.data.content).toEqual({ image: inbound.image });
+    const media = await clinic.get(`/v1/media/${inbound.image.mediaId}`);
+    expect(media.body).toMatchObject({ mimeType: 'image/jpeg', size: photo.length });
+    const bytes = Buffer.from(await (await fetch(media.body.url)).arrayBuffer());
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(inbound.image.sha256);
   });
 
   it('sends media by link, and refuses links to addresses the platform may not reach', async () => {

@@ -3,6 +3,7 @@
 // Lambda handler under the local event source, listed by the API behind its local front.
 // This file brings its own emulator: its recorder consumes the recorder queues, which the suite's
 // shared emulator leaves to provisioning.test.ts.
+import { createHash } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,7 +47,7 @@ const received = (tenantId: string, channelId: string, body: string) =>
     { tenantId, channelId },
     {
       messageId: newId('message'),
-      from: { phoneNumber: '+5511987654321', lid: null },
+      from: { phoneNumber: '+5511987654321', lid: null, name: null },
       timestamp: new Date().toISOString(),
       type: 'text',
       content: { text: { body } },
@@ -177,6 +178,67 @@ describe('GET /v1/events', () => {
     // Each item is the event as published (the webhook payload), nothing more.
     const first = batches[0]?.[0] as PlatformEvent;
     expect(onePage.body.items.find((event: PlatformEvent) => event.id === first.id)).toEqual(first);
+  });
+
+  it('presents a received file with a download URL made for each read, which the log does not keep', async () => {
+    const { tenantId, client } = await world.newTenant(['messages:read']);
+    const scan = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(50_000, 5)]);
+    const stored = await runner.media.putStream(tenantId, {
+      body: (async function* () {
+        yield scan;
+      })(),
+      mimeType: 'application/pdf',
+      fileName: 'laudo.pdf',
+      maxBytes: 1_000_000,
+    });
+    const document = { ...stored, mimeType: 'application/pdf', fileName: 'laudo.pdf' };
+    const event = platformEvent(
+      'message.received',
+      { tenantId, channelId: newId('channel') },
+      {
+        messageId: newId('message'),
+        from: { phoneNumber: '+5511987654321', lid: null, name: 'Maria Quintela' },
+        timestamp: new Date().toISOString(),
+        type: 'document',
+        content: { document },
+      },
+    );
+    await runner.events.publish([event]);
+    const readAt = Date.now();
+    const [listed] = (await readUntilListed(client, [event.id])).filter((item) => item.id === event.id);
+    const linked = (listed as PlatformEvent<'message.received'>).data.content.document as Record<
+      string,
+      string
+    >;
+    expect(listed).toEqual({
+      ...event,
+      data: {
+        ...event.data,
+        content: { document: { ...document, url: expect.any(String), urlExpiresAt: expect.any(String) } },
+      },
+    });
+    expect(Date.parse(linked.urlExpiresAt ?? '') - readAt).toBeGreaterThan(290_000);
+    const download = await fetch(linked.url ?? '');
+    const bytes = Buffer.from(await download.arrayBuffer());
+    expect(download.status).toBe(200);
+    expect(bytes.length).toBe(document.size);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(document.sha256);
+
+    // Another read, another URL: made when read, not kept.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const again = (await client.get(`/v1/events${query({ types: 'message.received' })}`)).body.items.find(
+      (item: PlatformEvent) => item.id === event.id,
+    );
+    expect(again.data.content.document.urlExpiresAt).not.toBe(linked.urlExpiresAt);
+    const kept = await runner.clients.dynamo.send(
+      new QueryCommand({
+        TableName: runner.resources.platformTable,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': tenantPartition(tenantId), ':prefix': 'EVLOG#' },
+        ConsistentRead: true,
+      }),
+    );
+    expect(kept.Items?.map((item) => JSON.parse(item.event))).toEqual([event]);
   });
 
   it('narrows by types and channelId, and answers a bad query with 400 naming the field', async () => {

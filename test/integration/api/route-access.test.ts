@@ -22,6 +22,7 @@ let b: { tenantId: string; client: ApiClient };
 const VALID_BODIES: Record<string, unknown> = {
   createTenant: { name: 'Clínica' },
   createApiKey: { name: 'k', scopes: ['channels:read'] },
+  createOwnApiKey: { name: 'k', scopes: ['channels:read'] },
   createChannel: { name: 'Recepção' },
   connectChannel: { method: 'qr' },
   sendMessage: { to: '+5511999990000', type: 'text', text: { body: 'Olá' } },

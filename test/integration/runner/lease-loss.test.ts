@@ -89,7 +89,7 @@ describe('a runner cut off from DynamoDB', () => {
       () =>
         world.events
           .of('message.received', channel.id)
-          .find((event) => event.data.content.body === 'resposta'),
+          .find((event) => (event.data.content.text as { body?: string } | undefined)?.body === 'resposta'),
       'the patient’s reply recorded by the survivor',
     );
 

@@ -101,7 +101,14 @@ describe('received media when WhatsApp’s media host fails mid-file', () => {
 
     const messages = await recorded(reception, 2);
     expect(messages.filter((message) => message.waMessageId === photo.id).map((m) => m.content)).toEqual([
-      { mediaId: null, mediaError: 'download_failed', mimeType: 'image/jpeg' },
+      {
+        mediaId: null,
+        mediaError: 'download_failed',
+        mimeType: 'image/jpeg',
+        sha256: null,
+        size: null,
+        fileName: null,
+      },
     ]);
     expect(messages.find((message) => message.waMessageId === after.id)?.content).toEqual({
       body: 'Chegou a foto?',

@@ -147,10 +147,15 @@ describe('received media is bounded', () => {
         mediaId: null,
         mediaError: 'too_large',
         mimeType: 'application/pdf',
-        filename: 'exames.pdf',
+        sha256: null,
+        size: null,
+        fileName: 'exames.pdf',
       });
       const videoId = byWaId.get(video.id)?.content.mediaId as string;
-      expect(await storedDigest(`media/${reception?.tenantId}/${videoId}`)).toEqual(zerosDigest(LARGE_BYTES));
+      const expected = zerosDigest(LARGE_BYTES);
+      expect(await storedDigest(`media/${reception?.tenantId}/${videoId}`)).toEqual(expected);
+      // What the record (and its event) states of the file: counted while it was streamed.
+      expect(byWaId.get(video.id)?.content).toMatchObject({ size: expected.length, sha256: expected.sha256 });
 
       const labMessages = await until(async () => {
         const messages = await inbound(lab as Channel);

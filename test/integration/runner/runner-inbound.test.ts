@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Runner } from '#runner/runner.ts';
 import type { Channel } from '#shared/domain/channel.ts';
@@ -9,6 +10,7 @@ import { runnerPlatform, until } from './support/runner-harness.ts';
 
 const CLINIC = '5511911130001';
 const PATIENT = '5511922240001';
+const PATIENT_NAME = 'Maria Aparecida Quintela';
 const OUTAGE_MS = 30_000;
 
 /**
@@ -55,7 +57,7 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
     world = await runnerPlatform(simulator);
     // The clinic's own phone downloads no file: the runner is the media host's only client.
     const clinicPhone = await simulator.phones.create(CLINIC, { keepsMedia: false });
-    patient = await simulator.phones.create(PATIENT);
+    patient = await simulator.phones.create(PATIENT, { pushName: PATIENT_NAME });
     channel = await world.newChannel('Recepção');
     messages = faulty(world.platform.messages, 'put');
     media = faulty(world.media, 'put', 'putStream');
@@ -82,6 +84,15 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
       .map((stanza) => stanza.attrs.id);
 
   const recorded = () => world.receivedMessages(channel);
+
+  /** The one `message.received` event published for a recorded message. */
+  const eventOf = (message: Message | undefined) => {
+    const events = world.events
+      .of('message.received', channel.id)
+      .filter((e) => e.data.messageId === message?.id);
+    expect(new Set(events.map((event) => event.id)).size).toBe(1);
+    return events[0];
+  };
 
   /** Each id recorded exactly once, with exactly one distinct event, and nothing else recorded. */
   async function expectEachOnce(waMessageIds: string[]): Promise<Message[]> {
@@ -119,8 +130,19 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
     expect(await recorded()).toEqual([]);
 
     release();
-    await expectEachOnce([sent.id]);
+    const [message] = await expectEachOnce([sent.id]);
     await until(() => unacknowledged().length === 0 || undefined, 'the receipt once recorded');
+    // The event as the contract shapes it: the text under `text`, the patient named by push name;
+    // the record keeps the text itself and the same contact.
+    expect(eventOf(message)?.data).toEqual({
+      messageId: message?.id,
+      from: { phoneNumber: `+${PATIENT}`, lid: expect.stringMatching(/@lid$/), name: PATIENT_NAME },
+      timestamp: expect.any(String),
+      type: 'text',
+      content: { text: { body: 'Posso remarcar para sexta?' } },
+    });
+    expect(message?.content).toEqual({ body: 'Posso remarcar para sexta?' });
+    expect(message?.contact).toEqual(eventOf(message)?.data.from);
   });
 
   it('loses nothing while DynamoDB fails for 30 s, even across a reconnect: WhatsApp redelivers what was not acknowledged', async () => {
@@ -182,8 +204,18 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
     ]);
     for (const [n, photo] of photos.entries()) {
       const message = stored.find((candidate) => candidate.waMessageId === sent[n]?.id);
-      expect(message?.content).toMatchObject({ caption: `exame ${n}`, mimeType: 'image/jpeg' });
-      expect(message?.content.mediaError).toBeUndefined();
+      const image = {
+        mediaId: expect.stringMatching(/^med_/),
+        mimeType: 'image/jpeg',
+        sha256: createHash('sha256').update(photo).digest('hex'),
+        size: photo.length,
+        fileName: null,
+        caption: `exame ${n}`,
+      };
+      expect(message?.content).toEqual(image);
+      expect(eventOf(message)?.data).toMatchObject({ type: 'image', content: { image: message?.content } });
+      // No URL is kept with the event: it is presigned when the event leaves (withMediaLinks).
+      expect(JSON.stringify(eventOf(message))).not.toContain('http');
       const bytes = await world.media.get(channel.tenantId, message?.content.mediaId as string);
       expect(bytes?.data.equals(photo)).toBe(true);
     }
@@ -217,7 +249,8 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
 
     const stored = await expectEachOnce([document.id, after.id]);
     const message = stored.find((candidate) => candidate.waMessageId === document.id);
-    expect(message?.content).toMatchObject({ filename: fileName, mimeType: 'application/pdf' });
+    expect(message?.content).toMatchObject({ fileName, mimeType: 'application/pdf', size: pdf.length });
+    expect(eventOf(message)?.data.content).toEqual({ document: message?.content });
     const file = await world.media.get(channel.tenantId, message?.content.mediaId as string);
     expect(file?.data.equals(pdf)).toBe(true);
     await until(() => unacknowledged().length === 0 || undefined, 'both receipts');
@@ -242,7 +275,7 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
     const [event] = world.events
       .of('message.received', channel.id)
       .filter((e) => e.data.messageId === message?.id);
-    expect(event?.data.content).toEqual({ contentMediaId, contentBytes });
+    expect(event?.data.content).toEqual({ text: { contentMediaId, contentBytes } });
     await until(() => unacknowledged().length === 0 || undefined, 'both receipts');
   });
 
@@ -256,6 +289,8 @@ describe('received messages are recorded before WhatsApp hears "delivered"', () 
       contentError: 'rejected',
     });
     expect(stored.find((message) => message.waMessageId === after.id)?.content).toEqual({ body: 'e esta?' });
+    const refusedRecord = stored.find((message) => message.waMessageId === refused.id);
+    expect(eventOf(refusedRecord)?.data.content).toEqual({ text: { contentError: 'rejected' } });
     expect(runner.health().counters).toMatchObject({ InboundRecordedWithError: 1 });
     expect(runner.health().counters.InboundRecordRetries).toBeUndefined();
     await until(() => unacknowledged().length === 0 || undefined, 'both receipts');

@@ -100,10 +100,10 @@ describe('runner messages of every kind', () => {
     );
     expect(event.data).toMatchObject({
       type: 'image',
-      content: { mimeType: 'image/jpeg', caption: 'Minha receita' },
+      content: { image: { mimeType: 'image/jpeg', caption: 'Minha receita', size: photo.length } },
       from: { phoneNumber: '+5511922230001' },
     });
-    const mediaId = event.data.content.mediaId as string;
+    const mediaId = (event.data.content.image as { mediaId: string }).mediaId;
     const stored = await world.media.get(channel.tenantId, mediaId);
     expect(stored?.data.equals(photo)).toBe(true);
     expect(await world.media.get('ten_other', mediaId)).toBeNull();

@@ -108,7 +108,7 @@ describe('runner sessions against the WhatsApp simulator', () => {
     );
     expect(received.data).toMatchObject({
       type: 'text',
-      content: { body: 'Confirmo, obrigado!' },
+      content: { text: { body: 'Confirmo, obrigado!' } },
       from: { phoneNumber: '+5511922220001' },
     });
 

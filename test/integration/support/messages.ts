@@ -3,7 +3,10 @@ import { newId } from '#shared/domain/ids.ts';
 import { type Message, whatsappMessageId } from '#shared/domain/message.ts';
 import type { MessageRepository } from '#shared/ports.ts';
 
-/** A patient's text as the runner records it, with its `message.received` event (made at `at`). */
+/**
+ * A patient's text as the runner records it (its content as the record keeps it), with its
+ * `message.received` event (made at `at`): the content under `text`, the patient's push name.
+ */
 export function receivedText(
   tenantId: string,
   channelId: string,
@@ -17,17 +20,24 @@ export function receivedText(
     direction: 'inbound',
     waMessageId: `3A${newId('message').slice(4)}`,
     remoteJid: '5511987654321@s.whatsapp.net',
-    contact: { phoneNumber: '+5511987654321', lid: null },
+    contact: { phoneNumber: '+5511987654321', lid: null, name: 'Maria Quintela' },
     type: 'text',
     content,
     status: 'received',
     statusHistory: [],
     createdAt: at.toISOString(),
   };
+  // Written out, not made by `receivedMessageData`: what the outbox rebuilds is checked against it.
   const event = platformEvent(
     'message.received',
     { tenantId, channelId },
-    { messageId: message.id, from: message.contact, timestamp: at.toISOString(), type: 'text', content },
+    {
+      messageId: message.id,
+      from: { phoneNumber: '+5511987654321', lid: null, name: 'Maria Quintela' },
+      timestamp: at.toISOString(),
+      type: 'text',
+      content: { text: content },
+    },
     at,
   );
   return { message, event };

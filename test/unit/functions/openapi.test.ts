@@ -5,6 +5,7 @@ import { openApiDocument } from '#functions/http/openapi.ts';
 import { ROUTES } from '#functions/http/routes.ts';
 import { API_KEY_SCOPES } from '#shared/domain/api-key.ts';
 import { EVENT_TYPES } from '#shared/domain/events.ts';
+import { RECEIVED_MESSAGE_TYPES } from '#shared/domain/message.ts';
 
 type Operation = {
   responses: Record<string, unknown>;
@@ -82,20 +83,30 @@ describe('the OpenAPI document’s webhooks', () => {
     operationId: string;
     requestBody: {
       required: boolean;
-      content: { 'application/json': { schema: unknown; example: unknown } };
+      content: {
+        'application/json': {
+          schema: unknown;
+          examples: Record<string, { summary: string; value: unknown }>;
+        };
+      };
     };
     parameters: { name: string; in: string }[];
   };
   const webhooks = () =>
     (openApiDocument() as { webhooks: Record<string, { post: WebhookOperation }> }).webhooks;
 
-  it('document every event type’s payload, with an example the API’s own schema takes', () => {
+  it('document every event type’s payload, with examples the API’s own schema takes', () => {
     expect(Object.keys(webhooks()).sort()).toEqual([...EVENT_TYPES].sort());
     for (const type of EVENT_TYPES) {
       const operation = webhooks()[type]?.post;
-      const example = operation?.requestBody.content['application/json'].example;
-      expect(example, type).toEqual(EVENT_EXAMPLES[type]);
-      expect(EVENT_SCHEMAS[type].safeParse(example).success, type).toBe(true);
+      const examples = Object.values(operation?.requestBody.content['application/json'].examples ?? {});
+      expect(examples.map((example) => example.value)).toContainEqual(EVENT_EXAMPLES[type]);
+      for (const example of examples) {
+        const parsed = EVENT_SCHEMAS[type].safeParse(example.value);
+        expect(parsed.error?.issues ?? [], `${type}: ${example.summary}`).toEqual([]);
+        // Nothing of the example is left out by the schema: it documents every field shown.
+        expect(parsed.data, `${type}: ${example.summary}`).toEqual(example.value);
+      }
       expect(operation?.requestBody.content['application/json'].schema, type).toEqual({
         $ref: expect.stringMatching(/^#\/components\/schemas\/\w+Event$/),
       });
@@ -104,6 +115,39 @@ describe('the OpenAPI document’s webhooks', () => {
         type,
       ).toEqual(['header webhook-id', 'header webhook-signature', 'header webhook-timestamp']);
     }
+  });
+
+  it('show a received message of every kind, a file with its SHA-256, size, name and a download URL', () => {
+    const examples = Object.values(
+      webhooks()['message.received']?.post.requestBody.content['application/json'].examples ?? {},
+    ).map((example) => example.value as (typeof EVENT_EXAMPLES)['message.received']);
+    const shown = new Set(examples.map((example) => example.data.type));
+    for (const type of ['text', 'image', 'document', 'location', 'contacts', 'reaction'])
+      expect(shown, type).toContain(type);
+    for (const example of examples) {
+      expect(Object.keys(example.data.content)).toEqual([example.data.type]);
+      expect(example.data.from).toHaveProperty('name');
+    }
+    const photo = examples.find((example) => example.data.type === 'image')?.data.content.image;
+    expect(photo).toEqual({
+      mediaId: expect.stringMatching(/^med_/),
+      mimeType: 'image/jpeg',
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      size: expect.any(Number),
+      fileName: null,
+      caption: expect.any(String),
+      url: expect.stringMatching(/^https:/),
+      urlExpiresAt: expect.any(String),
+    });
+    expect(RECEIVED_MESSAGE_TYPES).toEqual(expect.arrayContaining([...shown]));
+  });
+
+  it('refuse a received message whose content is not under its type’s key', () => {
+    const text = EVENT_EXAMPLES['message.received'];
+    const flat = { ...text, data: { ...text.data, content: { body: 'Posso remarcar para quinta?' } } };
+    expect(EVENT_SCHEMAS['message.received'].safeParse(flat).success).toBe(false);
+    const nameless = { ...text, data: { ...text.data, from: { phoneNumber: '+5511987654321', lid: null } } };
+    expect(EVENT_SCHEMAS['message.received'].safeParse(nameless).success).toBe(false);
   });
 
   it('refuse an event whose data is not its type’s', () => {
@@ -121,5 +165,35 @@ describe('the OpenAPI document’s webhooks', () => {
       ),
     );
     expect(optional).toEqual(['post /v1/webhooks/{webhookId}/rotate-secret']);
+  });
+});
+
+describe('the OpenAPI document’s operator views', () => {
+  type Schemas = Record<string, { properties?: Record<string, { description?: string }> }>;
+  const schemas = () => (openApiDocument() as { components: { schemas: Schemas } }).components.schemas;
+
+  it('show a channel of any tenant with its tenant and shard, and never its QR or pairing code', () => {
+    const properties = Object.keys(schemas().AdminChannel?.properties ?? {});
+    expect(properties).toEqual(expect.arrayContaining(['id', 'tenantId', 'shard', 'status', 'phoneNumber']));
+    for (const secret of ['qr', 'pairingCode', 'pairingExpiresAt', 'pairing'])
+      expect(properties).not.toContain(secret);
+  });
+
+  it('name whose clock every time of a runner or a lease was read from', () => {
+    expect(Object.keys(schemas().Runner?.properties ?? {}).sort()).toEqual(
+      ['beats', 'lastHeartbeatAtRunnerClock', 'member', 'runnerId', 'shards'].sort(),
+    );
+    expect(Object.keys(schemas().ShardLease?.properties ?? {}).sort()).toEqual(
+      ['expiresAtOwnerClock', 'renewals', 'shard', 'token'].sort(),
+    );
+  });
+
+  it('keep the admin routes to the admin key, and a tenant’s own keys to keys:manage', () => {
+    const access = (operationId: string) => ROUTES.find((route) => route.operationId === operationId)?.access;
+    for (const operationId of ['getRunners', 'listAllChannels', 'countChannels'])
+      expect(access(operationId), operationId).toEqual({ kind: 'admin' });
+    for (const operationId of ['listOwnApiKeys', 'createOwnApiKey', 'revokeOwnApiKey'])
+      expect(access(operationId), operationId).toEqual({ kind: 'tenant', scope: 'keys:manage' });
+    expect(statusesOf('/v1/api-keys/{keyId}', 'delete')).toEqual(expect.arrayContaining([403, 404, 409]));
   });
 });

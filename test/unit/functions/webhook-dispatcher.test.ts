@@ -386,7 +386,7 @@ describe('order', () => {
 
     expect(idsAt(receiver)).toEqual([first.id, second.id, third.id]);
     expect(world.counts.gapSkipped).toBe(0);
-    expect(await world.cursors.get(world.tenantId, channel)).toEqual({ epoch: 1, seq: 3 });
+    expect(await world.cursors.get(world.tenantId, channel)).toMatchObject({ epoch: 1, seq: 3 });
     // The place is the bus's own: the payload and the stored delivery are the public envelope.
     for (const request of receiver.requests) expect(request.event).not.toHaveProperty('sequence');
     for (const delivery of world.deliveries.all()) expect(delivery.event).not.toHaveProperty('sequence');
@@ -438,14 +438,37 @@ describe('order', () => {
     await world.pump(world.settled);
     expect(idsAt(receiver)).toEqual([first, third, fourth].map((event) => event?.id));
     expect(world.counts.gapSkipped).toBe(1);
-    expect(await world.cursors.get(world.tenantId, channel)).toEqual({ epoch: 1, seq: 4 });
+    expect(await world.cursors.get(world.tenantId, channel)).toMatchObject({ epoch: 1, seq: 4 });
 
     // The lost event after all: behind the cursor, delivered at once (late, and out of order).
     world.publish(lost as PlatformEvent);
     expect((await world.fanOutVisible()).flat()).toEqual([]);
     await world.pump(world.settled);
     expect(idsAt(receiver)).toEqual([first, third, fourth, lost].map((event) => event?.id));
-    expect(await world.cursors.get(world.tenantId, channel)).toEqual({ epoch: 1, seq: 4 });
+    expect(await world.cursors.get(world.tenantId, channel)).toMatchObject({ epoch: 1, seq: 4 });
+  });
+
+  it('keeps holding past the gap wait while the channel still moves on, and keeps its order', async () => {
+    const { world, pass } = worldWithClock();
+    const { receiver } = await clinicWebhook(world);
+    const channel = newId('channel');
+    const [first, second, third] = channelEvents(world.tenantId, channel, 3) as PlatformEvent[];
+    world.publish(third as PlatformEvent);
+    expect((await world.fanOutVisible()).flat()).toHaveLength(1);
+    pass(6_000);
+    world.publish(first as PlatformEvent);
+    await world.fanOutVisible();
+    pass(5_000);
+    // Eleven seconds since the third was first handed out, but the channel moved on five ago: held.
+    expect((await world.fanOutVisible()).flat()).toHaveLength(1);
+    expect(world.counts.gapSkipped).toBe(0);
+    world.publish(second as PlatformEvent);
+    await world.fanOutVisible();
+    pass(1_000);
+    expect((await world.fanOutVisible()).flat()).toEqual([]);
+    await world.pump(world.settled);
+    expect(idsAt(receiver)).toEqual([first, second, third].map((event) => event?.id));
+    expect(world.counts.gapSkipped).toBe(0);
   });
 
   it('lets a duplicate and a late event of an earlier lease through at once, and a new lease start at 1', async () => {
@@ -465,7 +488,7 @@ describe('order', () => {
     expect((await world.fanOutVisible()).flat()).toEqual([]);
     await world.pump(world.settled);
     expect(idsAt(receiver)).toEqual([...lease5, late].map((event) => event.id));
-    expect(await world.cursors.get(world.tenantId, channel)).toEqual({ epoch: 5, seq: 3 });
+    expect(await world.cursors.get(world.tenantId, channel)).toMatchObject({ epoch: 5, seq: 3 });
 
     // A takeover: the next lease counts from 1; its first goes at once, its third waits for its second.
     const lease6 = channelEvents(world.tenantId, channel, 3, 6);
@@ -476,7 +499,7 @@ describe('order', () => {
     expect((await world.fanOutVisible()).flat()).toEqual([]);
     await world.pump(world.settled);
     expect(idsAt(receiver)).toEqual([...lease5, late, ...lease6].map((event) => event.id));
-    expect(await world.cursors.get(world.tenantId, channel)).toEqual({ epoch: 6, seq: 3 });
+    expect(await world.cursors.get(world.tenantId, channel)).toMatchObject({ epoch: 6, seq: 3 });
     expect(world.counts.gapSkipped).toBe(0);
   });
 

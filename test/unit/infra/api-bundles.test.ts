@@ -80,6 +80,7 @@ describe('the API functions’ bundles', () => {
 
   it('are one ES module each, with the createRequire banner, the AWS SDK inside and a source map beside', () => {
     expect(functions.map((fn) => fn.name).sort()).toEqual([
+      'admin',
       'authorizer',
       'channels',
       'messages',

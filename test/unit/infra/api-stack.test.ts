@@ -32,12 +32,15 @@ import {
   STATEFUL_STACK_NAME,
   WITHOUT_BUNDLING,
 } from '#infra/platform-app.ts';
+import { RUNNER_CLUSTER } from '#infra/runner-stack.ts';
 import {
   BOUND_ONLY_KEYS,
   parseRuntimeEnvironment,
   RUNTIME_ENVIRONMENT_KEYS,
 } from '#infra/runtime-environment.ts';
 import { DynamoApiKeyRepository } from '#shared/aws/dynamo/api-key-repository.ts';
+import { CHANNEL_DIRECTORY_ATTRIBUTES } from '#shared/aws/dynamo/channel-directory.ts';
+import { SHARD_OWNERSHIP_ATTRIBUTES } from '#shared/aws/dynamo/shard-ownership-reader.ts';
 import { DynamoTenantRepository } from '#shared/aws/dynamo/tenant-repository.ts';
 import { S3MediaStore } from '#shared/aws/s3-media-store.ts';
 import { loadResourceConfig } from '#shared/config.ts';
@@ -70,6 +73,9 @@ function readableNames(built: ReturnType<typeof platform>): Map<string, string> 
     [cfnId(stateful.webhookDeliveries.queue.queue), 'webhook-deliveries-queue'],
     [cfnId(stateful.webhookDeliveries.queue.deadLetterQueue), 'webhook-deliveries-dlq'],
     [cfnId(api.adminKey.secret), 'admin-key-secret'],
+    [cfnId(built.dashboard.hosting.bucket), 'dashboard-bucket'],
+    // CDK's bootstrap bucket, where the dashboard's build waits to be copied (a name, not a resource).
+    ['cdk-assets', 'arn:aws:s3:::cdk-hnb659fds-assets-123456789012-us-east-1'],
     // A stage's Ref is its name.
     [cfnId(api.api.api.deploymentStage), 'prod'],
     ...stateful.commandQueues.shards.flatMap((shard, index): [string, string][] => [
@@ -612,7 +618,7 @@ describe('API stack', () => {
       );
     };
 
-    it('are the five families and the authorizer, and nothing else runs code in the stack', () => {
+    it('are the six families and the authorizer, and nothing else runs code in the stack', () => {
       expect(
         functions()
           .map((fn) => fn.name)
@@ -659,7 +665,7 @@ describe('API stack', () => {
       const contract = parseRuntimeEnvironment(
         synthesized.resolve(output, STATEFUL_STACK_NAME, fakeResourceValues(synthesized)),
       );
-      for (const name of ['tenants', 'channels', 'messages', 'webhooks', 'authorizer'] as const) {
+      for (const name of ['tenants', 'admin', 'channels', 'messages', 'webhooks', 'authorizer'] as const) {
         const environment = environmentOf(name);
         // A variable that only comes with its grant: the webhook-secrets key, the webhooks function's alone.
         const given = RUNTIME_ENVIRONMENT_KEYS.filter(
@@ -676,6 +682,8 @@ describe('API stack', () => {
       expect(loadResourceConfig(environmentOf('webhooks')).webhookSecretKeyArn).toBe(
         contract.WEBHOOK_SECRET_KEY_ARN,
       );
+      // Whose leases the operator's view reads: the runners' cluster, which the runner stack names.
+      expect(environmentOf('admin').RUNNER_CLUSTER).toBe(RUNNER_CLUSTER);
       // The public function builds no platform: none of the contract, nothing to read.
       expect(Object.keys(environmentOf('public')).filter((key) => key in contract)).toEqual([]);
     });
@@ -713,7 +721,10 @@ describe('API stack', () => {
       });
       template.hasOutput('AdminKeySecretArn', { Value: { Ref: only('AWS::SecretsManager::Secret')[0] } });
       template.hasOutput('ApiUrl', { Value: Match.objectLike({ 'Fn::Join': Match.anyValue() }) });
-      expect(Object.keys(template.toJSON().Outputs)).toEqual(['ApiUrl', 'AdminKeySecretArn']);
+      // And the exports CDK adds for the dashboard stack's references to the REST API.
+      expect(
+        Object.keys(template.toJSON().Outputs).filter((name) => !name.startsWith('ExportsOutput')),
+      ).toEqual(['ApiUrl', 'AdminKeySecretArn']);
     });
   });
 
@@ -767,6 +778,46 @@ describe('API stack', () => {
       );
     });
 
+    it('gives admin queries that name their attributes, and nothing that writes', () => {
+      const conditions = grants
+        .filter((grant) => grant.principal === roleOf('admin') && grant.actions.includes('dynamodb:Query'))
+        .map((grant) => ({ resources: grant.resources, condition: grant.condition }));
+      const projected = (attributes: readonly string[]) => ({
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...attributes].sort() },
+        StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+      });
+      expect(conditions).toEqual([
+        // Channels' public attributes, in any tenant's partition and the shards' lists, no other index.
+        {
+          resources: ['platform-table', 'platform-table/index/gsi1'],
+          condition: projected(CHANNEL_DIRECTORY_ATTRIBUTES),
+        },
+        // The runners' lease and membership items of their cluster, their bookkeeping attributes only.
+        {
+          resources: ['sessions-table'],
+          condition: {
+            ...projected(SHARD_OWNERSHIP_ATTRIBUTES),
+            'ForAllValues:StringLike': {
+              'dynamodb:LeadingKeys': [`LEASE#${RUNNER_CLUSTER}#*`, `RUNNERS#${RUNNER_CLUSTER}`],
+            },
+          },
+        },
+      ]);
+      // What a channel item holds beyond them (its QR or pairing code) and other items' secrets stay out.
+      for (const secret of ['pairing', 'secrets', 'secretHash', 'text', 'contact']) {
+        expect(CHANNEL_DIRECTORY_ATTRIBUTES as readonly string[]).not.toContain(secret);
+      }
+      expect(describeGrants('admin')).toEqual(
+        [
+          ...basics('admin'),
+          'platform-table: dynamodb:Query if ForAllValues:StringEquals+StringEquals',
+          'platform-table/index/gsi1: dynamodb:Query if ForAllValues:StringEquals+StringEquals',
+          'sessions-table: dynamodb:Query if ForAllValues:StringEquals+StringEquals+ForAllValues:StringLike',
+          'session-key: kms:Decrypt kms:DescribeKey if StringEquals',
+        ].sort(),
+      );
+    });
+
     it('gives channels the tables and sending to every shard’s command queue (not the DLQs)', () => {
       expect(describeGrants('channels')).toEqual(
         [
@@ -805,9 +856,16 @@ describe('API stack', () => {
     });
 
     it('lets every reader of media list the keys the media store reads, so a missing file is a 404 and not a 403', async () => {
-      // Whoever may get a media object, in any stack: the messages function and the runner's tasks.
-      const readers = principalsAllowed(grants, ['s3:GetObject'], 'media-bucket', [...names.values()]);
-      expect(readers).toEqual([roleOf('messages'), cfnId(built.runner.runner.taskRole)].sort());
+      // Whoever may get a media object, in any stack: the messages function and the runner's tasks,
+      // which read through the media store, and the dispatcher's delivery function, which only
+      // presigns download URLs (it calls no S3 operation: webhook-dispatcher-stack.test.ts; a
+      // clinic downloading a file expired since gets S3's 403, as with any presigned URL).
+      const presigner = cfnId(built.consumers.webhookDispatcher.delivery.role);
+      const everyReader = principalsAllowed(grants, ['s3:GetObject'], 'media-bucket', [...names.values()]);
+      expect(everyReader).toEqual(
+        [roleOf('messages'), cfnId(built.runner.runner.taskRole), presigner].sort(),
+      );
+      const readers = everyReader.filter((reader) => reader !== presigner);
       // S3 checks s3:ListBucket with the requested key as s3:prefix before it answers 404 for it.
       const requested: string[] = [];
       const client = {
@@ -889,10 +947,27 @@ describe('API stack', () => {
         .map((grant) => `${grant.principal}: ${grant.actions.join(' ')} on ${grant.resources.join(' ')}`);
     }
 
-    it('lets no function touch the sessions table or the session key', () => {
+    it('lets no function but admin touch the sessions table or the session key, and admin only read through DynamoDB', () => {
       const roles = FUNCTIONS.map(roleOf);
       expect(roles.filter((role) => !grants.some((grant) => grant.principal === role))).toEqual([]);
-      expect(sessionAccess(grants, roles)).toEqual([]);
+      expect(
+        sessionAccess(
+          grants,
+          roles.filter((role) => role !== roleOf('admin')),
+        ),
+      ).toEqual([]);
+      expect(sessionAccess(grants, [roleOf('admin')])).toEqual([
+        `${roleOf('admin')}: dynamodb:Query on sessions-table`,
+        `${roleOf('admin')}: kms:Decrypt kms:DescribeKey on session-key`,
+      ]);
+      // The key only through DynamoDB: admin cannot unwrap a channel's data key by calling KMS itself.
+      const keyGrant = grants.find(
+        (grant) => grant.principal === roleOf('admin') && grant.resources.includes('session-key'),
+      );
+      if (!keyGrant?.condition) throw new Error('admin’s grant of the session key has no condition');
+      expect(Object.keys(keyGrant.condition)).toEqual(['StringEquals']);
+      const viaService = (keyGrant.condition.StringEquals as Record<string, unknown>)['kms:ViaService'];
+      expect(synthesized.resolve(viaService, API_STACK_NAME, named)).toBe('dynamodb.us-east-1.amazonaws.com');
     });
 
     it('would notice a function given the sessions table', () => {
@@ -932,7 +1007,7 @@ describe('API stack', () => {
       const xray = 'AwsSolutions-IAM5[Resource::*]';
       expect(acknowledgements.map(({ at, rule }) => `${at} ${rule}`).sort()).toEqual(
         [
-          ...['Public', 'Tenants', 'Channels', 'Messages', 'Webhooks', 'Authorizer'].map(
+          ...['Public', 'Tenants', 'Admin', 'Channels', 'Messages', 'Webhooks', 'Authorizer'].map(
             (fn) => `Functions/${fn}/Role ${xray}`,
           ),
           `Functions/Messages/Role AwsSolutions-IAM5[Resource::${STATEFUL_STACK_NAME}:ExportsOutputFnGetAttMediaBucket4022EBBFArnD921DB08/*]`,

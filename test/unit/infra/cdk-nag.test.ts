@@ -27,10 +27,10 @@ describe('cdk-nag AwsSolutions', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'clinic-wa-nag-'));
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  // Builds and synthesizes all three stacks: seconds on a loaded machine, past vitest's default 5.
+  // Builds and synthesizes every stack: seconds on a loaded machine, past vitest's default 5.
   it('finds no unacknowledged error or warning in any stack', () => {
-    const { stateful, api, runner, consumers } = platform({ shardCount: 2 });
-    for (const stack of [stateful, api, runner, consumers]) {
+    const { stateful, api, runner, consumers, dashboard } = platform({ shardCount: 2 });
+    for (const stack of [stateful, api, runner, consumers, dashboard]) {
       expect(findings(stack)).toEqual([]);
       const annotations = Annotations.fromStack(stack);
       expect(annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
@@ -81,6 +81,7 @@ describe('cdk-nag AwsSolutions', () => {
       'ClinicWa-Api/Api/Api/Default/docs/GET',
       'ClinicWa-Api/Api/Api/Default/health/GET',
       'ClinicWa-Api/Api/Api/Default/v1/openapi.json/GET',
+      'ClinicWa-Api/Functions/Admin/Role',
       'ClinicWa-Api/Functions/Authorizer/Role',
       'ClinicWa-Api/Functions/Channels/Role',
       'ClinicWa-Api/Functions/Messages/Role',
@@ -90,6 +91,10 @@ describe('cdk-nag AwsSolutions', () => {
       'ClinicWa-Consumers/Recorder/Function/Role',
       'ClinicWa-Consumers/WebhookDispatcher/Delivery/Role',
       'ClinicWa-Consumers/WebhookDispatcher/FanOut/Role',
+      'ClinicWa-Dashboard/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C',
+      'ClinicWa-Dashboard/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C/ServiceRole',
+      'ClinicWa-Dashboard/Hosting/AccessLogs',
+      'ClinicWa-Dashboard/Hosting/Distribution',
       'ClinicWa-Runner/Runner/Task',
       'ClinicWa-Runner/Runner/Task/ExecutionRole',
       'ClinicWa-Runner/Runner/Task/TaskRole',

@@ -27,6 +27,14 @@ interface Statement {
  * (policy version v1), so a grant through one is seen like any other. An unknown one fails the analysis.
  */
 const AWS_MANAGED_POLICIES: Readonly<Record<string, Statement[]>> = {
+  // CDK's BucketDeployment handler (ClinicWa-Dashboard): its logs.
+  'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole': [
+    {
+      Effect: 'Allow',
+      Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: '*',
+    },
+  ],
   // The account's CloudWatch Logs role for API Gateway (ClinicWa-Api).
   'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs': [
     {

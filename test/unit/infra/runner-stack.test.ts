@@ -14,16 +14,20 @@ import {
   runnerScalingOf,
   STATEFUL_STACK_NAME,
 } from '#infra/platform-app.ts';
+import { RUNNER_CLUSTER } from '#infra/runner-stack.ts';
 import {
   BOUND_ONLY_KEYS,
   parseRuntimeEnvironment,
   RUNTIME_ENVIRONMENT_KEYS,
 } from '#infra/runtime-environment.ts';
+import { sessionPk } from '#runner/auth/key-layout.ts';
 import { loadRunnerConfig } from '#runner/config.ts';
 import { RunnerMetrics } from '#runner/runner-metrics.ts';
+import { leaseKey, membershipPartition } from '#shared/aws/dynamo/fence-check.ts';
 import { loadAwsConfig, loadResourceConfig } from '#shared/config.ts';
+import { newId } from '#shared/domain/ids.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/observability.ts';
-import { type IamGrant, iamGrants, principalsAllowed } from './iam-grants.ts';
+import { type IamGrant, iamGrants, principalsAllowed, stringLike } from './iam-grants.ts';
 import { cfnId, fakeResourceValues, platform, SynthesizedPlatform } from './support.ts';
 
 const SHARDS = 4;
@@ -301,10 +305,36 @@ describe('runner stack', () => {
     /** Decrypt, or what leads to it: re-encrypting under another key, grants, the key policy. */
     const KEY_DECRYPT = ['kms:Decrypt', 'kms:ReEncryptFrom', 'kms:CreateGrant', 'kms:PutKeyPolicy'];
 
-    it('only the runner task role reads the sessions table or decrypts with the session key, in any stack', () => {
+    it('only the runner task role reads sessions or decrypts with the session key, in any stack', () => {
       const everything = [...names.values()];
-      expect(principalsAllowed(grants, SESSIONS_READ, 'sessions-table', everything)).toEqual([taskRole]);
-      expect(principalsAllowed(grants, KEY_DECRYPT, 'session-key', everything)).toEqual([taskRole]);
+      // Besides the runner, the API's admin function, the operator's view of runners: it may read the
+      // lease and membership partitions, never a session's (api-stack.test.ts holds the whole grant).
+      const adminRole = cfnId(built.api.functions.families.admin.role);
+      expect(principalsAllowed(grants, SESSIONS_READ, 'sessions-table', everything)).toEqual(
+        [adminRole, taskRole].sort(),
+      );
+      expect(principalsAllowed(grants, KEY_DECRYPT, 'session-key', everything)).toEqual(
+        [adminRole, taskRole].sort(),
+      );
+      const adminReads = grants.filter(
+        (grant) => grant.principal === adminRole && grant.resources.includes('sessions-table'),
+      );
+      expect(adminReads.map((grant) => grant.actions)).toEqual([['dynamodb:Query']]);
+      const leading = adminReads[0]?.condition?.['ForAllValues:StringLike'] as
+        | Record<string, string[]>
+        | undefined;
+      const partitions = leading?.['dynamodb:LeadingKeys'] ?? [];
+      expect(partitions.length).toBeGreaterThan(0);
+      const reachable = (pk: string) => partitions.some((pattern) => stringLike(pattern, pk));
+      expect(reachable(sessionPk({ tenantId: newId('tenant'), channelId: newId('channel') }))).toBe(false);
+      expect(reachable(leaseKey(3, RUNNER_CLUSTER).pk)).toBe(true);
+      expect(reachable(membershipPartition(RUNNER_CLUSTER))).toBe(true);
+      expect(reachable(leaseKey(3, 'another-cluster').pk)).toBe(false);
+      // The key, through DynamoDB only (kms:ViaService): no direct Decrypt of a channel's data key.
+      const adminKeyUse = grants.filter(
+        (grant) => grant.principal === adminRole && grant.resources.includes('session-key'),
+      );
+      expect(adminKeyUse.map((grant) => Object.keys(grant.condition ?? {}))).toEqual([['StringEquals']]);
       // The key policy only hands the key to IAM (the account), where the policies above decide.
       const [key] = Object.values(
         synthesized.template(STATEFUL_STACK_NAME).Resources as Record<
@@ -331,12 +361,13 @@ describe('runner stack', () => {
       Grant.addToPrincipal({ grantee: admin, actions: ['kms:*'], resourceArns: ['*'] });
       const otherGrants = iamGrants(new SynthesizedPlatform(intruded.app), named);
       const everything = [...names.values()];
+      const operatorView = cfnId(intruded.api.functions.families.admin.role);
       expect(principalsAllowed(otherGrants, SESSIONS_READ, 'sessions-table', everything)).toEqual(
-        [cfnId(intruded.runner.runner.taskRole), cfnId(reader)].sort(),
+        [operatorView, cfnId(intruded.runner.runner.taskRole), cfnId(reader)].sort(),
       );
       // Reading the table brings the key's use through DynamoDB: the reader is reported there too.
       expect(principalsAllowed(otherGrants, KEY_DECRYPT, 'session-key', everything)).toEqual(
-        [cfnId(admin), cfnId(intruded.runner.runner.taskRole), cfnId(reader)].sort(),
+        [cfnId(admin), operatorView, cfnId(intruded.runner.runner.taskRole), cfnId(reader)].sort(),
       );
     });
 

@@ -79,7 +79,7 @@ export class SynthesizedPlatform {
 
   /**
    * A value of `stack`'s template as a string: `Ref`s and `Fn::GetAtt`s become `name(stack, id,
-   * attribute)`, imports are followed to the exporting stack, joins are joined, pseudo parameters
+   * attribute)`, imports are followed to the exporting stack, joins are joined (and a part of a split selected), pseudo parameters
    * are the given ones.
    */
   resolve(
@@ -110,6 +110,15 @@ export class SynthesizedPlatform {
       if (fn === 'Fn::Join') {
         const [separator, parts] = args as [string, CfnValue[]];
         return parts.map((part) => recurse(part, inStack)).join(separator);
+      }
+      if (fn === 'Fn::Select') {
+        // Only as CDK writes it to take a part of a URL: a part of a split string.
+        const [index, list] = args as [number, { 'Fn::Split'?: [string, CfnValue] }];
+        if (!list['Fn::Split']) throw new Error('cannot resolve Fn::Select of anything but Fn::Split');
+        const [separator, whole] = list['Fn::Split'];
+        const part = recurse(whole, inStack).split(separator)[index];
+        if (part === undefined) throw new Error(`Fn::Select: no part ${index}`);
+        return part;
       }
       if (fn === 'Fn::Sub' && typeof args === 'string') {
         return args.replace(/\$\{([\w:]+)\}/g, (_, id: string) => pseudo[id] ?? name(inStack, id));

@@ -49,6 +49,7 @@ describe('consumers stack: the webhook dispatcher', () => {
       [cfnId(stateful.sessionsTable.table), 'sessions-table'],
       [cfnId(stateful.sessionKey.key), 'session-key'],
       [cfnId(stateful.webhookSecretKey.key), 'webhook-secret-key'],
+      [cfnId(stateful.media.bucket), 'media-bucket'],
       [cfnId(stateful.events.bus), 'event-bus'],
       [cfnId(webhooks.queue.queue), 'webhook-events'],
       [cfnId(webhooks.queue.deadLetterQueue), 'webhook-events-dlq'],
@@ -302,6 +303,7 @@ describe('consumers stack: the webhook dispatcher', () => {
         'platform.deliveryQueue',
         'platform.eventSequenceCursors',
         'platform.events',
+        'platform.media',
         'platform.orderedDeliveryQueue',
         'platform.tenantRetention',
         'platform.webhookSecrets',
@@ -383,6 +385,31 @@ describe('consumers stack: the webhook dispatcher', () => {
       expect([...new Set(sent.map(({ name }) => actionOf[name]))].sort()).toEqual([
         ...DISPATCHER_TABLE_ACTIONS,
       ]);
+    });
+
+    it('lets the worker only get the media bucket’s tenant objects (to presign download URLs), the fan-out nothing of it', () => {
+      const onMedia = (handler: string) =>
+        grantsOf(handler)
+          .filter((grant) => grant.resources.some((resource) => resource.startsWith('media-bucket')))
+          .map(({ actions, resources, condition }) => ({ actions, resources, condition }));
+      expect(onMedia('deliveryHandler')).toEqual([
+        { actions: ['s3:GetObject'], resources: ['media-bucket/media/*'], condition: undefined },
+      ]);
+      expect(onMedia('fanOutHandler')).toEqual([]);
+      // What the grant is for: the dispatcher hands its media store to `withMediaLinks` alone, which
+      // only presigns (no S3 call: no listing needed, a missing file is the downloader's 403/404).
+      const source = (path: string) => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
+      expect(source('shared/use-cases/webhook-dispatch.ts').match(/deps\.media\b[.\w]*/g)).toEqual([
+        'deps.media',
+        'deps.media',
+      ]);
+      expect([
+        ...new Set(source('shared/use-cases/event-media-links.ts').match(/\bmedia\.(?!ts\b)\w+/g)),
+      ]).toEqual(['media.presignDownload']);
+      for (const handler of ['fanOutHandler', 'deliveryHandler'])
+        expect(
+          grantsOf(handler).flatMap((grant) => grant.actions.filter((a) => a.startsWith('s3:'))),
+        ).toEqual(handler === 'deliveryHandler' ? ['s3:GetObject'] : []);
     });
 
     it('gives neither function the sessions table or the session key, with any action', () => {

@@ -3,6 +3,7 @@ import {
   hasScope,
   issueApiKeySecret,
   parsePresentedKey,
+  scopesBeyond,
   secretMatches,
   validateNewApiKey,
 } from '#shared/domain/api-key.ts';
@@ -37,6 +38,30 @@ describe('API keys', () => {
     expect(hasScope({ scopes: ['channels:read'] }, 'channels:read')).toBe(true);
     expect(hasScope({ scopes: ['channels:read'] }, 'messages:send')).toBe(false);
     expect(hasScope({ scopes: ['*'] }, 'privacy:manage')).toBe(true);
+  });
+
+  it('lets a key hand out only scopes it holds itself, and only a * key grant *', () => {
+    const limited = { scopes: ['keys:manage', 'channels:read'] as const };
+    expect(scopesBeyond(limited, ['channels:read'])).toEqual([]);
+    expect(scopesBeyond(limited, ['keys:manage', 'channels:read'])).toEqual([]);
+    expect(scopesBeyond(limited, ['channels:read', 'channels:write', 'messages:read'])).toEqual([
+      'channels:write',
+      'messages:read',
+    ]);
+    // `*` covers scopes added later: holding every scope there is today is not holding `*`.
+    const everyScopeByName = {
+      scopes: [
+        'channels:read',
+        'channels:write',
+        'messages:send',
+        'messages:read',
+        'webhooks:manage',
+        'privacy:manage',
+        'keys:manage',
+      ] as const,
+    };
+    expect(scopesBeyond(everyScopeByName, ['*'])).toEqual(['*']);
+    expect(scopesBeyond({ scopes: ['*'] }, ['*', 'privacy:manage'])).toEqual([]);
   });
 
   it('names the failing fields of a bad key request', () => {

@@ -7,6 +7,7 @@ import {
   isDeleted,
   shardDutyFor,
   shardFor,
+  tallyChannels,
   validateChannelName,
 } from '#shared/domain/channel.ts';
 import { channelCommandSchema } from '#shared/domain/commands.ts';
@@ -96,5 +97,25 @@ describe('channel names', () => {
     expect(validateChannelName('  Recepção  ')).toBe('Recepção');
     expect(() => validateChannelName('   ')).toThrow(ValidationError);
     expect(() => validateChannelName('x'.repeat(101))).toThrow(ValidationError);
+  });
+});
+
+describe('channel counts', () => {
+  it('counts per tenant and status, by tenant and then in the status machine’s order', () => {
+    expect(
+      tallyChannels([
+        { tenantId: 'ten_B', status: 'open' },
+        { tenantId: 'ten_A', status: 'open' },
+        { tenantId: 'ten_A', status: 'disconnected' },
+        { tenantId: 'ten_A', status: 'open' },
+        { tenantId: 'ten_B', status: 'qr' },
+      ]),
+    ).toEqual([
+      { tenantId: 'ten_A', status: 'disconnected', count: 1 },
+      { tenantId: 'ten_A', status: 'open', count: 2 },
+      { tenantId: 'ten_B', status: 'qr', count: 1 },
+      { tenantId: 'ten_B', status: 'open', count: 1 },
+    ]);
+    expect(tallyChannels([])).toEqual([]);
   });
 });

@@ -142,7 +142,7 @@ describe('the envelope the recorder parses', () => {
       scope,
       {
         messageId: newId('message'),
-        from: { phoneNumber: '+5511987654321', lid: null },
+        from: { phoneNumber: '+5511987654321', lid: null, name: null },
         timestamp: new Date(T0).toISOString(),
         type: 'text',
         content: { text: { body: 'Olá' }, extra: [1, { nested: true }] },

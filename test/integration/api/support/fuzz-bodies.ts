@@ -114,6 +114,7 @@ export function validBody(operationId: string, ids: BodyIds): fc.Arbitrary<Json>
         { requiredKeys: ['name'] },
       );
     case 'createApiKey':
+    case 'createOwnApiKey':
       return fc.record({ name: name(100), scopes: fc.subarray([...API_KEY_SCOPES], { minLength: 1 }) });
     case 'createChannel':
       return fc.record({ name: name(100) });

@@ -55,9 +55,11 @@ export class WriteLedger {
         allow('TENANT');
         break;
       case 'createApiKey':
+      case 'createOwnApiKey':
         allow(`APIKEY#${String(id)}`);
         break;
       case 'revokeApiKey':
+      case 'revokeOwnApiKey':
         allow(`APIKEY#${params.keyId}`);
         break;
       case 'createChannel':

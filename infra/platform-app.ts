@@ -2,10 +2,11 @@
 // local synthesizer and the tests, so all three see the same stacks, context and cdk-nag checks.
 import { readFileSync } from 'node:fs';
 import { App, type AppProps, Aspects, type IAspect, Stack, Validations } from 'aws-cdk-lib';
+import { CfnTaskDefinition } from 'aws-cdk-lib/aws-ecs';
 import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { LOCAL_ONLY_WEBHOOK_SETTINGS } from '#shared/config.ts';
+import { LOCAL_ONLY_RUNNER_SETTINGS, LOCAL_ONLY_WEBHOOK_SETTINGS } from '#shared/config.ts';
 import { ApiStack } from './api-stack.ts';
 import {
   DEFAULT_FIREWALL_RATE_WINDOW,
@@ -242,21 +243,31 @@ export interface Platform {
 
 /**
  * Synthesis fails on any Lambda function that sets a setting meant for local development and tests
- * (`http:` webhooks to loopback, a shrunk retry schedule: `LOCAL_ONLY_WEBHOOK_SETTINGS`), whatever
- * construct added it. The dispatcher also refuses them at cold start inside Lambda (shared/config.ts).
+ * (`http:` webhooks to loopback, a shrunk retry schedule: `LOCAL_ONLY_WEBHOOK_SETTINGS`), and on any
+ * ECS task definition that sets one of the runner's (the QR drawn on stdout:
+ * `LOCAL_ONLY_RUNNER_SETTINGS`), whatever construct added it. The dispatcher also refuses its own at
+ * cold start inside Lambda, the runner its own inside an ECS task (shared/config.ts).
  */
 export class LocalOnlySettingsGuard implements IAspect {
   visit(node: IConstruct): void {
-    if (!(node instanceof CfnFunction)) return;
-    const environment = Stack.of(node).resolve(node.environment) as
-      | { variables?: Record<string, unknown> }
-      | undefined;
-    for (const key of LOCAL_ONLY_WEBHOOK_SETTINGS) {
-      if (environment?.variables && key in environment.variables) {
-        throw new Error(`${node.node.path} sets ${key}, which is for local development and tests only`);
-      }
+    if (node instanceof CfnFunction) {
+      const environment = Stack.of(node).resolve(node.environment) as
+        | { variables?: Record<string, unknown> }
+        | undefined;
+      refuse(node, LOCAL_ONLY_WEBHOOK_SETTINGS, Object.keys(environment?.variables ?? {}));
+    } else if (node instanceof CfnTaskDefinition) {
+      const containers = (Stack.of(node).resolve(node.containerDefinitions) ?? []) as {
+        environment?: { name?: unknown }[];
+      }[];
+      const names = containers.flatMap((container) => (container.environment ?? []).map(({ name }) => name));
+      refuse(node, LOCAL_ONLY_RUNNER_SETTINGS, names);
     }
   }
+}
+
+function refuse(node: IConstruct, localOnly: readonly string[], variables: readonly unknown[]): void {
+  const key = localOnly.find((setting) => variables.includes(setting));
+  if (key) throw new Error(`${node.node.path} sets ${key}, which is for local development and tests only`);
 }
 
 export interface PlatformOptions {

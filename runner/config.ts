@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { type Environment, readConfig, runnerClusterName } from '#shared/config.ts';
+import { type Environment, readConfig, refuseInsideEcs, runnerClusterName } from '#shared/config.ts';
 import { DEFAULT_LINK_FETCH_POLICY } from './messages/link-fetcher.ts';
 
 /** Where the runner's sockets go: our simulator (trusting its root key and media CA) or WhatsApp. */
@@ -56,8 +56,16 @@ const runnerConfigSchema = z
     WA_TRUST_ROOT: z.string().min(1).optional(),
     /** PEM of the CA the simulator's media upload host uses (its `GET /trust` `mediaCaPem`). */
     WA_MEDIA_CA_PEM: z.string().includes('BEGIN CERTIFICATE').optional(),
+    /**
+     * Local development only (`npm start -- --whatsapp live`): each channel's QR is also drawn on
+     * stdout, to scan with a phone. Refused in an ECS task: the QR is a pairing secret, never logged.
+     */
+    PRINT_QR_TO_TERMINAL: z.enum(['true', 'false']).default('false'),
+    AWS_EXECUTION_ENV: z.string().optional(),
+    ECS_CONTAINER_METADATA_URI_V4: z.string().optional(),
   })
   .superRefine((env, context) => {
+    if (env.PRINT_QR_TO_TERMINAL === 'true') refuseInsideEcs(env, 'PRINT_QR_TO_TERMINAL', context);
     if (env.WA_MODE === 'simulator') {
       for (const name of ['WA_WEBSOCKET_URL', 'WA_TRUST_ROOT'] as const) {
         if (!env[name])
@@ -85,6 +93,7 @@ const runnerConfigSchema = z
     },
     sessionTransactionConcurrency: env.SESSION_TRANSACTION_CONCURRENCY,
     whatsapp: whatsAppConnection(env),
+    printQrToTerminal: env.PRINT_QR_TO_TERMINAL === 'true',
   }));
 
 export type RunnerConfig = z.output<typeof runnerConfigSchema>;

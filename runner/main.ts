@@ -7,6 +7,7 @@ import { SessionStore } from './auth/session-store.ts';
 import { loadRunnerConfig } from './config.ts';
 import { routeConsoleThroughLogger } from './console-guard.ts';
 import { CoalescingEventPublisher } from './events/coalescing-event-publisher.ts';
+import { TerminalQrPublisher } from './events/terminal-qr-publisher.ts';
 import { startHealthServer } from './health.ts';
 import { LeaseTable, leaseCallTimeoutMs } from './leases/lease-table.ts';
 import { createLinkFetcher } from './messages/link-fetcher.ts';
@@ -45,7 +46,7 @@ export async function startRunnerProcess(env: NodeJS.ProcessEnv = process.env) {
     messages: new MessageIdMemory(platform.messages),
     contactChecks: platform.contactChecks,
     media: platform.media,
-    events,
+    events: config.printQrToTerminal ? new TerminalQrPublisher(events) : events,
     outbox: platform.outbox,
     inboundMediaMaxBytes: () => config.inboundMediaMaxBytes,
     mediaDownloads: new Semaphore(config.maxConcurrentMediaDownloads),

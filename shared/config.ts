@@ -182,6 +182,28 @@ function refuseInsideLambda(
   });
 }
 
+/**
+ * Runner settings for local development only: `PRINT_QR_TO_TERMINAL=true` draws each channel's QR in
+ * the terminal (`npm start -- --whatsapp live`), where a deployed task would put the pairing secret
+ * in its logs. Inside an ECS task (`AWS_EXECUTION_ENV`=`AWS_ECS_FARGATE`/`AWS_ECS_EC2` and
+ * `ECS_CONTAINER_METADATA_URI_V4`, both set by ECS) the runner refuses to start with one, and
+ * synthesis refuses a task definition that sets one (infra/platform-app.ts, `LocalOnlySettingsGuard`).
+ */
+export const LOCAL_ONLY_RUNNER_SETTINGS = ['PRINT_QR_TO_TERMINAL'] as const;
+
+export function refuseInsideEcs(
+  env: { AWS_EXECUTION_ENV?: string | undefined; ECS_CONTAINER_METADATA_URI_V4?: string | undefined },
+  variable: (typeof LOCAL_ONLY_RUNNER_SETTINGS)[number],
+  context: z.RefinementCtx,
+): void {
+  if (!env.AWS_EXECUTION_ENV?.startsWith('AWS_ECS') && !env.ECS_CONTAINER_METADATA_URI_V4) return;
+  context.addIssue({
+    code: 'custom',
+    path: [variable],
+    message: 'is for local development only, never in a deployed runner (ECS)',
+  });
+}
+
 /** The dispatcher's own settings (where webhooks may point is `webhookUrlPolicySchema`'s). */
 export const webhookDispatchConfigSchema = z
   .object({

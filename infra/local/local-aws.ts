@@ -1,4 +1,4 @@
-// Local AWS for tests and `npm start`: moto on a free port (or an emulator already running, such as
+// Local AWS for tests and `npm start`: moto on a free port or a given one (or an emulator already running, such as
 // LocalStack), with the stateful stack synthesized and provisioned into it.
 import type { RuntimeEnvironment } from '../runtime-environment.ts';
 import { EMULATOR_REGION } from './aws-clients.ts';
@@ -23,10 +23,12 @@ export interface LocalAwsOptions {
 
 /**
  * `CLINIC_WA_EXTERNAL_AWS=1` with `AWS_ENDPOINT_URL` provisions into that emulator (LocalStack, say)
- * instead of starting moto; `LOCAL_AWS_PORT` pins moto's port.
+ * instead of starting moto; `LOCAL_AWS_PORT` pins moto's port, else `defaults.port` (`npm start`'s
+ * fixed one), else a free one (the tests').
  */
 export function localAwsOptionsFromEnvironment(
   env: Readonly<Record<string, string | undefined>> = process.env,
+  defaults: { readonly port?: number } = {},
 ): LocalAwsOptions {
   if (env.CLINIC_WA_EXTERNAL_AWS === '1') {
     if (!env.AWS_ENDPOINT_URL) {
@@ -38,7 +40,8 @@ export function localAwsOptionsFromEnvironment(
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65_536)) {
     throw new Error(`LOCAL_AWS_PORT must be a port number, got ${env.LOCAL_AWS_PORT}`);
   }
-  return port === undefined ? {} : { port };
+  const chosen = port ?? defaults.port;
+  return chosen === undefined ? {} : { port: chosen };
 }
 
 export interface LocalAws {

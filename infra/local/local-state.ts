@@ -1,49 +1,59 @@
-// What `npm start` keeps across restarts, and where: moto's state (tables, queues and their
-// messages, the KMS key material, buckets, the event bus; infra/local/moto_state.py), the WhatsApp
-// simulator's phones, the admin key and the environment file. `LOCAL_FRESH=true` starts from empty
-// state. A local development directory: the files hold keys, and are written mode 600.
-import { closeSync, openSync, readSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+// What `npm start` keeps across restarts, and where: one directory, `.local/` at the repository root
+// or `LOCAL_STATE_DIR` (a test runs the platform on a directory of its own, beside a developer's).
+// In it: moto's state (tables, queues and their messages, the KMS key material, buckets, the event
+// bus; infra/local/moto_state.py), the WhatsApp simulator's phones, the admin key, the demo tenant,
+// and what one start wrote for people and scripts. `--fresh` (or `LOCAL_FRESH=true`) forgets the
+// data and keeps the configuration. A local development directory: the files with keys are mode 600.
+import { chmodSync, closeSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
-export interface LocalState {
-  readonly directory: string;
+const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface LocalStateFiles {
+  readonly dir: string;
   /** moto's saved backends (a pickle behind a JSON header line; moto_state.py). */
-  readonly awsStateFile: string;
-  readonly simulatorStateFile: string;
-  readonly adminKeyFile: string;
-  readonly envFile: string;
-  /** Remove the saved AWS and simulator state before starting (`LOCAL_FRESH=true`). */
-  readonly fresh: boolean;
+  readonly awsState: string;
+  /** The WhatsApp simulator's snapshot: phones, paired companions, media. */
+  readonly simulatorSnapshot: string;
+  /** The operator's key for this machine (mode 600). */
+  readonly adminKey: string;
+  /** The demo tenant and its key, reused while the API still knows them (mode 600). */
+  readonly demoTenant: string;
+  /** `export …` lines for your shell: `source .local/local-aws.env`. */
+  readonly awsEnv: string;
+  /** What scripts (`npm run demo`) read: URLs, the demo tenant, the virtual phone (mode 600). */
+  readonly platform: string;
+  /** Everything one start did: resources, environment, each part's details, a failure's stack. */
+  readonly startDetails: string;
 }
 
-/** `LOCAL_STATE_DIR` (default `<project>/.local`) and `LOCAL_FRESH` (`true`/`1`, `false`/`0`). */
-export function localStateFromEnvironment(
-  projectRoot: string,
+export function localStateFiles(
   env: Readonly<Record<string, string | undefined>> = process.env,
-): LocalState {
-  const directory = resolve(env.LOCAL_STATE_DIR || join(projectRoot, '.local'));
-  const flag = (env.LOCAL_FRESH ?? '').toLowerCase();
-  if (!['', 'true', '1', 'false', '0'].includes(flag)) {
-    throw new Error(`LOCAL_FRESH must be true or false, got ${env.LOCAL_FRESH}`);
-  }
+  root: string = projectRoot,
+): LocalStateFiles {
+  const dir = resolve(env.LOCAL_STATE_DIR || join(root, '.local'));
   return {
-    directory,
-    awsStateFile: join(directory, 'aws-state.pickle'),
-    simulatorStateFile: join(directory, 'simulator-state.json'),
-    adminKeyFile: join(directory, 'admin-key'),
-    envFile: join(directory, 'local-aws.env'),
-    fresh: flag === 'true' || flag === '1',
+    dir,
+    awsState: join(dir, 'aws-state.pickle'),
+    simulatorSnapshot: join(dir, 'simulator-state.json'),
+    adminKey: join(dir, 'admin-key'),
+    demoTenant: join(dir, 'demo-tenant.json'),
+    awsEnv: join(dir, 'local-aws.env'),
+    platform: join(dir, 'platform.json'),
+    startDetails: join(dir, 'start-details.txt'),
   };
 }
 
 /**
- * Forgets the platform's data: moto's state and the simulator's phones (a phone still linked to a
- * companion the platform forgot would only confuse). The admin key stays: it is configuration.
+ * Forgets the platform's data: moto's state, the simulator's phones (a phone still linked to a
+ * companion the platform forgot would only confuse) and the demo tenant it named. The admin key
+ * stays: it is configuration. Returns the files it removed.
  */
-export function clearSavedState(state: LocalState): string[] {
+export function clearSavedState(files: LocalStateFiles): string[] {
   const removed: string[] = [];
-  for (const file of [state.awsStateFile, state.simulatorStateFile]) {
+  for (const file of [files.awsState, files.simulatorSnapshot, files.demoTenant]) {
     try {
       rmSync(file);
       removed.push(file);
@@ -82,4 +92,18 @@ export function readSavedAwsState(file: string): SavedAwsState | undefined {
   } finally {
     closeSync(descriptor);
   }
+}
+
+/** A path as a person in the repository would type it (`.local/admin-key`), else absolute. */
+export function displayPath(path: string, cwd: string = process.cwd()): string {
+  const relativePath = relative(cwd, path);
+  return relativePath && !relativePath.startsWith('..') && !isAbsolute(relativePath) ? relativePath : path;
+}
+
+/** A file only its owner reads (a key is in it), however it was left before. */
+export function writePrivateFile(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text, { mode: 0o600 });
+  // `mode` applies only when the file is created.
+  chmodSync(path, 0o600);
 }

@@ -1,4 +1,4 @@
-// Runs moto (the AWS emulator from the project's .venv) as a child process on a free port.
+// Runs moto (the AWS emulator from the project's .venv) as a child process on a free or given port.
 // The server must never outlive us, even when we are killed without a chance to clean up: it runs
 // moto's own entry point behind a watchdog thread that exits as soon as our end of its stdin pipe
 // closes, which the OS does for us however we die. With a state file, it restores moto's state from
@@ -181,6 +181,15 @@ function tail(file: string, bytes = 2_000): string {
   } catch {
     return '(no log)';
   }
+}
+
+/** Whether a server could listen on `port` on the loopback address now. */
+export async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 export async function freePort(): Promise<number> {

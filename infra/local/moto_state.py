@@ -226,13 +226,14 @@ class StateFile:
             if header.get("moto") != moto.__version__:
                 raise SystemExit(
                     f"{self.path} was saved by moto {header.get('moto')}, this is moto {moto.__version__}: "
-                    "its objects may not fit. Start from empty state with LOCAL_FRESH=true."
+                    "its objects may not fit. Start from empty state: npm start -- --fresh (or LOCAL_FRESH=true)."
                 )
             try:
                 backends = pickle.load(file)
             except Exception as error:
                 raise SystemExit(
-                    f"{self.path} cannot be read ({error!r}). Start from empty state with LOCAL_FRESH=true."
+                    f"{self.path} cannot be read ({error!r}). "
+                    "Start from empty state: npm start -- --fresh (or LOCAL_FRESH=true)."
                 ) from error
         for service, account, region, backend in backends:
             get_backend(service)[account][region] = backend

@@ -1,6 +1,8 @@
 // `npm start` (infra/local/start.ts, the whole local platform in child processes) stopped and started
-// again on the same state directory: the paired channel logs back in from its stored session, with
-// no new scan, and the tenant, its API key, messages and webhooks are all still there.
+// again on the same state directory and ports: the paired channel logs back in from its stored
+// session, with no new scan, and the tenant, its API key, messages and webhooks are all still there;
+// the environment (queue URLs included) comes back the same, and the demo tenant and virtual phone
+// are reused. Then `--fresh` starts from empty state.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,10 +10,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '#infra/local/moto-server.ts';
+import { readPlatformFile } from '#infra/local/platform-file.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const stateDirectory = mkdtempSync(join(tmpdir(), 'clinic-wa-restart-'));
-const [awsPort, simPort, healthPort, apiPort] = [
+const [awsPort, simPort, healthPort, apiPort, dashboardPort] = [
+  await freePort(),
   await freePort(),
   await freePort(),
   await freePort(),
@@ -36,9 +40,9 @@ afterAll(async () => {
   rmSync(stateDirectory, { recursive: true, force: true });
 });
 
-/** `npm start` on this file's ports and state directory, once it printed that everything runs. */
-async function startPlatform(): Promise<RunningPlatform> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'infra/local/start.ts')], {
+/** `npm start` on this file's ports and state directory, once it printed its summary. */
+async function startPlatform(args: readonly string[] = []): Promise<RunningPlatform> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'infra/local/start.ts'), ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -48,6 +52,10 @@ async function startPlatform(): Promise<RunningPlatform> {
       LOCAL_SIM_PORT: String(simPort),
       LOCAL_RUNNER_HEALTH_PORT: String(healthPort),
       LOCAL_API_PORT: String(apiPort),
+      LOCAL_DASHBOARD_PORT: String(dashboardPort),
+      CLINIC_WA_EXTERNAL_AWS: undefined,
+      ADMIN_API_KEY: undefined,
+      LOCAL_FRESH: undefined,
       LOG_LEVEL: 'ERROR',
     },
   });
@@ -63,7 +71,7 @@ async function startPlatform(): Promise<RunningPlatform> {
   await until(
     async () => {
       if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output}`);
-      return output.includes('Running. Ctrl-C to stop.') || undefined;
+      return output.includes('clinic-wa is running') || undefined;
     },
     'npm start to be running',
     180_000,
@@ -114,9 +122,12 @@ async function patientReceived(text: string) {
 }
 
 describe('npm start, stopped and started again', () => {
-  it('keeps the paired channel open without a new scan, with its tenant, key, messages and webhooks', async () => {
+  it('keeps the paired channel open without a new scan, its tenant, key, messages, webhooks, environment, demo tenant and phone; --fresh forgets them', async () => {
     const first = await startPlatform();
-    expect(first.output()).toContain('state kept in');
+    expect(first.output()).toMatch(/✓ local AWS \(moto, \d+ resources, new state\)/);
+    expect(first.output()).toMatch(/\n {2}state {12}new, kept in .+ for the next start/);
+    const firstEnvironment = readFileSync(join(stateDirectory, 'local-aws.env'), 'utf8');
+    const firstPlatform = readPlatformFile(join(stateDirectory, 'platform.json'));
     const adminKey = readFileSync(join(stateDirectory, 'admin-key'), 'utf8').trim();
 
     const tenant = await call(`${api}/v1/tenants`, { key: adminKey, body: { name: 'Clínica Reinício' } });
@@ -159,7 +170,27 @@ describe('npm start, stopped and started again', () => {
     expect(await first.stop()).toBe(0);
 
     const second = await startPlatform();
-    expect(second.output()).toMatch(/state restored from .*aws-state\.pickle/);
+    expect(second.output()).toMatch(/✓ local AWS \(moto, \d+ resources, restored\)/);
+    expect(second.output()).toMatch(/✓ WhatsApp simulator \(port \d+, restored\)/);
+    expect(second.output()).toMatch(/\n {2}state {12}restored from .+ \(saved \d{4}-\d\d-\d\d [\d:]+ UTC\)/);
+    expect(readFileSync(join(stateDirectory, 'start-details.txt'), 'utf8')).toMatch(
+      /state restored from .*aws-state\.pickle/,
+    );
+    // The same environment, queue URLs (which carry moto's port) included: a shell that sourced
+    // local-aws.env before the restart still reaches every resource.
+    const secondEnvironment = readFileSync(join(stateDirectory, 'local-aws.env'), 'utf8');
+    expect(secondEnvironment).toContain(`_QUEUE_URL='http://127.0.0.1:${awsPort}/`);
+    expect(secondEnvironment).toBe(firstEnvironment);
+    // The demo tenant and the virtual phone of the first start, found again.
+    expect(second.output()).toContain('✓ demo tenant (reused)');
+    expect(second.output()).toMatch(/✓ virtual phone \(reused \+\d+\)/);
+    expect(second.output()).toMatch(/\n {2}demo tenant {6}.+ {2}\(reused\)\n/);
+    expect(second.output()).toMatch(
+      /\n {2}virtual phone {4}\+\d+ {2}ready to scan a channel's QR {2}\(reused\)\n/,
+    );
+    const secondPlatform = readPlatformFile(join(stateDirectory, 'platform.json'));
+    expect(secondPlatform.demoTenant).toEqual(firstPlatform.demoTenant);
+    expect(secondPlatform.virtualPhone).toEqual(firstPlatform.virtualPhone);
     // The same key and channel, open again from the stored session: the clinic's phone linked no
     // new device, and messages flow both ways.
     await until(async () => {
@@ -192,6 +223,26 @@ describe('npm start, stopped and started again', () => {
     const webhooks = await call(`${api}/v1/webhooks`, { key });
     expect(webhooks.body.items?.map((item) => item.id)).toEqual([webhook.body.id]);
 
+    // The simulator's libsignal chatter (whole session records, private keys included) stays out of
+    // the terminal: its lines are in the details file, its objects by kind only.
+    const everything = `${first.output()}${second.output()}`;
+    expect(everything).not.toMatch(/SessionEntry \{|privKey/);
+    expect(readFileSync(join(stateDirectory, 'start-details.txt'), 'utf8')).toContain(
+      'Closing session: [SessionEntry]',
+    );
     expect(await second.stop()).toBe(0);
-  }, 600_000);
+
+    // --fresh: nothing comes back but the admin key.
+    const fresh = await startPlatform(['--fresh']);
+    expect(fresh.output()).toMatch(/✓ local AWS \(moto, \d+ resources, fresh\)/);
+    expect(fresh.output()).toContain('✓ demo tenant (created)');
+    expect(fresh.output()).toMatch(/\n {2}state {12}empty \(--fresh\), kept in /);
+    expect((await call(`${api}/v1/channels`, { key })).status).toBe(401);
+    expect((await call(`${api}/v1/tenants/${tenant.body.id}`, { key: adminKey })).status).toBe(404);
+    expect(readFileSync(join(stateDirectory, 'admin-key'), 'utf8').trim()).toBe(adminKey);
+    expect(readPlatformFile(join(stateDirectory, 'platform.json')).demoTenant.id).not.toBe(
+      firstPlatform.demoTenant.id,
+    );
+    expect(await fresh.stop()).toBe(0);
+  }, 900_000);
 });

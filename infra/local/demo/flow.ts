@@ -96,7 +96,8 @@ const messagePage = z.object({ items: z.array(messageSchema), nextCursor: z.stri
 
 export async function runDemo(targets: DemoTargets, options: DemoOptions): Promise<DemoOutcome> {
   const { print } = options;
-  const clinicNumber = options.clinicNumber ?? DEMO_CLINIC_NUMBER;
+  // npm start's virtual phone when it made one: the phone its summary hands over pairs the channel.
+  const clinicNumber = options.clinicNumber ?? targets.clinicPhoneNumber ?? DEMO_CLINIC_NUMBER;
   const patientNumber = options.patientNumber ?? DEMO_PATIENT_NUMBER;
   const waitMs = options.waitMs ?? 20_000;
   const started = performance.now();
@@ -348,7 +349,7 @@ export async function runDemo(targets: DemoTargets, options: DemoOptions): Promi
   };
 }
 
-/** The tenant `.local/platform.json` names when it still exists, else a fresh one. */
+/** The tenant npm start's platform.json names when it still exists, else a fresh one. */
 async function tenantForDemo(admin: HttpCaller, demoTenantId: string | null, print: Print): Promise<string> {
   if (demoTenantId) {
     try {
@@ -361,7 +362,7 @@ async function tenantForDemo(admin: HttpCaller, demoTenantId: string | null, pri
     } catch (error) {
       if (!(error instanceof DemoCallError) || error.code !== 'unexpected_status') throw error;
     }
-    print('   the demo tenant of .local/platform.json is not usable: a fresh one instead');
+    print("   the demo tenant of npm start's platform.json is not usable: a fresh one instead");
   }
   const tenant = await admin.call('POST', '/v1/tenants', {
     body: { name: `Demo ${new Date().toISOString()}` },

@@ -1,9 +1,10 @@
-// Where the demo finds the running `npm start`: what the platform wrote in `.local/platform.json`
-// when it is there, else the URLs start.ts serves on (its port variables and their defaults), and
-// the operator's key start.ts keeps in `.local/admin-key` (or `ADMIN_API_KEY`, as start.ts reads it).
+// Where the demo finds the running `npm start`: the platform file it wrote in its state directory
+// (`.local/platform.json`, or under `LOCAL_STATE_DIR`; infra/local/platform-file.ts) when it is
+// there, else the URLs start.ts serves on (its port variables and their defaults) and the operator's
+// key start.ts keeps in the state directory (or `ADMIN_API_KEY`, as start.ts reads it).
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { z } from 'zod';
+import { displayPath, localStateFiles } from '../local-state.ts';
+import { type PlatformFile, readPlatformFile } from '../platform-file.ts';
 
 export interface DemoTargets {
   readonly apiUrl: string;
@@ -12,16 +13,11 @@ export interface DemoTargets {
   readonly adminKey: string;
   /** A tenant the platform keeps for demos; null: the demo creates a fresh one. */
   readonly demoTenantId: string | null;
+  /** The virtual phone `npm start` made, to pair the demo's channel with; null: the demo's own. */
+  readonly clinicPhoneNumber: string | null;
   /** Where the URLs came from, for the header of the output. */
   readonly source: string;
 }
-
-/** The part of `.local/platform.json` the demo reads; the file may hold more. */
-const platformFileSchema = z.object({
-  apiUrl: z.url().optional(),
-  simulatorUrl: z.url().optional(),
-  demoTenant: z.object({ id: z.string().min(1) }).optional(),
-});
 
 export class DemoSetupError extends Error {
   constructor(message: string) {
@@ -30,53 +26,54 @@ export class DemoSetupError extends Error {
   }
 }
 
-export function resolveDemoTargets(
-  root: string,
-  env: NodeJS.ProcessEnv,
-  warn: (line: string) => void,
-): DemoTargets {
-  const local = join(root, '.local');
-  const platform = readPlatformFile(join(local, 'platform.json'), warn);
+export function resolveDemoTargets(env: NodeJS.ProcessEnv, warn: (line: string) => void): DemoTargets {
+  const files = localStateFiles(env);
+  const shown = displayPath(files.platform);
+  const platform = platformFile(files.platform, shown, warn);
+  if (platform && !platform.simulatorUrl) {
+    throw new DemoSetupError(
+      `the running npm start has no simulator admin API (${platform.whatsapp.mode === 'live' ? 'live WhatsApp' : 'a simulator started elsewhere'}): the demo plays its phones through one`,
+    );
+  }
   const trimSlash = (url: string) => url.replace(/\/+$/, '');
-  const apiUrl = platform?.apiUrl
-    ? trimSlash(platform.apiUrl)
-    : `http://127.0.0.1:${env.LOCAL_API_PORT ?? '3000'}`;
-  const simulatorUrl = platform?.simulatorUrl
-    ? trimSlash(platform.simulatorUrl)
-    : `http://127.0.0.1:${env.LOCAL_SIM_PORT ?? '7000'}`;
   return {
-    apiUrl,
-    simulatorUrl,
-    adminKey: adminKey(join(local, 'admin-key'), env),
-    demoTenantId: platform?.demoTenant?.id ?? null,
-    source: platform ? '.local/platform.json' : 'LOCAL_API_PORT/LOCAL_SIM_PORT or their defaults',
+    apiUrl: platform ? trimSlash(platform.apiUrl) : `http://127.0.0.1:${env.LOCAL_API_PORT ?? '3000'}`,
+    simulatorUrl: platform?.simulatorUrl
+      ? trimSlash(platform.simulatorUrl)
+      : `http://127.0.0.1:${env.LOCAL_SIM_PORT ?? '7000'}`,
+    adminKey: adminKey(platform ? platform.adminKeyFile : files.adminKey, env),
+    demoTenantId: platform?.demoTenant.id ?? null,
+    clinicPhoneNumber: platform?.virtualPhone?.phoneNumber ?? null,
+    source: platform ? shown : 'LOCAL_API_PORT/LOCAL_SIM_PORT or their defaults',
   };
 }
 
-function readPlatformFile(file: string, warn: (line: string) => void) {
+/** The file `npm start` wrote, or null (said why) when it is missing or not what it writes. */
+function platformFile(file: string, shown: string, warn: (line: string) => void): PlatformFile | null {
   if (!existsSync(file)) return null;
-  let content: unknown;
   try {
-    content = JSON.parse(readFileSync(file, 'utf8'));
+    return readPlatformFile(file);
   } catch (error) {
-    warn(`.local/platform.json is not JSON (${(error as Error).message}): using the default URLs`);
+    const why =
+      error instanceof SyntaxError
+        ? `is not JSON (${error.message})`
+        : `is not what npm start writes (${(error as { issues?: { message: string }[] }).issues?.[0]?.message ?? String(error)})`;
+    warn(`${shown} ${why}: using LOCAL_API_PORT/LOCAL_SIM_PORT or their defaults`);
     return null;
   }
-  const parsed = platformFileSchema.safeParse(content);
-  if (!parsed.success) {
-    warn(
-      `.local/platform.json has no URLs the demo knows (${parsed.error.issues[0]?.message}): using the defaults`,
-    );
-    return null;
-  }
-  return parsed.data;
 }
 
-function adminKey(file: string, env: NodeJS.ProcessEnv): string {
+/** `ADMIN_API_KEY` first, as start.ts reads it; else the file (null: start.ts had it from there too). */
+function adminKey(file: string | null, env: NodeJS.ProcessEnv): string {
   if (env.ADMIN_API_KEY) return env.ADMIN_API_KEY;
+  if (!file) {
+    throw new DemoSetupError(
+      'npm start took its admin key from ADMIN_API_KEY: set the same ADMIN_API_KEY for the demo',
+    );
+  }
   if (!existsSync(file)) {
     throw new DemoSetupError(
-      `no admin key: ${file} is missing. Is \`npm start\` running? (it writes the key there)`,
+      `no admin key: ${displayPath(file)} is missing. Is \`npm start\` running? (it writes the key there)`,
     );
   }
   return readFileSync(file, 'utf8').trim();

@@ -127,7 +127,7 @@ async function matchTemplate(
   if (keyOf(table.KeySchema) !== wanted) {
     throw new Error(
       `table ${table.TableName} exists with the key ${keyOf(table.KeySchema)}, the template wants ${wanted}: ` +
-        'start from empty state (LOCAL_FRESH=true npm start)',
+        'start from empty state (npm start -- --fresh, or LOCAL_FRESH=true)',
     );
   }
   const existing = new Set((table.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));

@@ -51,6 +51,7 @@ const targets = (): DemoTargets => ({
   simulatorUrl: simulator.adminUrl,
   adminKey: api.adminKey,
   demoTenantId: null,
+  clinicPhoneNumber: null,
   source: 'the test',
 });
 

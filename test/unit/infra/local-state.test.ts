@@ -1,58 +1,83 @@
-// Where `npm start` keeps its state and how LOCAL_FRESH clears it (infra/local/local-state.ts).
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// Where `npm start` keeps its state and how --fresh clears it (infra/local/local-state.ts).
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clearSavedState, localStateFromEnvironment, readSavedAwsState } from '#infra/local/local-state.ts';
+import {
+  clearSavedState,
+  displayPath,
+  localStateFiles,
+  readSavedAwsState,
+  writePrivateFile,
+} from '#infra/local/local-state.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'clinic-wa-local-state-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-describe('localStateFromEnvironment', () => {
+describe('localStateFiles', () => {
   it('keeps everything in the project’s .local/ unless LOCAL_STATE_DIR says elsewhere', () => {
-    expect(localStateFromEnvironment('/project', {})).toEqual({
-      directory: '/project/.local',
-      awsStateFile: '/project/.local/aws-state.pickle',
-      simulatorStateFile: '/project/.local/simulator-state.json',
-      adminKeyFile: '/project/.local/admin-key',
-      envFile: '/project/.local/local-aws.env',
-      fresh: false,
+    expect(localStateFiles({}, '/project')).toEqual({
+      dir: '/project/.local',
+      awsState: '/project/.local/aws-state.pickle',
+      simulatorSnapshot: '/project/.local/simulator-state.json',
+      adminKey: '/project/.local/admin-key',
+      demoTenant: '/project/.local/demo-tenant.json',
+      awsEnv: '/project/.local/local-aws.env',
+      platform: '/project/.local/platform.json',
+      startDetails: '/project/.local/start-details.txt',
     });
-    expect(localStateFromEnvironment('/project', { LOCAL_STATE_DIR: '/tmp/state' }).awsStateFile).toBe(
+    expect(localStateFiles({ LOCAL_STATE_DIR: '/tmp/state' }, '/project').awsState).toBe(
       '/tmp/state/aws-state.pickle',
     );
+    expect(localStateFiles({ LOCAL_STATE_DIR: '' }, '/project').dir).toBe('/project/.local');
   });
 
-  it('reads LOCAL_FRESH as a boolean and refuses anything else', () => {
-    for (const [value, fresh] of [
-      ['true', true],
-      ['1', true],
-      ['TRUE', true],
-      ['false', false],
-      ['0', false],
-      ['', false],
-    ] as const) {
-      expect(localStateFromEnvironment('/project', { LOCAL_FRESH: value }).fresh).toBe(fresh);
-    }
-    expect(() => localStateFromEnvironment('/project', { LOCAL_FRESH: 'yes please' })).toThrow(
-      /LOCAL_FRESH must be true or false, got yes please/,
-    );
+  it('takes a relative LOCAL_STATE_DIR from the current directory', () => {
+    expect(localStateFiles({ LOCAL_STATE_DIR: 'state' }, '/project').dir).toBe(join(process.cwd(), 'state'));
   });
 });
 
 describe('clearSavedState', () => {
-  it('removes the AWS and simulator state, keeps the admin key, and says what it removed', () => {
-    const state = localStateFromEnvironment('/project', { LOCAL_STATE_DIR: join(directory, 'clear') });
-    rmSync(state.directory, { recursive: true, force: true });
-    expect(clearSavedState(state)).toEqual([]);
-    mkdirSync(state.directory);
-    for (const file of [state.awsStateFile, state.simulatorStateFile, state.adminKeyFile]) {
+  it('removes the AWS and simulator state and the demo tenant, keeps the admin key, and says what it removed', () => {
+    const files = localStateFiles({ LOCAL_STATE_DIR: join(directory, 'clear') });
+    rmSync(files.dir, { recursive: true, force: true });
+    expect(clearSavedState(files)).toEqual([]);
+    mkdirSync(files.dir);
+    for (const file of [files.awsState, files.simulatorSnapshot, files.demoTenant, files.adminKey]) {
       writeFileSync(file, 'x');
     }
-    expect(clearSavedState(state)).toEqual([state.awsStateFile, state.simulatorStateFile]);
-    expect(existsSync(state.awsStateFile)).toBe(false);
-    expect(existsSync(state.simulatorStateFile)).toBe(false);
-    expect(existsSync(state.adminKeyFile)).toBe(true);
+    expect(clearSavedState(files)).toEqual([files.awsState, files.simulatorSnapshot, files.demoTenant]);
+    expect(existsSync(files.awsState)).toBe(false);
+    expect(existsSync(files.simulatorSnapshot)).toBe(false);
+    expect(existsSync(files.demoTenant)).toBe(false);
+    expect(existsSync(files.adminKey)).toBe(true);
+  });
+});
+
+describe('displayPath and writePrivateFile', () => {
+  it('shows a path inside the current directory relative to it, any other absolute', () => {
+    expect(displayPath('/repo/.local/admin-key', '/repo')).toBe('.local/admin-key');
+    expect(displayPath('/tmp/state/admin-key', '/repo')).toBe('/tmp/state/admin-key');
+    expect(displayPath('/repo', '/repo')).toBe('/repo');
+  });
+
+  it('leaves a file readable by its owner only, even one that was not', () => {
+    const file = join(directory, 'private', 'key');
+    writePrivateFile(file, 'one\n');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    chmodSync(file, 0o644);
+    writePrivateFile(file, 'two\n');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).toBe('two\n');
   });
 });
 

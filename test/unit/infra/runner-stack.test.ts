@@ -153,6 +153,7 @@ describe('runner stack', () => {
       commandVisibilityTimeoutSeconds: 30,
       healthPort: 8080,
       whatsapp: { mode: 'live' },
+      printQrToTerminal: false,
     });
     // Real AWS: no endpoint override reaches the task.
     expect(loadAwsConfig(environment)).toEqual({
@@ -457,6 +458,39 @@ describe('runner scaling context', () => {
     expect(() => scalingOf({ runnerMinTasks: 5 }, 4)).toThrow(/runnerMinTasks \(5\) exceeds/);
     expect(() => scalingOf({ runnerMaxTasks: 'lots' })).toThrow(/runnerMaxTasks must be a positive integer/);
     expect(() => scalingOf({ runnerTargetSessionsPerTask: 0 })).toThrow(/runnerTargetSessionsPerTask/);
+  });
+});
+
+describe('the runner’s local-only settings', () => {
+  const simulator = { WA_WEBSOCKET_URL: 'ws://127.0.0.1:7000/ws/chat', WA_TRUST_ROOT: 'AAAA' };
+
+  it('refuses to synthesize a task definition that draws QR codes on stdout', () => {
+    const tampered = platform({ shardCount: 2 });
+    tampered.runner.runner.container.addEnvironment('PRINT_QR_TO_TERMINAL', 'true');
+    expect(() => tampered.app.synth()).toThrow(
+      /Runner\/Task\/Resource sets PRINT_QR_TO_TERMINAL, which is for local development/,
+    );
+  });
+
+  it('are refused inside an ECS task, and taken locally', () => {
+    const local = { ...simulator, PRINT_QR_TO_TERMINAL: 'true' };
+    expect(loadRunnerConfig(local).printQrToTerminal).toBe(true);
+    expect(loadRunnerConfig(simulator).printQrToTerminal).toBe(false);
+    for (const ecs of [
+      { AWS_EXECUTION_ENV: 'AWS_ECS_FARGATE' },
+      { AWS_EXECUTION_ENV: 'AWS_ECS_EC2' },
+      { ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/abc' },
+    ]) {
+      expect(() => loadRunnerConfig({ ...local, ...ecs })).toThrow(
+        /PRINT_QR_TO_TERMINAL: is for local development only, never in a deployed runner/,
+      );
+      expect(
+        loadRunnerConfig({ ...simulator, ...ecs, PRINT_QR_TO_TERMINAL: 'false' }).printQrToTerminal,
+      ).toBe(false);
+    }
+    expect(() => loadRunnerConfig({ ...simulator, PRINT_QR_TO_TERMINAL: 'yes' })).toThrow(
+      /PRINT_QR_TO_TERMINAL/,
+    );
   });
 });
 

@@ -50,6 +50,18 @@ SERVICES = ("dynamodb", "sqs", "kms", "s3", "events", "cloudwatch")
 DRAIN_TIMEOUT_SECONDS = 10.0
 
 
+def _refuse_foreign(path):
+    """Unpickling runs code: load only a file this user owns that nobody else may replace."""
+    for checked in (path, os.path.dirname(os.path.abspath(path))):
+        info = os.stat(checked)
+        if info.st_uid != os.getuid() or info.st_mode & 0o022:
+            raise SystemExit(
+                f"{checked} is not this user's alone (owner uid {info.st_uid}, mode {oct(info.st_mode & 0o777)}): "
+                "its state is not loaded (unpickling runs code). Fix its owner and mode, or start from empty "
+                "state: npm start -- --fresh (or LOCAL_FRESH=true)."
+            )
+
+
 def _log(message):
     print(f"[moto state] {message}", file=sys.stderr, flush=True)
 
@@ -219,6 +231,7 @@ class StateFile:
         """Put the saved backends back; None when there is no file."""
         if not os.path.exists(self.path):
             return None
+        _refuse_foreign(self.path)
         with open(self.path, "rb") as file:
             header = json.loads(file.readline())
             if header.get("magic") != MAGIC or header.get("format") != FORMAT:

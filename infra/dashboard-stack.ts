@@ -15,6 +15,8 @@ export interface DashboardStackProps extends StackProps {
   readonly assets: ISource;
   readonly domain?: DashboardDomain;
   readonly webAclArn?: string;
+  /** Where the API's media download URLs point: the media bucket's regional origin. */
+  readonly mediaOrigin: string;
 }
 
 export class DashboardStack extends Stack {
@@ -25,6 +27,7 @@ export class DashboardStack extends Stack {
     this.hosting = new DashboardHosting(this, 'Hosting', {
       assets: props.assets,
       api: props.api.api.api,
+      mediaOrigin: props.mediaOrigin,
       ...(props.domain ? { domain: props.domain } : {}),
       ...(props.webAclArn ? { webAclArn: props.webAclArn } : {}),
     });

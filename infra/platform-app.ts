@@ -335,6 +335,7 @@ export function definePlatform(app: App, options: PlatformOptions = {}): Platfor
       'clinic-wa operator dashboard: its files in a private bucket, served with the API by CloudFront',
     api,
     assets: dashboardAssets(dashboardOptions.prebuiltAssets),
+    mediaOrigin: `https://${stateful.media.bucket.bucketRegionalDomainName}`,
     ...(dashboardOptions.domain ? { domain: dashboardOptions.domain } : {}),
     ...(dashboardOptions.webAclArn ? { webAclArn: dashboardOptions.webAclArn } : {}),
   });

@@ -33,10 +33,16 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, CacheControl, type ISource } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { securityHeaders } from '../../dashboard/tools/security-headers.ts';
 
-/** The dashboard's content security policy: its own origin for everything, the API included. */
-export const DASHBOARD_CSP =
-  "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/**
+ * The dashboard's headers are the local server's (dashboard/tools/security-headers.ts): its own
+ * origin for everything, the API included, and the media bucket for images, audio and video (the
+ * API's presigned download URLs point there).
+ */
+export function dashboardSecurityHeaders(mediaOrigin: string): Record<string, string> {
+  return securityHeaders({ https: true, mediaOrigins: [mediaOrigin] });
+}
 
 /** Two years, the HSTS preload list's minimum. */
 export const HSTS_MAX_AGE = Duration.days(730);
@@ -77,6 +83,8 @@ export interface DashboardHostingProps {
   readonly domain?: DashboardDomain;
   /** A web ACL of scope CLOUDFRONT (made in us-east-1) to put in front of the distribution; none by default. */
   readonly webAclArn?: string;
+  /** Where the API's media download URLs point (`https://<bucket>.s3.<region>.amazonaws.com`). */
+  readonly mediaOrigin: string;
 }
 
 export class DashboardHosting extends Construct {
@@ -117,10 +125,22 @@ export class DashboardHosting extends Construct {
       serverAccessLogsPrefix: 's3/',
     });
 
+    const headers = dashboardSecurityHeaders(props.mediaOrigin);
     this.securityHeaders = new ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'clinic-wa dashboard: CSP, HSTS, nosniff, no referrer, no framing',
+      // The two the security headers behaviour has no field for.
+      customHeadersBehavior: {
+        customHeaders: ['permissions-policy', 'cross-origin-opener-policy'].map((header) => ({
+          header,
+          value: headers[header] ?? '',
+          override: true,
+        })),
+      },
       securityHeadersBehavior: {
-        contentSecurityPolicy: { contentSecurityPolicy: DASHBOARD_CSP, override: true },
+        contentSecurityPolicy: {
+          contentSecurityPolicy: headers['content-security-policy'] ?? '',
+          override: true,
+        },
         strictTransportSecurity: {
           accessControlMaxAge: HSTS_MAX_AGE,
           includeSubdomains: true,

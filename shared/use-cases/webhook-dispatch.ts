@@ -102,7 +102,7 @@ export interface DispatchDependencies {
   readonly now?: () => Date;
   /** Draws the retry jitter. */
   readonly random?: () => number;
-  /** Shrinks the retry schedule (local runs and tests: WEBHOOK_RETRY_SCALE); 1 in a deployed stage. */
+  /** Shrinks the retry schedule and the wait for unreadable secrets (local runs and tests: WEBHOOK_RETRY_SCALE); 1 in a deployed stage. */
   readonly retryScale?: number;
   /** How long the fan-out keeps a tenant's webhooks before reading them again. */
   readonly webhookCacheMs?: number;
@@ -127,6 +127,9 @@ const WEBHOOK_UPDATE_ROUNDS = 3;
 /** The same for a channel's cursor, which other fan-outs only ever move forward. */
 const CURSOR_ROUNDS = 3;
 
+/** How long a job waits when its webhook's secrets cannot be opened (metric and alarm meanwhile). */
+export const SECRETS_UNREADABLE_WAIT_MS = 60_000;
+
 /** What became of a job. */
 export type JobOutcome =
   | 'succeeded'
@@ -139,8 +142,9 @@ export type JobOutcome =
   | 'webhook_disabled';
 
 /**
- * A webhook's signing secrets could not be opened (KMS refused or failed): nothing was sent, and the
- * record fails, to come back and be tried again.
+ * A webhook's signing secrets could not be opened (KMS refused or failed): nothing was sent. A job
+ * waits and comes back (`SECRETS_UNREADABLE_WAIT_MS`); a pairing secret's event record fails, to
+ * come back while the secret is valid.
  */
 export class WebhookSecretsUnreadableError extends Error {
   constructor(
@@ -613,8 +617,19 @@ export function createWebhookDispatcher(deps: DispatchDependencies) {
       }
       const webhook = await deps.webhooks.get(job.tenantId, job.webhookId);
       if (webhook?.status !== 'enabled') return 'webhook_disabled';
-      // Before the claim: secrets that cannot be opened leave the try unclaimed for the job's return.
-      const secrets = await secretsOf(webhook);
+      // Before the claim: secrets that cannot be opened leave the try unclaimed. The job waits on
+      // the jobs queue, a new message each time, so an outage of KMS (or a lost grant) holds the
+      // deliveries pending for as long as it lasts instead of sending them to a DLQ.
+      let secrets: string[];
+      try {
+        secrets = await secretsOf(webhook);
+      } catch (error) {
+        if (!(error instanceof WebhookSecretsUnreadableError)) throw error;
+        await deps.queue.enqueue([job], {
+          delayMs: Math.round(SECRETS_UNREADABLE_WAIT_MS * (deps.retryScale ?? 1)),
+        });
+        return 'waiting';
+      }
       // The try is this job's alone: a duplicate job (SQS, a double redelivery) finds it claimed.
       const claimAt = now();
       const claim = await deps.deliveries.claimTry(

@@ -22,6 +22,7 @@ const SCOPES = Object.keys({
   'messages:read': true,
   'webhooks:manage': true,
   'privacy:manage': true,
+  'keys:manage': true,
 } satisfies Record<Scope, true>) as Scope[];
 
 function ApiKeys({ tenantId }: { tenantId: string }) {

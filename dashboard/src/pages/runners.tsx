@@ -66,15 +66,21 @@ export function RunnersPage() {
       <ErrorBanner error={runners.error} />
       {view && (
         <>
-          <dl class="facts">
-            <dt>{t('runners.cluster')}</dt>
-            <dd>
-              <code>{view.answer.cluster}</code>
-            </dd>
-            <dt>{t('runners.shardCount')}</dt>
-            <dd>{view.answer.shardCount}</dd>
-            <dt>{t('runners.observedAt')}</dt>
-            <dd>{dateTime(view.answer.observedAt)}</dd>
+          <dl class="facts card">
+            <div>
+              <dt>{t('runners.cluster')}</dt>
+              <dd>
+                <code>{view.answer.cluster}</code>
+              </dd>
+            </div>
+            <div>
+              <dt>{t('runners.shardCount')}</dt>
+              <dd>{view.answer.shardCount}</dd>
+            </div>
+            <div>
+              <dt>{t('runners.observedAt')}</dt>
+              <dd>{dateTime(view.answer.observedAt)}</dd>
+            </div>
           </dl>
           <p
             class={view.answer.unownedShards.length > 0 ? 'notice notice--bad' : 'notice'}

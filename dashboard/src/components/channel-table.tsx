@@ -62,14 +62,23 @@ function ChannelList({ filter, fixedTenant }: { filter: ChannelFilter; fixedTena
   // The cursor each page was read from: the last is the page shown, the ones before lead back.
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const cursor = cursors[cursors.length - 1];
-  const page = usePolling(
-    () => readChannelPage(channelReader(api, filter), cursor, PAGE_SIZE),
+  const polled = usePolling(
+    async () => ({ cursor, page: await readChannelPage(channelReader(api, filter), cursor, PAGE_SIZE) }),
     [api, filter.tenantId, filter.status, cursor],
     REFRESH_MS,
   );
+  // Right after a move the last page's answer is still there until the new read starts: shown as
+  // the new page it would skip or repeat channels, so only the answer for this cursor counts.
+  const current = polled.data && polled.data.cursor === cursor ? polled.data.page : undefined;
+  const page = { data: current, error: polled.error };
   const next = page.data?.nextCursor ?? null;
   return (
-    <div>
+    <div
+      data-testid="channel-list"
+      data-filter={`${filter.tenantId ?? ''}/${filter.status ?? ''}`}
+      data-page={cursors.length}
+      data-state={page.data ? 'read' : 'reading'}
+    >
       <ErrorBanner error={page.error} />
       {page.data &&
         (page.data.items.length === 0 ? (
@@ -157,7 +166,7 @@ export function OperatorChannels({ tenantId }: { tenantId?: string }) {
   };
   return (
     <div>
-      <Counts tenantId={filter.tenantId} />
+      <Counts key={filter.tenantId ?? ''} tenantId={filter.tenantId} />
       <form class="form form--inline" onSubmit={apply} aria-label={t('operator.filter')}>
         {!tenantId && (
           <>

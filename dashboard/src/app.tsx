@@ -3,9 +3,11 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiContext } from './api/api-context.ts';
 import { createApi } from './api/client.ts';
+import { keyIdOf } from './api-key-rules.ts';
 import { LiveRegion } from './components/live-region.tsx';
 import { LANGUAGES, type Language } from './i18n/dictionary.ts';
 import { useI18n } from './i18n/i18n.tsx';
+import { ApiKeysPage } from './pages/api-keys.tsx';
 import { ChannelPage } from './pages/channel.tsx';
 import { ChannelsPage } from './pages/channels.tsx';
 import { ConversationPage } from './pages/conversation.tsx';
@@ -49,8 +51,8 @@ function NavLink({ href, label, path }: { href: string; label: string; path: str
   );
 }
 
-function Page({ path, kind }: { path: string; kind: KeyKind }) {
-  if (kind === 'tenant') {
+function Page({ path, session }: { path: string; session: Session }) {
+  if (session.kind === 'tenant') {
     if (matchPath('/channels', path)) return <ChannelsPage />;
     const conversation = matchPath('/channels/:channelId/contacts/:contact', path);
     if (conversation)
@@ -62,6 +64,8 @@ function Page({ path, kind }: { path: string; kind: KeyKind }) {
     if (matchPath('/webhooks', path)) return <WebhooksPage />;
     const webhook = matchPath('/webhooks/:webhookId', path);
     if (webhook) return <WebhookPage webhookId={webhook.webhookId ?? ''} />;
+    // The page gets the key's id, never the key.
+    if (matchPath('/keys', path)) return <ApiKeysPage ownKeyId={keyIdOf(session.key)} />;
   } else {
     if (matchPath('/operator/tenants', path)) return <TenantsPage />;
     const tenant = matchPath('/operator/tenants/:tenantId', path);
@@ -69,7 +73,7 @@ function Page({ path, kind }: { path: string; kind: KeyKind }) {
     if (matchPath('/operator/channels', path)) return <OperatorChannelsPage />;
     if (matchPath('/operator/runners', path)) return <RunnersPage />;
   }
-  return <NotFoundPage home={HOME[kind]} />;
+  return <NotFoundPage home={HOME[session.kind]} />;
 }
 
 export function App() {
@@ -98,6 +102,7 @@ export function App() {
       ? [
           { href: '/channels', label: t('nav.channels') },
           { href: '/webhooks', label: t('nav.webhooks') },
+          { href: '/keys', label: t('nav.keys') },
         ]
       : session?.kind === 'admin'
         ? [
@@ -139,7 +144,7 @@ export function App() {
       <main id="main" tabIndex={-1} class="shell-main">
         {session && api ? (
           <ApiContext.Provider value={api}>
-            <Page path={path} kind={session.kind} />
+            <Page path={path} session={session} />
           </ApiContext.Provider>
         ) : (
           <SignIn

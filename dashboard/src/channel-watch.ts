@@ -1,7 +1,7 @@
 // Announces a channel's status when a poll finds it changed (not on the first read: that is the
 // page being shown, not news).
 import { useEffect, useRef } from 'preact/hooks';
-import type { Channel } from './api/admin-types.ts';
+import type { Channel } from './api/models.ts';
 import { announce } from './components/live-region.tsx';
 import { useI18n } from './i18n/i18n.tsx';
 

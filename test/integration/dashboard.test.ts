@@ -27,6 +27,7 @@ const SEEN_WITHIN = { timeout: 30_000 };
 
 let simulator: Simulator;
 let runners: RunnerPlatform;
+let runner: Awaited<ReturnType<RunnerPlatform['startRunner']>>;
 let api: ApiWorld;
 let dashboard: DashboardServer;
 let browser: Browser;
@@ -37,9 +38,15 @@ beforeAll(async () => {
     throw new Error(`No Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
   simulator = await startSimulator();
   runners = await runnerPlatform(simulator);
-  await runners.startRunner('dashboard-runner');
+  // No lease loops: the runner heartbeats and renews when the test says (`runner.tick()`), so the
+  // runners page can be shown a runner that is silent, then one that moves.
+  runner = await runners.startRunner('dashboard-runner');
   api = await startApiWorld(
-    { COMMAND_QUEUE_URLS: runners.queueUrls.join(','), SHARD_COUNT: String(runners.queueUrls.length) },
+    {
+      COMMAND_QUEUE_URLS: runners.queueUrls.join(','),
+      SHARD_COUNT: String(runners.queueUrls.length),
+      RUNNER_CLUSTER: runners.cluster,
+    },
     // A revoked key is refused within a second, not the deployed minute: the 401 test waits for it.
     { authorizerCacheSeconds: 1 },
   );
@@ -354,16 +361,216 @@ describe('the dashboard', () => {
       expect(await page.getByTestId('secret-value').count()).toBe(0);
       await page.locator('[data-key-id]', { hasText: 'recepção' }).waitFor();
 
-      // The runner and channel views answer, or say this API has none; never an error.
-      await page.getByRole('link', { name: 'Runners' }).click();
-      await page.getByRole('heading', { level: 1, name: 'Runners' }).waitFor();
-      await page.locator('.notice, .list').first().waitFor(SEEN_WITHIN);
-      expect(await page.getByRole('alert').count()).toBe(0);
-
       await page.getByRole('button', { name: 'Sair' }).click();
       await signIn(page, key);
       await page.getByRole('heading', { level: 1, name: 'Canais' }).waitFor(SEEN_WITHIN);
       await page.getByText('Nenhum canal ainda.').waitFor(SEEN_WITHIN);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("shows the operator the test runner's shards, tokens and renewals, and calls it alive only once its counters move", async () => {
+    const { context, page } = await newPage();
+    try {
+      await signIn(page, api.adminKey);
+      await page.getByRole('heading', { level: 1, name: 'Clínicas' }).waitFor(SEEN_WITHIN);
+      await page.getByRole('link', { name: 'Runners' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Runners' }).waitFor();
+      const card = page.locator('[data-runner-id="dashboard-runner"]');
+      await card.waitFor(SEEN_WITHIN);
+      expect(await page.locator('.facts').textContent()).toContain(runners.cluster);
+      expect(await page.getByTestId('unowned-shards').textContent()).toBe('Todos os shards têm dono.');
+
+      // Every shard, as the lease records say: the page's table against the API's answer.
+      const view = (await api.admin.get('/v1/admin/runners')).body as {
+        runners: { runnerId: string; shards: { shard: number; token: number }[] }[];
+      };
+      const held = view.runners.find((each) => each.runnerId === 'dashboard-runner')?.shards ?? [];
+      expect(held.map((lease) => lease.shard)).toEqual(runners.queueUrls.map((_, shard) => shard));
+      const rows = card.locator('tbody tr');
+      expect(await rows.count()).toBe(held.length);
+      for (const lease of held) {
+        const cells = await card.locator(`tr[data-shard="${lease.shard}"] td`).allTextContents();
+        expect(cells.slice(0, 2)).toEqual([String(lease.shard), String(lease.token)]);
+      }
+
+      // One read says nothing: without a heartbeat since, the page is still checking.
+      const runnerBadge = card.locator('.list__main [data-liveness]');
+      expect(await runnerBadge.getAttribute('data-liveness')).toBe('checking');
+      expect(await runnerBadge.textContent()).toMatch(/^Verificando \(até \d+ s\)$/);
+      // A heartbeat and a renewal of every lease (a lease round, as the runner's loop runs it).
+      await runner.tick();
+      await card.locator('.list__main [data-liveness="alive"]').waitFor(SEEN_WITHIN);
+      await expect
+        .poll(() => card.locator('tbody [data-liveness="alive"]').count(), SEEN_WITHIN)
+        .toBe(held.length);
+      expect(await card.locator('.list__meta').textContent()).toContain('(relógio do runner)');
+      await page.screenshot({ path: `${SCREENSHOTS}/dashboard-runners.png`, fullPage: true });
+      expect(await page.getByRole('alert').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("lists a clinic's channel among the channels by state across clinics, page by page, and for that clinic with its counts", async () => {
+    const created = await clinic.client.post('/v1/channels', { name: 'Sala de espera' });
+    expect(created.status).toBe(201);
+    const channelId = created.body.id as string;
+    // More disconnected channels than a page holds (50), in another clinic.
+    const crowd = await api.newTenant();
+    const crowdIds: string[] = [];
+    for (let batch = 0; batch < 6; batch++)
+      crowdIds.push(
+        ...(await Promise.all(
+          Array.from({ length: 10 }, async (_, index) => {
+            const answer = await crowd.client.post('/v1/channels', {
+              name: `Consultório ${batch * 10 + index}`,
+            });
+            expect(answer.status).toBe(201);
+            return answer.body.id as string;
+          }),
+        )),
+      );
+    const { context, page } = await newPage();
+    try {
+      await signIn(page, api.adminKey);
+      await page.getByRole('heading', { level: 1, name: 'Clínicas' }).waitFor(SEEN_WITHIN);
+      await page.getByRole('link', { name: 'Canais por estado' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Canais por estado' }).waitFor();
+      await page.getByTestId('channel-counts').waitFor(SEEN_WITHIN);
+
+      // Across clinics (other tests' channels too), one status: every page to the end, each channel once.
+      await page.getByLabel('Estado', { exact: true }).selectOption('disconnected');
+      await page.getByRole('button', { name: 'Filtrar' }).click();
+      const list = (filter: string, pageNumber: number) =>
+        page.locator(
+          `[data-testid="channel-list"][data-filter="${filter}"][data-page="${pageNumber}"][data-state="read"]`,
+        );
+      const seen: string[] = [];
+      let pages = 0;
+      for (let more = true; more; ) {
+        pages++;
+        expect(pages).toBeLessThan(200);
+        await list('/disconnected', pages).waitFor(SEEN_WITHIN);
+        const rows = page.locator('[data-testid="operator-channels"] tbody tr');
+        seen.push(
+          ...(await rows.evaluateAll((each) => each.map((row) => row.getAttribute('data-channel-id') ?? ''))),
+        );
+        expect(
+          await page
+            .locator('[data-testid="operator-channels"] [data-status]:not([data-status="disconnected"])')
+            .count(),
+        ).toBe(0);
+        const next = page.getByRole('button', { name: 'Próxima página' });
+        more = (await next.count()) > 0 && (await next.isEnabled());
+        if (more) await next.click();
+      }
+      expect(pages).toBeGreaterThanOrEqual(2);
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen).toEqual(expect.arrayContaining([channelId, ...crowdIds]));
+      // And back a page, by the cursor it was read from.
+      await page.getByRole('button', { name: 'Página anterior' }).click();
+      await list('/disconnected', pages - 1).waitFor(SEEN_WITHIN);
+      await page.screenshot({ path: `${SCREENSHOTS}/dashboard-operator-channels.png`, fullPage: true });
+
+      // One clinic: its channels, and its counts as the API counts them.
+      await page.getByLabel('Clínica (id, opcional)').fill(clinic.tenantId);
+      await page.getByRole('button', { name: 'Filtrar' }).click();
+      await list(`${clinic.tenantId}/disconnected`, 1).waitFor(SEEN_WITHIN);
+      const row = page.locator(`[data-channel-id="${channelId}"]`);
+      expect(await row.locator('td').allTextContents()).toEqual(
+        expect.arrayContaining(['Sala de espera', clinic.tenantId, 'Desconectado']),
+      );
+      const own = (await clinic.client.get('/v1/channels?limit=100')).body.items as { status: string }[];
+      const disconnected = own.filter((channel) => channel.status === 'disconnected').length;
+      await expect
+        .poll(() => page.locator('[data-count-status="disconnected"] td').nth(1).textContent(), SEEN_WITHIN)
+        .toBe(String(disconnected));
+      expect(await page.getByTestId('counts-incomplete').count()).toBe(0);
+      expect(await page.getByRole('alert').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('lets a clinic issue its own keys with scopes it holds (shown once) and revoke them, but not itself', async () => {
+    const { context, page } = await newPage();
+    try {
+      await signIn(page, clinic.key);
+      await page.getByRole('heading', { level: 1, name: 'Canais' }).waitFor(SEEN_WITHIN);
+      await page.getByRole('link', { name: 'Chaves de API' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Chaves de API' }).waitFor();
+      const ownKeys = (await api.admin.get(`/v1/tenants/${clinic.tenantId}/api-keys`)).body.items as {
+        id: string;
+        name: string;
+      }[];
+      const signedIn = page.locator(`[data-key-id="${ownKeys.find((key) => key.name === 'test')?.id}"]`);
+      await signedIn.waitFor(SEEN_WITHIN);
+      expect(await signedIn.textContent()).toContain('A chave com que você entrou');
+      expect(await signedIn.getByRole('button', { name: 'Revogar' }).count()).toBe(0);
+
+      const issue = async (name: string, scopes: string[]) => {
+        await page.getByLabel('Nome da chave').fill(name);
+        await page.getByLabel('Todos os escopos').uncheck();
+        for (const scope of scopes) await page.getByLabel(scope, { exact: true }).check();
+        await page.getByRole('button', { name: 'Criar chave' }).click();
+        const key = (await page.getByTestId('secret-value').textContent()) ?? '';
+        await page.getByRole('button', { name: 'Já copiei' }).click();
+        expect(await page.getByTestId('secret-value').count()).toBe(0);
+        await page.locator('[data-key-id]', { hasText: name }).waitFor(SEEN_WITHIN);
+        return key;
+      };
+      const limited = await issue('integração', ['keys:manage', 'channels:read']);
+      expect(limited).toMatch(/^cwa_/);
+      await issue('temporária', ['channels:read']);
+
+      const temporary = page.locator('[data-key-id]', { hasText: 'temporária' });
+      await temporary.getByRole('button', { name: 'Revogar' }).click();
+      await temporary.getByRole('button', { name: 'Sim, revogar' }).click();
+      await temporary.getByText(/^revogada /).waitFor(SEEN_WITHIN);
+      const listed = (await api.admin.get(`/v1/tenants/${clinic.tenantId}/api-keys`)).body.items as {
+        name: string;
+        scopes: string[];
+        revokedAt: string | null;
+      }[];
+      expect(listed.find((key) => key.name === 'temporária')?.revokedAt).not.toBeNull();
+      const integration = listed.find((key) => key.name === 'integração');
+      expect(integration?.revokedAt).toBeNull();
+      expect(integration?.scopes.sort()).toEqual(['channels:read', 'keys:manage']);
+
+      // The limited key: only its own scopes to give, and the clinic's `*` key out of its reach.
+      await page.getByRole('button', { name: 'Sair' }).click();
+      await signIn(page, limited);
+      await page.getByRole('heading', { level: 1, name: 'Canais' }).waitFor(SEEN_WITHIN);
+      await page.getByRole('link', { name: 'Chaves de API' }).click();
+      await page
+        .locator('[data-key-id]', { hasText: 'integração' })
+        .getByText('A chave com que você entrou')
+        .waitFor(SEEN_WITHIN);
+      const offered = await page.locator('fieldset.checks label.check').allTextContents();
+      expect(offered.sort()).toEqual(['channels:read', 'keys:manage']);
+      expect(await signedIn.textContent()).toContain('Tem escopos que a sua chave não tem (*)');
+      expect(await page.getByRole('button', { name: 'Revogar' }).count()).toBe(0);
+      await page.screenshot({ path: `${SCREENSHOTS}/dashboard-keys.png`, fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('tells a clinic key without keys:manage that it cannot manage keys, in words', async () => {
+    const reader = await api.newTenant(['channels:read']);
+    const { context, page } = await newPage();
+    try {
+      await signIn(page, reader.key);
+      await page.getByRole('heading', { level: 1, name: 'Canais' }).waitFor(SEEN_WITHIN);
+      await page.getByLabel('Idioma').selectOption('en');
+      await page.getByRole('link', { name: 'API keys' }).click();
+      await page.getByRole('heading', { level: 1, name: 'API keys' }).waitFor();
+      await expect
+        .poll(() => page.getByTestId('keys-need-scope').textContent(), SEEN_WITHIN)
+        .toContain('that takes the scope keys:manage');
+      expect(await page.getByLabel("The key's name").count()).toBe(0);
     } finally {
       await context.close();
     }

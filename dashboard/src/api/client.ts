@@ -11,7 +11,7 @@ export interface Api {
   readonly typed: TypedClient;
   /** The answer's data, or throws the answer's ApiError. */
   call<T>(request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T>;
-  /** A route the generated types do not have yet (or a raw body): JSON in, JSON out. */
+  /** A raw body (a file upload) the typed client would serialize: JSON out. */
   json<T>(
     method: string,
     path: string,

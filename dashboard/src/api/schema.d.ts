@@ -154,6 +154,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/runners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The runners and the shards each holds, as their lease and membership records say
+         * @description The runners and the shards each holds, as their lease and membership records say. Admin key.
+         */
+        get: operations["getRunners"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Channels across tenants (by shard, then oldest first) or one tenant's (oldest first), without pairing secrets
+         * @description Channels across tenants (by shard, then oldest first) or one tenant's (oldest first), without pairing secrets. Admin key.
+         */
+        get: operations["listAllChannels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/channels/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live channels per tenant and status, from a bounded read (`complete` says whether it read them all)
+         * @description Live channels per tenant and status, from a bounded read (`complete` says whether it read them all). Admin key.
+         */
+        get: operations["countChannels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your tenant's keys, oldest first (never their secrets)
+         * @description List your tenant's keys, oldest first (never their secrets). Scope: `keys:manage`.
+         */
+        get: operations["listOwnApiKeys"];
+        put?: never;
+        /**
+         * Issue a key of your tenant with scopes your key holds itself (403 `scope_not_held` otherwise); the key is shown only in this response
+         * @description Issue a key of your tenant with scopes your key holds itself (403 `scope_not_held` otherwise); the key is shown only in this response. Scope: `keys:manage`.
+         */
+        post: operations["createOwnApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api-keys/{keyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke another key of your tenant (effective within a minute); not the key making the request (409 `revoking_own_key`), nor one with a scope your key lacks (403 `scope_not_held`)
+         * @description Revoke another key of your tenant (effective within a minute); not the key making the request (409 `revoking_own_key`), nor one with a scope your key lacks (403 `scope_not_held`). Scope: `keys:manage`.
+         */
+        delete: operations["revokeOwnApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/channels": {
         parameters: {
             query?: never;
@@ -1053,7 +1157,7 @@ export interface components {
             id: string;
             tenantId: string;
             name: string;
-            scopes: ("channels:read" | "channels:write" | "messages:send" | "messages:read" | "webhooks:manage" | "privacy:manage" | "*")[];
+            scopes: ("channels:read" | "channels:write" | "messages:send" | "messages:read" | "webhooks:manage" | "privacy:manage" | "keys:manage" | "*")[];
             /**
              * Format: date-time
              * @example 2026-12-01T09:30:00.000Z
@@ -1069,7 +1173,7 @@ export interface components {
         };
         NewApiKey: {
             name: string;
-            scopes: ("channels:read" | "channels:write" | "messages:send" | "messages:read" | "webhooks:manage" | "privacy:manage" | "*")[];
+            scopes: ("channels:read" | "channels:write" | "messages:send" | "messages:read" | "webhooks:manage" | "privacy:manage" | "keys:manage" | "*")[];
         };
         ApiKeyPage: {
             items: components["schemas"]["ApiKey"][];
@@ -1079,7 +1183,7 @@ export interface components {
             id: string;
             tenantId: string;
             name: string;
-            scopes: ("channels:read" | "channels:write" | "messages:send" | "messages:read" | "webhooks:manage" | "privacy:manage" | "*")[];
+            scopes: ("channels:read" | "channels:write" | "messages:send" | "messages:read" | "webhooks:manage" | "privacy:manage" | "keys:manage" | "*")[];
             /**
              * Format: date-time
              * @example 2026-12-01T09:30:00.000Z
@@ -1090,6 +1194,98 @@ export interface components {
              * @example 2026-12-01T09:30:00.000Z
              */
             revokedAt: string | null;
+        };
+        /** @description Who holds which shard, as the runners' lease and membership records say (read from the table: the runners' health ports are not reachable from the API) */
+        Runners: {
+            /** @description The runner cluster whose leases were read */
+            cluster: string;
+            shardCount: number;
+            /**
+             * Format: date-time
+             * @description When the records were read, by the API's clock
+             * @example 2026-12-01T09:30:00.000Z
+             */
+            observedAt: string;
+            /** @description Members by id, then owners that are not members */
+            runners: components["schemas"]["Runner"][];
+            /** @description Shards no lease names an owner of */
+            unownedShards: number[];
+        };
+        Runner: {
+            runnerId: string;
+            /** @description false: a lease still names this runner, but it has no membership (it left without releasing, or its membership expired a day after its last heartbeat) */
+            member: boolean;
+            /** @description Its heartbeat count: one more every TTL/3 while it runs. Compare two reads a TTL apart to tell a live runner from a silent one, as runners do; null when not a member */
+            beats: number | null;
+            /**
+             * Format: date-time
+             * @description Its latest heartbeat by the runner's own clock (not compared with any other clock); null when unknown
+             * @example 2026-12-01T09:30:00.000Z
+             */
+            lastHeartbeatAtRunnerClock: string | null;
+            /** @description The shards whose lease names it, by shard */
+            shards: components["schemas"]["ShardLease"][];
+        };
+        ShardLease: {
+            shard: number;
+            /** @description The fencing token: one more at every acquisition */
+            token: number;
+            /** @description One more at every acquisition and renewal (every TTL/3 while held): a lease whose renewals do not move between two reads a TTL apart has a silent holder */
+            renewals: number;
+            /**
+             * Format: date-time
+             * @description When the lease lapses by the holder's own clock (its clock at its last renewal plus the TTL), as the holder wrote it. No runner decides by it (takers count the time on their own clocks), and it is off by the holder's clock error
+             * @example 2026-12-01T09:30:00.000Z
+             */
+            expiresAtOwnerClock: string | null;
+        };
+        AdminChannelPage: {
+            items: components["schemas"]["AdminChannel"][];
+            nextCursor: string | null;
+        };
+        /** @description A channel as the operator sees it: the tenant's channel fields with its tenant and shard, never its QR or pairing code */
+        AdminChannel: {
+            /** @example chn_01JDQ7Z8K3M4N5P6Q7R8S9T0VW */
+            id: string;
+            /** @example ten_01JDQ7Z8K3M4N5P6Q7R8S9T0VW */
+            tenantId: string;
+            /** @description The command shard whose queue, and whose runner, serve the channel */
+            shard: number;
+            name: string;
+            /** @enum {string} */
+            status: "disconnected" | "connecting" | "qr" | "pairing_code" | "open" | "reconnecting" | "logged_out" | "failed";
+            statusReason: string | null;
+            /** @example +5511987654321 */
+            phoneNumber: string | null;
+            lid: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T09:30:00.000Z
+             */
+            lastSeenAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T09:30:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T09:30:00.000Z
+             */
+            updatedAt: string;
+        };
+        /** @description Live channels (deleted ones left out) per tenant and status */
+        ChannelCounts: {
+            counts: {
+                tenantId: string;
+                /** @enum {string} */
+                status: "disconnected" | "connecting" | "qr" | "pairing_code" | "open" | "reconnecting" | "logged_out" | "failed";
+                count: number;
+            }[];
+            /** @description How many channels were read */
+            counted: number;
+            /** @description false: the count stopped at its bound (docs/api.md) and covers only the channels read, an equal share of each shard */
+            complete: boolean;
         };
         Channel: {
             /** @example chn_01JDQ7Z8K3M4N5P6Q7R8S9T0VW */
@@ -2231,6 +2427,455 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Revoke a key (effective within a minute) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            /** @description No key, or a key that does not authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key lacks the scope (or is not the admin key); on any route, `forbidden` when the firewall refuses a known-bad request or address */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Absent, or owned by another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state, or an `Idempotency-Key` reused with another request */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body over 4325376 bytes on any route (it would not fit the function's event), a JSON body over 1 MB, a file over 4 MB (`media_too_large`), or request line and headers over API Gateway's limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Valid JSON, impossible request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the tenant's rate limit, the client address's or the whole API's: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRunners: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The runners and the shards each holds, as their lease and membership records say */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Runners"];
+                };
+            };
+            /** @description No key, or a key that does not authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key lacks the scope (or is not the admin key); on any route, `forbidden` when the firewall refuses a known-bad request or address */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body over 4325376 bytes on any route (it would not fit the function's event), a JSON body over 1 MB, a file over 4 MB (`media_too_large`), or request line and headers over API Gateway's limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the tenant's rate limit, the client address's or the whole API's: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAllChannels: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 100 (default 20) */
+                limit?: number;
+                /** @description The previous page's `nextCursor` */
+                cursor?: string;
+                /** @description Only this tenant's channels (none for a tenant that does not exist) */
+                tenantId?: string;
+                /** @description Only channels in this status */
+                status?: "disconnected" | "connecting" | "qr" | "pairing_code" | "open" | "reconnecting" | "logged_out" | "failed";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Channels across tenants (by shard, then oldest first) or one tenant's (oldest first), without pairing secrets */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminChannelPage"];
+                };
+            };
+            /** @description The request is not valid; `error.fields` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No key, or a key that does not authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key lacks the scope (or is not the admin key); on any route, `forbidden` when the firewall refuses a known-bad request or address */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body over 4325376 bytes on any route (it would not fit the function's event), a JSON body over 1 MB, a file over 4 MB (`media_too_large`), or request line and headers over API Gateway's limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the tenant's rate limit, the client address's or the whole API's: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    countChannels: {
+        parameters: {
+            query?: {
+                /** @description Only this tenant's channels (none for a tenant that does not exist) */
+                tenantId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Live channels per tenant and status, from a bounded read (`complete` says whether it read them all) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelCounts"];
+                };
+            };
+            /** @description The request is not valid; `error.fields` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No key, or a key that does not authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key lacks the scope (or is not the admin key); on any route, `forbidden` when the firewall refuses a known-bad request or address */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body over 4325376 bytes on any route (it would not fit the function's event), a JSON body over 1 MB, a file over 4 MB (`media_too_large`), or request line and headers over API Gateway's limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the tenant's rate limit, the client address's or the whole API's: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listOwnApiKeys: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 100 (default 20) */
+                limit?: number;
+                /** @description The previous page's `nextCursor` */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description List your tenant's keys, oldest first (never their secrets) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyPage"];
+                };
+            };
+            /** @description The request is not valid; `error.fields` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No key, or a key that does not authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key lacks the scope (or is not the admin key); on any route, `forbidden` when the firewall refuses a known-bad request or address */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body over 4325376 bytes on any route (it would not fit the function's event), a JSON body over 1 MB, a file over 4 MB (`media_too_large`), or request line and headers over API Gateway's limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the tenant's rate limit, the client address's or the whole API's: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createOwnApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewApiKey"];
+            };
+        };
+        responses: {
+            /** @description Issue a key of your tenant with scopes your key holds itself (403 `scope_not_held` otherwise); the key is shown only in this response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedApiKey"];
+                };
+            };
+            /** @description The request is not valid; `error.fields` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No key, or a key that does not authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key lacks the scope (or is not the admin key); on any route, `forbidden` when the firewall refuses a known-bad request or address */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state, or an `Idempotency-Key` reused with another request */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body over 4325376 bytes on any route (it would not fit the function's event), a JSON body over 1 MB, a file over 4 MB (`media_too_large`), or request line and headers over API Gateway's limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Valid JSON, impossible request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the tenant's rate limit, the client address's or the whole API's: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokeOwnApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoke another key of your tenant (effective within a minute); not the key making the request (409 `revoking_own_key`), nor one with a scope your key lacks (403 `scope_not_held`) */
             200: {
                 headers: {
                     [name: string]: unknown;

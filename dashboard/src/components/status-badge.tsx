@@ -1,4 +1,4 @@
-import type { ChannelStatus } from '../api/admin-types.ts';
+import type { ChannelStatus } from '../api/models.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 
 const TONES: Record<ChannelStatus, 'ok' | 'wait' | 'off' | 'bad'> = {

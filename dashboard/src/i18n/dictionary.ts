@@ -22,6 +22,7 @@ const ptBR = {
   'nav.tenants': 'Clínicas',
   'nav.operatorChannels': 'Canais por estado',
   'nav.runners': 'Runners',
+  'nav.keys': 'Chaves de API',
 
   'common.loading': 'Carregando…',
   'common.cancel': 'Cancelar',
@@ -73,6 +74,12 @@ const ptBR = {
   'error.code.delivery_not_redeliverable':
     'Esta entrega continha um QR ou código já vencido e não pode ser reenviada.',
   'error.code.route_not_found': 'Esta API não tem essa rota.',
+  'error.code.scope_not_held':
+    'Esta chave não tem todos esses escopos: uma chave só dá a uma chave nova os escopos que ela mesma tem, e só revoga chaves cujos escopos ela tem.',
+  'error.code.revoking_own_key':
+    'Uma chave não pode revogar a si mesma: revogue-a com outra chave da clínica que tenha os escopos dela, ou peça à operação.',
+  'error.code.api_key_not_found': 'Esta chave não existe ou já foi revogada.',
+  'error.code.invalid_cursor': 'Esta página da lista não vale mais: volte à primeira.',
 
   'channels.title': 'Canais',
   'channels.empty': 'Nenhum canal ainda.',
@@ -233,23 +240,56 @@ const ptBR = {
   'keys.revokeConfirm': 'Revogar a chave {name}? Ela para de funcionar em até um minuto.',
   'keys.revokeYes': 'Sim, revogar',
   'keys.revoked': 'revogada {when}',
+  'keys.thisKey': 'A chave com que você entrou',
+  'keys.selfNote':
+    'Uma chave não revoga a si mesma: outra chave da clínica com os escopos dela, ou a operação, pode revogá-la.',
+  'keys.beyondNote':
+    'Tem escopos que a sua chave não tem ({scopes}): só uma chave que os tenha, ou a operação, pode revogá-la.',
+  'keys.grantableNote': 'Só aparecem os escopos que a sua chave tem: uma chave não dá mais do que tem.',
+  'keys.needsManage':
+    'Esta chave não pode gerenciar chaves: para isso ela precisa do escopo keys:manage. Entre com uma chave que o tenha, ou peça à operação.',
+  'keys.holderUnknown':
+    'Não foi possível ler os escopos desta chave: todos são oferecidos, e a API recusa os que ela não tem.',
+  'keys.ownIntro':
+    'As chaves desta clínica. Uma chave com o escopo keys:manage cria chaves só com escopos que ela mesma tem, revoga só chaves cujos escopos ela tem e nunca revoga a si mesma. Uma chave nova aparece uma única vez.',
 
-  'operator.noChannelView': 'Esta API não tem a visão de canais para a operação.',
   'operator.countsCaption': 'Canais por estado',
-  'operator.channelsCaption': 'Canais',
+  'operator.channelsCaption': 'Canais, página {page}',
   'operator.count': 'Quantidade',
   'operator.statusFilter': 'Estado',
   'operator.allStatuses': 'Todos',
   'operator.tenant': 'Clínica',
+  'operator.countsIncomplete':
+    'Contagem parcial: a API parou no seu limite depois de ler {counted} canais, uma parte igual de cada shard.',
+  'operator.noChannels': 'Nenhum canal.',
+  'operator.pageEmptyMore': 'Nenhum canal nesta página, mas a lista continua: vá à próxima página.',
+  'operator.filter': 'Filtrar canais',
+  'operator.tenantFilter': 'Clínica (id, opcional)',
+  'operator.applyFilter': 'Filtrar',
+  'operator.previousPage': 'Página anterior',
+  'operator.nextPage': 'Próxima página',
 
-  'runners.noView': 'Esta API não tem a visão de runners.',
-  'runners.none': 'Nenhum runner ativo.',
-  'runners.lastSeen': 'visto por último {when}',
+  'runners.none': 'Nenhum runner registrado.',
   'runners.shardsCaption': '{count} shards',
   'runners.shard': 'Shard',
-  'runners.leaseUntil': 'Concessão até',
   'runners.unowned': 'Shards sem runner: {shards}',
-  'runners.allOwned': 'Todos os shards têm um runner.',
+  'runners.allOwned': 'Todos os shards têm dono.',
+  'runners.howJudged':
+    'Um runner está vivo quando o contador de batimentos dele muda entre duas leituras desta página, e uma concessão quando as renovações mudam; sem mudar por {ttl} s (o TTL das concessões), está em silêncio. Os horários são os que cada runner escreveu, pelo relógio dele, e não são comparados com nenhum outro.',
+  'runners.cluster': 'Cluster',
+  'runners.shardCount': 'Shards',
+  'runners.observedAt': 'Lido em (relógio da API)',
+  'runners.alive': 'Vivo',
+  'runners.silent': 'Em silêncio há {seconds} s',
+  'runners.checking': 'Verificando (até {seconds} s)',
+  'runners.notMember': 'Não é membro',
+  'runners.beats': '{beats} batimentos',
+  'runners.lastHeartbeat': 'último batimento {when} (relógio do runner)',
+  'runners.noShards': 'Nenhum shard.',
+  'runners.token': 'Token',
+  'runners.renewals': 'Renovações',
+  'runners.lease': 'Concessão',
+  'runners.expiresAtOwnerClock': 'Vence em (relógio do runner)',
 } as const;
 
 export type MessageKey = keyof typeof ptBR;
@@ -270,6 +310,7 @@ const en: Record<MessageKey, string> = {
   'nav.tenants': 'Clinics',
   'nav.operatorChannels': 'Channels by state',
   'nav.runners': 'Runners',
+  'nav.keys': 'API keys',
 
   'common.loading': 'Loading…',
   'common.cancel': 'Cancel',
@@ -321,6 +362,12 @@ const en: Record<MessageKey, string> = {
   'error.code.delivery_not_redeliverable':
     'This delivery held an expired QR or code and cannot be sent again.',
   'error.code.route_not_found': 'This API has no such route.',
+  'error.code.scope_not_held':
+    'This key does not hold all of those scopes: a key gives a new key only scopes it holds itself, and revokes only keys whose scopes it holds.',
+  'error.code.revoking_own_key':
+    'A key cannot revoke itself: revoke it with another key of the clinic that holds its scopes, or ask the operator.',
+  'error.code.api_key_not_found': 'This key does not exist or was revoked already.',
+  'error.code.invalid_cursor': 'This page of the list is no longer valid: go back to the first.',
 
   'channels.title': 'Channels',
   'channels.empty': 'No channels yet.',
@@ -480,23 +527,56 @@ const en: Record<MessageKey, string> = {
   'keys.revokeConfirm': 'Revoke the key {name}? It stops working within a minute.',
   'keys.revokeYes': 'Yes, revoke',
   'keys.revoked': 'revoked {when}',
+  'keys.thisKey': 'The key you signed in with',
+  'keys.selfNote':
+    'A key cannot revoke itself: another key of the clinic holding its scopes, or the operator, can.',
+  'keys.beyondNote':
+    'It holds scopes your key lacks ({scopes}): only a key holding them, or the operator, can revoke it.',
+  'keys.grantableNote': 'Only the scopes your key holds are offered: a key gives no more than it has.',
+  'keys.needsManage':
+    'This key cannot manage keys: that takes the scope keys:manage. Sign in with a key that holds it, or ask the operator.',
+  'keys.holderUnknown':
+    "This key's scopes could not be read: every scope is offered, and the API refuses those it lacks.",
+  'keys.ownIntro':
+    "This clinic's keys. A key with the scope keys:manage issues keys only with scopes it holds itself, revokes only keys whose scopes it holds, and never revokes itself. A new key is shown once.",
 
-  'operator.noChannelView': 'This API has no operator view of channels.',
   'operator.countsCaption': 'Channels by state',
-  'operator.channelsCaption': 'Channels',
+  'operator.channelsCaption': 'Channels, page {page}',
   'operator.count': 'Count',
   'operator.statusFilter': 'State',
   'operator.allStatuses': 'All',
   'operator.tenant': 'Clinic',
+  'operator.countsIncomplete':
+    'A partial count: the API stopped at its bound after reading {counted} channels, an equal share of each shard.',
+  'operator.noChannels': 'No channels.',
+  'operator.pageEmptyMore': 'No channel on this page, but the list goes on: go to the next page.',
+  'operator.filter': 'Filter channels',
+  'operator.tenantFilter': 'Clinic (id, optional)',
+  'operator.applyFilter': 'Filter',
+  'operator.previousPage': 'Previous page',
+  'operator.nextPage': 'Next page',
 
-  'runners.noView': 'This API has no runner view.',
-  'runners.none': 'No runner is running.',
-  'runners.lastSeen': 'last seen {when}',
+  'runners.none': 'No runner on record.',
   'runners.shardsCaption': '{count} shards',
   'runners.shard': 'Shard',
-  'runners.leaseUntil': 'Lease until',
   'runners.unowned': 'Shards without a runner: {shards}',
-  'runners.allOwned': 'Every shard has a runner.',
+  'runners.allOwned': 'Every shard has an owner.',
+  'runners.howJudged':
+    "A runner is alive when its heartbeat count moves between this page's reads, and a lease when its renewals do; with no move for {ttl} s (the leases' TTL), it is silent. The times are those each runner wrote, by its own clock, and are not compared with any other.",
+  'runners.cluster': 'Cluster',
+  'runners.shardCount': 'Shards',
+  'runners.observedAt': "Read at (the API's clock)",
+  'runners.alive': 'Alive',
+  'runners.silent': 'Silent for {seconds} s',
+  'runners.checking': 'Checking (up to {seconds} s)',
+  'runners.notMember': 'Not a member',
+  'runners.beats': '{beats} beats',
+  'runners.lastHeartbeat': "last heartbeat {when} (the runner's clock)",
+  'runners.noShards': 'No shards.',
+  'runners.token': 'Token',
+  'runners.renewals': 'Renewals',
+  'runners.lease': 'Lease',
+  'runners.expiresAtOwnerClock': "Lapses at (the holder's clock)",
 };
 
 export const DICTIONARIES: Readonly<Record<Language, Readonly<Record<MessageKey, string>>>> = {

@@ -1,8 +1,8 @@
 // One channel: its live status, pairing by QR (drawn here, refreshed as it rotates, with its
 // countdown) or by pairing code, the session's actions, and its conversations.
 import { useId, useState } from 'preact/hooks';
-import type { Channel } from '../api/admin-types.ts';
 import { useApi } from '../api/api-context.ts';
+import type { Channel } from '../api/models.ts';
 import { useChannelStatusAnnouncements } from '../channel-watch.ts';
 import { ConfirmButton } from '../components/confirm-button.tsx';
 import { Countdown } from '../components/countdown.tsx';

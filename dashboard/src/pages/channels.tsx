@@ -1,7 +1,7 @@
 // The clinic's channels with their live status, and a form to add one.
 import { useId, useState } from 'preact/hooks';
-import type { Channel } from '../api/admin-types.ts';
 import { useApi } from '../api/api-context.ts';
+import type { Channel } from '../api/models.ts';
 import { useChannelStatusAnnouncements } from '../channel-watch.ts';
 import { ErrorBanner } from '../components/error-banner.tsx';
 import { ChannelStatusBadge } from '../components/status-badge.tsx';

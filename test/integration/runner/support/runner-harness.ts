@@ -233,6 +233,8 @@ export async function runnerPlatform(
   return {
     platform,
     tenant,
+    /** The lease cluster this platform's runners share (`RUNNER_CLUSTER`). */
+    cluster,
     media,
     contactChecks,
     outbox,

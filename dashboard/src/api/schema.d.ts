@@ -961,20 +961,93 @@ export interface components {
                     phoneNumber: string | null;
                     /** @description WhatsApp's LID, when known */
                     lid: string | null;
+                    /** @description The patient's WhatsApp push name, as their phone sent it; null when it sent none */
+                    name: string | null;
                 };
                 /** Format: date-time */
                 timestamp: string;
-                /** @description text, image, document, audio, video, location, contacts, reaction… */
-                type: string;
-                /** @description The message as the Cloud API shapes it, under the key named by `type` */
+                /** @enum {string} */
+                type: "text" | "image" | "video" | "audio" | "document" | "sticker" | "location" | "contacts" | "reaction";
+                /** @description The message as the Cloud API shapes it, under the key named by `type`: the same as `GET /v1/channels/{channelId}/messages` shows */
                 content: {
-                    [key: string]: unknown;
+                    text: {
+                        body: string;
+                    } | components["schemas"]["ContentStoredApart"] | components["schemas"]["ContentRefused"];
+                } | {
+                    image: components["schemas"]["ReceivedMedia"] | components["schemas"]["ContentStoredApart"] | components["schemas"]["ContentRefused"];
+                } | {
+                    video: components["schemas"]["ReceivedMedia"] | components["schemas"]["ContentStoredApart"] | components["schemas"]["ContentRefused"];
+                } | {
+                    audio: components["schemas"]["ReceivedMedia"] | components["schemas"]["ContentStoredApart"] | components["schemas"]["ContentRefused"];
+                } | {
+                    document: components["schemas"]["ReceivedMedia"] | components["schemas"]["ContentStoredApart"] | components["schemas"]["ContentRefused"];
+                } | {
+                    sticker: components["schemas"]["ReceivedMedia"] | components["schemas"]["ContentStoredApart"] | components["schemas"]["ContentRefused"];
+                } | {
+                    location: {
+                        latitude: number | null;
+                        longitude: number | null;
+                        name?: string;
+                        address?: string;
+                    } | components["schemas"]["ContentStoredApart"] | components["schemas"]["ContentRefused"];
+                } | {
+                    contacts: {
+                        name: {
+                            formattedName: string;
+                        };
+                        phones: {
+                            phone: string;
+                        }[];
+                    }[] | components["schemas"]["ContentStoredApart"] | components["schemas"]["ContentRefused"];
+                } | {
+                    reaction: {
+                        /** @description WhatsApp's id of the message reacted to */
+                        messageId: string | null;
+                        /** @description Empty when the patient removed a reaction */
+                        emoji: string;
+                    } | components["schemas"]["ContentStoredApart"] | components["schemas"]["ContentRefused"];
                 };
                 /** @description The message replied to */
                 context?: {
                     messageId: string;
                 };
             };
+        };
+        /** @description A content over 128 KiB as JSON: stored as an `application/json` file (`GET /v1/media/{contentMediaId}`) */
+        ContentStoredApart: {
+            contentMediaId: string;
+            contentBytes: number;
+        };
+        /** @description A content the store refused: the message is recorded without it */
+        ContentRefused: {
+            /** @enum {string} */
+            contentError: "too_large" | "rejected";
+        };
+        /** @description A file a patient sent, kept in the media store under the clinic’s own prefix */
+        ReceivedMedia: {
+            /** @description The stored file (`GET /v1/media/{mediaId}`); null when it could not be stored */
+            mediaId: string | null;
+            /**
+             * @description Why there is no file: over the clinic's size cap, not to be had from WhatsApp, or refused by the store
+             * @enum {string}
+             */
+            mediaError?: "too_large" | "download_failed" | "rejected";
+            /** @description As the patient's phone declared it */
+            mimeType: string;
+            /** @description SHA-256 of the stored bytes, in hex; null without a file */
+            sha256: string | null;
+            /** @description Bytes stored; null without a file */
+            size: number | null;
+            /** @description The file's name (documents), null when none */
+            fileName: string | null;
+            caption?: string;
+            /** @description Downloads the file for 5 minutes: made afresh for each delivery try and each read of the event log, never stored. Later, `GET /v1/media/{mediaId}` makes another. Absent without a file */
+            url?: string;
+            /**
+             * Format: date-time
+             * @description When `url` stops working
+             */
+            urlExpiresAt?: string;
         };
         /** @description A message sent from a channel moved on: sent, delivered, read, or failed */
         MessageStatusEvent: {
@@ -1445,7 +1518,7 @@ export interface components {
             items: components["schemas"]["Message"][];
             nextCursor: string | null;
         };
-        /** @description The content is under the key named by `type`, as in the WhatsApp Cloud API */
+        /** @description The content is under the key named by `type`, as in the WhatsApp Cloud API; a received message’s exactly as its `message.received` event carries it (a file as `ReceivedMedia`, without a URL: `GET /v1/media/{mediaId}` makes one) */
         Message: {
             /** @example msg_01JDQ7Z8K3M4N5P6Q7R8S9T0VW */
             id: string;
@@ -1456,6 +1529,8 @@ export interface components {
                 /** @example +5511987654321 */
                 phoneNumber: string | null;
                 lid: string | null;
+                /** @description The patient's WhatsApp push name, as their phone sent it with a received message; null on outbound messages and when none was sent */
+                name: string | null;
             };
             type: string;
             /** @enum {string} */
@@ -5430,29 +5505,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "id": "evt_01JDQ8A0B1C2D3E4F5G6H7J8K9",
-                 *       "type": "message.received",
-                 *       "createdAt": "2026-12-01T09:30:00.000Z",
-                 *       "tenantId": "ten_01JDQ7Z8K3M4N5P6Q7R8S9T0VW",
-                 *       "channelId": "chn_01JDQ7Z9A1B2C3D4E5F6G7H8J9",
-                 *       "data": {
-                 *         "messageId": "msg_01JDQ8A0B1C2D3E4F5G6H7J8KA",
-                 *         "from": {
-                 *           "phoneNumber": "+5511987654321",
-                 *           "lid": "123456789012345@lid"
-                 *         },
-                 *         "timestamp": "2026-12-01T09:29:59.000Z",
-                 *         "type": "text",
-                 *         "content": {
-                 *           "text": {
-                 *             "body": "Posso remarcar para quinta?"
-                 *           }
-                 *         }
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["MessageReceivedEvent"];
             };
         };
@@ -5496,24 +5548,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "id": "evt_01JDQ8B0B1C2D3E4F5G6H7J8K9",
-                 *       "type": "message.status",
-                 *       "createdAt": "2026-12-01T09:30:00.000Z",
-                 *       "tenantId": "ten_01JDQ7Z8K3M4N5P6Q7R8S9T0VW",
-                 *       "channelId": "chn_01JDQ7Z9A1B2C3D4E5F6G7H8J9",
-                 *       "data": {
-                 *         "messageId": "msg_01JDQ8B0B1C2D3E4F5G6H7J8KA",
-                 *         "status": "delivered",
-                 *         "timestamp": "2026-12-01T09:29:58.000Z",
-                 *         "recipient": {
-                 *           "phoneNumber": "+5511987654321",
-                 *           "lid": null
-                 *         }
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["MessageStatusEvent"];
             };
         };
@@ -5557,19 +5591,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "id": "evt_01JDQ8C0B1C2D3E4F5G6H7J8K9",
-                 *       "type": "channel.qr",
-                 *       "createdAt": "2026-12-01T09:30:00.000Z",
-                 *       "tenantId": "ten_01JDQ7Z8K3M4N5P6Q7R8S9T0VW",
-                 *       "channelId": "chn_01JDQ7Z9A1B2C3D4E5F6G7H8J9",
-                 *       "data": {
-                 *         "qr": "2@Yh3kQ…,kP0x…,Zm9v…,YmFy…",
-                 *         "expiresAt": "2026-12-01T09:31:00.000Z"
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["ChannelQrEvent"];
             };
         };
@@ -5613,20 +5634,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "id": "evt_01JDQ8D0B1C2D3E4F5G6H7J8K9",
-                 *       "type": "channel.pairing_code",
-                 *       "createdAt": "2026-12-01T09:30:00.000Z",
-                 *       "tenantId": "ten_01JDQ7Z8K3M4N5P6Q7R8S9T0VW",
-                 *       "channelId": "chn_01JDQ7Z9A1B2C3D4E5F6G7H8J9",
-                 *       "data": {
-                 *         "pairingCode": "K7QF-2MXD",
-                 *         "phoneNumber": "+5511977770001",
-                 *         "expiresAt": "2026-12-01T09:33:00.000Z"
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["ChannelPairingCodeEvent"];
             };
         };
@@ -5670,19 +5677,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "id": "evt_01JDQ8E0B1C2D3E4F5G6H7J8K9",
-                 *       "type": "channel.status",
-                 *       "createdAt": "2026-12-01T09:30:00.000Z",
-                 *       "tenantId": "ten_01JDQ7Z8K3M4N5P6Q7R8S9T0VW",
-                 *       "channelId": "chn_01JDQ7Z9A1B2C3D4E5F6G7H8J9",
-                 *       "data": {
-                 *         "status": "open",
-                 *         "previousStatus": "qr"
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["ChannelStatusEvent"];
             };
         };
@@ -5726,18 +5720,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "id": "evt_01JDQ8F0B1C2D3E4F5G6H7J8K9",
-                 *       "type": "channel.logged_out",
-                 *       "createdAt": "2026-12-01T09:30:00.000Z",
-                 *       "tenantId": "ten_01JDQ7Z8K3M4N5P6Q7R8S9T0VW",
-                 *       "channelId": "chn_01JDQ7Z9A1B2C3D4E5F6G7H8J9",
-                 *       "data": {
-                 *         "reason": "logged_out_on_phone"
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["ChannelLoggedOutEvent"];
             };
         };
@@ -5781,19 +5763,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "id": "evt_01JDQ8G0B1C2D3E4F5G6H7J8K9",
-                 *       "type": "webhook.test",
-                 *       "createdAt": "2026-12-01T09:30:00.000Z",
-                 *       "tenantId": "ten_01JDQ7Z8K3M4N5P6Q7R8S9T0VW",
-                 *       "channelId": null,
-                 *       "data": {
-                 *         "message": "A test event, sent because the clinic asked for one",
-                 *         "webhookId": "whk_01JDQ7ZB2C3D4E5F6G7H8J9K0M"
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["WebhookTestEvent"];
             };
         };
@@ -5837,21 +5806,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "id": "evt_01JDQ8H0B1C2D3E4F5G6H7J8K9",
-                 *       "type": "webhook.disabled",
-                 *       "createdAt": "2026-12-01T09:30:00.000Z",
-                 *       "tenantId": "ten_01JDQ7Z8K3M4N5P6Q7R8S9T0VW",
-                 *       "channelId": null,
-                 *       "data": {
-                 *         "webhookId": "whk_01JDQ7ZB2C3D4E5F6G7H8J9K0M",
-                 *         "origin": "https://crm.clinica.example",
-                 *         "reason": "failing",
-                 *         "failingSince": "2026-11-26T09:30:00.000Z"
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["WebhookDisabledEvent"];
             };
         };

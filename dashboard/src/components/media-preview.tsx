@@ -11,7 +11,9 @@ export interface MediaContent {
   readonly link?: string;
   readonly mimeType?: string | null;
   readonly caption?: string;
+  /** Sent files carry the Cloud API's `filename`; received ones the media API's `fileName`. */
   readonly filename?: string;
+  readonly fileName?: string | null;
   readonly mediaError?: unknown;
 }
 
@@ -43,7 +45,8 @@ export function MediaPreview({ kind, content }: { kind: string; content: MediaCo
     };
   }, [api, content.mediaId, attempt]);
 
-  const name = content.filename ?? content.caption ?? t(MEDIA_LABELS[kind] ?? 'media.file');
+  const fileName = content.fileName ?? content.filename;
+  const name = fileName ?? content.caption ?? t(MEDIA_LABELS[kind] ?? 'media.file');
   if (content.mediaError || (!content.mediaId && !content.link))
     return <p class="media media--missing">{t('media.unavailable')}</p>;
   if (error) return <ErrorBanner error={error} />;
@@ -71,7 +74,7 @@ export function MediaPreview({ kind, content }: { kind: string; content: MediaCo
       return <audio class="media media--audio" src={url} controls preload="metadata" onError={retry} />;
     default:
       return (
-        <a class="media" href={url} rel="noopener noreferrer" download={content.filename ?? true}>
+        <a class="media" href={url} rel="noopener noreferrer" download={fileName ?? true}>
           {t('media.download', { name })}
         </a>
       );

@@ -27,6 +27,7 @@ import {
   mediaUploadSchema,
   messageListQuery,
   messageSchema,
+  messageSearchSchema,
   newApiKeySchema,
   newChannelSchema,
   newTenantSchema,
@@ -124,6 +125,7 @@ const deliveryParams = webhookParams.extend({
     .refine((value) => isDeliveryId(value), 'must be a delivery id'),
 });
 const webhooks = tenant('webhooks:manage');
+const messagePage = pageOf(messageSchema, 'MessagePage');
 
 export const ROUTES: readonly RouteSpec[] = [
   {
@@ -398,7 +400,19 @@ export const ROUTES: readonly RouteSpec[] = [
     access: tenant('messages:read'),
     summary: "The channel's messages, newest first",
     request: { params: channelParams, query: messageListQuery },
-    responses: { 200: pageOf(messageSchema, 'MessagePage') },
+    responses: { 200: messagePage },
+  },
+  {
+    // The list with its filter in the body: the dashboard's way, so no patient's number is in a URL.
+    operationId: 'searchMessages',
+    method: 'POST',
+    path: '/v1/channels/{channelId}/messages/search',
+    family: 'messages',
+    access: tenant('messages:read'),
+    summary:
+      "The channel's messages, newest first, filtered by a JSON body (a contact's number stays out of the URL)",
+    request: { params: channelParams, body: messageSearchSchema, bodyOptional: true },
+    responses: { 200: messagePage },
   },
   {
     operationId: 'getMessage',

@@ -193,10 +193,32 @@ export const messageSchema = z
       'The content is under the key named by `type`, as in the WhatsApp Cloud API; a received message’s exactly as its `message.received` event carries it (a file as `ReceivedMedia`, without a URL: `GET /v1/media/{mediaId}` makes one)',
   });
 
-export const messageListQuery = pageQuery.extend({
+const messageFilter = {
   contact: e164.optional(),
   direction: z.enum(['outbound', 'inbound']).optional(),
-});
+};
+
+export const messageListQuery = pageQuery.extend(messageFilter);
+
+/**
+ * The list's filter and page as a JSON body (`POST …/messages/search`): a contact's number in a
+ * query string is written down by every access log on its way (CloudFront's, a proxy's); in a body,
+ * by none.
+ */
+export const messageSearchSchema = z
+  .object({
+    ...messageFilter,
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_PAGE_SIZE)
+      .optional()
+      .meta({ description: `Items per page, 1 to ${MAX_PAGE_SIZE} (default 20)` }),
+    cursor: pageQuery.shape.cursor,
+  })
+  .strict()
+  .meta({ id: 'MessageSearch' });
 
 export const queuedMessageSchema = z
   .object({ id: z.string(), status: z.literal('queued') })

@@ -25,6 +25,10 @@ import { eventView, messageView, pageView } from '../http/presenters.ts';
 export function messageRoutes(
   deps: MessageDependencies & ContactCheckDependencies & MediaDependencies & EventLogDependencies,
 ): Record<string, RouteImplementation> {
+  const messagePage = async (input: RouteInput, request: PageRequest & MessageFilter) => ({
+    status: 200,
+    body: pageView(await listMessages(deps, tenantOf(input), channelIdOf(input), request), messageView),
+  });
   return {
     sendMessage: async (input) => {
       // The key also reaches the use case: a re-execution must not make a second message.
@@ -39,18 +43,9 @@ export function messageRoutes(
       );
       return { status: 202, body: { id: message.id, status: 'queued' } };
     },
-    listMessages: async (input) => ({
-      status: 200,
-      body: pageView(
-        await listMessages(
-          deps,
-          tenantOf(input),
-          channelIdOf(input),
-          input.query as PageRequest & MessageFilter,
-        ),
-        messageView,
-      ),
-    }),
+    listMessages: (input) => messagePage(input, input.query as PageRequest & MessageFilter),
+    // The same list, its filter read from the body (a contact's number kept out of the URL).
+    searchMessages: (input) => messagePage(input, input.body as PageRequest & MessageFilter),
     getMessage: async (input) => ({
       status: 200,
       body: messageView(

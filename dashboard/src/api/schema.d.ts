@@ -410,6 +410,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/channels/{channelId}/messages/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The channel's messages, newest first, filtered by a JSON body (a contact's number stays out of the URL)
+         * @description The channel's messages, newest first, filtered by a JSON body (a contact's number stays out of the URL). Scope: `messages:read`.
+         */
+        post: operations["searchMessages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/channels/{channelId}/messages/{messageId}": {
         parameters: {
             query?: never;
@@ -1559,6 +1579,16 @@ export interface components {
             createdAt: string;
         } & {
             [key: string]: unknown;
+        };
+        MessageSearch: {
+            /** @example +5511987654321 */
+            contact?: string;
+            /** @enum {string} */
+            direction?: "outbound" | "inbound";
+            /** @description Items per page, 1 to 100 (default 20) */
+            limit?: number;
+            /** @description The previous page's `nextCursor` */
+            cursor?: string;
         };
         ContactCheck: {
             id: string;
@@ -3817,6 +3847,113 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QueuedMessage"];
+                };
+            };
+            /** @description The request is not valid; `error.fields` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No key, or a key that does not authenticate */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key lacks the scope (or is not the admin key); on any route, `forbidden` when the firewall refuses a known-bad request or address */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Absent, or owned by another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state, or an `Idempotency-Key` reused with another request */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body over 4325376 bytes on any route (it would not fit the function's event), a JSON body over 1 MB, a file over 4 MB (`media_too_large`), or request line and headers over API Gateway's limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Valid JSON, impossible request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the tenant's rate limit, the client address's or the whole API's: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    searchMessages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channelId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["MessageSearch"];
+            };
+        };
+        responses: {
+            /** @description The channel's messages, newest first, filtered by a JSON body (a contact's number stays out of the URL) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagePage"];
                 };
             };
             /** @description The request is not valid; `error.fields` names each failing field */

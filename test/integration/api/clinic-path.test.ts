@@ -142,6 +142,17 @@ describe("a clinic's path through the API", () => {
       `/v1/channels/${channelId}/messages?contact=${encodeURIComponent(`+${patientNumber}`)}`,
     );
     expect(byContact.body.items.length).toBeGreaterThanOrEqual(2);
+    // The same list with the number in the body, out of the URL: the same page.
+    const searched = await clinic.post(`/v1/channels/${channelId}/messages/search`, {
+      contact: `+${patientNumber}`,
+    });
+    expect(searched.status).toBe(200);
+    const idsOf = (page: { items: { id: string }[] }) => page.items.map((message) => message.id);
+    expect(idsOf(searched.body)).toEqual(idsOf(byContact.body));
+    const nobody = await clinic.post(`/v1/channels/${channelId}/messages/search`, {
+      contact: '+5511900000009',
+    });
+    expect(nobody.body.items).toEqual([]);
 
     const before = patient?.received.length ?? 0;
     const sends = [

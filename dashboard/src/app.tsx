@@ -5,6 +5,7 @@ import { ApiContext } from './api/api-context.ts';
 import { createApi } from './api/client.ts';
 import { keyIdOf } from './api-key-rules.ts';
 import { LiveRegion } from './components/live-region.tsx';
+import { tabConversations } from './conversation-keys.ts';
 import { LANGUAGES, type Language } from './i18n/dictionary.ts';
 import { useI18n } from './i18n/i18n.tsx';
 import { ApiKeysPage } from './pages/api-keys.tsx';
@@ -54,10 +55,11 @@ function NavLink({ href, label, path }: { href: string; label: string; path: str
 function Page({ path, session }: { path: string; session: Session }) {
   if (session.kind === 'tenant') {
     if (matchPath('/channels', path)) return <ChannelsPage />;
-    const conversation = matchPath('/channels/:channelId/contacts/:contact', path);
+    // A conversation by its key in this tab, never by the contact's number (src/conversation-keys.ts).
+    const conversation = matchPath('/channels/:channelId/conversations/:key', path);
     if (conversation)
       return (
-        <ConversationPage channelId={conversation.channelId ?? ''} contact={conversation.contact ?? ''} />
+        <ConversationPage channelId={conversation.channelId ?? ''} conversationKey={conversation.key ?? ''} />
       );
     const channel = matchPath('/channels/:channelId', path);
     if (channel) return <ChannelPage channelId={channel.channelId ?? ''} />;
@@ -84,6 +86,7 @@ export function App() {
 
   const signOut = (why: 'asked' | 'expired') => {
     clearSession();
+    tabConversations.forget();
     setSession(null);
     setExpired(why === 'expired');
     navigate('/', { replace: true });

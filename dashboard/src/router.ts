@@ -18,6 +18,8 @@ export function usePath(): string {
   useEffect(() => {
     const update = () => setPath(location.pathname);
     addEventListener('popstate', update);
+    // A page's effects run before the shell's: one may have moved (a redirect) before this listened.
+    update();
     return () => removeEventListener('popstate', update);
   }, []);
   return path;

@@ -3,9 +3,12 @@
 import { useEffect, useState } from 'preact/hooks';
 
 let post: ((text: string) => void) | null = null;
+/** Said before the region was there (a page's first effects run before the shell's): said once it is. */
+let pending: string | null = null;
 
 export function announce(text: string): void {
-  post?.(text);
+  if (post) post(text);
+  else pending = text;
 }
 
 export function LiveRegion() {
@@ -18,6 +21,8 @@ export function LiveRegion() {
       clearTimeout(timer);
       timer = setTimeout(() => setText(next), 50);
     };
+    if (pending !== null) post(pending);
+    pending = null;
     return () => {
       post = null;
       clearTimeout(timer);

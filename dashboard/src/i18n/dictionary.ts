@@ -136,6 +136,8 @@ const ptBR = {
   'conversation.back': 'Voltar ao canal',
   'conversation.empty': 'Nenhuma mensagem com este contato ainda.',
   'conversation.messages': 'Mensagens',
+  'conversation.unknown':
+    'Esta sessão não conhece esse link de conversa: abra a conversa pela lista do canal.',
 
   'message.status.queued': 'Na fila',
   'message.status.sent': 'Enviada',
@@ -423,6 +425,8 @@ const en: Record<MessageKey, string> = {
   'conversation.back': 'Back to the channel',
   'conversation.empty': 'No messages with this contact yet.',
   'conversation.messages': 'Messages',
+  'conversation.unknown':
+    "This session doesn't know that conversation link: open the conversation from the channel's list.",
 
   'message.status.queued': 'Queued',
   'message.status.sent': 'Sent',

@@ -10,6 +10,7 @@ import { ErrorBanner } from '../components/error-banner.tsx';
 import { QrCode } from '../components/qr-code.tsx';
 import { ChannelStatusBadge } from '../components/status-badge.tsx';
 import { Ticks } from '../components/ticks.tsx';
+import { conversationPath, tabConversations } from '../conversation-keys.ts';
 import { conversationsOf, previewOf } from '../conversations.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { navigate, onLinkClick, usePageHeading } from '../router.ts';
@@ -187,8 +188,7 @@ function Conversations({ channel }: { channel: Channel }) {
     [api, channel.id],
   );
   const conversations = messages.data ? conversationsOf(messages.data.items) : [];
-  const threadOf = (number: string) =>
-    `/channels/${encodeURIComponent(channel.id)}/contacts/${encodeURIComponent(number)}`;
+  const threadOf = (contact: string) => conversationPath(tabConversations, channel.id, contact);
 
   return (
     <section class="card" aria-labelledby={`${contactId}-title`}>

@@ -7,8 +7,9 @@ import { ErrorBanner } from '../components/error-banner.tsx';
 import { announce } from '../components/live-region.tsx';
 import { type MediaContent, MediaPreview } from '../components/media-preview.tsx';
 import { Ticks } from '../components/ticks.tsx';
+import { tabConversations } from '../conversation-keys.ts';
 import { useI18n } from '../i18n/i18n.tsx';
-import { onLinkClick, usePageHeading } from '../router.ts';
+import { navigate, onLinkClick, usePageHeading } from '../router.ts';
 import { statusTicks } from '../status-ticks.ts';
 import { usePolling } from '../use-polling.ts';
 
@@ -85,11 +86,14 @@ function Composer({ channelId, to, onSent }: { channelId: string; to: string; on
       let message: SendMessage;
       if (file) {
         const type = file.type || 'application/octet-stream';
-        const media = await api.json<components['schemas']['Media']>(
-          'POST',
-          `/v1/media?filename=${encodeURIComponent(file.name)}`,
-          { body: file, headers: { 'content-type': type, 'idempotency-key': crypto.randomUUID() } },
-        );
+        // A multipart form: the file's name (a patient's, often) travels in the body, not in a
+        // `?filename=` the access logs would keep. The browser sets the form's content type.
+        const form = new FormData();
+        form.append('file', file);
+        const media = await api.json<components['schemas']['Media']>('POST', '/v1/media', {
+          body: form,
+          headers: { 'idempotency-key': crypto.randomUUID() },
+        });
         const kind = mediaKindOf(type);
         const part = {
           mediaId: media.mediaId,
@@ -180,15 +184,44 @@ function useTickAnnouncements(messages: readonly Message[] | undefined) {
   }, [messages]);
 }
 
-export function ConversationPage({ channelId, contact }: { channelId: string; contact: string }) {
+/**
+ * The page of `/channels/{id}/conversations/{key}`: the contact is the one this tab gave the key to
+ * (src/conversation-keys.ts). A key this tab does not know (a link from another session) leads back
+ * to the channel, where the conversation can be opened again.
+ */
+export function ConversationPage({
+  channelId,
+  conversationKey,
+}: {
+  channelId: string;
+  conversationKey: string;
+}) {
+  const contact = tabConversations.contactOf(conversationKey);
+  if (!contact) return <UnknownConversation channelId={channelId} />;
+  return <Conversation channelId={channelId} contact={contact} />;
+}
+
+function UnknownConversation({ channelId }: { channelId: string }) {
+  const { t } = useI18n();
+  useEffect(() => {
+    announce(t('conversation.unknown'));
+    navigate(`/channels/${encodeURIComponent(channelId)}`, { replace: true });
+  }, [channelId]);
+  return null;
+}
+
+function Conversation({ channelId, contact }: { channelId: string; contact: string }) {
   const api = useApi();
   const { t, time } = useI18n();
   const heading = usePageHeading(t('conversation.title', { contact }));
+  // The filter goes in the body: `GET …/messages?contact=` would put the number in the URL, and
+  // every access log on the way would keep it (docs/dashboard.md, "No phone number in a URL").
   const messages = usePolling(
     () =>
       api.call(
-        api.typed.GET('/v1/channels/{channelId}/messages', {
-          params: { path: { channelId }, query: { contact, limit: 100 } },
+        api.typed.POST('/v1/channels/{channelId}/messages/search', {
+          params: { path: { channelId } },
+          body: { contact, limit: 100 },
         }),
       ),
     [api, channelId, contact],

@@ -47,6 +47,9 @@ export function dashboardSecurityHeaders(mediaOrigin: string): Record<string, st
 /** Two years, the HSTS preload list's minimum. */
 export const HSTS_MAX_AGE = Duration.days(730);
 
+/** How long the distribution's and the site bucket's access logs are kept (what they hold: below). */
+export const ACCESS_LOG_RETENTION = Duration.days(90);
+
 /** The API's paths: never the dashboard's, never cached, never rewritten. */
 export const API_PATH_PATTERN = '/v1/*';
 
@@ -103,12 +106,20 @@ export class DashboardHosting extends Construct {
       enforceSSL: true,
       removalPolicy: RemovalPolicy.RETAIN,
     } as const;
+    // What these logs hold. CloudFront's standard logs (`cloudfront/`): a line per request, the
+    // dashboard's and the API's (`/v1/*`) alike, with the viewer's address, user agent, method, path
+    // and query string, status and sizes; not headers (no key) and not bodies. S3's server access
+    // logs (`s3/`): CloudFront's reads of the build's files. The dashboard keeps patients out of
+    // them: its pages name a conversation by a key of the tab's, never by the number, and it sends a
+    // contact's number and a file's name in bodies, never in a path or query (docs/dashboard.md).
+    // Addresses and user agents are still personal data: kept 90 days, as the API's own access log
+    // is, long enough to look into an incident, and no longer.
     // CloudFront's standard logs are written with an ACL, so this bucket keeps ACLs usable for its
     // owner (BUCKET_OWNER_PREFERRED); S3's server access logs come through its bucket policy.
     this.accessLogs = new Bucket(this, 'AccessLogs', {
       ...secure,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: ACCESS_LOG_RETENTION }],
     });
     Validations.of(this.accessLogs).acknowledge({
       id: 'AwsSolutions-S1',

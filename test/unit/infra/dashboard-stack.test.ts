@@ -255,7 +255,7 @@ describe('the dashboard stack', () => {
         expect(behavior.ResponseHeadersPolicyId).toEqual({ Ref: id });
     });
 
-    it('logs every request to the log bucket, which keeps ACLs for CloudFront and logs nowhere itself', () => {
+    it('logs every request to the log bucket, kept 90 days, which keeps ACLs for CloudFront and logs nowhere itself', () => {
       const { hosting } = world.built.dashboard;
       expect(world.distribution().Logging).toEqual({
         Bucket: { 'Fn::GetAtt': [logicalId(hosting.accessLogs), 'RegionalDomainName'] },
@@ -266,7 +266,7 @@ describe('the dashboard stack', () => {
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerPreferred' }] },
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, RestrictPublicBuckets: true },
         LifecycleConfiguration: {
-          Rules: [{ ExpirationInDays: 365, Status: 'Enabled', Id: 'expire-access-logs' }],
+          Rules: [{ ExpirationInDays: 90, Status: 'Enabled', Id: 'expire-access-logs' }],
         },
       });
       expect(logs?.Properties.LoggingConfiguration).toBeUndefined();

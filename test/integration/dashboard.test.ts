@@ -94,6 +94,35 @@ async function simulatorAdmin<T = unknown>(method: string, path: string, body?: 
   return (response.status === 204 ? undefined : await response.json()) as T;
 }
 
+/**
+ * Every URL the page asks for (API calls, assets, media) and every address it shows, to hold them to
+ * carrying no phone number: paths and query strings are what access logs keep (docs/dashboard.md).
+ */
+function recordUrls(page: Page): string[] {
+  const urls: string[] = [page.url()];
+  page.on('request', (request) => urls.push(request.url()));
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) urls.push(frame.url());
+  });
+  return urls;
+}
+
+/** The URLs holding any 8 digits in a row of one of the numbers (so the whole number too), decoded or not. */
+function urlsWithNumbers(urls: readonly string[], phoneNumbers: readonly string[]): string[] {
+  const runs = phoneNumbers.flatMap((number) => {
+    const digits = number.replace(/\D/g, '');
+    return Array.from({ length: digits.length - 7 }, (_, start) => digits.slice(start, start + 8));
+  });
+  const decoded = (url: string) => {
+    try {
+      return decodeURIComponent(url);
+    } catch {
+      return url;
+    }
+  };
+  return urls.filter((url) => runs.some((run) => url.includes(run) || decoded(url).includes(run)));
+}
+
 /** The QR the page draws, as its module matrix read back from the SVG path. */
 async function qrOnPage(page: Page): Promise<boolean[][]> {
   const svg = page.locator('svg.qr');
@@ -216,6 +245,7 @@ describe('the dashboard', () => {
     await simulatorAdmin('POST', '/phones', { phoneNumber: clinicNumber });
     await simulatorAdmin('POST', '/phones', { phoneNumber: patientNumber });
     const { context, page } = await newPage({ width: 390, height: 844 });
+    const urls = recordUrls(page);
     try {
       await signIn(page, clinic.key);
       await page.getByRole('heading', { level: 1, name: 'Canais' }).waitFor(SEEN_WITHIN);
@@ -258,9 +288,17 @@ describe('the dashboard', () => {
 
       await page.getByLabel('Nova conversa com (E.164)').fill(`+${patientNumber}`);
       await page.getByRole('button', { name: 'Abrir' }).click();
-      await page
-        .getByRole('heading', { level: 1, name: `Conversa com +${patientNumber}` })
-        .waitFor(SEEN_WITHIN);
+      const heading = page.getByRole('heading', { level: 1, name: `Conversa com +${patientNumber}` });
+      await heading.waitFor(SEEN_WITHIN);
+      // The conversation's address names it by a key of this tab's, not by the patient's number…
+      const conversationUrl = page.url();
+      expect(new URL(conversationUrl).pathname).toMatch(
+        new RegExp(`^/channels/${channelId}/conversations/[a-z]{16}$`),
+      );
+      // …which a reload still finds.
+      await page.reload();
+      await heading.waitFor(SEEN_WITHIN);
+      expect(page.url()).toBe(conversationUrl);
       await page.getByLabel('Mensagem').fill('Sua consulta é amanhã às 9h.');
       await page.keyboard.press('Enter');
       const sent = page.locator('[data-direction="outbound"]', { hasText: 'Sua consulta é amanhã às 9h.' });
@@ -324,6 +362,35 @@ describe('the dashboard', () => {
       await page.screenshot({ path: `${SCREENSHOTS}/dashboard-conversation.png`, fullPage: true });
       // A phone's width: nothing wider than the screen.
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+
+      // Back on the channel, its conversation is listed and its link is the same key.
+      await page.getByRole('link', { name: 'Voltar ao canal' }).click();
+      const listed = page.locator(`[data-contact="+${patientNumber}"] a`);
+      await listed.waitFor(SEEN_WITHIN);
+      expect(new URL((await listed.getAttribute('href')) ?? '', dashboard.url).href).toBe(conversationUrl);
+
+      // No address the page showed and no request it made held either phone's number.
+      expect(page.url()).not.toContain(patientNumber);
+      expect(urls.some((url) => url.includes('/messages/search'))).toBe(true);
+      expect(urls.some((url) => url.includes('/v1/media/'))).toBe(true);
+      expect(urlsWithNumbers(urls, [clinicNumber, patientNumber])).toEqual([]);
+
+      // Another session does not know the key: its link leads back to the channel, saying why.
+      const other = await newPage();
+      const otherUrls = recordUrls(other.page);
+      try {
+        await signIn(other.page, clinic.key);
+        await other.page.getByRole('heading', { level: 1, name: 'Canais' }).waitFor(SEEN_WITHIN);
+        await other.page.goto(conversationUrl);
+        await other.page.getByRole('heading', { level: 1, name: 'Recepção' }).waitFor(SEEN_WITHIN);
+        expect(new URL(other.page.url()).pathname).toBe(`/channels/${channelId}`);
+        await expect
+          .poll(() => other.page.getByTestId('announcer').textContent(), SEEN_WITHIN)
+          .toBe('Esta sessão não conhece esse link de conversa: abra a conversa pela lista do canal.');
+        expect(urlsWithNumbers(otherUrls, [clinicNumber, patientNumber])).toEqual([]);
+      } finally {
+        await other.context.close();
+      }
     } finally {
       await context.close();
     }
@@ -596,7 +663,7 @@ describe('the dashboard server', () => {
     const html = await home.text();
 
     const page = await fetch(
-      `${dashboard.url}/channels/chn_01JDQ7Z8K3M4N5P6Q7R8S9T0VW/contacts/%2B5511987654321`,
+      `${dashboard.url}/channels/chn_01JDQ7Z8K3M4N5P6Q7R8S9T0VW/conversations/abcdefghijklmnop`,
     );
     expect(page.status).toBe(200);
     expect(await page.text()).toBe(html);

@@ -155,7 +155,7 @@ describe('the OpenAPI document’s webhooks', () => {
     expect(EVENT_SCHEMAS['webhook.test'].safeParse(wrong).success).toBe(false);
   });
 
-  it('let a secret rotation leave its body out, and nothing else that takes one', () => {
+  it('let a secret rotation and a message search leave their body out, and nothing else that takes one', () => {
     const document = openApiDocument() as Document & {
       paths: Record<string, Record<string, { requestBody?: { required: boolean } }>>;
     };
@@ -164,7 +164,11 @@ describe('the OpenAPI document’s webhooks', () => {
         operation.requestBody && !operation.requestBody.required ? [`${method} ${path}`] : [],
       ),
     );
-    expect(optional).toEqual(['post /v1/webhooks/{webhookId}/rotate-secret']);
+    // A search's body is its filters (all optional: the channel's messages, newest first).
+    expect(optional).toEqual([
+      'post /v1/channels/{channelId}/messages/search',
+      'post /v1/webhooks/{webhookId}/rotate-secret',
+    ]);
   });
 });
 

@@ -25,54 +25,26 @@ export function apiKeyView(apiKey: ApiKey) {
   return { id, tenantId, name, scopes, createdAt, revokedAt };
 }
 
-export function channelView(channel: Channel, now: Date = new Date()) {
+/** What every answer shows of a channel; its pairing secrets and bookkeeping come apart or never. */
+function channelFields(channel: ChannelSummary) {
   const { id, name, status, statusReason, phoneNumber, lid, lastSeenAt, createdAt, updatedAt } = channel;
+  return { id, name, status, statusReason, phoneNumber, lid, lastSeenAt, createdAt, updatedAt };
+}
+
+export function channelView(channel: Channel, now: Date = new Date()) {
   const pairing = currentPairing(channel, now);
   return {
-    id,
-    name,
-    status,
-    statusReason,
-    phoneNumber,
-    lid,
+    ...channelFields(channel),
     ...(pairing?.method === 'qr' ? { qr: pairing.qr, pairingExpiresAt: pairing.expiresAt } : {}),
     ...(pairing?.method === 'pairing_code'
       ? { pairingCode: pairing.pairingCode, pairingExpiresAt: pairing.expiresAt }
       : {}),
-    lastSeenAt,
-    createdAt,
-    updatedAt,
   };
 }
 
 /** A channel of any tenant, for the operator: whose it is and its shard; never a pairing secret. */
 export function adminChannelView(channel: ChannelSummary) {
-  const {
-    id,
-    tenantId,
-    shard,
-    name,
-    status,
-    statusReason,
-    phoneNumber,
-    lid,
-    lastSeenAt,
-    createdAt,
-    updatedAt,
-  } = channel;
-  return {
-    id,
-    tenantId,
-    shard,
-    name,
-    status,
-    statusReason,
-    phoneNumber,
-    lid,
-    lastSeenAt,
-    createdAt,
-    updatedAt,
-  };
+  return { ...channelFields(channel), tenantId: channel.tenantId, shard: channel.shard };
 }
 
 export function channelCountsView(counts: ChannelCounts) {

@@ -14,6 +14,7 @@ import { conversationPath, tabConversations } from '../conversation-keys.ts';
 import { conversationsOf, previewOf } from '../conversations.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { navigate, onLinkClick, usePageHeading } from '../router.ts';
+import { useAction } from '../use-action.ts';
 import { usePolling } from '../use-polling.ts';
 
 /** Statuses from which the clinic can start pairing. */
@@ -25,21 +26,14 @@ function Pairing({ channel, onChanged }: { channel: Channel; onChanged(): void }
   const { t } = useI18n();
   const phoneId = useId();
   const [phone, setPhone] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const path = { params: { path: { channelId: channel.id } } };
 
   const connect = async (body: { method: 'qr' } | { method: 'pairing_code'; phoneNumber: string }) => {
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await api.call(api.typed.POST('/v1/channels/{channelId}/connect', { ...path, body }));
       onChanged();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   if (channel.status === 'qr' && channel.qr) {
@@ -115,20 +109,13 @@ function Pairing({ channel, onChanged }: { channel: Channel; onChanged(): void }
 function SessionActions({ channel, onChanged }: { channel: Channel; onChanged(): void }) {
   const api = useApi();
   const { t } = useI18n();
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run: attempt } = useAction();
   const path = { params: { path: { channelId: channel.id } } };
   const run = async (action: () => Promise<unknown>, after: () => void = onChanged) => {
-    setBusy(true);
-    setError(null);
-    try {
+    await attempt(async () => {
       await action();
       after();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const connected = !PAIRABLE.includes(channel.status);
   return (

@@ -7,6 +7,7 @@ import { ErrorBanner } from '../components/error-banner.tsx';
 import { ChannelStatusBadge } from '../components/status-badge.tsx';
 import { useI18n } from '../i18n/i18n.tsx';
 import { navigate, onLinkClick, usePageHeading } from '../router.ts';
+import { useAction } from '../use-action.ts';
 import { usePolling } from '../use-polling.ts';
 
 /** Every page of the list: a clinic has a handful of numbers, not hundreds. */
@@ -28,13 +29,10 @@ function NewChannelForm() {
   const { t } = useI18n();
   const nameId = useId();
   const [name, setName] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const submit = async (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const channel = await api.call(
         api.typed.POST('/v1/channels', {
           body: { name: name.trim() },
@@ -42,11 +40,7 @@ function NewChannelForm() {
         }),
       );
       navigate(`/channels/${encodeURIComponent(channel.id)}`);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="form form--inline card" onSubmit={submit} aria-labelledby={`${nameId}-legend`}>

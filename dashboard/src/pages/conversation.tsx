@@ -11,6 +11,7 @@ import { tabConversations } from '../conversation-keys.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 import { navigate, onLinkClick, usePageHeading } from '../router.ts';
 import { statusTicks } from '../status-ticks.ts';
+import { useAction } from '../use-action.ts';
 import { usePolling } from '../use-polling.ts';
 
 type Message = components['schemas']['Message'];
@@ -73,15 +74,12 @@ function Composer({ channelId, to, onSent }: { channelId: string; to: string; on
   const fileId = useId();
   const [text, setText] = useState('');
   const [file, setFile] = useState<File | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const fileInput = useRef<HTMLInputElement>(null);
 
   const send = async (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const body = text.trim();
       let message: SendMessage;
       if (file) {
@@ -115,11 +113,7 @@ function Composer({ channelId, to, onSent }: { channelId: string; to: string; on
       if (fileInput.current) fileInput.current.value = '';
       announce(t('composer.queued'));
       onSent();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

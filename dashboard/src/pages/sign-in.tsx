@@ -4,6 +4,7 @@ import { ErrorBanner } from '../components/error-banner.tsx';
 import { useI18n } from '../i18n/i18n.tsx';
 import { usePageHeading } from '../router.ts';
 import type { Session } from '../session.ts';
+import { useAction } from '../use-action.ts';
 
 export function SignIn({ onSignedIn, expired }: { onSignedIn(session: Session): void; expired: boolean }) {
   const { t } = useI18n();
@@ -11,23 +12,16 @@ export function SignIn({ onSignedIn, expired }: { onSignedIn(session: Session): 
   const keyId = useId();
   const hintId = useId();
   const [key, setKey] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
 
   const submit = async (event: Event) => {
     event.preventDefault();
     const trimmed = key.trim();
     if (!trimmed) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const kind = await identifyKey(trimmed);
       onSignedIn({ key: trimmed, kind });
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

@@ -5,6 +5,7 @@ import type { components } from '../api/schema.d.ts';
 import { ErrorBanner } from '../components/error-banner.tsx';
 import { useI18n } from '../i18n/i18n.tsx';
 import { navigate, onLinkClick, usePageHeading } from '../router.ts';
+import { useAction } from '../use-action.ts';
 import { usePolling } from '../use-polling.ts';
 
 type Tenant = components['schemas']['Tenant'];
@@ -15,13 +16,10 @@ function NewTenantForm() {
   const formId = useId();
   const [name, setName] = useState('');
   const [retention, setRetention] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const submit = async (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const tenant = await api.call(
         api.typed.POST('/v1/tenants', {
           params: { header: { 'Idempotency-Key': crypto.randomUUID() } },
@@ -29,11 +27,7 @@ function NewTenantForm() {
         }),
       );
       navigate(`/operator/tenants/${encodeURIComponent(tenant.id)}`);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="form card" onSubmit={submit} aria-labelledby={`${formId}-title`}>

@@ -8,6 +8,7 @@ import { ErrorBanner } from '../components/error-banner.tsx';
 import { announce } from '../components/live-region.tsx';
 import { useI18n } from '../i18n/i18n.tsx';
 import { navigate, onLinkClick, usePageHeading } from '../router.ts';
+import { useAction } from '../use-action.ts';
 import { usePolling } from '../use-polling.ts';
 import { WebhookStatus } from './webhooks.tsx';
 
@@ -33,13 +34,10 @@ function DeliveryRow({
 }) {
   const api = useApi();
   const { t, dateTime } = useI18n();
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const last = delivery.attempts.at(-1);
   const redeliver = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await api.call(
         api.typed.POST('/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver', {
           params: { path: { webhookId, deliveryId: delivery.id } },
@@ -47,11 +45,7 @@ function DeliveryRow({
       );
       announce(t('deliveries.redelivered'));
       onChanged();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <li class="list__item card" data-delivery-id={delivery.id} data-status={delivery.status}>
@@ -107,13 +101,10 @@ function Recover({ webhookId, onChanged }: { webhookId: string; onChanged(): voi
   const sinceId = useId();
   const [since, setSince] = useState(() => localInputValue(new Date(Date.now() - 24 * 3600_000)));
   const [result, setResult] = useState<{ count: number; complete: boolean } | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const recover = async (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const answer = await api.call(
         api.typed.POST('/v1/webhooks/{webhookId}/recover', {
           params: { path: { webhookId } },
@@ -123,11 +114,7 @@ function Recover({ webhookId, onChanged }: { webhookId: string; onChanged(): voi
       setResult(answer);
       announce(t(answer.complete ? 'recover.done' : 'recover.more', { count: answer.count }));
       onChanged();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="form form--inline card" onSubmit={recover}>

@@ -6,6 +6,7 @@ import { ErrorBanner } from '../components/error-banner.tsx';
 import { SecretOnce } from '../components/secret-once.tsx';
 import { useI18n } from '../i18n/i18n.tsx';
 import { onLinkClick, usePageHeading } from '../router.ts';
+import { useAction } from '../use-action.ts';
 import { usePolling } from '../use-polling.ts';
 
 export type Webhook = components['schemas']['Webhook'];
@@ -31,8 +32,7 @@ function NewWebhookForm({ onCreated }: { onCreated(): void }) {
   const [url, setUrl] = useState('');
   const [description, setDescription] = useState('');
   const [events, setEvents] = useState<EventFilter[]>(['*']);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [secret, setSecret] = useState<string | null>(null);
 
   const toggle = (filter: EventFilter, on: boolean) =>
@@ -40,9 +40,7 @@ function NewWebhookForm({ onCreated }: { onCreated(): void }) {
 
   const submit = async (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const created = await api.call(
         api.typed.POST('/v1/webhooks', {
           params: { header: { 'Idempotency-Key': crypto.randomUUID() } },
@@ -57,11 +55,7 @@ function NewWebhookForm({ onCreated }: { onCreated(): void }) {
       setUrl('');
       setDescription('');
       onCreated();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

@@ -447,7 +447,7 @@ describe('deliveries', () => {
       platform.deliveries.reopen(webhook.tenantId, webhook.id, delivery.id, at),
     ).resolves.toMatchObject({ status: 'pending' });
     await expect(
-      platform.deliveries.reopen(webhook.tenantId, webhook.id, `${delivery.id.slice(0, -1)}Z`, at),
+      platform.deliveries.reopen(webhook.tenantId, webhook.id, anotherIdLike(delivery.id), at),
     ).rejects.toMatchObject({ code: 'delivery_not_found' });
     await expect(
       platform.deliveries.recordAttempt(webhook.tenantId, newId('webhook'), delivery.id, failed(new Date()), {
@@ -457,3 +457,8 @@ describe('deliveries', () => {
     ).rejects.toMatchObject({ code: 'delivery_not_found' });
   });
 });
+
+/** The same id with its last letter changed: an id of the same shape that names nothing. */
+function anotherIdLike(id: string): string {
+  return `${id.slice(0, -1)}${id.endsWith('Z') ? 'Y' : 'Z'}`;
+}

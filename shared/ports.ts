@@ -579,3 +579,22 @@ export interface EventLog {
    */
   list(tenantId: string, request: EventLogRequest): Promise<Page<PlatformEvent>>;
 }
+
+/**
+ * A tenant's own keys, rooted in the tenant's KMS key: content sealed at rest and the keyed hashes
+ * that stand for contacts' phone numbers in keys and indexes. Scheduling the tenant's KMS key for
+ * deletion (tenant erasure) makes everything sealed or hashed under it unreadable and unlinkable,
+ * backups included.
+ */
+export interface TenantKeyring {
+  /** AES-256-GCM under the tenant's content key, bound to `purpose` (e.g. `message`); opaque text. */
+  seal(tenantId: string, plaintext: string, purpose: string): Promise<string>;
+  /** Fails unless `sealed` was sealed for this tenant and `purpose`. */
+  open(tenantId: string, sealed: string, purpose: string): Promise<string>;
+  /**
+   * HMAC-SHA256 of an E.164 number under a key of the tenant's (base64url, 43 characters): what keys,
+   * indexes and tombstones hold instead of the number. The same number gives the same hash within a
+   * tenant and unrelated hashes across tenants.
+   */
+  contactHash(tenantId: string, phoneNumber: string): Promise<string>;
+}
